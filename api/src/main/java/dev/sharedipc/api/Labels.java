@@ -1,0 +1,20 @@
+package dev.sharedipc.api;
+
+/**
+ * Label and annotation keys that the operator puts on every object it creates and that the
+ * agent reads back to attribute memory to a group. One place, so that the two never disagree.
+ */
+public final class Labels {
+  public static final String DOMAIN = "sharedipc.dev";
+
+  public static final String MANAGED_BY = "app.kubernetes.io/managed-by";
+  public static final String MANAGED_BY_VALUE = "sharedipc-operator";
+  public static final String GROUP = DOMAIN + "/group";
+  public static final String INSTANCE = DOMAIN + "/instance";
+  public static final String MEMBER = DOMAIN + "/member";
+
+  /** Hash of everything in a pod that came from the group spec; a change means "replace the pod". */
+  public static final String TEMPLATE_HASH_ANNOTATION = DOMAIN + "/template-hash";
+
+  private Labels() {}
+}

@@ -1,0 +1,67 @@
+package dev.sharedipc.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.Quantity;
+
+/** Per-instance quotas for System V segments, and the orphan policy the node agent applies. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class SegmentsSpec {
+
+  @JsonPropertyDescription("Report (default): orphaned segments are kept and reported. Delete: the node agent removes them once nothing is attached, their creator is gone and the grace period has passed.")
+  @Default("Report")
+  private OrphanPolicy orphanPolicy = OrphanPolicy.Report;
+
+  @JsonPropertyDescription("How long a segment must have been unattached, with its creator gone, before it counts as orphaned. A duration such as 10m.")
+  @Default("10m")
+  @Pattern(SchedulingSpec.DURATION_PATTERN)
+  private String orphanGracePeriod = "10m";
+
+  @JsonPropertyDescription("Most System V segments one instance may hold; more sets the condition WithinQuota=False.")
+  @Default("256")
+  @Min(1)
+  private Integer maxSegments = 256;
+
+  @JsonPropertyDescription("Most bytes of System V segments one instance may hold, a quantity such as 1Gi; more sets WithinQuota=False.")
+  @ValidationRule(
+      value = "type(self) == int ? self > 0 : (isQuantity(self) && quantity(self).isGreaterThan(quantity('0')))",
+      message = "maxBytes must be a positive Kubernetes quantity such as 1Gi",
+      reason = "FieldValueInvalid")
+  private Quantity maxBytes;
+
+  public OrphanPolicy getOrphanPolicy() {
+    return orphanPolicy;
+  }
+
+  public void setOrphanPolicy(OrphanPolicy orphanPolicy) {
+    this.orphanPolicy = orphanPolicy;
+  }
+
+  public String getOrphanGracePeriod() {
+    return orphanGracePeriod;
+  }
+
+  public void setOrphanGracePeriod(String orphanGracePeriod) {
+    this.orphanGracePeriod = orphanGracePeriod;
+  }
+
+  public Integer getMaxSegments() {
+    return maxSegments;
+  }
+
+  public void setMaxSegments(Integer maxSegments) {
+    this.maxSegments = maxSegments;
+  }
+
+  public Quantity getMaxBytes() {
+    return maxBytes;
+  }
+
+  public void setMaxBytes(Quantity maxBytes) {
+    this.maxBytes = maxBytes;
+  }
+}

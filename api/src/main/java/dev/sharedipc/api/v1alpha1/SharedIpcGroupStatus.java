@@ -1,0 +1,98 @@
+package dev.sharedipc.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/** What the operator observed: per-instance placement and readiness, usage, and conditions. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class SharedIpcGroupStatus {
+
+  @JsonPropertyDescription("The metadata.generation this status describes.")
+  private Long observedGeneration;
+
+  @JsonPropertyDescription("Pending, Placing, Running, Degraded or Failed.")
+  private String phase;
+
+  @JsonPropertyDescription("Instances whose every member is ready.")
+  private Integer readyInstances;
+
+  @JsonPropertyDescription("One entry per instance.")
+  private List<InstanceStatus> instances = new ArrayList<>();
+
+  @JsonPropertyDescription("Totals over all instances, from the node agents' reports.")
+  private UsageStatus usage;
+
+  @JsonPropertyDescription("Ready, Placed, MemoryAccounted, WithinQuota and PolicyCompliant, always all present.")
+  private List<Condition> conditions = new ArrayList<>();
+
+  public Long getObservedGeneration() {
+    return observedGeneration;
+  }
+
+  public void setObservedGeneration(Long observedGeneration) {
+    this.observedGeneration = observedGeneration;
+  }
+
+  public String getPhase() {
+    return phase;
+  }
+
+  public void setPhase(String phase) {
+    this.phase = phase;
+  }
+
+  public Integer getReadyInstances() {
+    return readyInstances;
+  }
+
+  public void setReadyInstances(Integer readyInstances) {
+    this.readyInstances = readyInstances;
+  }
+
+  public List<InstanceStatus> getInstances() {
+    return instances;
+  }
+
+  public void setInstances(List<InstanceStatus> instances) {
+    this.instances = instances;
+  }
+
+  public UsageStatus getUsage() {
+    return usage;
+  }
+
+  public void setUsage(UsageStatus usage) {
+    this.usage = usage;
+  }
+
+  public List<Condition> getConditions() {
+    return conditions;
+  }
+
+  public void setConditions(List<Condition> conditions) {
+    this.conditions = conditions;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof SharedIpcGroupStatus)) {
+      return false;
+    }
+    SharedIpcGroupStatus that = (SharedIpcGroupStatus) o;
+    return Objects.equals(observedGeneration, that.observedGeneration)
+        && Objects.equals(phase, that.phase)
+        && Objects.equals(readyInstances, that.readyInstances)
+        && Objects.equals(instances, that.instances)
+        && Objects.equals(usage, that.usage)
+        && Objects.equals(conditions, that.conditions);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(observedGeneration, phase, readyInstances, instances, usage, conditions);
+  }
+}

@@ -1,0 +1,278 @@
+package dev.sharedipc.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A node agent's report. Bounded in size on purpose (etcd objects must stay well under 1 MiB):
+ * totals always, one entry per pod IPC namespace and memory volume, per-segment detail only for
+ * the top orphans. Full detail is on the agent's HTTP endpoint and CLI.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class SharedIpcNodeStatus {
+
+  @JsonPropertyDescription("Version of the agent that wrote this report.")
+  private String agentVersion;
+
+  @JsonPropertyDescription("When the last scan finished (RFC 3339).")
+  private String lastScanTime;
+
+  @JsonPropertyDescription("How long the last scan took, in seconds.")
+  private Double lastScanDurationSeconds;
+
+  @JsonPropertyDescription("The node kernel's System V shared memory limits.")
+  private KernelLimits kernel;
+
+  @JsonPropertyDescription("Node-wide totals.")
+  private NodeTotals totals;
+
+  @JsonPropertyDescription("One entry per IPC namespace holding segments, with its pod when known.")
+  private List<NamespaceReport> ipcNamespaces = new ArrayList<>();
+
+  @JsonPropertyDescription("One entry per memory-backed volume (memory emptyDir, pod /dev/shm, SameNode shared directory).")
+  private List<VolumeReport> memoryVolumes = new ArrayList<>();
+
+  @JsonPropertyDescription("The largest orphaned segments and what the agent did with them.")
+  private List<OrphanReport> topOrphans = new ArrayList<>();
+
+  @JsonPropertyDescription("Removals per group, counted since the agent started: namespace/name -> count.")
+  private java.util.Map<String, Long> orphansRemovedByGroup = new java.util.TreeMap<>();
+
+  @JsonPropertyDescription("Ready (the last scan succeeded) and Truncated (detail was cut to stay bounded).")
+  private List<Condition> conditions = new ArrayList<>();
+
+  public String getAgentVersion() {
+    return agentVersion;
+  }
+
+  public void setAgentVersion(String agentVersion) {
+    this.agentVersion = agentVersion;
+  }
+
+  public String getLastScanTime() {
+    return lastScanTime;
+  }
+
+  public void setLastScanTime(String lastScanTime) {
+    this.lastScanTime = lastScanTime;
+  }
+
+  public Double getLastScanDurationSeconds() {
+    return lastScanDurationSeconds;
+  }
+
+  public void setLastScanDurationSeconds(Double lastScanDurationSeconds) {
+    this.lastScanDurationSeconds = lastScanDurationSeconds;
+  }
+
+  public KernelLimits getKernel() {
+    return kernel;
+  }
+
+  public void setKernel(KernelLimits kernel) {
+    this.kernel = kernel;
+  }
+
+  public NodeTotals getTotals() {
+    return totals;
+  }
+
+  public void setTotals(NodeTotals totals) {
+    this.totals = totals;
+  }
+
+  public List<NamespaceReport> getIpcNamespaces() {
+    return ipcNamespaces;
+  }
+
+  public void setIpcNamespaces(List<NamespaceReport> ipcNamespaces) {
+    this.ipcNamespaces = ipcNamespaces;
+  }
+
+  public List<VolumeReport> getMemoryVolumes() {
+    return memoryVolumes;
+  }
+
+  public void setMemoryVolumes(List<VolumeReport> memoryVolumes) {
+    this.memoryVolumes = memoryVolumes;
+  }
+
+  public List<OrphanReport> getTopOrphans() {
+    return topOrphans;
+  }
+
+  public void setTopOrphans(List<OrphanReport> topOrphans) {
+    this.topOrphans = topOrphans;
+  }
+
+  public java.util.Map<String, Long> getOrphansRemovedByGroup() {
+    return orphansRemovedByGroup;
+  }
+
+  public void setOrphansRemovedByGroup(java.util.Map<String, Long> orphansRemovedByGroup) {
+    this.orphansRemovedByGroup = orphansRemovedByGroup;
+  }
+
+  public List<Condition> getConditions() {
+    return conditions;
+  }
+
+  public void setConditions(List<Condition> conditions) {
+    this.conditions = conditions;
+  }
+
+  /** The kernel's limits, from shmctl(IPC_INFO) and /proc/sys/kernel. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class KernelLimits {
+    @JsonPropertyDescription("Largest segment in bytes (kernel.shmmax).")
+    public Long shmmax;
+
+    @JsonPropertyDescription("Total shared memory in pages (kernel.shmall).")
+    public Long shmall;
+
+    @JsonPropertyDescription("Most segments per IPC namespace (kernel.shmmni).")
+    public Long shmmni;
+
+    @JsonPropertyDescription("kernel.shm_rmid_forced: 1 when segments are removed as soon as their last user detaches or exits.")
+    public Long shmRmidForced;
+  }
+
+  /** Node-wide sums. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class NodeTotals {
+    @JsonPropertyDescription("Distinct IPC namespaces seen.")
+    public Long ipcNamespaces;
+
+    @JsonPropertyDescription("System V segments in all namespaces.")
+    public Long segments;
+
+    @JsonPropertyDescription("Bytes of all segments.")
+    public Long bytes;
+
+    @JsonPropertyDescription("Resident bytes of all segments.")
+    public Long rssBytes;
+
+    @JsonPropertyDescription("Swapped-out bytes of all segments.")
+    public Long swapBytes;
+
+    @JsonPropertyDescription("Segments judged orphaned.")
+    public Long orphans;
+
+    @JsonPropertyDescription("Segments not attributed to any pod (host or unknown namespaces).")
+    public Long unattributedSegments;
+
+    @JsonPropertyDescription("Bytes of the unattributed segments.")
+    public Long unattributedBytes;
+
+    @JsonPropertyDescription("Memory-backed volumes seen.")
+    public Long memoryVolumes;
+
+    @JsonPropertyDescription("Bytes used in all memory-backed volumes.")
+    public Long memoryVolumeUsedBytes;
+  }
+
+  /** One IPC namespace and the pod it belongs to. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class NamespaceReport {
+    @JsonPropertyDescription("Inode number of the IPC namespace (as in /proc/<pid>/ns/ipc).")
+    public Long inode;
+
+    @JsonPropertyDescription("True for the node's own (host) IPC namespace.")
+    public Boolean host;
+
+    @JsonPropertyDescription("UID of the pod whose processes live in this namespace, when known.")
+    public String podUid;
+
+    @JsonPropertyDescription("Namespace of that pod.")
+    public String podNamespace;
+
+    @JsonPropertyDescription("Name of that pod.")
+    public String podName;
+
+    @JsonPropertyDescription("SharedIpcGroup of that pod (sharedipc.dev/group label).")
+    public String group;
+
+    @JsonPropertyDescription("Instance of that pod (sharedipc.dev/instance label).")
+    public Integer instance;
+
+    @JsonPropertyDescription("Segments in the namespace.")
+    public Long segments;
+
+    @JsonPropertyDescription("Bytes of those segments.")
+    public Long bytes;
+
+    @JsonPropertyDescription("Resident bytes of those segments.")
+    public Long rssBytes;
+
+    @JsonPropertyDescription("Orphaned segments in the namespace.")
+    public Long orphans;
+  }
+
+  /** One memory-backed volume. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class VolumeReport {
+    @JsonPropertyDescription("EmptyDir, DevShm or NodeShared.")
+    public String kind;
+
+    @JsonPropertyDescription("Volume name (emptyDir) or directory name.")
+    public String name;
+
+    @JsonPropertyDescription("Path on the node.")
+    public String path;
+
+    @JsonPropertyDescription("UID of the pod owning it, when known.")
+    public String podUid;
+
+    @JsonPropertyDescription("Namespace of that pod.")
+    public String podNamespace;
+
+    @JsonPropertyDescription("Name of that pod.")
+    public String podName;
+
+    @JsonPropertyDescription("SharedIpcGroup of that pod.")
+    public String group;
+
+    @JsonPropertyDescription("Instance of that pod.")
+    public Integer instance;
+
+    @JsonPropertyDescription("Size of the tmpfs in bytes.")
+    public Long sizeBytes;
+
+    @JsonPropertyDescription("Bytes in use.")
+    public Long usedBytes;
+  }
+
+  /** One orphaned segment and the verdict on it. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class OrphanReport {
+    @JsonPropertyDescription("Inode number of the segment's IPC namespace.")
+    public Long ipcNamespace;
+
+    @JsonPropertyDescription("Segment id.")
+    public Long shmid;
+
+    @JsonPropertyDescription("Segment key, as 0x%08x.")
+    public String key;
+
+    @JsonPropertyDescription("Segment size in bytes.")
+    public Long bytes;
+
+    @JsonPropertyDescription("UID of the pod it is attributed to.")
+    public String podUid;
+
+    @JsonPropertyDescription("Group it is attributed to, namespace/name.")
+    public String group;
+
+    @JsonPropertyDescription("Verdict of the agent, such as Orphaned or Kept.")
+    public String verdict;
+
+    @JsonPropertyDescription("Removed, WouldRemove (dry run), or Kept.")
+    public String action;
+
+    @JsonPropertyDescription("Why, in a sentence.")
+    public String reason;
+  }
+}

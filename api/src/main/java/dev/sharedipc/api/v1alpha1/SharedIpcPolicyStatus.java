@@ -1,0 +1,56 @@
+package dev.sharedipc.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+
+/** How many groups the policy governs and how many break it. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class SharedIpcPolicyStatus {
+
+  @JsonPropertyDescription("The metadata.generation this status describes.")
+  private Long observedGeneration;
+
+  @JsonPropertyDescription("Groups in the namespaces this policy selects.")
+  private Integer matchedGroups;
+
+  @JsonPropertyDescription("Of those, groups that break it.")
+  private Integer violatingGroups;
+
+  @JsonPropertyDescription("Standard conditions.")
+  private List<Condition> conditions = new ArrayList<>();
+
+  public Long getObservedGeneration() {
+    return observedGeneration;
+  }
+
+  public void setObservedGeneration(Long observedGeneration) {
+    this.observedGeneration = observedGeneration;
+  }
+
+  public Integer getMatchedGroups() {
+    return matchedGroups;
+  }
+
+  public void setMatchedGroups(Integer matchedGroups) {
+    this.matchedGroups = matchedGroups;
+  }
+
+  public Integer getViolatingGroups() {
+    return violatingGroups;
+  }
+
+  public void setViolatingGroups(Integer violatingGroups) {
+    this.violatingGroups = violatingGroups;
+  }
+
+  public List<Condition> getConditions() {
+    return conditions;
+  }
+
+  public void setConditions(List<Condition> conditions) {
+    this.conditions = conditions;
+  }
+}

@@ -1,0 +1,54 @@
+package dev.sharedipc.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.Quantity;
+
+/** The memory-backed volume of an instance: its size, where members see it, who pays for it. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class SharedMemorySpec {
+
+  @JsonPropertyDescription("Size of the instance's shared memory, a Kubernetes quantity such as 512Mi or 2Gi: the sizeLimit of the memory emptyDir (SamePod).")
+  @Required
+  @ValidationRule(
+      value = "type(self) == int ? self > 0 : (isQuantity(self) && quantity(self).isGreaterThan(quantity('0')))",
+      message = "size must be a positive Kubernetes quantity such as 512Mi or 2Gi",
+      reason = "FieldValueInvalid")
+  private Quantity size;
+
+  @JsonPropertyDescription("Absolute path at which every member sees the shared memory. Default /dev/shm.")
+  @Default("/dev/shm")
+  @Pattern("^/.*")
+  private String mountPath = "/dev/shm";
+
+  @JsonPropertyDescription("Name of the member whose memory request and limit are raised by size, so that the kernel's charge for the shared pages has room in that member's budget. Shared pages are charged to whichever container first writes them.")
+  private String accountTo;
+
+  public Quantity getSize() {
+    return size;
+  }
+
+  public void setSize(Quantity size) {
+    this.size = size;
+  }
+
+  public String getMountPath() {
+    return mountPath;
+  }
+
+  public void setMountPath(String mountPath) {
+    this.mountPath = mountPath;
+  }
+
+  public String getAccountTo() {
+    return accountTo;
+  }
+
+  public void setAccountTo(String accountTo) {
+    this.accountTo = accountTo;
+  }
+}

@@ -1,0 +1,280 @@
+package dev.sharedipc.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sharedipc.api.testing.RealApiServer;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The CRDs of crds/ on a real kube-apiserver: they install, every sample is accepted, and each
+ * admission rule rejects what it must with a message a user can act on.
+ */
+class CrdValidationIT {
+  private static RealApiServer api;
+  private static KubernetesClient client;
+  private static String ns;
+
+  @BeforeAll
+  static void startApiServer() {
+    api = RealApiServer.shared();
+    client = api.client();
+    ns = api.newNamespace("crd-validation");
+  }
+
+  @Test
+  void crdsAreEstablishedWithShortNamesAndStatusSubresource() {
+    CustomResourceDefinition groups =
+        client.apiextensions().v1().customResourceDefinitions().withName("sharedipcgroups.sharedipc.dev").get();
+    assertThat(groups.getSpec().getNames().getShortNames()).containsExactly("sipc");
+    assertThat(groups.getSpec().getScope()).isEqualTo("Namespaced");
+    assertThat(groups.getSpec().getVersions().get(0).getSubresources().getStatus()).isNotNull();
+    assertThat(groups.getSpec().getVersions().get(0).getAdditionalPrinterColumns())
+        .extracting(c -> c.getName())
+        .startsWith("Placement", "Replicas", "Ready")
+        .endsWith("Age");
+    assertThat(client.apiextensions().v1().customResourceDefinitions().withName("sharedipcnodes.sharedipc.dev").get()
+        .getSpec().getScope()).isEqualTo("Cluster");
+    assertThat(client.apiextensions().v1().customResourceDefinitions().withName("sharedipcpolicies.sharedipc.dev").get()
+        .getSpec().getScope()).isEqualTo("Cluster");
+  }
+
+  @Test
+  void everySampleIsAccepted() throws IOException {
+    List<Path> samples;
+    try (Stream<Path> files = Files.list(RepoPaths.root().resolve("samples"))) {
+      samples = files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
+    }
+    assertThat(samples).isNotEmpty();
+    for (Path sample : samples) {
+      try (InputStream in = Files.newInputStream(sample)) {
+        for (HasMetadata item : client.load(in).items()) {
+          HasMetadata created = client.resource(item).inNamespace(ns).dryRun().create();
+          assertThat(created.getMetadata().getName()).as("%s", sample).isEqualTo(item.getMetadata().getName());
+        }
+      }
+    }
+  }
+
+  @Test
+  void defaultsAreFilledIn() {
+    GenericKubernetesResource created = client.resource(validGroup("defaults")).inNamespace(ns).create();
+    SharedIpcGroup group = Serialization.unmarshal(Serialization.asJson(created), SharedIpcGroup.class);
+    assertThat(group.getSpec().getReplicas()).isEqualTo(1);
+    assertThat(group.getSpec().getPlacement().name()).isEqualTo("SamePod");
+    assertThat(group.getSpec().getSharedMemory().getMountPath()).isEqualTo("/dev/shm");
+    assertThat(group.getSpec().getHostIPC()).isFalse();
+  }
+
+  @Test
+  void rejectsSizeThatIsNotAQuantity() {
+    assertRejected(g -> sharedMemory(g).put("size", "lots"), "size must be a positive Kubernetes quantity");
+  }
+
+  @Test
+  void rejectsZeroSize() {
+    assertRejected(g -> sharedMemory(g).put("size", "0"), "size must be a positive Kubernetes quantity");
+  }
+
+  @Test
+  void rejectsMissingSize() {
+    assertRejected(g -> sharedMemory(g).remove("size"), "spec.sharedMemory.size: Required value");
+  }
+
+  @Test
+  void rejectsZeroMembers() {
+    assertRejected(g -> spec(g).put("members", new ArrayList<>()), "should have at least 1 items");
+  }
+
+  @Test
+  void rejectsMoreThanSixteenMembers() {
+    assertRejected(
+        g -> {
+          List<Object> members = new ArrayList<>();
+          for (int i = 0; i < 17; i++) {
+            members.add(member("m" + i));
+          }
+          spec(g).put("members", members);
+        },
+        "must have at most 16 items");
+  }
+
+  @Test
+  void rejectsDuplicateMemberNames() {
+    assertRejected(g -> spec(g).put("members", List.of(member("same"), member("same"))), "member names must be unique");
+  }
+
+  @Test
+  void rejectsMemberNameThatIsNotDns1123() {
+    assertRejected(g -> spec(g).put("members", List.of(member("Writer_1"))), "spec.members[0].name in body should match");
+  }
+
+  @Test
+  void rejectsHostIpcWithSamePod() {
+    assertRejected(g -> spec(g).put("hostIPC", true), "hostIPC: true needs placement: SameNode");
+  }
+
+  @Test
+  void acceptsHostIpcWithSameNode() {
+    GenericKubernetesResource group = validGroup("samenode-hostipc");
+    spec(group).put("placement", "SameNode");
+    spec(group).put("hostIPC", true);
+    assertThat(client.resource(group).inNamespace(ns).dryRun().create()).isNotNull();
+  }
+
+  @Test
+  void rejectsHostIpcInAMemberTemplate() {
+    assertRejected(
+        g -> podSpec(firstMember(g)).put("hostIPC", true),
+        "set hostIPC on the group (spec.hostIPC, SameNode only), not in a member's pod template");
+  }
+
+  @Test
+  void rejectsAccountToNamingNoMember() {
+    assertRejected(g -> sharedMemory(g).put("accountTo", "nobody"), "sharedMemory.accountTo must name one of the members");
+  }
+
+  @Test
+  void rejectsRelativeMountPath() {
+    assertRejected(g -> sharedMemory(g).put("mountPath", "dev/shm"), "spec.sharedMemory.mountPath in body should match '^/.*'");
+  }
+
+  @Test
+  void rejectsNegativeReplicas() {
+    assertRejected(g -> spec(g).put("replicas", -1), "spec.replicas in body should be greater than or equal to 0");
+  }
+
+  @Test
+  void rejectsUnknownOrphanPolicy() {
+    assertRejected(g -> segments(g).put("orphanPolicy", "Shred"), "Unsupported value: \"Shred\"");
+  }
+
+  @Test
+  void rejectsGracePeriodThatIsNotADuration() {
+    assertRejected(g -> segments(g).put("orphanGracePeriod", "ten minutes"), "spec.segments.orphanGracePeriod in body should match");
+  }
+
+  @Test
+  void rejectsMaxBytesThatIsNotAQuantity() {
+    assertRejected(g -> segments(g).put("maxBytes", "a lot"), "maxBytes must be a positive Kubernetes quantity");
+  }
+
+  @Test
+  void rejectsSamePodMembersWithDifferentHostNetwork() {
+    assertRejected(
+        g -> {
+          Map<String, Object> other = member("other");
+          podSpec(other).put("hostNetwork", true);
+          podSpec(firstMember(g)).put("hostNetwork", false);
+          members(g).add(other);
+        },
+        "SamePod members become one pod: their pod templates must not set different hostNetwork");
+  }
+
+  @Test
+  void rejectsSamePodMembersWithDifferentServiceAccounts() {
+    assertRejected(
+        g -> {
+          Map<String, Object> other = member("other");
+          podSpec(other).put("serviceAccountName", "b");
+          podSpec(firstMember(g)).put("serviceAccountName", "a");
+          members(g).add(other);
+        },
+        "must not set different serviceAccountName");
+  }
+
+  @Test
+  void rejectsPolicyWhoseDefaultIsStrongerThanItsCeiling() {
+    GenericKubernetesResource policy = new GenericKubernetesResource();
+    policy.setApiVersion("sharedipc.dev/v1alpha1");
+    policy.setKind("SharedIpcPolicy");
+    policy.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("too-strong").build());
+    policy.setAdditionalProperty("spec", new java.util.HashMap<>(Map.of("defaultOrphanPolicy", "Delete", "strongestOrphanPolicy", "Report")));
+    assertThatThrownBy(() -> client.resource(policy).dryRun().create())
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("defaultOrphanPolicy must not be stronger than strongestOrphanPolicy");
+  }
+
+  // ---- helpers: a valid group as plain maps, so each test breaks exactly one thing ----
+
+  private void assertRejected(Consumer<GenericKubernetesResource> breakIt, String expectedMessage) {
+    GenericKubernetesResource group = validGroup("invalid");
+    breakIt.accept(group);
+    assertThatThrownBy(() -> client.resource(group).inNamespace(ns).dryRun().create())
+        .isInstanceOf(KubernetesClientException.class)
+        .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
+        .hasMessageContaining(expectedMessage);
+  }
+
+  static GenericKubernetesResource validGroup(String name) {
+    GenericKubernetesResource group = new GenericKubernetesResource();
+    group.setApiVersion("sharedipc.dev/v1alpha1");
+    group.setKind("SharedIpcGroup");
+    group.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).build());
+    Map<String, Object> spec = new java.util.HashMap<>();
+    spec.put("sharedMemory", new java.util.HashMap<>(Map.of("size", "64Mi")));
+    spec.put("segments", new java.util.HashMap<>());
+    spec.put("members", new ArrayList<>(List.of(member("writer"))));
+    group.setAdditionalProperty("spec", spec);
+    return group;
+  }
+
+  static Map<String, Object> member(String name) {
+    Map<String, Object> container = new java.util.HashMap<>(Map.of("name", name, "image", "busybox"));
+    Map<String, Object> podSpec = new java.util.HashMap<>();
+    podSpec.put("containers", new ArrayList<>(List.of(container)));
+    Map<String, Object> template = new java.util.HashMap<>();
+    template.put("spec", podSpec);
+    Map<String, Object> member = new java.util.HashMap<>();
+    member.put("name", name);
+    member.put("template", template);
+    return member;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> spec(GenericKubernetesResource g) {
+    return (Map<String, Object>) g.getAdditionalProperties().get("spec");
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> sharedMemory(GenericKubernetesResource g) {
+    return (Map<String, Object>) spec(g).get("sharedMemory");
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> segments(GenericKubernetesResource g) {
+    return (Map<String, Object>) spec(g).get("segments");
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<Object> members(GenericKubernetesResource g) {
+    return (List<Object>) spec(g).get("members");
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> firstMember(GenericKubernetesResource g) {
+    return (Map<String, Object>) members(g).get(0);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> podSpec(Map<String, Object> member) {
+    return (Map<String, Object>) ((Map<String, Object>) member.get("template")).get("spec");
+  }
+}

@@ -1,0 +1,175 @@
+package dev.sharedipc.api.testing;
+
+import dev.sharedipc.api.RepoPaths;
+import io.fabric8.kubeapitest.KubeAPIServer;
+import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * One real kube-apiserver + etcd (fabric8 kube-api-test) per test JVM, shared by every
+ * integration test of a module, with the CRDs of {@code crds/} installed. Tests isolate
+ * themselves with {@link #newNamespace(String)}.
+ *
+ * <p>The binaries are built from Go modules by {@code scripts/kube-binaries.sh} into a cache
+ * outside the repository; when they are missing this runs that script first (the first build
+ * takes minutes). Where they cannot be had, the test is skipped with the reason, except under
+ * {@code CI=true}, where a missing API server is a failure: nothing skips silently in CI.
+ */
+public final class RealApiServer {
+  private static RealApiServer shared;
+  private static String unavailableReason;
+
+  private final KubeAPIServer server;
+  private final String kubeConfigYaml;
+  private final KubernetesClient client;
+  private final AtomicInteger namespaces = new AtomicInteger();
+
+  private RealApiServer(KubeAPIServer server) {
+    this.server = server;
+    this.kubeConfigYaml = server.getKubeConfigYaml();
+    this.client = newClient();
+  }
+
+  /** The shared server, started on first use; skips (or, in CI, fails) the test when it cannot start. */
+  public static synchronized RealApiServer shared() {
+    if (shared == null && unavailableReason == null) {
+      try {
+        shared = start();
+      } catch (RuntimeException | IOException | InterruptedException e) {
+        unavailableReason = "no real kube-apiserver: " + e.getMessage();
+        if (e instanceof InterruptedException) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+    if (shared == null) {
+      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+        throw new IllegalStateException(unavailableReason + " (CI=true: integration tests must run, not skip)");
+      }
+      Assumptions.abort(unavailableReason);
+    }
+    return shared;
+  }
+
+  private static RealApiServer start() throws IOException, InterruptedException {
+    String version = System.getProperty("sharedipc.kube.version", "1.34.4");
+    Path testDir =
+        Path.of(System.getProperty("sharedipc.kube.api.test.dir",
+            System.getProperty("user.home") + "/.cache/sharedipc/kube-api-test"));
+    ensureBinaries(version, testDir);
+    KubeAPIServer server =
+        new KubeAPIServer(
+            KubeAPIServerConfigBuilder.anAPIServerConfig()
+                .withTestDir(testDir.toString())
+                .withApiServerVersion(version)
+                .withOfflineMode(true)
+                .withUpdateKubeConfig(false)
+                .withStartupTimeout(120_000)
+                .build());
+    server.start();
+    Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "kube-api-test-stop"));
+    RealApiServer api = new RealApiServer(server);
+    api.installCrds();
+    return api;
+  }
+
+  /** Runs scripts/kube-binaries.sh when the API server binary is not in the cache yet. */
+  private static void ensureBinaries(String version, Path testDir) throws IOException, InterruptedException {
+    Path binDir = testDir.resolve("k8s").resolve(version + "-linux-" + goArch());
+    if (Files.isExecutable(binDir.resolve("kube-apiserver")) && Files.isExecutable(binDir.resolve("etcd"))
+        && Files.isExecutable(binDir.resolve("kubectl"))) {
+      return;
+    }
+    Path script = RepoPaths.root().resolve("scripts/kube-binaries.sh");
+    System.err.println("[sharedipc] " + binDir + " has no kube-apiserver/etcd/kubectl yet: running " + script
+        + " (the first build takes 10-20 minutes on 2 cores)");
+    ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), "ensure").inheritIO();
+    pb.environment().put("SHAREDIPC_K8S_VERSION", "v" + version);
+    pb.environment().put("KUBE_API_TEST_DIR", testDir.toString());
+    Process build = pb.start();
+    if (!build.waitFor(60, TimeUnit.MINUTES)) {
+      build.destroyForcibly();
+      throw new IllegalStateException(script + " did not finish within 60 minutes");
+    }
+    if (build.exitValue() != 0) {
+      throw new IllegalStateException(script + " failed with exit code " + build.exitValue() + " (its output is above)");
+    }
+  }
+
+  private static String goArch() {
+    String arch = System.getProperty("os.arch").toLowerCase(Locale.ROOT);
+    return arch.equals("aarch64") || arch.equals("arm64") ? "arm64" : "amd64";
+  }
+
+  /** Installs every CRD in crds/ and waits until each is Established. */
+  public void installCrds() throws IOException {
+    Path crds = RepoPaths.root().resolve("crds");
+    List<Path> files;
+    try (Stream<Path> list = Files.list(crds)) {
+      files = list.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
+    }
+    for (Path file : files) {
+      try (InputStream in = Files.newInputStream(file)) {
+        for (HasMetadata item : client.load(in).items()) {
+          CustomResourceDefinition crd = (CustomResourceDefinition) item;
+          client.resource(crd).forceConflicts().serverSideApply();
+          client
+              .apiextensions()
+              .v1()
+              .customResourceDefinitions()
+              .withName(crd.getMetadata().getName())
+              .waitUntilCondition(
+                  c -> c != null && c.getStatus() != null && c.getStatus().getConditions().stream()
+                      .anyMatch(cond -> "Established".equals(cond.getType()) && "True".equals(cond.getStatus())),
+                  60, TimeUnit.SECONDS);
+        }
+      }
+    }
+  }
+
+  /** A new client for this server (each caller closes its own). */
+  public KubernetesClient newClient() {
+    Config config = Config.fromKubeconfig(kubeConfigYaml);
+    config.setRequestTimeout((int) Duration.ofSeconds(30).toMillis());
+    return new KubernetesClientBuilder().withConfig(config).build();
+  }
+
+  /** A shared client for quick reads and writes in tests. */
+  public KubernetesClient client() {
+    return client;
+  }
+
+  public String kubeConfigYaml() {
+    return kubeConfigYaml;
+  }
+
+  /** Writes the kubeconfig to a file, for processes and kubectl. */
+  public Path writeKubeConfig(Path file) throws IOException {
+    Files.writeString(file, kubeConfigYaml);
+    return file;
+  }
+
+  /** Creates a fresh namespace; kube-api-test runs no namespace controller, so none is ever reused. */
+  public String newNamespace(String prefix) {
+    String name = (prefix + "-" + namespaces.incrementAndGet() + "-" + Long.toString(System.nanoTime() % 1_000_000, 36))
+        .toLowerCase(Locale.ROOT);
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
+    return name;
+  }
+}

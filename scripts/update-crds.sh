@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Regenerates crds/ from the Java model in api/ (fabric8 crd-generator) and shows what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./mvnw -B -q -pl api -am test -Dtest=CrdsAreUpToDateTest -Dsurefire.failIfNoSpecifiedTests=false -Dsharedipc.updateCrds=true
+git status --short crds/
