@@ -189,18 +189,6 @@ class CrdValidationIT {
   }
 
   @Test
-  void rejectsSamePodMembersWithDifferentServiceAccounts() {
-    assertRejected(
-        g -> {
-          Map<String, Object> other = member("other");
-          podSpec(other).put("serviceAccountName", "b");
-          podSpec(firstMember(g)).put("serviceAccountName", "a");
-          members(g).add(other);
-        },
-        "must not set different serviceAccountName");
-  }
-
-  @Test
   void rejectsPolicyWhoseDefaultIsStrongerThanItsCeiling() {
     GenericKubernetesResource policy = new GenericKubernetesResource();
     policy.setApiVersion("sharedipc.dev/v1alpha1");

@@ -33,11 +33,6 @@ import java.util.List;
     message = "SamePod members become one pod: their pod templates must not set different hostPID",
     reason = "FieldValueInvalid",
     fieldPath = ".members")
-@ValidationRule(
-    value = "self.placement != 'SamePod' || self.members.all(m, !has(m.template.spec) || !has(m.template.spec.serviceAccountName) || self.members.all(n, !has(n.template.spec) || !has(n.template.spec.serviceAccountName) || n.template.spec.serviceAccountName == m.template.spec.serviceAccountName))",
-    message = "SamePod members become one pod: their pod templates must not set different serviceAccountName",
-    reason = "FieldValueInvalid",
-    fieldPath = ".members")
 public class SharedIpcGroupSpec {
 
   @JsonPropertyDescription("Number of independent instances; each instance is one co-located set of all members. 0 keeps the group but runs nothing.")
@@ -63,7 +58,7 @@ public class SharedIpcGroupSpec {
   @ValidationRule(
       value = "self.all(m, self.exists_one(n, n.name == m.name))",
       message = "member names must be unique",
-      reason = "FieldValueDuplicate")
+      reason = "FieldValueInvalid")
   private List<MemberSpec> members = new ArrayList<>();
 
   @JsonPropertyDescription("How long placement may take before an instance is placed again (SameNode).")

@@ -52,7 +52,9 @@ public final class RealApiServer {
       try {
         shared = start();
       } catch (RuntimeException | IOException | InterruptedException e) {
-        unavailableReason = "no real kube-apiserver: " + e.getMessage();
+        unavailableReason = "no real kube-apiserver: " + e;
+        System.err.println("[sharedipc] " + unavailableReason);
+        e.printStackTrace();
         if (e instanceof InterruptedException) {
           Thread.currentThread().interrupt();
         }
@@ -135,7 +137,7 @@ public final class RealApiServer {
               .customResourceDefinitions()
               .withName(crd.getMetadata().getName())
               .waitUntilCondition(
-                  c -> c != null && c.getStatus() != null && c.getStatus().getConditions().stream()
+                  c -> c != null && c.getStatus() != null && c.getStatus().getConditions() != null && c.getStatus().getConditions().stream()
                       .anyMatch(cond -> "Established".equals(cond.getType()) && "True".equals(cond.getStatus())),
                   60, TimeUnit.SECONDS);
         }
