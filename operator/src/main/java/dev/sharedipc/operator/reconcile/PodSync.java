@@ -1,0 +1,129 @@
+package dev.sharedipc.operator.reconcile;
+
+import dev.sharedipc.api.Labels;
+import dev.sharedipc.operator.status.Pods;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.operator.render.DesiredState;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.net.HttpURLConnection;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes a group's pods match its desired state: creates missing pods, deletes pods of instances
+ * beyond {@code replicas}, and replaces pods whose template hash is outdated, one ready instance at
+ * a time so that a rollout never takes more than one working instance away. Only pods the group
+ * owns (controller ownerReference to its UID) are ever deleted.
+ */
+public class PodSync {
+  private static final Logger LOG = LoggerFactory.getLogger(PodSync.class);
+
+  private final KubernetesClient client;
+  private final EventRecorder events;
+
+  public PodSync(KubernetesClient client, EventRecorder events) {
+    this.client = client;
+    this.events = events;
+  }
+
+  /**
+   * Applies one step towards the desired pods.
+   *
+   * @return desired pod names held by objects the group does not own (left untouched)
+   */
+  public List<String> sync(SharedIpcGroup group, DesiredState desired, List<Pod> owned) {
+    String ns = group.getMetadata().getNamespace();
+    Map<String, Pod> ownedByName = owned.stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), Function.identity()));
+    Set<String> desiredNames = desired.pods().stream().map(p -> p.getMetadata().getName()).collect(Collectors.toSet());
+    List<String> taken = new ArrayList<>();
+
+    for (Pod pod : owned) {
+      if (!desiredNames.contains(pod.getMetadata().getName()) && !Pods.isTerminating(pod)) {
+        delete(group, pod, "ScaledDown", "deleted pod " + pod.getMetadata().getName() + ": instance beyond replicas "
+            + group.getSpec().getReplicas());
+      }
+    }
+    for (Pod pod : desired.pods()) {
+      String name = pod.getMetadata().getName();
+      if (!ownedByName.containsKey(name)) {
+        create(group, pod, taken);
+      }
+    }
+    rollOut(group, desired, owned.stream().filter(p -> desiredNames.contains(p.getMetadata().getName())).toList());
+    if (!taken.isEmpty()) {
+      LOG.warn("group={}/{} pods={} exist but are not owned by the group; left untouched", ns, group.getMetadata().getName(), taken);
+    }
+    return taken;
+  }
+
+  /** One step of a rollout; {@code owned} holds only pods of instances that should exist. */
+  private void rollOut(SharedIpcGroup group, DesiredState desired, List<Pod> owned) {
+    List<Pod> current = owned.stream().filter(p -> !Pods.isTerminating(p)).toList();
+    List<Pod> outdated = current.stream().filter(p -> !desired.templateHash().equals(Pods.templateHash(p))).toList();
+    if (outdated.isEmpty()) {
+      return;
+    }
+    // Pods that do not work anyway go at once; a working one only when every other instance works.
+    for (Pod pod : outdated) {
+      if (!Pods.isReady(pod)) {
+        delete(group, pod, "Replacing", "replacing pod " + pod.getMetadata().getName() + " (not ready) with the new spec "
+            + desired.templateHash());
+      }
+    }
+    boolean allOthersReady = owned.size() >= desired.pods().size()
+        && owned.stream().allMatch(p -> !Pods.isTerminating(p) && Pods.isReady(p));
+    if (allOthersReady) {
+      Pod next = outdated.stream().filter(Pods::isReady).findFirst().orElse(null);
+      if (next != null) {
+        delete(group, next, "Replacing", "rolling out spec " + desired.templateHash() + ": replacing pod "
+            + next.getMetadata().getName() + "; the other instances stay up");
+      }
+    }
+  }
+
+  private void create(SharedIpcGroup group, Pod pod, List<String> taken) {
+    String ns = group.getMetadata().getNamespace();
+    String name = pod.getMetadata().getName();
+    try {
+      client.pods().inNamespace(ns).resource(pod).create();
+      events.normal(group, "PodCreated", "created pod " + name + " (instance " + pod.getMetadata().getLabels().get(Labels.INSTANCE)
+          + ", spec " + Pods.templateHash(pod) + ")");
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+        throw e;
+      }
+      Pod existing = client.pods().inNamespace(ns).withName(name).get();
+      if (existing == null || isOwnedBy(existing, group)) {
+        LOG.debug("pod {}/{} already exists and is ours (cache behind); nothing to do", ns, name);
+      } else {
+        taken.add(name);
+      }
+    }
+  }
+
+  private void delete(SharedIpcGroup group, Pod pod, String reason, String message) {
+    if (!isOwnedBy(pod, group)) {
+      throw new IllegalStateException("refusing to delete pod " + pod.getMetadata().getName() + ": not owned by group "
+          + group.getMetadata().getName());
+    }
+    client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).delete();
+    events.normal(group, reason, message);
+  }
+
+  public static boolean isOwnedBy(Pod pod, SharedIpcGroup group) {
+    return pod.getMetadata().getOwnerReferences() != null
+        && pod.getMetadata().getOwnerReferences().stream()
+            .anyMatch(o -> Boolean.TRUE.equals(o.getController()) && Objects.equals(o.getUid(), group.getMetadata().getUid()));
+  }
+
+
+}

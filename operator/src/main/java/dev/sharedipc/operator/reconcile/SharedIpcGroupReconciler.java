@@ -1,0 +1,155 @@
+package dev.sharedipc.operator.reconcile;
+
+import dev.sharedipc.api.Labels;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
+import dev.sharedipc.operator.render.DesiredState;
+import dev.sharedipc.operator.render.GroupRenderer;
+import dev.sharedipc.operator.render.MergeConflict;
+import dev.sharedipc.operator.render.UnsupportedPlacement;
+import dev.sharedipc.operator.status.GroupObservation;
+import dev.sharedipc.operator.status.StatusAggregator;
+import dev.sharedipc.operator.Verdict;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The thin controller of SharedIpcGroups: reads the group and its pods, asks the renderer what
+ * should exist, lets {@link PodSync} apply one step, and records status and Events. Every
+ * decision is made by a collaborator; this class only sequences them.
+ */
+@ControllerConfiguration(name = SharedIpcGroupReconciler.NAME)
+public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
+  public static final String NAME = "sharedipcgroup";
+  private static final Logger LOG = LoggerFactory.getLogger(SharedIpcGroupReconciler.class);
+  /** How soon to look again at a group that waits on something no event will announce. */
+  static final Duration RECHECK = Duration.ofSeconds(30);
+
+  private final GroupRenderer renderer;
+  private final PodSync podSync;
+  private final StatusAggregator aggregator;
+  private final EventRecorder events;
+  private final Clock clock;
+
+  public SharedIpcGroupReconciler(
+      GroupRenderer renderer, PodSync podSync, StatusAggregator aggregator, EventRecorder events, Clock clock) {
+    this.renderer = renderer;
+    this.podSync = podSync;
+    this.aggregator = aggregator;
+    this.events = events;
+    this.clock = clock;
+  }
+
+  @Override
+  public List<EventSource<?, SharedIpcGroup>> prepareEventSources(EventSourceContext<SharedIpcGroup> context) {
+    // Pods map back to their group through the controller ownerReference (JOSDK's default);
+    // the label selector keeps every other pod of the cluster out of the operator's memory.
+    InformerEventSource<Pod, SharedIpcGroup> pods = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(Pod.class, SharedIpcGroup.class)
+            .withLabelSelector(Labels.MANAGED_BY + "=" + Labels.MANAGED_BY_VALUE)
+            .withNamespacesInheritedFromController()
+            .build(),
+        context);
+    return List.of(pods);
+  }
+
+  @Override
+  public UpdateControl<SharedIpcGroup> reconcile(SharedIpcGroup group, Context<SharedIpcGroup> context) {
+    String id = group.getMetadata().getNamespace() + "/" + group.getMetadata().getName();
+    List<Pod> owned = context.getSecondaryResources(Pod.class).stream()
+        .filter(p -> PodSync.isOwnedBy(p, group))
+        .toList();
+
+    DesiredState desired = null;
+    Verdict specProblem = null;
+    try {
+      desired = renderer.render(group);
+    } catch (MergeConflict e) {
+      String reason = e instanceof UnsupportedPlacement ? "PlacementNotSupported" : "InvalidMemberTemplates";
+      specProblem = new Verdict(false, reason, e.getMessage());
+      LOG.info("group={} generation={} verdict=invalid reason={} message=\"{}\"", id,
+          group.getMetadata().getGeneration(), reason, e.getMessage());
+    }
+    // Policies arrive with the governance work (SharedIpcPolicy evaluation); until then say so.
+    Verdict policy = Verdict.unknown("NotEvaluated", "SharedIpcPolicy evaluation is not enabled in this operator version");
+
+    List<String> taken = List.of();
+    if (desired != null) {
+      taken = podSync.sync(group, desired, owned);
+    }
+    SharedIpcGroupStatus status = aggregator.aggregate(
+        new GroupObservation(group, desired, specProblem, owned, taken, policy, Map.of(), Map.of()), clock.instant());
+    announceTransitions(group, status);
+
+    SharedIpcGroupStatus old = group.getStatus();
+    UpdateControl<SharedIpcGroup> control;
+    if (Objects.equals(old, status)) {
+      control = UpdateControl.noUpdate();
+    } else {
+      LOG.info("group={} generation={} phase={} ready={}/{}", id, group.getMetadata().getGeneration(),
+          status.getPhase(), status.getReadyInstances(), group.getSpec().getReplicas());
+      control = UpdateControl.patchStatus(statusOnly(group, status));
+    }
+    if (!taken.isEmpty()) {
+      // Nothing tells us when a foreign pod that blocks a name goes away: look again later.
+      control.rescheduleAfter(RECHECK);
+    }
+    return control;
+  }
+
+  @Override
+  public ErrorStatusUpdateControl<SharedIpcGroup> updateErrorStatus(
+      SharedIpcGroup group, Context<SharedIpcGroup> context, Exception e) {
+    events.warning(group, "ReconcileFailed", "reconcile failed, will retry with backoff: " + e.getMessage());
+    return ErrorStatusUpdateControl.defaultErrorProcessing();
+  }
+
+  /** One Event per condition that changed status or reason, so `kubectl describe` tells the story. */
+  private void announceTransitions(SharedIpcGroup group, SharedIpcGroupStatus status) {
+    List<Condition> before = group.getStatus() == null ? List.of() : group.getStatus().getConditions();
+    for (Condition now : status.getConditions()) {
+      Condition was = before.stream().filter(c -> c.getType().equals(now.getType())).findFirst().orElse(null);
+      if (was != null && Objects.equals(was.getStatus(), now.getStatus()) && Objects.equals(was.getReason(), now.getReason())) {
+        continue;
+      }
+      if ("Unknown".equals(now.getStatus()) && was == null) {
+        continue;
+      }
+      String text = now.getType() + "=" + now.getStatus() + ": " + now.getMessage();
+      if ("False".equals(now.getStatus()) && !"WaitingForScheduler".equals(now.getReason())
+          && !"InstancesNotReady".equals(now.getReason())) {
+        events.warning(group, now.getReason(), text);
+      } else {
+        events.normal(group, now.getReason(), text);
+      }
+    }
+  }
+
+  /** A fresh object holding only what a status patch needs (JOSDK 5 patches status by server-side apply). */
+  private static SharedIpcGroup statusOnly(SharedIpcGroup group, SharedIpcGroupStatus status) {
+    SharedIpcGroup patch = new SharedIpcGroup();
+    ObjectMeta meta = new ObjectMeta();
+    meta.setName(group.getMetadata().getName());
+    meta.setNamespace(group.getMetadata().getNamespace());
+    patch.setMetadata(meta);
+    patch.setStatus(status);
+    return patch;
+  }
+}

@@ -1,0 +1,106 @@
+package dev.sharedipc.operator.render;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code render -f FILE}: prints, as YAML, the objects the operator would create for every
+ * SharedIpcGroup in FILE, with no cluster. The way to check a group before applying it.
+ */
+@Command(
+    name = "render",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Print the objects the operator would create for the SharedIpcGroups in FILE, as YAML, with no cluster.",
+      "Other kinds in FILE are skipped. Exit code 1 when a group cannot be rendered (the reason goes to stderr)."
+    })
+public final class RenderCommand implements Callable<Integer> {
+  @Option(names = {"-f", "--filename"}, required = true, paramLabel = "FILE",
+      description = "YAML file with one or more documents ('-' reads standard input). Repeatable.")
+  List<String> files = new ArrayList<>();
+
+  @Option(names = {"-n", "--namespace"}, paramLabel = "NS", defaultValue = "default",
+      description = "Namespace for groups that name none (default: ${DEFAULT-VALUE}).")
+  String namespace = "default";
+
+  private final PrintStream out;
+  private final PrintStream err;
+
+  public RenderCommand() {
+    this(System.out, System.err);
+  }
+
+  public RenderCommand(PrintStream out, PrintStream err) {
+    this.out = out;
+    this.err = err;
+  }
+
+  @Override
+  public Integer call() throws IOException {
+    KubernetesSerialization serialization = new KubernetesSerialization();
+    GroupRenderer renderer = new GroupRenderer();
+    int failures = 0;
+    int groups = 0;
+    for (String file : files) {
+      for (JsonNode document : documents(file)) {
+        if (!"SharedIpcGroup".equals(document.path("kind").asText())) {
+          err.println("render: " + file + ": skipping " + document.path("kind").asText("a document without kind")
+              + " " + document.path("metadata").path("name").asText(""));
+          continue;
+        }
+        SharedIpcGroup group = serialization.convertValue(document, SharedIpcGroup.class);
+        if (group.getMetadata().getNamespace() == null) {
+          group.getMetadata().setNamespace(namespace);
+        }
+        groups++;
+        String id = group.getMetadata().getNamespace() + "/" + group.getMetadata().getName();
+        try {
+          DesiredState desired = renderer.render(group);
+          out.println("# SharedIpcGroup " + id + ": " + desired.pods().size() + " pod(s), spec " + desired.templateHash());
+          out.println("# MemoryAccounted=" + (Boolean.TRUE.equals(desired.memory().holds()) ? "True" : "False") + " ("
+              + desired.memory().reason() + "): " + desired.memory().message());
+          for (Pod pod : desired.pods()) {
+            String yaml = serialization.asYaml(pod);
+            out.print(yaml.startsWith("---") ? yaml : "---\n" + yaml);
+          }
+        } catch (MergeConflict e) {
+          failures++;
+          err.println("render: SharedIpcGroup " + id + " cannot be rendered: " + e.getMessage());
+        }
+      }
+    }
+    if (groups == 0) {
+      err.println("render: no SharedIpcGroup found in " + String.join(", ", files));
+      return 1;
+    }
+    return failures == 0 ? 0 : 1;
+  }
+
+  private static List<JsonNode> documents(String file) throws IOException {
+    try (InputStream in = "-".equals(file) ? System.in : Files.newInputStream(Path.of(file));
+        MappingIterator<JsonNode> docs = new YAMLMapper().readerFor(JsonNode.class).readValues(in)) {
+      List<JsonNode> result = new ArrayList<>();
+      while (docs.hasNext()) {
+        JsonNode doc = docs.next();
+        if (doc != null && !doc.isNull() && !doc.isMissingNode()) {
+          result.add(doc);
+        }
+      }
+      return result;
+    }
+  }
+}

@@ -1,0 +1,74 @@
+package dev.sharedipc.operator.runtime;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.javaoperatorsdk.operator.api.monitoring.Metrics;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/**
+ * JOSDK's metrics hooks as Prometheus metrics: reconciliations by result, their duration, and
+ * failures by exception type. Labels stay bounded (controller, result, exception class): never a
+ * resource name.
+ */
+public class ReconcileMetrics implements Metrics {
+  private final Counter reconciliations;
+  private final Counter failures;
+  private final Histogram duration;
+  private final PrometheusRegistry registry;
+
+  public ReconcileMetrics(PrometheusRegistry registry) {
+    this.registry = registry;
+    reconciliations = Counter.builder()
+        .name("sharedipc_operator_reconciliations_total")
+        .help("Reconciliations finished, by controller and result (success or error).")
+        .labelNames("controller", "result")
+        .register(registry);
+    failures = Counter.builder()
+        .name("sharedipc_operator_reconcile_errors_total")
+        .help("Reconciliations that threw, by controller and exception class.")
+        .labelNames("controller", "exception")
+        .register(registry);
+    duration = Histogram.builder()
+        .name("sharedipc_operator_reconcile_duration_seconds")
+        .help("Time spent in one reconciliation, by controller.")
+        .labelNames("controller")
+        .classicOnly()
+        .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+        .register(registry);
+  }
+
+  /** Exposes whether the controllers run (with leader election: whether this process leads). */
+  public void exposeStarted(BooleanSupplier started) {
+    GaugeWithCallback.builder()
+        .name("sharedipc_operator_controllers_started")
+        .help("1 while this process runs its controllers (with leader election: while it holds the lease), else 0.")
+        .callback(cb -> cb.call(started.getAsBoolean() ? 1 : 0))
+        .register(registry);
+  }
+
+  @Override
+  public <T> T timeControllerExecution(ControllerExecution<T> execution) throws Exception {
+    long start = System.nanoTime();
+    String controller = execution.controllerName();
+    try {
+      T result = execution.execute();
+      reconciliations.labelValues(controller, "success").inc();
+      return result;
+    } catch (Exception e) {
+      reconciliations.labelValues(controller, "error").inc();
+      failures.labelValues(controller, e.getClass().getSimpleName()).inc();
+      throw e;
+    } finally {
+      duration.labelValues(controller).observe((System.nanoTime() - start) / 1e9);
+    }
+  }
+
+  @Override
+  public void failedReconciliation(HasMetadata resource, Exception exception, Map<String, Object> metadata) {
+    // counted in timeControllerExecution, which sees every execution
+  }
+}
