@@ -14,9 +14,9 @@
 #             kube-scheduler kwok kwokctl, or "all".
 #
 # Environment (all optional):
-#   SHAREDIPC_K8S_VERSION   Kubernetes version          (default below)
-#   SHAREDIPC_ETCD_VERSION  etcd version                (default below)
-#   SHAREDIPC_KWOK_VERSION  KWOK version                (default below)
+#   SHAREDIPC_K8S_VERSION   Kubernetes version (k8s.io/kubernetes tag)
+#   SHAREDIPC_ETCD_VERSION  etcd version (go.etcd.io/etcd/server/v3 tag)
+#   SHAREDIPC_KWOK_VERSION  KWOK version (sigs.k8s.io/kwok tag)
 #   SHAREDIPC_CACHE         cache root       (~/.cache/sharedipc)
 #   KUBE_API_TEST_DIR       kube-api-test dir ($SHAREDIPC_CACHE/kube-api-test)
 #   SHAREDIPC_KUBECTL       auto (default: link the kubectl on PATH if any,
@@ -76,6 +76,8 @@ LOCK_FILE="$SHAREDIPC_CACHE/build.lock"
 
 usage() {
   sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
+  printf 'Now: Kubernetes %s, etcd %s, KWOK %s, binaries dir %s\n' \
+    "$K8S_VERSION" "$ETCD_VERSION" "$KWOK_VERSION" "$BIN_DIR" >&2
 }
 
 # ---- per-component facts ----------------------------------------------------
@@ -195,9 +197,14 @@ require_go() {
 }
 
 # go with a predictable environment: module mode, no workspace, static binaries.
+go_env() {
+  GO_ENV=(env GOWORK=off GOFLAGS=-buildvcs=false CGO_ENABLED=0 GO111MODULE=on
+    GOOS="$GOOS_WANTED" GOARCH="$GOARCH_WANTED" ${GOBIN_OVERRIDE:+GOBIN="$GOBIN_OVERRIDE"})
+}
 gocmd() {
-  env GOWORK=off GOFLAGS=-buildvcs=false CGO_ENABLED=0 GO111MODULE=on \
-    GOOS="$GOOS_WANTED" GOARCH="$GOARCH_WANTED" ${GOBIN_OVERRIDE:+GOBIN="$GOBIN_OVERRIDE"} go "$@"
+  local GO_ENV
+  go_env
+  "${GO_ENV[@]}" go "$@"
 }
 
 # Prints "<GoMod file>" of module@version (downloads it through the proxy if needed).
@@ -255,8 +262,15 @@ write_wrapper_gomod() { # dir content
 
 # ---- builds -----------------------------------------------------------------
 HEARTBEAT_PID=""
+GO_PID=""
 TMP_OUT=""
 cleanup() {
+  if [[ -n "$GO_PID" ]]; then
+    # Interrupted mid-build: stop go and its compiler/linker children (own process group).
+    log "interrupted; stopping the go build (pid $GO_PID)"
+    kill -TERM -- "-$GO_PID" 2>/dev/null || kill -TERM "$GO_PID" 2>/dev/null || true
+    wait "$GO_PID" 2>/dev/null || true
+  fi
   if [[ -n "$HEARTBEAT_PID" ]]; then
     kill "$HEARTBEAT_PID" 2>/dev/null || true
     wait "$HEARTBEAT_PID" 2>/dev/null || true
@@ -270,9 +284,15 @@ trap 'exit 143' TERM
 start_heartbeat() { # what
   local what="$1" start=$SECONDS
   (
-    n=0
-    # Stops by itself if the script dies without running its EXIT trap.
-    while kill -0 $$ 2>/dev/null && sleep 10; do
+    # Must not keep the build lock (fd 9) or a stray sleep alive after it is stopped.
+    exec 9>&-
+    n=0 sleeper=""
+    trap 'if [[ -n "$sleeper" ]]; then kill "$sleeper" 2>/dev/null; fi; exit 0' TERM
+    # Also stops by itself if the script dies without running its EXIT trap.
+    while kill -0 $$ 2>/dev/null; do
+      sleep 10 &
+      sleeper=$!
+      wait "$sleeper" || true
       n=$((n + 1))
       if ((n % 6 == 0)); then log "still building $what ($(((SECONDS - start) / 60)) min elapsed)"; fi
     done
@@ -291,8 +311,19 @@ stop_heartbeat() {
 run_build() { # what, then the go command's arguments
   local what="$1" t0=$SECONDS rc=0
   shift
+  local GO_ENV
+  go_env
   start_heartbeat "$what"
-  gocmd "$@" || rc=$?
+  # In the background, in its own process group (setsid), so that a TERM to this
+  # script stops go and all its compilers at once (see cleanup); without the build lock fd.
+  if command -v setsid >/dev/null 2>&1; then
+    setsid -w "${GO_ENV[@]}" go "$@" 9>&- &
+  else
+    "${GO_ENV[@]}" go "$@" 9>&- &
+  fi
+  GO_PID=$!
+  wait "$GO_PID" || rc=$?
+  GO_PID=""
   stop_heartbeat
   if ((rc != 0)); then
     die "building $what failed (go exit $rc; see the go output above). Check that the Go module proxy is reachable ('go env GOPROXY'), that 'go version' is new enough for the 'requires go >=' message if any (or set GOTOOLCHAIN=auto), and that there is disk space for the module/build caches ('go env GOMODCACHE GOCACHE'). Versions can be changed with SHAREDIPC_K8S_VERSION / SHAREDIPC_ETCD_VERSION / SHAREDIPC_KWOK_VERSION."
@@ -420,6 +451,8 @@ ensure() { # component...
     is_done "$c" || adopt_existing "$c" || todo+=("$c")
   done
   ((${#todo[@]} == 0)) && return 0
+  # Under the lock, temp dirs left by a killed (SIGKILL) earlier build are stale.
+  rm -rf "$BIN_DIR"/.build.* "$BIN_DIR"/.kubectl.tmp.*
 
   for c in "${todo[@]}"; do
     case "$c" in

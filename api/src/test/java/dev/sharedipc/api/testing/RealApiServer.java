@@ -23,8 +23,10 @@ import org.junit.jupiter.api.Assumptions;
 
 /**
  * One real kube-apiserver + etcd (fabric8 kube-api-test) per test JVM, shared by every
- * integration test of a module, with the CRDs of {@code crds/} installed. Tests isolate
- * themselves with {@link #newNamespace(String)}.
+ * integration test of a module, with the CRDs of {@code crds/} installed, and a real
+ * kube-controller-manager running only its garbage collector and namespace controllers, so that
+ * ownerReferences and namespace deletion behave as in a cluster. Tests isolate themselves with
+ * {@link #newNamespace(String)}.
  *
  * <p>The binaries are built from Go modules by {@code scripts/kube-binaries.sh} into a cache
  * outside the repository; when they are missing this runs that script first (the first build
@@ -35,8 +37,11 @@ public final class RealApiServer {
   private static RealApiServer shared;
   private static String unavailableReason;
 
+  private static final String[] COMPONENTS = {"etcd", "kube-apiserver", "kubectl", "kube-controller-manager"};
+
   private final KubeAPIServer server;
   private final String kubeConfigYaml;
+  private Process controllerManager;
   private final KubernetesClient client;
   private final AtomicInteger namespaces = new AtomicInteger();
 
@@ -83,25 +88,33 @@ public final class RealApiServer {
                 .withOfflineMode(true)
                 .withUpdateKubeConfig(false)
                 .withStartupTimeout(120_000)
+                .withApiServerFlag("--bind-address", "127.0.0.1")
                 .build());
     server.start();
     Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "kube-api-test-stop"));
     RealApiServer api = new RealApiServer(server);
+    // CRDs first: the garbage collector learns resource types at start (and only every 30 s after).
     api.installCrds();
+    api.startControllerManager(binDir(version, testDir));
     return api;
   }
 
-  /** Runs scripts/kube-binaries.sh when the API server binary is not in the cache yet. */
+  private static Path binDir(String version, Path testDir) {
+    return testDir.resolve("k8s").resolve(version + "-linux-" + goArch());
+  }
+
+  /** Runs scripts/kube-binaries.sh when a binary is not in the cache yet. */
   private static void ensureBinaries(String version, Path testDir) throws IOException, InterruptedException {
-    Path binDir = testDir.resolve("k8s").resolve(version + "-linux-" + goArch());
-    if (Files.isExecutable(binDir.resolve("kube-apiserver")) && Files.isExecutable(binDir.resolve("etcd"))
-        && Files.isExecutable(binDir.resolve("kubectl"))) {
+    Path binDir = binDir(version, testDir);
+    if (java.util.Arrays.stream(COMPONENTS).allMatch(c -> Files.isExecutable(binDir.resolve(c)))) {
       return;
     }
     Path script = RepoPaths.root().resolve("scripts/kube-binaries.sh");
     System.err.println("[sharedipc] " + binDir + " has no kube-apiserver/etcd/kubectl yet: running " + script
         + " (the first build takes 10-20 minutes on 2 cores)");
-    ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), "ensure").inheritIO();
+    List<String> command = new java.util.ArrayList<>(List.of("bash", script.toString(), "ensure"));
+    command.addAll(List.of(COMPONENTS));
+    ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
     pb.environment().put("SHAREDIPC_K8S_VERSION", "v" + version);
     pb.environment().put("KUBE_API_TEST_DIR", testDir.toString());
     Process build = pb.start();
@@ -117,6 +130,40 @@ public final class RealApiServer {
   private static String goArch() {
     String arch = System.getProperty("os.arch").toLowerCase(Locale.ROOT);
     return arch.equals("aarch64") || arch.equals("arm64") ? "arm64" : "amd64";
+  }
+
+  /**
+   * Starts kube-controller-manager with only the garbage collector and namespace controllers, on
+   * loopback, serving nothing; its output goes to target/kube-controller-manager.log.
+   */
+  private void startControllerManager(Path binDir) throws IOException {
+    Path kubeconfig = Files.createTempFile("kcm-", ".kubeconfig");
+    Files.writeString(kubeconfig, kubeConfigYaml);
+    Path log = Path.of("target", "kube-controller-manager.log").toAbsolutePath();
+    Files.createDirectories(log.getParent());
+    controllerManager = new ProcessBuilder(
+            binDir.resolve("kube-controller-manager").toString(),
+            "--kubeconfig=" + kubeconfig,
+            "--controllers=garbagecollector,namespace",
+            "--leader-elect=false",
+            "--bind-address=127.0.0.1",
+            "--secure-port=0",
+            "--concurrent-gc-syncs=5",
+            "--v=1")
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      controllerManager.destroy();
+      try {
+        if (!controllerManager.waitFor(10, TimeUnit.SECONDS)) {
+          controllerManager.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        controllerManager.destroyForcibly();
+        Thread.currentThread().interrupt();
+      }
+    }, "kube-controller-manager-stop"));
   }
 
   /** Installs every CRD in crds/ and waits until each is Established. */

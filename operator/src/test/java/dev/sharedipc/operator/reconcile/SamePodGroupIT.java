@@ -1,0 +1,372 @@
+package dev.sharedipc.operator.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.sharedipc.api.Labels;
+import dev.sharedipc.api.RepoPaths;
+import dev.sharedipc.api.testing.RealApiServer;
+import dev.sharedipc.api.v1alpha1.MemberSpec;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroupSpec;
+import dev.sharedipc.api.v1alpha1.SharedMemorySpec;
+import dev.sharedipc.operator.DumpOnFailure;
+import dev.sharedipc.operator.FakeKubelet;
+import dev.sharedipc.operator.runtime.OperatorRuntime;
+import dev.sharedipc.operator.runtime.OperatorSettings;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * SamePod groups reconciled end to end by the real operator runtime on a real kube-apiserver
+ * (with the real garbage collector). Pods get status from {@link FakeKubelet}, as a kubelet would.
+ */
+class SamePodGroupIT {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static RealApiServer api;
+  private static KubernetesClient client;
+  private static KubernetesClient operatorClient;
+  private static OperatorRuntime operator;
+  private static FakeKubelet kubelet;
+  private String ns;
+
+  @RegisterExtension
+  final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
+
+  @BeforeAll
+  static void startOperator() throws IOException {
+    api = RealApiServer.shared();
+    client = api.client();
+    kubelet = new FakeKubelet(client);
+    OperatorSettings settings = new OperatorSettings();
+    settings.leaderElection = false;
+    settings.httpAddress = "127.0.0.1";
+    settings.httpPort = 0;
+    operatorClient = api.newClient();
+    operator = OperatorRuntime.start(settings, operatorClient);
+  }
+
+  @AfterAll
+  static void stopOperator() {
+    if (operator != null) {
+      operator.close();
+      operatorClient.close();
+    }
+  }
+
+  @BeforeEach
+  void namespace() {
+    ns = api.newNamespace("samepod");
+  }
+
+  @Test
+  void sampleGroupBecomesOnePodPerInstanceWithSharedMemoryInEveryMember() throws IOException {
+    try (InputStream in = Files.newInputStream(RepoPaths.root().resolve("samples/market-data-samepod.yaml"))) {
+      client.load(in).inNamespace(ns).create();
+    }
+    List<Pod> pods = awaitPods("market-data", 2);
+    for (Pod pod : pods) {
+      assertThat(pod.getMetadata().getLabels())
+          .containsEntry(Labels.MANAGED_BY, Labels.MANAGED_BY_VALUE)
+          .containsEntry(Labels.GROUP, "market-data")
+          .containsKey(Labels.INSTANCE);
+      assertThat(pod.getMetadata().getOwnerReferences()).singleElement()
+          .satisfies(o -> {
+            assertThat(o.getKind()).isEqualTo("SharedIpcGroup");
+            assertThat(o.getController()).isTrue();
+          });
+      assertThat(pod.getSpec().getContainers()).extracting(Container::getName)
+          .containsExactly("feed", "strategy-a", "strategy-b");
+      Volume shm = pod.getSpec().getVolumes().stream().filter(v -> v.getName().equals("sharedipc-shm")).findFirst().orElseThrow();
+      assertThat(shm.getEmptyDir().getMedium()).isEqualTo("Memory");
+      assertThat(shm.getEmptyDir().getSizeLimit()).isEqualTo(new Quantity("256Mi"));
+      for (Container c : pod.getSpec().getContainers()) {
+        assertThat(c.getVolumeMounts()).anySatisfy(m -> {
+          assertThat(m.getName()).isEqualTo("sharedipc-shm");
+          assertThat(m.getMountPath()).isEqualTo("/dev/shm");
+        });
+      }
+      Container feed = pod.getSpec().getContainers().get(0);
+      assertThat(feed.getResources().getLimits().get("memory")).isEqualTo(new Quantity("512Mi"));
+      assertThat(feed.getResources().getRequests().get("memory")).isEqualTo(new Quantity("384Mi"));
+    }
+    assertThat(pods).extracting(p -> p.getMetadata().getName()).containsExactlyInAnyOrder("market-data-0", "market-data-1");
+  }
+
+  @Test
+  void statusAndConditionsFollowPodReadiness() {
+    create(group("ready", 2, "64Mi"));
+    List<Pod> pods = awaitPods("ready", 2);
+    awaitCondition("ready", "Placed", "False", "WaitingForScheduler");
+    SharedIpcGroup waiting = awaitCondition("ready", "Ready", "False", "InstancesNotReady");
+    assertThat(waiting.getStatus().getPhase()).isEqualTo("Pending");
+    assertThat(waiting.getStatus().getObservedGeneration()).isEqualTo(waiting.getMetadata().getGeneration());
+    String memoryTransition = condition(waiting, "MemoryAccounted").getLastTransitionTime();
+
+    kubelet.run(pods.get(0), "node-a", true);
+    await().atMost(WAIT).untilAsserted(() -> {
+      SharedIpcGroup g = get("ready");
+      assertThat(g.getStatus().getReadyInstances()).isEqualTo(1);
+      assertThat(g.getStatus().getPhase()).isEqualTo("Placing");
+    });
+    kubelet.run(pods.get(1), "node-b", false);
+    await().atMost(WAIT).untilAsserted(() -> assertThat(get("ready").getStatus().getInstances())
+        .anySatisfy(i -> {
+          assertThat(i.getPhase()).isEqualTo("Running");
+          assertThat(i.getNode()).isEqualTo("node-b");
+          assertThat(i.getMessage()).contains("members not ready");
+        }));
+    kubelet.run(pods.get(1), "node-b", true);
+    SharedIpcGroup ready = awaitCondition("ready", "Ready", "True", "AllInstancesReady");
+    assertThat(ready.getStatus().getReadyInstances()).isEqualTo(2);
+    assertThat(ready.getStatus().getPhase()).isEqualTo("Running");
+    assertThat(condition(ready, "Placed").getStatus()).isEqualTo("True");
+    assertThat(ready.getStatus().getConditions()).extracting(Condition::getType)
+        .containsExactly("Ready", "Placed", "MemoryAccounted", "WithinQuota", "PolicyCompliant");
+    assertThat(condition(ready, "MemoryAccounted").getLastTransitionTime())
+        .as("an unchanged condition keeps its transition time").isEqualTo(memoryTransition);
+    assertThat(eventReasons()).contains("PodCreated", "AllInstancesReady");
+  }
+
+  @Test
+  void specUpdateRollsOutToEveryInstance() {
+    create(group("roll", 2, "64Mi"));
+    List<Pod> before = awaitPods("roll", 2);
+    before.forEach(p -> kubelet.run(p, "node-a", true));
+    awaitCondition("roll", "Ready", "True", "AllInstancesReady");
+    Set<String> oldUids = before.stream().map(p -> p.getMetadata().getUid()).collect(Collectors.toSet());
+    String oldHash = before.get(0).getMetadata().getAnnotations().get(Labels.TEMPLATE_HASH_ANNOTATION);
+
+    client.resources(SharedIpcGroup.class).inNamespace(ns).withName("roll").edit(g -> {
+      g.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0).setImage("busybox:1.37");
+      return g;
+    });
+    // Act as the kubelet for every new pod until the whole group runs the new spec.
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+      kubelet.finishTerminating(ns);
+      List<Pod> now = pods("roll");
+      for (Pod p : now) {
+        if (p.getSpec().getNodeName() == null) {
+          kubelet.run(p, "node-a", true);
+        }
+      }
+      assertThat(now).hasSize(2).allSatisfy(p -> {
+        assertThat(p.getMetadata().getUid()).isNotIn(oldUids);
+        assertThat(p.getSpec().getContainers().get(0).getImage()).isEqualTo("busybox:1.37");
+        assertThat(p.getMetadata().getAnnotations().get(Labels.TEMPLATE_HASH_ANNOTATION)).isNotEqualTo(oldHash);
+      });
+    });
+    awaitCondition("roll", "Ready", "True", "AllInstancesReady");
+    assertThat(eventReasons()).contains("Replacing");
+  }
+
+  @Test
+  void scalingUpAndDownCreatesAndDeletesInstances() {
+    create(group("scale", 1, "64Mi"));
+    awaitPods("scale", 1);
+    client.resources(SharedIpcGroup.class).inNamespace(ns).withName("scale").edit(g -> {
+      g.getSpec().setReplicas(3);
+      return g;
+    });
+    assertThat(awaitPods("scale", 3)).extracting(p -> p.getMetadata().getName())
+        .containsExactlyInAnyOrder("scale-0", "scale-1", "scale-2");
+    client.resources(SharedIpcGroup.class).inNamespace(ns).withName("scale").edit(g -> {
+      g.getSpec().setReplicas(1);
+      return g;
+    });
+    assertThat(awaitPods("scale", 1)).extracting(p -> p.getMetadata().getName()).containsExactly("scale-0");
+    assertThat(eventReasons()).contains("ScaledDown");
+  }
+
+  @Test
+  void deletingTheGroupRemovesEverythingItOwns() {
+    create(group("gone", 2, "64Mi"));
+    awaitPods("gone", 2);
+    client.resources(SharedIpcGroup.class).inNamespace(ns).withName("gone").delete();
+    await().atMost(WAIT).untilAsserted(() -> {
+      assertThat(client.resources(SharedIpcGroup.class).inNamespace(ns).withName("gone").get()).isNull();
+      assertThat(pods("gone")).isEmpty();
+    });
+  }
+
+  @Test
+  void foreignPodsWithOurLabelsAreNeverTouched() {
+    Map<String, String> ourLabels = Map.of(Labels.MANAGED_BY, Labels.MANAGED_BY_VALUE, Labels.GROUP, "shy", Labels.INSTANCE, "0");
+    Pod squatter = client.pods().inNamespace(ns).resource(foreignPod("shy-0", ourLabels)).create();
+    Pod bystander = client.pods().inNamespace(ns).resource(foreignPod("shy-9", ourLabels)).create();
+
+    create(group("shy", 2, "64Mi"));
+    SharedIpcGroup blocked = awaitCondition("shy", "Placed", "False", "PodNameTaken");
+    assertThat(condition(blocked, "Placed").getMessage()).contains("shy-0").contains("not owned");
+    assertThat(client.pods().inNamespace(ns).withName("shy-1").get()).isNotNull();
+
+    client.resources(SharedIpcGroup.class).inNamespace(ns).withName("shy").edit(g -> {
+      g.getSpec().setReplicas(0);
+      return g;
+    });
+    await().atMost(WAIT).untilAsserted(() -> assertThat(client.pods().inNamespace(ns).withName("shy-1").get()).isNull());
+    client.resources(SharedIpcGroup.class).inNamespace(ns).withName("shy").delete();
+    await().atMost(WAIT).until(() -> client.resources(SharedIpcGroup.class).inNamespace(ns).withName("shy").get() == null);
+
+    for (Pod foreign : List.of(squatter, bystander)) {
+      Pod now = client.pods().inNamespace(ns).withName(foreign.getMetadata().getName()).get();
+      assertThat(now).as("foreign pod %s still exists", foreign.getMetadata().getName()).isNotNull();
+      assertThat(now.getMetadata().getUid()).isEqualTo(foreign.getMetadata().getUid());
+      assertThat(now.getMetadata().getResourceVersion()).isEqualTo(foreign.getMetadata().getResourceVersion());
+    }
+  }
+
+  @Test
+  void groupWhoseLimitsCannotHoldItsSharedMemorySaysSo() {
+    SharedIpcGroup group = group("tight", 1, "1Gi");
+    create(group);
+    SharedIpcGroup judged = awaitCondition("tight", "MemoryAccounted", "False", "PodLimitBelowSharedMemory");
+    assertThat(condition(judged, "MemoryAccounted").getMessage()).contains("ENOSPC").contains("OOM").contains("accountTo");
+    assertThat(eventReasons()).contains("PodLimitBelowSharedMemory");
+
+    client.resources(SharedIpcGroup.class).inNamespace(ns).withName("tight").edit(g -> {
+      g.getSpec().getSharedMemory().setAccountTo("writer");
+      return g;
+    });
+    awaitCondition("tight", "MemoryAccounted", "True", "AccountedToMember");
+  }
+
+  @Test
+  void conflictingMemberTemplatesGetAConditionAnEventAndNoPods() throws Exception {
+    SharedIpcGroup group = group("clash", 1, "64Mi");
+    group.getSpec().getMembers().get(1).getTemplate().getSpec().getContainers().get(0).setName("writer");
+    create(group);
+    SharedIpcGroup judged = awaitCondition("clash", "Placed", "False", "InvalidMemberTemplates");
+    assertThat(judged.getStatus().getPhase()).isEqualTo("Failed");
+    assertThat(condition(judged, "Placed").getMessage()).contains("both have a container named writer");
+    assertThat(eventReasons()).contains("InvalidMemberTemplates");
+    assertThat(pods("clash")).isEmpty();
+
+    // No hot loop: an invalid group is judged once per change, not retried over and over.
+    double before = reconciliations();
+    Thread.sleep(3000);
+    assertThat(reconciliations() - before).isLessThanOrEqualTo(2);
+  }
+
+  @Test
+  void operatorServesHealthReadinessAndMetrics() throws Exception {
+    await().atMost(WAIT).until(operator::isStarted);
+    assertThat(http("/healthz").statusCode()).isEqualTo(200);
+    assertThat(http("/readyz").statusCode()).isEqualTo(200);
+    HttpResponse<String> metrics = http("/metrics");
+    assertThat(metrics.statusCode()).isEqualTo(200);
+    assertThat(metrics.body())
+        .contains("# TYPE sharedipc_operator_reconciliations_total counter")
+        .contains("sharedipc_operator_reconcile_duration_seconds_bucket")
+        .contains("sharedipc_operator_controllers_started 1");
+  }
+
+  // ---- helpers ----
+
+  static SharedIpcGroup group(String name, int replicas, String size) {
+    SharedIpcGroup group = new SharedIpcGroup();
+    group.getMetadata().setName(name);
+    SharedIpcGroupSpec spec = new SharedIpcGroupSpec();
+    spec.setReplicas(replicas);
+    SharedMemorySpec shm = new SharedMemorySpec();
+    shm.setSize(new Quantity(size));
+    spec.setSharedMemory(shm);
+    spec.setMembers(List.of(member("writer", "128Mi"), member("reader", "64Mi")));
+    group.setSpec(spec);
+    return group;
+  }
+
+  static MemberSpec member(String name, String memoryLimit) {
+    return new MemberSpec(name, new PodTemplateSpecBuilder()
+        .withNewSpec()
+        .addNewContainer()
+        .withName(name)
+        .withImage("busybox:1.36")
+        .withCommand("sleep", "infinity")
+        .withNewResources().addToLimits("memory", new Quantity(memoryLimit)).endResources()
+        .endContainer()
+        .endSpec()
+        .build());
+  }
+
+  private static Pod foreignPod(String name, Map<String, String> labels) {
+    return new PodBuilder().withNewMetadata().withName(name).withLabels(labels).endMetadata()
+        .withNewSpec().addNewContainer().withName("c").withImage("busybox").endContainer().endSpec().build();
+  }
+
+  private void create(SharedIpcGroup group) {
+    client.resources(SharedIpcGroup.class).inNamespace(ns).resource(group).create();
+  }
+
+  private SharedIpcGroup get(String name) {
+    return client.resources(SharedIpcGroup.class).inNamespace(ns).withName(name).get();
+  }
+
+  private List<Pod> pods(String group) {
+    return client.pods().inNamespace(ns).withLabel(Labels.GROUP, group).list().getItems().stream()
+        .filter(p -> p.getMetadata().getOwnerReferences() != null && !p.getMetadata().getOwnerReferences().isEmpty())
+        .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+        .toList();
+  }
+
+  private List<Pod> awaitPods(String group, int count) {
+    await().atMost(WAIT).until(() -> pods(group).size() == count);
+    return pods(group);
+  }
+
+  private SharedIpcGroup awaitCondition(String name, String type, String status, String reason) {
+    await().atMost(WAIT).untilAsserted(() -> {
+      SharedIpcGroup g = get(name);
+      assertThat(g.getStatus()).isNotNull();
+      Condition c = condition(g, type);
+      assertThat(c).as("condition %s of %s", type, name).isNotNull();
+      assertThat(c.getStatus() + "/" + c.getReason()).isEqualTo(status + "/" + reason);
+    });
+    return get(name);
+  }
+
+  private static Condition condition(SharedIpcGroup group, String type) {
+    return group.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+  }
+
+  private List<String> eventReasons() {
+    return client.v1().events().inNamespace(ns).list().getItems().stream().map(Event::getReason).toList();
+  }
+
+  private static HttpResponse<String> http(String path) throws Exception {
+    return HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + operator.httpPort() + path)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static double reconciliations() throws Exception {
+    return http("/metrics").body().lines()
+        .filter(l -> l.startsWith("sharedipc_operator_reconciliations_total{"))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+        .sum();
+  }
+}
