@@ -1,0 +1,78 @@
+package dev.sharedipc.operator.render;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sharedipc.api.RepoPaths;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class RenderCommandTest {
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  private int render(String... args) {
+    return new CommandLine(new RenderCommand(new PrintStream(out, true), new PrintStream(err, true))).execute(args);
+  }
+
+  @Test
+  void everySampleGroupRendersToPods() throws IOException {
+    List<Path> samples;
+    try (Stream<Path> files = Files.list(RepoPaths.root().resolve("samples"))) {
+      samples = files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
+    }
+    int groups = 0;
+    for (Path sample : samples) {
+      if (!Files.readString(sample).contains("kind: SharedIpcGroup")) {
+        continue;
+      }
+      groups++;
+      out.reset();
+      assertThat(render("-f", sample.toString())).as("render %s: %s", sample, err).isZero();
+      Object parsed = new KubernetesSerialization().unmarshal(new ByteArrayInputStream(out.toByteArray()));
+      List<?> items = parsed instanceof List<?> list ? list : List.of(parsed);
+      assertThat(items).as("%s", sample).isNotEmpty().allSatisfy(item -> assertThat(item).isInstanceOf(Pod.class));
+      assertThat(((HasMetadata) items.get(0)).getMetadata().getLabels()).containsKey("sharedipc.dev/group");
+    }
+    assertThat(groups).isPositive();
+  }
+
+  @Test
+  void aGroupThatCannotBeRenderedExitsOneWithTheReason(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("bad.yaml");
+    Files.writeString(file, """
+        apiVersion: sharedipc.dev/v1alpha1
+        kind: SharedIpcGroup
+        metadata: {name: clash}
+        spec:
+          sharedMemory: {size: 64Mi}
+          members:
+            - name: a
+              template: {spec: {containers: [{name: same, image: busybox}]}}
+            - name: b
+              template: {spec: {containers: [{name: same, image: busybox}]}}
+        """);
+    assertThat(render("-f", file.toString())).isEqualTo(1);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("default/clash cannot be rendered").contains("container named same");
+  }
+
+  @Test
+  void aFileWithoutGroupsSaysSo(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("cm.yaml");
+    Files.writeString(file, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
+    assertThat(render("-f", file.toString())).isEqualTo(1);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("skipping ConfigMap x").contains("no SharedIpcGroup found");
+  }
+}
