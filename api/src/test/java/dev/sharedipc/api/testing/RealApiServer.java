@@ -41,12 +41,14 @@ public final class RealApiServer {
 
   private final KubeAPIServer server;
   private final String kubeConfigYaml;
+  private final Path binDir;
   private Process controllerManager;
   private final KubernetesClient client;
   private final AtomicInteger namespaces = new AtomicInteger();
 
-  private RealApiServer(KubeAPIServer server) {
+  private RealApiServer(KubeAPIServer server, Path binDir) {
     this.server = server;
+    this.binDir = binDir;
     this.kubeConfigYaml = server.getKubeConfigYaml();
     this.client = newClient();
   }
@@ -92,7 +94,7 @@ public final class RealApiServer {
                 .build());
     server.start();
     Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "kube-api-test-stop"));
-    RealApiServer api = new RealApiServer(server);
+    RealApiServer api = new RealApiServer(server, binDir(version, testDir));
     // CRDs first: the garbage collector learns resource types at start (and only every 30 s after).
     api.installCrds();
     api.startControllerManager(binDir(version, testDir));
@@ -171,7 +173,7 @@ public final class RealApiServer {
     Path crds = RepoPaths.root().resolve("crds");
     List<Path> files;
     try (Stream<Path> list = Files.list(crds)) {
-      files = list.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
+      files = list.filter(f -> f.toString().endsWith(".yaml") && !f.endsWith("kustomization.yaml")).sorted().toList();
     }
     for (Path file : files) {
       try (InputStream in = Files.newInputStream(file)) {
@@ -202,6 +204,11 @@ public final class RealApiServer {
   /** A shared client for quick reads and writes in tests. */
   public KubernetesClient client() {
     return client;
+  }
+
+  /** The kubectl next to the API server binaries (kube-api-test needs one there too). */
+  public Path kubectl() {
+    return binDir.resolve("kubectl");
   }
 
   public String kubeConfigYaml() {

@@ -161,7 +161,7 @@ class SamePodGroupIT {
     Set<String> oldUids = before.stream().map(p -> p.getMetadata().getUid()).collect(Collectors.toSet());
     String oldHash = before.get(0).getMetadata().getAnnotations().get(Labels.TEMPLATE_HASH_ANNOTATION);
 
-    client.resources(SharedIpcGroup.class).inNamespace(ns).withName("roll").edit(g -> {
+    edit("roll", g -> {
       g.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0).setImage("busybox:1.37");
       return g;
     });
@@ -188,13 +188,13 @@ class SamePodGroupIT {
   void scalingUpAndDownCreatesAndDeletesInstances() {
     create(group("scale", 1, "64Mi"));
     awaitPods("scale", 1);
-    client.resources(SharedIpcGroup.class).inNamespace(ns).withName("scale").edit(g -> {
+    edit("scale", g -> {
       g.getSpec().setReplicas(3);
       return g;
     });
     assertThat(awaitPods("scale", 3)).extracting(p -> p.getMetadata().getName())
         .containsExactlyInAnyOrder("scale-0", "scale-1", "scale-2");
-    client.resources(SharedIpcGroup.class).inNamespace(ns).withName("scale").edit(g -> {
+    edit("scale", g -> {
       g.getSpec().setReplicas(1);
       return g;
     });
@@ -224,7 +224,7 @@ class SamePodGroupIT {
     assertThat(condition(blocked, "Placed").getMessage()).contains("shy-0").contains("not owned");
     assertThat(client.pods().inNamespace(ns).withName("shy-1").get()).isNotNull();
 
-    client.resources(SharedIpcGroup.class).inNamespace(ns).withName("shy").edit(g -> {
+    edit("shy", g -> {
       g.getSpec().setReplicas(0);
       return g;
     });
@@ -248,7 +248,7 @@ class SamePodGroupIT {
     assertThat(condition(judged, "MemoryAccounted").getMessage()).contains("ENOSPC").contains("OOM").contains("accountTo");
     assertThat(eventReasons()).contains("PodLimitBelowSharedMemory");
 
-    client.resources(SharedIpcGroup.class).inNamespace(ns).withName("tight").edit(g -> {
+    edit("tight", g -> {
       g.getSpec().getSharedMemory().setAccountTo("writer");
       return g;
     });
@@ -320,6 +320,14 @@ class SamePodGroupIT {
 
   private void create(SharedIpcGroup group) {
     client.resources(SharedIpcGroup.class).inNamespace(ns).resource(group).create();
+  }
+
+  /** A user's edit: retried on conflict, since the operator writes status concurrently. */
+  private void edit(String name, java.util.function.UnaryOperator<SharedIpcGroup> change) {
+    await().atMost(WAIT).ignoreExceptionsInstanceOf(io.fabric8.kubernetes.client.KubernetesClientException.class).until(() -> {
+      client.resources(SharedIpcGroup.class).inNamespace(ns).withName(name).edit(change);
+      return true;
+    });
   }
 
   private SharedIpcGroup get(String name) {
