@@ -3,6 +3,10 @@ package dev.sharedipc.operator.reconcile;
 import dev.sharedipc.api.Labels;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
+import dev.sharedipc.api.v1alpha1.SharedIpcNode;
+import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
+import dev.sharedipc.operator.policy.PolicyEvaluator;
+import dev.sharedipc.operator.usage.NodeUsage;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.render.MergeConflict;
@@ -11,6 +15,8 @@ import dev.sharedipc.operator.status.GroupObservation;
 import dev.sharedipc.operator.status.StatusAggregator;
 import dev.sharedipc.operator.Verdict;
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -20,6 +26,7 @@ import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.time.Clock;
@@ -27,6 +34,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,12 +54,16 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   private final PodSync podSync;
   private final StatusAggregator aggregator;
   private final EventRecorder events;
+  private final PolicyEvaluator policyEvaluator;
+  private final NodeUsage nodeUsage;
   private final Clock clock;
 
-  public SharedIpcGroupReconciler(
-      GroupRenderer renderer, PodSync podSync, StatusAggregator aggregator, EventRecorder events, Clock clock) {
+  public SharedIpcGroupReconciler(GroupRenderer renderer, PodSync podSync, StatusAggregator aggregator,
+      PolicyEvaluator policyEvaluator, NodeUsage nodeUsage, EventRecorder events, Clock clock) {
     this.renderer = renderer;
     this.podSync = podSync;
+    this.policyEvaluator = policyEvaluator;
+    this.nodeUsage = nodeUsage;
     this.aggregator = aggregator;
     this.events = events;
     this.clock = clock;
@@ -67,7 +79,41 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
             .withNamespacesInheritedFromController()
             .build(),
         context);
-    return List.of(pods);
+    // Node reports, policies and namespaces are read from these caches; each event source also
+    // says which groups to look at again when one of its objects changes.
+    InformerEventSource<SharedIpcNode, SharedIpcGroup> nodes = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(SharedIpcNode.class, SharedIpcGroup.class)
+            .withSecondaryToPrimaryMapper(node -> NodeUsage.groupsIn(node).stream()
+                .map(SharedIpcGroupReconciler::resourceId)
+                .collect(Collectors.toSet()))
+            .build(),
+        context);
+    InformerEventSource<SharedIpcPolicy, SharedIpcGroup> policies = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(SharedIpcPolicy.class, SharedIpcGroup.class)
+            .withSecondaryToPrimaryMapper(policy -> context.getPrimaryCache().list()
+                .map(ResourceID::fromResource)
+                .collect(Collectors.toSet()))
+            .build(),
+        context);
+    InformerEventSource<Namespace, SharedIpcGroup> namespaces = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(Namespace.class, SharedIpcGroup.class)
+            .withSecondaryToPrimaryMapper(ns -> context.getPrimaryCache()
+                .list(g -> ns.getMetadata().getName().equals(g.getMetadata().getNamespace()))
+                .map(ResourceID::fromResource)
+                .collect(Collectors.toSet()))
+            .build(),
+        context);
+    return List.of(pods, nodes, policies, namespaces);
+  }
+
+  private static ResourceID resourceId(String namespaceAndName) {
+    int slash = namespaceAndName.indexOf('/');
+    return new ResourceID(namespaceAndName.substring(slash + 1), namespaceAndName.substring(0, slash));
+  }
+
+  private static <R extends HasMetadata> InformerEventSource<R, SharedIpcGroup> cache(
+      Context<SharedIpcGroup> context, Class<R> type) {
+    return (InformerEventSource<R, SharedIpcGroup>) context.eventSourceRetriever().getEventSourceFor(type);
   }
 
   @Override
@@ -87,15 +133,21 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
       LOG.info("group={} generation={} verdict=invalid reason={} message=\"{}\"", id,
           group.getMetadata().getGeneration(), reason, e.getMessage());
     }
-    // Policies arrive with the governance work (SharedIpcPolicy evaluation); until then say so.
-    Verdict policy = Verdict.unknown("NotEvaluated", "SharedIpcPolicy evaluation is not enabled in this operator version");
+    Map<String, String> namespaceLabels = cache(context, Namespace.class)
+        .get(new ResourceID(group.getMetadata().getNamespace()))
+        .map(ns -> ns.getMetadata().getLabels())
+        .orElse(Map.of());
+    Verdict policy = policyEvaluator.evaluate(group, namespaceLabels, cache(context, SharedIpcPolicy.class).list().toList());
+    NodeUsage.GroupUsage usage = nodeUsage.of(group, cache(context, SharedIpcNode.class).list().toList());
 
     List<String> taken = List.of();
-    if (desired != null) {
+    if (desired != null && !Boolean.FALSE.equals(policy.holds())) {
       taken = podSync.sync(group, desired, owned);
+    } else if (desired != null) {
+      LOG.info("group={} verdict=policy-violation action=no-pod-changes message=\"{}\"", id, policy.message());
     }
     SharedIpcGroupStatus status = aggregator.aggregate(
-        new GroupObservation(group, desired, specProblem, owned, taken, policy, Map.of(), Map.of()), clock.instant());
+        new GroupObservation(group, desired, specProblem, owned, taken, policy, usage), clock.instant());
     announceTransitions(group, status);
 
     SharedIpcGroupStatus old = group.getStatus();

@@ -1,11 +1,13 @@
 package dev.sharedipc.operator.runtime;
 
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.operator.policy.PolicyEvaluator;
 import dev.sharedipc.operator.reconcile.EventRecorder;
 import dev.sharedipc.operator.reconcile.PodSync;
 import dev.sharedipc.operator.reconcile.SharedIpcGroupReconciler;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.status.StatusAggregator;
+import dev.sharedipc.operator.usage.NodeUsage;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.RuntimeInfo;
@@ -52,7 +54,8 @@ public final class OperatorRuntime implements AutoCloseable {
     });
     EventRecorder events = new EventRecorder(client);
     SharedIpcGroupReconciler reconciler = new SharedIpcGroupReconciler(
-        new GroupRenderer(), new PodSync(client, events), new StatusAggregator(), events, Clock.systemUTC());
+        new GroupRenderer(), new PodSync(client, events), new StatusAggregator(), new PolicyEvaluator(), new NodeUsage(),
+        events, Clock.systemUTC());
     Set<String> namespaces = new HashSet<>(settings.namespaces);
     namespaces.removeIf(String::isBlank);
     operator.register(reconciler, o -> {

@@ -2,12 +2,11 @@ package dev.sharedipc.operator.status;
 
 import dev.sharedipc.operator.Verdict;
 
-import dev.sharedipc.api.v1alpha1.SegmentUsage;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.render.DesiredState;
+import dev.sharedipc.operator.usage.NodeUsage;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.util.List;
-import java.util.Map;
 
 /**
  * What the reconciler saw and decided in one pass, the input of {@link StatusAggregator}.
@@ -18,8 +17,7 @@ import java.util.Map;
  * @param pods the pods the group owns
  * @param takenPodNames desired pod names held by objects the operator does not own
  * @param policy verdict of the SharedIpcPolicies that select the group
- * @param segmentsByInstance node agents' segment counts per instance index
- * @param sharedMemoryUsedByInstance node agents' memory-volume usage per instance index
+ * @param usage what the node agents reported about the group
  */
 public record GroupObservation(
     SharedIpcGroup group,
@@ -28,5 +26,4 @@ public record GroupObservation(
     List<Pod> pods,
     List<String> takenPodNames,
     Verdict policy,
-    Map<Integer, SegmentUsage> segmentsByInstance,
-    Map<Integer, Long> sharedMemoryUsedByInstance) {}
+    NodeUsage.GroupUsage usage) {}

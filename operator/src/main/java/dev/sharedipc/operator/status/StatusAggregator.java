@@ -101,8 +101,8 @@ public final class StatusAggregator {
     instance.setIndex(index);
     String name = GroupRenderer.podName(group, index);
     instance.setPods(List.of(name));
-    instance.setSegments(seen.segmentsByInstance().get(index));
-    instance.setSharedMemoryUsedBytes(seen.sharedMemoryUsedByInstance().get(index));
+    instance.setSegments(seen.usage().segmentsByInstance().get(index));
+    instance.setSharedMemoryUsedBytes(seen.usage().sharedMemoryUsedByInstance().get(index));
     Optional<Pod> found = seen.pods().stream().filter(p -> name.equals(p.getMetadata().getName())).findFirst();
     if (found.isEmpty()) {
       instance.setPhase(PENDING);
@@ -140,14 +140,14 @@ public final class StatusAggregator {
   }
 
   private static Verdict withinQuota(GroupObservation seen, SharedIpcGroup group) {
-    if (seen.segmentsByInstance().isEmpty()) {
+    if (seen.usage().segmentsByInstance().isEmpty()) {
       return Verdict.unknown("NoAgentReport", "no node agent has reported this group's segments yet");
     }
     SegmentsSpec limits = group.getSpec().getSegments() == null ? new SegmentsSpec() : group.getSpec().getSegments();
     long maxSegments = Optional.ofNullable(limits.getMaxSegments()).orElse(256);
     Long maxBytes = limits.getMaxBytes() == null ? null : Quantities.bytes(limits.getMaxBytes());
     List<String> over = new ArrayList<>();
-    seen.segmentsByInstance().forEach(
+    seen.usage().segmentsByInstance().forEach(
         (index, usage) -> {
           if (usage.getCount() != null && usage.getCount() > maxSegments) {
             over.add("instance " + index + " holds " + usage.getCount() + " segments (maxSegments " + maxSegments + ")");
@@ -163,14 +163,15 @@ public final class StatusAggregator {
   }
 
   private static UsageStatus usage(GroupObservation seen) {
-    if (seen.segmentsByInstance().isEmpty() && seen.sharedMemoryUsedByInstance().isEmpty()) {
+    if (seen.usage().isEmpty()) {
       return null;
     }
     UsageStatus usage = new UsageStatus();
-    usage.setSegments(seen.segmentsByInstance().values().stream().mapToLong(u -> nz(u.getCount())).sum());
-    usage.setBytes(seen.segmentsByInstance().values().stream().mapToLong(u -> nz(u.getBytes())).sum());
-    usage.setRssBytes(seen.segmentsByInstance().values().stream().mapToLong(u -> nz(u.getRssBytes())).sum());
-    usage.setSharedMemoryUsedBytes(seen.sharedMemoryUsedByInstance().values().stream().mapToLong(Long::longValue).sum());
+    usage.setSegments(seen.usage().segmentsByInstance().values().stream().mapToLong(u -> nz(u.getCount())).sum());
+    usage.setBytes(seen.usage().segmentsByInstance().values().stream().mapToLong(u -> nz(u.getBytes())).sum());
+    usage.setRssBytes(seen.usage().segmentsByInstance().values().stream().mapToLong(u -> nz(u.getRssBytes())).sum());
+    usage.setSharedMemoryUsedBytes(seen.usage().sharedMemoryUsedByInstance().values().stream().mapToLong(Long::longValue).sum());
+    usage.setOrphansRemoved(seen.usage().orphansRemoved());
     return usage;
   }
 

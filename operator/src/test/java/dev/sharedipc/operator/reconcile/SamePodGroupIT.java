@@ -12,8 +12,8 @@ import dev.sharedipc.api.v1alpha1.SharedIpcGroupSpec;
 import dev.sharedipc.api.v1alpha1.SharedMemorySpec;
 import dev.sharedipc.operator.DumpOnFailure;
 import dev.sharedipc.operator.FakeKubelet;
+import dev.sharedipc.operator.RunningOperator;
 import dev.sharedipc.operator.runtime.OperatorRuntime;
-import dev.sharedipc.operator.runtime.OperatorSettings;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Event;
@@ -35,7 +35,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -49,7 +48,6 @@ class SamePodGroupIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
   private static RealApiServer api;
   private static KubernetesClient client;
-  private static KubernetesClient operatorClient;
   private static OperatorRuntime operator;
   private static FakeKubelet kubelet;
   private String ns;
@@ -58,24 +56,11 @@ class SamePodGroupIT {
   final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
 
   @BeforeAll
-  static void startOperator() throws IOException {
+  static void startOperator() {
     api = RealApiServer.shared();
     client = api.client();
     kubelet = new FakeKubelet(client);
-    OperatorSettings settings = new OperatorSettings();
-    settings.leaderElection = false;
-    settings.httpAddress = "127.0.0.1";
-    settings.httpPort = 0;
-    operatorClient = api.newClient();
-    operator = OperatorRuntime.start(settings, operatorClient);
-  }
-
-  @AfterAll
-  static void stopOperator() {
-    if (operator != null) {
-      operator.close();
-      operatorClient.close();
-    }
+    operator = RunningOperator.shared();
   }
 
   @BeforeEach

@@ -11,6 +11,7 @@ import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
 import dev.sharedipc.operator.Verdict;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.render.GroupRenderer;
+import dev.sharedipc.operator.usage.NodeUsage;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -34,7 +35,8 @@ class StatusAggregatorTest {
   }
 
   private SharedIpcGroupStatus aggregate(List<Pod> pods, Map<Integer, SegmentUsage> segments) {
-    return aggregator.aggregate(new GroupObservation(group, desired, null, pods, List.of(), NO_POLICY, segments, Map.of()), NOW);
+    return aggregator.aggregate(new GroupObservation(group, desired, null, pods, List.of(), NO_POLICY,
+        new NodeUsage.GroupUsage(segments, Map.of(), 0)), NOW);
   }
 
   private static Condition condition(SharedIpcGroupStatus s, String type) {
@@ -81,7 +83,7 @@ class StatusAggregatorTest {
   void invalidSpecFailsTheGroupWithTheReasonOnPlaced() {
     SharedIpcGroupStatus s = aggregator.aggregate(new GroupObservation(group, null,
         new Verdict(false, "InvalidMemberTemplates", "members a and b both have a container named a"), List.of(), List.of(),
-        NO_POLICY, Map.of(), Map.of()), NOW);
+        NO_POLICY, NodeUsage.GroupUsage.NONE), NOW);
     assertThat(s.getPhase()).isEqualTo("Failed");
     assertThat(condition(s, "Placed").getReason()).isEqualTo("InvalidMemberTemplates");
     assertThat(condition(s, "MemoryAccounted").getStatus()).isEqualTo("Unknown");

@@ -1,0 +1,116 @@
+package dev.sharedipc.operator.policy;
+
+import dev.sharedipc.api.v1alpha1.OrphanPolicy;
+import dev.sharedipc.api.v1alpha1.Placement;
+import dev.sharedipc.api.v1alpha1.SegmentsSpec;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
+import dev.sharedipc.api.v1alpha1.SharedIpcPolicySpec;
+import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.render.Quantities;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Judges a group against every SharedIpcPolicy that selects its namespace: a pure function of the
+ * group, its namespace's labels and the policies. Each broken rule is named with its policy, so the
+ * user knows what to change or whom to ask.
+ */
+public final class PolicyEvaluator {
+
+  public Verdict evaluate(SharedIpcGroup group, Map<String, String> namespaceLabels, List<SharedIpcPolicy> policies) {
+    List<SharedIpcPolicy> applicable = policies.stream()
+        .filter(p -> p.getSpec() != null && selects(p.getSpec().getNamespaceSelector(), namespaceLabels))
+        .sorted(Comparator.comparing(p -> p.getMetadata().getName()))
+        .toList();
+    if (applicable.isEmpty()) {
+      return new Verdict(true, "NoPolicyApplies", "no SharedIpcPolicy selects namespace " + group.getMetadata().getNamespace());
+    }
+    List<String> broken = new ArrayList<>();
+    for (SharedIpcPolicy policy : applicable) {
+      broken.addAll(brokenRules(group, policy));
+    }
+    String names = String.join(", ", applicable.stream().map(p -> p.getMetadata().getName()).toList());
+    return broken.isEmpty()
+        ? new Verdict(true, "Compliant", "the group obeys SharedIpcPolicy " + names)
+        : new Verdict(false, "PolicyViolation", String.join("; ", broken));
+  }
+
+  private static List<String> brokenRules(SharedIpcGroup group, SharedIpcPolicy policy) {
+    SharedIpcPolicySpec rules = policy.getSpec();
+    String by = " (SharedIpcPolicy " + policy.getMetadata().getName() + ")";
+    List<String> broken = new ArrayList<>();
+    Placement placement = Optional.ofNullable(group.getSpec().getPlacement()).orElse(Placement.SamePod);
+    if (rules.getAllowedPlacements() != null && !rules.getAllowedPlacements().isEmpty()
+        && !rules.getAllowedPlacements().contains(placement)) {
+      broken.add("placement " + placement + " is not allowed, only " + rules.getAllowedPlacements() + by);
+    }
+    if (Boolean.TRUE.equals(group.getSpec().getHostIPC()) && !Boolean.TRUE.equals(rules.getAllowHostIPC())) {
+      broken.add("hostIPC is not allowed" + by);
+    }
+    if (rules.getMaxSharedMemoryPerInstance() != null && group.getSpec().getSharedMemory() != null
+        && group.getSpec().getSharedMemory().getSize() != null) {
+      long size = Quantities.bytes(group.getSpec().getSharedMemory().getSize());
+      long max = Quantities.bytes(rules.getMaxSharedMemoryPerInstance());
+      if (size > max) {
+        broken.add("sharedMemory.size " + Quantities.human(size) + " is above the ceiling " + Quantities.human(max) + by);
+      }
+    }
+    SegmentsSpec segments = group.getSpec().getSegments() == null ? new SegmentsSpec() : group.getSpec().getSegments();
+    int maxSegments = Optional.ofNullable(segments.getMaxSegments()).orElse(256);
+    if (rules.getMaxSegmentsPerInstance() != null && maxSegments > rules.getMaxSegmentsPerInstance()) {
+      broken.add("segments.maxSegments " + maxSegments + " is above the ceiling " + rules.getMaxSegmentsPerInstance() + by);
+    }
+    if (rules.getMaxBytesPerInstance() != null) {
+      long max = Quantities.bytes(rules.getMaxBytesPerInstance());
+      if (segments.getMaxBytes() == null) {
+        broken.add("segments.maxBytes is unset (no limit) but the ceiling is " + Quantities.human(max) + by);
+      } else if (Quantities.bytes(segments.getMaxBytes()) > max) {
+        broken.add("segments.maxBytes " + Quantities.human(Quantities.bytes(segments.getMaxBytes()))
+            + " is above the ceiling " + Quantities.human(max) + by);
+      }
+    }
+    OrphanPolicy orphans = Optional.ofNullable(segments.getOrphanPolicy()).orElse(OrphanPolicy.Report);
+    if (rules.getStrongestOrphanPolicy() != null && orphans.isStrongerThan(rules.getStrongestOrphanPolicy())) {
+      broken.add("segments.orphanPolicy " + orphans + " is stronger than allowed (" + rules.getStrongestOrphanPolicy() + ")" + by);
+    }
+    return broken;
+  }
+
+  /** Kubernetes label-selector semantics; a missing or empty selector selects everything. */
+  static boolean selects(LabelSelector selector, Map<String, String> labels) {
+    if (selector == null) {
+      return true;
+    }
+    Map<String, String> have = labels == null ? Map.of() : labels;
+    if (selector.getMatchLabels() != null) {
+      for (Map.Entry<String, String> wanted : selector.getMatchLabels().entrySet()) {
+        if (!wanted.getValue().equals(have.get(wanted.getKey()))) {
+          return false;
+        }
+      }
+    }
+    if (selector.getMatchExpressions() != null) {
+      for (LabelSelectorRequirement r : selector.getMatchExpressions()) {
+        String value = have.get(r.getKey());
+        List<String> values = r.getValues() == null ? List.of() : r.getValues();
+        boolean ok = switch (r.getOperator()) {
+          case "In" -> value != null && values.contains(value);
+          case "NotIn" -> value == null || !values.contains(value);
+          case "Exists" -> have.containsKey(r.getKey());
+          case "DoesNotExist" -> !have.containsKey(r.getKey());
+          default -> false;
+        };
+        if (!ok) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,90 @@
+package dev.sharedipc.operator.usage;
+
+import dev.sharedipc.api.v1alpha1.SegmentUsage;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.api.v1alpha1.SharedIpcNode;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Sums what the node agents reported about one group: segments per instance (from each pod IPC
+ * namespace entry), memory-volume bytes per instance, and orphans removed. A pure function of the
+ * group and the SharedIpcNode reports.
+ */
+public final class NodeUsage {
+  /** The group's share of the node reports. */
+  public record GroupUsage(Map<Integer, SegmentUsage> segmentsByInstance, Map<Integer, Long> sharedMemoryUsedByInstance,
+      long orphansRemoved) {
+    public static final GroupUsage NONE = new GroupUsage(Map.of(), Map.of(), 0);
+
+    public boolean isEmpty() {
+      return segmentsByInstance.isEmpty() && sharedMemoryUsedByInstance.isEmpty() && orphansRemoved == 0;
+    }
+  }
+
+  public GroupUsage of(SharedIpcGroup group, List<SharedIpcNode> nodes) {
+    String ns = group.getMetadata().getNamespace();
+    String name = group.getMetadata().getName();
+    Map<Integer, SegmentUsage> segments = new TreeMap<>();
+    Map<Integer, Long> volumes = new TreeMap<>();
+    long removed = 0;
+    for (SharedIpcNode node : nodes) {
+      SharedIpcNodeStatus status = node.getStatus();
+      if (status == null) {
+        continue;
+      }
+      for (SharedIpcNodeStatus.NamespaceReport r : nullToEmpty(status.getIpcNamespaces())) {
+        if (belongs(r.podNamespace, r.group, r.instance, ns, name)) {
+          SegmentUsage u = segments.computeIfAbsent(r.instance, i -> new SegmentUsage(0, 0, 0, 0));
+          u.setCount(u.getCount() + nz(r.segments));
+          u.setBytes(u.getBytes() + nz(r.bytes));
+          u.setRssBytes(u.getRssBytes() + nz(r.rssBytes));
+          u.setOrphans(u.getOrphans() + nz(r.orphans));
+        }
+      }
+      for (SharedIpcNodeStatus.VolumeReport v : nullToEmpty(status.getMemoryVolumes())) {
+        if (belongs(v.podNamespace, v.group, v.instance, ns, name)) {
+          volumes.merge(v.instance, nz(v.usedBytes), Long::sum);
+        }
+      }
+      if (status.getOrphansRemovedByGroup() != null) {
+        removed += nz(status.getOrphansRemovedByGroup().get(ns + "/" + name));
+      }
+    }
+    return new GroupUsage(segments, volumes, removed);
+  }
+
+  /** Every group a node report mentions, as "namespace/name": which groups to reconcile when it changes. */
+  public static Set<String> groupsIn(SharedIpcNode node) {
+    Set<String> groups = new TreeSet<>();
+    SharedIpcNodeStatus status = node.getStatus();
+    if (status == null) {
+      return groups;
+    }
+    nullToEmpty(status.getIpcNamespaces()).stream().filter(r -> r.group != null && r.podNamespace != null)
+        .forEach(r -> groups.add(r.podNamespace + "/" + r.group));
+    nullToEmpty(status.getMemoryVolumes()).stream().filter(v -> v.group != null && v.podNamespace != null)
+        .forEach(v -> groups.add(v.podNamespace + "/" + v.group));
+    if (status.getOrphansRemovedByGroup() != null) {
+      groups.addAll(status.getOrphansRemovedByGroup().keySet());
+    }
+    return groups;
+  }
+
+  private static boolean belongs(String podNamespace, String group, Integer instance, String ns, String name) {
+    return instance != null && Objects.equals(podNamespace, ns) && Objects.equals(group, name);
+  }
+
+  private static long nz(Long v) {
+    return v == null ? 0 : v;
+  }
+
+  private static <T> List<T> nullToEmpty(List<T> list) {
+    return list == null ? List.of() : list;
+  }
+}
