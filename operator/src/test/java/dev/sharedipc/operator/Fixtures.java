@@ -30,6 +30,15 @@ public final class Fixtures {
     return group;
   }
 
+  /** A group ready to create on a cluster: members writer (limit 128Mi) and reader (limit 64Mi). */
+  public static SharedIpcGroup forCluster(String name, int replicas, String size) {
+    SharedIpcGroup group = group(name, replicas, size, member("writer", null, "128Mi"), member("reader", null, "64Mi"));
+    group.getMetadata().setNamespace(null);
+    group.getMetadata().setUid(null);
+    group.getMetadata().setGeneration(null);
+    return group;
+  }
+
   /** A member with one container named like the member; limit and request may be null. */
   public static MemberSpec member(String name, String memoryRequest, String memoryLimit) {
     ContainerBuilder container = new ContainerBuilder().withName(name).withImage("busybox:1.36");

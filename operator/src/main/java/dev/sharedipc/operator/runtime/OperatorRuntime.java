@@ -9,6 +9,7 @@ import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.status.StatusAggregator;
 import dev.sharedipc.operator.usage.NodeUsage;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.RuntimeInfo;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
@@ -20,6 +21,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,22 +37,38 @@ public final class OperatorRuntime implements AutoCloseable {
 
   private final Operator operator;
   private final HttpEndpoints http;
+  private final BooleanSupplier reconciling;
 
-  private OperatorRuntime(Operator operator, HttpEndpoints http) {
+  private OperatorRuntime(Operator operator, HttpEndpoints http, BooleanSupplier reconciling) {
     this.operator = operator;
     this.http = http;
+    this.reconciling = reconciling;
   }
 
   public static OperatorRuntime start(OperatorSettings settings, KubernetesClient client) throws IOException {
     PrometheusRegistry registry = new PrometheusRegistry();
     ReconcileMetrics metrics = new ReconcileMetrics(registry);
+    // JOSDK's "started" is true for a follower too; with leader election only the lease holder reconciles.
+    AtomicBoolean leading = new AtomicBoolean(!settings.leaderElection);
+    LeaderCallbacks callbacks = new LeaderCallbacks(
+        () -> {
+          LOG.info("leader election: this replica leads; starting controllers");
+          leading.set(true);
+        },
+        () -> {
+          LOG.warn("leader election: lease lost; controllers stop");
+          leading.set(false);
+        },
+        identity -> LOG.info("leader election: leader is {}", identity));
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client);
       o.withMetrics(metrics);
       o.withConcurrentReconciliationThreads(settings.concurrentReconciles);
       o.withCloseClientOnStop(false);
       if (settings.leaderElection) {
-        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(LEASE_NAME, leaseNamespace(settings)));
+        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(LEASE_NAME, leaseNamespace(settings),
+            LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE, LeaderElectionConfiguration.RENEW_DEADLINE_DEFAULT_VALUE,
+            LeaderElectionConfiguration.RETRY_PERIOD_DEFAULT_VALUE, null, callbacks, settings.exitOnLostLease));
       }
     });
     EventRecorder events = new EventRecorder(client);
@@ -66,21 +85,23 @@ public final class OperatorRuntime implements AutoCloseable {
       }
     });
     RuntimeInfo info = operator.getRuntimeInfo();
+    BooleanSupplier reconciling = () -> leading.get() && info.isStarted();
     HttpEndpoints http = new HttpEndpoints(
         new InetSocketAddress(settings.httpAddress, settings.httpPort),
         registry,
         () -> info.allEventSourcesAreHealthy()
             ? new HttpEndpoints.Health(true, "informers healthy")
             : new HttpEndpoints.Health(false, "unhealthy event sources: " + info.unhealthyEventSources().keySet()),
-        () -> info.isStarted()
+        () -> reconciling.getAsBoolean()
             ? new HttpEndpoints.Health(true, "controllers started")
-            : new HttpEndpoints.Health(false, "controllers not started (waiting for the leader lease or informer sync)"));
+            : new HttpEndpoints.Health(false, leading.get() ? "controllers starting (informers syncing)"
+                : "standing by: another replica holds the leader lease"));
     LOG.info("starting: namespaces={} leaderElection={} http={}:{} controllers={}",
         namespaces.isEmpty() ? "all" : namespaces, settings.leaderElection, settings.httpAddress, http.port(),
         SharedIpcGroup.class.getSimpleName());
-    metrics.exposeStarted(info::isStarted);
+    metrics.exposeStarted(reconciling);
     operator.start();
-    return new OperatorRuntime(operator, http);
+    return new OperatorRuntime(operator, http, reconciling);
   }
 
   private static String leaseNamespace(OperatorSettings settings) {
@@ -101,8 +122,9 @@ public final class OperatorRuntime implements AutoCloseable {
     return http.port();
   }
 
+  /** True while this process reconciles: started, and holding the lease when leader election is on. */
   public boolean isStarted() {
-    return operator.getRuntimeInfo().isStarted();
+    return reconciling.getAsBoolean();
   }
 
   @Override

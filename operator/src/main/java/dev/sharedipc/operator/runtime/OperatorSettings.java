@@ -42,6 +42,12 @@ public class OperatorSettings {
       description = "ERROR, WARN, INFO (default), DEBUG or TRACE. Env: SHAREDIPC_LOG_LEVEL.")
   public String logLevel = "INFO";
 
+  /**
+   * Exit the process when the leader lease is lost, so that a replica that cannot renew never keeps
+   * reconciling next to the new leader. Only tests that run several operators in one JVM turn it off.
+   */
+  public boolean exitOnLostLease = true;
+
   @Option(names = "--kubeconfig", paramLabel = "FILE", defaultValue = "${env:KUBECONFIG:-}",
       description = "Kubeconfig to use; default: in-cluster service account, else KUBECONFIG, else ~/.kube/config.")
   public String kubeconfig = "";

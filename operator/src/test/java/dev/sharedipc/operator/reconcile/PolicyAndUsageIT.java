@@ -12,6 +12,7 @@ import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicySpec;
 import dev.sharedipc.operator.DumpOnFailure;
+import dev.sharedipc.operator.Fixtures;
 import dev.sharedipc.operator.RunningOperator;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
@@ -62,7 +63,7 @@ class PolicyAndUsageIT {
     policy.setSpec(rules);
     client.resource(policy).create();
 
-    client.resource(SamePodGroupIT.group("big", 1, "64Mi")).inNamespace(ns).create();
+    client.resource(Fixtures.forCluster("big", 1, "64Mi")).inNamespace(ns).create();
     SharedIpcGroup judged = awaitCondition("big", "PolicyCompliant", "False", "PolicyViolation");
     assertThat(condition(judged, "PolicyCompliant").getMessage())
         .contains("sharedMemory.size 64Mi is above the ceiling 32Mi").contains("ceiling-" + ns);
@@ -83,7 +84,7 @@ class PolicyAndUsageIT {
 
   @Test
   void nodeReportsBecomeGroupUsageAndQuota() {
-    SharedIpcGroup group = SamePodGroupIT.group("counted", 1, "64Mi");
+    SharedIpcGroup group = Fixtures.forCluster("counted", 1, "64Mi");
     group.getSpec().setSegments(new SegmentsSpec());
     group.getSpec().getSegments().setMaxSegments(1);
     client.resource(group).inNamespace(ns).create();

@@ -6,12 +6,10 @@ import static org.awaitility.Awaitility.await;
 import dev.sharedipc.api.Labels;
 import dev.sharedipc.api.RepoPaths;
 import dev.sharedipc.api.testing.RealApiServer;
-import dev.sharedipc.api.v1alpha1.MemberSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
-import dev.sharedipc.api.v1alpha1.SharedIpcGroupSpec;
-import dev.sharedipc.api.v1alpha1.SharedMemorySpec;
 import dev.sharedipc.operator.DumpOnFailure;
 import dev.sharedipc.operator.FakeKubelet;
+import dev.sharedipc.operator.Fixtures;
 import dev.sharedipc.operator.RunningOperator;
 import dev.sharedipc.operator.runtime.OperatorRuntime;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -19,7 +17,6 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -104,7 +101,7 @@ class SamePodGroupIT {
 
   @Test
   void statusAndConditionsFollowPodReadiness() {
-    create(group("ready", 2, "64Mi"));
+    create(Fixtures.forCluster("ready", 2, "64Mi"));
     List<Pod> pods = awaitPods("ready", 2);
     awaitCondition("ready", "Placed", "False", "WaitingForScheduler");
     SharedIpcGroup waiting = awaitCondition("ready", "Ready", "False", "InstancesNotReady");
@@ -139,7 +136,7 @@ class SamePodGroupIT {
 
   @Test
   void specUpdateRollsOutToEveryInstance() {
-    create(group("roll", 2, "64Mi"));
+    create(Fixtures.forCluster("roll", 2, "64Mi"));
     List<Pod> before = awaitPods("roll", 2);
     before.forEach(p -> kubelet.run(p, "node-a", true));
     awaitCondition("roll", "Ready", "True", "AllInstancesReady");
@@ -171,7 +168,7 @@ class SamePodGroupIT {
 
   @Test
   void scalingUpAndDownCreatesAndDeletesInstances() {
-    create(group("scale", 1, "64Mi"));
+    create(Fixtures.forCluster("scale", 1, "64Mi"));
     awaitPods("scale", 1);
     edit("scale", g -> {
       g.getSpec().setReplicas(3);
@@ -189,7 +186,7 @@ class SamePodGroupIT {
 
   @Test
   void deletingTheGroupRemovesEverythingItOwns() {
-    create(group("gone", 2, "64Mi"));
+    create(Fixtures.forCluster("gone", 2, "64Mi"));
     awaitPods("gone", 2);
     client.resources(SharedIpcGroup.class).inNamespace(ns).withName("gone").delete();
     await().atMost(WAIT).untilAsserted(() -> {
@@ -204,7 +201,7 @@ class SamePodGroupIT {
     Pod squatter = client.pods().inNamespace(ns).resource(foreignPod("shy-0", ourLabels)).create();
     Pod bystander = client.pods().inNamespace(ns).resource(foreignPod("shy-9", ourLabels)).create();
 
-    create(group("shy", 2, "64Mi"));
+    create(Fixtures.forCluster("shy", 2, "64Mi"));
     SharedIpcGroup blocked = awaitCondition("shy", "Placed", "False", "PodNameTaken");
     assertThat(condition(blocked, "Placed").getMessage()).contains("shy-0").contains("not owned");
     assertThat(client.pods().inNamespace(ns).withName("shy-1").get()).isNotNull();
@@ -227,7 +224,7 @@ class SamePodGroupIT {
 
   @Test
   void groupWhoseLimitsCannotHoldItsSharedMemorySaysSo() {
-    SharedIpcGroup group = group("tight", 1, "1Gi");
+    SharedIpcGroup group = Fixtures.forCluster("tight", 1, "1Gi");
     create(group);
     SharedIpcGroup judged = awaitCondition("tight", "MemoryAccounted", "False", "PodLimitBelowSharedMemory");
     assertThat(condition(judged, "MemoryAccounted").getMessage()).contains("ENOSPC").contains("OOM").contains("accountTo");
@@ -242,7 +239,7 @@ class SamePodGroupIT {
 
   @Test
   void conflictingMemberTemplatesGetAConditionAnEventAndNoPods() throws Exception {
-    SharedIpcGroup group = group("clash", 1, "64Mi");
+    SharedIpcGroup group = Fixtures.forCluster("clash", 1, "64Mi");
     group.getSpec().getMembers().get(1).getTemplate().getSpec().getContainers().get(0).setName("writer");
     create(group);
     SharedIpcGroup judged = awaitCondition("clash", "Placed", "False", "InvalidMemberTemplates");
@@ -271,32 +268,6 @@ class SamePodGroupIT {
   }
 
   // ---- helpers ----
-
-  static SharedIpcGroup group(String name, int replicas, String size) {
-    SharedIpcGroup group = new SharedIpcGroup();
-    group.getMetadata().setName(name);
-    SharedIpcGroupSpec spec = new SharedIpcGroupSpec();
-    spec.setReplicas(replicas);
-    SharedMemorySpec shm = new SharedMemorySpec();
-    shm.setSize(new Quantity(size));
-    spec.setSharedMemory(shm);
-    spec.setMembers(List.of(member("writer", "128Mi"), member("reader", "64Mi")));
-    group.setSpec(spec);
-    return group;
-  }
-
-  static MemberSpec member(String name, String memoryLimit) {
-    return new MemberSpec(name, new PodTemplateSpecBuilder()
-        .withNewSpec()
-        .addNewContainer()
-        .withName(name)
-        .withImage("busybox:1.36")
-        .withCommand("sleep", "infinity")
-        .withNewResources().addToLimits("memory", new Quantity(memoryLimit)).endResources()
-        .endContainer()
-        .endSpec()
-        .build());
-  }
 
   private static Pod foreignPod(String name, Map<String, String> labels) {
     return new PodBuilder().withNewMetadata().withName(name).withLabels(labels).endMetadata()
