@@ -1,0 +1,18 @@
+package dev.sharedipc.agent;
+
+import dev.sharedipc.agent.attribution.Attribution;
+import dev.sharedipc.agent.verdict.Policy;
+
+/**
+ * Which orphan policy applies to an attributed segment. The CLI applies one policy to every
+ * segment attributed to a pod; the daemon looks up the pod's group (last known when the API
+ * server is away). Unattributed segments never reach removal whatever this returns.
+ */
+@FunctionalInterface
+public interface PolicyResolver {
+  Policy policyFor(Attribution attribution);
+
+  static PolicyResolver fixed(Policy policy) {
+    return a -> a.attributed() ? policy : Policy.UNKNOWN;
+  }
+}

@@ -1,0 +1,159 @@
+package dev.sharedipc.agent;
+
+import dev.sharedipc.agent.attribution.Attribution;
+import dev.sharedipc.agent.attribution.Attributor;
+import dev.sharedipc.agent.attribution.Ledger;
+import dev.sharedipc.agent.attribution.PodDirectory;
+import dev.sharedipc.agent.kernel.Kernel;
+import dev.sharedipc.agent.kernel.NamespaceUnavailableException;
+import dev.sharedipc.agent.scan.IpcNamespace;
+import dev.sharedipc.agent.scan.NamespaceCollector;
+import dev.sharedipc.agent.scan.ProcessTable;
+import dev.sharedipc.agent.scan.Segment;
+import dev.sharedipc.agent.scan.SysvShmParser;
+import dev.sharedipc.agent.scan.VolumeCollector;
+import dev.sharedipc.agent.verdict.Judgement;
+import dev.sharedipc.agent.verdict.Liveness;
+import dev.sharedipc.agent.verdict.OrphanJudge;
+import dev.sharedipc.agent.verdict.Policy;
+import dev.sharedipc.agent.verdict.Verdict;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One pass over the node: discover namespaces, read each one's segments from inside it, attribute,
+ * judge, and collect memory volumes. Collaborators are passed in; this class only sequences them.
+ * A namespace that cannot be read is reported with the reason and skipped; the pass goes on.
+ */
+public final class Survey {
+  private static final Logger log = LoggerFactory.getLogger(Survey.class);
+
+  /** Where things are. {@code discoveryRoot} is /proc or a fixture; {@code kernelProcRoot} is always the real /proc in production. */
+  public record Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot) {}
+
+  private final Config config;
+  private final Kernel kernel;
+  private final PodDirectory pods;
+  private final Ledger ledger;
+  private final PolicyResolver policies;
+  private final Clock clock;
+
+  public Survey(Config config, Kernel kernel, PodDirectory pods, Ledger ledger, PolicyResolver policies, Clock clock) {
+    this.config = config;
+    this.kernel = kernel;
+    this.pods = pods;
+    this.ledger = ledger;
+    this.policies = policies;
+    this.clock = clock;
+  }
+
+  /**
+   * Starts reading every namespace, {@link #READERS} at a time. The dispatching threads never join a
+   * namespace themselves: each visit is a fresh thread made by {@link Kernel#inIpcNamespace}.
+   */
+  private List<java.util.concurrent.Future<SysvShmParser.Result>> readAll(List<IpcNamespace> namespaces) {
+    List<java.util.concurrent.Future<SysvShmParser.Result>> out = new ArrayList<>(namespaces.size());
+    for (IpcNamespace ns : namespaces) {
+      out.add(READ_POOL.submit(() -> kernel.inIpcNamespace(ns.ref(), session -> SysvShmParser.parse(ns.inode(), session.readSysvShm()))));
+    }
+    return out;
+  }
+
+  private static SysvShmParser.Result unwrap(java.util.concurrent.Future<SysvShmParser.Result> f) throws Exception {
+    try {
+      return f.get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof Exception cause) {
+        throw cause;
+      }
+      throw e;
+    }
+  }
+
+  /** Two readers: the work is syscalls and parsing, and a node agent should not take every core. */
+  static final int READERS = Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors()));
+
+  private static final java.util.concurrent.ExecutorService READ_POOL = java.util.concurrent.Executors.newFixedThreadPool(READERS, r -> {
+    Thread t = new Thread(null, r, "ipcns-dispatch", 256 * 1024);
+    t.setDaemon(true);
+    return t;
+  });
+
+  public Findings run() throws IOException {
+    long started = System.nanoTime();
+    Instant now = clock.instant();
+    List<String> problems = new ArrayList<>();
+    if (ledger.loadProblem() != null) {
+      problems.add(ledger.loadProblem());
+    }
+    List<IpcNamespace> namespaces = new NamespaceCollector(config.discoveryRoot(), config.hostIpcNamespace()).collect();
+    Attributor attributor = new Attributor(config.discoveryRoot(), pods, ledger);
+    ProcessTable live = new ProcessTable(config.kernelProcRoot());
+    List<NamespaceFinding> nsFindings = new ArrayList<>(namespaces.size());
+    List<Finding> findings = new ArrayList<>();
+    int malformed = 0;
+    List<java.util.concurrent.Future<SysvShmParser.Result>> reads = readAll(namespaces);
+    for (int i = 0; i < namespaces.size(); i++) {
+      IpcNamespace ns = namespaces.get(i);
+      Attribution nsAttribution = attributor.forNamespace(ns);
+      SysvShmParser.Result read;
+      try {
+        read = unwrap(reads.get(i));
+      } catch (NamespaceUnavailableException e) {
+        nsFindings.add(new NamespaceFinding(ns, nsAttribution, e.getMessage()));
+        if (e.gone()) {
+          log.debug("namespace skipped ipcns={} reason=\"{}\"", ns.inode(), e.getMessage());
+        } else {
+          log.warn("namespace unreadable ipcns={} reason=\"{}\"", ns.inode(), e.getMessage());
+          problems.add(e.getMessage());
+        }
+        continue;
+      } catch (Exception e) {
+        String why = "reading ipc:[" + ns.inode() + "] failed: " + e.getMessage();
+        nsFindings.add(new NamespaceFinding(ns, nsAttribution, why));
+        problems.add(why);
+        log.warn("namespace unreadable ipcns={} reason=\"{}\"", ns.inode(), why);
+        continue;
+      }
+      if (read.malformedLines() > 0) {
+        malformed += read.malformedLines();
+        problems.add(read.malformedLines() + " malformed line(s) in /proc/sysvipc/shm of ipc:[" + ns.inode() + "] skipped");
+      }
+      nsFindings.add(new NamespaceFinding(ns, nsAttribution, null));
+      for (Segment s : read.segments()) {
+        Attribution a = attributor.forSegment(s, ns, nsAttribution, live, now);
+        Liveness l = new Liveness(live.aliveIn(s.cpid(), ns.inode()), s.lpid() != s.cpid() && live.aliveIn(s.lpid(), ns.inode()));
+        Policy p = a.attributed() ? policies.policyFor(a) : Policy.UNKNOWN;
+        Judgement j = OrphanJudge.judge(s, l, a, p, now);
+        Finding f = new Finding(s, a, l, p, j);
+        findings.add(f);
+        if (j.verdict().orphan() || j.verdict() == Verdict.Ambiguous) {
+          log.info("judged {}", f.audit("None", null));
+        } else if (log.isDebugEnabled()) {
+          log.debug("judged {}", f.audit("None", null));
+        }
+      }
+      if (ns.host()) {
+        ledger.retainOnly(ns.inode(), read.segments());
+      }
+    }
+    try {
+      ledger.save();
+    } catch (IOException e) {
+      problems.add("cannot write the ledger: " + e.getMessage() + " (host-namespace attributions will not survive a restart)");
+    }
+    Map<String, Integer> podPids = attributor.podPids(namespaces);
+    var volumes = new VolumeCollector(kernel, config.kubeletRoot(), config.discoveryRoot(), config.nodeSharedRoot())
+        .collect(podPids, problems);
+    return new Findings(now, Duration.ofNanos(System.nanoTime() - started), nsFindings, findings, volumes,
+        kernel.limits().orElse(null), problems, malformed);
+  }
+}

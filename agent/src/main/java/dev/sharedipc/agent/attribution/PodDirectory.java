@@ -1,0 +1,11 @@
+package dev.sharedipc.agent.attribution;
+
+import java.util.Optional;
+
+/** Looks pods up by UID; the API-backed one keeps a node-local informer cache, offline there are none. */
+@FunctionalInterface
+public interface PodDirectory {
+  PodDirectory OFFLINE = uid -> Optional.empty();
+
+  Optional<PodInfo> byUid(String uid);
+}

@@ -1,0 +1,176 @@
+package dev.sharedipc.agent.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sharedipc.agent.Finding;
+import dev.sharedipc.agent.Findings;
+import dev.sharedipc.agent.NamespaceFinding;
+import dev.sharedipc.agent.attribution.Attribution;
+import dev.sharedipc.agent.reap.Decision;
+import dev.sharedipc.agent.scan.MemoryVolume;
+import dev.sharedipc.agent.scan.Segment;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns findings and decisions into what the CLI prints: lsipc-like tables (human sizes) or JSON
+ * with the same fields (sizes in bytes, times in RFC 3339, unknowns as null). Pure: strings in,
+ * strings out, so rendering is tested without a kernel.
+ */
+public final class Render {
+  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private Render() {}
+
+  /** Segments sorted by namespace then shmid, so that output is stable. */
+  static List<Finding> sorted(List<Finding> findings) {
+    List<Finding> out = new ArrayList<>(findings);
+    out.sort(Comparator.comparingLong((Finding f) -> f.segment().ipcNamespace()).thenComparingInt(f -> f.segment().shmid()));
+    return out;
+  }
+
+  public static String scanTable(Findings findings) {
+    Table t = new Table("IPCNS", "KEY", ">SHMID", "PERMS", ">OWNER", ">SIZE", ">RSS", ">NATTCH", ">CPID", ">LPID", "POD", "GROUP",
+        "VERDICT", "REASON");
+    for (Finding f : sorted(findings.segments())) {
+      Segment s = f.segment();
+      t.row(s.ipcNamespace(), s.keyHex(), s.shmid(), s.permsOctal(), s.uid(), Sizes.human(s.bytes()), Sizes.human(s.rssBytes()),
+          s.nattch(), s.cpid(), s.lpid(), f.attribution().podLabel(), f.attribution().groupKey(), f.judgement().verdict(),
+          f.judgement().reason());
+    }
+    StringBuilder b = new StringBuilder();
+    b.append(t.render());
+    b.append('\n');
+    b.append(volumeTable(findings.volumes()));
+    return b.toString();
+  }
+
+  public static String volumeTable(List<MemoryVolume> volumes) {
+    Table t = new Table("KIND", ">SIZE", ">USED", ">USE%", "POD", "PATH");
+    for (MemoryVolume v : volumes) {
+      t.row(v.kind(), Sizes.human(v.sizeBytes()), Sizes.human(v.usedBytes()),
+          v.sizeBytes() > 0 ? (v.usedBytes() * 100 / v.sizeBytes()) + "%" : "-", v.podUid(), v.path());
+    }
+    return t.render();
+  }
+
+  public static String reapTable(List<Decision> decisions) {
+    Table t = new Table("IPCNS", "KEY", ">SHMID", ">SIZE", ">NATTCH", "POD", "GROUP", "VERDICT", "ACTION", "REASON");
+    List<Decision> sorted = new ArrayList<>(decisions);
+    sorted.sort(Comparator.comparingLong((Decision d) -> d.finding().segment().ipcNamespace())
+        .thenComparingInt(d -> d.finding().segment().shmid()));
+    for (Decision d : sorted) {
+      Finding f = d.finding();
+      Segment s = f.segment();
+      t.row(s.ipcNamespace(), s.keyHex(), s.shmid(), Sizes.human(s.bytes()), s.nattch(), f.attribution().podLabel(),
+          f.attribution().groupKey(), f.judgement().verdict(), d.action(), d.reason());
+    }
+    return t.render();
+  }
+
+  public static Map<String, Object> segmentJson(Finding f) {
+    Segment s = f.segment();
+    Attribution a = f.attribution();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("ipcNamespace", s.ipcNamespace());
+    m.put("shmid", s.shmid());
+    m.put("key", s.keyHex());
+    m.put("perms", s.permsOctal());
+    m.put("bytes", s.bytes());
+    m.put("rssBytes", s.rssBytes() < 0 ? null : s.rssBytes());
+    m.put("swapBytes", s.swapBytes() < 0 ? null : s.swapBytes());
+    m.put("nattch", s.nattch());
+    m.put("cpid", s.cpid());
+    m.put("lpid", s.lpid());
+    m.put("uid", s.uid());
+    m.put("gid", s.gid());
+    m.put("cuid", s.cuid());
+    m.put("cgid", s.cgid());
+    m.put("atime", time(s.atime()));
+    m.put("dtime", time(s.dtime()));
+    m.put("ctime", time(s.ctime()));
+    m.put("podUid", a.podUid());
+    m.put("podNamespace", a.pod() == null ? null : a.pod().namespace());
+    m.put("podName", a.pod() == null ? null : a.pod().name());
+    m.put("group", a.groupKey());
+    m.put("instance", a.pod() == null ? null : a.pod().instance());
+    m.put("attribution", a.source().name());
+    m.put("creatorAlive", f.liveness().creatorAlive());
+    m.put("lastOperatorAlive", f.liveness().lastOperatorAlive());
+    m.put("policy", f.policy().orphanPolicy().name());
+    m.put("verdict", f.judgement().verdict().name());
+    m.put("reason", f.judgement().reason());
+    return m;
+  }
+
+  static Map<String, Object> volumeJson(MemoryVolume v) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("kind", v.kind().name());
+    m.put("name", v.name());
+    m.put("path", v.path());
+    m.put("podUid", v.podUid());
+    m.put("sizeBytes", v.sizeBytes());
+    m.put("usedBytes", v.usedBytes());
+    return m;
+  }
+
+  static Map<String, Object> namespaceJson(NamespaceFinding n) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("inode", n.namespace().inode());
+    m.put("host", n.namespace().host());
+    m.put("pids", n.namespace().pids().size());
+    m.put("podUid", n.attribution().podUid());
+    m.put("attribution", n.attribution().source().name());
+    m.put("detail", n.attribution().detail());
+    m.put("problem", n.problem());
+    return m;
+  }
+
+  /** {"scannedAt", "ipcNamespaces": [...], "segments": [...], "memoryVolumes": [...], "problems": [...]}. */
+  public static String scanJson(Findings findings) {
+    Map<String, Object> root = new LinkedHashMap<>();
+    root.put("scannedAt", findings.scannedAt().toString());
+    root.put("ipcNamespaces", findings.namespaces().stream().map(Render::namespaceJson).toList());
+    root.put("segments", sorted(findings.segments()).stream().map(Render::segmentJson).toList());
+    root.put("memoryVolumes", findings.volumes().stream().map(Render::volumeJson).toList());
+    root.put("problems", findings.problems());
+    return write(root);
+  }
+
+  /** Like {@link #scanJson} with "decisions" (each segment plus "action" and "actionReason") instead of "segments". */
+  public static String reapJson(Findings findings, List<Decision> decisions, boolean dryRun) {
+    Map<String, Object> root = new LinkedHashMap<>();
+    root.put("scannedAt", findings.scannedAt().toString());
+    root.put("dryRun", dryRun);
+    List<Map<String, Object>> out = new ArrayList<>();
+    List<Decision> sorted = new ArrayList<>(decisions);
+    sorted.sort(Comparator.comparingLong((Decision d) -> d.finding().segment().ipcNamespace())
+        .thenComparingInt(d -> d.finding().segment().shmid()));
+    for (Decision d : sorted) {
+      Map<String, Object> m = segmentJson(d.finding());
+      m.put("action", d.action().name());
+      m.put("actionReason", d.reason());
+      out.add(m);
+    }
+    root.put("decisions", out);
+    root.put("problems", findings.problems());
+    return write(root);
+  }
+
+  static String write(Object value) {
+    try {
+      return JSON.writeValueAsString(value) + "\n";
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot render JSON: " + e.getMessage(), e);
+    }
+  }
+
+  private static String time(long epochSecond) {
+    return epochSecond <= 0 ? null : Instant.ofEpochSecond(epochSecond).toString();
+  }
+}

@@ -1,0 +1,31 @@
+package dev.sharedipc.agent.kernel;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The one seam between the agent and the kernel. Scanner and reaper talk to this interface;
+ * {@link LinuxKernel} is the real one, unit tests use an in-memory one. Parsers and the verdict
+ * never see it.
+ */
+public interface Kernel {
+
+  /** Work done inside a namespace, on the thread that joined it. */
+  @FunctionalInterface
+  interface NamespaceWork<T> {
+    T run(NamespaceSession session) throws Exception;
+  }
+
+  /**
+   * Runs {@code work} on a fresh thread that has joined the namespace with setns(CLONE_NEWIPC)
+   * and checked that it is the expected one (by inode). The thread does nothing else and ends
+   * with the call, so it never holds a namespace alive and never carries one into other work.
+   */
+  <T> T inIpcNamespace(NamespaceRef ns, NamespaceWork<T> work) throws NamespaceUnavailableException, Exception;
+
+  /** The limits and usage of the namespace the agent itself lives in, when readable. */
+  Optional<ShmLimits> limits();
+
+  /** statfs(2) of a path, empty when it does not exist (anymore). */
+  Optional<FsUsage> statfs(Path path) throws KernelException;
+}

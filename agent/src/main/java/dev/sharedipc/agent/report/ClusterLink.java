@@ -1,0 +1,179 @@
+package dev.sharedipc.agent.report;
+
+import dev.sharedipc.agent.PolicyResolver;
+import dev.sharedipc.agent.attribution.Attribution;
+import dev.sharedipc.agent.attribution.PodDirectory;
+import dev.sharedipc.agent.attribution.PodInfo;
+import dev.sharedipc.agent.reap.Action;
+import dev.sharedipc.agent.reap.Decision;
+import dev.sharedipc.agent.verdict.Durations;
+import dev.sharedipc.agent.verdict.Policy;
+import dev.sharedipc.api.Labels;
+import dev.sharedipc.api.v1alpha1.OrphanPolicy;
+import dev.sharedipc.api.v1alpha1.SegmentsSpec;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.api.v1alpha1.SharedIpcNode;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeSpec;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything the agent asks of and tells the API server, behind one class: pod metadata from an
+ * informer limited to this node, group policies from an informer on SharedIpcGroups, the
+ * SharedIpcNode status, and Events on removals. Informer caches keep their last contents while
+ * the API server is away, and policies seen are remembered too, so the agent keeps scanning and
+ * reaping by the last known policy and reports again when the server returns.
+ */
+public final class ClusterLink implements PodDirectory, PolicyResolver, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ClusterLink.class);
+  private static final String UID_INDEX = "uid";
+
+  private final KubernetesClient client;
+  private final String nodeName;
+  private final boolean dryRun;
+  private final SharedIndexInformer<Pod> pods;
+  private final SharedIndexInformer<SharedIpcGroup> groups;
+  private final Map<String, Policy> lastKnown = new ConcurrentHashMap<>();
+  private volatile boolean up;
+
+  public ClusterLink(KubernetesClient client, String nodeName, boolean dryRun) {
+    this.client = client;
+    this.nodeName = nodeName;
+    this.dryRun = dryRun;
+    this.pods = client.pods().inAnyNamespace().withField("spec.nodeName", nodeName).runnableInformer(0);
+    this.pods.addIndexers(Map.of(UID_INDEX, p -> List.of(p.getMetadata().getUid())));
+    this.groups = client.resources(SharedIpcGroup.class).inAnyNamespace().runnableInformer(0);
+    // start() retries in the background: an API server that is down at start is not fatal
+    this.pods.start();
+    this.groups.start();
+  }
+
+  @Override
+  public Optional<PodInfo> byUid(String uid) {
+    List<Pod> found = pods.getIndexer().byIndex(UID_INDEX, uid);
+    if (found.isEmpty()) {
+      return Optional.empty();
+    }
+    Pod p = found.get(0);
+    Map<String, String> labels = p.getMetadata().getLabels() == null ? Map.of() : p.getMetadata().getLabels();
+    Integer instance = null;
+    try {
+      instance = labels.containsKey(Labels.INSTANCE) ? Integer.valueOf(labels.get(Labels.INSTANCE)) : null;
+    } catch (NumberFormatException e) {
+      // a label we did not write; attribution to the group still holds
+    }
+    return Optional.of(new PodInfo(uid, p.getMetadata().getNamespace(), p.getMetadata().getName(), labels.get(Labels.GROUP), instance));
+  }
+
+  @Override
+  public Policy policyFor(Attribution a) {
+    String key = a.groupKey();
+    if (key == null) {
+      return new Policy(OrphanPolicy.Report, Duration.ofMinutes(10), a.pod() == null
+          ? "pod " + a.podUid() + " not known to the API server" : "pod " + a.podLabel() + " is in no SharedIpcGroup");
+    }
+    SharedIpcGroup g = groups.getStore().getByKey(key);
+    if (g == null) {
+      Policy last = lastKnown.get(key);
+      return last != null ? last : new Policy(OrphanPolicy.Report, Duration.ofMinutes(10), "group " + key + " not found");
+    }
+    SegmentsSpec seg = g.getSpec() == null ? null : g.getSpec().getSegments();
+    OrphanPolicy policy = seg == null || seg.getOrphanPolicy() == null ? OrphanPolicy.Report : seg.getOrphanPolicy();
+    Duration grace;
+    try {
+      grace = Durations.parse(seg == null || seg.getOrphanGracePeriod() == null ? "10m" : seg.getOrphanGracePeriod());
+    } catch (IllegalArgumentException e) {
+      return new Policy(OrphanPolicy.Report, Duration.ofMinutes(10), "group " + key + " has an unreadable orphanGracePeriod");
+    }
+    Policy p = new Policy(policy, grace, "group " + key);
+    lastKnown.put(key, p);
+    return p;
+  }
+
+  /** Creates the node's SharedIpcNode if needed and replaces its status. Returns false (and logs) when the server is away. */
+  public boolean writeStatus(SharedIpcNodeStatus status) {
+    try {
+      var nodes = client.resources(SharedIpcNode.class);
+      SharedIpcNode current = nodes.withName(nodeName).get();
+      if (current == null) {
+        SharedIpcNode fresh = new SharedIpcNode();
+        fresh.setMetadata(new ObjectMetaBuilder().withName(nodeName)
+            .withLabels(Map.of("app.kubernetes.io/managed-by", "sharedipc-agent")).build());
+        SharedIpcNodeSpec spec = new SharedIpcNodeSpec();
+        spec.setDryRun(dryRun);
+        fresh.setSpec(spec);
+        current = nodes.resource(fresh).create();
+      }
+      SharedIpcNode patch = new SharedIpcNode();
+      patch.setMetadata(new ObjectMetaBuilder().withName(nodeName).build());
+      patch.setStatus(status);
+      nodes.resource(patch).patchStatus();
+      if (!up) {
+        log.info("api server reachable node={} status=written", nodeName);
+      }
+      up = true;
+    } catch (RuntimeException e) {
+      if (up) {
+        log.warn("api server unreachable node={} reason=\"{}\"; scanning and reaping go on with the last known policies", nodeName,
+            e.getMessage());
+      }
+      up = false;
+    }
+    return up;
+  }
+
+  /** An Event for a removal (or what a dry run would remove), on the pod when known. */
+  public void recordEvent(Decision d) {
+    if (d.action() != Action.Removed && d.action() != Action.WouldRemove) {
+      return;
+    }
+    var a = d.finding().attribution();
+    var s = d.finding().segment();
+    String message = String.format("%s System V segment shmid=%d key=%s (%d bytes) in IPC namespace %d on node %s: %s",
+        d.action() == Action.Removed ? "Removed" : "Would remove (dry run)", s.shmid(), s.keyHex(), s.bytes(), s.ipcNamespace(),
+        nodeName, d.reason());
+    String namespace = a.pod() != null && a.pod().namespace() != null ? a.pod().namespace() : "default";
+    var involved = a.pod() != null && a.pod().name() != null
+        ? new io.fabric8.kubernetes.api.model.ObjectReferenceBuilder().withApiVersion("v1").withKind("Pod")
+            .withNamespace(namespace).withName(a.pod().name()).withUid(a.podUid()).build()
+        : new io.fabric8.kubernetes.api.model.ObjectReferenceBuilder().withApiVersion(SharedIpcGroup.GROUP + "/" + SharedIpcGroup.VERSION)
+            .withKind("SharedIpcNode").withName(nodeName).build();
+    String now = Instant.now().toString();
+    try {
+      client.v1().events().inNamespace(namespace).resource(new EventBuilder()
+          .withNewMetadata().withGenerateName("sharedipc-agent-").withNamespace(namespace).endMetadata()
+          .withInvolvedObject(involved)
+          .withType("Normal")
+          .withReason(d.action() == Action.Removed ? "OrphanSegmentRemoved" : "OrphanSegmentWouldBeRemoved")
+          .withMessage(message)
+          .withNewSource().withComponent("sharedipc-agent").withHost(nodeName).endSource()
+          .withReportingComponent("sharedipc.dev/agent").withReportingInstance(nodeName)
+          .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
+          .build()).create();
+    } catch (RuntimeException e) {
+      log.warn("event not recorded node={} shmid={} reason=\"{}\"", nodeName, s.shmid(), e.getMessage());
+    }
+  }
+
+  public boolean up() {
+    return up;
+  }
+
+  @Override
+  public void close() {
+    pods.close();
+    groups.close();
+  }
+}

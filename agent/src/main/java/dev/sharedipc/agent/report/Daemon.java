@@ -1,0 +1,99 @@
+package dev.sharedipc.agent.report;
+
+import dev.sharedipc.agent.Findings;
+import dev.sharedipc.agent.Survey;
+import dev.sharedipc.agent.reap.Action;
+import dev.sharedipc.agent.reap.Decision;
+import dev.sharedipc.agent.reap.Reaper;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The serve loop: survey, reap, record metrics, report. One pass at a time on one thread; a pass
+ * that fails is logged and the next one runs on schedule. The cluster link is optional: without
+ * it (or while the API server is away) the agent keeps scanning and reaping.
+ */
+public final class Daemon {
+  private static final Logger log = LoggerFactory.getLogger(Daemon.class);
+
+  private final Survey survey;
+  private final Reaper reaper;
+  private final Metrics metrics;
+  private final NodeStatusBuilder status;
+  private final ClusterLink cluster;
+  private final Duration interval;
+  private final Map<String, Long> removedByGroup = new TreeMap<>();
+  private volatile Findings last;
+  private volatile Instant lastSuccess;
+  private final Instant started = Instant.now();
+
+  public Daemon(Survey survey, Reaper reaper, Metrics metrics, NodeStatusBuilder status, ClusterLink cluster, Duration interval) {
+    this.survey = survey;
+    this.reaper = reaper;
+    this.metrics = metrics;
+    this.status = status;
+    this.cluster = cluster;
+    this.interval = interval;
+  }
+
+  /** One pass; returns the decisions made. */
+  public List<Decision> pass() throws Exception {
+    Findings f = survey.run();
+    List<Decision> decisions = reaper.reap(f.segments(), f.namespaces());
+    for (Decision d : decisions) {
+      metrics.recordDecision(d);
+      if (d.action() == Action.Removed) {
+        removedByGroup.merge(d.finding().attribution().groupKey() == null ? "-" : d.finding().attribution().groupKey(), 1L, Long::sum);
+      }
+      if (cluster != null) {
+        cluster.recordEvent(d);
+      }
+    }
+    metrics.recordScan(f);
+    last = f;
+    lastSuccess = Instant.now();
+    if (cluster != null) {
+      metrics.apiServerUp(cluster.writeStatus(status.build(f, decisions, removedByGroup)));
+    }
+    log.debug("pass done segments={} namespaces={} duration={}ms", f.segments().size(), f.namespaces().size(), f.duration().toMillis());
+    return decisions;
+  }
+
+  /** Runs passes every interval until interrupted. */
+  public void run() {
+    while (!Thread.currentThread().isInterrupted()) {
+      long start = System.nanoTime();
+      try {
+        pass();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (Exception e) {
+        log.error("pass failed reason=\"{}\"", e.toString(), e);
+      }
+      long sleep = interval.toMillis() - (System.nanoTime() - start) / 1_000_000;
+      try {
+        Thread.sleep(Math.max(1000, sleep));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  public Findings last() {
+    return last;
+  }
+
+  /** Healthy while a pass succeeded within three intervals (or the first one is still due). */
+  public boolean healthy() {
+    Instant ok = lastSuccess;
+    Duration window = interval.multipliedBy(3).plusSeconds(30);
+    return ok == null ? Instant.now().isBefore(started.plus(window)) : Instant.now().isBefore(ok.plus(window));
+  }
+}

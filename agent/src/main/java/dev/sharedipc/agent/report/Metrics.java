@@ -1,0 +1,140 @@
+package dev.sharedipc.agent.report;
+
+import dev.sharedipc.agent.Finding;
+import dev.sharedipc.agent.Findings;
+import dev.sharedipc.agent.reap.Action;
+import dev.sharedipc.agent.reap.Decision;
+import dev.sharedipc.agent.scan.MemoryVolume;
+import dev.sharedipc.agent.verdict.Verdict;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.Unit;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The agent's Prometheus metrics: prefix {@code sharedipc_}, base units (bytes, seconds), labels
+ * only from bounded sets (verdict, action, volume kind, group), and per-segment labels only on
+ * {@code sharedipc_orphan_segment_bytes}, which holds the {@value #TOP_ORPHANS} largest orphans.
+ */
+public final class Metrics {
+  public static final int TOP_ORPHANS = 20;
+
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final Gauge namespaces = gauge("sharedipc_ipc_namespaces", "IPC namespaces seen on the node.", null);
+  private final Gauge segments = gauge("sharedipc_segments", "System V segments, by verdict.", null, "verdict");
+  private final Gauge segmentBytes = gauge("sharedipc_segment_size_bytes", "Size of System V segments, by verdict.", Unit.BYTES, "verdict");
+  private final Gauge residentBytes = gauge("sharedipc_segment_resident_bytes", "Resident memory of all System V segments.", Unit.BYTES);
+  private final Gauge swapBytes = gauge("sharedipc_segment_swap_bytes", "Swapped-out memory of all System V segments.", Unit.BYTES);
+  private final Gauge orphanBytes = gauge("sharedipc_orphan_segment_size_bytes",
+      "The largest orphaned segments (at most " + TOP_ORPHANS + "), one series each.", Unit.BYTES,
+      "ipc_namespace", "shmid", "key", "pod_uid", "group");
+  private final Gauge volumeUsed = gauge("sharedipc_memory_volume_used_bytes", "Bytes used in memory-backed volumes, by kind.", Unit.BYTES, "kind");
+  private final Gauge volumeSize = gauge("sharedipc_memory_volume_size_bytes", "Size of memory-backed volumes, by kind.", Unit.BYTES, "kind");
+  private final Gauge volumes = gauge("sharedipc_memory_volumes", "Memory-backed volumes, by kind.", null, "kind");
+  private final Gauge scanDuration = gauge("sharedipc_scan_duration_seconds", "Duration of the last scan.", Unit.SECONDS);
+  private final Gauge lastScan = gauge("sharedipc_last_scan_timestamp_seconds", "When the last scan finished, seconds since the epoch.", Unit.SECONDS);
+  private final Gauge problems = gauge("sharedipc_scan_problems", "Problems noted in the last scan (unreadable namespaces, malformed lines).", null);
+  private final Gauge apiUp = gauge("sharedipc_api_server_up", "1 when the last write to the API server succeeded.", null);
+  private final Gauge shmmni = gauge("sharedipc_kernel_shmmni", "kernel.shmmni: most segments per IPC namespace.", null);
+  private final Gauge shmmax = gauge("sharedipc_kernel_shmmax_bytes", "kernel.shmmax: largest segment.", Unit.BYTES);
+  private final Counter scans = Counter.builder().name("sharedipc_scans").help("Scans run.").register(registry);
+  private final Counter decisions = Counter.builder().name("sharedipc_reaper_decisions")
+      .help("Reaper decisions on orphans, by action (Removed, WouldRemove, Spared, Failed, Kept).").labelNames("action").register(registry);
+  private final Counter removed = Counter.builder().name("sharedipc_segments_removed")
+      .help("Segments removed, by group (namespace/name).").labelNames("group").register(registry);
+  private final Counter removedBytes = Counter.builder().name("sharedipc_segments_removed_bytes")
+      .help("Bytes of segments removed.").unit(Unit.BYTES).register(registry);
+
+  private Gauge gauge(String name, String help, Unit unit, String... labels) {
+    Gauge.Builder b = Gauge.builder().name(name).help(help).labelNames(labels);
+    if (unit != null) {
+      b.unit(unit);
+    }
+    return b.register(registry);
+  }
+
+  public synchronized void recordScan(Findings f) {
+    scans.inc();
+    namespaces.set(f.namespaces().size());
+    Map<Verdict, long[]> byVerdict = new EnumMap<>(Verdict.class);
+    for (Verdict v : Verdict.values()) {
+      byVerdict.put(v, new long[2]);
+    }
+    long rss = 0;
+    long swap = 0;
+    for (Finding x : f.segments()) {
+      long[] c = byVerdict.get(x.judgement().verdict());
+      c[0]++;
+      c[1] += x.segment().bytes();
+      rss += Math.max(0, x.segment().rssBytes());
+      swap += Math.max(0, x.segment().swapBytes());
+    }
+    byVerdict.forEach((v, c) -> {
+      segments.labelValues(v.name()).set(c[0]);
+      segmentBytes.labelValues(v.name()).set(c[1]);
+    });
+    residentBytes.set(rss);
+    swapBytes.set(swap);
+    orphanBytes.clear();
+    f.segments().stream().filter(x -> x.judgement().verdict().orphan())
+        .sorted(Comparator.comparingLong((Finding x) -> x.segment().bytes()).reversed())
+        .limit(TOP_ORPHANS)
+        .forEach(x -> orphanBytes.labelValues(Long.toString(x.segment().ipcNamespace()), Integer.toString(x.segment().shmid()),
+            x.segment().keyHex(), nullToEmpty(x.attribution().podUid()), nullToEmpty(x.attribution().groupKey()))
+            .set(x.segment().bytes()));
+    for (MemoryVolume.Kind k : MemoryVolume.Kind.values()) {
+      List<MemoryVolume> of = f.volumes().stream().filter(v -> v.kind() == k).toList();
+      volumes.labelValues(k.name()).set(of.size());
+      volumeUsed.labelValues(k.name()).set(of.stream().mapToLong(MemoryVolume::usedBytes).sum());
+      volumeSize.labelValues(k.name()).set(of.stream().mapToLong(MemoryVolume::sizeBytes).sum());
+    }
+    scanDuration.set(f.duration().toNanos() / 1e9);
+    lastScan.set(f.scannedAt().plus(f.duration()).toEpochMilli() / 1000.0);
+    problems.set(f.problems().size());
+    if (f.limits() != null) {
+      shmmni.set(f.limits().shmmni());
+      shmmax.set(f.limits().shmmax());
+    }
+  }
+
+  public synchronized void recordDecision(Decision d) {
+    if (d.action() == Action.Kept && !d.finding().judgement().verdict().orphan()) {
+      return;
+    }
+    decisions.labelValues(d.action().name()).inc();
+    if (d.action() == Action.Removed) {
+      removed.labelValues(nullToEmpty(d.finding().attribution().groupKey())).inc();
+      removedBytes.inc(d.finding().segment().bytes());
+    }
+  }
+
+  public void apiServerUp(boolean up) {
+    apiUp.set(up ? 1 : 0);
+  }
+
+  /** The text exposition format (version 0.0.4). */
+  public String scrape() {
+    try {
+      ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
+      PrometheusTextFormatWriter.create().write(out, registry.scrape());
+      return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public static String contentType() {
+    return PrometheusTextFormatWriter.CONTENT_TYPE;
+  }
+
+  private static String nullToEmpty(String s) {
+    return s == null ? "" : s;
+  }
+}

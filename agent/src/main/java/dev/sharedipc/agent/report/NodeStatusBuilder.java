@@ -1,0 +1,174 @@
+package dev.sharedipc.agent.report;
+
+import dev.sharedipc.agent.Finding;
+import dev.sharedipc.agent.Findings;
+import dev.sharedipc.agent.NamespaceFinding;
+import dev.sharedipc.agent.reap.Decision;
+import dev.sharedipc.agent.scan.MemoryVolume;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.KernelLimits;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.NamespaceReport;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.NodeTotals;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.OrphanReport;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.VolumeReport;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Builds the SharedIpcNode status from one pass, bounded so that the object stays far below
+ * etcd's limit whatever the node holds: totals always; at most {@link #MAX_NAMESPACES} namespace
+ * entries and {@link #MAX_VOLUMES} volumes (largest first) and {@link #MAX_ORPHANS} orphans;
+ * condition Truncated=True says when something was cut. Pure apart from remembering condition
+ * transition times between calls.
+ */
+public final class NodeStatusBuilder {
+  public static final int MAX_NAMESPACES = 200;
+  public static final int MAX_VOLUMES = 200;
+  public static final int MAX_ORPHANS = 20;
+
+  private final String agentVersion;
+  private final Map<String, Condition> previous = new HashMap<>();
+
+  public NodeStatusBuilder(String agentVersion) {
+    this.agentVersion = agentVersion;
+  }
+
+  public SharedIpcNodeStatus build(Findings f, List<Decision> decisions, Map<String, Long> removedByGroup) {
+    SharedIpcNodeStatus s = new SharedIpcNodeStatus();
+    s.setAgentVersion(agentVersion);
+    String finished = f.scannedAt().plus(f.duration()).toString();
+    s.setLastScanTime(f.scannedAt().plus(f.duration()).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
+    s.setLastScanDurationSeconds(Math.round(f.duration().toNanos() / 1e6) / 1e3);
+    if (f.limits() != null) {
+      KernelLimits k = new KernelLimits();
+      k.shmmax = f.limits().shmmax();
+      k.shmall = f.limits().shmall();
+      k.shmmni = f.limits().shmmni();
+      k.shmRmidForced = f.limits().shmRmidForced() < 0 ? null : f.limits().shmRmidForced();
+      s.setKernel(k);
+    }
+
+    NodeTotals t = new NodeTotals();
+    t.ipcNamespaces = (long) f.namespaces().size();
+    t.segments = (long) f.segments().size();
+    t.bytes = f.segments().stream().mapToLong(x -> x.segment().bytes()).sum();
+    t.rssBytes = f.segments().stream().mapToLong(x -> Math.max(0, x.segment().rssBytes())).sum();
+    t.swapBytes = f.segments().stream().mapToLong(x -> Math.max(0, x.segment().swapBytes())).sum();
+    t.orphans = f.segments().stream().filter(x -> x.judgement().verdict().orphan()).count();
+    t.unattributedSegments = f.segments().stream().filter(x -> !x.attribution().attributed()).count();
+    t.unattributedBytes = f.segments().stream().filter(x -> !x.attribution().attributed()).mapToLong(x -> x.segment().bytes()).sum();
+    t.memoryVolumes = (long) f.volumes().size();
+    t.memoryVolumeUsedBytes = f.volumes().stream().mapToLong(MemoryVolume::usedBytes).sum();
+    s.setTotals(t);
+
+    boolean truncated = false;
+    Map<Long, NamespaceReport> byInode = new TreeMap<>();
+    for (NamespaceFinding n : f.namespaces()) {
+      NamespaceReport r = new NamespaceReport();
+      r.inode = n.namespace().inode();
+      r.host = n.namespace().host() ? Boolean.TRUE : null;
+      r.podUid = n.attribution().podUid();
+      if (n.attribution().pod() != null) {
+        r.podNamespace = n.attribution().pod().namespace();
+        r.podName = n.attribution().pod().name();
+        r.group = n.attribution().pod().group();
+        r.instance = n.attribution().pod().instance();
+      }
+      r.segments = 0L;
+      r.bytes = 0L;
+      r.rssBytes = 0L;
+      r.orphans = 0L;
+      byInode.put(r.inode, r);
+    }
+    for (Finding x : f.segments()) {
+      NamespaceReport r = byInode.get(x.segment().ipcNamespace());
+      if (r != null) {
+        r.segments++;
+        r.bytes += x.segment().bytes();
+        r.rssBytes += Math.max(0, x.segment().rssBytes());
+        r.orphans += x.judgement().verdict().orphan() ? 1 : 0;
+      }
+    }
+    // pod namespaces and the host namespace; a namespace of no pod and no segments says nothing
+    List<NamespaceReport> namespaces = byInode.values().stream()
+        .filter(r -> r.podUid != null || r.segments > 0 || Boolean.TRUE.equals(r.host))
+        .sorted(Comparator.comparingLong((NamespaceReport r) -> r.bytes).reversed().thenComparingLong(r -> r.inode))
+        .toList();
+    if (namespaces.size() > MAX_NAMESPACES) {
+      truncated = true;
+      namespaces = namespaces.subList(0, MAX_NAMESPACES);
+    }
+    s.setIpcNamespaces(new ArrayList<>(namespaces));
+
+    List<VolumeReport> volumes = new ArrayList<>();
+    f.volumes().stream().sorted(Comparator.comparingLong(MemoryVolume::usedBytes).reversed()).forEach(v -> {
+      VolumeReport r = new VolumeReport();
+      r.kind = v.kind().name();
+      r.name = v.name();
+      r.path = v.path();
+      r.podUid = v.podUid();
+      r.sizeBytes = v.sizeBytes();
+      r.usedBytes = v.usedBytes();
+      volumes.add(r);
+    });
+    if (volumes.size() > MAX_VOLUMES) {
+      truncated = true;
+    }
+    s.setMemoryVolumes(new ArrayList<>(volumes.subList(0, Math.min(MAX_VOLUMES, volumes.size()))));
+
+    Map<String, Decision> actions = new HashMap<>();
+    for (Decision d : decisions) {
+      actions.put(d.finding().segment().ipcNamespace() + "/" + d.finding().segment().shmid(), d);
+    }
+    List<Finding> orphans = f.segments().stream().filter(x -> x.judgement().verdict().orphan())
+        .sorted(Comparator.comparingLong((Finding x) -> x.segment().bytes()).reversed()).toList();
+    if (orphans.size() > MAX_ORPHANS) {
+      truncated = true;
+    }
+    List<OrphanReport> top = new ArrayList<>();
+    for (Finding x : orphans.subList(0, Math.min(MAX_ORPHANS, orphans.size()))) {
+      OrphanReport r = new OrphanReport();
+      r.ipcNamespace = x.segment().ipcNamespace();
+      r.shmid = (long) x.segment().shmid();
+      r.key = x.segment().keyHex();
+      r.bytes = x.segment().bytes();
+      r.podUid = x.attribution().podUid();
+      r.group = x.attribution().groupKey();
+      r.verdict = x.judgement().verdict().name();
+      Decision d = actions.get(x.segment().ipcNamespace() + "/" + x.segment().shmid());
+      r.action = d == null ? "Kept" : d.action().name();
+      r.reason = d == null ? x.judgement().reason() : d.reason();
+      top.add(r);
+    }
+    s.setTopOrphans(top);
+    s.setOrphansRemovedByGroup(new TreeMap<>(removedByGroup));
+
+    List<Condition> conditions = new ArrayList<>();
+    boolean unreadable = f.namespaces().stream().anyMatch(n -> n.problem() != null && !n.problem().contains("is gone"));
+    conditions.add(condition("Ready", "True", unreadable ? "ScannedWithProblems" : "Scanned",
+        unreadable || !f.problems().isEmpty()
+            ? "The last scan finished with " + f.problems().size() + " problem(s); the first: " + f.problems().get(0)
+            : "The last scan read every IPC namespace on the node.", finished));
+    conditions.add(condition("Truncated", truncated ? "True" : "False", truncated ? "TooManyEntries" : "Complete",
+        truncated ? "Detail was cut to stay small; the agent's /segments endpoint and CLI have all of it."
+            : "Every namespace, volume and orphan is listed.", finished));
+    s.setConditions(conditions);
+    return s;
+  }
+
+  private Condition condition(String type, String status, String reason, String message, String now) {
+    Condition old = previous.get(type);
+    String since = old != null && status.equals(old.getStatus()) ? old.getLastTransitionTime()
+        : now.substring(0, Math.min(now.length(), 19)) + "Z";
+    Condition c = new ConditionBuilder().withType(type).withStatus(status).withReason(reason).withMessage(message)
+        .withLastTransitionTime(since).build();
+    previous.put(type, c);
+    return c;
+  }
+}

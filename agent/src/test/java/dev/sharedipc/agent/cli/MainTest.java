@@ -1,0 +1,49 @@
+package dev.sharedipc.agent.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class MainTest {
+  record Run(int code, String out, String err) {}
+
+  static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    int code = cl.execute(args);
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  @Test
+  void helpListsTheCommandsAndSaysWhatTheyAreFor() {
+    Run r = run("--help");
+    assertThat(r.code()).isZero();
+    assertThat(r.out()).contains("scan", "reap", "serve", "IPC namespace", "stderr");
+  }
+
+  @Test
+  void reapHelpExplainsTheSafetyRulesAndOptions() {
+    Run r = run("reap", "--help");
+    assertThat(r.out()).contains("--dry-run", "--policy", "--grace", "--proc-root", "--json", "never", "IPC_RMID", "Examples");
+  }
+
+  @Test
+  void aBadDurationIsAUsageErrorThatSaysWhatToWrite() {
+    Run r = run("reap", "--dry-run", "--grace", "ten minutes", "--proc-root", "/nonexistent-proc");
+    assertThat(r.code()).isNotZero();
+    assertThat(r.err()).contains("10m");
+  }
+
+  @Test
+  void anUnknownPolicyIsRejected() {
+    Run r = run("reap", "--policy", "Destroy");
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("Delete", "Report");
+  }
+}

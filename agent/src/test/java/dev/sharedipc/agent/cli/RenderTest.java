@@ -1,0 +1,90 @@
+package dev.sharedipc.agent.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sharedipc.agent.Finding;
+import dev.sharedipc.agent.Findings;
+import dev.sharedipc.agent.attribution.Attribution;
+import dev.sharedipc.agent.attribution.PodInfo;
+import dev.sharedipc.agent.reap.Action;
+import dev.sharedipc.agent.reap.Decision;
+import dev.sharedipc.agent.scan.MemoryVolume;
+import dev.sharedipc.agent.scan.Segment;
+import dev.sharedipc.agent.verdict.Judgement;
+import dev.sharedipc.agent.verdict.Liveness;
+import dev.sharedipc.agent.verdict.Policy;
+import dev.sharedipc.agent.verdict.Verdict;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class RenderTest {
+  static final Finding ORPHAN = new Finding(
+      new Segment(4026532001L, 0x1234, 32769, 0600, 1536, 10, 11, 0, 1000, 1000, 1000, 1000, 0, 0, 1_700_000_000L, 1536, 0),
+      new Attribution(Attribution.Source.POD_NAMESPACE, "uid-1", new PodInfo("uid-1", "team", "writer-0", "g", 0), "ns"),
+      new Liveness(false, false), Policy.UNKNOWN, new Judgement(Verdict.Orphaned, "orphaned: kept"));
+  static final Finding UNKNOWN = new Finding(
+      new Segment(4026531839L, 0, 5, 0666, 64L << 20, 20, 20, 2, 0, 0, 0, 0, 1, 2, 3, -1, -1),
+      Attribution.none("host"), new Liveness(true, false), Policy.UNKNOWN, new Judgement(Verdict.InUse, "2 attachments"));
+  static final Findings FINDINGS = new Findings(Instant.parse("2026-01-01T00:00:00Z"), Duration.ofMillis(5), List.of(),
+      List.of(ORPHAN, UNKNOWN), List.of(new MemoryVolume(MemoryVolume.Kind.EmptyDir, "shm", "/var/lib/kubelet/pods/uid-1/volumes/x/shm",
+          "uid-1", 512L << 20, 128L << 20)), null, List.of(), 0);
+
+  @Test
+  void sizesAreHumanLikeUtilLinux() {
+    assertThat(Sizes.human(0)).isEqualTo("0B");
+    assertThat(Sizes.human(1023)).isEqualTo("1023B");
+    assertThat(Sizes.human(1024)).isEqualTo("1K");
+    assertThat(Sizes.human(1536)).isEqualTo("1.5K");
+    assertThat(Sizes.human(64L << 20)).isEqualTo("64M");
+    assertThat(Sizes.human((1L << 30) - 1)).isEqualTo("1G");
+    assertThat(Sizes.human(-1)).isEqualTo("-");
+  }
+
+  @Test
+  void scanTableHasAlignedColumnsUnderAHeaderSortedByNamespace() {
+    String out = Render.scanTable(FINDINGS);
+    List<String> lines = out.lines().toList();
+    assertThat(lines.get(0)).isEqualTo("IPCNS       KEY         SHMID  PERMS  OWNER  SIZE   RSS  NATTCH  CPID  LPID  POD            GROUP   VERDICT   REASON");
+    assertThat(lines.get(1)).isEqualTo("4026531839  0x00000000      5  666        0   64M     -       2    20    20  -              -       InUse     2 attachments");
+    assertThat(lines.get(2)).isEqualTo("4026532001  0x00001234  32769  600     1000  1.5K  1.5K       0    10    11  team/writer-0  team/g  Orphaned  orphaned: kept");
+    int shmidEnd = lines.get(0).indexOf("SHMID") + "SHMID".length();
+    assertThat(lines.get(1).charAt(shmidEnd - 1)).isEqualTo('5'); // numbers right-aligned under their header
+    assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("KIND      SIZE  USED  USE%  POD"));
+    assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("EmptyDir  512M  128M   25%  uid-1"));
+    assertThat(lines).allSatisfy(l -> assertThat(l).doesNotEndWith(" "));
+  }
+
+  @Test
+  void jsonCarriesTheSameFieldsWithBytesAndNullForUnknown() throws Exception {
+    JsonNode root = new ObjectMapper().readTree(Render.scanJson(FINDINGS));
+    JsonNode first = root.get("segments").get(0);
+    assertThat(first.get("ipcNamespace").asLong()).isEqualTo(4026531839L);
+    assertThat(first.get("podUid").isNull()).isTrue();
+    assertThat(first.get("rssBytes").isNull()).isTrue();
+    JsonNode orphan = root.get("segments").get(1);
+    assertThat(orphan.get("shmid").asInt()).isEqualTo(32769);
+    assertThat(orphan.get("key").asText()).isEqualTo("0x00001234");
+    assertThat(orphan.get("bytes").asLong()).isEqualTo(1536);
+    assertThat(orphan.get("nattch").asLong()).isZero();
+    assertThat(orphan.get("cpid").asInt()).isEqualTo(10);
+    assertThat(orphan.get("lpid").asInt()).isEqualTo(11);
+    assertThat(orphan.get("podUid").asText()).isEqualTo("uid-1");
+    assertThat(orphan.get("verdict").asText()).isEqualTo("Orphaned");
+    assertThat(orphan.get("reason").asText()).isEqualTo("orphaned: kept");
+    assertThat(orphan.get("ctime").asText()).isEqualTo("2023-11-14T22:13:20Z");
+    assertThat(root.get("memoryVolumes").get(0).get("usedBytes").asLong()).isEqualTo(128L << 20);
+  }
+
+  @Test
+  void reapTableShowsEveryDecisionWithItsAction() {
+    String out = Render.reapTable(List.of(new Decision(ORPHAN, Action.Kept, "orphaned: kept"),
+        new Decision(UNKNOWN, Action.Kept, "2 attachments")));
+    assertThat(out.lines()).hasSize(3);
+    assertThat(out.lines().toList().get(0)).contains("VERDICT", "ACTION", "REASON");
+    assertThat(out).contains("Orphaned  Kept    orphaned: kept");
+  }
+}
