@@ -26,7 +26,7 @@ public record Finding(Segment segment, Attribution attribution, Liveness livenes
         .append(" group=").append(attribution.groupKey() == null ? "-" : attribution.groupKey())
         .append(" attribution=").append(attribution.source())
         .append(" policy=").append(policy.orphanPolicy())
-        .append(" grace=").append(dev.sharedipc.agent.verdict.Durations.format(policy.grace()))
+        .append(" grace=").append(dev.sharedipc.api.Durations.format(policy.grace()))
         .append(" verdict=").append(judgement.verdict())
         .append(" action=").append(action)
         .append(" reason=\"").append((reason == null ? judgement.reason() : reason).replace("\"", "'")).append('"');

@@ -16,5 +16,11 @@ public final class Labels {
   /** Hash of everything in a pod that came from the group spec; a change means "replace the pod". */
   public static final String TEMPLATE_HASH_ANNOTATION = DOMAIN + "/template-hash";
 
+  /**
+   * On the first member pod of a SameNode instance whose shared memory is accounted to no member:
+   * the bytes of node tmpfs the instance reserves, which no pod request covers. Placement counts it.
+   */
+  public static final String NODE_SHARED_BYTES_ANNOTATION = DOMAIN + "/node-shared-bytes";
+
   private Labels() {}
 }

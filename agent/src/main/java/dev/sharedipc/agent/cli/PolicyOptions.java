@@ -1,6 +1,6 @@
 package dev.sharedipc.agent.cli;
 
-import dev.sharedipc.agent.verdict.Durations;
+import dev.sharedipc.api.Durations;
 import dev.sharedipc.agent.verdict.Policy;
 import dev.sharedipc.api.v1alpha1.OrphanPolicy;
 import picocli.CommandLine.Option;

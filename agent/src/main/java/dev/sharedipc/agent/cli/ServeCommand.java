@@ -9,7 +9,7 @@ import dev.sharedipc.agent.report.Daemon;
 import dev.sharedipc.agent.report.HttpEndpoint;
 import dev.sharedipc.agent.report.Metrics;
 import dev.sharedipc.agent.report.NodeStatusBuilder;
-import dev.sharedipc.agent.verdict.Durations;
+import dev.sharedipc.api.Durations;
 import dev.sharedipc.agent.verdict.Policy;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;

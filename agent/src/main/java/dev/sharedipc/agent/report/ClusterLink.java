@@ -6,7 +6,7 @@ import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.attribution.PodInfo;
 import dev.sharedipc.agent.reap.Action;
 import dev.sharedipc.agent.reap.Decision;
-import dev.sharedipc.agent.verdict.Durations;
+import dev.sharedipc.api.Durations;
 import dev.sharedipc.agent.verdict.Policy;
 import dev.sharedipc.api.Labels;
 import dev.sharedipc.api.v1alpha1.OrphanPolicy;

@@ -1,5 +1,6 @@
 package dev.sharedipc.agent.verdict;
 
+import dev.sharedipc.api.Durations;
 import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.scan.Segment;
 import dev.sharedipc.api.v1alpha1.OrphanPolicy;

@@ -36,15 +36,26 @@ public class PodSync {
   }
 
   /**
-   * Applies one step towards the desired pods.
+   * What stood in the way of one sync step.
    *
-   * @return desired pod names held by objects the group does not own (left untouched)
+   * @param taken desired pod names held by objects the group does not own (left untouched)
+   * @param rejected desired pods the API server refused (invalid, forbidden), name to its message
    */
-  public List<String> sync(SharedIpcGroup group, DesiredState desired, List<Pod> owned) {
+  public record Blockers(List<String> taken, Map<String, String> rejected) {
+    public static final Blockers NONE = new Blockers(List.of(), Map.of());
+
+    public boolean isEmpty() {
+      return taken.isEmpty() && rejected.isEmpty();
+    }
+  }
+
+  /** Applies one step towards the desired pods and says what stood in the way. */
+  public Blockers sync(SharedIpcGroup group, DesiredState desired, List<Pod> owned) {
     String ns = group.getMetadata().getNamespace();
     Map<String, Pod> ownedByName = owned.stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), Function.identity()));
     Set<String> desiredNames = desired.pods().stream().map(p -> p.getMetadata().getName()).collect(Collectors.toSet());
     List<String> taken = new ArrayList<>();
+    Map<String, String> rejected = new java.util.TreeMap<>();
 
     for (Pod pod : owned) {
       if (!desiredNames.contains(pod.getMetadata().getName()) && !Pods.isTerminating(pod)) {
@@ -55,28 +66,27 @@ public class PodSync {
     for (Pod pod : desired.pods()) {
       String name = pod.getMetadata().getName();
       if (!ownedByName.containsKey(name)) {
-        create(group, pod, taken);
+        create(group, pod, taken, rejected);
       }
     }
     rollOut(group, desired, owned.stream().filter(p -> desiredNames.contains(p.getMetadata().getName())).toList());
     if (!taken.isEmpty()) {
       LOG.warn("group={}/{} pods={} exist but are not owned by the group; left untouched", ns, group.getMetadata().getName(), taken);
     }
-    return taken;
+    return new Blockers(taken, rejected);
   }
 
   /** One step of a rollout; {@code owned} holds only pods of instances that should exist. */
   private void rollOut(SharedIpcGroup group, DesiredState desired, List<Pod> owned) {
     List<Pod> current = owned.stream().filter(p -> !Pods.isTerminating(p)).toList();
-    List<Pod> outdated = current.stream().filter(p -> !desired.templateHash().equals(Pods.templateHash(p))).toList();
+    List<Pod> outdated = current.stream().filter(desired::isOutdated).toList();
     if (outdated.isEmpty()) {
       return;
     }
     // Pods that do not work anyway go at once; a working one only when every other instance works.
     for (Pod pod : outdated) {
       if (!Pods.isReady(pod)) {
-        delete(group, pod, "Replacing", "replacing pod " + pod.getMetadata().getName() + " (not ready) with the new spec "
-            + desired.templateHash());
+        delete(group, pod, "Replacing", "replacing pod " + pod.getMetadata().getName() + " (not ready) with the new spec");
       }
     }
     boolean allOthersReady = owned.size() >= desired.pods().size()
@@ -84,13 +94,13 @@ public class PodSync {
     if (allOthersReady) {
       Pod next = outdated.stream().filter(Pods::isReady).findFirst().orElse(null);
       if (next != null) {
-        delete(group, next, "Replacing", "rolling out spec " + desired.templateHash() + ": replacing pod "
-            + next.getMetadata().getName() + "; the other instances stay up");
+        delete(group, next, "Replacing", "rolling out the new spec: replacing pod "
+            + next.getMetadata().getName() + "; the other pods stay up");
       }
     }
   }
 
-  private void create(SharedIpcGroup group, Pod pod, List<String> taken) {
+  private void create(SharedIpcGroup group, Pod pod, List<String> taken, Map<String, String> rejected) {
     String ns = group.getMetadata().getNamespace();
     String name = pod.getMetadata().getName();
     try {
@@ -98,6 +108,14 @@ public class PodSync {
       events.normal(group, "PodCreated", "created pod " + name + " (instance " + pod.getMetadata().getLabels().get(Labels.INSTANCE)
           + ", spec " + Pods.templateHash(pod) + ")");
     } catch (KubernetesClientException e) {
+      if (e.getCode() == 422 || e.getCode() == HttpURLConnection.HTTP_FORBIDDEN) {
+        // Invalid or forbidden (e.g. by PodSecurity admission): retrying cannot help until something changes.
+        String why = e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage() : e.getMessage();
+        LOG.warn("group={}/{} pod={} verdict=rejected code={} message=\"{}\"", group.getMetadata().getNamespace(),
+            group.getMetadata().getName(), name, e.getCode(), why);
+        rejected.put(name, why);
+        return;
+      }
       if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
         throw e;
       }
@@ -108,6 +126,18 @@ public class PodSync {
         taken.add(name);
       }
     }
+  }
+
+  /** Deletes a whole instance's pods (all owned by the group) with one Event saying why. */
+  public void evict(SharedIpcGroup group, List<Pod> pods, String reason, String message) {
+    for (Pod pod : pods) {
+      if (!isOwnedBy(pod, group)) {
+        throw new IllegalStateException("refusing to delete pod " + pod.getMetadata().getName() + ": not owned by group "
+            + group.getMetadata().getName());
+      }
+      client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).delete();
+    }
+    events.warning(group, reason, message);
   }
 
   private void delete(SharedIpcGroup group, Pod pod, String reason, String message) {

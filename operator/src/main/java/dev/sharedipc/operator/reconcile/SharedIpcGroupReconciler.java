@@ -1,22 +1,25 @@
 package dev.sharedipc.operator.reconcile;
 
 import dev.sharedipc.api.Labels;
+import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcNode;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.operator.policy.PolicyEvaluator;
+import dev.sharedipc.operator.samenode.SameNodePlan;
+import dev.sharedipc.operator.samenode.SameNodePlanner;
 import dev.sharedipc.operator.usage.NodeUsage;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.render.MergeConflict;
-import dev.sharedipc.operator.render.UnsupportedPlacement;
 import dev.sharedipc.operator.status.GroupObservation;
 import dev.sharedipc.operator.status.StatusAggregator;
 import dev.sharedipc.operator.Verdict;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -31,7 +34,10 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.Objects;
 import java.util.stream.Collectors;
@@ -46,6 +52,8 @@ import org.slf4j.LoggerFactory;
 @ControllerConfiguration(name = SharedIpcGroupReconciler.NAME)
 public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   public static final String NAME = "sharedipcgroup";
+  static final String OWNED_PODS = "owned-pods";
+  static final String ALL_PODS = "all-pods";
   private static final Logger LOG = LoggerFactory.getLogger(SharedIpcGroupReconciler.class);
   /** How soon to look again at a group that waits on something no event will announce. */
   static final Duration RECHECK = Duration.ofSeconds(30);
@@ -54,13 +62,15 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   private final PodSync podSync;
   private final StatusAggregator aggregator;
   private final EventRecorder events;
+  private final SameNodePlanner sameNodePlanner;
   private final PolicyEvaluator policyEvaluator;
   private final NodeUsage nodeUsage;
   private final Clock clock;
 
-  public SharedIpcGroupReconciler(GroupRenderer renderer, PodSync podSync, StatusAggregator aggregator,
-      PolicyEvaluator policyEvaluator, NodeUsage nodeUsage, EventRecorder events, Clock clock) {
+  public SharedIpcGroupReconciler(GroupRenderer renderer, PodSync podSync, SameNodePlanner sameNodePlanner,
+      StatusAggregator aggregator, PolicyEvaluator policyEvaluator, NodeUsage nodeUsage, EventRecorder events, Clock clock) {
     this.renderer = renderer;
+    this.sameNodePlanner = sameNodePlanner;
     this.podSync = podSync;
     this.policyEvaluator = policyEvaluator;
     this.nodeUsage = nodeUsage;
@@ -75,8 +85,28 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     // the label selector keeps every other pod of the cluster out of the operator's memory.
     InformerEventSource<Pod, SharedIpcGroup> pods = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Pod.class, SharedIpcGroup.class)
+            .withName(OWNED_PODS)
             .withLabelSelector(Labels.MANAGED_BY + "=" + Labels.MANAGED_BY_VALUE)
             .withNamespacesInheritedFromController()
+            .build(),
+        context);
+    // SameNode placement needs what every pod requests on every node, and the nodes themselves.
+    // Other pods trigger nothing (a waiting instance looks again every 30 s); a node change that
+    // matters to placement (readiness, cordon, capacity, labels, taints) wakes every SameNode group.
+    InformerEventSource<Pod, SharedIpcGroup> allPods = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(Pod.class, SharedIpcGroup.class)
+            .withName(ALL_PODS)
+            .withWatchAllNamespaces()
+            .withSecondaryToPrimaryMapper(pod -> Set.of())
+            .build(),
+        context);
+    InformerEventSource<Node, SharedIpcGroup> nodeObjects = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(Node.class, SharedIpcGroup.class)
+            .withSecondaryToPrimaryMapper(node -> context.getPrimaryCache()
+                .list(g -> g.getSpec().getPlacement() == Placement.SameNode)
+                .map(ResourceID::fromResource)
+                .collect(Collectors.toSet()))
+            .withOnUpdateFilter((updated, old) -> !Objects.equals(placementFacts(updated), placementFacts(old)))
             .build(),
         context);
     // Node reports, policies and namespaces are read from these caches; each event source also
@@ -103,7 +133,15 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
                 .collect(Collectors.toSet()))
             .build(),
         context);
-    return List.of(pods, nodes, policies, namespaces);
+    return List.of(pods, allPods, nodeObjects, nodes, policies, namespaces);
+  }
+
+  /** The parts of a Node that placement decisions depend on; heartbeats alone change none of them. */
+  private static List<Object> placementFacts(Node node) {
+    return java.util.Arrays.asList(node.getMetadata().getLabels(), node.getSpec() == null ? null : node.getSpec().getTaints(),
+        node.getSpec() == null ? null : node.getSpec().getUnschedulable(),
+        node.getStatus() == null ? null : node.getStatus().getAllocatable(),
+        SameNodePlanner.isReady(node));
   }
 
   private static ResourceID resourceId(String namespaceAndName) {
@@ -119,7 +157,9 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   @Override
   public UpdateControl<SharedIpcGroup> reconcile(SharedIpcGroup group, Context<SharedIpcGroup> context) {
     String id = group.getMetadata().getNamespace() + "/" + group.getMetadata().getName();
-    List<Pod> owned = context.getSecondaryResources(Pod.class).stream()
+    List<Pod> owned = ((InformerEventSource<Pod, SharedIpcGroup>) context.eventSourceRetriever()
+            .getEventSourceFor(Pod.class, OWNED_PODS))
+        .getSecondaryResources(group).stream()
         .filter(p -> PodSync.isOwnedBy(p, group))
         .toList();
 
@@ -128,7 +168,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     try {
       desired = renderer.render(group);
     } catch (MergeConflict e) {
-      String reason = e instanceof UnsupportedPlacement ? "PlacementNotSupported" : "InvalidMemberTemplates";
+      String reason = "InvalidMemberTemplates";
       specProblem = new Verdict(false, reason, e.getMessage());
       LOG.info("group={} generation={} verdict=invalid reason={} message=\"{}\"", id,
           group.getMetadata().getGeneration(), reason, e.getMessage());
@@ -140,14 +180,38 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     Verdict policy = policyEvaluator.evaluate(group, namespaceLabels, cache(context, SharedIpcPolicy.class).list().toList());
     NodeUsage.GroupUsage usage = nodeUsage.of(group, cache(context, SharedIpcNode.class).list().toList());
 
-    List<String> taken = List.of();
+    PodSync.Blockers taken = PodSync.Blockers.NONE;
+    SameNodePlan plan = null;
     if (desired != null && !Boolean.FALSE.equals(policy.holds())) {
-      taken = podSync.sync(group, desired, owned);
+      if (group.getSpec().getPlacement() == Placement.SameNode) {
+        plan = sameNodePlanner.plan(group, owned, cache(context, Node.class).list().toList(),
+            ((InformerEventSource<Pod, SharedIpcGroup>) context.eventSourceRetriever().getEventSourceFor(Pod.class, ALL_PODS))
+                .list().toList(),
+            clock.instant());
+        List<Pod> evicted = new ArrayList<>();
+        plan.evictions().stream().collect(Collectors.groupingBy(e -> e.reason() + ": " + e.message(), LinkedHashMap::new,
+                Collectors.toList()))
+            .forEach((why, same) -> {
+              List<Pod> instancePods = same.stream().map(SameNodePlan.Eviction::pod).toList();
+              LOG.info("group={} decision=evict pods={} reason={} message=\"{}\"", id,
+                  instancePods.stream().map(p -> p.getMetadata().getName()).toList(), same.get(0).reason(), same.get(0).message());
+              podSync.evict(group, instancePods, same.get(0).reason(), same.get(0).message());
+              evicted.addAll(instancePods);
+            });
+        desired = renderer.renderSameNode(group, plan.nodeByInstance());
+        List<Pod> remaining = owned.stream().filter(p -> !evicted.contains(p)).toList();
+        taken = podSync.sync(group, desired, remaining);
+        owned = remaining;
+      } else {
+        taken = podSync.sync(group, desired, owned);
+      }
     } else if (desired != null) {
       LOG.info("group={} verdict=policy-violation action=no-pod-changes message=\"{}\"", id, policy.message());
     }
-    SharedIpcGroupStatus status = aggregator.aggregate(
-        new GroupObservation(group, desired, specProblem, owned, taken, policy, usage), clock.instant());
+    SharedIpcGroupStatus status = aggregator.aggregate(plan == null
+        ? new GroupObservation(group, desired, specProblem, owned, taken, policy, usage)
+        : new GroupObservation(group, desired, specProblem, owned, taken, policy, usage, plan.waiting(), plan.waitingReason()),
+        clock.instant());
     announceTransitions(group, status);
 
     SharedIpcGroupStatus old = group.getStatus();
@@ -160,8 +224,12 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
       control = UpdateControl.patchStatus(statusOnly(group, status));
     }
     if (!taken.isEmpty()) {
-      // Nothing tells us when a foreign pod that blocks a name goes away: look again later.
+      // Nothing tells us when a foreign pod that blocks a name goes away, or when an admission
+      // policy that refused a pod changes: look again later, slowly.
       control.rescheduleAfter(RECHECK);
+    } else if (plan != null && plan.recheckIn().isPresent()) {
+      // A SameNode timeout falls due, or an instance waits for room: look again then.
+      control.rescheduleAfter(plan.recheckIn().get().plusMillis(100));
     }
     return control;
   }

@@ -7,9 +7,15 @@ import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupSpec;
 import dev.sharedipc.api.v1alpha1.SharedMemorySpec;
 import dev.sharedipc.operator.Verdict;
+import io.fabric8.kubernetes.api.model.Affinity;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EmptyDirVolumeSource;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.HostPathVolumeSource;
+import io.fabric8.kubernetes.api.model.NodeAffinity;
+import io.fabric8.kubernetes.api.model.NodeSelector;
+import io.fabric8.kubernetes.api.model.NodeSelectorRequirement;
+import io.fabric8.kubernetes.api.model.NodeSelectorTerm;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
@@ -29,60 +35,142 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The desired state of a SamePod group as a pure function of its spec: one pod per instance,
- * every member a container of it, one memory-backed emptyDir mounted at mountPath in every
- * container. Used by the reconciler and by the offline {@code render} command alike.
+ * The desired pods of a group as a pure function of its spec (and, for SameNode, of the node each
+ * instance was placed on). Used by the reconciler and by the offline {@code render} command alike.
+ *
+ * <p>SamePod: one pod per instance, every member a container of it, one memory-backed emptyDir
+ * mounted at mountPath in every container. SameNode: one pod per member, pinned to the instance's
+ * node by a required node affinity on the node's name (the scheduler still binds it), sharing a
+ * per-instance directory of the node's tmpfs through a hostPath volume, and the node's IPC
+ * namespace when hostIPC is set.
  */
 public final class GroupRenderer {
-  /** Name of the memory-backed volume every member mounts. */
+  /** Name of the volume that carries the shared memory in every member. */
   public static final String SHARED_VOLUME = "sharedipc-shm";
+  /** Where SameNode shared directories live on a node unless configured otherwise: /dev/shm is a tmpfs. */
+  public static final String DEFAULT_NODE_SHARED_ROOT = "/dev/shm/sharedipc";
 
   private final KubernetesSerialization serialization = new KubernetesSerialization();
   private final PodTemplateMerger merger = new PodTemplateMerger();
   private final MemoryAccounting accounting = new MemoryAccounting();
+  private final String nodeSharedRoot;
+
+  public GroupRenderer() {
+    this(DEFAULT_NODE_SHARED_ROOT);
+  }
+
+  public GroupRenderer(String nodeSharedRoot) {
+    this.nodeSharedRoot = nodeSharedRoot;
+  }
 
   /**
-   * Renders the group.
+   * Renders every instance; SameNode pods come out unpinned (the node is chosen at placement).
    *
    * @throws MergeConflict when the spec cannot become pods; the message says what to change
    */
   public DesiredState render(SharedIpcGroup group) {
+    if (group.getSpec().getPlacement() == Placement.SameNode) {
+      Map<Integer, String> unplaced = new LinkedHashMap<>();
+      for (int i = 0; i < replicas(group); i++) {
+        unplaced.put(i, null);
+      }
+      return renderSameNode(group, unplaced);
+    }
     SharedIpcGroupSpec spec = copy(group.getSpec(), SharedIpcGroupSpec.class);
-    if (spec.getPlacement() == Placement.SameNode) {
-      throw new UnsupportedPlacement("placement SameNode is not supported by this operator version yet; use SamePod");
-    }
     List<MemberSpec> members = spec.getMembers();
-    SharedMemorySpec sharedMemory = spec.getSharedMemory();
-    if (sharedMemory == null || sharedMemory.getSize() == null) {
-      throw new MergeConflict("spec.sharedMemory.size is required");
-    }
+    SharedMemorySpec sharedMemory = sharedMemory(spec);
     PodTemplateSpec merged = merger.merge(members);
     PodSpec podSpec = merged.getSpec();
-    addSharedVolume(podSpec, sharedMemory);
+    addSharedVolume(podSpec, new EmptyDirVolumeSource("Memory", sharedMemory.getSize()), null, sharedMemory);
     String accounted = accounting.applyAccountTo(podSpec, members, sharedMemory);
-    Verdict memory = accounting.judge(podSpec, members, sharedMemory, accounted);
+    Verdict memory = accounting.judge(podSpec, members, sharedMemory, accounted, true);
 
     String hash = hash(merged);
-    int replicas = spec.getReplicas() == null ? 1 : spec.getReplicas();
     List<Pod> pods = new ArrayList<>();
-    for (int index = 0; index < replicas; index++) {
-      pods.add(podFor(group, index, merged, hash));
+    for (int index = 0; index < replicas(group); index++) {
+      pods.add(pod(group, podName(group, index), index, null, merged, hash, null));
     }
-    return new DesiredState(pods, hash, memory);
+    return new DesiredState(pods, memory);
+  }
+
+  /**
+   * Renders the member pods of the given SameNode instances, each pinned to its node (a null node
+   * renders the pods unpinned).
+   */
+  public DesiredState renderSameNode(SharedIpcGroup group, Map<Integer, String> nodeByInstance) {
+    SharedIpcGroupSpec spec = copy(group.getSpec(), SharedIpcGroupSpec.class);
+    SharedMemorySpec sharedMemory = sharedMemory(spec);
+    List<MemberSpec> members = spec.getMembers();
+    PodSpec all = new PodSpec();
+    all.setContainers(new ArrayList<>());
+    List<PodTemplateSpec> templates = new ArrayList<>();
+    for (MemberSpec member : members) {
+      // Each member alone through the merger: the same checks (containers present) as SamePod.
+      PodTemplateSpec template = merger.merge(List.of(member));
+      template.getSpec().setHostIPC(Boolean.TRUE.equals(spec.getHostIPC()) ? true : null);
+      templates.add(template);
+      all.getContainers().addAll(template.getSpec().getContainers());
+    }
+    String accounted = accounting.applyAccountTo(all, members, sharedMemory);
+    Verdict memory = accounting.judge(all, members, sharedMemory, accounted, false);
+
+    List<Pod> pods = new ArrayList<>();
+    for (Map.Entry<Integer, String> placed : nodeByInstance.entrySet()) {
+      int index = placed.getKey();
+      for (int m = 0; m < members.size(); m++) {
+        PodTemplateSpec template = copy(templates.get(m), PodTemplateSpec.class);
+        String dir = nodeSharedRoot + "/" + sharedDirectoryName(group, index);
+        addSharedVolume(template.getSpec(), null, new HostPathVolumeSource(dir, "DirectoryOrCreate"), sharedMemory);
+        String hash = hash(template);
+        String member = members.get(m).getName();
+        Pod pod = pod(group, podName(group, index, member), index, member, template, hash, placed.getValue());
+        if (m == 0 && accounted == null) {
+          pod.getMetadata().getAnnotations().put(Labels.NODE_SHARED_BYTES_ANNOTATION,
+              Long.toString(Quantities.bytes(sharedMemory.getSize())));
+        }
+        pods.add(pod);
+      }
+    }
+    return new DesiredState(pods, memory);
+  }
+
+  /** Per-instance directory under the node's shared root; '_' never occurs in Kubernetes names. */
+  public static String sharedDirectoryName(SharedIpcGroup group, int index) {
+    return group.getMetadata().getNamespace() + "_" + group.getMetadata().getName() + "_" + index;
   }
 
   public static String podName(SharedIpcGroup group, int index) {
     return group.getMetadata().getName() + "-" + index;
   }
 
-  private Pod podFor(SharedIpcGroup group, int index, PodTemplateSpec template, String hash) {
+  public static String podName(SharedIpcGroup group, int index, String member) {
+    return group.getMetadata().getName() + "-" + index + "-" + member;
+  }
+
+  /** The names of an instance's pods, whichever the placement. */
+  public static List<String> podNames(SharedIpcGroup group, int index) {
+    if (group.getSpec().getPlacement() != Placement.SameNode) {
+      return List.of(podName(group, index));
+    }
+    return group.getSpec().getMembers().stream().map(m -> podName(group, index, m.getName())).toList();
+  }
+
+  public static int replicas(SharedIpcGroup group) {
+    return group.getSpec().getReplicas() == null ? 1 : group.getSpec().getReplicas();
+  }
+
+  private Pod pod(SharedIpcGroup group, String name, int index, String member, PodTemplateSpec template, String hash,
+      String node) {
     PodTemplateSpec copy = copy(template, PodTemplateSpec.class);
     ObjectMeta meta = new ObjectMeta();
-    meta.setName(podName(group, index));
+    meta.setName(name);
     meta.setNamespace(group.getMetadata().getNamespace());
     Map<String, String> labels = new LinkedHashMap<>(copy.getMetadata().getLabels());
     labels.putAll(selectorLabels(group));
     labels.put(Labels.INSTANCE, Integer.toString(index));
+    if (member != null) {
+      labels.put(Labels.MEMBER, member);
+    }
     meta.setLabels(labels);
     Map<String, String> annotations = new LinkedHashMap<>(copy.getMetadata().getAnnotations());
     annotations.put(Labels.TEMPLATE_HASH_ANNOTATION, hash);
@@ -94,7 +182,13 @@ public final class GroupRenderer {
       List<EnvVar> env = new ArrayList<>(container.getEnv() == null ? List.of() : container.getEnv());
       env.add(new EnvVar("SHAREDIPC_GROUP", group.getMetadata().getName(), null));
       env.add(new EnvVar("SHAREDIPC_INSTANCE", Integer.toString(index), null));
+      if (member != null) {
+        env.add(new EnvVar("SHAREDIPC_MEMBER", member, null));
+      }
       container.setEnv(env);
+    }
+    if (node != null) {
+      pinToNode(copy.getSpec(), node);
     }
     Pod pod = new Pod();
     pod.setApiVersion("v1");
@@ -102,6 +196,49 @@ public final class GroupRenderer {
     pod.setMetadata(meta);
     pod.setSpec(copy.getSpec());
     return pod;
+  }
+
+  /**
+   * Requires the node by name, ANDed into every node selector term the member already has (terms
+   * are ORed, so the pin must be in each), and leaves binding to the scheduler.
+   */
+  static void pinToNode(PodSpec spec, String node) {
+    NodeSelectorRequirement onNode = new NodeSelectorRequirement("metadata.name", "In", List.of(node));
+    Affinity affinity = spec.getAffinity() == null ? new Affinity() : spec.getAffinity();
+    NodeAffinity nodeAffinity = affinity.getNodeAffinity() == null ? new NodeAffinity() : affinity.getNodeAffinity();
+    NodeSelector required = nodeAffinity.getRequiredDuringSchedulingIgnoredDuringExecution();
+    if (required == null || required.getNodeSelectorTerms() == null || required.getNodeSelectorTerms().isEmpty()) {
+      required = new NodeSelector(List.of(new NodeSelectorTerm(null, null)));
+    }
+    List<NodeSelectorTerm> terms = new ArrayList<>();
+    for (NodeSelectorTerm term : required.getNodeSelectorTerms()) {
+      List<NodeSelectorRequirement> fields = new ArrayList<>(term.getMatchFields() == null ? List.of() : term.getMatchFields());
+      fields.add(onNode);
+      terms.add(new NodeSelectorTerm(term.getMatchExpressions(), fields));
+    }
+    nodeAffinity.setRequiredDuringSchedulingIgnoredDuringExecution(new NodeSelector(terms));
+    affinity.setNodeAffinity(nodeAffinity);
+    spec.setAffinity(affinity);
+  }
+
+  /** The node a pod was pinned to (SameNode), if any. */
+  public static String pinnedNode(Pod pod) {
+    if (pod.getSpec().getNodeName() != null) {
+      return pod.getSpec().getNodeName();
+    }
+    Affinity affinity = pod.getSpec().getAffinity();
+    if (affinity == null || affinity.getNodeAffinity() == null
+        || affinity.getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution() == null) {
+      return null;
+    }
+    for (NodeSelectorTerm term : affinity.getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution().getNodeSelectorTerms()) {
+      for (NodeSelectorRequirement field : term.getMatchFields() == null ? List.<NodeSelectorRequirement>of() : term.getMatchFields()) {
+        if ("metadata.name".equals(field.getKey()) && "In".equals(field.getOperator()) && field.getValues().size() == 1) {
+          return field.getValues().get(0);
+        }
+      }
+    }
+    return null;
   }
 
   /** The labels that identify a group's objects (without the instance label). */
@@ -123,18 +260,30 @@ public final class GroupRenderer {
         .build();
   }
 
-  private static void addSharedVolume(PodSpec pod, SharedMemorySpec sharedMemory) {
+  private static SharedMemorySpec sharedMemory(SharedIpcGroupSpec spec) {
+    SharedMemorySpec sharedMemory = spec.getSharedMemory();
+    if (sharedMemory == null || sharedMemory.getSize() == null) {
+      throw new MergeConflict("spec.sharedMemory.size is required");
+    }
+    return sharedMemory;
+  }
+
+  private static void addSharedVolume(PodSpec pod, EmptyDirVolumeSource emptyDir, HostPathVolumeSource hostPath,
+      SharedMemorySpec sharedMemory) {
     String mountPath = sharedMemory.getMountPath() == null ? "/dev/shm" : sharedMemory.getMountPath();
+    if (pod.getVolumes() == null) {
+      pod.setVolumes(new ArrayList<>());
+    }
     for (Volume volume : pod.getVolumes()) {
       if (volume.getName().equals(SHARED_VOLUME)) {
         throw new MergeConflict("a member declares a volume named " + SHARED_VOLUME + ", which the operator reserves"
             + " for the shared memory; rename it");
       }
     }
-    EmptyDirVolumeSource emptyDir = new EmptyDirVolumeSource("Memory", sharedMemory.getSize());
     Volume volume = new Volume();
     volume.setName(SHARED_VOLUME);
     volume.setEmptyDir(emptyDir);
+    volume.setHostPath(hostPath);
     pod.getVolumes().add(volume);
     for (Container container : pod.getContainers()) {
       List<VolumeMount> mounts = new ArrayList<>(container.getVolumeMounts() == null ? List.of() : container.getVolumeMounts());

@@ -50,8 +50,15 @@ public final class MemoryAccounting {
     return containerName;
   }
 
-  /** Judges whether the pod, after accounting, can really hold size bytes of shared memory. */
-  public Verdict judge(PodSpec pod, List<MemberSpec> members, SharedMemorySpec sharedMemory, String accountedContainer) {
+  /**
+   * Judges whether the members, after accounting, can really hold size bytes of shared memory.
+   *
+   * @param pod all the members' containers (one pod for SamePod)
+   * @param cappedByPodLimit true when the memory is an emptyDir of that one pod, which the kernel
+   *     caps at the pod's memory limit (SamePod); false for a node directory (SameNode)
+   */
+  public Verdict judge(PodSpec pod, List<MemberSpec> members, SharedMemorySpec sharedMemory, String accountedContainer,
+      boolean cappedByPodLimit) {
     long size = Quantities.bytes(sharedMemory.getSize());
     String sizeText = Quantities.human(size);
     if (accountedContainer != null) {
@@ -72,7 +79,7 @@ public final class MemoryAccounting {
         tooSmall.add(memberOf(container.getName(), members) + " (limit " + Quantities.human(limit) + ")");
       }
     }
-    if (everyContainerLimited && podLimit < size) {
+    if (cappedByPodLimit && everyContainerLimited && podLimit < size) {
       return new Verdict(false, "PodLimitBelowSharedMemory", "the members' memory limits add up to "
           + Quantities.human(podLimit) + ", less than sharedMemory.size " + sizeText + ": a memory emptyDir is capped"
           + " at the pod's memory limit, so writes past " + Quantities.human(podLimit) + " fail with ENOSPC, and a"

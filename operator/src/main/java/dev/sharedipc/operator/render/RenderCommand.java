@@ -3,6 +3,7 @@ package dev.sharedipc.operator.render;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
@@ -70,7 +71,9 @@ public final class RenderCommand implements Callable<Integer> {
         String id = group.getMetadata().getNamespace() + "/" + group.getMetadata().getName();
         try {
           DesiredState desired = renderer.render(group);
-          out.println("# SharedIpcGroup " + id + ": " + desired.pods().size() + " pod(s), spec " + desired.templateHash());
+          out.println("# SharedIpcGroup " + id + ": " + desired.pods().size() + " pod(s), placement "
+              + group.getSpec().getPlacement()
+              + (group.getSpec().getPlacement() == Placement.SameNode ? " (the node of each instance is chosen at placement)" : ""));
           out.println("# MemoryAccounted=" + (Boolean.TRUE.equals(desired.memory().holds()) ? "True" : "False") + " ("
               + desired.memory().reason() + "): " + desired.memory().message());
           for (Pod pod : desired.pods()) {

@@ -1,11 +1,14 @@
 package dev.sharedipc.operator.runtime;
 
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.operator.placement.InstancePlacer;
 import dev.sharedipc.operator.policy.PolicyEvaluator;
 import dev.sharedipc.operator.reconcile.EventRecorder;
 import dev.sharedipc.operator.reconcile.PodSync;
 import dev.sharedipc.operator.reconcile.SharedIpcGroupReconciler;
 import dev.sharedipc.operator.render.GroupRenderer;
+import dev.sharedipc.operator.samenode.AvoidList;
+import dev.sharedipc.operator.samenode.SameNodePlanner;
 import dev.sharedipc.operator.status.StatusAggregator;
 import dev.sharedipc.operator.usage.NodeUsage;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -72,9 +75,11 @@ public final class OperatorRuntime implements AutoCloseable {
       }
     });
     EventRecorder events = new EventRecorder(client);
+    GroupRenderer renderer = new GroupRenderer(settings.nodeSharedRoot);
     SharedIpcGroupReconciler reconciler = new SharedIpcGroupReconciler(
-        new GroupRenderer(), new PodSync(client, events), new StatusAggregator(), new PolicyEvaluator(), new NodeUsage(),
-        events, Clock.systemUTC());
+        renderer, new PodSync(client, events),
+        new SameNodePlanner(renderer, new InstancePlacer(), new AvoidList(AvoidList.DEFAULT_TTL)),
+        new StatusAggregator(), new PolicyEvaluator(), new NodeUsage(), events, Clock.systemUTC());
     Set<String> namespaces = new HashSet<>(settings.namespaces);
     namespaces.removeIf(String::isBlank);
     operator.register(reconciler, o -> {

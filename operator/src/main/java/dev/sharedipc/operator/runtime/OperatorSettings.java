@@ -38,6 +38,13 @@ public class OperatorSettings {
       description = "Groups reconciled at the same time (default 10). Env: SHAREDIPC_CONCURRENT_RECONCILES.")
   public int concurrentReconciles = 10;
 
+  @Option(names = "--node-shared-root", paramLabel = "DIR",
+      defaultValue = "${env:SHAREDIPC_NODE_SHARED_ROOT:-/dev/shm/sharedipc}",
+      description = "SameNode: directory on every node, on a tmpfs, under which each instance gets its shared"
+          + " directory <namespace>_<group>_<index> (default /dev/shm/sharedipc; the node agent must use the same)."
+          + " Env: SHAREDIPC_NODE_SHARED_ROOT.")
+  public String nodeSharedRoot = "/dev/shm/sharedipc";
+
   @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "${env:SHAREDIPC_LOG_LEVEL:-INFO}",
       description = "ERROR, WARN, INFO (default), DEBUG or TRACE. Env: SHAREDIPC_LOG_LEVEL.")
   public String logLevel = "INFO";

@@ -14,7 +14,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
+import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
@@ -79,16 +79,25 @@ public final class StatusAggregator {
     if (Boolean.FALSE.equals(seen.policy().holds())) {
       conditions.set(ConditionType.Placed, false, "PolicyViolation", "no pods are created while the group breaks a policy: "
           + seen.policy().message());
-    } else if (!seen.takenPodNames().isEmpty()) {
-      conditions.set(ConditionType.Placed, false, "PodNameTaken", "pod " + String.join(", ", seen.takenPodNames())
+    } else if (!seen.blockers().rejected().isEmpty()) {
+      Map.Entry<String, String> first = seen.blockers().rejected().entrySet().iterator().next();
+      conditions.set(ConditionType.Placed, false, "PodRejected", "the API server refused pod " + first.getKey() + ": "
+          + first.getValue() + (seen.blockers().rejected().size() > 1 ? " (and " + (seen.blockers().rejected().size() - 1)
+          + " more pods)" : "") + ". Fix the member template; the operator tries again when the group changes");
+    } else if (!seen.blockers().taken().isEmpty()) {
+      conditions.set(ConditionType.Placed, false, "PodNameTaken", "pod " + String.join(", ", seen.blockers().taken())
           + " exists but is not owned by this group; the operator never touches objects it does not own. Delete or"
           + " rename it, or rename the group");
     } else if (replicas == 0) {
       conditions.set(ConditionType.Placed, true, "ScaledToZero", "replicas is 0: nothing to place");
     } else {
-      long scheduled = instances.stream().filter(i -> i.getNode() != null).count();
+      long scheduled = instances.stream().filter(i -> allBound(seen, i)).count();
       if (scheduled == replicas) {
         conditions.set(ConditionType.Placed, true, "AllInstancesScheduled", "every instance's pod is scheduled");
+      } else if (!seen.waitingInstances().isEmpty()) {
+        Map.Entry<Integer, String> first = seen.waitingInstances().entrySet().iterator().next();
+        conditions.set(ConditionType.Placed, false, seen.waitingReason(),
+            scheduled + " of " + replicas + " instances scheduled; instance " + first.getKey() + ": " + first.getValue());
       } else {
         conditions.set(ConditionType.Placed, false, "WaitingForScheduler",
             scheduled + " of " + replicas + " instances scheduled");
@@ -96,47 +105,63 @@ public final class StatusAggregator {
     }
   }
 
+  private static boolean allBound(GroupObservation seen, InstanceStatus instance) {
+    return instance.getPods().stream().allMatch(name -> seen.pods().stream()
+        .anyMatch(p -> name.equals(p.getMetadata().getName()) && p.getSpec().getNodeName() != null));
+  }
+
+  /** Worst first: the phase an instance shows when its pods disagree. */
+  private static final List<String> SEVERITY = List.of(UPDATING, FAILED, PENDING, RUNNING, READY);
+
   private static InstanceStatus instance(GroupObservation seen, SharedIpcGroup group, int index) {
     InstanceStatus instance = new InstanceStatus();
     instance.setIndex(index);
-    String name = GroupRenderer.podName(group, index);
-    instance.setPods(List.of(name));
+    List<String> names = GroupRenderer.podNames(group, index);
+    instance.setPods(names);
     instance.setSegments(seen.usage().segmentsByInstance().get(index));
     instance.setSharedMemoryUsedBytes(seen.usage().sharedMemoryUsedByInstance().get(index));
-    Optional<Pod> found = seen.pods().stream().filter(p -> name.equals(p.getMetadata().getName())).findFirst();
-    if (found.isEmpty()) {
-      instance.setPhase(PENDING);
-      instance.setMessage(seen.takenPodNames().contains(name) ? "pod " + name + " is taken by an object the group does not own"
-          : seen.desired() == null ? "not created: " + seen.specProblem().message() : "pod " + name + " is being created");
-      return instance;
+    String waiting = seen.waitingInstances().get(index);
+    String[] worst = {READY, null};
+    for (String name : names) {
+      Optional<Pod> found = seen.pods().stream().filter(p -> name.equals(p.getMetadata().getName())).findFirst();
+      String[] podState = found.map(pod -> podState(seen, pod))
+          .orElseGet(() -> new String[] {PENDING, seen.blockers().rejected().containsKey(name)
+              ? "pod " + name + " was refused by the API server: " + seen.blockers().rejected().get(name)
+              : seen.blockers().taken().contains(name)
+              ? "pod " + name + " is taken by an object the group does not own"
+              : seen.desired() == null ? "not created: " + seen.specProblem().message()
+              : waiting != null ? waiting : "pod " + name + " is being created"});
+      found.map(GroupRenderer::pinnedNode).ifPresent(node -> instance.setNode(node));
+      if (SEVERITY.indexOf(podState[0]) < SEVERITY.indexOf(worst[0])) {
+        worst = podState;
+      }
     }
-    Pod pod = found.get();
-    instance.setNode(pod.getSpec().getNodeName());
-    String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
-    String hash = Pods.templateHash(pod);
-    if (Pods.isTerminating(pod)) {
-      instance.setPhase(UPDATING);
-      instance.setMessage("pod " + name + " is terminating");
-    } else if (seen.desired() != null && !Objects.equals(hash, seen.desired().templateHash())) {
-      instance.setPhase(UPDATING);
-      instance.setMessage("pod " + name + " runs an older spec and will be replaced");
-    } else if ("Failed".equals(phase) || "Succeeded".equals(phase)) {
-      instance.setPhase(FAILED);
-      instance.setMessage("pod " + name + " is " + phase + reasonOf(pod));
-    } else if (Pods.isReady(pod)) {
-      instance.setPhase(READY);
-      instance.setMessage("all members ready on node " + pod.getSpec().getNodeName());
-    } else if (pod.getSpec().getNodeName() == null) {
-      instance.setPhase(PENDING);
-      instance.setMessage("pod " + name + " is not scheduled yet" + schedulingProblem(pod));
-    } else if ("Running".equals(phase)) {
-      instance.setPhase(RUNNING);
-      instance.setMessage("pod " + name + " runs on " + pod.getSpec().getNodeName() + "; members not ready: " + notReady(pod));
-    } else {
-      instance.setPhase(PENDING);
-      instance.setMessage("pod " + name + " is " + (phase == null ? "Pending" : phase) + " on node " + pod.getSpec().getNodeName());
-    }
+    instance.setPhase(worst[0]);
+    instance.setMessage(READY.equals(worst[0])
+        ? "all members ready on node " + instance.getNode()
+        : worst[1]);
     return instance;
+  }
+
+  /** Phase and message of one pod of an instance. */
+  private static String[] podState(GroupObservation seen, Pod pod) {
+    String name = pod.getMetadata().getName();
+    String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+    String node = pod.getSpec().getNodeName();
+    if (Pods.isTerminating(pod)) {
+      return new String[] {UPDATING, "pod " + name + " is terminating"};
+    } else if (seen.desired() != null && seen.desired().isOutdated(pod)) {
+      return new String[] {UPDATING, "pod " + name + " runs an older spec and will be replaced"};
+    } else if ("Failed".equals(phase) || "Succeeded".equals(phase)) {
+      return new String[] {FAILED, "pod " + name + " is " + phase + reasonOf(pod)};
+    } else if (Pods.isReady(pod)) {
+      return new String[] {READY, "pod " + name + " is ready on node " + node};
+    } else if (node == null) {
+      return new String[] {PENDING, "pod " + name + " is not scheduled yet" + schedulingProblem(pod)};
+    } else if ("Running".equals(phase)) {
+      return new String[] {RUNNING, "pod " + name + " runs on " + node + "; containers not ready: " + notReady(pod)};
+    }
+    return new String[] {PENDING, "pod " + name + " is " + (phase == null ? "Pending" : phase) + " on node " + node};
   }
 
   private static Verdict withinQuota(GroupObservation seen, SharedIpcGroup group) {
@@ -185,7 +210,7 @@ public final class StatusAggregator {
     if (instances.stream().anyMatch(i -> FAILED.equals(i.getPhase()))) {
       return "Degraded";
     }
-    if (instances.stream().allMatch(i -> i.getNode() == null)) {
+    if (instances.stream().noneMatch(i -> allBound(seen, i)) && instances.stream().allMatch(i -> !RUNNING.equals(i.getPhase()))) {
       return PENDING;
     }
     return "Placing";

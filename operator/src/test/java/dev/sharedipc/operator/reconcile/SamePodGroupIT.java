@@ -120,7 +120,7 @@ class SamePodGroupIT {
         .anySatisfy(i -> {
           assertThat(i.getPhase()).isEqualTo("Running");
           assertThat(i.getNode()).isEqualTo("node-b");
-          assertThat(i.getMessage()).contains("members not ready");
+          assertThat(i.getMessage()).contains("containers not ready");
         }));
     kubelet.run(pods.get(1), "node-b", true);
     SharedIpcGroup ready = awaitCondition("ready", "Ready", "True", "AllInstancesReady");
@@ -252,6 +252,27 @@ class SamePodGroupIT {
     double before = reconciliations();
     Thread.sleep(3000);
     assertThat(reconciliations() - before).isLessThanOrEqualTo(2);
+  }
+
+  @Test
+  void aPodTheApiServerRefusesIsReportedNotRetriedHot() throws Exception {
+    SharedIpcGroup group = Fixtures.forCluster("refused", 1, "64Mi");
+    group.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0).getResources()
+        .setRequests(new java.util.HashMap<>(Map.of("memory", new Quantity("1Gi"))));
+    create(group);
+    SharedIpcGroup judged = awaitCondition("refused", "Placed", "False", "PodRejected");
+    assertThat(condition(judged, "Placed").getMessage()).contains("refused pod refused-0").contains("must be less than or equal to memory limit");
+    assertThat(eventReasons()).contains("PodRejected").doesNotContain("ReconcileFailed");
+    double before = reconciliations();
+    Thread.sleep(3000);
+    assertThat(reconciliations() - before).isLessThanOrEqualTo(2);
+
+    edit("refused", g -> {
+      g.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0).getResources().getRequests()
+          .put("memory", new Quantity("64Mi"));
+      return g;
+    });
+    awaitPods("refused", 1);
   }
 
   @Test

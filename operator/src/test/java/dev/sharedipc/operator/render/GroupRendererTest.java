@@ -40,15 +40,19 @@ class GroupRendererTest {
   @Test
   void templateHashIsStableChangesWithThePodTemplateButNotWithReplicas() {
     SharedIpcGroup g = group("h", 1, "64Mi", member("w", null, null));
-    String first = renderer.render(g).templateHash();
-    assertThat(renderer.render(g).templateHash()).isEqualTo(first);
+    String first = hashOf(renderer.render(g));
+    assertThat(hashOf(renderer.render(g))).isEqualTo(first);
     g.getSpec().setReplicas(5);
-    assertThat(renderer.render(g).templateHash()).isEqualTo(first);
+    assertThat(hashOf(renderer.render(g))).isEqualTo(first);
     g.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0).setImage("busybox:2");
-    assertThat(renderer.render(g).templateHash()).isNotEqualTo(first);
+    assertThat(hashOf(renderer.render(g))).isNotEqualTo(first);
     g.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0).setImage("busybox:1.36");
     g.getSpec().getSharedMemory().setSize(new io.fabric8.kubernetes.api.model.Quantity("128Mi"));
-    assertThat(renderer.render(g).templateHash()).isNotEqualTo(first);
+    assertThat(hashOf(renderer.render(g))).isNotEqualTo(first);
+  }
+
+  private static String hashOf(DesiredState desired) {
+    return dev.sharedipc.operator.status.Pods.templateHash(desired.pods().get(0));
   }
 
   @Test
@@ -57,10 +61,42 @@ class GroupRendererTest {
   }
 
   @Test
-  void sameNodeIsReportedAsNotSupportedYet() {
+  void sameNodeGivesEachMemberItsOwnPodSharingANodeDirectory() {
+    SharedIpcGroup g = group("sn", 2, "64Mi", member("w", null, null), member("r", null, null));
+    g.getSpec().setPlacement(Placement.SameNode);
+    g.getSpec().setHostIPC(true);
+    List<Pod> pods = renderer.render(g).pods();
+    assertThat(pods).extracting(p -> p.getMetadata().getName()).containsExactly("sn-0-w", "sn-0-r", "sn-1-w", "sn-1-r");
+    Pod r1 = pods.get(3);
+    assertThat(r1.getMetadata().getLabels()).containsEntry(Labels.MEMBER, "r").containsEntry(Labels.INSTANCE, "1");
+    assertThat(r1.getSpec().getHostIPC()).isTrue();
+    assertThat(r1.getSpec().getVolumes()).singleElement().satisfies(v -> {
+      assertThat(v.getHostPath().getPath()).isEqualTo("/dev/shm/sharedipc/ns_sn_1");
+      assertThat(v.getHostPath().getType()).isEqualTo("DirectoryOrCreate");
+      assertThat(v.getEmptyDir()).isNull();
+    });
+    assertThat(r1.getSpec().getAffinity()).as("unplaced pods are not pinned").isNull();
+  }
+
+  @Test
+  void placedSameNodePodsArePinnedToTheirNodeInEveryNodeSelectorTerm() {
     SharedIpcGroup g = group("sn", 1, "64Mi", member("w", null, null));
     g.getSpec().setPlacement(Placement.SameNode);
-    assertThatThrownBy(() -> renderer.render(g)).isInstanceOf(UnsupportedPlacement.class).hasMessageContaining("SameNode");
+    g.getSpec().getMembers().get(0).getTemplate().getSpec().setAffinity(new io.fabric8.kubernetes.api.model.AffinityBuilder()
+        .withNewNodeAffinity().withNewRequiredDuringSchedulingIgnoredDuringExecution()
+        .addNewNodeSelectorTerm().addNewMatchExpression().withKey("zone").withOperator("In").withValues("a").endMatchExpression().endNodeSelectorTerm()
+        .addNewNodeSelectorTerm().addNewMatchExpression().withKey("zone").withOperator("In").withValues("b").endMatchExpression().endNodeSelectorTerm()
+        .endRequiredDuringSchedulingIgnoredDuringExecution().endNodeAffinity().build());
+    Pod pod = renderer.renderSameNode(g, java.util.Map.of(0, "node-7")).pods().get(0);
+    assertThat(GroupRenderer.pinnedNode(pod)).isEqualTo("node-7");
+    assertThat(pod.getSpec().getAffinity().getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution().getNodeSelectorTerms())
+        .hasSize(2)
+        .allSatisfy(term -> {
+          assertThat(term.getMatchExpressions()).hasSize(1);
+          assertThat(term.getMatchFields()).singleElement().satisfies(f -> assertThat(f.getValues()).containsExactly("node-7"));
+        });
+    assertThat(renderer.renderSameNode(g, java.util.Map.of(0, "node-8")).pods().get(0).getMetadata().getAnnotations())
+        .as("the pin is not part of the template hash").isEqualTo(pod.getMetadata().getAnnotations());
   }
 
   @Test

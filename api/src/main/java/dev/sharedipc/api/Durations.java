@@ -1,4 +1,4 @@
-package dev.sharedipc.agent.verdict;
+package dev.sharedipc.api;
 
 import java.time.Duration;
 import java.util.regex.Matcher;

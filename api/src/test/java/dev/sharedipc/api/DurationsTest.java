@@ -1,4 +1,4 @@
-package dev.sharedipc.agent.verdict;
+package dev.sharedipc.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,0 +1,116 @@
+package dev.sharedipc.operator.placement;
+
+import dev.sharedipc.operator.render.Quantities;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one pod asks of its node for cpu and memory, by the kube-scheduler's rule
+ * ({@code resourcehelper.PodRequests}): the sum of the app containers' requests, raised to the
+ * largest init container's request, plus {@code spec.overhead}. Restartable (sidecar) init
+ * containers run alongside everything started after them, so they add to the sum and to every
+ * later init container. A container with a limit and no request requests its limit, as API
+ * defaulting makes it; pod-level {@code spec.resources}, where set, replaces the containers' sum.
+ */
+public final class PodRequests {
+  /** Cpu in millicores and memory in bytes. */
+  public record Resources(long cpuMillis, long memoryBytes) {
+    public static final Resources NONE = new Resources(0, 0);
+
+    public Resources plus(Resources other) {
+      return new Resources(cpuMillis + other.cpuMillis, memoryBytes + other.memoryBytes);
+    }
+
+    Resources max(Resources other) {
+      return new Resources(Math.max(cpuMillis, other.cpuMillis), Math.max(memoryBytes, other.memoryBytes));
+    }
+  }
+
+  private PodRequests() {}
+
+  public static Resources of(PodSpec spec) {
+    if (spec == null) {
+      return Resources.NONE;
+    }
+    Resources sum = Resources.NONE;
+    for (Container c : nullToEmpty(spec.getContainers())) {
+      sum = sum.plus(ofContainer(c.getResources()));
+    }
+    Resources sidecars = Resources.NONE;
+    Resources initMax = Resources.NONE;
+    for (Container c : nullToEmpty(spec.getInitContainers())) {
+      Resources own = ofContainer(c.getResources());
+      Resources whileRunning;
+      if ("Always".equals(c.getRestartPolicy())) {
+        sum = sum.plus(own);
+        sidecars = sidecars.plus(own);
+        whileRunning = sidecars;
+      } else {
+        whileRunning = own.plus(sidecars);
+      }
+      initMax = initMax.max(whileRunning);
+    }
+    Resources pod = sum.max(initMax);
+    pod = podLevel(spec.getResources(), pod);
+    Map<String, Quantity> overhead = spec.getOverhead();
+    if (overhead != null) {
+      pod = pod.plus(new Resources(cpuMillis(overhead.get("cpu")), memoryBytes(overhead.get("memory"))));
+    }
+    return pod;
+  }
+
+  /** Pod-level resources (PodLevelResources): each resource set there wins over the containers'. */
+  private static Resources podLevel(ResourceRequirements podResources, Resources fromContainers) {
+    if (podResources == null) {
+      return fromContainers;
+    }
+    Quantity cpu = requestOrLimit(podResources, "cpu");
+    Quantity memory = requestOrLimit(podResources, "memory");
+    return new Resources(cpu == null ? fromContainers.cpuMillis() : cpuMillis(cpu),
+        memory == null ? fromContainers.memoryBytes() : memoryBytes(memory));
+  }
+
+  static Resources ofContainer(ResourceRequirements resources) {
+    if (resources == null) {
+      return Resources.NONE;
+    }
+    return new Resources(cpuMillis(requestOrLimit(resources, "cpu")), memoryBytes(requestOrLimit(resources, "memory")));
+  }
+
+  // API defaulting copies a limit into a missing request; pods built in memory never went
+  // through the API server, so do the same here.
+  private static Quantity requestOrLimit(ResourceRequirements resources, String name) {
+    Quantity request = resources.getRequests() == null ? null : resources.getRequests().get(name);
+    if (request != null) {
+      return request;
+    }
+    return resources.getLimits() == null ? null : resources.getLimits().get(name);
+  }
+
+  /** Millicores, rounded up as Quantity.MilliValue does. */
+  static long cpuMillis(Quantity q) {
+    if (q == null) {
+      return 0;
+    }
+    return Quantity.getAmountInBytes(q).multiply(BigDecimal.valueOf(1000)).setScale(0, RoundingMode.CEILING).longValueExact();
+  }
+
+  static long memoryBytes(Quantity q) {
+    return q == null ? 0 : Quantities.bytes(q);
+  }
+
+  /** A plain count such as allocatable pods. */
+  static long count(Quantity q) {
+    return q == null ? 0 : Quantity.getAmountInBytes(q).setScale(0, RoundingMode.FLOOR).longValueExact();
+  }
+
+  private static <T> List<T> nullToEmpty(List<T> list) {
+    return list == null ? List.of() : list;
+  }
+}

@@ -1,0 +1,217 @@
+package dev.sharedipc.operator.samenode;
+
+import dev.sharedipc.api.Durations;
+import dev.sharedipc.api.Labels;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.operator.placement.InstanceDemand;
+import dev.sharedipc.operator.placement.InstancePlacer;
+import dev.sharedipc.operator.placement.NodeInfo;
+import dev.sharedipc.operator.placement.Placement;
+import dev.sharedipc.operator.render.GroupRenderer;
+import dev.sharedipc.operator.status.Pods;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * Decides where each instance of a SameNode group lives, as a function of the group, its pods, the
+ * nodes, every pod's requests, and the time. An instance keeps its node while it is whole and its
+ * node exists; an instance that is not fully Running within {@code scheduling.timeout}, or whose
+ * node is gone (or cordoned or not Ready while the instance is not whole), is evicted as a whole
+ * and placed again, avoiding that node for a while. Instances without a node go to the
+ * {@link InstancePlacer}. Never half an instance: all its members are placed, kept or evicted together.
+ */
+public final class SameNodePlanner {
+  /** How often to look again while an instance waits for a node that nothing may announce. */
+  public static final Duration WAITING_RECHECK = Duration.ofSeconds(30);
+  private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
+
+  private final GroupRenderer renderer;
+  private final InstancePlacer placer;
+  private final AvoidList avoidList;
+
+  public SameNodePlanner(GroupRenderer renderer, InstancePlacer placer, AvoidList avoidList) {
+    this.renderer = renderer;
+    this.placer = placer;
+    this.avoidList = avoidList;
+  }
+
+  public SameNodePlan plan(SharedIpcGroup group, List<Pod> owned, Collection<Node> nodes, Collection<Pod> allPods, Instant now) {
+    String uid = group.getMetadata().getUid();
+    int replicas = GroupRenderer.replicas(group);
+    int members = group.getSpec().getMembers().size();
+    Duration timeout = timeout(group);
+    Map<String, Node> nodesByName = new HashMap<>();
+    nodes.forEach(n -> nodesByName.put(n.getMetadata().getName(), n));
+
+    Map<Integer, List<Pod>> byInstance = new TreeMap<>();
+    for (Pod pod : owned) {
+      Integer index = instanceOf(pod);
+      if (index != null && index < replicas && !Pods.isTerminating(pod)) {
+        byInstance.computeIfAbsent(index, i -> new ArrayList<>()).add(pod);
+      }
+    }
+    Map<Integer, String> nodeByInstance = new TreeMap<>();
+    List<SameNodePlan.Eviction> evictions = new ArrayList<>();
+    Set<String> avoid = new HashSet<>(avoidList.nodes(uid, now));
+    Duration recheck = null;
+
+    for (Map.Entry<Integer, List<Pod>> entry : byInstance.entrySet()) {
+      int index = entry.getKey();
+      List<Pod> pods = entry.getValue();
+      String node = pods.stream().map(GroupRenderer::pinnedNode).filter(Objects::nonNull).findFirst().orElse(null);
+      boolean whole = pods.size() == members && pods.stream().allMatch(p -> p.getStatus() != null && "Running".equals(p.getStatus().getPhase()));
+      Node n = node == null ? null : nodesByName.get(node);
+      if (node != null && n == null) {
+        evict(evictions, pods, "NodeLost", "node " + node + " is gone: instance " + index + " is placed again as a whole");
+        avoid.add(node);
+        continue;
+      }
+      if (!whole && n != null && (!isReady(n) || isCordoned(n))) {
+        evict(evictions, pods, "NodeUnavailable", "node " + node + " is " + (isCordoned(n) ? "cordoned" : "not Ready")
+            + " and instance " + index + " is not whole there: it is placed again as a whole");
+        avoid.add(node);
+        continue;
+      }
+      if (!whole) {
+        Instant started = pods.stream().map(SameNodePlanner::created).min(Instant::compareTo).orElse(now);
+        Instant deadline = started.plus(timeout);
+        if (!now.isBefore(deadline)) {
+          evict(evictions, pods, "PlacementTimedOut", "instance " + index + " was not fully Running on node " + node
+              + " within " + Durations.format(timeout) + " (scheduling.timeout): it is placed again as a whole, avoiding "
+              + node + " for " + Durations.format(AvoidList.DEFAULT_TTL));
+          if (node != null) {
+            avoidList.avoid(uid, node, now);
+            avoid.add(node);
+          }
+          continue;
+        }
+        recheck = min(recheck, Duration.between(now, deadline));
+      }
+      nodeByInstance.put(index, node);
+    }
+
+    SortedMap<Integer, String> waiting = new TreeMap<>();
+    String waitingReason = null;
+    List<Integer> toPlace = new ArrayList<>();
+    for (int index = 0; index < replicas; index++) {
+      if (!nodeByInstance.containsKey(index)) {
+        toPlace.add(index);
+      }
+    }
+    if (!toPlace.isEmpty()) {
+      Map<Integer, String> unplaced = new LinkedHashMap<>();
+      toPlace.forEach(i -> unplaced.put(i, null));
+      Map<Integer, List<PodSpec>> specs = new TreeMap<>();
+      for (Pod pod : renderer.renderSameNode(group, unplaced).pods()) {
+        specs.computeIfAbsent(instanceOf(pod), i -> new ArrayList<>()).add(pod.getSpec());
+      }
+      List<InstanceDemand> demands = new ArrayList<>();
+      // The shared directory lives in the node's tmpfs, outside every pod's request unless accounted to a member.
+      long extra = group.getSpec().getSharedMemory().getAccountTo() == null
+          ? dev.sharedipc.operator.render.Quantities.bytes(group.getSpec().getSharedMemory().getSize()) : 0;
+      specs.forEach((index, podSpecs) -> demands.add(new InstanceDemand(index, podSpecs, extra)));
+      Map<String, Integer> instancesPerNode = new HashMap<>();
+      nodeByInstance.values().forEach(node -> instancesPerNode.merge(node, 1, Integer::sum));
+      for (Placement placement : placer.place(demands, nodeInfos(nodes, allPods, evictions), instancesPerNode, avoid)) {
+        if (placement instanceof Placement.Placed placed) {
+          nodeByInstance.put(placed.index(), placed.node());
+        } else if (placement instanceof Placement.NoFit noFit) {
+          waiting.put(noFit.index(), noFit.message());
+          waitingReason = noFit.reason();
+        }
+      }
+      if (!waiting.isEmpty()) {
+        recheck = min(recheck, WAITING_RECHECK);
+      }
+    }
+    return new SameNodePlan(nodeByInstance, evictions, waiting, waitingReason, Optional.ofNullable(recheck));
+  }
+
+  /** Nodes with what their pods request; our own pods pinned to a node but not bound yet count there too. */
+  private static List<NodeInfo> nodeInfos(Collection<Node> nodes, Collection<Pod> allPods, List<SameNodePlan.Eviction> evictions) {
+    Set<String> evicted = new HashSet<>();
+    evictions.forEach(e -> evicted.add(e.pod().getMetadata().getUid()));
+    Map<String, List<Pod>> podsByNode = new HashMap<>();
+    for (Pod pod : allPods) {
+      String node = pod.getSpec().getNodeName() != null ? pod.getSpec().getNodeName() : GroupRenderer.pinnedNode(pod);
+      if (node != null && !evicted.contains(pod.getMetadata().getUid())) {
+        podsByNode.computeIfAbsent(node, n -> new ArrayList<>()).add(pod);
+      }
+    }
+    List<NodeInfo> infos = new ArrayList<>();
+    for (Node node : nodes) {
+      List<Pod> pods = podsByNode.getOrDefault(node.getMetadata().getName(), List.of());
+      NodeInfo info = NodeInfo.of(node, pods);
+      // SameNode instances (of any group) hold node tmpfs that no pod request covers: count it as requested.
+      long shared = pods.stream()
+          .map(p -> p.getMetadata().getAnnotations() == null ? null : p.getMetadata().getAnnotations().get(Labels.NODE_SHARED_BYTES_ANNOTATION))
+          .filter(Objects::nonNull)
+          .mapToLong(SameNodePlanner::parseLong)
+          .sum();
+      infos.add(shared == 0 ? info : new NodeInfo(info.name(), info.labels(), info.taints(), info.schedulable(), info.ready(),
+          info.allocatableCpuMillis(), info.allocatableMemoryBytes(), info.allocatablePods(), info.requestedCpuMillis(),
+          info.requestedMemoryBytes() + shared, info.podCount()));
+    }
+    return infos;
+  }
+
+  private static void evict(List<SameNodePlan.Eviction> evictions, List<Pod> pods, String reason, String message) {
+    pods.forEach(p -> evictions.add(new SameNodePlan.Eviction(p, reason, message)));
+  }
+
+  private static long parseLong(String value) {
+    try {
+      return Long.parseLong(value);
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  static Duration timeout(SharedIpcGroup group) {
+    if (group.getSpec().getScheduling() == null || group.getSpec().getScheduling().getTimeout() == null) {
+      return DEFAULT_TIMEOUT;
+    }
+    return Durations.parse(group.getSpec().getScheduling().getTimeout());
+  }
+
+  private static Integer instanceOf(Pod pod) {
+    String value = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.INSTANCE);
+    try {
+      return value == null ? null : Integer.valueOf(value);
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  private static Instant created(Pod pod) {
+    return pod.getMetadata().getCreationTimestamp() == null ? Instant.EPOCH : Instant.parse(pod.getMetadata().getCreationTimestamp());
+  }
+
+  public static boolean isReady(Node node) {
+    return node.getStatus() != null && node.getStatus().getConditions() != null
+        && node.getStatus().getConditions().stream().anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  static boolean isCordoned(Node node) {
+    return node.getSpec() != null && Boolean.TRUE.equals(node.getSpec().getUnschedulable());
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a == null || b.compareTo(a) < 0 ? b : a;
+  }
+}

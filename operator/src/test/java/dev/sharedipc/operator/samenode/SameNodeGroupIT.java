@@ -1,0 +1,211 @@
+package dev.sharedipc.operator.samenode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.sharedipc.api.Labels;
+import dev.sharedipc.api.testing.RealApiServer;
+import dev.sharedipc.api.v1alpha1.Placement;
+import dev.sharedipc.api.v1alpha1.SchedulingSpec;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.operator.DumpOnFailure;
+import dev.sharedipc.operator.FakeKubelet;
+import dev.sharedipc.operator.Fixtures;
+import dev.sharedipc.operator.RunningOperator;
+import dev.sharedipc.operator.render.GroupRenderer;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * SameNode gang placement on the real API server. There is no scheduler or kubelet here, so nodes
+ * are Node objects with status, and {@link FakeKubelet} binds each pod to the node the operator
+ * pinned it to, as the kube-scheduler would. Each test confines its groups to its own nodes with a
+ * nodeSelector, since nodes are cluster-wide.
+ */
+class SameNodeGroupIT {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static RealApiServer api;
+  private static KubernetesClient client;
+  private static FakeKubelet kubelet;
+  private final List<String> nodes = new ArrayList<>();
+  private String ns;
+
+  @RegisterExtension
+  final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
+
+  @BeforeAll
+  static void start() {
+    api = RealApiServer.shared();
+    client = api.client();
+    kubelet = new FakeKubelet(client);
+    RunningOperator.shared();
+  }
+
+  @BeforeEach
+  void namespace() {
+    ns = api.newNamespace("samenode");
+  }
+
+  @AfterEach
+  void removeNodes() {
+    nodes.forEach(n -> client.nodes().withName(n).delete());
+  }
+
+  @Test
+  void everyInstanceLandsWholeOnOneNodeAndInstancesSpread() {
+    node("a", "4", "8Gi");
+    node("b", "4", "8Gi");
+    create(group("pair", 2, "256Mi"));
+    List<Pod> pods = awaitPods("pair", 4);
+    Map<String, Set<String>> nodesByInstance = pods.stream().collect(Collectors.groupingBy(
+        p -> p.getMetadata().getLabels().get(Labels.INSTANCE),
+        Collectors.mapping(GroupRenderer::pinnedNode, Collectors.toSet())));
+    assertThat(nodesByInstance).hasSize(2).allSatisfy((instance, nodes) -> assertThat(nodes).hasSize(1));
+    assertThat(nodesByInstance.values().stream().flatMap(Set::stream).collect(Collectors.toSet()))
+        .as("two instances, two nodes: they spread").hasSize(2);
+    for (Pod pod : pods) {
+      assertThat(pod.getMetadata().getLabels()).containsKey(Labels.MEMBER);
+      assertThat(pod.getSpec().getVolumes()).anySatisfy(v -> assertThat(v.getHostPath().getPath())
+          .isEqualTo("/dev/shm/sharedipc/" + ns + "_pair_" + pod.getMetadata().getLabels().get(Labels.INSTANCE)));
+      kubelet.run(pod, GroupRenderer.pinnedNode(pod), true);
+    }
+    SharedIpcGroup ready = awaitCondition("pair", "Ready", "True", "AllInstancesReady");
+    assertThat(condition(ready, "Placed").getStatus()).isEqualTo("True");
+    assertThat(ready.getStatus().getInstances()).allSatisfy(i -> assertThat(i.getPods()).hasSize(2));
+  }
+
+  @Test
+  void anInstanceThatFitsNowhereWaitsWithTheShortfallNamed() {
+    node("small", "1", "1Gi");
+    SharedIpcGroup big = group("big", 1, "64Mi");
+    big.getSpec().getMembers().forEach(m -> m.getTemplate().getSpec().getContainers().get(0).getResources()
+        .getRequests().put("memory", new Quantity("2Gi")));
+    create(big);
+    SharedIpcGroup waiting = awaitCondition("big", "Placed", "False", "NoNodeFits");
+    assertThat(condition(waiting, "Placed").getMessage()).contains("memory").contains(nodeName("small"));
+    assertThat(waiting.getStatus().getInstances().get(0).getPhase()).isEqualTo("Pending");
+    assertThat(pods("big")).isEmpty();
+  }
+
+  @Test
+  void anInstanceNotRunningInTimeIsPlacedAgainWholeOnAnotherNode() {
+    node("slow", "4", "8Gi");
+    node("spare", "4", "8Gi");
+    SharedIpcGroup group = group("late", 1, "64Mi");
+    group.getSpec().setScheduling(new SchedulingSpec());
+    group.getSpec().getScheduling().setTimeout("3s");
+    create(group);
+    List<Pod> first = awaitPods("late", 2);
+    String firstNode = GroupRenderer.pinnedNode(first.get(0));
+    // Never run them: after 3 s the whole instance goes, and comes back on the other node.
+    await().atMost(WAIT).untilAsserted(() -> {
+      kubelet.finishTerminating(ns);
+      List<Pod> now = pods("late");
+      assertThat(now).hasSize(2).allSatisfy(p -> assertThat(GroupRenderer.pinnedNode(p)).isNotEqualTo(firstNode));
+    });
+    assertThat(eventReasons()).contains("PlacementTimedOut");
+  }
+
+  @Test
+  void aLostNodeMovesItsInstances() {
+    node("doomed", "4", "8Gi");
+    create(group("mover", 1, "64Mi"));
+    List<Pod> pods = awaitPods("mover", 2);
+    pods.forEach(p -> kubelet.run(p, GroupRenderer.pinnedNode(p), true));
+    awaitCondition("mover", "Ready", "True", "AllInstancesReady");
+    node("haven", "4", "8Gi");
+    client.nodes().withName(nodeName("doomed")).delete();
+    await().atMost(WAIT).untilAsserted(() -> {
+      kubelet.finishTerminating(ns);
+      assertThat(pods("mover")).hasSize(2).allSatisfy(p -> assertThat(GroupRenderer.pinnedNode(p)).isEqualTo(nodeName("haven")));
+    });
+    assertThat(eventReasons()).contains("NodeLost");
+  }
+
+  // ---- helpers ----
+
+  private String nodeName(String suffix) {
+    return ns + "-" + suffix;
+  }
+
+  private void node(String suffix, String cpu, String memory) {
+    String name = nodeName(suffix);
+    Node node = client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name)
+        .addToLabels("kubernetes.io/hostname", name).addToLabels("sharedipc-test", ns).endMetadata().build()).create();
+    node.setStatus(new io.fabric8.kubernetes.api.model.NodeStatusBuilder()
+        .addToAllocatable("cpu", new Quantity(cpu)).addToAllocatable("memory", new Quantity(memory))
+        .addToAllocatable("pods", new Quantity("110"))
+        .addToCapacity("cpu", new Quantity(cpu)).addToCapacity("memory", new Quantity(memory))
+        .addToCapacity("pods", new Quantity("110"))
+        .addNewCondition().withType("Ready").withStatus("True").withReason("KubeletReady").endCondition()
+        .build());
+    client.nodes().resource(node).updateStatus();
+    // The API server taints new nodes not-ready; the node lifecycle controller (not run here)
+    // lifts the taint once the node reports Ready. Do what it would.
+    client.nodes().withName(name).edit(n -> {
+      n.getSpec().setTaints(new ArrayList<>());
+      return n;
+    });
+    nodes.add(name);
+  }
+
+  private SharedIpcGroup group(String name, int replicas, String size) {
+    SharedIpcGroup group = Fixtures.forCluster(name, replicas, size);
+    group.getSpec().setPlacement(Placement.SameNode);
+    group.getSpec().getMembers().forEach(m -> {
+      m.getTemplate().getSpec().setNodeSelector(Map.of("sharedipc-test", ns));
+      m.getTemplate().getSpec().getContainers().get(0).getResources().setRequests(
+          new java.util.HashMap<>(Map.of("cpu", new Quantity("500m"), "memory", new Quantity("64Mi"))));
+    });
+    return group;
+  }
+
+  private void create(SharedIpcGroup group) {
+    client.resources(SharedIpcGroup.class).inNamespace(ns).resource(group).create();
+  }
+
+  private List<Pod> pods(String group) {
+    return client.pods().inNamespace(ns).withLabel(Labels.GROUP, group).list().getItems().stream()
+        .filter(p -> p.getMetadata().getDeletionTimestamp() == null).toList();
+  }
+
+  private List<Pod> awaitPods(String group, int count) {
+    await().atMost(WAIT).until(() -> pods(group).size() == count);
+    return pods(group);
+  }
+
+  private SharedIpcGroup awaitCondition(String name, String type, String status, String reason) {
+    await().atMost(WAIT).untilAsserted(() -> {
+      SharedIpcGroup g = client.resources(SharedIpcGroup.class).inNamespace(ns).withName(name).get();
+      assertThat(g.getStatus()).isNotNull();
+      Condition c = condition(g, type);
+      assertThat(c).isNotNull();
+      assertThat(c.getStatus() + "/" + c.getReason()).isEqualTo(status + "/" + reason);
+    });
+    return client.resources(SharedIpcGroup.class).inNamespace(ns).withName(name).get();
+  }
+
+  private static Condition condition(SharedIpcGroup group, String type) {
+    return group.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+  }
+
+  private List<String> eventReasons() {
+    return client.v1().events().inNamespace(ns).list().getItems().stream().map(Event::getReason).toList();
+  }
+}

@@ -1,0 +1,130 @@
+package dev.sharedipc.operator.samenode;
+
+import static dev.sharedipc.operator.Fixtures.group;
+import static dev.sharedipc.operator.Fixtures.member;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sharedipc.api.v1alpha1.Placement;
+import dev.sharedipc.api.v1alpha1.SchedulingSpec;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.operator.placement.InstancePlacer;
+import dev.sharedipc.operator.render.GroupRenderer;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SameNodePlannerTest {
+  private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  private final GroupRenderer renderer = new GroupRenderer();
+  private final AvoidList avoid = new AvoidList(Duration.ofMinutes(5));
+  private final SameNodePlanner planner = new SameNodePlanner(renderer, new InstancePlacer(), avoid);
+  private final SharedIpcGroup group = sameNode();
+
+  private static SharedIpcGroup sameNode() {
+    SharedIpcGroup g = group("g", 1, "64Mi", member("w", "64Mi", "128Mi"), member("r", "64Mi", "128Mi"));
+    g.getSpec().setPlacement(Placement.SameNode);
+    g.getSpec().setScheduling(new SchedulingSpec());
+    g.getSpec().getScheduling().setTimeout("60s");
+    return g;
+  }
+
+  private static Node node(String name, boolean ready, boolean cordoned) {
+    return new NodeBuilder().withNewMetadata().withName(name).endMetadata()
+        .withNewSpec().withUnschedulable(cordoned).endSpec()
+        .withNewStatus().addToAllocatable("cpu", new Quantity("4")).addToAllocatable("memory", new Quantity("8Gi"))
+        .addToAllocatable("pods", new Quantity("110"))
+        .addNewCondition().withType("Ready").withStatus(ready ? "True" : "False").endCondition().endStatus().build();
+  }
+
+  /** The instance's pods as the operator would have made them on node, created at created, in phase. */
+  private List<Pod> podsOn(String node, Instant created, String phase) {
+    List<Pod> pods = new ArrayList<>();
+    for (Pod p : renderer.renderSameNode(group, Map.of(0, node)).pods()) {
+      pods.add(new PodBuilder(p).editMetadata().withCreationTimestamp(created.toString()).withUid(p.getMetadata().getName())
+          .endMetadata().editSpec().withNodeName(node).endSpec().withNewStatus().withPhase(phase).endStatus().build());
+    }
+    return pods;
+  }
+
+  @Test
+  void aWholeRunningInstanceKeepsItsNode() {
+    List<Pod> pods = podsOn("a", T0, "Running");
+    SameNodePlan plan = planner.plan(group, pods, List.of(node("a", true, false), node("b", true, false)), pods, T0.plusSeconds(600));
+    assertThat(plan.nodeByInstance()).containsExactly(Map.entry(0, "a"));
+    assertThat(plan.evictions()).isEmpty();
+    assertThat(plan.recheckIn()).isEmpty();
+  }
+
+  @Test
+  void aPendingInstanceWaitsUntilItsTimeoutThenMovesWholeAndAvoidsTheNode() {
+    List<Pod> pods = podsOn("a", T0, "Pending");
+    List<Node> nodes = List.of(node("a", true, false), node("b", true, false));
+    SameNodePlan early = planner.plan(group, pods, nodes, pods, T0.plusSeconds(20));
+    assertThat(early.evictions()).isEmpty();
+    assertThat(early.recheckIn()).contains(Duration.ofSeconds(40));
+
+    SameNodePlan late = planner.plan(group, pods, nodes, pods, T0.plusSeconds(61));
+    assertThat(late.evictions()).hasSize(2).allSatisfy(e -> assertThat(e.reason()).isEqualTo("PlacementTimedOut"));
+    assertThat(late.nodeByInstance()).containsExactly(Map.entry(0, "b"));
+    assertThat(avoid.nodes(group.getMetadata().getUid(), T0.plusSeconds(62))).containsExactly("a");
+    assertThat(avoid.nodes(group.getMetadata().getUid(), T0.plusSeconds(61 + 301))).isEmpty();
+  }
+
+  @Test
+  void aDeletedNodeMovesItsInstanceEvenWhenItRan() {
+    List<Pod> pods = podsOn("gone", T0, "Running");
+    SameNodePlan plan = planner.plan(group, pods, List.of(node("b", true, false)), pods, T0.plusSeconds(5));
+    assertThat(plan.evictions()).hasSize(2).allSatisfy(e -> assertThat(e.reason()).isEqualTo("NodeLost"));
+    assertThat(plan.nodeByInstance()).containsExactly(Map.entry(0, "b"));
+  }
+
+  @Test
+  void aCordonedNodeKeepsAWholeInstanceButNotABrokenOne() {
+    List<Node> nodes = List.of(node("a", true, true), node("b", true, false));
+    List<Pod> running = podsOn("a", T0, "Running");
+    assertThat(planner.plan(group, running, nodes, running, T0.plusSeconds(5)).evictions()).isEmpty();
+    List<Pod> broken = running.subList(0, 1);
+    SameNodePlan plan = planner.plan(group, broken, nodes, broken, T0.plusSeconds(5));
+    assertThat(plan.evictions()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo("NodeUnavailable"));
+    assertThat(plan.nodeByInstance()).containsExactly(Map.entry(0, "b"));
+  }
+
+  @Test
+  void noRoomMeansWaitingWithTheReasonAndALaterLook() {
+    SameNodePlan plan = planner.plan(group, List.of(), List.of(node("a", false, false)), List.of(), T0);
+    assertThat(plan.nodeByInstance()).isEmpty();
+    assertThat(plan.waiting()).containsKey(0);
+    assertThat(plan.waitingReason()).isEqualTo("NoNodeFits");
+    assertThat(plan.recheckIn()).contains(SameNodePlanner.WAITING_RECHECK);
+  }
+
+  @Test
+  void sharedMemoryOfInstancesAlreadyOnANodeCountsAgainstIt() {
+    SharedIpcGroup big = group("big", 1, "6Gi", member("w", "64Mi", null));
+    big.getSpec().setPlacement(Placement.SameNode);
+    List<Pod> elsewhere = new ArrayList<>();
+    for (Pod p : renderer.renderSameNode(big, Map.of(0, "a")).pods()) {
+      elsewhere.add(new PodBuilder(p).editSpec().withNodeName("a").endSpec().build());
+    }
+    // Node a has 8Gi: another group's 6Gi of node tmpfs still leaves room for us; 6Gi + 2Gi does not.
+    SameNodePlan plan = planner.plan(group, List.of(), List.of(node("a", true, false)), elsewhere, T0);
+    assertThat(plan.nodeByInstance()).containsExactly(Map.entry(0, "a"));
+    List<Pod> crowded = new ArrayList<>(elsewhere);
+    SharedIpcGroup big2 = group("big2", 1, "2Gi", member("w", "64Mi", null));
+    big2.getSpec().setPlacement(Placement.SameNode);
+    for (Pod p : renderer.renderSameNode(big2, Map.of(0, "a")).pods()) {
+      crowded.add(new PodBuilder(p).editSpec().withNodeName("a").endSpec().build());
+    }
+    SameNodePlan full = planner.plan(group, List.of(), List.of(node("a", true, false)), crowded, T0);
+    assertThat(full.waiting()).containsKey(0);
+    assertThat(full.waiting().get(0)).contains("memory");
+  }
+}
