@@ -48,6 +48,30 @@ class DeployManifestsIT {
   }
 
   @Test
+  void hostIpcGroupsAreRefusedInNamespacesWithoutTheLabel() {
+    KubernetesClient client = api.client();
+    objects.stream().filter(o -> o.getKind().startsWith("ValidatingAdmissionPolicy"))
+        .forEach(o -> client.resource(o).forceConflicts().serverSideApply());
+    String plain = api.newNamespace("no-host-ipc");
+    String allowed = api.newNamespace("host-ipc");
+    client.namespaces().withName(allowed).edit(n -> {
+      n.getMetadata().setLabels(java.util.Map.of("sharedipc.dev/host-ipc", "allowed"));
+      return n;
+    });
+    dev.sharedipc.api.v1alpha1.SharedIpcGroup group = dev.sharedipc.operator.Fixtures.forCluster("hostipc", 0, "64Mi");
+    group.getSpec().setPlacement(dev.sharedipc.api.v1alpha1.Placement.SameNode);
+    group.getSpec().setHostIPC(true);
+    // The policy takes effect once the API server has loaded and type-checked it.
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).untilAsserted(() ->
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> client.resource(group).inNamespace(plain).dryRun().create())
+            .hasMessageContaining("hostIPC: true is not allowed in namespace " + plain)
+            .hasMessageContaining("sharedipc.dev/host-ipc=allowed"));
+    assertThat(client.resource(group).inNamespace(allowed).dryRun().create()).isNotNull();
+    group.getSpec().setHostIPC(false);
+    assertThat(client.resource(group).inNamespace(plain).dryRun().create()).isNotNull();
+  }
+
+  @Test
   void rbacUsesNoWildcards() {
     List<PolicyRule> rules = objects.stream().filter(o -> o instanceof ClusterRole).map(o -> (ClusterRole) o)
         .flatMap(r -> r.getRules().stream()).toList();
