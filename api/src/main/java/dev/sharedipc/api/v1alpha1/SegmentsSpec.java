@@ -28,7 +28,7 @@ public class SegmentsSpec {
 
   @JsonPropertyDescription("Most bytes of System V segments one instance may hold, a quantity such as 1Gi; more sets WithinQuota=False.")
   @ValidationRule(
-      value = "type(self) == int ? self > 0 : (isQuantity(self) && quantity(self).isGreaterThan(quantity('0')))",
+      value = Rules.POSITIVE_QUANTITY,
       message = "maxBytes must be a positive Kubernetes quantity such as 1Gi",
       reason = "FieldValueInvalid")
   private Quantity maxBytes;

@@ -31,7 +31,7 @@ public class SharedIpcPolicySpec {
 
   @JsonPropertyDescription("Largest sharedMemory.size one instance may ask for.")
   @ValidationRule(
-      value = "type(self) == int ? self > 0 : (isQuantity(self) && quantity(self).isGreaterThan(quantity('0')))",
+      value = Rules.POSITIVE_QUANTITY,
       message = "maxSharedMemoryPerInstance must be a positive Kubernetes quantity such as 4Gi",
       reason = "FieldValueInvalid")
   private Quantity maxSharedMemoryPerInstance;
@@ -42,7 +42,7 @@ public class SharedIpcPolicySpec {
 
   @JsonPropertyDescription("Largest segments.maxBytes a group may set.")
   @ValidationRule(
-      value = "type(self) == int ? self > 0 : (isQuantity(self) && quantity(self).isGreaterThan(quantity('0')))",
+      value = Rules.POSITIVE_QUANTITY,
       message = "maxBytesPerInstance must be a positive Kubernetes quantity such as 1Gi",
       reason = "FieldValueInvalid")
   private Quantity maxBytesPerInstance;

@@ -15,7 +15,7 @@ public class SharedMemorySpec {
   @JsonPropertyDescription("Size of the instance's shared memory, a Kubernetes quantity such as 512Mi or 2Gi: the sizeLimit of the memory emptyDir (SamePod).")
   @Required
   @ValidationRule(
-      value = "type(self) == int ? self > 0 : (isQuantity(self) && quantity(self).isGreaterThan(quantity('0')))",
+      value = Rules.POSITIVE_QUANTITY,
       message = "size must be a positive Kubernetes quantity such as 512Mi or 2Gi",
       reason = "FieldValueInvalid")
   private Quantity size;

@@ -12,9 +12,9 @@ import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicySpec;
 import dev.sharedipc.operator.DumpOnFailure;
+import dev.sharedipc.operator.GroupsInNamespace;
 import dev.sharedipc.operator.Fixtures;
 import dev.sharedipc.operator.RunningOperator;
-import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -33,6 +33,7 @@ class PolicyAndUsageIT {
   private static RealApiServer api;
   private static KubernetesClient client;
   private String ns;
+  private GroupsInNamespace groups;
 
   @RegisterExtension
   final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
@@ -47,6 +48,7 @@ class PolicyAndUsageIT {
   @BeforeEach
   void namespace() {
     ns = api.newNamespace("governed");
+    groups = new GroupsInNamespace(client, ns);
   }
 
   @Test
@@ -64,10 +66,10 @@ class PolicyAndUsageIT {
     client.resource(policy).create();
 
     client.resource(Fixtures.forCluster("big", 1, "64Mi")).inNamespace(ns).create();
-    SharedIpcGroup judged = awaitCondition("big", "PolicyCompliant", "False", "PolicyViolation");
-    assertThat(condition(judged, "PolicyCompliant").getMessage())
+    SharedIpcGroup judged = groups.awaitCondition("big", "PolicyCompliant", "False", "PolicyViolation");
+    assertThat(GroupsInNamespace.condition(judged, "PolicyCompliant").getMessage())
         .contains("sharedMemory.size 64Mi is above the ceiling 32Mi").contains("ceiling-" + ns);
-    assertThat(condition(judged, "Placed").getReason()).isEqualTo("PolicyViolation");
+    assertThat(GroupsInNamespace.condition(judged, "Placed").getReason()).isEqualTo("PolicyViolation");
     assertThat(judged.getStatus().getPhase()).isEqualTo("Failed");
     assertThat(client.pods().inNamespace(ns).list().getItems()).isEmpty();
     assertThat(client.v1().events().inNamespace(ns).list().getItems()).extracting(Event::getReason).contains("PolicyViolation");
@@ -77,7 +79,7 @@ class PolicyAndUsageIT {
       p.getSpec().setMaxSharedMemoryPerInstance(new Quantity("1Gi"));
       return p;
     });
-    awaitCondition("big", "PolicyCompliant", "True", "Compliant");
+    groups.awaitCondition("big", "PolicyCompliant", "True", "Compliant");
     await().atMost(WAIT).until(() -> client.pods().inNamespace(ns).withLabel(Labels.GROUP, "big").list().getItems().size() == 1);
     client.resources(SharedIpcPolicy.class).withName("ceiling-" + ns).delete();
   }
@@ -88,7 +90,7 @@ class PolicyAndUsageIT {
     group.getSpec().setSegments(new SegmentsSpec());
     group.getSpec().getSegments().setMaxSegments(1);
     client.resource(group).inNamespace(ns).create();
-    awaitCondition("counted", "WithinQuota", "Unknown", "NoAgentReport");
+    groups.awaitCondition("counted", "WithinQuota", "Unknown", "NoAgentReport");
 
     SharedIpcNode node = new SharedIpcNode();
     node.getMetadata().setName("node-" + ns);
@@ -111,8 +113,8 @@ class PolicyAndUsageIT {
     stored.setStatus(status);
     client.resource(stored).updateStatus();
 
-    SharedIpcGroup over = awaitCondition("counted", "WithinQuota", "False", "QuotaExceeded");
-    assertThat(condition(over, "WithinQuota").getMessage()).contains("instance 0 holds 2 segments (maxSegments 1)");
+    SharedIpcGroup over = groups.awaitCondition("counted", "WithinQuota", "False", "QuotaExceeded");
+    assertThat(GroupsInNamespace.condition(over, "WithinQuota").getMessage()).contains("instance 0 holds 2 segments (maxSegments 1)");
     assertThat(over.getStatus().getUsage().getSegments()).isEqualTo(2);
     assertThat(over.getStatus().getUsage().getBytes()).isEqualTo(2L * 1024 * 1024);
     assertThat(over.getStatus().getUsage().getOrphansRemoved()).isEqualTo(4);
@@ -120,18 +122,5 @@ class PolicyAndUsageIT {
     client.resources(SharedIpcNode.class).withName("node-" + ns).delete();
   }
 
-  private SharedIpcGroup awaitCondition(String name, String type, String status, String reason) {
-    await().atMost(WAIT).untilAsserted(() -> {
-      SharedIpcGroup g = client.resources(SharedIpcGroup.class).inNamespace(ns).withName(name).get();
-      assertThat(g.getStatus()).isNotNull();
-      Condition c = condition(g, type);
-      assertThat(c).isNotNull();
-      assertThat(c.getStatus() + "/" + c.getReason()).isEqualTo(status + "/" + reason);
-    });
-    return client.resources(SharedIpcGroup.class).inNamespace(ns).withName(name).get();
-  }
 
-  private static Condition condition(SharedIpcGroup group, String type) {
-    return group.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
-  }
 }

@@ -8,13 +8,13 @@ import dev.sharedipc.api.RepoPaths;
 import dev.sharedipc.api.testing.RealApiServer;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.DumpOnFailure;
+import dev.sharedipc.operator.GroupsInNamespace;
 import dev.sharedipc.operator.FakeKubelet;
 import dev.sharedipc.operator.Fixtures;
 import dev.sharedipc.operator.RunningOperator;
 import dev.sharedipc.operator.runtime.OperatorRuntime;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -48,6 +48,7 @@ class SamePodGroupIT {
   private static OperatorRuntime operator;
   private static FakeKubelet kubelet;
   private String ns;
+  private GroupsInNamespace groups;
 
   @RegisterExtension
   final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
@@ -63,6 +64,7 @@ class SamePodGroupIT {
   @BeforeEach
   void namespace() {
     ns = api.newNamespace("samepod");
+    groups = new GroupsInNamespace(client, ns);
   }
 
   @Test
@@ -101,49 +103,49 @@ class SamePodGroupIT {
 
   @Test
   void statusAndConditionsFollowPodReadiness() {
-    create(Fixtures.forCluster("ready", 2, "64Mi"));
+    groups.create(Fixtures.forCluster("ready", 2, "64Mi"));
     List<Pod> pods = awaitPods("ready", 2);
-    awaitCondition("ready", "Placed", "False", "WaitingForScheduler");
-    SharedIpcGroup waiting = awaitCondition("ready", "Ready", "False", "InstancesNotReady");
+    groups.awaitCondition("ready", "Placed", "False", "WaitingForScheduler");
+    SharedIpcGroup waiting = groups.awaitCondition("ready", "Ready", "False", "InstancesNotReady");
     assertThat(waiting.getStatus().getPhase()).isEqualTo("Pending");
     assertThat(waiting.getStatus().getObservedGeneration()).isEqualTo(waiting.getMetadata().getGeneration());
-    String memoryTransition = condition(waiting, "MemoryAccounted").getLastTransitionTime();
+    String memoryTransition = GroupsInNamespace.condition(waiting, "MemoryAccounted").getLastTransitionTime();
 
     kubelet.run(pods.get(0), "node-a", true);
     await().atMost(WAIT).untilAsserted(() -> {
-      SharedIpcGroup g = get("ready");
+      SharedIpcGroup g = groups.get("ready");
       assertThat(g.getStatus().getReadyInstances()).isEqualTo(1);
       assertThat(g.getStatus().getPhase()).isEqualTo("Placing");
     });
     kubelet.run(pods.get(1), "node-b", false);
-    await().atMost(WAIT).untilAsserted(() -> assertThat(get("ready").getStatus().getInstances())
+    await().atMost(WAIT).untilAsserted(() -> assertThat(groups.get("ready").getStatus().getInstances())
         .anySatisfy(i -> {
           assertThat(i.getPhase()).isEqualTo("Running");
           assertThat(i.getNode()).isEqualTo("node-b");
           assertThat(i.getMessage()).contains("containers not ready");
         }));
     kubelet.run(pods.get(1), "node-b", true);
-    SharedIpcGroup ready = awaitCondition("ready", "Ready", "True", "AllInstancesReady");
+    SharedIpcGroup ready = groups.awaitCondition("ready", "Ready", "True", "AllInstancesReady");
     assertThat(ready.getStatus().getReadyInstances()).isEqualTo(2);
     assertThat(ready.getStatus().getPhase()).isEqualTo("Running");
-    assertThat(condition(ready, "Placed").getStatus()).isEqualTo("True");
+    assertThat(GroupsInNamespace.condition(ready, "Placed").getStatus()).isEqualTo("True");
     assertThat(ready.getStatus().getConditions()).extracting(Condition::getType)
         .containsExactly("Ready", "Placed", "MemoryAccounted", "WithinQuota", "PolicyCompliant");
-    assertThat(condition(ready, "MemoryAccounted").getLastTransitionTime())
+    assertThat(GroupsInNamespace.condition(ready, "MemoryAccounted").getLastTransitionTime())
         .as("an unchanged condition keeps its transition time").isEqualTo(memoryTransition);
-    assertThat(eventReasons()).contains("PodCreated", "AllInstancesReady");
+    assertThat(groups.eventReasons()).contains("PodCreated", "AllInstancesReady");
   }
 
   @Test
   void specUpdateRollsOutToEveryInstance() {
-    create(Fixtures.forCluster("roll", 2, "64Mi"));
+    groups.create(Fixtures.forCluster("roll", 2, "64Mi"));
     List<Pod> before = awaitPods("roll", 2);
     before.forEach(p -> kubelet.run(p, "node-a", true));
-    awaitCondition("roll", "Ready", "True", "AllInstancesReady");
+    groups.awaitCondition("roll", "Ready", "True", "AllInstancesReady");
     Set<String> oldUids = before.stream().map(p -> p.getMetadata().getUid()).collect(Collectors.toSet());
     String oldHash = before.get(0).getMetadata().getAnnotations().get(Labels.TEMPLATE_HASH_ANNOTATION);
 
-    edit("roll", g -> {
+    groups.edit("roll", g -> {
       g.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0).setImage("busybox:1.37");
       return g;
     });
@@ -162,31 +164,31 @@ class SamePodGroupIT {
         assertThat(p.getMetadata().getAnnotations().get(Labels.TEMPLATE_HASH_ANNOTATION)).isNotEqualTo(oldHash);
       });
     });
-    awaitCondition("roll", "Ready", "True", "AllInstancesReady");
-    assertThat(eventReasons()).contains("Replacing");
+    groups.awaitCondition("roll", "Ready", "True", "AllInstancesReady");
+    assertThat(groups.eventReasons()).contains("Replacing");
   }
 
   @Test
   void scalingUpAndDownCreatesAndDeletesInstances() {
-    create(Fixtures.forCluster("scale", 1, "64Mi"));
+    groups.create(Fixtures.forCluster("scale", 1, "64Mi"));
     awaitPods("scale", 1);
-    edit("scale", g -> {
+    groups.edit("scale", g -> {
       g.getSpec().setReplicas(3);
       return g;
     });
     assertThat(awaitPods("scale", 3)).extracting(p -> p.getMetadata().getName())
         .containsExactlyInAnyOrder("scale-0", "scale-1", "scale-2");
-    edit("scale", g -> {
+    groups.edit("scale", g -> {
       g.getSpec().setReplicas(1);
       return g;
     });
     assertThat(awaitPods("scale", 1)).extracting(p -> p.getMetadata().getName()).containsExactly("scale-0");
-    assertThat(eventReasons()).contains("ScaledDown");
+    assertThat(groups.eventReasons()).contains("ScaledDown");
   }
 
   @Test
   void deletingTheGroupRemovesEverythingItOwns() {
-    create(Fixtures.forCluster("gone", 2, "64Mi"));
+    groups.create(Fixtures.forCluster("gone", 2, "64Mi"));
     awaitPods("gone", 2);
     client.resources(SharedIpcGroup.class).inNamespace(ns).withName("gone").delete();
     await().atMost(WAIT).untilAsserted(() -> {
@@ -201,12 +203,12 @@ class SamePodGroupIT {
     Pod squatter = client.pods().inNamespace(ns).resource(foreignPod("shy-0", ourLabels)).create();
     Pod bystander = client.pods().inNamespace(ns).resource(foreignPod("shy-9", ourLabels)).create();
 
-    create(Fixtures.forCluster("shy", 2, "64Mi"));
-    SharedIpcGroup blocked = awaitCondition("shy", "Placed", "False", "PodNameTaken");
-    assertThat(condition(blocked, "Placed").getMessage()).contains("shy-0").contains("not owned");
+    groups.create(Fixtures.forCluster("shy", 2, "64Mi"));
+    SharedIpcGroup blocked = groups.awaitCondition("shy", "Placed", "False", "PodNameTaken");
+    assertThat(GroupsInNamespace.condition(blocked, "Placed").getMessage()).contains("shy-0").contains("not owned");
     assertThat(client.pods().inNamespace(ns).withName("shy-1").get()).isNotNull();
 
-    edit("shy", g -> {
+    groups.edit("shy", g -> {
       g.getSpec().setReplicas(0);
       return g;
     });
@@ -225,27 +227,27 @@ class SamePodGroupIT {
   @Test
   void groupWhoseLimitsCannotHoldItsSharedMemorySaysSo() {
     SharedIpcGroup group = Fixtures.forCluster("tight", 1, "1Gi");
-    create(group);
-    SharedIpcGroup judged = awaitCondition("tight", "MemoryAccounted", "False", "PodLimitBelowSharedMemory");
-    assertThat(condition(judged, "MemoryAccounted").getMessage()).contains("ENOSPC").contains("OOM").contains("accountTo");
-    assertThat(eventReasons()).contains("PodLimitBelowSharedMemory");
+    groups.create(group);
+    SharedIpcGroup judged = groups.awaitCondition("tight", "MemoryAccounted", "False", "PodLimitBelowSharedMemory");
+    assertThat(GroupsInNamespace.condition(judged, "MemoryAccounted").getMessage()).contains("ENOSPC").contains("OOM").contains("accountTo");
+    assertThat(groups.eventReasons()).contains("PodLimitBelowSharedMemory");
 
-    edit("tight", g -> {
+    groups.edit("tight", g -> {
       g.getSpec().getSharedMemory().setAccountTo("writer");
       return g;
     });
-    awaitCondition("tight", "MemoryAccounted", "True", "AccountedToMember");
+    groups.awaitCondition("tight", "MemoryAccounted", "True", "AccountedToMember");
   }
 
   @Test
   void conflictingMemberTemplatesGetAConditionAnEventAndNoPods() throws Exception {
     SharedIpcGroup group = Fixtures.forCluster("clash", 1, "64Mi");
     group.getSpec().getMembers().get(1).getTemplate().getSpec().getContainers().get(0).setName("writer");
-    create(group);
-    SharedIpcGroup judged = awaitCondition("clash", "Placed", "False", "InvalidMemberTemplates");
+    groups.create(group);
+    SharedIpcGroup judged = groups.awaitCondition("clash", "Placed", "False", "InvalidMemberTemplates");
     assertThat(judged.getStatus().getPhase()).isEqualTo("Failed");
-    assertThat(condition(judged, "Placed").getMessage()).contains("both have a container named writer");
-    assertThat(eventReasons()).contains("InvalidMemberTemplates");
+    assertThat(GroupsInNamespace.condition(judged, "Placed").getMessage()).contains("both have a container named writer");
+    assertThat(groups.eventReasons()).contains("InvalidMemberTemplates");
     assertThat(pods("clash")).isEmpty();
 
     // No hot loop: an invalid group is judged once per change, not retried over and over.
@@ -259,15 +261,15 @@ class SamePodGroupIT {
     SharedIpcGroup group = Fixtures.forCluster("refused", 1, "64Mi");
     group.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0).getResources()
         .setRequests(new java.util.HashMap<>(Map.of("memory", new Quantity("1Gi"))));
-    create(group);
-    SharedIpcGroup judged = awaitCondition("refused", "Placed", "False", "PodRejected");
-    assertThat(condition(judged, "Placed").getMessage()).contains("refused pod refused-0").contains("must be less than or equal to memory limit");
-    assertThat(eventReasons()).contains("PodRejected").doesNotContain("ReconcileFailed");
+    groups.create(group);
+    SharedIpcGroup judged = groups.awaitCondition("refused", "Placed", "False", "PodRejected");
+    assertThat(GroupsInNamespace.condition(judged, "Placed").getMessage()).contains("refused pod refused-0").contains("must be less than or equal to memory limit");
+    assertThat(groups.eventReasons()).contains("PodRejected").doesNotContain("ReconcileFailed");
     double before = reconciliations();
     Thread.sleep(3000);
     assertThat(reconciliations() - before).isLessThanOrEqualTo(2);
 
-    edit("refused", g -> {
+    groups.edit("refused", g -> {
       g.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0).getResources().getRequests()
           .put("memory", new Quantity("64Mi"));
       return g;
@@ -295,21 +297,8 @@ class SamePodGroupIT {
         .withNewSpec().addNewContainer().withName("c").withImage("busybox").endContainer().endSpec().build();
   }
 
-  private void create(SharedIpcGroup group) {
-    client.resources(SharedIpcGroup.class).inNamespace(ns).resource(group).create();
-  }
 
-  /** A user's edit: retried on conflict, since the operator writes status concurrently. */
-  private void edit(String name, java.util.function.UnaryOperator<SharedIpcGroup> change) {
-    await().atMost(WAIT).ignoreExceptionsInstanceOf(io.fabric8.kubernetes.client.KubernetesClientException.class).until(() -> {
-      client.resources(SharedIpcGroup.class).inNamespace(ns).withName(name).edit(change);
-      return true;
-    });
-  }
 
-  private SharedIpcGroup get(String name) {
-    return client.resources(SharedIpcGroup.class).inNamespace(ns).withName(name).get();
-  }
 
   private List<Pod> pods(String group) {
     return client.pods().inNamespace(ns).withLabel(Labels.GROUP, group).list().getItems().stream()
@@ -323,24 +312,8 @@ class SamePodGroupIT {
     return pods(group);
   }
 
-  private SharedIpcGroup awaitCondition(String name, String type, String status, String reason) {
-    await().atMost(WAIT).untilAsserted(() -> {
-      SharedIpcGroup g = get(name);
-      assertThat(g.getStatus()).isNotNull();
-      Condition c = condition(g, type);
-      assertThat(c).as("condition %s of %s", type, name).isNotNull();
-      assertThat(c.getStatus() + "/" + c.getReason()).isEqualTo(status + "/" + reason);
-    });
-    return get(name);
-  }
 
-  private static Condition condition(SharedIpcGroup group, String type) {
-    return group.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
-  }
 
-  private List<String> eventReasons() {
-    return client.v1().events().inNamespace(ns).list().getItems().stream().map(Event::getReason).toList();
-  }
 
   private static HttpResponse<String> http(String path) throws Exception {
     return HttpClient.newHttpClient().send(

@@ -9,12 +9,11 @@ import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SchedulingSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.DumpOnFailure;
+import dev.sharedipc.operator.GroupsInNamespace;
 import dev.sharedipc.operator.FakeKubelet;
 import dev.sharedipc.operator.Fixtures;
 import dev.sharedipc.operator.RunningOperator;
 import dev.sharedipc.operator.render.GroupRenderer;
-import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -45,6 +44,7 @@ class SameNodeGroupIT {
   private static FakeKubelet kubelet;
   private final List<String> nodes = new ArrayList<>();
   private String ns;
+  private GroupsInNamespace groups;
 
   @RegisterExtension
   final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
@@ -60,6 +60,7 @@ class SameNodeGroupIT {
   @BeforeEach
   void namespace() {
     ns = api.newNamespace("samenode");
+    groups = new GroupsInNamespace(client, ns);
   }
 
   @AfterEach
@@ -71,7 +72,7 @@ class SameNodeGroupIT {
   void everyInstanceLandsWholeOnOneNodeAndInstancesSpread() {
     node("a", "4", "8Gi");
     node("b", "4", "8Gi");
-    create(group("pair", 2, "256Mi"));
+    groups.create(group("pair", 2, "256Mi"));
     List<Pod> pods = awaitPods("pair", 4);
     Map<String, Set<String>> nodesByInstance = pods.stream().collect(Collectors.groupingBy(
         p -> p.getMetadata().getLabels().get(Labels.INSTANCE),
@@ -85,8 +86,8 @@ class SameNodeGroupIT {
           .isEqualTo("/dev/shm/sharedipc/" + ns + "_pair_" + pod.getMetadata().getLabels().get(Labels.INSTANCE)));
       kubelet.run(pod, GroupRenderer.pinnedNode(pod), true);
     }
-    SharedIpcGroup ready = awaitCondition("pair", "Ready", "True", "AllInstancesReady");
-    assertThat(condition(ready, "Placed").getStatus()).isEqualTo("True");
+    SharedIpcGroup ready = groups.awaitCondition("pair", "Ready", "True", "AllInstancesReady");
+    assertThat(GroupsInNamespace.condition(ready, "Placed").getStatus()).isEqualTo("True");
     assertThat(ready.getStatus().getInstances()).allSatisfy(i -> assertThat(i.getPods()).hasSize(2));
   }
 
@@ -96,9 +97,9 @@ class SameNodeGroupIT {
     SharedIpcGroup big = group("big", 1, "64Mi");
     big.getSpec().getMembers().forEach(m -> m.getTemplate().getSpec().getContainers().get(0).getResources()
         .getRequests().put("memory", new Quantity("2Gi")));
-    create(big);
-    SharedIpcGroup waiting = awaitCondition("big", "Placed", "False", "NoNodeFits");
-    assertThat(condition(waiting, "Placed").getMessage()).contains("memory").contains(nodeName("small"));
+    groups.create(big);
+    SharedIpcGroup waiting = groups.awaitCondition("big", "Placed", "False", "NoNodeFits");
+    assertThat(GroupsInNamespace.condition(waiting, "Placed").getMessage()).contains("memory").contains(nodeName("small"));
     assertThat(waiting.getStatus().getInstances().get(0).getPhase()).isEqualTo("Pending");
     assertThat(pods("big")).isEmpty();
   }
@@ -110,7 +111,7 @@ class SameNodeGroupIT {
     SharedIpcGroup group = group("late", 1, "64Mi");
     group.getSpec().setScheduling(new SchedulingSpec());
     group.getSpec().getScheduling().setTimeout("3s");
-    create(group);
+    groups.create(group);
     List<Pod> first = awaitPods("late", 2);
     String firstNode = GroupRenderer.pinnedNode(first.get(0));
     // Never run them: after 3 s the whole instance goes, and comes back on the other node.
@@ -119,23 +120,23 @@ class SameNodeGroupIT {
       List<Pod> now = pods("late");
       assertThat(now).hasSize(2).allSatisfy(p -> assertThat(GroupRenderer.pinnedNode(p)).isNotEqualTo(firstNode));
     });
-    assertThat(eventReasons()).contains("PlacementTimedOut");
+    assertThat(groups.eventReasons()).contains("PlacementTimedOut");
   }
 
   @Test
   void aLostNodeMovesItsInstances() {
     node("doomed", "4", "8Gi");
-    create(group("mover", 1, "64Mi"));
+    groups.create(group("mover", 1, "64Mi"));
     List<Pod> pods = awaitPods("mover", 2);
     pods.forEach(p -> kubelet.run(p, GroupRenderer.pinnedNode(p), true));
-    awaitCondition("mover", "Ready", "True", "AllInstancesReady");
+    groups.awaitCondition("mover", "Ready", "True", "AllInstancesReady");
     node("haven", "4", "8Gi");
     client.nodes().withName(nodeName("doomed")).delete();
     await().atMost(WAIT).untilAsserted(() -> {
       kubelet.finishTerminating(ns);
       assertThat(pods("mover")).hasSize(2).allSatisfy(p -> assertThat(GroupRenderer.pinnedNode(p)).isEqualTo(nodeName("haven")));
     });
-    assertThat(eventReasons()).contains("NodeLost");
+    assertThat(groups.eventReasons()).contains("NodeLost");
   }
 
   // ---- helpers ----
@@ -176,9 +177,6 @@ class SameNodeGroupIT {
     return group;
   }
 
-  private void create(SharedIpcGroup group) {
-    client.resources(SharedIpcGroup.class).inNamespace(ns).resource(group).create();
-  }
 
   private List<Pod> pods(String group) {
     return client.pods().inNamespace(ns).withLabel(Labels.GROUP, group).list().getItems().stream()
@@ -190,22 +188,6 @@ class SameNodeGroupIT {
     return pods(group);
   }
 
-  private SharedIpcGroup awaitCondition(String name, String type, String status, String reason) {
-    await().atMost(WAIT).untilAsserted(() -> {
-      SharedIpcGroup g = client.resources(SharedIpcGroup.class).inNamespace(ns).withName(name).get();
-      assertThat(g.getStatus()).isNotNull();
-      Condition c = condition(g, type);
-      assertThat(c).isNotNull();
-      assertThat(c.getStatus() + "/" + c.getReason()).isEqualTo(status + "/" + reason);
-    });
-    return client.resources(SharedIpcGroup.class).inNamespace(ns).withName(name).get();
-  }
 
-  private static Condition condition(SharedIpcGroup group, String type) {
-    return group.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
-  }
 
-  private List<String> eventReasons() {
-    return client.v1().events().inNamespace(ns).list().getItems().stream().map(Event::getReason).toList();
-  }
 }
