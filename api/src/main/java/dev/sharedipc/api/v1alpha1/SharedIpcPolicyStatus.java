@@ -19,7 +19,7 @@ public class SharedIpcPolicyStatus {
   @JsonPropertyDescription("Of those, groups that break it.")
   private Integer violatingGroups;
 
-  @JsonPropertyDescription("Standard conditions.")
+  @JsonPropertyDescription("GroupsCompliant: True when no governed group breaks the policy.")
   private List<Condition> conditions = new ArrayList<>();
 
   public Long getObservedGeneration() {
@@ -52,5 +52,22 @@ public class SharedIpcPolicyStatus {
 
   public void setConditions(List<Condition> conditions) {
     this.conditions = conditions;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof SharedIpcPolicyStatus)) {
+      return false;
+    }
+    SharedIpcPolicyStatus that = (SharedIpcPolicyStatus) o;
+    return java.util.Objects.equals(observedGeneration, that.observedGeneration)
+        && java.util.Objects.equals(matchedGroups, that.matchedGroups)
+        && java.util.Objects.equals(violatingGroups, that.violatingGroups)
+        && java.util.Objects.equals(conditions, that.conditions);
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(observedGeneration, matchedGroups, violatingGroups, conditions);
   }
 }

@@ -3,6 +3,7 @@ package dev.sharedipc.operator.runtime;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.placement.InstancePlacer;
 import dev.sharedipc.operator.policy.PolicyEvaluator;
+import dev.sharedipc.operator.policy.SharedIpcPolicyReconciler;
 import dev.sharedipc.operator.reconcile.EventRecorder;
 import dev.sharedipc.operator.reconcile.PodSync;
 import dev.sharedipc.operator.reconcile.SharedIpcGroupReconciler;
@@ -89,6 +90,7 @@ public final class OperatorRuntime implements AutoCloseable {
         o.settingNamespaces(namespaces);
       }
     });
+    operator.register(new SharedIpcPolicyReconciler(new PolicyEvaluator(), Clock.systemUTC()));
     RuntimeInfo info = operator.getRuntimeInfo();
     BooleanSupplier reconciling = () -> leading.get() && info.isStarted();
     HttpEndpoints http = new HttpEndpoints(

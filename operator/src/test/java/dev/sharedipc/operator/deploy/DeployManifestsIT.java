@@ -2,17 +2,14 @@ package dev.sharedipc.operator.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sharedipc.api.RepoPaths;
 import dev.sharedipc.api.testing.RealApiServer;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -24,20 +21,16 @@ class DeployManifestsIT {
   @BeforeAll
   static void render() throws IOException, InterruptedException {
     api = RealApiServer.shared();
-    Process kustomize = new ProcessBuilder(api.kubectl().toString(), "kustomize", RepoPaths.root().resolve("deploy").toString())
-        .redirectError(ProcessBuilder.Redirect.INHERIT)
-        .start();
-    byte[] yaml = kustomize.getInputStream().readAllBytes();
-    assertThat(kustomize.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(kustomize.exitValue()).as("kubectl kustomize deploy/ exit code").isZero();
-    objects = api.client().load(new ByteArrayInputStream(yaml)).items();
+    objects = Kustomized.render(api, "deploy");
   }
 
   @Test
   void everyObjectIsAcceptedByTheApiServerWithServerSideDryRun() {
     KubernetesClient client = api.client();
     assertThat(objects).extracting(HasMetadata::getKind)
-        .contains("CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment");
+        .contains("CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment",
+            "DaemonSet", "Service", "PodDisruptionBudget", "PriorityClass", "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding");
     // The namespace must exist for namespaced dry runs to be judged; create it for real first.
     objects.stream().filter(o -> o.getKind().equals("Namespace")).forEach(ns -> client.resource(ns).serverSideApply());
     for (HasMetadata object : objects) {

@@ -74,6 +74,15 @@ class PolicyAndUsageIT {
     assertThat(client.pods().inNamespace(ns).list().getItems()).isEmpty();
     assertThat(client.v1().events().inNamespace(ns).list().getItems()).extracting(Event::getReason).contains("PolicyViolation");
 
+    // The policy counts what it governs, for the admin.
+    await().atMost(WAIT).untilAsserted(() -> {
+      SharedIpcPolicy counted = client.resources(SharedIpcPolicy.class).withName("ceiling-" + ns).get();
+      assertThat(counted.getStatus().getMatchedGroups()).isEqualTo(1);
+      assertThat(counted.getStatus().getViolatingGroups()).isEqualTo(1);
+      assertThat(counted.getStatus().getConditions()).singleElement()
+          .satisfies(c -> assertThat(c.getStatus() + "/" + c.getReason()).isEqualTo("False/GroupsViolate"));
+    });
+
     // A policy change re-evaluates existing groups.
     client.resources(SharedIpcPolicy.class).withName("ceiling-" + ns).edit(p -> {
       p.getSpec().setMaxSharedMemoryPerInstance(new Quantity("1Gi"));
@@ -81,6 +90,8 @@ class PolicyAndUsageIT {
     });
     groups.awaitCondition("big", "PolicyCompliant", "True", "Compliant");
     await().atMost(WAIT).until(() -> client.pods().inNamespace(ns).withLabel(Labels.GROUP, "big").list().getItems().size() == 1);
+    await().atMost(WAIT).until(() -> client.resources(SharedIpcPolicy.class).withName("ceiling-" + ns).get()
+        .getStatus().getViolatingGroups() == 0);
     client.resources(SharedIpcPolicy.class).withName("ceiling-" + ns).delete();
   }
 
