@@ -68,7 +68,7 @@ public final class ScanBenchmark {
       }
 
       Survey survey = new Survey(new Survey.Config(Path.of("/proc"), LinuxKernel.PROC, hostNs, Path.of("/var/lib/kubelet"),
-          Path.of("/var/lib/sharedipc/shared")), kernel, PodDirectory.OFFLINE, Ledger.inMemory(), PolicyResolver.fixed(Policy.UNKNOWN),
+          Path.of("/dev/shm/sharedipc")), kernel, PodDirectory.OFFLINE, Ledger.inMemory(), PolicyResolver.fixed(Policy.UNKNOWN),
           Clock.systemUTC());
       Findings first = survey.run();
       System.out.printf("agent sees %d namespaces, %d segments (the node's own included)%n", first.namespaces().size(), first.segments().size());

@@ -3,13 +3,16 @@ package dev.sharedipc.agent.cli;
 import dev.sharedipc.agent.PolicyResolver;
 import dev.sharedipc.agent.Survey;
 import dev.sharedipc.agent.attribution.Ledger;
+import dev.sharedipc.agent.attribution.NodePods;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.Kernel;
 import dev.sharedipc.agent.kernel.LinuxKernel;
+import dev.sharedipc.agent.reap.SharedDirReaper;
 import dev.sharedipc.agent.scan.NamespaceCollector;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
 import picocli.CommandLine.Option;
 
 /** Where the agent looks: options shared by scan, reap and serve. */
@@ -23,8 +26,9 @@ public final class NodeOptions {
       description = "Kubelet state directory, for memory emptyDirs (default: ${DEFAULT-VALUE}).")
   Path kubeletRoot;
 
-  @Option(names = "--shared-root", paramLabel = "DIR", defaultValue = "/var/lib/sharedipc/shared",
-      description = "Where SameNode shared directories live (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--shared-root", paramLabel = "DIR", defaultValue = "/dev/shm/sharedipc",
+      description = "Where SameNode shared directories <namespace>_<group>_<index> live, as the operator's --node-shared-root "
+          + "(default: ${DEFAULT-VALUE}).")
   Path sharedRoot;
 
   @Option(names = "--ledger", paramLabel = "FILE", defaultValue = "/var/lib/sharedipc/ledger.json",
@@ -47,6 +51,11 @@ public final class NodeOptions {
       return Ledger.inMemory();
     }
     return Ledger.open(path);
+  }
+
+  /** Looks for users of a directory under the discovery root and the real /proc: a user in either keeps it. */
+  SharedDirReaper sharedDirReaper(NodePods pods, boolean dryRun) {
+    return new SharedDirReaper(sharedRoot, List.of(procRoot, LinuxKernel.PROC), pods, dryRun, Clock.systemUTC());
   }
 
   Survey survey(Kernel kernel, PodDirectory pods, Ledger ledger, PolicyResolver policies) {

@@ -2,11 +2,13 @@ package dev.sharedipc.agent.cli;
 
 import dev.sharedipc.agent.Findings;
 import dev.sharedipc.agent.PolicyResolver;
+import dev.sharedipc.agent.attribution.NodePods;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.LinuxKernel;
 import dev.sharedipc.agent.reap.Action;
 import dev.sharedipc.agent.reap.Decision;
 import dev.sharedipc.agent.reap.Reaper;
+import dev.sharedipc.agent.reap.SharedDirDecision;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -19,7 +21,7 @@ import picocli.CommandLine.Spec;
 /** {@code reap}: one pass of the reaper. */
 @Command(name = "reap", mixinStandardHelpOptions = true,
     description = {
-        "One pass of the reaper: scan, judge every segment, and under --policy Delete remove the orphans. A segment is removed only when it is attributed to a pod, unattached, its creator and last operator are gone from its namespace, it has been unattached longer than --grace, and all of that still holds when checked again immediately before IPC_RMID. Anything else is kept. Prints every decision.",
+        "One pass of the reaper: scan, judge every segment, and under --policy Delete remove the orphans. A segment is removed only when it is attributed to a pod, unattached, its creator and last operator are gone from its namespace, it has been unattached longer than --grace, and all of that still holds when checked again immediately before IPC_RMID. Anything else is kept. Prints every decision, then one per SameNode shared directory (without an API server the pods on the node are unknown, so those are only reported, never removed; 'serve' removes them).",
         "",
         "Actions: Removed, WouldRemove (--dry-run), Kept, Spared (changed between judgement and action), Failed. Exit status: 0, or 1 when a removal failed."},
     footer = {"", "Examples:", "  sharedipc-agent reap --dry-run --policy Delete --grace 30m",
@@ -36,12 +38,14 @@ final class ReapCommand implements Callable<Integer> {
     LinuxKernel kernel = new LinuxKernel();
     Findings findings = node.survey(kernel, PodDirectory.OFFLINE, node.openLedger(), PolicyResolver.fixed(policy.policy())).run();
     List<Decision> decisions = new Reaper(kernel, LinuxKernel.PROC, dryRun, d -> {}).reap(findings.segments(), findings.namespaces());
+    // offline, the pods on the node are unknown, so shared directories are only reported, never removed
+    List<SharedDirDecision> dirs = node.sharedDirReaper(NodePods.OFFLINE, dryRun).reap();
     PrintWriter out = spec.commandLine().getOut();
-    out.print(json ? Render.reapJson(findings, decisions, dryRun) : Render.reapTable(decisions));
+    out.print(json ? Render.reapJson(findings, decisions, dirs, dryRun) : Render.reapTable(decisions) + "\n" + Render.sharedDirTable(dirs));
     out.flush();
     if (!json) {
       Main.printProblems(spec.commandLine().getErr(), findings.problems());
     }
-    return decisions.stream().anyMatch(d -> d.action() == Action.Failed) ? 1 : 0;
+    return decisions.stream().anyMatch(d -> d.action() == Action.Failed) || dirs.stream().anyMatch(d -> d.action() == Action.Failed) ? 1 : 0;
   }
 }

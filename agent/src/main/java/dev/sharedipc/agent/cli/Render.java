@@ -8,8 +8,10 @@ import dev.sharedipc.agent.Findings;
 import dev.sharedipc.agent.NamespaceFinding;
 import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.reap.Decision;
+import dev.sharedipc.agent.reap.SharedDirDecision;
 import dev.sharedipc.agent.scan.MemoryVolume;
 import dev.sharedipc.agent.scan.Segment;
+import dev.sharedipc.agent.scan.SharedDirName;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -51,12 +53,36 @@ public final class Render {
   }
 
   public static String volumeTable(List<MemoryVolume> volumes) {
-    Table t = new Table("KIND", ">SIZE", ">USED", ">USE%", "POD", "PATH");
+    Table t = new Table("KIND", ">SIZE", ">USED", ">USE%", "POD", "GROUP", ">INSTANCE", "PATH");
     for (MemoryVolume v : volumes) {
       t.row(v.kind(), Sizes.human(v.sizeBytes()), Sizes.human(v.usedBytes()),
-          v.sizeBytes() > 0 ? (v.usedBytes() * 100 / v.sizeBytes()) + "%" : "-", v.podUid(), v.path());
+          v.sizeBytes() > 0 ? (v.usedBytes() * 100 / v.sizeBytes()) + "%" : "-", v.podUid(),
+          v.group() == null ? null : v.podNamespace() + "/" + v.group(), v.instance(), v.path());
     }
     return t.render();
+  }
+
+  /** One row per entry of the shared root: its instance, verdict, action and why. */
+  public static String sharedDirTable(List<SharedDirDecision> decisions) {
+    Table t = new Table("SHARED DIRECTORY", "GROUP", ">INSTANCE", "VERDICT", "ACTION", "REASON");
+    for (SharedDirDecision d : decisions) {
+      t.row(d.path(), d.owner().map(SharedDirName::groupKey).orElse(null), d.owner().map(SharedDirName::instance).orElse(null),
+          d.judgement().verdict(), d.action(), d.reason());
+    }
+    return t.render();
+  }
+
+  static Map<String, Object> sharedDirJson(SharedDirDecision d) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("path", d.path());
+    m.put("name", d.name());
+    m.put("podNamespace", d.owner().map(SharedDirName::namespace).orElse(null));
+    m.put("group", d.owner().map(SharedDirName::group).orElse(null));
+    m.put("instance", d.owner().map(SharedDirName::instance).orElse(null));
+    m.put("verdict", d.judgement().verdict().name());
+    m.put("action", d.action().name());
+    m.put("reason", d.reason());
+    return m;
   }
 
   public static String reapTable(List<Decision> decisions) {
@@ -114,6 +140,9 @@ public final class Render {
     m.put("name", v.name());
     m.put("path", v.path());
     m.put("podUid", v.podUid());
+    m.put("podNamespace", v.podNamespace());
+    m.put("group", v.group());
+    m.put("instance", v.instance());
     m.put("sizeBytes", v.sizeBytes());
     m.put("usedBytes", v.usedBytes());
     return m;
@@ -142,8 +171,16 @@ public final class Render {
     return write(root);
   }
 
-  /** Like {@link #scanJson} with "decisions" (each segment plus "action" and "actionReason") instead of "segments". */
+  /** Like {@link #reapJson(Findings, List, List, boolean)} without shared directories. */
   public static String reapJson(Findings findings, List<Decision> decisions, boolean dryRun) {
+    return reapJson(findings, decisions, List.of(), dryRun);
+  }
+
+  /**
+   * Like {@link #scanJson} with "decisions" (each segment plus "action" and "actionReason") instead of "segments",
+   * and "sharedDirectories" (one decision per entry of the shared root).
+   */
+  public static String reapJson(Findings findings, List<Decision> decisions, List<SharedDirDecision> dirs, boolean dryRun) {
     Map<String, Object> root = new LinkedHashMap<>();
     root.put("scannedAt", findings.scannedAt().toString());
     root.put("dryRun", dryRun);
@@ -158,6 +195,7 @@ public final class Render {
       out.add(m);
     }
     root.put("decisions", out);
+    root.put("sharedDirectories", dirs.stream().map(Render::sharedDirJson).toList());
     root.put("problems", findings.problems());
     return write(root);
   }

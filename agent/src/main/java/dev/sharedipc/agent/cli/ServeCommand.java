@@ -1,6 +1,7 @@
 package dev.sharedipc.agent.cli;
 
 import dev.sharedipc.agent.PolicyResolver;
+import dev.sharedipc.agent.attribution.NodePods;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.LinuxKernel;
 import dev.sharedipc.agent.reap.Reaper;
@@ -29,7 +30,9 @@ import picocli.CommandLine.Option;
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = {
         "The node daemon: every --interval, scan, judge, reap by each group's orphan policy (Report unless the "
-            + "pod's SharedIpcGroup says Delete), write this node's SharedIpcNode status, and record an Event per removal. "
+            + "pod's SharedIpcGroup says Delete), remove SameNode shared directories whose instance has had no pod on this node for "
+            + "longer than the group's grace period and that no process uses, write this node's SharedIpcNode status, and record an "
+            + "Event per removal. "
             + "Serves /metrics, /healthz and /segments. When the API server is away it keeps scanning and reaping by the "
             + "last known policies and reports again when the server is back."},
     footer = {"", "Example (as the DaemonSet runs it):", "  NODE_NAME=$(hostname) sharedipc-agent serve --listen :9464"})
@@ -75,7 +78,8 @@ final class ServeCommand implements Callable<Integer> {
     PolicyResolver policies = cluster == null ? PolicyResolver.fixed(Policy.UNKNOWN) : cluster;
     var survey = node.survey(kernel, pods, node.openLedger(), policies);
     var reaper = new Reaper(kernel, LinuxKernel.PROC, dryRun, d -> {});
-    Daemon daemon = new Daemon(survey, reaper, metrics, new NodeStatusBuilder(Main.version()), cluster, Durations.parse(interval));
+    var sharedDirs = node.sharedDirReaper(cluster == null ? NodePods.OFFLINE : cluster, dryRun);
+    Daemon daemon = new Daemon(survey, reaper, sharedDirs, metrics, new NodeStatusBuilder(Main.version()), cluster, Durations.parse(interval));
     AtomicReference<String> host = new AtomicReference<>(listen.contains(":") ? listen.substring(0, listen.lastIndexOf(':')) : "");
     int port = Integer.parseInt(listen.substring(listen.lastIndexOf(':') + 1));
     InetSocketAddress address = host.get().isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(host.get(), port);

@@ -2,10 +2,14 @@ package dev.sharedipc.agent.report;
 
 import dev.sharedipc.agent.PolicyResolver;
 import dev.sharedipc.agent.attribution.Attribution;
+import dev.sharedipc.agent.attribution.NodePod;
+import dev.sharedipc.agent.attribution.NodePods;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.attribution.PodInfo;
 import dev.sharedipc.agent.reap.Action;
 import dev.sharedipc.agent.reap.Decision;
+import dev.sharedipc.agent.reap.SharedDirDecision;
+import dev.sharedipc.agent.scan.SharedDirName;
 import dev.sharedipc.api.Durations;
 import dev.sharedipc.agent.verdict.Policy;
 import dev.sharedipc.api.Labels;
@@ -36,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * the API server is away, and policies seen are remembered too, so the agent keeps scanning and
  * reaping by the last known policy and reports again when the server returns.
  */
-public final class ClusterLink implements PodDirectory, PolicyResolver, AutoCloseable {
+public final class ClusterLink implements PodDirectory, PolicyResolver, NodePods, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ClusterLink.class);
   private static final String UID_INDEX = "uid";
 
@@ -84,10 +88,14 @@ public final class ClusterLink implements PodDirectory, PolicyResolver, AutoClos
       return new Policy(OrphanPolicy.Report, Duration.ofMinutes(10), a.pod() == null
           ? "pod " + a.podUid() + " not known to the API server" : "pod " + a.podLabel() + " is in no SharedIpcGroup");
     }
+    return groupPolicy(key).orElseGet(() -> new Policy(OrphanPolicy.Report, Duration.ofMinutes(10), "group " + key + " not found"));
+  }
+
+  /** The group's policy from the informer, else the last one seen (the group may just have been deleted), else empty. */
+  private Optional<Policy> groupPolicy(String key) {
     SharedIpcGroup g = groups.getStore().getByKey(key);
     if (g == null) {
-      Policy last = lastKnown.get(key);
-      return last != null ? last : new Policy(OrphanPolicy.Report, Duration.ofMinutes(10), "group " + key + " not found");
+      return Optional.ofNullable(lastKnown.get(key));
     }
     SegmentsSpec seg = g.getSpec() == null ? null : g.getSpec().getSegments();
     OrphanPolicy policy = seg == null || seg.getOrphanPolicy() == null ? OrphanPolicy.Report : seg.getOrphanPolicy();
@@ -95,11 +103,28 @@ public final class ClusterLink implements PodDirectory, PolicyResolver, AutoClos
     try {
       grace = Durations.parse(seg == null || seg.getOrphanGracePeriod() == null ? "10m" : seg.getOrphanGracePeriod());
     } catch (IllegalArgumentException e) {
-      return new Policy(OrphanPolicy.Report, Duration.ofMinutes(10), "group " + key + " has an unreadable orphanGracePeriod");
+      return Optional.of(new Policy(OrphanPolicy.Report, Duration.ofMinutes(10), "group " + key + " has an unreadable orphanGracePeriod"));
     }
     Policy p = new Policy(policy, grace, "group " + key);
     lastKnown.put(key, p);
-    return p;
+    return Optional.of(p);
+  }
+
+  /** Only while the pod informer has synced and is watching: a stale or partial list could make a live instance look gone. */
+  @Override
+  public Optional<List<NodePod>> onThisNode() {
+    if (!pods.hasSynced() || !pods.isWatching()) {
+      return Optional.empty();
+    }
+    return Optional.of(pods.getStore().list().stream()
+        .map(p -> new NodePod(p.getMetadata().getNamespace(), p.getMetadata().getName(), p.getMetadata().getLabels(),
+            p.getStatus() == null ? null : p.getStatus().getPhase()))
+        .toList());
+  }
+
+  @Override
+  public Optional<Duration> orphanGrace(String namespace, String group) {
+    return groupPolicy(namespace + "/" + group).map(Policy::grace);
   }
 
   /** Creates the node's SharedIpcNode if needed and replaces its status. Returns false (and logs) when the server is away. */
@@ -164,6 +189,32 @@ public final class ClusterLink implements PodDirectory, PolicyResolver, AutoClos
           .build()).create();
     } catch (RuntimeException e) {
       log.warn("event not recorded node={} shmid={} reason=\"{}\"", nodeName, s.shmid(), e.getMessage());
+    }
+  }
+
+  /** An Event for a removed (or, dry run, removable) SameNode shared directory, on its SharedIpcGroup; only while connected. */
+  public void recordEvent(SharedDirDecision d) {
+    if ((d.action() != Action.Removed && d.action() != Action.WouldRemove) || d.owner().isEmpty() || onThisNode().isEmpty()) {
+      return;
+    }
+    SharedDirName o = d.owner().get();
+    String message = String.format("%s shared directory %s of instance %d on node %s: %s",
+        d.action() == Action.Removed ? "Removed" : "Would remove (dry run)", d.path(), o.instance(), nodeName, d.reason());
+    String now = Instant.now().toString();
+    try {
+      client.v1().events().inNamespace(o.namespace()).resource(new EventBuilder()
+          .withNewMetadata().withGenerateName("sharedipc-agent-").withNamespace(o.namespace()).endMetadata()
+          .withNewInvolvedObject().withApiVersion(SharedIpcGroup.GROUP + "/" + SharedIpcGroup.VERSION).withKind("SharedIpcGroup")
+          .withNamespace(o.namespace()).withName(o.group()).endInvolvedObject()
+          .withType("Normal")
+          .withReason(d.action() == Action.Removed ? "SharedDirectoryRemoved" : "SharedDirectoryWouldBeRemoved")
+          .withMessage(message)
+          .withNewSource().withComponent("sharedipc-agent").withHost(nodeName).endSource()
+          .withReportingComponent("sharedipc.dev/agent").withReportingInstance(nodeName)
+          .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
+          .build()).create();
+    } catch (RuntimeException e) {
+      log.warn("event not recorded node={} dir=\"{}\" reason=\"{}\"", nodeName, d.path(), e.getMessage());
     }
   }
 

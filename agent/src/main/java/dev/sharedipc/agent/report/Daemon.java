@@ -5,6 +5,8 @@ import dev.sharedipc.agent.Survey;
 import dev.sharedipc.agent.reap.Action;
 import dev.sharedipc.agent.reap.Decision;
 import dev.sharedipc.agent.reap.Reaper;
+import dev.sharedipc.agent.reap.SharedDirDecision;
+import dev.sharedipc.agent.reap.SharedDirReaper;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -27,12 +29,20 @@ public final class Daemon {
   private final NodeStatusBuilder status;
   private final ClusterLink cluster;
   private final Duration interval;
+  private final SharedDirReaper sharedDirs;
   private final Map<String, Long> removedByGroup = new TreeMap<>();
   private volatile Findings last;
   private volatile Instant lastSuccess;
   private final Instant started = Instant.now();
 
   public Daemon(Survey survey, Reaper reaper, Metrics metrics, NodeStatusBuilder status, ClusterLink cluster, Duration interval) {
+    this(survey, reaper, null, metrics, status, cluster, interval);
+  }
+
+  /** @param sharedDirs removes SameNode shared directories whose instance is gone; null for none */
+  public Daemon(Survey survey, Reaper reaper, SharedDirReaper sharedDirs, Metrics metrics, NodeStatusBuilder status, ClusterLink cluster,
+      Duration interval) {
+    this.sharedDirs = sharedDirs;
     this.survey = survey;
     this.reaper = reaper;
     this.metrics = metrics;
@@ -52,6 +62,14 @@ public final class Daemon {
       }
       if (cluster != null) {
         cluster.recordEvent(d);
+      }
+    }
+    if (sharedDirs != null) {
+      for (SharedDirDecision d : sharedDirs.reap()) {
+        metrics.recordSharedDir(d);
+        if (cluster != null) {
+          cluster.recordEvent(d);
+        }
       }
     }
     metrics.recordScan(f);

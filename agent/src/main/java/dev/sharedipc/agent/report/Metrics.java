@@ -4,7 +4,9 @@ import dev.sharedipc.agent.Finding;
 import dev.sharedipc.agent.Findings;
 import dev.sharedipc.agent.reap.Action;
 import dev.sharedipc.agent.reap.Decision;
+import dev.sharedipc.agent.reap.SharedDirDecision;
 import dev.sharedipc.agent.scan.MemoryVolume;
+import dev.sharedipc.agent.verdict.SharedDirVerdict;
 import dev.sharedipc.agent.verdict.Verdict;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
@@ -51,6 +53,13 @@ public final class Metrics {
       .help("Segments removed, by group (namespace/name).").labelNames("group").register(registry);
   private final Counter removedBytes = Counter.builder().name("sharedipc_segments_removed_bytes")
       .help("Bytes of segments removed.").unit(Unit.BYTES).register(registry);
+
+  private final Counter sharedDirDecisions = Counter.builder().name("sharedipc_shared_directory_decisions")
+      .help("Decisions on SameNode shared directories whose instance is gone, by action (Removed, WouldRemove, Spared, Failed, Kept).")
+      .labelNames("action").register(registry);
+  private final Counter sharedDirsRemoved = Counter.builder().name("sharedipc_shared_directories_removed")
+      .help("SameNode shared directories removed after their instance was gone, by group (namespace/name).").labelNames("group")
+      .register(registry);
 
   private Gauge gauge(String name, String help, Unit unit, String... labels) {
     Gauge.Builder b = Gauge.builder().name(name).help(help).labelNames(labels);
@@ -112,6 +121,18 @@ public final class Metrics {
     if (d.action() == Action.Removed) {
       removed.labelValues(nullToEmpty(d.finding().attribution().groupKey())).inc();
       removedBytes.inc(d.finding().segment().bytes());
+    }
+  }
+
+  /** Counts decisions on directories whose instance is gone; a present instance is not a decision worth a series. */
+  public synchronized void recordSharedDir(SharedDirDecision d) {
+    SharedDirVerdict v = d.judgement().verdict();
+    if (d.action() == Action.Kept && (v == SharedDirVerdict.InstancePresent || v == SharedDirVerdict.ClusterUnknown)) {
+      return;
+    }
+    sharedDirDecisions.labelValues(d.action().name()).inc();
+    if (d.action() == Action.Removed) {
+      sharedDirsRemoved.labelValues(d.owner().map(o -> o.groupKey()).orElse("")).inc();
     }
   }
 

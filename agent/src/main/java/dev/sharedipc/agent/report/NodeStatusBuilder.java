@@ -113,6 +113,9 @@ public final class NodeStatusBuilder {
       r.name = v.name();
       r.path = v.path();
       r.podUid = v.podUid();
+      r.podNamespace = v.podNamespace();
+      r.group = v.group();
+      r.instance = v.instance();
       r.sizeBytes = v.sizeBytes();
       r.usedBytes = v.usedBytes();
       volumes.add(r);

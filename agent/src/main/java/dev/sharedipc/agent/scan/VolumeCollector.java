@@ -6,6 +6,7 @@ import dev.sharedipc.agent.kernel.KernelException;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -22,7 +23,8 @@ import java.util.stream.Stream;
  *   <li>each pod's {@code /dev/shm}, whatever the runtime (containerd, CRI-O, k3s, Docker): seen
  *       through {@code <proc>/<pid>/root/dev/shm} of one process of the pod, one entry per tmpfs
  *       (by device number), which avoids knowing each runtime's sandbox directory layout;
- *   <li>SameNode shared directories: each directory under the agent's shared root (used bytes summed).
+ *   <li>SameNode shared directories: each directory under the agent's shared root (used bytes summed),
+ *       attributed to its instance by name ({@link SharedDirName}); symbolic links there are not followed.
  * </ul>
  */
 public final class VolumeCollector {
@@ -100,7 +102,12 @@ public final class VolumeCollector {
     }
     try (DirectoryStream<Path> dirs = Files.newDirectoryStream(nodeSharedRoot)) {
       for (Path dir : dirs) {
-        if (!Files.isDirectory(dir)) {
+        if (Files.isSymbolicLink(dir)) {
+          // never followed: a link could lead anywhere on the host
+          problems.add("shared directory entry " + dir + " is a symbolic link; not followed, not measured");
+          continue;
+        }
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
           continue;
         }
         Optional<FsUsage> fs = usage(dir, problems);
@@ -119,8 +126,11 @@ public final class VolumeCollector {
         } catch (IOException | java.io.UncheckedIOException ex) {
           problems.add("cannot walk " + dir + ": " + ex.getMessage());
         }
-        out.add(new MemoryVolume(MemoryVolume.Kind.NodeShared, dir.getFileName().toString(), dir.toString(), null,
-            fs.get().sizeBytes(), used));
+        String name = dir.getFileName().toString();
+        Optional<SharedDirName> owner = SharedDirName.parse(name);
+        out.add(new MemoryVolume(MemoryVolume.Kind.NodeShared, name, dir.toString(), null, fs.get().sizeBytes(), used,
+            owner.map(SharedDirName::namespace).orElse(null), owner.map(SharedDirName::group).orElse(null),
+            owner.map(SharedDirName::instance).orElse(null)));
       }
     } catch (IOException e) {
       problems.add("cannot list " + nodeSharedRoot + ": " + e.getMessage());

@@ -34,6 +34,21 @@ class RenderTest {
           "uid-1", 512L << 20, 128L << 20)), null, List.of(), 0);
 
   @Test
+  void sharedDirectoriesShowTheirInstanceInTableAndJson() throws Exception {
+    MemoryVolume v = new MemoryVolume(MemoryVolume.Kind.NodeShared, "team_g_2", "/dev/shm/sharedipc/team_g_2", null, 1L << 30,
+        1L << 20, "team", "g", 2);
+    String table = Render.volumeTable(List.of(v));
+    assertThat(table.lines().toList().get(0)).contains("GROUP").contains("INSTANCE");
+    assertThat(table.lines().toList().get(1)).contains("team/g").contains(" 2 ").contains("/dev/shm/sharedipc/team_g_2");
+    JsonNode json = new ObjectMapper().readTree(Render.write(Render.volumeJson(v)));
+    assertThat(json.get("podNamespace").asText()).isEqualTo("team");
+    assertThat(json.get("group").asText()).isEqualTo("g");
+    assertThat(json.get("instance").asInt()).isEqualTo(2);
+    JsonNode none = new ObjectMapper().readTree(Render.write(Render.volumeJson(FINDINGS.volumes().get(0))));
+    assertThat(none.get("instance").isNull()).isTrue();
+  }
+
+  @Test
   void sizesAreHumanLikeUtilLinux() {
     assertThat(Sizes.human(0)).isEqualTo("0B");
     assertThat(Sizes.human(1023)).isEqualTo("1023B");
