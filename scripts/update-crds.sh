@@ -4,3 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./mvnw -B -q -pl api -am test -Dtest=CrdsAreUpToDateTest -Dsurefire.failIfNoSpecifiedTests=false -Dsharedipc.updateCrds=true
 git status --short crds/
+# The Helm chart carries the same CRDs (HelmChartIT checks they are identical).
+for f in crds/*.yaml; do
+  [ "$(basename "$f")" = kustomization.yaml ] || cp "$f" charts/sharedipc/crds/
+done
+git status --short charts/sharedipc/crds/
