@@ -1,0 +1,135 @@
+package dev.sharedipc.e2e.harness;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The local control plane of {@code scripts/local-cluster.sh} (etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler, KWOK nodes, on 127.0.0.1), in a state directory of
+ * its own so that the tests never touch a developer's cluster in {@code target/local-cluster}.
+ * Every action goes through the script, so the tests exercise the same entry point people use.
+ */
+public final class LocalControlPlane {
+  /** The binaries the control plane needs; kube-binaries.sh builds the missing ones. */
+  public static final List<String> BINARIES =
+      List.of("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl");
+
+  private final Path repo;
+  private final Path stateDir;
+  private final Path logDir;
+
+  public LocalControlPlane(Path repo, Path stateDir, Path logDir) {
+    this.repo = repo;
+    this.stateDir = stateDir;
+    this.logDir = logDir;
+  }
+
+  /**
+   * Runs {@code kube-binaries.sh ensure} for every binary: about 10 ms when they are cached, a
+   * build from Go modules (minutes) on a fresh machine; its progress is echoed.
+   */
+  public Commands.Result ensureBinaries() {
+    List<String> command = new ArrayList<>(List.of("bash", repo.resolve("scripts/kube-binaries.sh").toString(), "ensure"));
+    command.addAll(BINARIES);
+    return Commands.run(command, binariesEnv(), logDir.resolve("kube-binaries.log"), true, Duration.ofMinutes(60));
+  }
+
+  /** The directory of the built binaries (kubectl among them). */
+  public Path binDir() {
+    String out = Commands.run(List.of("bash", repo.resolve("scripts/kube-binaries.sh").toString(), "path"), binariesEnv(),
+        logDir.resolve("kube-binaries.log"), false, Duration.ofSeconds(30)).orThrow("kube-binaries.sh path").output();
+    String[] lines = out.strip().split("\n");
+    return Path.of(lines[lines.length - 1].strip());
+  }
+
+  /** {@code local-cluster.sh up --nodes N ...}: returns when the nodes are Ready. */
+  public void up(Nodes nodes) {
+    script(Duration.ofMinutes(10), "up", "--nodes", Integer.toString(nodes.count()), "--node-cpu", nodes.cpu(),
+        "--node-memory", nodes.memory(), "--node-pods", Integer.toString(nodes.pods())).orThrow("local-cluster.sh up");
+  }
+
+  /** How many simulated nodes, and the capacity of each. */
+  public record Nodes(int count, String cpu, String memory, int pods) {
+    /** From the system properties sharedipc.e2e.nodes, .nodeCpu, .nodeMemory, .nodePods (3 x 8 / 32Gi / 110). */
+    public static Nodes fromSystemProperties() {
+      return new Nodes(Integer.getInteger("sharedipc.e2e.nodes", 3), System.getProperty("sharedipc.e2e.nodeCpu", "8"),
+          System.getProperty("sharedipc.e2e.nodeMemory", "32Gi"), Integer.getInteger("sharedipc.e2e.nodePods", 110));
+    }
+  }
+
+  /** {@code local-cluster.sh down}, or {@code down --purge} to also delete the state directory. */
+  public void down(boolean purge) {
+    if (purge) {
+      script(Duration.ofMinutes(2), "down", "--purge").orThrow("local-cluster.sh down --purge");
+    } else {
+      script(Duration.ofMinutes(2), "down").orThrow("local-cluster.sh down");
+    }
+  }
+
+  /** Stops and starts one component (e.g. kube-apiserver), returning when it is healthy again. */
+  public void restart(String component) {
+    script(Duration.ofMinutes(3), "restart", component).orThrow("local-cluster.sh restart " + component);
+  }
+
+  public Commands.Result status() {
+    return script(Duration.ofMinutes(1), "status");
+  }
+
+  public Path kubeconfig() {
+    return stateDir.resolve("kubeconfig");
+  }
+
+  public Path stateDir() {
+    return stateDir;
+  }
+
+  /** Copies the components' logs next to the test logs (before a purge deletes them). */
+  public void keepLogs(Path into) {
+    Path logs = stateDir.resolve("logs");
+    if (!Files.isDirectory(logs)) {
+      return;
+    }
+    try {
+      Files.createDirectories(into);
+      try (Stream<Path> files = Files.list(logs)) {
+        for (Path f : (Iterable<Path>) files::iterator) {
+          Files.copy(f, into.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot copy " + logs + " to " + into, e);
+    }
+  }
+
+  private Commands.Result script(Duration timeout, String... args) {
+    List<String> command = new ArrayList<>(List.of("bash", repo.resolve("scripts/local-cluster.sh").toString()));
+    command.addAll(List.of(args));
+    Map<String, String> env = new java.util.HashMap<>(binariesEnv());
+    env.put("SHAREDIPC_CLUSTER_DIR", stateDir.toString());
+    return Commands.run(command, env, logDir.resolve("local-cluster.log"), true, timeout);
+  }
+
+  /**
+   * The Kubernetes version and binaries cache of the build (the parent pom's kube.version and
+   * kube.api.test.dir, passed by failsafe), so that the scripts and the integration tests agree.
+   */
+  private static Map<String, String> binariesEnv() {
+    Map<String, String> env = new java.util.HashMap<>();
+    String version = System.getProperty("sharedipc.kube.version");
+    if (version != null && !version.isBlank()) {
+      env.put("SHAREDIPC_K8S_VERSION", "v" + version.replaceFirst("^v", ""));
+    }
+    String dir = System.getProperty("sharedipc.kube.api.test.dir");
+    if (dir != null && !dir.isBlank()) {
+      env.put("KUBE_API_TEST_DIR", dir);
+    }
+    return env;
+  }
+}

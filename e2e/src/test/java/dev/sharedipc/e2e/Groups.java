@@ -1,0 +1,187 @@
+package dev.sharedipc.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.sharedipc.api.Labels;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.MixedOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
+import io.fabric8.kubernetes.api.model.KubernetesResourceList;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+/** Groups and their pods, as the scenarios create, read and judge them. */
+final class Groups {
+  /** How long a group may take to converge: KWOK runs pods in well under a second. */
+  static final Duration CONVERGE = Duration.ofSeconds(60);
+  static final Duration POLL = Duration.ofMillis(250);
+  /**
+   * How the API server words an RBAC refusal ({@code User "..." cannot create resource "pods"
+   * ...}); unlike other 403s, e.g. creating in a namespace that is being deleted, which the
+   * operator meets when a test's namespace goes away under a group.
+   */
+  static final java.util.regex.Pattern RBAC_DENIAL = java.util.regex.Pattern.compile("User \\\\?\"[^\"\\\\]+\\\\?\" cannot [a-z]+ resource");
+
+  private final KubernetesClient client;
+  private final String ns;
+
+  Groups(KubernetesClient client, String ns) {
+    this.client = client;
+    this.ns = ns;
+  }
+
+  MixedOperation<SharedIpcGroup, KubernetesResourceList<SharedIpcGroup>, Resource<SharedIpcGroup>> api() {
+    return client.resources(SharedIpcGroup.class);
+  }
+
+  /** A group from a file of samples/, created in the test namespace. */
+  SharedIpcGroup createFromSample(Path sample) {
+    try (InputStream in = Files.newInputStream(sample)) {
+      SharedIpcGroup group = api().load(in).item();
+      group.getMetadata().setNamespace(ns);
+      return api().inNamespace(ns).resource(group).create();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * A small SamePod group: a writer and a reader sharing 64Mi, accounted to the writer; the
+   * requests are tiny so that many instances fit the simulated nodes.
+   */
+  SharedIpcGroup createSmall(String name, int replicas) {
+    String yaml = """
+        apiVersion: sharedipc.dev/v1alpha1
+        kind: SharedIpcGroup
+        metadata:
+          name: %s
+        spec:
+          replicas: %d
+          placement: SamePod
+          sharedMemory: {size: 64Mi, mountPath: /dev/shm, accountTo: writer}
+          members:
+            - name: writer
+              template:
+                spec:
+                  containers:
+                    - name: writer
+                      image: busybox:1.36
+                      command: [sh, -c, "echo writing; sleep infinity"]
+                      resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {memory: 32Mi}}
+            - name: reader
+              template:
+                spec:
+                  containers:
+                    - name: reader
+                      image: busybox:1.36
+                      command: [sh, -c, "echo reading; sleep infinity"]
+                      resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {memory: 32Mi}}
+        """.formatted(name, replicas);
+    SharedIpcGroup group = api().load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).item();
+    group.getMetadata().setNamespace(ns);
+    return api().inNamespace(ns).resource(group).create();
+  }
+
+  SharedIpcGroup get(String name) {
+    return api().inNamespace(ns).withName(name).get();
+  }
+
+  SharedIpcGroup scale(String name, int replicas) {
+    return api().inNamespace(ns).withName(name).edit(g -> {
+      g.getSpec().setReplicas(replicas);
+      return g;
+    });
+  }
+
+  /** The group's pods, terminating ones included, by name. */
+  Map<String, Pod> pods(String group) {
+    return client.pods().inNamespace(ns).withLabel(Labels.GROUP, group).list().getItems().stream()
+        .collect(Collectors.toMap(p -> p.getMetadata().getName(), p -> p, (a, b) -> a, java.util.TreeMap::new));
+  }
+
+  /** Every pod of the namespace, whoever made it. */
+  Set<String> allPodNames() {
+    return client.pods().inNamespace(ns).list().getItems().stream().map(p -> p.getMetadata().getName())
+        .collect(Collectors.toCollection(TreeSet::new));
+  }
+
+  static Set<String> expectedNames(String group, int replicas) {
+    return IntStream.range(0, replicas).mapToObj(i -> group + "-" + i).collect(Collectors.toCollection(TreeSet::new));
+  }
+
+  void awaitReady(String name, int replicas) {
+    await(name + " Ready with " + replicas + " instances").atMost(CONVERGE).pollInterval(POLL)
+        .untilAsserted(() -> assertReady(name, replicas));
+  }
+
+  /**
+   * The group reports every instance ready for its current generation, and the namespace holds
+   * exactly its pods {@code <group>-0..n-1}, each Running and Ready on a KWOK node, labelled and
+   * controlled by the group.
+   */
+  void assertReady(String name, int replicas) {
+    SharedIpcGroup group = get(name);
+    assertThat(group).as("group %s/%s", ns, name).isNotNull();
+    assertThat(group.getStatus()).as("status of %s", name).isNotNull();
+    long generation = group.getMetadata().getGeneration();
+    assertThat(group.getStatus().getObservedGeneration()).as("status.observedGeneration").isEqualTo(generation);
+    assertThat(group.getStatus().getPhase()).as("status.phase").isEqualTo("Running");
+    assertThat(group.getStatus().getReadyInstances()).as("status.readyInstances").isEqualTo(replicas);
+    Condition ready = condition(group, "Ready");
+    assertThat(ready).as("condition Ready").isNotNull();
+    assertThat(ready.getStatus()).as("condition Ready: %s", ready.getMessage()).isEqualTo("True");
+    assertThat(ready.getObservedGeneration()).as("condition Ready's observedGeneration").isEqualTo(generation);
+
+    assertThat(allPodNames()).as("pods in %s", ns).isEqualTo(expectedNames(name, replicas));
+    for (Pod pod : pods(name).values()) {
+      String podName = pod.getMetadata().getName();
+      assertThat(pod.getMetadata().getDeletionTimestamp()).as("%s is not terminating", podName).isNull();
+      assertThat(pod.getSpec().getNodeName()).as("node of %s", podName).startsWith("kwok-node-");
+      assertThat(pod.getStatus().getPhase()).as("phase of %s", podName).isEqualTo("Running");
+      assertThat(isReady(pod)).as("%s Ready", podName).isTrue();
+      assertThat(pod.getMetadata().getLabels())
+          .containsEntry(Labels.MANAGED_BY, Labels.MANAGED_BY_VALUE)
+          .containsEntry(Labels.GROUP, name)
+          .containsEntry(Labels.INSTANCE, podName.substring(name.length() + 1));
+      List<OwnerReference> owners = pod.getMetadata().getOwnerReferences();
+      assertThat(owners).as("ownerReferences of %s", podName).hasSize(1);
+      assertThat(owners.get(0).getUid()).isEqualTo(group.getMetadata().getUid());
+      assertThat(owners.get(0).getController()).isTrue();
+    }
+  }
+
+  static Condition condition(SharedIpcGroup group, String type) {
+    return group.getStatus() == null ? null
+        : group.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+  }
+
+  static boolean isReady(Pod pod) {
+    if (pod.getStatus() == null || pod.getMetadata().getDeletionTimestamp() != null) {
+      return false;
+    }
+    return pod.getStatus().getConditions().stream()
+        .anyMatch((PodCondition c) -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  static Map<String, String> uids(Map<String, Pod> pods) {
+    return pods.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().getMetadata().getUid()));
+  }
+}
