@@ -66,11 +66,10 @@ public final class PolicyEvaluator {
     if (rules.getMaxSegmentsPerInstance() != null && maxSegments > rules.getMaxSegmentsPerInstance()) {
       broken.add("segments.maxSegments " + maxSegments + " is above the ceiling " + rules.getMaxSegmentsPerInstance() + by);
     }
-    if (rules.getMaxBytesPerInstance() != null) {
+    // A group that sets no maxBytes simply lives under the policy's ceiling; only a larger one breaks it.
+    if (rules.getMaxBytesPerInstance() != null && segments.getMaxBytes() != null) {
       long max = Quantities.bytes(rules.getMaxBytesPerInstance());
-      if (segments.getMaxBytes() == null) {
-        broken.add("segments.maxBytes is unset (no limit) but the ceiling is " + Quantities.human(max) + by);
-      } else if (Quantities.bytes(segments.getMaxBytes()) > max) {
+      if (Quantities.bytes(segments.getMaxBytes()) > max) {
         broken.add("segments.maxBytes " + Quantities.human(Quantities.bytes(segments.getMaxBytes()))
             + " is above the ceiling " + Quantities.human(max) + by);
       }

@@ -9,6 +9,7 @@ import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.operator.policy.PolicyEvaluator;
 import dev.sharedipc.operator.samenode.SameNodePlan;
 import dev.sharedipc.operator.samenode.SameNodePlanner;
+import dev.sharedipc.operator.samenode.SchedulingPodStore;
 import dev.sharedipc.operator.usage.NodeUsage;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.render.GroupRenderer;
@@ -38,6 +39,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.stream.Collectors;
@@ -66,6 +68,8 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   private final PolicyEvaluator policyEvaluator;
   private final NodeUsage nodeUsage;
   private final Clock clock;
+  /** Per group UID: condition type to the status/reason last announced by an Event. */
+  private final Map<String, Map<String, String>> announced = new ConcurrentHashMap<>();
 
   public SharedIpcGroupReconciler(GroupRenderer renderer, PodSync podSync, SameNodePlanner sameNodePlanner,
       StatusAggregator aggregator, PolicyEvaluator policyEvaluator, NodeUsage nodeUsage, EventRecorder events, Clock clock) {
@@ -97,6 +101,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
         InformerEventSourceConfiguration.from(Pod.class, SharedIpcGroup.class)
             .withName(ALL_PODS)
             .withWatchAllNamespaces()
+            .withItemStore(new SchedulingPodStore())
             .withSecondaryToPrimaryMapper(pod -> Set.of())
             .build(),
         context);
@@ -241,12 +246,25 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     return ErrorStatusUpdateControl.defaultErrorProcessing();
   }
 
-  /** One Event per condition that changed status or reason, so `kubectl describe` tells the story. */
+  /**
+   * One Event per condition that changed status or reason, so `kubectl describe` tells the story.
+   * What was last announced is remembered too: a reconcile that runs before the informer shows our
+   * own status write would otherwise announce the same transition twice.
+   */
   private void announceTransitions(SharedIpcGroup group, SharedIpcGroupStatus status) {
     List<Condition> before = group.getStatus() == null ? List.of() : group.getStatus().getConditions();
+    if (announced.size() > 10_000) {
+      announced.clear(); // bounded memory; at worst one transition is announced twice
+    }
+    Map<String, String> lastAnnounced = announced.computeIfAbsent(group.getMetadata().getUid(), uid -> new ConcurrentHashMap<>());
     for (Condition now : status.getConditions()) {
       Condition was = before.stream().filter(c -> c.getType().equals(now.getType())).findFirst().orElse(null);
+      String key = now.getStatus() + "/" + now.getReason();
       if (was != null && Objects.equals(was.getStatus(), now.getStatus()) && Objects.equals(was.getReason(), now.getReason())) {
+        lastAnnounced.put(now.getType(), key);
+        continue;
+      }
+      if (key.equals(lastAnnounced.put(now.getType(), key))) {
         continue;
       }
       if ("Unknown".equals(now.getStatus()) && was == null) {

@@ -130,6 +130,7 @@ public final class StatusAggregator {
               : seen.blockers().taken().contains(name)
               ? "pod " + name + " is taken by an object the group does not own"
               : seen.desired() == null ? "not created: " + seen.specProblem().message()
+              : Boolean.FALSE.equals(seen.policy().holds()) ? "not created while the group breaks a SharedIpcPolicy"
               : waiting != null ? waiting : "pod " + name + " is being created"});
       found.map(GroupRenderer::pinnedNode).ifPresent(node -> instance.setNode(node));
       if (SEVERITY.indexOf(podState[0]) < SEVERITY.indexOf(worst[0])) {
