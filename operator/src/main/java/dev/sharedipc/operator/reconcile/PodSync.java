@@ -4,6 +4,7 @@ import dev.sharedipc.api.Labels;
 import dev.sharedipc.operator.status.Pods;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.render.DesiredState;
+import dev.sharedipc.operator.samenode.SameNodePlan;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -128,16 +129,30 @@ public class PodSync {
     }
   }
 
-  /** Deletes a whole instance's pods (all owned by the group) with one Event saying why. */
-  public void evict(SharedIpcGroup group, List<Pod> pods, String reason, String message) {
-    for (Pod pod : pods) {
-      if (!isOwnedBy(pod, group)) {
-        throw new IllegalStateException("refusing to delete pod " + pod.getMetadata().getName() + ": not owned by group "
-            + group.getMetadata().getName());
+  /**
+   * Deletes the pods a SameNode plan evicts (whole instances, all owned by the group), with one log
+   * line and one Event per instance, and returns them.
+   */
+  public List<Pod> evict(SharedIpcGroup group, List<SameNodePlan.Eviction> evictions) {
+    Map<String, List<SameNodePlan.Eviction>> byReason = evictions.stream().collect(
+        Collectors.groupingBy(e -> e.reason() + ": " + e.message(), java.util.LinkedHashMap::new, Collectors.toList()));
+    List<Pod> evicted = new ArrayList<>();
+    byReason.values().forEach(same -> {
+      List<Pod> pods = same.stream().map(SameNodePlan.Eviction::pod).toList();
+      LOG.info("group={}/{} decision=evict pods={} reason={} message=\"{}\"", group.getMetadata().getNamespace(),
+          group.getMetadata().getName(), pods.stream().map(p -> p.getMetadata().getName()).toList(), same.get(0).reason(),
+          same.get(0).message());
+      for (Pod pod : pods) {
+        if (!isOwnedBy(pod, group)) {
+          throw new IllegalStateException("refusing to delete pod " + pod.getMetadata().getName() + ": not owned by group "
+              + group.getMetadata().getName());
+        }
+        client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).delete();
       }
-      client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).delete();
-    }
-    events.warning(group, reason, message);
+      events.warning(group, same.get(0).reason(), same.get(0).message());
+      evicted.addAll(pods);
+    });
+    return evicted;
   }
 
   private void delete(SharedIpcGroup group, Pod pod, String reason, String message) {

@@ -35,8 +35,6 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -173,10 +171,9 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     try {
       desired = renderer.render(group);
     } catch (MergeConflict e) {
-      String reason = "InvalidMemberTemplates";
-      specProblem = new Verdict(false, reason, e.getMessage());
-      LOG.info("group={} generation={} verdict=invalid reason={} message=\"{}\"", id,
-          group.getMetadata().getGeneration(), reason, e.getMessage());
+      specProblem = new Verdict(false, "InvalidMemberTemplates", e.getMessage());
+      LOG.info("group={} generation={} verdict=invalid reason=InvalidMemberTemplates message=\"{}\"", id,
+          group.getMetadata().getGeneration(), e.getMessage());
     }
     Map<String, String> namespaceLabels = cache(context, Namespace.class)
         .get(new ResourceID(group.getMetadata().getNamespace()))
@@ -185,7 +182,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     Verdict policy = policyEvaluator.evaluate(group, namespaceLabels, cache(context, SharedIpcPolicy.class).list().toList());
     NodeUsage.GroupUsage usage = nodeUsage.of(group, cache(context, SharedIpcNode.class).list().toList());
 
-    PodSync.Blockers taken = PodSync.Blockers.NONE;
+    PodSync.Blockers blockers = PodSync.Blockers.NONE;
     SameNodePlan plan = null;
     if (desired != null && !Boolean.FALSE.equals(policy.holds())) {
       if (group.getSpec().getPlacement() == Placement.SameNode) {
@@ -193,29 +190,19 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
             ((InformerEventSource<Pod, SharedIpcGroup>) context.eventSourceRetriever().getEventSourceFor(Pod.class, ALL_PODS))
                 .list().toList(),
             clock.instant());
-        List<Pod> evicted = new ArrayList<>();
-        plan.evictions().stream().collect(Collectors.groupingBy(e -> e.reason() + ": " + e.message(), LinkedHashMap::new,
-                Collectors.toList()))
-            .forEach((why, same) -> {
-              List<Pod> instancePods = same.stream().map(SameNodePlan.Eviction::pod).toList();
-              LOG.info("group={} decision=evict pods={} reason={} message=\"{}\"", id,
-                  instancePods.stream().map(p -> p.getMetadata().getName()).toList(), same.get(0).reason(), same.get(0).message());
-              podSync.evict(group, instancePods, same.get(0).reason(), same.get(0).message());
-              evicted.addAll(instancePods);
-            });
+        List<Pod> evicted = podSync.evict(group, plan.evictions());
         desired = renderer.renderSameNode(group, plan.nodeByInstance());
-        List<Pod> remaining = owned.stream().filter(p -> !evicted.contains(p)).toList();
-        taken = podSync.sync(group, desired, remaining);
-        owned = remaining;
+        owned = owned.stream().filter(p -> !evicted.contains(p)).toList();
+        blockers = podSync.sync(group, desired, owned);
       } else {
-        taken = podSync.sync(group, desired, owned);
+        blockers = podSync.sync(group, desired, owned);
       }
     } else if (desired != null) {
       LOG.info("group={} verdict=policy-violation action=no-pod-changes message=\"{}\"", id, policy.message());
     }
     SharedIpcGroupStatus status = aggregator.aggregate(plan == null
-        ? new GroupObservation(group, desired, specProblem, owned, taken, policy, usage)
-        : new GroupObservation(group, desired, specProblem, owned, taken, policy, usage, plan.waiting(), plan.waitingReason()),
+        ? new GroupObservation(group, desired, specProblem, owned, blockers, policy, usage)
+        : new GroupObservation(group, desired, specProblem, owned, blockers, policy, usage, plan.waiting(), plan.waitingReason()),
         clock.instant());
     announceTransitions(group, status);
 
@@ -228,7 +215,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
           status.getPhase(), status.getReadyInstances(), group.getSpec().getReplicas());
       control = UpdateControl.patchStatus(statusOnly(group, status));
     }
-    if (!taken.isEmpty()) {
+    if (!blockers.isEmpty()) {
       // Nothing tells us when a foreign pod that blocks a name goes away, or when an admission
       // policy that refused a pod changes: look again later, slowly.
       control.rescheduleAfter(RECHECK);
