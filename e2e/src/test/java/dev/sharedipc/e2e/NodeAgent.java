@@ -1,0 +1,161 @@
+package dev.sharedipc.e2e;
+
+import dev.sharedipc.e2e.harness.E2EEnvironment;
+import io.fabric8.kubernetes.api.model.AuthInfoBuilder;
+import io.fabric8.kubernetes.api.model.Cluster;
+import io.fabric8.kubernetes.api.model.ConfigBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.client.internal.KubeConfigUtils;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The node agent of one KWOK node, run on this host as a process from a copy of
+ * {@code agent/target/sharedipc-agent.jar}, as {@code demo.sh} runs it: with a token of the
+ * {@code sharedipc-agent} ServiceAccount bound to a pod of that ServiceAccount on the node (the E2E
+ * environment does not install deploy/'s DaemonSet, so this makes the one pod KWOK would "run"
+ * there), so that the API server puts the node's name in the request and deploy/'s admission
+ * policy lets the agent write that node's SharedIpcNode, and deploy/'s agent RBAC is all it has.
+ * {@link #close()} stops the process and deletes the pod.
+ */
+final class NodeAgent implements AutoCloseable {
+  static final String NAMESPACE = "sharedipc-agent";
+  static final String SERVICE_ACCOUNT = "sharedipc-agent";
+  /** The JVM flags of agent/bin/sharedipc-agent. */
+  private static final List<String> JVM = List.of("-XX:+UseSerialGC", "-Xms16m", "-Xmx48m", "-Xss256k", "-XX:MaxMetaspaceSize=48m",
+      "-XX:ReservedCodeCacheSize=24m", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:MaxDirectMemorySize=8m",
+      "-Djna.nosys=true");
+
+  private final E2EEnvironment env;
+  private final String node;
+  private final String podName;
+  private final Path log;
+  private Process process;
+
+  /**
+   * Starts the agent for {@code node}, discovering IPC namespaces under {@code procRoot}, with
+   * {@code workDir} for its kubeconfig, shared root and kubelet root.
+   */
+  static NodeAgent start(E2EEnvironment env, String node, Path procRoot, Path workDir, String label) throws Exception {
+    Path jar = env.repo().resolve("agent/target/sharedipc-agent.jar");
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException("no " + jar + ": build the agent first (./mvnw -pl agent -am package -DskipTests)");
+    }
+    NodeAgent agent = new NodeAgent(env, node, "e2e-agent-" + label, env.logDir().resolve("agent-" + label + ".log"));
+    try {
+      agent.run(jar, procRoot, workDir);
+    } catch (Exception | Error e) {
+      agent.close();
+      throw e;
+    }
+    return agent;
+  }
+
+  private NodeAgent(E2EEnvironment env, String node, String podName, Path log) {
+    this.env = env;
+    this.node = node;
+    this.podName = podName;
+    this.log = log;
+  }
+
+  private void run(Path jar, Path procRoot, Path workDir) throws Exception {
+    Pod pod = env.admin().pods().inNamespace(NAMESPACE).resource(new PodBuilder()
+        .withNewMetadata().withName(podName).addToLabels("app.kubernetes.io/name", "sharedipc-agent")
+        .addToLabels("sharedipc.dev/e2e", "true").endMetadata()
+        .withNewSpec().withNodeName(node).withServiceAccountName(SERVICE_ACCOUNT)
+        .addNewContainer().withName("agent").withImage("sharedipc-agent:e2e").endContainer().endSpec()
+        .build()).create();
+    String token = env.admin().serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT)
+        .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L)
+            .withNewBoundObjectRef().withApiVersion("v1").withKind("Pod").withName(podName).withUid(pod.getMetadata().getUid())
+            .endBoundObjectRef().endSpec().build())
+        .getStatus().getToken();
+    Files.createDirectories(workDir);
+    Path kubeconfig = workDir.resolve("agent.kubeconfig");
+    io.fabric8.kubernetes.api.model.Config admin = KubeConfigUtils.parseConfig(env.cluster().kubeconfig().toFile());
+    Cluster server = admin.getClusters().get(0).getCluster();
+    Files.writeString(kubeconfig, Serialization.asYaml(new ConfigBuilder()
+        .addNewCluster().withName("sharedipc-local").withNewCluster()
+        .withServer(server.getServer()).withCertificateAuthorityData(server.getCertificateAuthorityData()).endCluster().endCluster()
+        .addNewUser().withName(SERVICE_ACCOUNT).withUser(new AuthInfoBuilder().withToken(token).build()).endUser()
+        .addNewContext().withName(SERVICE_ACCOUNT).withNewContext().withCluster("sharedipc-local").withUser(SERVICE_ACCOUNT)
+        .withNamespace(NAMESPACE).endContext().endContext()
+        .withCurrentContext(SERVICE_ACCOUNT).build()), StandardCharsets.UTF_8);
+    Files.setPosixFilePermissions(kubeconfig, PosixFilePermissions.fromString("rw-------"));
+    Path sharedRoot = Files.createDirectories(workDir.resolve("shared-root"));
+    Path kubeletRoot = Files.createDirectories(workDir.resolve("kubelet-root"));
+    // A copy: a build that rewrites agent/target meanwhile must not pull classes from under it.
+    Path copy = env.logDir().resolveSibling("agent-under-test.jar");
+    Files.copy(jar, copy, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
+
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    command.addAll(JVM);
+    command.addAll(List.of("-jar", copy.toString(), "serve", "--node-name", node, "--proc-root", procRoot.toString(),
+        "--kubeconfig", kubeconfig.toString(), "--interval", "2s", "--listen", "127.0.0.1:" + freePort(), "--ledger", "none",
+        "--shared-root", sharedRoot.toString(), "--kubelet-root", kubeletRoot.toString()));
+    Files.createDirectories(log.getParent());
+    Files.writeString(log, "$ " + String.join(" ", command) + "\n", StandardCharsets.UTF_8);
+    process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+    System.err.printf("[e2e] agent of %s: pid %d, token bound to pod %s/%s, log %s%n", node, process.pid(), NAMESPACE, podName, log);
+  }
+
+  boolean isAlive() {
+    return process != null && process.isAlive();
+  }
+
+  Path log() {
+    return log;
+  }
+
+  String logTail(int lines) {
+    try {
+      List<String> all = Files.readAllLines(log, StandardCharsets.UTF_8);
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (IOException e) {
+      return "(no log: " + e.getMessage() + ")";
+    }
+  }
+
+  /** SIGTERM, SIGKILL after 10 s; then deletes the agent's pod. Never throws. */
+  @Override
+  public void close() {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      try {
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+          process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        process.destroyForcibly();
+      }
+    }
+    try {
+      env.admin().pods().inNamespace(NAMESPACE).withName(podName).withGracePeriod(0).delete();
+    } catch (RuntimeException e) {
+      System.err.println("[e2e] could not delete pod " + NAMESPACE + "/" + podName + ": " + e);
+    }
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
