@@ -147,7 +147,17 @@ public class PodSync {
           throw new IllegalStateException("refusing to delete pod " + pod.getMetadata().getName() + ": not owned by group "
               + group.getMetadata().getName());
         }
-        client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).delete();
+        // A pod whose node is gone, or that never ran, has no kubelet that will confirm a graceful
+        // delete; it would block its successor's name for minutes. Remove it at once, as the pod
+        // garbage collector eventually would.
+        boolean force = "NodeLost".equals(same.get(0).reason())
+            || pod.getStatus() == null || !"Running".equals(pod.getStatus().getPhase());
+        var resource = client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName());
+        if (force) {
+          resource.withGracePeriod(0).delete();
+        } else {
+          resource.delete();
+        }
       }
       events.warning(group, same.get(0).reason(), same.get(0).message());
       evicted.addAll(pods);

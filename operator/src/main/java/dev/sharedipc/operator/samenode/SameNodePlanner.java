@@ -89,7 +89,8 @@ public final class SameNodePlanner {
       }
       if (!whole) {
         Instant started = pods.stream().map(SameNodePlanner::created).min(Instant::compareTo).orElse(now);
-        Instant deadline = started.plus(timeout);
+        // creationTimestamp is truncated to the second: one more second means never early.
+        Instant deadline = started.plus(timeout).plusSeconds(1);
         if (!now.isBefore(deadline)) {
           evict(evictions, pods, "PlacementTimedOut", "instance " + index + " was not fully Running on node " + node
               + " within " + Durations.format(timeout) + " (scheduling.timeout): it is placed again as a whole, avoiding "

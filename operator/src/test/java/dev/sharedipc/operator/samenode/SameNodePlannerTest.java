@@ -69,8 +69,10 @@ class SameNodePlannerTest {
     List<Node> nodes = List.of(node("a", true, false), node("b", true, false));
     SameNodePlan early = planner.plan(group, pods, nodes, pods, T0.plusSeconds(20));
     assertThat(early.evictions()).isEmpty();
-    assertThat(early.recheckIn()).contains(Duration.ofSeconds(40));
+    assertThat(early.recheckIn()).contains(Duration.ofSeconds(41));
 
+    assertThat(planner.plan(group, pods, nodes, pods, T0.plusSeconds(60)).evictions())
+        .as("a timestamp truncated to the second never makes the timeout early").isEmpty();
     SameNodePlan late = planner.plan(group, pods, nodes, pods, T0.plusSeconds(61));
     assertThat(late.evictions()).hasSize(2).allSatisfy(e -> assertThat(e.reason()).isEqualTo("PlacementTimedOut"));
     assertThat(late.nodeByInstance()).containsExactly(Map.entry(0, "b"));
