@@ -180,7 +180,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
         .map(ns -> ns.getMetadata().getLabels())
         .orElse(Map.of());
     Verdict policy = policyEvaluator.evaluate(group, namespaceLabels, cache(context, SharedIpcPolicy.class).list().toList());
-    NodeUsage.GroupUsage usage = nodeUsage.of(group, cache(context, SharedIpcNode.class).list().toList());
+    NodeUsage.GroupUsage usage = nodeUsage.of(group, cache(context, SharedIpcNode.class).list().toList(), owned);
 
     PodSync.Blockers blockers = PodSync.Blockers.NONE;
     SameNodePlan plan = null;

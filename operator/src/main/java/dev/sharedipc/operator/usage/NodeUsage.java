@@ -1,9 +1,11 @@
 package dev.sharedipc.operator.usage;
 
+import dev.sharedipc.api.Labels;
 import dev.sharedipc.api.v1alpha1.SegmentUsage;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcNode;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
+import io.fabric8.kubernetes.api.model.Pod;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -28,8 +30,23 @@ public final class NodeUsage {
   }
 
   public GroupUsage of(SharedIpcGroup group, List<SharedIpcNode> nodes) {
+    return of(group, nodes, List.of());
+  }
+
+  /**
+   * As {@link #of(SharedIpcGroup, List)}, also counting entries the agent could attribute only to a
+   * pod UID (for instance a pod's memory emptyDir): a UID of one of the group's own pods tells the instance.
+   */
+  public GroupUsage of(SharedIpcGroup group, List<SharedIpcNode> nodes, List<Pod> ownedPods) {
     String ns = group.getMetadata().getNamespace();
     String name = group.getMetadata().getName();
+    Map<String, Integer> instanceByPodUid = new java.util.HashMap<>();
+    for (Pod pod : ownedPods) {
+      String index = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.INSTANCE);
+      if (index != null && index.matches("[0-9]+")) {
+        instanceByPodUid.put(pod.getMetadata().getUid(), Integer.valueOf(index));
+      }
+    }
     Map<Integer, SegmentUsage> segments = new TreeMap<>();
     Map<Integer, Long> volumes = new TreeMap<>();
     long removed = 0;
@@ -39,8 +56,9 @@ public final class NodeUsage {
         continue;
       }
       for (SharedIpcNodeStatus.NamespaceReport r : nullToEmpty(status.getIpcNamespaces())) {
-        if (belongs(r.podNamespace, r.group, r.instance, ns, name)) {
-          SegmentUsage u = segments.computeIfAbsent(r.instance, i -> new SegmentUsage(0, 0, 0, 0));
+        Integer instance = belongs(r.podNamespace, r.group, r.instance, ns, name) ? r.instance : instanceByPodUid.get(r.podUid);
+        if (instance != null) {
+          SegmentUsage u = segments.computeIfAbsent(instance, i -> new SegmentUsage(0, 0, 0, 0));
           u.setCount(u.getCount() + nz(r.segments));
           u.setBytes(u.getBytes() + nz(r.bytes));
           u.setRssBytes(u.getRssBytes() + nz(r.rssBytes));
@@ -48,8 +66,9 @@ public final class NodeUsage {
         }
       }
       for (SharedIpcNodeStatus.VolumeReport v : nullToEmpty(status.getMemoryVolumes())) {
-        if (belongs(v.podNamespace, v.group, v.instance, ns, name)) {
-          volumes.merge(v.instance, nz(v.usedBytes), Long::sum);
+        Integer instance = belongs(v.podNamespace, v.group, v.instance, ns, name) ? v.instance : instanceByPodUid.get(v.podUid);
+        if (instance != null) {
+          volumes.merge(instance, nz(v.usedBytes), Long::sum);
         }
       }
       if (status.getOrphansRemovedByGroup() != null) {

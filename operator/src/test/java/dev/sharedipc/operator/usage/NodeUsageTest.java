@@ -56,6 +56,23 @@ class NodeUsageTest {
   }
 
   @Test
+  void entriesKnownOnlyByPodUidCountForTheInstanceOfThatPod() {
+    SharedIpcGroup g = group("md", 2, "64Mi", member("w", null, null));
+    SharedIpcNodeStatus.VolumeReport emptyDir = new SharedIpcNodeStatus.VolumeReport();
+    emptyDir.podUid = "uid-1";
+    emptyDir.usedBytes = 8192L;
+    SharedIpcNodeStatus.VolumeReport stranger = new SharedIpcNodeStatus.VolumeReport();
+    stranger.podUid = "someone-else";
+    stranger.usedBytes = 1L;
+    SharedIpcNode a = node("a", List.of());
+    a.getStatus().setMemoryVolumes(List.of(emptyDir, stranger));
+    io.fabric8.kubernetes.api.model.Pod pod1 = new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata()
+        .withName("md-1").withUid("uid-1").addToLabels("sharedipc.dev/instance", "1").endMetadata().build();
+    NodeUsage.GroupUsage usage = new NodeUsage().of(g, List.of(a), List.of(pod1));
+    assertThat(usage.sharedMemoryUsedByInstance()).containsExactly(Map.entry(1, 8192L));
+  }
+
+  @Test
   void aNodeWithoutStatusContributesNothing() {
     assertThat(new NodeUsage().of(group("g", 1, "1Mi", member("w", null, null)), List.of(new SharedIpcNode())).isEmpty()).isTrue();
   }
