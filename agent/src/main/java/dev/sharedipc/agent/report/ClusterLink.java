@@ -175,21 +175,8 @@ public final class ClusterLink implements PodDirectory, PolicyResolver, NodePods
             .withNamespace(namespace).withName(a.pod().name()).withUid(a.podUid()).build()
         : new io.fabric8.kubernetes.api.model.ObjectReferenceBuilder().withApiVersion(SharedIpcGroup.GROUP + "/" + SharedIpcGroup.VERSION)
             .withKind("SharedIpcNode").withName(nodeName).build();
-    String now = Instant.now().toString();
-    try {
-      client.v1().events().inNamespace(namespace).resource(new EventBuilder()
-          .withNewMetadata().withGenerateName("sharedipc-agent-").withNamespace(namespace).endMetadata()
-          .withInvolvedObject(involved)
-          .withType("Normal")
-          .withReason(d.action() == Action.Removed ? "OrphanSegmentRemoved" : "OrphanSegmentWouldBeRemoved")
-          .withMessage(message)
-          .withNewSource().withComponent("sharedipc-agent").withHost(nodeName).endSource()
-          .withReportingComponent("sharedipc.dev/agent").withReportingInstance(nodeName)
-          .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
-          .build()).create();
-    } catch (RuntimeException e) {
-      log.warn("event not recorded node={} shmid={} reason=\"{}\"", nodeName, s.shmid(), e.getMessage());
-    }
+    emit(namespace, involved, d.action() == Action.Removed ? "OrphanSegmentRemoved" : "OrphanSegmentWouldBeRemoved",
+        message, "shmid=" + s.shmid());
   }
 
   /** An Event for a removed (or, dry run, removable) SameNode shared directory, on its SharedIpcGroup; only while connected. */
@@ -200,21 +187,30 @@ public final class ClusterLink implements PodDirectory, PolicyResolver, NodePods
     SharedDirName o = d.owner().get();
     String message = String.format("%s shared directory %s of instance %d on node %s: %s",
         d.action() == Action.Removed ? "Removed" : "Would remove (dry run)", d.path(), o.instance(), nodeName, d.reason());
+    var group = new io.fabric8.kubernetes.api.model.ObjectReferenceBuilder()
+        .withApiVersion(SharedIpcGroup.GROUP + "/" + SharedIpcGroup.VERSION).withKind("SharedIpcGroup")
+        .withNamespace(o.namespace()).withName(o.group()).build();
+    emit(o.namespace(), group, d.action() == Action.Removed ? "SharedDirectoryRemoved" : "SharedDirectoryWouldBeRemoved",
+        message, "dir=\"" + d.path() + "\"");
+  }
+
+  /** Creates one Normal Event from this node's agent; a failure is logged, never thrown (an Event is a report). */
+  private void emit(String namespace, io.fabric8.kubernetes.api.model.ObjectReference involved, String reason, String message,
+      String subject) {
     String now = Instant.now().toString();
     try {
-      client.v1().events().inNamespace(o.namespace()).resource(new EventBuilder()
-          .withNewMetadata().withGenerateName("sharedipc-agent-").withNamespace(o.namespace()).endMetadata()
-          .withNewInvolvedObject().withApiVersion(SharedIpcGroup.GROUP + "/" + SharedIpcGroup.VERSION).withKind("SharedIpcGroup")
-          .withNamespace(o.namespace()).withName(o.group()).endInvolvedObject()
+      client.v1().events().inNamespace(namespace).resource(new EventBuilder()
+          .withNewMetadata().withGenerateName("sharedipc-agent-").withNamespace(namespace).endMetadata()
+          .withInvolvedObject(involved)
           .withType("Normal")
-          .withReason(d.action() == Action.Removed ? "SharedDirectoryRemoved" : "SharedDirectoryWouldBeRemoved")
+          .withReason(reason)
           .withMessage(message)
           .withNewSource().withComponent("sharedipc-agent").withHost(nodeName).endSource()
           .withReportingComponent("sharedipc.dev/agent").withReportingInstance(nodeName)
           .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
           .build()).create();
     } catch (RuntimeException e) {
-      log.warn("event not recorded node={} dir=\"{}\" reason=\"{}\"", nodeName, d.path(), e.getMessage());
+      log.warn("event not recorded node={} {} reason=\"{}\"", nodeName, subject, e.getMessage());
     }
   }
 
