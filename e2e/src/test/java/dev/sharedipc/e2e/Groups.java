@@ -10,14 +10,13 @@ import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.kubernetes.client.dsl.MixedOperation;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.api.model.KubernetesResourceList;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -68,6 +67,13 @@ final class Groups {
    * requests are tiny so that many instances fit the simulated nodes.
    */
   SharedIpcGroup createSmall(String name, int replicas) {
+    SharedIpcGroup group = small(name, replicas);
+    group.getMetadata().setNamespace(ns);
+    return api().inNamespace(ns).resource(group).create();
+  }
+
+  /** The group {@link #createSmall} creates, not yet created anywhere. */
+  static SharedIpcGroup small(String name, int replicas) {
     String yaml = """
         apiVersion: sharedipc.dev/v1alpha1
         kind: SharedIpcGroup
@@ -95,9 +101,7 @@ final class Groups {
                       command: [sh, -c, "echo reading; sleep infinity"]
                       resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {memory: 32Mi}}
         """.formatted(name, replicas);
-    SharedIpcGroup group = api().load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).item();
-    group.getMetadata().setNamespace(ns);
-    return api().inNamespace(ns).resource(group).create();
+    return Serialization.unmarshal(yaml, SharedIpcGroup.class);
   }
 
   SharedIpcGroup get(String name) {

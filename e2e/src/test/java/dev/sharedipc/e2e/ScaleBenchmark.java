@@ -75,7 +75,7 @@ class ScaleBenchmark {
 
     Groups groups = new Groups(client, ns.name());
     long groupStart = System.nanoTime();
-    createAll(i -> groups.api().inNamespace(ns.name()).resource(group("g-" + i)).create());
+    createAll(i -> groups.api().inNamespace(ns.name()).resource(Groups.small("g-" + i, REPLICAS)).create());
     created = System.nanoTime();
     log("operator: %d SharedIpcGroups created in %.1f s; waiting for all Ready", GROUPS, secs(groupStart, created));
     awaitCount("SharedIpcGroups Ready", GROUPS, () -> groups.api().inNamespace(ns.name()).list().getItems().stream()
@@ -114,7 +114,7 @@ class ScaleBenchmark {
 
   private static PodSpec renderedPodSpec(E2EEnvironment env) throws IOException {
     Path file = env.logDir().resolve("bench-group.yaml");
-    Files.writeString(file, Serialization.asYaml(group("bench")), StandardCharsets.UTF_8);
+    Files.writeString(file, Serialization.asYaml(Groups.small("bench", REPLICAS)), StandardCharsets.UTF_8);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String out = Commands.run(List.of(java, "-jar", env.operatorJar().toString(),
         "render", "-f", file.toString()), Map.of(), env.logDir().resolve("render.log"), false, Duration.ofMinutes(1))
@@ -134,26 +134,6 @@ class ScaleBenchmark {
         .endSpec().build();
   }
 
-  private static SharedIpcGroup group(String name) {
-    String yaml = """
-        apiVersion: sharedipc.dev/v1alpha1
-        kind: SharedIpcGroup
-        metadata:
-          name: %s
-        spec:
-          replicas: %d
-          placement: SamePod
-          sharedMemory: {size: 64Mi, mountPath: /dev/shm, accountTo: writer}
-          members:
-            - name: writer
-              template: {spec: {containers: [{name: writer, image: busybox:1.36, command: [sh, -c, "sleep infinity"],
-                resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {memory: 32Mi}}}]}}
-            - name: reader
-              template: {spec: {containers: [{name: reader, image: busybox:1.36, command: [sh, -c, "sleep infinity"],
-                resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {memory: 32Mi}}}]}}
-        """.formatted(name, REPLICAS);
-    return Serialization.unmarshal(yaml, SharedIpcGroup.class);
-  }
 
   /** Creates objects 0..GROUPS-1 from CREATORS threads, as a busy CI pipeline or GitOps sync would. */
   private static void createAll(IntFunction<?> create) throws Exception {
