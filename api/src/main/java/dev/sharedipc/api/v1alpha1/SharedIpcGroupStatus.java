@@ -26,6 +26,9 @@ public class SharedIpcGroupStatus {
   @JsonPropertyDescription("Totals over all instances, from the node agents' reports.")
   private UsageStatus usage;
 
+  @JsonPropertyDescription("The orphan policy the node agents obey for this group (group setting, policy default, policy cap). Absent means Report.")
+  private EffectiveOrphanPolicy effectiveOrphanPolicy;
+
   @JsonPropertyDescription("Ready, Placed, MemoryAccounted, WithinQuota and PolicyCompliant, always all present.")
   private List<Condition> conditions = new ArrayList<>();
 
@@ -69,6 +72,14 @@ public class SharedIpcGroupStatus {
     this.usage = usage;
   }
 
+  public EffectiveOrphanPolicy getEffectiveOrphanPolicy() {
+    return effectiveOrphanPolicy;
+  }
+
+  public void setEffectiveOrphanPolicy(EffectiveOrphanPolicy effectiveOrphanPolicy) {
+    this.effectiveOrphanPolicy = effectiveOrphanPolicy;
+  }
+
   public List<Condition> getConditions() {
     return conditions;
   }
@@ -88,11 +99,12 @@ public class SharedIpcGroupStatus {
         && Objects.equals(readyInstances, that.readyInstances)
         && Objects.equals(instances, that.instances)
         && Objects.equals(usage, that.usage)
+        && Objects.equals(effectiveOrphanPolicy, that.effectiveOrphanPolicy)
         && Objects.equals(conditions, that.conditions);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(observedGeneration, phase, readyInstances, instances, usage, conditions);
+    return Objects.hash(observedGeneration, phase, readyInstances, instances, usage, effectiveOrphanPolicy, conditions);
   }
 }
