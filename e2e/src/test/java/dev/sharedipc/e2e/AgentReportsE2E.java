@@ -3,15 +3,20 @@ package dev.sharedipc.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.sharedipc.api.v1alpha1.EffectiveOrphanPolicy;
 import dev.sharedipc.api.v1alpha1.InstanceStatus;
+import dev.sharedipc.api.v1alpha1.OrphanPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcNode;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
+import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
+import dev.sharedipc.api.v1alpha1.SharedIpcPolicySpec;
 import dev.sharedipc.e2e.harness.E2EEnvironment;
 import dev.sharedipc.e2e.harness.E2EExtension;
 import dev.sharedipc.e2e.harness.TestNamespace;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -169,6 +174,52 @@ class AgentReportsE2E {
     } catch (Exception | AssertionError e) {
       printAgentLog();
       throw e;
+    }
+  }
+
+  /**
+   * Governance holds where data is deleted: the group says Delete, but a SharedIpcPolicy governing
+   * its namespace allows at most Report. The operator publishes the effective policy (Report, capped
+   * by the policy) and the agent obeys only that, so the orphan survives pass after pass.
+   */
+  @Test
+  void orphanIsKeptWhenAPolicyCapsDeleteAtReport(E2EEnvironment env, TestNamespace ns) throws Exception {
+    String policyName = "cap-" + ns.name();
+    SharedIpcPolicy cap = new SharedIpcPolicy();
+    cap.getMetadata().setName(policyName);
+    SharedIpcPolicySpec spec = new SharedIpcPolicySpec();
+    spec.setNamespaceSelector(new LabelSelectorBuilder().addToMatchLabels("kubernetes.io/metadata.name", ns.name()).build());
+    spec.setStrongestOrphanPolicy(OrphanPolicy.Report);
+    cap.setSpec(spec);
+    env.admin().resources(SharedIpcPolicy.class).resource(cap).create();
+    try {
+      Groups groups = new Groups(env.admin(), ns.name());
+      Setup s = setUp(env, ns, groups, "Delete", 256);
+      await("the effective policy published as Report, capped by " + policyName)
+          .atMost(AGENT_CONVERGE).pollInterval(Groups.POLL).untilAsserted(() -> {
+            EffectiveOrphanPolicy effective = groups.get(GROUP).getStatus().getEffectiveOrphanPolicy();
+            assertThat(effective).as("status.effectiveOrphanPolicy").isNotNull();
+            assertThat(effective.getPolicy()).as("status.effectiveOrphanPolicy.policy (%s)", effective.getSource())
+                .isEqualTo(OrphanPolicy.Report);
+          });
+      await("the orphan judged and kept by the agent (agent log " + agent.log() + ")")
+          .atMost(AGENT_CONVERGE).pollInterval(Groups.POLL).untilAsserted(() -> {
+            assertThat(agent.isAlive()).as("agent alive").isTrue();
+            assertThat(nodeStatus(env, s.node()).getTopOrphans()).as("SharedIpcNode %s topOrphans", s.node()).anySatisfy(o -> {
+              assertThat(o.shmid).isEqualTo((long) s.orphan());
+              assertThat(o.action).isEqualTo("Kept");
+            });
+          });
+      Instant judged = Instant.parse(nodeStatus(env, s.node()).getLastScanTime());
+      await("two more passes of the agent").atMost(Duration.ofSeconds(30)).pollInterval(Groups.POLL)
+          .until(() -> Instant.parse(nodeStatus(env, s.node()).getLastScanTime()).isAfter(judged.plusSeconds(3)));
+      assertThat(ipc.shmids(s.ns())).as("segments in the pod's IPC namespace").containsExactlyInAnyOrder(s.held(), s.orphan());
+      assertThat(events(env, ns, "OrphanSegmentRemoved")).as("OrphanSegmentRemoved Events").isEmpty();
+    } catch (Exception | AssertionError e) {
+      printAgentLog();
+      throw e;
+    } finally {
+      env.admin().resources(SharedIpcPolicy.class).withName(policyName).delete();
     }
   }
 
