@@ -5,7 +5,5 @@ cd "$(dirname "$0")/.."
 ./mvnw -B -q -pl api -am test -Dtest=CrdsAreUpToDateTest -Dsurefire.failIfNoSpecifiedTests=false -Dsharedipc.updateCrds=true
 git status --short crds/
 # The Helm chart carries the same CRDs (HelmChartIT checks they are identical).
-for f in crds/*.yaml; do
-  [ "$(basename "$f")" = kustomization.yaml ] || cp "$f" charts/sharedipc/crds/
-done
+cp crds/*.yaml charts/sharedipc/crds/
 git status --short charts/sharedipc/crds/

@@ -108,7 +108,7 @@ class K3sBackendE2E {
   private static void apply(Path dir) throws IOException {
     List<Path> files;
     try (Stream<Path> list = Files.list(dir)) {
-      files = list.filter(f -> f.toString().endsWith(".yaml") && !f.endsWith("kustomization.yaml")).sorted().toList();
+      files = list.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
     }
     for (Path file : files) {
       try (InputStream in = Files.newInputStream(file)) {

@@ -173,7 +173,7 @@ public final class RealApiServer {
     Path crds = RepoPaths.root().resolve("crds");
     List<Path> files;
     try (Stream<Path> list = Files.list(crds)) {
-      files = list.filter(f -> f.toString().endsWith(".yaml") && !f.endsWith("kustomization.yaml")).sorted().toList();
+      files = list.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
     }
     for (Path file : files) {
       try (InputStream in = Files.newInputStream(file)) {

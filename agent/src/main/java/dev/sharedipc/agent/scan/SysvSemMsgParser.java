@@ -1,0 +1,40 @@
+package dev.sharedipc.agent.scan;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Parses {@code /proc/sysvipc/sem} (key semid perms nsems uid gid cuid cgid otime ctime) and
+ * {@code /proc/sysvipc/msg} (key msqid perms cbytes qnum lspid lrpid uid gid cuid cgid stime rtime
+ * ctime), read by {@link SysvTable}: the semaphore and message-queue halves of {@code ipcs -a},
+ * beside {@link SysvShmParser}.
+ */
+public final class SysvSemMsgParser {
+  /** The semaphore sets and how many lines were skipped as malformed. */
+  public record Semaphores(List<SemaphoreSet> sets, int malformedLines) {}
+
+  /** The message queues and how many lines were skipped as malformed. */
+  public record Queues(List<MessageQueue> queues, int malformedLines) {}
+
+  private SysvSemMsgParser() {}
+
+  public static Semaphores semaphores(long ipcNamespace, byte[] text) {
+    SysvTable.Rows table = SysvTable.parse(text, 10);
+    List<SemaphoreSet> sets = new ArrayList<>(table.rows().size());
+    for (long[] f : table.rows()) {
+      sets.add(new SemaphoreSet(ipcNamespace, (int) f[0], (int) f[1], (int) f[2], f[3], (int) f[4], (int) f[5], (int) f[6],
+          (int) f[7], f[8], f[9]));
+    }
+    return new Semaphores(sets, table.malformedLines());
+  }
+
+  public static Queues queues(long ipcNamespace, byte[] text) {
+    SysvTable.Rows table = SysvTable.parse(text, 14);
+    List<MessageQueue> queues = new ArrayList<>(table.rows().size());
+    for (long[] f : table.rows()) {
+      queues.add(new MessageQueue(ipcNamespace, (int) f[0], (int) f[1], (int) f[2], f[3], f[4], (int) f[5], (int) f[6],
+          (int) f[7], (int) f[8], (int) f[9], (int) f[10], f[11], f[12], f[13]));
+    }
+    return new Queues(queues, table.malformedLines());
+  }
+}
