@@ -8,7 +8,11 @@ package dev.sharedipc.agent.scan;
  */
 public record MemoryVolume(Kind kind, String name, String path, String podUid, long sizeBytes, long usedBytes,
     String podNamespace, String group, Integer instance) {
-  public enum Kind { EmptyDir, DevShm, NodeShared }
+  public enum Kind {
+    EmptyDir, DevShm, NodeShared,
+    /** The host's own /dev/shm: its objects belong to no pod and are never removed. */
+    HostShm
+  }
 
   /** A volume with no attribution beyond its pod UID. */
   public MemoryVolume(Kind kind, String name, String path, String podUid, long sizeBytes, long usedBytes) {

@@ -207,7 +207,7 @@ public final class OpenFileUsers {
     }
   }
 
-  private static boolean isPid(String name) {
+  static boolean isPid(String name) {
     if (name.isEmpty() || name.length() > 10) {
       return false;
     }

@@ -21,7 +21,8 @@ import java.util.TreeSet;
  *   <li>the pod has a container in back-off (the crash-loop guard: a full /dev/shm left by a crash
  *       makes every restart crash again, so waiting out the grace period keeps the pod down):
  *       {@link PosixObjectVerdict#Remove} at once;
- *   <li>modified or changed within the grace period: {@link PosixObjectVerdict#WithinGrace};
+ *   <li>modified within the grace period: {@link PosixObjectVerdict#WithinGrace} (the modification time,
+ *       not the status change time: a chmod or a new hard link is no use of the memory);
  *   <li>otherwise {@link PosixObjectVerdict#Remove}.
  * </ol>
  * The crash-loop shortcut exists only under Delete: under Report the guard reports and changes nothing.
@@ -30,13 +31,7 @@ public final class PosixObjectJudge {
   private PosixObjectJudge() {}
 
   /** The file as inspected (never following a link) and where it lies. */
-  public record Observed(String path, FileKind kind, boolean hostShm, int podsOfVolume, long mtimeEpochSecond,
-      long ctimeEpochSecond) {
-    /** When it last changed: the later of its modification and status change times. */
-    Instant lastChange() {
-      return Instant.ofEpochSecond(Math.max(mtimeEpochSecond, ctimeEpochSecond));
-    }
-  }
+  public record Observed(String path, FileKind kind, boolean hostShm, int podsOfVolume, long mtimeEpochSecond) {}
 
   /** What kind of directory entry it is, read with lstat (a link is a link, never its target). */
   public enum FileKind { Regular, Directory, SymbolicLink, Other }
@@ -75,12 +70,13 @@ public final class PosixObjectJudge {
           + "the crash-loop guard removes it without waiting for the grace period (policy Delete, " + policy.source() + ")");
     }
     Duration grace = policy.grace().isNegative() ? Duration.ZERO : policy.grace();
-    Duration idle = object.lastChange().isAfter(now) ? Duration.ZERO : Duration.between(object.lastChange(), now);
+    Instant modified = Instant.ofEpochSecond(object.mtimeEpochSecond());
+    Duration idle = modified.isAfter(now) ? Duration.ZERO : Duration.between(modified, now);
     if (idle.compareTo(grace) <= 0) {
-      return new PosixObjectJudgement(PosixObjectVerdict.WithinGrace, "no process has it open or mapped; unchanged for "
+      return new PosixObjectJudgement(PosixObjectVerdict.WithinGrace, "no process has it open or mapped; not modified for "
           + Durations.format(idle) + ", grace period " + Durations.format(grace) + " (" + policy.source() + ")");
     }
-    return new PosixObjectJudgement(PosixObjectVerdict.Remove, "no process has it open or mapped and unchanged for "
+    return new PosixObjectJudgement(PosixObjectVerdict.Remove, "no process has it open or mapped and not modified for "
         + Durations.format(idle) + ", past the grace period " + Durations.format(grace) + " (policy Delete, " + policy.source() + ")");
   }
 }

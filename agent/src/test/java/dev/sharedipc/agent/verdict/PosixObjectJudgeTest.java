@@ -22,29 +22,29 @@ class PosixObjectJudgeTest {
   static final Policy DELETE = new Policy(OrphanPolicy.Delete, Duration.ofMinutes(5), "group team/g");
   static final Policy REPORT = new Policy(OrphanPolicy.Report, Duration.ofMinutes(5), "group team/g");
 
-  static Observed file(FileKind kind, boolean hostShm, int pods, long mtime, long ctime) {
-    return new Observed("/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/shm/nccl-1", kind, hostShm, pods, mtime, ctime);
+  static Observed file(FileKind kind, boolean hostShm, int pods, long mtime) {
+    return new Observed("/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/shm/nccl-1", kind, hostShm, pods, mtime);
   }
 
   static Observed orphan() {
-    return file(FileKind.Regular, false, 1, HOUR_AGO, HOUR_AGO);
+    return file(FileKind.Regular, false, 1, HOUR_AGO);
   }
 
   /** One row: what was observed, and the verdict. Each rule appears where it wins and where it does not apply. */
   static Stream<Arguments> table() {
     return Stream.of(
         Arguments.of("idle orphan past grace under Delete", orphan(), Set.of(), DELETE, false, PosixObjectVerdict.Remove),
-        Arguments.of("host /dev/shm, whatever else holds", file(FileKind.Regular, true, 1, HOUR_AGO, HOUR_AGO), Set.of(), DELETE, true,
+        Arguments.of("host /dev/shm, whatever else holds", file(FileKind.Regular, true, 1, HOUR_AGO), Set.of(), DELETE, true,
             PosixObjectVerdict.Host),
-        Arguments.of("symbolic link", file(FileKind.SymbolicLink, false, 1, HOUR_AGO, HOUR_AGO), Set.of(), DELETE, true,
+        Arguments.of("symbolic link", file(FileKind.SymbolicLink, false, 1, HOUR_AGO), Set.of(), DELETE, true,
             PosixObjectVerdict.NotRegular),
-        Arguments.of("directory", file(FileKind.Directory, false, 1, HOUR_AGO, HOUR_AGO), Set.of(), DELETE, false,
+        Arguments.of("directory", file(FileKind.Directory, false, 1, HOUR_AGO), Set.of(), DELETE, false,
             PosixObjectVerdict.NotRegular),
-        Arguments.of("device or socket", file(FileKind.Other, false, 1, HOUR_AGO, HOUR_AGO), Set.of(), DELETE, false,
+        Arguments.of("device or socket", file(FileKind.Other, false, 1, HOUR_AGO), Set.of(), DELETE, false,
             PosixObjectVerdict.NotRegular),
-        Arguments.of("volume of no known pod", file(FileKind.Regular, false, 0, HOUR_AGO, HOUR_AGO), Set.of(), DELETE, true,
+        Arguments.of("volume of no known pod", file(FileKind.Regular, false, 0, HOUR_AGO), Set.of(), DELETE, true,
             PosixObjectVerdict.Unattributed),
-        Arguments.of("volume shared by two pods", file(FileKind.Regular, false, 2, HOUR_AGO, HOUR_AGO), Set.of(), DELETE, false,
+        Arguments.of("volume shared by two pods", file(FileKind.Regular, false, 2, HOUR_AGO), Set.of(), DELETE, false,
             PosixObjectVerdict.Unattributed),
         Arguments.of("users not known", orphan(), null, DELETE, true, PosixObjectVerdict.UsersUnknown),
         Arguments.of("open or mapped, even in back-off", orphan(), Set.of(42), DELETE, true, PosixObjectVerdict.InUse),
@@ -52,14 +52,11 @@ class PosixObjectJudgeTest {
         Arguments.of("Report keeps it in back-off too (the guard only reports)", orphan(), Set.of(), REPORT, true,
             PosixObjectVerdict.KeptByPolicy),
         Arguments.of("no policy known is Report", orphan(), Set.of(), Policy.UNKNOWN, true, PosixObjectVerdict.KeptByPolicy),
-        Arguments.of("modified just now", file(FileKind.Regular, false, 1, JUST_NOW, HOUR_AGO), Set.of(), DELETE, false,
+        Arguments.of("modified just now", file(FileKind.Regular, false, 1, JUST_NOW), Set.of(), DELETE, false,
             PosixObjectVerdict.WithinGrace),
-        Arguments.of("changed (chmod, link count) just now", file(FileKind.Regular, false, 1, HOUR_AGO, JUST_NOW), Set.of(), DELETE,
-            false, PosixObjectVerdict.WithinGrace),
-        Arguments.of("crash-loop guard: just written, pod in back-off, Delete", file(FileKind.Regular, false, 1, JUST_NOW, JUST_NOW),
+        Arguments.of("crash-loop guard: just written, pod in back-off, Delete", file(FileKind.Regular, false, 1, JUST_NOW),
             Set.of(), DELETE, true, PosixObjectVerdict.Remove),
-        Arguments.of("mtime in the future counts as just now", file(FileKind.Regular, false, 1, NOW.plusSeconds(60).getEpochSecond(),
-            HOUR_AGO), Set.of(), DELETE, false, PosixObjectVerdict.WithinGrace));
+        Arguments.of("mtime in the future counts as just now", file(FileKind.Regular, false, 1, NOW.plusSeconds(60).getEpochSecond()), Set.of(), DELETE, false, PosixObjectVerdict.WithinGrace));
   }
 
   @ParameterizedTest(name = "{0}")

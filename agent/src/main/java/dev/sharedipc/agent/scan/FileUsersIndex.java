@@ -1,0 +1,146 @@
+package dev.sharedipc.agent.scan;
+
+import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
+import dev.sharedipc.agent.scan.OpenFileUsers.MapsLine;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Who has which file open or mapped, for every process of the node, read once per pass: each
+ * process's {@code maps} (whose lines carry device and inode, so no stat is needed) and each of its
+ * {@code fd} links ({@code stat} through the link gives the target's device and inode, whatever
+ * path the process sees it under in its own mount namespace). Only files on the given devices are
+ * kept, so the index stays as small as the volumes it serves. Joining objects to it costs one
+ * lookup each, instead of a walk of {@code /proc} per object.
+ *
+ * <p>Pids that exit while being read are skipped. A pid whose fds or maps cannot be read for another
+ * reason makes the whole index unknown ({@link #unknown()} says why): callers then keep everything.
+ */
+public final class FileUsersIndex {
+  /** The pids that have one file open and the pids that have it mapped. */
+  public record Users(Set<Integer> open, Set<Integer> mapped) {
+    /** Every pid that uses it either way. */
+    public Set<Integer> all() {
+      Set<Integer> all = new TreeSet<>(open);
+      all.addAll(mapped);
+      return all;
+    }
+  }
+
+  private static final Users NOBODY = new Users(Set.of(), Set.of());
+  private final Map<FileId, Users> byFile;
+  private final String unknown;
+
+  private FileUsersIndex(Map<FileId, Users> byFile, String unknown) {
+    this.byFile = byFile;
+    this.unknown = unknown;
+  }
+
+  /** Why the index is not known (a process could not be read), or null when it is. */
+  public String unknown() {
+    return unknown;
+  }
+
+  /** The users of a file, or null when the index is not known. */
+  public Users users(FileId id) {
+    if (unknown != null) {
+      return null;
+    }
+    return byFile.getOrDefault(id, NOBODY);
+  }
+
+  /**
+   * Reads every pid under each proc root.
+   *
+   * @param devices the devices (as {@link FileId#major()}/{@link FileId#minor()} pairs of any file on them) worth indexing
+   */
+  public static FileUsersIndex read(List<Path> procRoots, Set<FileId> devices) {
+    Set<Long> wanted = new java.util.HashSet<>();
+    for (FileId d : devices) {
+      wanted.add(device(d));
+    }
+    Map<FileId, Users> byFile = new HashMap<>();
+    if (wanted.isEmpty()) {
+      return new FileUsersIndex(byFile, null);
+    }
+    for (Path root : new java.util.LinkedHashSet<>(procRoots)) {
+      try (DirectoryStream<Path> pids = Files.newDirectoryStream(root, p -> OpenFileUsers.isPid(p.getFileName().toString()))) {
+        for (Path pidDir : pids) {
+          String problem = readPid(pidDir, wanted, byFile);
+          if (problem != null) {
+            return new FileUsersIndex(Map.of(), problem);
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        return new FileUsersIndex(Map.of(), "cannot list processes under " + root + ": " + e);
+      }
+    }
+    return new FileUsersIndex(byFile, null);
+  }
+
+  private static long device(FileId id) {
+    return (id.major() << 32) | id.minor();
+  }
+
+  private static Users entry(Map<FileId, Users> byFile, FileId id) {
+    return byFile.computeIfAbsent(id, k -> new Users(new TreeSet<>(), new TreeSet<>()));
+  }
+
+  private static String readPid(Path pidDir, Set<Long> wanted, Map<FileId, Users> byFile) {
+    int pid = Integer.parseInt(pidDir.getFileName().toString());
+    try (DirectoryStream<Path> fds = Files.newDirectoryStream(pidDir.resolve("fd"))) {
+      for (Path link : fds) {
+        String text;
+        try {
+          text = Files.readSymbolicLink(link).toString();
+        } catch (IOException | UnsupportedOperationException e) {
+          continue; // closed meanwhile
+        }
+        if (!text.startsWith("/")) {
+          continue; // pipe:[..], socket:[..], anon_inode:..
+        }
+        try {
+          Map<String, Object> a = Files.readAttributes(link, "unix:dev,ino");
+          FileId id = FileId.of((Long) a.get("dev"), (Long) a.get("ino"));
+          if (wanted.contains(device(id))) {
+            entry(byFile, id).open().add(pid);
+          }
+        } catch (IOException | RuntimeException e) {
+          // closed meanwhile
+        }
+      }
+    } catch (NoSuchFileException e) {
+      return null; // exited
+    } catch (AccessDeniedException e) {
+      return "cannot read the open files of pid " + pid + " (" + pidDir.resolve("fd") + "): permission denied (the agent needs root)";
+    } catch (IOException | RuntimeException e) {
+      return Files.exists(pidDir) ? "cannot read the open files of pid " + pid + ": " + e : null;
+    }
+    List<String> maps;
+    try {
+      maps = Files.readAllLines(pidDir.resolve("maps"));
+    } catch (NoSuchFileException e) {
+      return null;
+    } catch (AccessDeniedException e) {
+      return "cannot read the mappings of pid " + pid + ": permission denied (the agent needs root)";
+    } catch (IOException | RuntimeException e) {
+      return Files.exists(pidDir) ? "cannot read the mappings of pid " + pid + ": " + e : null;
+    }
+    for (String line : maps) {
+      MapsLine m = MapsLine.parse(line);
+      if (m != null && m.id() != null && wanted.contains(device(m.id()))) {
+        entry(byFile, m.id()).mapped().add(pid);
+      }
+    }
+    return null;
+  }
+}
