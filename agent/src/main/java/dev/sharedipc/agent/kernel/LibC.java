@@ -38,6 +38,7 @@ final class LibC {
   static final int EINVAL = 22;
   static final int ENOSPC = 28;
   static final int EIDRM = 43;
+  static final int ENOSYS = 38;
 
   static native int shmget(int key, long size, int shmflg);
 

@@ -33,7 +33,7 @@ public final class OpenFileUsers {
   /** A file's identity: the device as major and minor, and the inode. */
   public record FileId(long major, long minor, long inode) {
     /** From {@code st_dev} as glibc encodes it (what Java's {@code unix:dev} returns). */
-    static FileId of(long dev, long inode) {
+    public static FileId of(long dev, long inode) {
       long major = ((dev >>> 8) & 0xfffL) | ((dev >>> 32) & ~0xfffL);
       long minor = (dev & 0xffL) | ((dev >>> 12) & ~0xffL);
       return new FileId(major, minor, inode);

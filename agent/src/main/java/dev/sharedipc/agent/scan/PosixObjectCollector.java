@@ -1,6 +1,6 @@
 package dev.sharedipc.agent.scan;
 
-import dev.sharedipc.agent.kernel.FileBlocks;
+import dev.sharedipc.agent.kernel.AtFiles;
 import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
 import dev.sharedipc.agent.verdict.PosixObjectJudge.FileKind;
 import java.io.IOException;
@@ -11,14 +11,12 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Lists the POSIX shared-memory objects of memory-backed volumes: every entry under each volume's
- * root, read with {@code lstat} and never followed (a symbolic link is reported as a link, and a
+ * root, read with {@code lstat} ({@link AtFiles}: Java's attributes lack the allocated blocks) and never followed (a symbolic link is reported as a link, and a
  * directory that is another mount is not entered: its files belong to another volume). Directories
  * are walked into but not reported; everything else is, so that a link or a device planted in a
  * volume shows up as what it is.
@@ -78,18 +76,20 @@ public final class PosixObjectCollector {
   }
 
   private static PosixObject object(MemoryVolume volume, Path root, Path file) throws IOException {
-    Map<String, Object> a = Files.readAttributes(file, "unix:dev,ino,mode,uid,gid,size,lastModifiedTime,ctime",
-        LinkOption.NOFOLLOW_LINKS);
-    int mode = (Integer) a.get("mode");
-    FileKind kind = switch (mode & 0170000) {
+    AtFiles.Stat st = AtFiles.lstat(file.toString());
+    if (st == null) {
+      if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+        throw new NoSuchFileException(file.toString());
+      }
+      throw new IOException("lstat(" + file + ") failed");
+    }
+    FileKind kind = switch (st.mode() & 0170000) {
       case 0100000 -> FileKind.Regular;
       case 0040000 -> FileKind.Directory;
       case 0120000 -> FileKind.SymbolicLink;
       default -> FileKind.Other;
     };
-    return new PosixObject(volume, root.relativize(file).toString(), kind, FileId.of((Long) a.get("dev"), (Long) a.get("ino")),
-        FileBlocks.allocated(file.toString()), (Long) a.get("size"), (Integer) a.get("uid"), (Integer) a.get("gid"),
-        mode & 07777, ((FileTime) a.get("lastModifiedTime")).toInstant().getEpochSecond(),
-        ((FileTime) a.get("ctime")).toInstant().getEpochSecond());
+    return new PosixObject(volume, root.relativize(file).toString(), kind, FileId.of(st.dev(), st.ino()), st.allocatedBytes(),
+        st.size(), st.uid(), st.gid(), st.mode() & 07777, st.mtimeNanos(), st.ctimeNanos());
   }
 }

@@ -42,6 +42,7 @@ class KernelIT {
         #include <stddef.h>
         #include <sys/shm.h>
         #include <sys/vfs.h>
+        #include <sys/stat.h>
         #define P(name, value) printf("%s %zu\\n", name, (size_t)(value))
         int main(void) {
           P("SHMID_DS_SIZE", sizeof(struct shmid_ds));
@@ -74,6 +75,12 @@ class KernelIT {
           P("STATFS_BFREE", offsetof(struct statfs, f_bfree));
           P("STATFS_BAVAIL", offsetof(struct statfs, f_bavail));
           P("STATFS_FRSIZE", offsetof(struct statfs, f_frsize));
+          P("STAT_SIZE", sizeof(struct stat));
+          P("ST_DEV", offsetof(struct stat, st_dev)); P("ST_INO", offsetof(struct stat, st_ino));
+          P("ST_MODE", offsetof(struct stat, st_mode)); P("ST_UID", offsetof(struct stat, st_uid));
+          P("ST_GID", offsetof(struct stat, st_gid)); P("ST_SIZE", offsetof(struct stat, st_size));
+          P("ST_BLOCKS", offsetof(struct stat, st_blocks)); P("ST_MTIM", offsetof(struct stat, st_mtim));
+          P("ST_CTIM", offsetof(struct stat, st_ctim));
           P("IPC_STAT", IPC_STAT); P("IPC_INFO", IPC_INFO); P("SHM_STAT", SHM_STAT); P("SHM_INFO", SHM_INFO);
           P("SHM_STAT_ANY", SHM_STAT_ANY); P("IPC_RMID", IPC_RMID); P("IPC_CREAT", IPC_CREAT); P("SHM_DEST", SHM_DEST);
           return 0;
@@ -92,6 +99,11 @@ class KernelIT {
     }
     Map<String, Long> java = new HashMap<>();
     for (var field : Layout.class.getDeclaredFields()) {
+      if (field.getType() == int.class && c_.containsKey(field.getName())) {
+        java.put(field.getName(), (long) field.getInt(null));
+      }
+    }
+    for (var field : AtFiles.class.getDeclaredFields()) {
       if (field.getType() == int.class && c_.containsKey(field.getName())) {
         java.put(field.getName(), (long) field.getInt(null));
       }

@@ -2,11 +2,14 @@ package dev.sharedipc.agent.scan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sharedipc.agent.reap.Action;
+import dev.sharedipc.agent.reap.PosixObjectReaper;
 import dev.sharedipc.agent.testing.ReadableProc;
 import dev.sharedipc.agent.testing.Root;
 import dev.sharedipc.agent.verdict.Policy;
 import dev.sharedipc.agent.verdict.PosixObjectJudge;
 import dev.sharedipc.agent.verdict.PosixObjectJudge.FileKind;
+import dev.sharedipc.agent.verdict.PosixObjectJudgement;
 import dev.sharedipc.agent.verdict.PosixObjectVerdict;
 import dev.sharedipc.api.v1alpha1.OrphanPolicy;
 import java.io.BufferedReader;
@@ -22,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -33,8 +37,9 @@ import org.junit.jupiter.api.io.TempDir;
  * holding one file mapped by a live process (its fd closed), one held open, one just written, one
  * orphaned (not modified for an hour), a sparse file, and a symbolic link leading out of the volume.
  * The collector lists each as lstat sees it, the users index finds the mapper and the holder through
- * /proc by device and inode, and the verdict under Delete with a one-minute grace removes exactly
- * the orphan.
+ * /proc by device and inode, the verdict under Delete with a one-minute grace condemns exactly the
+ * idle unused files, and the reaper removes them (and nothing in a dry run), re-checking every fact
+ * just before unlinking through directory descriptors that follow no link.
  */
 class PosixObjectsIT {
   @TempDir Path tmp;
@@ -110,7 +115,7 @@ class PosixObjectsIT {
 
     Policy delete = new Policy(OrphanPolicy.Delete, Duration.ofMinutes(1), "group team/g");
     Map<String, PosixObjectVerdict> verdicts = objects.values().stream().collect(Collectors.toMap(PosixObject::name, o ->
-        PosixObjectJudge.judge(new PosixObjectJudge.Observed(o.path(), o.kind(), false, 1, o.mtime()),
+        PosixObjectJudge.judge(new PosixObjectJudge.Observed(o.path(), o.kind(), false, 1, o.mtimeEpochSecond()),
             index.users(o.id()).all(), delete, false, now).verdict()));
     assertThat(verdicts).containsEntry("torch_1234_0", PosixObjectVerdict.InUse)
         .containsEntry("PostgreSQL.1804289383", PosixObjectVerdict.InUse)
@@ -120,6 +125,70 @@ class PosixObjectsIT {
         .containsEntry("link-out", PosixObjectVerdict.NotRegular);
     assertThat(fresh).exists();
     assertThat(outside).hasContent("must survive");
+
+    // The reaper: a dry run removes nothing; then exactly the two idle, unused files go.
+    BiFunction<PosixObject, Set<Integer>, PosixObjectJudgement> judge = (o, users) -> PosixObjectJudge.judge(
+        new PosixObjectJudge.Observed(o.path(), o.kind(), false, 1, o.mtimeEpochSecond()), users, delete, false, now);
+    List<PosixObjectReaper.Decision> judged = objects.values().stream()
+        .map(o -> new PosixObjectReaper.Decision(o, judge.apply(o, index.users(o.id()).all()), null, null)).toList();
+    Map<String, Action> dry = actions(new PosixObjectReaper(List.of(ReadableProc.view(tmp)), true).reap(judged, judge));
+    assertThat(dry).containsEntry("vllm-leaked", Action.WouldRemove).containsEntry("sparse", Action.WouldRemove);
+    assertThat(orphan).exists();
+
+    Map<String, Action> acted = actions(new PosixObjectReaper(List.of(ReadableProc.view(tmp)), false).reap(judged, judge));
+    assertThat(acted).containsEntry("vllm-leaked", Action.Removed).containsEntry("sparse", Action.Removed)
+        .containsEntry("torch_1234_0", Action.Kept).containsEntry("PostgreSQL.1804289383", Action.Kept)
+        .containsEntry("nccl-ring-0", Action.Kept).containsEntry("link-out", Action.Kept);
+    assertThat(orphan).doesNotExist();
+    assertThat(sparse).doesNotExist();
+    assertThat(List.of(mapped, held, fresh)).allSatisfy(p -> assertThat(p).exists());
+    assertThat(outside).hasContent("must survive");
+  }
+
+  @Test
+  void everyFactIsCheckedAgainJustBeforeUnlinking() throws Exception {
+    Instant now = Instant.now();
+    Instant hourAgo = now.minus(Duration.ofHours(1));
+    Path rewritten = write("rewritten", 4096);
+    Path opened = write("opened-meanwhile", 4096);
+    Files.createDirectories(volume.resolve("sub"));
+    Path inSub = write("sub/inner", 4096);
+    Path outsideDir = Files.createDirectory(tmp.resolve("outside-dir"));
+    Path decoy = Files.writeString(outsideDir.resolve("inner"), "must survive");
+    for (Path p : List.of(rewritten, opened, inSub)) {
+      Files.setLastModifiedTime(p, FileTime.from(hourAgo));
+    }
+    MemoryVolume v = new MemoryVolume(MemoryVolume.Kind.EmptyDir, "shm", volume.toString(), "pod-uid-4", 16 << 20, 0);
+    Policy delete = new Policy(OrphanPolicy.Delete, Duration.ofMinutes(1), "group team/g");
+    BiFunction<PosixObject, Set<Integer>, PosixObjectJudgement> judge = (o, users) -> PosixObjectJudge.judge(
+        new PosixObjectJudge.Observed(o.path(), o.kind(), false, 1, o.mtimeEpochSecond()), users, delete, false, now);
+    List<PosixObjectReaper.Decision> judged = PosixObjectCollector.collect(List.of(v), new ArrayList<>()).stream()
+        .map(o -> new PosixObjectReaper.Decision(o, judge.apply(o, Set.of()), null, null)).toList();
+    assertThat(judged).allSatisfy(d -> assertThat(d.judgement().verdict()).isEqualTo(PosixObjectVerdict.Remove));
+
+    // Between judgement and removal: one file is written, one is opened, and the directory of the
+    // third is swapped for a link to a directory outside the volume holding a file of the same name.
+    Files.writeString(rewritten, "new data");
+    Files.setLastModifiedTime(rewritten, FileTime.from(hourAgo)); // same mtime again: ctime still tells
+    start("sh", "-c", "exec 3<\"$0\"; echo ready; exec sleep 600", opened.toString());
+    Files.delete(inSub);
+    Files.delete(volume.resolve("sub"));
+    Files.createSymbolicLink(volume.resolve("sub"), outsideDir);
+
+    Map<String, PosixObjectReaper.Decision> done = new PosixObjectReaper(List.of(ReadableProc.view(tmp)), false).reap(judged, judge)
+        .stream().collect(Collectors.toMap(d -> d.object().name(), d -> d));
+    assertThat(done.get("rewritten").action()).as(done.get("rewritten").audit()).isEqualTo(Action.Spared);
+    assertThat(done.get("rewritten").detail()).contains("ctime");
+    assertThat(done.get("opened-meanwhile").action()).as(done.get("opened-meanwhile").audit()).isEqualTo(Action.Spared);
+    assertThat(done.get("opened-meanwhile").judgement().verdict()).isEqualTo(PosixObjectVerdict.InUse);
+    assertThat(done.get("sub/inner").action()).as(done.get("sub/inner").audit()).isIn(Action.Spared, Action.Failed);
+    assertThat(rewritten).exists();
+    assertThat(opened).exists();
+    assertThat(decoy).hasContent("must survive");
+  }
+
+  private static Map<String, Action> actions(List<PosixObjectReaper.Decision> decisions) {
+    return decisions.stream().collect(Collectors.toMap(d -> d.object().name(), PosixObjectReaper.Decision::action));
   }
 
   @Test
