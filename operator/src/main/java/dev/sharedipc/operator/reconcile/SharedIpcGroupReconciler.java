@@ -120,8 +120,10 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     // says which groups to look at again when one of its objects changes.
     InformerEventSource<SharedIpcNode, SharedIpcGroup> nodes = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(SharedIpcNode.class, SharedIpcGroup.class)
-            .withSecondaryToPrimaryMapper(node -> reported.changedBy(node).stream()
-                .map(SharedIpcGroupReconciler::resourceId)
+            .withSecondaryToPrimaryMapper(node -> java.util.stream.Stream.concat(
+                    reported.changedBy(node).stream().map(SharedIpcGroupReconciler::resourceId),
+                    context.getPrimaryCache().list(g -> NodeUsage.hasHostIpcInstanceOn(g, node.getMetadata().getName()))
+                        .map(ResourceID::fromResource))
                 .collect(Collectors.toSet()))
             .build(),
         context);
