@@ -105,9 +105,10 @@ public final class MemoryAccounting {
   /**
    * Judges whether the members, after accounting, can really hold size bytes of shared memory.
    *
-   * @param pod all the members' containers (one pod for SamePod)
+   * @param pod all the members' containers (one pod for SamePod, with its pod-level resources)
    * @param cappedByPodLimit true when the memory is an emptyDir of that one pod, which the kernel
-   *     caps at the pod's memory limit (SamePod); false for a node directory (SameNode)
+   *     caps at the pod's memory limit (SamePod); false for a node directory (SameNode), where each
+   *     member's own pod-level limit, read from its template, caps what that member may write
    */
   public Verdict judge(PodSpec pod, List<MemberSpec> members, SharedMemorySpec sharedMemory, Accounted accounted,
       boolean cappedByPodLimit) {
