@@ -11,6 +11,7 @@ import dev.sharedipc.operator.samenode.SameNodePlan;
 import dev.sharedipc.operator.samenode.SameNodePlanner;
 import dev.sharedipc.operator.samenode.SchedulingPodStore;
 import dev.sharedipc.operator.usage.NodeUsage;
+import dev.sharedipc.operator.usage.ReportedGroups;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.render.MergeConflict;
@@ -103,11 +104,14 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
             .withSecondaryToPrimaryMapper(pod -> Set.of())
             .build(),
         context);
+    // A report counts only while its Node exists: a Node that goes also wakes the groups its report mentioned.
+    ReportedGroups reported = new ReportedGroups();
     InformerEventSource<Node, SharedIpcGroup> nodeObjects = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Node.class, SharedIpcGroup.class)
-            .withSecondaryToPrimaryMapper(node -> context.getPrimaryCache()
-                .list(g -> g.getSpec().getPlacement() == Placement.SameNode)
-                .map(ResourceID::fromResource)
+            .withSecondaryToPrimaryMapper(node -> java.util.stream.Stream.concat(context.getPrimaryCache()
+                    .list(g -> g.getSpec().getPlacement() == Placement.SameNode)
+                    .map(ResourceID::fromResource),
+                reported.lastOf(node.getMetadata().getName()).stream().map(SharedIpcGroupReconciler::resourceId))
                 .collect(Collectors.toSet()))
             .withOnUpdateFilter((updated, old) -> !Objects.equals(placementFacts(updated), placementFacts(old)))
             .build(),
@@ -116,8 +120,10 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     // says which groups to look at again when one of its objects changes.
     InformerEventSource<SharedIpcNode, SharedIpcGroup> nodes = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(SharedIpcNode.class, SharedIpcGroup.class)
-            .withSecondaryToPrimaryMapper(node -> NodeUsage.groupsIn(node).stream()
-                .map(SharedIpcGroupReconciler::resourceId)
+            .withSecondaryToPrimaryMapper(node -> java.util.stream.Stream.concat(
+                    reported.changedBy(node).stream().map(SharedIpcGroupReconciler::resourceId),
+                    context.getPrimaryCache().list(g -> NodeUsage.hasHostIpcInstanceOn(g, node.getMetadata().getName()))
+                        .map(ResourceID::fromResource))
                 .collect(Collectors.toSet()))
             .build(),
         context);
@@ -180,7 +186,8 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
         .map(ns -> ns.getMetadata().getLabels())
         .orElse(Map.of());
     Verdict policy = policyEvaluator.evaluate(group, namespaceLabels, cache(context, SharedIpcPolicy.class).list().toList());
-    NodeUsage.GroupUsage usage = nodeUsage.of(group, cache(context, SharedIpcNode.class).list().toList(), owned);
+    NodeUsage.GroupUsage usage = nodeUsage.of(group, cache(context, SharedIpcNode.class).list().toList(), owned,
+        cache(context, Node.class).list().map(n -> n.getMetadata().getName()).collect(Collectors.toSet()), clock.instant());
 
     PodSync.Blockers blockers = PodSync.Blockers.NONE;
     SameNodePlan plan = null;
@@ -222,6 +229,13 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     } else if (plan != null && plan.recheckIn().isPresent()) {
       // A SameNode timeout falls due, or an instance waits for room: look again then.
       control.rescheduleAfter(plan.recheckIn().get().plusMillis(100));
+    }
+    if (usage.staleAt().isPresent()) {
+      // A report that stops being renewed changes no object: look again when it turns stale.
+      Duration stale = Duration.between(clock.instant(), usage.staleAt().get()).plusSeconds(1);
+      if (control.getScheduleDelay().map(delay -> stale.toMillis() < delay).orElse(true)) {
+        control.rescheduleAfter(stale);
+      }
     }
     return control;
   }

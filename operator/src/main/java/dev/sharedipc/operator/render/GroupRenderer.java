@@ -82,7 +82,7 @@ public final class GroupRenderer {
     PodTemplateSpec merged = merger.merge(members);
     PodSpec podSpec = merged.getSpec();
     addSharedVolume(podSpec, new EmptyDirVolumeSource("Memory", sharedMemory.getSize()), null, sharedMemory);
-    String accounted = accounting.applyAccountTo(podSpec, members, sharedMemory);
+    MemoryAccounting.Accounted accounted = accounting.applyAccountTo(podSpec, members, sharedMemory);
     Verdict memory = accounting.judge(podSpec, members, sharedMemory, accounted, true);
 
     String hash = hash(merged);
@@ -111,7 +111,14 @@ public final class GroupRenderer {
       templates.add(template);
       all.getContainers().addAll(template.getSpec().getContainers());
     }
-    String accounted = accounting.applyAccountTo(all, members, sharedMemory);
+    // accountTo raises the member's own pod: its container (shared with `all`) and its pod-level resources.
+    PodSpec accountToPod = all;
+    for (int m = 0; m < members.size(); m++) {
+      if (members.get(m).getName().equals(sharedMemory.getAccountTo())) {
+        accountToPod = templates.get(m).getSpec();
+      }
+    }
+    MemoryAccounting.Accounted accounted = accounting.applyAccountTo(accountToPod, members, sharedMemory);
     Verdict memory = accounting.judge(all, members, sharedMemory, accounted, false);
 
     List<Pod> pods = new ArrayList<>();

@@ -15,13 +15,28 @@ import java.util.Map;
 /**
  * Honest accounting of an instance's shared memory. The kernel charges tmpfs pages to the memory
  * cgroup of the container that first writes them, and a memory emptyDir can never hold more than
- * the pod's memory limit. So: with {@code accountTo}, that member's first container gets
- * {@code size} added to its memory request and limit; without it, we check whether the members'
- * limits can hold {@code size} and say plainly what happens when they cannot.
+ * the pod's memory limit (the pod-level {@code spec.resources} limit where one is set, Kubernetes
+ * 1.34+). So: with {@code accountTo}, that member's first container gets {@code size} added to its
+ * memory request and limit, and so does its pod's pod-level memory request and limit when set;
+ * without it, we check whether the members' limits can hold {@code size} and say plainly what
+ * happens when they cannot.
  */
 public final class MemoryAccounting {
-  /** Raises the accountTo member's first container by size; returns the container's name or null. */
-  public String applyAccountTo(PodSpec pod, List<MemberSpec> members, SharedMemorySpec sharedMemory) {
+  /**
+   * What accountTo raised.
+   *
+   * @param container the container whose memory request (and limit, when it had one) grew by size
+   * @param podLevel what of the pod's spec.resources grew by size ("limit and request", "limit", ...), or null
+   */
+  public record Accounted(String container, String podLevel) {}
+
+  /**
+   * Raises the accountTo member's first container by size, and the pod-level memory request and
+   * limit of {@code pod} where set; returns what was raised, or null without accountTo.
+   *
+   * @param pod the pod that holds the accountTo member: the merged pod (SamePod) or that member's own pod (SameNode)
+   */
+  public Accounted applyAccountTo(PodSpec pod, List<MemberSpec> members, SharedMemorySpec sharedMemory) {
     if (sharedMemory == null || sharedMemory.getAccountTo() == null) {
       return null;
     }
@@ -34,6 +49,9 @@ public final class MemoryAccounting {
     Container container = pod.getContainers().stream()
         .filter(c -> c.getName().equals(containerName)).findFirst().orElseThrow();
     long size = Quantities.bytes(sharedMemory.getSize());
+    boolean containersRequestMemory = pod.getContainers().stream().anyMatch(c -> c.getResources() != null
+        && ((c.getResources().getRequests() != null && c.getResources().getRequests().containsKey("memory"))
+            || (c.getResources().getLimits() != null && c.getResources().getLimits().containsKey("memory"))));
     ResourceRequirements resources = container.getResources() == null ? new ResourceRequirements() : container.getResources();
     Map<String, Quantity> requests = new LinkedHashMap<>(resources.getRequests() == null ? Map.of() : resources.getRequests());
     Map<String, Quantity> limits = new LinkedHashMap<>(resources.getLimits() == null ? Map.of() : resources.getLimits());
@@ -47,23 +65,68 @@ public final class MemoryAccounting {
     resources.setRequests(requests);
     resources.setLimits(limits.isEmpty() ? null : limits);
     container.setResources(resources);
-    return containerName;
+    return new Accounted(containerName, raisePodLevel(pod, size, containersRequestMemory));
+  }
+
+  /**
+   * The pod-level memory limit caps every container together and must be at least each container's
+   * limit, so it grows with the accountTo container; so does a pod-level request, which must cover the
+   * containers' requests. Where only the limit is set, Kubernetes defaults the request from the
+   * containers' requests (which now include size), or, when no container asked for memory, to the
+   * limit: then the raised limit is written down as the request, as Kubernetes would have done.
+   */
+  private static String raisePodLevel(PodSpec pod, long size, boolean containersRequestMemory) {
+    ResourceRequirements podLevel = pod.getResources();
+    if (podLevel == null) {
+      return null;
+    }
+    Map<String, Quantity> requests = new LinkedHashMap<>(podLevel.getRequests() == null ? Map.of() : podLevel.getRequests());
+    Map<String, Quantity> limits = new LinkedHashMap<>(podLevel.getLimits() == null ? Map.of() : podLevel.getLimits());
+    List<String> raised = new ArrayList<>();
+    if (limits.containsKey("memory")) {
+      limits.put("memory", Quantities.add(limits.get("memory"), size));
+      raised.add("limit");
+    }
+    if (requests.containsKey("memory")) {
+      requests.put("memory", Quantities.add(requests.get("memory"), size));
+      raised.add("request");
+    } else if (limits.containsKey("memory") && !containersRequestMemory) {
+      requests.put("memory", limits.get("memory"));
+      raised.add("request");
+    }
+    if (raised.isEmpty()) {
+      return null;
+    }
+    podLevel.setRequests(requests.isEmpty() ? null : requests);
+    podLevel.setLimits(limits.isEmpty() ? null : limits);
+    return String.join(" and ", raised);
   }
 
   /**
    * Judges whether the members, after accounting, can really hold size bytes of shared memory.
    *
-   * @param pod all the members' containers (one pod for SamePod)
+   * @param pod all the members' containers (one pod for SamePod, with its pod-level resources)
    * @param cappedByPodLimit true when the memory is an emptyDir of that one pod, which the kernel
-   *     caps at the pod's memory limit (SamePod); false for a node directory (SameNode)
+   *     caps at the pod's memory limit (SamePod); false for a node directory (SameNode), where each
+   *     member's own pod-level limit, read from its template, caps what that member may write
    */
-  public Verdict judge(PodSpec pod, List<MemberSpec> members, SharedMemorySpec sharedMemory, String accountedContainer,
+  public Verdict judge(PodSpec pod, List<MemberSpec> members, SharedMemorySpec sharedMemory, Accounted accounted,
       boolean cappedByPodLimit) {
     long size = Quantities.bytes(sharedMemory.getSize());
     String sizeText = Quantities.human(size);
-    if (accountedContainer != null) {
+    if (accounted != null) {
       return new Verdict(true, "AccountedToMember", "sharedMemory.size " + sizeText + " is added to the memory request"
-          + " and limit of member " + sharedMemory.getAccountTo() + " (container " + accountedContainer + ")");
+          + " and limit of member " + sharedMemory.getAccountTo() + " (container " + accounted.container() + ")"
+          + (accounted.podLevel() == null ? "" : " and to the pod-level memory " + accounted.podLevel()
+              + " (spec.resources) of its pod"));
+    }
+    Long podLevelLimit = cappedByPodLimit ? PodLevelResources.memoryLimit(pod) : null;
+    if (podLevelLimit != null && podLevelLimit < size) {
+      return new Verdict(false, "PodLimitBelowSharedMemory", "the pod-level memory limit (spec.resources.limits.memory) is "
+          + Quantities.human(podLevelLimit) + ", less than sharedMemory.size " + sizeText + ": a memory emptyDir is capped"
+          + " at the pod's memory limit, so writes past " + Quantities.human(podLevelLimit) + " fail with ENOSPC, and the"
+          + " pod's containers are OOM-killed once together they pass it. Set sharedMemory.accountTo to the member that"
+          + " writes the shared memory, or raise the pod-level limit");
     }
     long podLimit = 0;
     boolean everyContainerLimited = true;
@@ -79,12 +142,21 @@ public final class MemoryAccounting {
         tooSmall.add(memberOf(container.getName(), members) + " (limit " + Quantities.human(limit) + ")");
       }
     }
-    if (cappedByPodLimit && everyContainerLimited && podLimit < size) {
+    if (cappedByPodLimit && podLevelLimit == null && everyContainerLimited && podLimit < size) {
       return new Verdict(false, "PodLimitBelowSharedMemory", "the members' memory limits add up to "
           + Quantities.human(podLimit) + ", less than sharedMemory.size " + sizeText + ": a memory emptyDir is capped"
           + " at the pod's memory limit, so writes past " + Quantities.human(podLimit) + " fail with ENOSPC, and a"
           + " member is OOM-killed once its own writes pass its limit. Set sharedMemory.accountTo to the member that"
           + " writes the shared memory, or raise the limits");
+    }
+    if (!cappedByPodLimit) {
+      // SameNode: each member is its own pod, and a pod-level limit caps what that pod may write.
+      for (MemberSpec member : members) {
+        Long limit = PodLevelResources.memoryLimit(member.getTemplate().getSpec());
+        if (limit != null && limit < size) {
+          tooSmall.add(member.getName() + " (pod-level limit " + Quantities.human(limit) + ")");
+        }
+      }
     }
     if (!tooSmall.isEmpty()) {
       return new Verdict(false, "MemberLimitBelowSharedMemory", "member " + String.join(", ", tooSmall)
@@ -92,7 +164,9 @@ public final class MemoryAccounting {
           + " that writes them first, so such a member is OOM-killed when it fills the shared memory. Set"
           + " sharedMemory.accountTo to the member that writes it, or raise the limits");
     }
-    if (pod.getContainers().stream().allMatch(c -> memoryLimit(c) == null)) {
+    boolean anyPodLevelLimit = podLevelLimit != null
+        || members.stream().anyMatch(m -> PodLevelResources.memoryLimit(m.getTemplate().getSpec()) != null);
+    if (!anyPodLevelLimit && pod.getContainers().stream().allMatch(c -> memoryLimit(c) == null)) {
       return new Verdict(true, "NoMemoryLimits", "no member has a memory limit: the shared memory (up to " + sizeText
           + ") is charged to whichever member writes it first, with no limit to hit");
     }

@@ -25,13 +25,14 @@ import java.util.Set;
  * <p>Lists are united: containers and init containers in member order (names must be unique
  * across members), volumes by name (the same name must mean the same volume), tolerations and
  * image pull secrets without duplicates. Maps (labels, annotations, nodeSelector) are united key
- * by key. Every other pod-level field may be set by any number of members as long as they agree;
- * two members setting it differently is a {@link MergeConflict} naming both.
+ * by key. Pod-level resources ({@code spec.resources}, Kubernetes 1.34+) are summed, see
+ * {@link PodLevelResources}. Every other pod-level field may be set by any number of members as
+ * long as they agree; two members setting it differently is a {@link MergeConflict} naming both.
  */
 public final class PodTemplateMerger {
   /** Pod-level fields merged by the rules above rather than by "all who set it agree". */
   private static final Set<String> UNITED_FIELDS =
-      Set.of("containers", "initContainers", "volumes", "tolerations", "imagePullSecrets", "nodeSelector");
+      Set.of("containers", "initContainers", "volumes", "tolerations", "imagePullSecrets", "nodeSelector", "resources");
 
   private final KubernetesSerialization serialization = new KubernetesSerialization();
 
@@ -94,6 +95,7 @@ public final class PodTemplateMerger {
     merged.setTolerations(emptyToNull(spec.getTolerations()));
     merged.setImagePullSecrets(emptyToNull(spec.getImagePullSecrets()));
     merged.setNodeSelector(spec.getNodeSelector().isEmpty() ? null : spec.getNodeSelector());
+    merged.setResources(PodLevelResources.sum(members));
     PodTemplateSpec result = new PodTemplateSpec();
     result.setMetadata(metadata);
     result.setSpec(merged);

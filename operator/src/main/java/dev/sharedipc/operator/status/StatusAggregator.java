@@ -9,6 +9,7 @@ import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
 import dev.sharedipc.api.v1alpha1.UsageStatus;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.render.Quantities;
+import dev.sharedipc.operator.usage.NodeUsage;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.time.Instant;
@@ -166,7 +167,12 @@ public final class StatusAggregator {
   }
 
   private static Verdict withinQuota(GroupObservation seen, SharedIpcGroup group) {
-    if (seen.usage().segmentsByInstance().isEmpty()) {
+    // A report that does not count (stale, or of a gone node) leaves the instances only it spoke for unjudged.
+    List<NodeUsage.IgnoredReport> unjudged = seen.usage().ignored().stream()
+        .filter(r -> seen.usage().segmentsByInstance().isEmpty()
+            || r.instances().stream().anyMatch(i -> !seen.usage().segmentsByInstance().containsKey(i)))
+        .toList();
+    if (seen.usage().segmentsByInstance().isEmpty() && unjudged.isEmpty()) {
       return Verdict.unknown("NoAgentReport", "no node agent has reported this group's segments yet");
     }
     SegmentsSpec limits = group.getSpec().getSegments() == null ? new SegmentsSpec() : group.getSpec().getSegments();
@@ -183,6 +189,10 @@ public final class StatusAggregator {
                 + Quantities.human(maxBytes) + ")");
           }
         });
+    if (over.isEmpty() && !unjudged.isEmpty()) {
+      return Verdict.unknown(unjudged.get(0).reason(), unjudged.stream().map(NodeUsage.IgnoredReport::message)
+          .collect(Collectors.joining("; ")) + "; instances with no other report are not judged");
+    }
     return over.isEmpty()
         ? new Verdict(true, "WithinQuota", "every instance is within spec.segments quotas")
         : new Verdict(false, "QuotaExceeded", String.join("; ", over));

@@ -6,57 +6,148 @@ import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcNode;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
 import io.fabric8.kubernetes.api.model.Pod;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
  * Sums what the node agents reported about one group: segments per instance (from each pod IPC
- * namespace entry), memory-volume bytes per instance, and orphans removed. A pure function of the
- * group and the SharedIpcNode reports.
+ * namespace entry, including host-namespace segments the agent attributed to one of the group's
+ * pods), memory-volume bytes per instance, and orphans removed. A pure function of the group, its
+ * pods, the SharedIpcNode reports, the names of the Nodes that exist, and the time.
+ *
+ * <p>Only reports that tell the present count: a report whose Node no longer exists
+ * ({@code NodeGone}) or whose {@code lastScanTime} is older than the maximum report age
+ * ({@code ReportStale}) contributes nothing and is listed in {@link GroupUsage#ignored()}, so
+ * that status can say why. Entries of instances at or beyond {@code replicas} are not counted.
+ * An instance whose pods are bound to a node with a counted, complete report that lists nothing
+ * for it holds no segments: it is judged with zero (a hostIPC instance that created none has no
+ * entry of its own, since its pods live in the node's namespace).
  */
 public final class NodeUsage {
-  /** The group's share of the node reports. */
+  /**
+   * How old a report may be and still count: six scans at the agent's default interval of 30s,
+   * so a slow scan or one failed status write does not make usage flicker.
+   */
+  public static final Duration DEFAULT_MAX_REPORT_AGE = Duration.ofMinutes(3);
+  public static final String REPORT_STALE = "ReportStale";
+  public static final String NODE_GONE = "NodeGone";
+
+  /** A report that mentions the group but does not count, with why. */
+  public record IgnoredReport(String node, String reason, String message, Set<Integer> instances) {}
+
+  /**
+   * The group's share of the node reports.
+   *
+   * @param ignored reports that mention the group but were not counted
+   * @param staleAt when the oldest counted report turns stale (look again then), if any counted
+   */
   public record GroupUsage(Map<Integer, SegmentUsage> segmentsByInstance, Map<Integer, Long> sharedMemoryUsedByInstance,
-      long orphansRemoved) {
+      long orphansRemoved, List<IgnoredReport> ignored, Optional<Instant> staleAt) {
     public static final GroupUsage NONE = new GroupUsage(Map.of(), Map.of(), 0);
+
+    /** Usage from counted reports only, none ignored. */
+    public GroupUsage(Map<Integer, SegmentUsage> segmentsByInstance, Map<Integer, Long> sharedMemoryUsedByInstance,
+        long orphansRemoved) {
+      this(segmentsByInstance, sharedMemoryUsedByInstance, orphansRemoved, List.of(), Optional.empty());
+    }
 
     public boolean isEmpty() {
       return segmentsByInstance.isEmpty() && sharedMemoryUsedByInstance.isEmpty() && orphansRemoved == 0;
     }
   }
 
-  public GroupUsage of(SharedIpcGroup group, List<SharedIpcNode> nodes) {
-    return of(group, nodes, List.of());
+  private final Duration maxReportAge;
+
+  public NodeUsage() {
+    this(DEFAULT_MAX_REPORT_AGE);
+  }
+
+  public NodeUsage(Duration maxReportAge) {
+    this.maxReportAge = maxReportAge;
   }
 
   /**
-   * As {@link #of(SharedIpcGroup, List)}, also counting entries the agent could attribute only to a
-   * pod UID (for instance a pod's memory emptyDir): a UID of one of the group's own pods tells the instance.
+   * The group's usage from the reports.
+   *
+   * @param ownedPods the group's pods: a pod UID tells the instance of entries the agent could
+   *     attribute only to a UID (for instance a pod's memory emptyDir), and a pod's node tells
+   *     which report speaks for its instance
+   * @param existingNodes names of the Nodes that exist; a report of any other node is ignored
+   * @param now the time reports are aged against
    */
-  public GroupUsage of(SharedIpcGroup group, List<SharedIpcNode> nodes, List<Pod> ownedPods) {
+  public GroupUsage of(SharedIpcGroup group, List<SharedIpcNode> reports, List<Pod> ownedPods, Set<String> existingNodes,
+      Instant now) {
     String ns = group.getMetadata().getNamespace();
     String name = group.getMetadata().getName();
-    Map<String, Integer> instanceByPodUid = new java.util.HashMap<>();
+    int replicas = group.getSpec().getReplicas() == null ? 1 : group.getSpec().getReplicas();
+    Map<String, Integer> instanceByPodUid = new HashMap<>();
+    Map<String, Set<Integer>> instancesByNode = new HashMap<>();
     for (Pod pod : ownedPods) {
-      String index = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.INSTANCE);
-      if (index != null && index.matches("[0-9]+")) {
-        instanceByPodUid.put(pod.getMetadata().getUid(), Integer.valueOf(index));
+      Integer index = instanceOf(pod);
+      if (index != null && index < replicas) {
+        instanceByPodUid.put(pod.getMetadata().getUid(), index);
+        if (pod.getSpec() != null && pod.getSpec().getNodeName() != null) {
+          instancesByNode.computeIfAbsent(pod.getSpec().getNodeName(), n -> new TreeSet<>()).add(index);
+        }
       }
     }
     Map<Integer, SegmentUsage> segments = new TreeMap<>();
     Map<Integer, Long> volumes = new TreeMap<>();
+    List<IgnoredReport> ignored = new ArrayList<>();
+    Instant staleAt = null;
     long removed = 0;
-    for (SharedIpcNode node : nodes) {
-      SharedIpcNodeStatus status = node.getStatus();
+    for (SharedIpcNode report : reports) {
+      SharedIpcNodeStatus status = report.getStatus();
       if (status == null) {
         continue;
       }
+      String node = report.getMetadata().getName();
+      Set<Integer> mentioned = new TreeSet<>();
       for (SharedIpcNodeStatus.NamespaceReport r : nullToEmpty(status.getIpcNamespaces())) {
-        Integer instance = belongs(r.podNamespace, r.group, r.instance, ns, name) ? r.instance : instanceByPodUid.get(r.podUid);
+        Optional.ofNullable(instance(r.podNamespace, r.group, r.instance, r.podUid, ns, name, instanceByPodUid, replicas))
+            .ifPresent(mentioned::add);
+      }
+      for (SharedIpcNodeStatus.VolumeReport v : nullToEmpty(status.getMemoryVolumes())) {
+        Optional.ofNullable(instance(v.podNamespace, v.group, v.instance, v.podUid, ns, name, instanceByPodUid, replicas))
+            .ifPresent(mentioned::add);
+      }
+      Long removedHere = status.getOrphansRemovedByGroup() == null ? null : status.getOrphansRemovedByGroup().get(ns + "/" + name);
+      boolean mentions = !mentioned.isEmpty() || removedHere != null || instancesByNode.containsKey(node);
+      mentioned.addAll(instancesByNode.getOrDefault(node, Set.of()));
+
+      Instant scanned = parse(status.getLastScanTime());
+      if (!existingNodes.contains(node)) {
+        if (mentions) {
+          ignored.add(new IgnoredReport(node, NODE_GONE, "the report of node " + node + " is ignored: node " + node
+              + " no longer exists", mentioned));
+        }
+        continue;
+      }
+      if (scanned == null || scanned.plus(maxReportAge).isBefore(now)) {
+        if (mentions) {
+          ignored.add(new IgnoredReport(node, REPORT_STALE, "the report of node " + node + " is ignored: "
+              + (scanned == null ? "it has no lastScanTime" : "its last scan was at " + scanned + ", more than "
+              + human(maxReportAge) + " ago") + "; check the sharedipc agent on node " + node, mentioned));
+        }
+        continue;
+      }
+      if (mentions) {
+        Instant expires = scanned.plus(maxReportAge);
+        staleAt = staleAt == null || expires.isBefore(staleAt) ? expires : staleAt;
+      }
+
+      for (SharedIpcNodeStatus.NamespaceReport r : nullToEmpty(status.getIpcNamespaces())) {
+        Integer instance = instance(r.podNamespace, r.group, r.instance, r.podUid, ns, name, instanceByPodUid, replicas);
         if (instance != null) {
           SegmentUsage u = segments.computeIfAbsent(instance, i -> new SegmentUsage(0, 0, 0, 0));
           u.setCount(u.getCount() + nz(r.segments));
@@ -66,16 +157,20 @@ public final class NodeUsage {
         }
       }
       for (SharedIpcNodeStatus.VolumeReport v : nullToEmpty(status.getMemoryVolumes())) {
-        Integer instance = belongs(v.podNamespace, v.group, v.instance, ns, name) ? v.instance : instanceByPodUid.get(v.podUid);
+        Integer instance = instance(v.podNamespace, v.group, v.instance, v.podUid, ns, name, instanceByPodUid, replicas);
         if (instance != null) {
           volumes.merge(instance, nz(v.usedBytes), Long::sum);
         }
       }
-      if (status.getOrphansRemovedByGroup() != null) {
-        removed += nz(status.getOrphansRemovedByGroup().get(ns + "/" + name));
+      if (!truncated(status)) {
+        // The agent lists every namespace of a complete report: no entry for an instance on this node means no segments.
+        for (Integer instance : instancesByNode.getOrDefault(node, Set.of())) {
+          segments.computeIfAbsent(instance, i -> new SegmentUsage(0, 0, 0, 0));
+        }
       }
+      removed += nz(removedHere);
     }
-    return new GroupUsage(segments, volumes, removed);
+    return new GroupUsage(segments, volumes, removed, ignored, Optional.ofNullable(staleAt));
   }
 
   /** Every group a node report mentions, as "namespace/name": which groups to reconcile when it changes. */
@@ -95,8 +190,45 @@ public final class NodeUsage {
     return groups;
   }
 
-  private static boolean belongs(String podNamespace, String group, Integer instance, String ns, String name) {
-    return instance != null && Objects.equals(podNamespace, ns) && Objects.equals(group, name);
+  /**
+   * Whether a hostIPC group has an instance on the node (as its status last said): its pods live in
+   * the node's own IPC namespace, so that node's report speaks for it even when it names it nowhere.
+   */
+  public static boolean hasHostIpcInstanceOn(SharedIpcGroup group, String node) {
+    return Boolean.TRUE.equals(group.getSpec().getHostIPC()) && group.getStatus() != null
+        && group.getStatus().getInstances() != null
+        && group.getStatus().getInstances().stream().anyMatch(i -> node.equals(i.getNode()));
+  }
+
+  /** The instance an entry counts for: by its group labels, else by its pod UID; null when not this group's or beyond replicas. */
+  private static Integer instance(String podNamespace, String group, Integer instance, String podUid, String ns, String name,
+      Map<String, Integer> instanceByPodUid, int replicas) {
+    Integer index = instance != null && Objects.equals(podNamespace, ns) && Objects.equals(group, name)
+        ? instance
+        : podUid == null ? null : instanceByPodUid.get(podUid);
+    return index != null && index >= 0 && index < replicas ? index : null;
+  }
+
+  private static Integer instanceOf(Pod pod) {
+    String index = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.INSTANCE);
+    return index != null && index.matches("[0-9]{1,9}") ? Integer.valueOf(index) : null;
+  }
+
+  private static boolean truncated(SharedIpcNodeStatus status) {
+    return nullToEmpty(status.getConditions()).stream()
+        .anyMatch(c -> "Truncated".equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  private static Instant parse(String time) {
+    try {
+      return time == null ? null : Instant.parse(time);
+    } catch (DateTimeParseException e) {
+      return null;
+    }
+  }
+
+  private static String human(Duration d) {
+    return d.toSeconds() % 60 == 0 ? d.toMinutes() + "m" : d.toSeconds() + "s";
   }
 
   private static long nz(Long v) {

@@ -103,6 +103,9 @@ class PolicyAndUsageIT {
     client.resource(group).inNamespace(ns).create();
     groups.awaitCondition("counted", "WithinQuota", "Unknown", "NoAgentReport");
 
+    // A report counts while its Node exists and its last scan is recent.
+    client.nodes().resource(new io.fabric8.kubernetes.api.model.NodeBuilder().withNewMetadata().withName("node-" + ns)
+        .endMetadata().build()).create();
     SharedIpcNode node = new SharedIpcNode();
     node.getMetadata().setName("node-" + ns);
     client.resource(node).create();
@@ -119,6 +122,7 @@ class PolicyAndUsageIT {
     // Written as the node's agent writes it: the status subresource of its own SharedIpcNode.
     SharedIpcNode stored = client.resources(SharedIpcNode.class).withName("node-" + ns).get();
     SharedIpcNodeStatus status = new SharedIpcNodeStatus();
+    status.setLastScanTime(java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
     status.setIpcNamespaces(List.of(report));
     status.setOrphansRemovedByGroup(Map.of(ns + "/counted", 4L));
     stored.setStatus(status);
@@ -131,6 +135,7 @@ class PolicyAndUsageIT {
     assertThat(over.getStatus().getUsage().getOrphansRemoved()).isEqualTo(4);
     assertThat(over.getStatus().getInstances().get(0).getSegments().getOrphans()).isEqualTo(1);
     client.resources(SharedIpcNode.class).withName("node-" + ns).delete();
+    client.nodes().withName("node-" + ns).delete();
   }
 
 

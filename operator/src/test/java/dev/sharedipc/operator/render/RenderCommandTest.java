@@ -75,4 +75,27 @@ class RenderCommandTest {
     assertThat(render("-f", file.toString())).isEqualTo(1);
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("skipping ConfigMap x").contains("no SharedIpcGroup found");
   }
+  @Test
+  void podLevelResourcesAreRaisedByAccountToAndShownOffline(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("podlevel.yaml");
+    Files.writeString(file, """
+        apiVersion: sharedipc.dev/v1alpha1
+        kind: SharedIpcGroup
+        metadata: {name: capped}
+        spec:
+          sharedMemory: {size: 512Mi, accountTo: writer}
+          members:
+            - name: writer
+              template:
+                spec:
+                  resources: {limits: {memory: 300Mi}}
+                  containers: [{name: writer, image: busybox, resources: {limits: {memory: 256Mi}}}]
+        """);
+    assertThat(render("-f", file.toString())).as("%s", err).isZero();
+    String shown = out.toString(StandardCharsets.UTF_8);
+    assertThat(shown).contains("# MemoryAccounted=True (AccountedToMember)").contains("and to the pod-level memory limit (spec.resources) of its pod");
+    Pod pod = new KubernetesSerialization().unmarshal(shown.substring(shown.indexOf("---")), Pod.class);
+    assertThat(pod.getSpec().getResources().getLimits().get("memory")).hasToString("812Mi");
+    assertThat(pod.getSpec().getContainers().get(0).getResources().getLimits().get("memory")).hasToString("768Mi");
+  }
 }

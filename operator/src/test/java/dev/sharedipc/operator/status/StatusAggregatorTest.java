@@ -99,4 +99,20 @@ class StatusAggregatorTest {
     assertThat(s.getUsage().getSegments()).isEqualTo(4);
     assertThat(s.getUsage().getBytes()).isEqualTo(310);
   }
+  @Test
+  void instancesSpokenForOnlyByAnIgnoredReportLeaveWithinQuotaUnknownNamingTheNode() {
+    NodeUsage.IgnoredReport stale = new NodeUsage.IgnoredReport("n2", NodeUsage.REPORT_STALE,
+        "the report of node n2 is ignored: its last scan was at 2025-12-31T23:50:00Z, more than 3m ago", java.util.Set.of(1));
+    java.util.function.Function<Map<Integer, SegmentUsage>, Condition> quota = segments -> condition(aggregator.aggregate(
+        new GroupObservation(group, desired, null, List.of(), dev.sharedipc.operator.reconcile.PodSync.Blockers.NONE, NO_POLICY,
+            new NodeUsage.GroupUsage(segments, Map.of(), 0, List.of(stale), java.util.Optional.empty())), NOW), "WithinQuota");
+
+    Condition nothingElse = quota.apply(Map.of());
+    assertThat(nothingElse.getStatus() + "/" + nothingElse.getReason()).isEqualTo("Unknown/ReportStale");
+    assertThat(nothingElse.getMessage()).contains("node n2");
+    assertThat(quota.apply(Map.of(0, new SegmentUsage(1, 1, 1, 0))).getReason()).isEqualTo("ReportStale");
+    // instance 1 is also reported by a counted report (it moved): judged on that one
+    Condition judged = quota.apply(Map.of(0, new SegmentUsage(1, 1, 1, 0), 1, new SegmentUsage(1, 1, 1, 0)));
+    assertThat(judged.getStatus() + "/" + judged.getReason()).isEqualTo("True/WithinQuota");
+  }
 }

@@ -1,0 +1,256 @@
+package dev.sharedipc.operator.usage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.sharedipc.api.Labels;
+import dev.sharedipc.api.testing.RealApiServer;
+import dev.sharedipc.api.v1alpha1.Placement;
+import dev.sharedipc.api.v1alpha1.SegmentsSpec;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.api.v1alpha1.SharedIpcNode;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
+import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
+import dev.sharedipc.api.v1alpha1.SharedIpcPolicySpec;
+import dev.sharedipc.operator.DumpOnFailure;
+import dev.sharedipc.operator.FakeKubelet;
+import dev.sharedipc.operator.Fixtures;
+import dev.sharedipc.operator.GroupsInNamespace;
+import dev.sharedipc.operator.RunningOperator;
+import dev.sharedipc.operator.render.GroupRenderer;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Group usage from hand-written SharedIpcNode reports, written as an agent writes them (the status
+ * subresource of its node's object), on the real API server with the real operator: only reports
+ * of existing Nodes, renewed within the maximum report age, count.
+ */
+class NodeReportsIT {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static RealApiServer api;
+  private static KubernetesClient client;
+  private static FakeKubelet kubelet;
+  private final List<String> nodes = new ArrayList<>();
+  private String ns;
+  private GroupsInNamespace groups;
+
+  @RegisterExtension
+  final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
+
+  @BeforeAll
+  static void start() {
+    api = RealApiServer.shared();
+    client = api.client();
+    kubelet = new FakeKubelet(client);
+    RunningOperator.shared();
+  }
+
+  @BeforeEach
+  void namespace() {
+    ns = api.newNamespace("reports");
+    groups = new GroupsInNamespace(client, ns);
+  }
+
+  @AfterEach
+  void removeNodesAndReports() {
+    for (String node : nodes) {
+      client.nodes().withName(node).delete();
+      client.resources(SharedIpcNode.class).withName(node).delete();
+    }
+    client.resources(SharedIpcPolicy.class).withName("hostipc-" + ns).delete();
+  }
+
+  @Test
+  void aReportNotRenewedStopsCountingAndStatusSaysWhy() {
+    String node = node("a");
+    groups.create(quotaOfOne(Fixtures.forCluster("aging", 1, "64Mi")));
+    report(node, Instant.now(), entry("aging", 0, 2));
+    SharedIpcGroup counted = groups.awaitCondition("aging", "WithinQuota", "False", "QuotaExceeded");
+    assertThat(counted.getStatus().getUsage().getSegments()).isEqualTo(2);
+
+    Instant old = Instant.now().minus(NodeUsage.DEFAULT_MAX_REPORT_AGE).minusSeconds(60);
+    report(node, old, entry("aging", 0, 2));
+    SharedIpcGroup stale = groups.awaitCondition("aging", "WithinQuota", "Unknown", "ReportStale");
+    assertThat(GroupsInNamespace.condition(stale, "WithinQuota").getMessage())
+        .contains("the report of node " + node + " is ignored").contains("check the sharedipc agent on node " + node);
+    assertThat(stale.getStatus().getUsage()).isNull();
+    assertThat(stale.getStatus().getInstances().get(0).getSegments()).isNull();
+
+    // the agent comes back
+    report(node, Instant.now(), entry("aging", 0, 1));
+    groups.awaitCondition("aging", "WithinQuota", "True", "WithinQuota");
+  }
+
+  @Test
+  void aReportOfADeletedNodeStopsCounting() {
+    String node = node("doomed");
+    groups.create(quotaOfOne(Fixtures.forCluster("orphaned", 1, "64Mi")));
+    report(node, Instant.now(), entry("orphaned", 0, 3));
+    groups.awaitCondition("orphaned", "WithinQuota", "False", "QuotaExceeded");
+
+    // No garbage collector runs here: the report outlives its Node, as it would until the
+    // collector comes round (or forever, where the agent set no ownerReference).
+    client.nodes().withName(node).delete();
+    SharedIpcGroup gone = groups.awaitCondition("orphaned", "WithinQuota", "Unknown", "NodeGone");
+    assertThat(GroupsInNamespace.condition(gone, "WithinQuota").getMessage())
+        .isEqualTo("the report of node " + node + " is ignored: node " + node + " no longer exists;"
+            + " instances with no other report are not judged");
+    assertThat(gone.getStatus().getUsage()).isNull();
+  }
+
+  @Test
+  void aGroupThatLeavesAReportLosesThatUsage() {
+    String node = node("a");
+    groups.create(Fixtures.forCluster("left", 1, "64Mi"));
+    report(node, Instant.now(), entry("left", 0, 2));
+    await().atMost(WAIT).until(() -> groups.get("left").getStatus().getUsage() != null
+        && groups.get("left").getStatus().getUsage().getSegments() == 2);
+
+    // the next report no longer mentions the group: only the old version of the report names it
+    report(node, Instant.now(), entry("someone-else", 0, 1));
+    await().atMost(WAIT).untilAsserted(() -> assertThat(groups.get("left").getStatus().getUsage()).isNull());
+  }
+
+  @Test
+  void instancesBeyondReplicasAreNotJudged() {
+    String node = node("a");
+    groups.create(quotaOfOne(Fixtures.forCluster("shrunk", 1, "64Mi")));
+    report(node, Instant.now(), entry("shrunk", 0, 1), entry("shrunk", 1, 5));
+    SharedIpcGroup judged = groups.awaitCondition("shrunk", "WithinQuota", "True", "WithinQuota");
+    assertThat(judged.getStatus().getUsage().getSegments()).isEqualTo(1);
+  }
+
+  @Test
+  void aHostIpcGroupGetsItsAttributedHostSegmentsAndAQuotaVerdict() {
+    allowHostIpcInThisNamespace();
+    String node = node("host");
+    SharedIpcGroup group = quotaOfOne(Fixtures.forCluster("hostpair", 1, "64Mi"));
+    group.getSpec().setPlacement(Placement.SameNode);
+    group.getSpec().setHostIPC(true);
+    group.getSpec().getMembers().forEach(m -> {
+      m.getTemplate().getSpec().setNodeSelector(Map.of("sharedipc-test", ns));
+      m.getTemplate().getSpec().getContainers().get(0).getResources().setRequests(
+          new HashMap<>(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("64Mi"))));
+    });
+    groups.create(group);
+    await().atMost(WAIT).until(() -> pods("hostpair").size() == 2);
+    for (Pod pod : pods("hostpair")) {
+      assertThat(pod.getSpec().getHostIPC()).isTrue();
+      kubelet.run(pod, GroupRenderer.pinnedNode(pod), true);
+    }
+    groups.awaitCondition("hostpair", "WithinQuota", "Unknown", "NoAgentReport");
+
+    // The agent of the node reports its host namespace, with nothing attributed to the group: a
+    // verdict (no segments), not Unknown.
+    SharedIpcNodeStatus.NamespaceReport host = entry(null, null, 4);
+    host.host = true;
+    report(node, Instant.now(), host);
+    SharedIpcGroup none = groups.awaitCondition("hostpair", "WithinQuota", "True", "WithinQuota");
+    assertThat(none.getStatus().getInstances().get(0).getSegments().getCount()).isZero();
+
+    // Two host segments its ledger attributes to the writer pod: they are the instance's.
+    Pod writer = client.pods().inNamespace(ns).withName("hostpair-0-writer").get();
+    SharedIpcNodeStatus.NamespaceReport attributed = entry("hostpair", 0, 2);
+    attributed.host = true;
+    attributed.podUid = writer.getMetadata().getUid();
+    attributed.podName = writer.getMetadata().getName();
+    report(node, Instant.now(), host, attributed);
+    SharedIpcGroup over = groups.awaitCondition("hostpair", "WithinQuota", "False", "QuotaExceeded");
+    assertThat(over.getStatus().getInstances().get(0).getSegments().getCount()).isEqualTo(2);
+    assertThat(over.getStatus().getUsage().getBytes()).isEqualTo(2 * 1024 * 1024);
+  }
+
+  // ---- helpers ----
+
+  private static SharedIpcGroup quotaOfOne(SharedIpcGroup group) {
+    group.getSpec().setSegments(new SegmentsSpec());
+    group.getSpec().getSegments().setMaxSegments(1);
+    return group;
+  }
+
+  private SharedIpcNodeStatus.NamespaceReport entry(String group, Integer instance, long segments) {
+    SharedIpcNodeStatus.NamespaceReport r = new SharedIpcNodeStatus.NamespaceReport();
+    r.inode = 4026532000L + segments;
+    r.podNamespace = group == null ? null : ns;
+    r.podName = group == null ? null : group + "-" + instance;
+    r.group = group;
+    r.instance = instance;
+    r.segments = segments;
+    r.bytes = segments * 1024 * 1024;
+    r.rssBytes = 0L;
+    r.orphans = 0L;
+    return r;
+  }
+
+  /** Writes the node's report as its agent does: the object once, then its status subresource. */
+  private void report(String node, Instant lastScan, SharedIpcNodeStatus.NamespaceReport... namespaces) {
+    if (client.resources(SharedIpcNode.class).withName(node).get() == null) {
+      SharedIpcNode fresh = new SharedIpcNode();
+      fresh.getMetadata().setName(node);
+      client.resource(fresh).create();
+    }
+    SharedIpcNode stored = client.resources(SharedIpcNode.class).withName(node).get();
+    SharedIpcNodeStatus status = new SharedIpcNodeStatus();
+    status.setLastScanTime(lastScan.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
+    status.setIpcNamespaces(List.of(namespaces));
+    stored.setStatus(status);
+    client.resource(stored).updateStatus();
+  }
+
+  /** A Ready, untainted Node with room, only for this test's groups (they select it by label). */
+  private String node(String suffix) {
+    String name = ns + "-" + suffix;
+    Node node = client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name)
+        .addToLabels("kubernetes.io/hostname", name).addToLabels("sharedipc-test", ns).endMetadata().build()).create();
+    node.setStatus(new io.fabric8.kubernetes.api.model.NodeStatusBuilder()
+        .addToAllocatable("cpu", new Quantity("4")).addToAllocatable("memory", new Quantity("8Gi"))
+        .addToAllocatable("pods", new Quantity("110"))
+        .addToCapacity("cpu", new Quantity("4")).addToCapacity("memory", new Quantity("8Gi"))
+        .addToCapacity("pods", new Quantity("110"))
+        .addNewCondition().withType("Ready").withStatus("True").withReason("KubeletReady").endCondition()
+        .build());
+    client.nodes().resource(node).updateStatus();
+    // the node lifecycle controller (not run here) would lift the not-ready taint
+    client.nodes().withName(name).edit(n -> {
+      n.getSpec().setTaints(new ArrayList<>());
+      return n;
+    });
+    nodes.add(name);
+    return name;
+  }
+
+  private void allowHostIpcInThisNamespace() {
+    client.namespaces().withName(ns).edit(n -> {
+      n.getMetadata().setLabels(Map.of("sharedipc-test", ns));
+      return n;
+    });
+    SharedIpcPolicy policy = new SharedIpcPolicy();
+    policy.getMetadata().setName("hostipc-" + ns);
+    SharedIpcPolicySpec rules = new SharedIpcPolicySpec();
+    rules.setNamespaceSelector(new LabelSelectorBuilder().addToMatchLabels("sharedipc-test", ns).build());
+    rules.setAllowHostIPC(true);
+    policy.setSpec(rules);
+    client.resource(policy).create();
+  }
+
+  private List<Pod> pods(String group) {
+    return client.pods().inNamespace(ns).withLabel(Labels.GROUP, group).list().getItems().stream()
+        .filter(p -> p.getMetadata().getDeletionTimestamp() == null).toList();
+  }
+}
