@@ -48,7 +48,6 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
   private final SharedIndexInformer<Pod> pods;
   private final SharedIndexInformer<SharedIpcGroup> groups;
   private final Map<String, SharedIndexInformer<?>> informers;
-  private volatile boolean closed;
   private final Map<String, Policy> lastKnown = Collections.synchronizedMap(new LinkedHashMap<>(64, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, Policy> eldest) {
@@ -122,9 +121,6 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
    * a reason (a restart would not bring it back; the informers retry on their own).
    */
   public Optional<String> unhealthy() {
-    if (closed) {
-      return Optional.of("the cluster view is closed");
-    }
     List<String> stopped = informers.entrySet().stream()
         .filter(e -> e.getValue().stopped().toCompletableFuture().isDone()).map(Map.Entry::getKey).sorted().toList();
     return stopped.isEmpty() ? Optional.empty()
@@ -207,7 +203,6 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
 
   @Override
   public void close() {
-    closed = true;
     pods.close();
     groups.close();
   }

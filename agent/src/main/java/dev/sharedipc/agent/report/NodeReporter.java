@@ -180,7 +180,14 @@ public final class NodeReporter implements AutoCloseable {
 
   private SharedIpcNode replaceStatus(SharedIpcNodeStatus status) {
     String patch = "[{\"op\":\"add\",\"path\":\"/status\",\"value\":" + client.getKubernetesSerialization().asJson(status) + "}]";
-    return client.resources(SharedIpcNode.class).withName(nodeName).subresource("status").patch(PatchContext.of(PatchType.JSON), patch);
+    return client.resources(SharedIpcNode.class).resource(named()).subresource("status").patch(PatchContext.of(PatchType.JSON), patch);
+  }
+
+  /** The object by name only: fabric8 patches a given item without reading it first (a withName() patch would GET it). */
+  private SharedIpcNode named() {
+    SharedIpcNode n = new SharedIpcNode();
+    n.setMetadata(new ObjectMetaBuilder().withName(nodeName).build());
+    return n;
   }
 
   private void create() {
@@ -228,7 +235,7 @@ public final class NodeReporter implements AutoCloseable {
         updated.add(ownerRef(nodeUid));
         String patch = client.getKubernetesSerialization().asJson(
             Map.of("metadata", Map.of("resourceVersion", written.getMetadata().getResourceVersion(), "ownerReferences", updated)));
-        client.resources(SharedIpcNode.class).withName(nodeName).patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+        client.resources(SharedIpcNode.class).resource(named()).patch(PatchContext.of(PatchType.JSON_MERGE), patch);
         log.info("report owned by its node node={} nodeUid={}: the garbage collector removes it with the Node", nodeName, nodeUid);
       }
       verifiedOwnerUid = nodeUid;
