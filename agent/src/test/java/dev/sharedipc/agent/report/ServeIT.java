@@ -334,9 +334,13 @@ class ServeIT {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() {
       thread.interrupt();
-      thread.join(Duration.ofSeconds(30).toMillis());
+      try {
+        thread.join(Duration.ofSeconds(30).toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
