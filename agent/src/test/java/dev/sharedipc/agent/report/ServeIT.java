@@ -270,6 +270,44 @@ class ServeIT {
         .until(() -> client.resources(SharedIpcNode.class).withName(nodeName).get() == null);
   }
 
+  /**
+   * The agent's calls under its own ClusterRole (deploy/agent-rbac.yaml), as its ServiceAccount:
+   * the informers list and watch, the report is created, replaced and given its Node as owner
+   * once the Node exists. A verb the code uses and the role lacks fails here.
+   */
+  @Test
+  void theAgentsClusterRoleCoversWhatItReadsAndWrites() throws Exception {
+    KubernetesClient admin = api.client();
+    if (admin.namespaces().withName("sharedipc-agent").get() == null) {
+      admin.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName("sharedipc-agent")
+          .endMetadata().build()).create();
+    }
+    try (var in = java.nio.file.Files.newInputStream(dev.sharedipc.api.RepoPaths.root().resolve("deploy/agent-rbac.yaml"))) {
+      admin.load(in).forceConflicts().serverSideApply();
+    }
+    Config config = Config.fromKubeconfig(api.kubeConfigYaml());
+    config.setImpersonateUsername("system:serviceaccount:sharedipc-agent:sharedipc-agent");
+    config.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:sharedipc-agent", "system:authenticated");
+    try (KubernetesClient agent = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config).build()) {
+      view = new ClusterView(agent, nodeName);
+      reporter = new NodeReporter(agent, nodeName, false, Duration.ofSeconds(10));
+      await().atMost(Duration.ofSeconds(30)).until(() -> view.notReady().isEmpty());
+
+      assertThat(reporter.report(statusWith(Map.of()))).as("create, then replace the status").isTrue();
+      Node node = admin.nodes().resource(new NodeBuilder().withNewMetadata().withName(nodeName).endMetadata().build()).create();
+      assertThat(reporter.report(statusWith(Map.of(namespace + "/g", 1L)))).isTrue();
+
+      SharedIpcNode report = admin.resources(SharedIpcNode.class).withName(nodeName).get();
+      assertThat(report.getMetadata().getOwnerReferences()).as("owner added by a patch once the Node exists").singleElement()
+          .satisfies(o -> assertThat(o.getUid()).isEqualTo(node.getMetadata().getUid()));
+      assertThat(report.getStatus().getOrphansRemovedByGroup()).containsEntry(namespace + "/g", 1L);
+      assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(io.fabric8.kubernetes.client.KubernetesClientException.class,
+          () -> agent.resources(SharedIpcNode.class).withName(nodeName).delete()).getCode())
+          .as("the role is enforced: no deletes").isEqualTo(403);
+      admin.resource(node).delete();
+    }
+  }
+
   static SharedIpcNodeStatus statusWith(Map<String, Long> removedByGroup) {
     SharedIpcNodeStatus s = new SharedIpcNodeStatus();
     s.setAgentVersion("it");
