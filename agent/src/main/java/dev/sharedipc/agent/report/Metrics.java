@@ -46,7 +46,7 @@ public final class Metrics {
   private final Gauge scanDuration = gauge("sharedipc_scan_duration_seconds", "Duration of the last scan.", Unit.SECONDS);
   private final Gauge lastScan = gauge("sharedipc_last_scan_timestamp_seconds", "When the last scan finished, seconds since the epoch.", Unit.SECONDS);
   private final Gauge problems = gauge("sharedipc_scan_problems", "Problems noted in the last scan (unreadable namespaces, malformed lines).", null);
-  private final Gauge apiUp = gauge("sharedipc_api_server_up", "1 when the last write to the API server succeeded.", null);
+  private final Gauge apiUp = gauge("sharedipc_api_server_up", "1 when the last report was written to the API server within the pass's wait (see NodeReporter).", null);
   private final Gauge shmmni = gauge("sharedipc_kernel_shmmni", "kernel.shmmni: most segments per IPC namespace.", null);
   private final Gauge shmmax = gauge("sharedipc_kernel_shmmax_bytes", "kernel.shmmax: largest segment.", Unit.BYTES);
   private final Counter scans = Counter.builder().name("sharedipc_scans").help("Scans run.").register(registry);
