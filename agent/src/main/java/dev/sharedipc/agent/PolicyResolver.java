@@ -5,8 +5,9 @@ import dev.sharedipc.agent.verdict.Policy;
 
 /**
  * Which orphan policy applies to an attributed segment. The CLI applies one policy to every
- * segment attributed to a pod; the daemon looks up the pod's group (last known when the API
- * server is away). Unattributed segments never reach removal whatever this returns.
+ * segment attributed to a pod; the daemon uses the policy the operator publishes in the pod's
+ * group's {@code status.effectiveOrphanPolicy} (Report when none is published; the last known one
+ * when the API server is away). Unattributed segments never reach removal whatever this returns.
  */
 @FunctionalInterface
 public interface PolicyResolver {

@@ -5,10 +5,11 @@ import dev.sharedipc.agent.attribution.NodePods;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.LinuxKernel;
 import dev.sharedipc.agent.reap.Reaper;
-import dev.sharedipc.agent.report.ClusterLink;
+import dev.sharedipc.agent.report.ClusterView;
 import dev.sharedipc.agent.report.Daemon;
 import dev.sharedipc.agent.report.HttpEndpoint;
 import dev.sharedipc.agent.report.Metrics;
+import dev.sharedipc.agent.report.NodeReporter;
 import dev.sharedipc.agent.report.NodeStatusBuilder;
 import dev.sharedipc.api.Durations;
 import dev.sharedipc.agent.verdict.Policy;
@@ -18,8 +19,10 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -30,11 +33,12 @@ import picocli.CommandLine.Option;
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = {
         "The node daemon: every --interval, scan, judge, reap by each group's orphan policy (Report unless the "
-            + "pod's SharedIpcGroup says Delete), remove SameNode shared directories whose instance has had no pod on this node for "
+            + "operator publishes Delete in the pod's SharedIpcGroup status.effectiveOrphanPolicy), remove SameNode shared directories whose instance has had no pod on this node for "
             + "longer than the group's grace period and that no process uses, write this node's SharedIpcNode status, and record an "
             + "Event per removal. "
-            + "Serves /metrics, /healthz and /segments. When the API server is away it keeps scanning and reaping by the "
-            + "last known policies and reports again when the server is back."},
+            + "Serves /metrics, /healthz, /readyz and /segments. When the API server is away it keeps scanning and reaping by "
+            + "the last known policies (at start: none, so nothing is removed), retries forever, and reports again when the "
+            + "server is back; writes never hold up a pass for more than 5s (half the interval when shorter)."},
     footer = {"", "Example (as the DaemonSet runs it):", "  NODE_NAME=$(hostname) sharedipc-agent serve --listen :9464"})
 final class ServeCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
@@ -60,6 +64,13 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--offline", description = "Do not talk to an API server: every segment is judged under policy Report.")
   boolean offline;
 
+  /** The longest a pass waits for its report to be written; shorter with short intervals. */
+  private static final Duration WRITE_WAIT = Duration.ofSeconds(5);
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
+
   @Override
   public Integer call() throws Exception {
     if (!offline && (nodeName == null || nodeName.isBlank())) {
@@ -68,28 +79,44 @@ final class ServeCommand implements Callable<Integer> {
     }
     LinuxKernel kernel = new LinuxKernel();
     Metrics metrics = new Metrics();
-    ClusterLink cluster = null;
+    Duration every = Durations.parse(interval);
+    KubernetesClient client = null;
+    ClusterView cluster = null;
+    NodeReporter reporter = null;
     if (!offline) {
       Config config = kubeconfig == null ? Config.autoConfigure(null) : Config.fromKubeconfig(Files.readString(kubeconfig));
-      KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build();
-      cluster = new ClusterLink(client, nodeName, dryRun);
+      // fabric8's defaults: 10 s connect and request timeouts, requests retried with backoff; the
+      // informers retry forever (ClusterView) and the writes run off the scan thread (NodeReporter)
+      client = new KubernetesClientBuilder().withConfig(config).build();
+      cluster = new ClusterView(client, nodeName);
+      reporter = new NodeReporter(client, nodeName, dryRun, min(WRITE_WAIT, every.dividedBy(2)));
+      metrics.informersSynced(cluster::synced);
     }
     PodDirectory pods = cluster == null ? PodDirectory.OFFLINE : cluster;
     PolicyResolver policies = cluster == null ? PolicyResolver.fixed(Policy.UNKNOWN) : cluster;
     var survey = node.survey(kernel, pods, node.openLedger(), policies);
     var reaper = new Reaper(kernel, LinuxKernel.PROC, dryRun, d -> {});
     var sharedDirs = node.sharedDirReaper(cluster == null ? NodePods.OFFLINE : cluster, dryRun);
-    Daemon daemon = new Daemon(survey, reaper, sharedDirs, metrics, new NodeStatusBuilder(Main.version()), cluster, Durations.parse(interval));
-    AtomicReference<String> host = new AtomicReference<>(listen.contains(":") ? listen.substring(0, listen.lastIndexOf(':')) : "");
+    Daemon daemon = new Daemon(survey, reaper, sharedDirs, metrics, new NodeStatusBuilder(Main.version()), reporter, every);
+    ClusterView view = cluster;
+    Supplier<Optional<String>> unhealthy = () -> daemon.unhealthy().or(() -> view == null ? Optional.empty() : view.unhealthy());
+    Supplier<Optional<String>> notReady = () -> view == null ? Optional.empty() : view.notReady();
+    String host = listen.contains(":") ? listen.substring(0, listen.lastIndexOf(':')) : "";
     int port = Integer.parseInt(listen.substring(listen.lastIndexOf(':') + 1));
-    InetSocketAddress address = host.get().isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(host.get(), port);
-    try (HttpEndpoint http = new HttpEndpoint(address, metrics, daemon::healthy,
+    InetSocketAddress address = host.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(host, port);
+    try (HttpEndpoint http = new HttpEndpoint(address, metrics, unhealthy, notReady,
         () -> daemon.last() == null ? "{}\n" : Render.scanJson(daemon.last()))) {
       log.info("serving node={} listen={} interval={} dryRun={} apiServer={}", nodeName, http.port(), interval, dryRun, !offline);
       daemon.run();
     } finally {
+      if (reporter != null) {
+        reporter.close();
+      }
       if (cluster != null) {
         cluster.close();
+      }
+      if (client != null) {
+        client.close();
       }
     }
     return 0;

@@ -10,15 +10,15 @@ import dev.sharedipc.agent.reap.SharedDirReaper;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The serve loop: survey, reap, record metrics, report. One pass at a time on one thread; a pass
- * that fails is logged and the next one runs on schedule. The cluster link is optional: without
- * it (or while the API server is away) the agent keeps scanning and reaping.
+ * that fails is logged and the next one runs on schedule. The reporter is optional: without it
+ * the agent keeps scanning and reaping; with it, writes to the API server never hold a pass up
+ * for longer than the reporter's bounded wait (see {@link NodeReporter}).
  */
 public final class Daemon {
   private static final Logger log = LoggerFactory.getLogger(Daemon.class);
@@ -27,27 +27,26 @@ public final class Daemon {
   private final Reaper reaper;
   private final Metrics metrics;
   private final NodeStatusBuilder status;
-  private final ClusterLink cluster;
+  private final NodeReporter reporter;
   private final Duration interval;
   private final SharedDirReaper sharedDirs;
-  private final Map<String, Long> removedByGroup = new TreeMap<>();
   private volatile Findings last;
   private volatile Instant lastSuccess;
   private final Instant started = Instant.now();
 
-  public Daemon(Survey survey, Reaper reaper, Metrics metrics, NodeStatusBuilder status, ClusterLink cluster, Duration interval) {
-    this(survey, reaper, null, metrics, status, cluster, interval);
+  public Daemon(Survey survey, Reaper reaper, Metrics metrics, NodeStatusBuilder status, NodeReporter reporter, Duration interval) {
+    this(survey, reaper, null, metrics, status, reporter, interval);
   }
 
   /** @param sharedDirs removes SameNode shared directories whose instance is gone; null for none */
-  public Daemon(Survey survey, Reaper reaper, SharedDirReaper sharedDirs, Metrics metrics, NodeStatusBuilder status, ClusterLink cluster,
+  public Daemon(Survey survey, Reaper reaper, SharedDirReaper sharedDirs, Metrics metrics, NodeStatusBuilder status, NodeReporter reporter,
       Duration interval) {
     this.sharedDirs = sharedDirs;
     this.survey = survey;
     this.reaper = reaper;
     this.metrics = metrics;
     this.status = status;
-    this.cluster = cluster;
+    this.reporter = reporter;
     this.interval = interval;
   }
 
@@ -57,26 +56,23 @@ public final class Daemon {
     List<Decision> decisions = reaper.reap(f.segments(), f.namespaces());
     for (Decision d : decisions) {
       metrics.recordDecision(d);
-      if (d.action() == Action.Removed) {
-        removedByGroup.merge(d.finding().attribution().groupKey() == null ? "-" : d.finding().attribution().groupKey(), 1L, Long::sum);
-      }
-      if (cluster != null) {
-        cluster.recordEvent(d);
+      if (reporter != null) {
+        reporter.recordEvent(d);
       }
     }
     if (sharedDirs != null) {
       for (SharedDirDecision d : sharedDirs.reap()) {
         metrics.recordSharedDir(d);
-        if (cluster != null) {
-          cluster.recordEvent(d);
+        if (reporter != null) {
+          reporter.recordEvent(d);
         }
       }
     }
     metrics.recordScan(f);
     last = f;
     lastSuccess = Instant.now();
-    if (cluster != null) {
-      metrics.apiServerUp(cluster.writeStatus(status.build(f, decisions, removedByGroup)));
+    if (reporter != null) {
+      metrics.apiServerUp(reporter.report(status.build(f, decisions, metrics.removedSegments())));
     }
     log.debug("pass done segments={} namespaces={} duration={}ms", f.segments().size(), f.namespaces().size(), f.duration().toMillis());
     return decisions;
@@ -110,8 +106,15 @@ public final class Daemon {
 
   /** Healthy while a pass succeeded within three intervals (or the first one is still due). */
   public boolean healthy() {
+    return unhealthy().isEmpty();
+  }
+
+  /** Why the loop is unhealthy: no pass succeeded within three intervals (the first one is allowed as long). */
+  public Optional<String> unhealthy() {
     Instant ok = lastSuccess;
     Duration window = interval.multipliedBy(3).plusSeconds(30);
-    return ok == null ? Instant.now().isBefore(started.plus(window)) : Instant.now().isBefore(ok.plus(window));
+    boolean fine = ok == null ? Instant.now().isBefore(started.plus(window)) : Instant.now().isBefore(ok.plus(window));
+    return fine ? Optional.empty() : Optional.of("no successful scan " + (ok == null ? "since the start " : "since " + ok)
+        + " (more than " + dev.sharedipc.api.Durations.format(window) + "); the agent log says why passes fail");
   }
 }

@@ -9,7 +9,9 @@ import dev.sharedipc.agent.scan.MemoryVolume;
 import dev.sharedipc.agent.verdict.SharedDirVerdict;
 import dev.sharedipc.agent.verdict.Verdict;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
@@ -19,10 +21,11 @@ import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The agent's Prometheus metrics: prefix {@code sharedipc_}, base units (bytes, seconds), labels
- * only from bounded sets (verdict, action, volume kind, group), and per-segment labels only on
+ * only from bounded sets (verdict, action, volume kind, informer, and group through {@link RemovalCounts}), and per-segment labels only on
  * {@code sharedipc_orphan_segment_bytes}, which holds the {@value #TOP_ORPHANS} largest orphans.
  */
 public final class Metrics {
@@ -43,23 +46,48 @@ public final class Metrics {
   private final Gauge scanDuration = gauge("sharedipc_scan_duration_seconds", "Duration of the last scan.", Unit.SECONDS);
   private final Gauge lastScan = gauge("sharedipc_last_scan_timestamp_seconds", "When the last scan finished, seconds since the epoch.", Unit.SECONDS);
   private final Gauge problems = gauge("sharedipc_scan_problems", "Problems noted in the last scan (unreadable namespaces, malformed lines).", null);
-  private final Gauge apiUp = gauge("sharedipc_api_server_up", "1 when the last write to the API server succeeded.", null);
+  private final Gauge apiUp = gauge("sharedipc_api_server_up", "1 when the last report was written to the API server within the pass's wait (see NodeReporter).", null);
   private final Gauge shmmni = gauge("sharedipc_kernel_shmmni", "kernel.shmmni: most segments per IPC namespace.", null);
   private final Gauge shmmax = gauge("sharedipc_kernel_shmmax_bytes", "kernel.shmmax: largest segment.", Unit.BYTES);
   private final Counter scans = Counter.builder().name("sharedipc_scans").help("Scans run.").register(registry);
   private final Counter decisions = Counter.builder().name("sharedipc_reaper_decisions")
       .help("Reaper decisions on orphans, by action (Removed, WouldRemove, Spared, Failed, Kept).").labelNames("action").register(registry);
-  private final Counter removed = Counter.builder().name("sharedipc_segments_removed")
-      .help("Segments removed, by group (namespace/name).").labelNames("group").register(registry);
+  private final RemovalCounts removedSegments = new RemovalCounts();
+  private final RemovalCounts removedSharedDirs = new RemovalCounts();
+  private volatile Supplier<Map<String, Boolean>> informersSynced = Map::of;
   private final Counter removedBytes = Counter.builder().name("sharedipc_segments_removed_bytes")
       .help("Bytes of segments removed.").unit(Unit.BYTES).register(registry);
 
   private final Counter sharedDirDecisions = Counter.builder().name("sharedipc_shared_directory_decisions")
       .help("Decisions on SameNode shared directories whose instance is gone, by action (Removed, WouldRemove, Spared, Failed, Kept).")
       .labelNames("action").register(registry);
-  private final Counter sharedDirsRemoved = Counter.builder().name("sharedipc_shared_directories_removed")
-      .help("SameNode shared directories removed after their instance was gone, by group (namespace/name).").labelNames("group")
-      .register(registry);
+
+  public Metrics() {
+    byGroup("sharedipc_segments_removed", "Segments removed, by group (namespace/name)", removedSegments);
+    byGroup("sharedipc_shared_directories_removed", "SameNode shared directories removed after their instance was gone, by group "
+        + "(namespace/name)", removedSharedDirs);
+    GaugeWithCallback.builder().name("sharedipc_informer_synced")
+        .help("1 once the informer (pods: this node's pods; groups: SharedIpcGroups) has listed from the API server, 0 before.")
+        .labelNames("informer")
+        .callback(cb -> informersSynced.get().forEach((name, synced) -> cb.call(synced ? 1 : 0, name)))
+        .register(registry);
+  }
+
+  /** A counter by group read from bounded counts: at most {@value RemovalCounts#MAX_GROUPS} groups, the rest under {@code _other}. */
+  private void byGroup(String name, String help, RemovalCounts counts) {
+    CounterWithCallback.builder().name(name)
+        .help(help + "; at most " + RemovalCounts.MAX_GROUPS + " groups, those with the latest removals, each with its own series, "
+            + "the rest summed under group=\"" + RemovalCounts.OTHER + "\" (a group that loses its series moves its count there).")
+        .labelNames("group")
+        .callback(cb -> {
+          counts.byGroup().forEach((group, n) -> cb.call(n, group));
+          long other = counts.other();
+          if (other > 0) {
+            cb.call(other, RemovalCounts.OTHER);
+          }
+        })
+        .register(registry);
+  }
 
   private Gauge gauge(String name, String help, Unit unit, String... labels) {
     Gauge.Builder b = Gauge.builder().name(name).help(help).labelNames(labels);
@@ -119,7 +147,7 @@ public final class Metrics {
     }
     decisions.labelValues(d.action().name()).inc();
     if (d.action() == Action.Removed) {
-      removed.labelValues(nullToEmpty(d.finding().attribution().groupKey())).inc();
+      removedSegments.add(d.finding().attribution().groupKey());
       removedBytes.inc(d.finding().segment().bytes());
     }
   }
@@ -132,8 +160,18 @@ public final class Metrics {
     }
     sharedDirDecisions.labelValues(d.action().name()).inc();
     if (d.action() == Action.Removed) {
-      sharedDirsRemoved.labelValues(d.owner().map(o -> o.groupKey()).orElse("")).inc();
+      removedSharedDirs.add(d.owner().map(o -> o.groupKey()).orElse(null));
     }
+  }
+
+  /** Segments removed per group, bounded: the same counts as {@code sharedipc_segments_removed_total}, for the node report. */
+  public RemovalCounts removedSegments() {
+    return removedSegments;
+  }
+
+  /** Where {@code sharedipc_informer_synced} reads from, at each scrape. */
+  public void informersSynced(Supplier<Map<String, Boolean>> synced) {
+    this.informersSynced = synced;
   }
 
   public void apiServerUp(boolean up) {

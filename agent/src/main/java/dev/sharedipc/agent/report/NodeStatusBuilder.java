@@ -39,6 +39,13 @@ public final class NodeStatusBuilder {
     this.agentVersion = agentVersion;
   }
 
+  /** The status with the bounded removal counts: at most {@link RemovalCounts#MAX_GROUPS} groups by name, the rest summed. */
+  public SharedIpcNodeStatus build(Findings f, List<Decision> decisions, RemovalCounts removed) {
+    SharedIpcNodeStatus s = build(f, decisions, removed.byGroup());
+    s.setOrphansRemovedInOtherGroups(removed.other() == 0 ? null : removed.other());
+    return s;
+  }
+
   public SharedIpcNodeStatus build(Findings f, List<Decision> decisions, Map<String, Long> removedByGroup) {
     SharedIpcNodeStatus s = new SharedIpcNodeStatus();
     s.setAgentVersion(agentVersion);

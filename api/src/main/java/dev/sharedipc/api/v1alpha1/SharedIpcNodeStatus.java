@@ -38,8 +38,12 @@ public class SharedIpcNodeStatus {
   @JsonPropertyDescription("The largest orphaned segments and what the agent did with them.")
   private List<OrphanReport> topOrphans = new ArrayList<>();
 
-  @JsonPropertyDescription("Removals per group, counted since the agent started: namespace/name -> count.")
+  @JsonPropertyDescription("Removals per group, counted since the agent started: namespace/name -> count. At most 50 groups, "
+      + "those with the latest removals; the others' removals are summed in orphansRemovedInOtherGroups.")
   private java.util.Map<String, Long> orphansRemovedByGroup = new java.util.TreeMap<>();
+
+  @JsonPropertyDescription("Removals since the agent started of groups not listed in orphansRemovedByGroup (which keeps at most 50).")
+  private Long orphansRemovedInOtherGroups;
 
   @JsonPropertyDescription("Ready (the last scan succeeded) and Truncated (detail was cut to stay bounded).")
   private List<Condition> conditions = new ArrayList<>();
@@ -114,6 +118,14 @@ public class SharedIpcNodeStatus {
 
   public void setOrphansRemovedByGroup(java.util.Map<String, Long> orphansRemovedByGroup) {
     this.orphansRemovedByGroup = orphansRemovedByGroup;
+  }
+
+  public Long getOrphansRemovedInOtherGroups() {
+    return orphansRemovedInOtherGroups;
+  }
+
+  public void setOrphansRemovedInOtherGroups(Long orphansRemovedInOtherGroups) {
+    this.orphansRemovedInOtherGroups = orphansRemovedInOtherGroups;
   }
 
   public List<Condition> getConditions() {

@@ -136,15 +136,15 @@ class AgentManifestsIT {
         .withSpec(new io.fabric8.kubernetes.api.model.PodSpecBuilder(spec).build()).build();
   }
 
-  /** Every (resource, verb) the agent's ClusterLink uses, and nothing else of a list of tempting neighbours. */
+  /** Every (resource, verb) the agent's ClusterView and NodeReporter use, and nothing else of a list of tempting neighbours. */
   @Test
   void agentRbacGrantsExactlyWhatItsCodeCalls() {
     Set<String> expected = Set.of(
         "/pods list", "/pods watch",
         "sharedipc.dev/sharedipcgroups list", "sharedipc.dev/sharedipcgroups watch",
-        "sharedipc.dev/sharedipcnodes get", "sharedipc.dev/sharedipcnodes create",
+        "sharedipc.dev/sharedipcnodes create", "sharedipc.dev/sharedipcnodes patch",
         "sharedipc.dev/sharedipcnodes/status patch",
-        "/events create");
+        "/events create", "/nodes get");
     Set<String> probed = new TreeSet<>(expected);
     for (String verb : List.of("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")) {
       for (String resource : List.of("/pods", "/pods/exec", "/pods/eviction", "/secrets", "/configmaps", "/nodes", "/events",
@@ -188,9 +188,9 @@ class AgentManifestsIT {
           assertThatThrownBy(() -> agent.resource(node(other + "-x")).dryRun().create())
               .hasMessageContaining("the sharedipc agent on node " + own + " may write only SharedIpcNode " + own));
 
-      // its own node: create, then write status, as ClusterLink.writeStatus does
+      // its own node: create, then write status, as NodeReporter does
       assertThat(agent.resource(node(own)).create().getMetadata().getName()).isEqualTo(own);
-      assertThat(agent.resources(SharedIpcNode.class).withName(own).get()).isNotNull();
+      assertThat(admin.resources(SharedIpcNode.class).withName(own).get()).isNotNull();
       assertThat(agent.resource(statusPatch(own)).patchStatus().getStatus().getAgentVersion()).isEqualTo("test");
 
       // another node's: neither its status nor a new object

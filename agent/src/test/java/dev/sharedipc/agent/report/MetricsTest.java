@@ -1,0 +1,72 @@
+package dev.sharedipc.agent.report;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sharedipc.agent.Finding;
+import dev.sharedipc.agent.Findings;
+import dev.sharedipc.agent.attribution.Attribution;
+import dev.sharedipc.agent.attribution.PodInfo;
+import dev.sharedipc.agent.reap.Action;
+import dev.sharedipc.agent.reap.Decision;
+import dev.sharedipc.agent.scan.Segment;
+import dev.sharedipc.agent.verdict.Judgement;
+import dev.sharedipc.agent.verdict.Liveness;
+import dev.sharedipc.agent.verdict.Policy;
+import dev.sharedipc.agent.verdict.Verdict;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** Removals by group stay bounded in the metrics and in the node report, and their total stays true. */
+class MetricsTest {
+  static Decision removed(String namespace, String group) {
+    Finding f = new Finding(
+        new Segment(4026532001L, 0x1234, 1, 0600, 4096, 10, 11, 0, 1000, 1000, 1000, 1000, 0, 0, 1_700_000_000L, 4096, 0),
+        new Attribution(Attribution.Source.POD_NAMESPACE, "uid-1", new PodInfo("uid-1", namespace, group + "-0", group, 0), "ns"),
+        new Liveness(false, false), Policy.UNKNOWN, new Judgement(Verdict.Remove, "orphaned past grace"));
+    return new Decision(f, Action.Removed, "removed");
+  }
+
+  @Test
+  void removalsOfMoreGroupsThanTheBoundKeepTheBoundInMetricsAndReport() {
+    Metrics metrics = new Metrics();
+    int groups = RemovalCounts.MAX_GROUPS + 10;
+    for (int i = 0; i < groups; i++) {
+      metrics.recordDecision(removed("team-" + i, "feed"));
+    }
+    metrics.recordDecision(removed("team-" + (groups - 1), "feed"));
+
+    String scrape = metrics.scrape();
+    Matcher series = Pattern.compile("(?m)^sharedipc_segments_removed_total\\{group=\"([^\"]+)\"} ([0-9.]+)$").matcher(scrape);
+    Map<String, Double> byLabel = new java.util.TreeMap<>();
+    while (series.find()) {
+      byLabel.put(series.group(1), Double.parseDouble(series.group(2)));
+    }
+    assertThat(byLabel).hasSize(RemovalCounts.MAX_GROUPS + 1)
+        .containsEntry(RemovalCounts.OTHER, 10.0)
+        .containsEntry("team-" + (groups - 1) + "/feed", 2.0)
+        .doesNotContainKey("team-0/feed");
+    assertThat(byLabel.values().stream().mapToDouble(Double::doubleValue).sum()).isEqualTo(groups + 1);
+
+    Findings none = new Findings(Instant.parse("2026-01-01T00:00:00Z"), Duration.ofMillis(5), List.of(), List.of(), List.of(), null,
+        List.of(), 0);
+    SharedIpcNodeStatus status = new NodeStatusBuilder("t").build(none, List.of(), metrics.removedSegments());
+    assertThat(status.getOrphansRemovedByGroup()).hasSize(RemovalCounts.MAX_GROUPS).doesNotContainKey("team-0/feed")
+        .allSatisfy((group, count) -> assertThat(group).contains("/"));
+    assertThat(status.getOrphansRemovedInOtherGroups()).isEqualTo(10L);
+  }
+
+  @Test
+  void informersShowWhetherTheyHaveSynced() {
+    Metrics metrics = new Metrics();
+    metrics.informersSynced(() -> Map.of("pods", true, "groups", false));
+
+    assertThat(metrics.scrape()).contains("sharedipc_informer_synced{informer=\"pods\"} 1.0",
+        "sharedipc_informer_synced{informer=\"groups\"} 0.0");
+  }
+}
