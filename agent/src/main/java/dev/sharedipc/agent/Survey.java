@@ -130,7 +130,7 @@ public final class Survey {
       nsFindings.add(new NamespaceFinding(ns, nsAttribution, null));
       for (Segment s : read.segments()) {
         Attribution a = attributor.forSegment(s, ns, nsAttribution, live, now);
-        Liveness l = new Liveness(live.aliveIn(s.cpid(), ns.inode()), s.lpid() != s.cpid() && live.aliveIn(s.lpid(), ns.inode()));
+        Liveness l = Liveness.of(s, live);
         Policy p = a.attributed() ? policies.policyFor(a) : Policy.UNKNOWN;
         Judgement j = OrphanJudge.judge(s, l, a, p, now);
         Finding f = new Finding(s, a, l, p, j);

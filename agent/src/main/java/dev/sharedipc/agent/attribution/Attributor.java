@@ -18,7 +18,8 @@ import java.util.TreeSet;
  * process in it that belongs to any pod belongs to the same one (processes outside any pod, such
  * as a debugging nsenter, do not count against it). Segments of the host namespace are
  * attributed one by one: to the pod of their live creator (and recorded in the {@link Ledger}),
- * or to what the ledger recorded. Everything else is unattributed. Reads {@code <pid>/cgroup}
+ * or to what the ledger recorded. A live pid is the creator only if its process started by the
+ * segment's ctime ({@link ProcessTable#aliveSince}): a reused pid names another process. Everything else is unattributed. Reads {@code <pid>/cgroup}
  * under the discovery proc root; one instance serves one pass (it memoizes).
  */
 public final class Attributor {
@@ -73,7 +74,8 @@ public final class Attributor {
     if (!ns.host()) {
       return namespaceAttribution;
     }
-    if (live.aliveIn(s.cpid(), ns.inode())) {
+    // a live pid that started after the segment's ctime is a reuse, not the creator: it neither owns nor records it
+    if (live.aliveSince(s.cpid(), ns.inode(), s.ctime())) {
       CgroupInfo creator = cgroupOf(s.cpid());
       if (creator.podUid() != null) {
         PodInfo pod = pods.byUid(creator.podUid()).orElse(new PodInfo(creator.podUid(), null, null, null, null));

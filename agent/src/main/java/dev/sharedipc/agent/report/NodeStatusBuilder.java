@@ -47,8 +47,8 @@ public final class NodeStatusBuilder {
     s.setLastScanDurationSeconds(Math.round(f.duration().toNanos() / 1e6) / 1e3);
     if (f.limits() != null) {
       KernelLimits k = new KernelLimits();
-      k.shmmax = f.limits().shmmax();
-      k.shmall = f.limits().shmall();
+      k.shmmax = f.limits().shmmax().toString();
+      k.shmall = f.limits().shmall().toString();
       k.shmmni = f.limits().shmmni();
       k.shmRmidForced = f.limits().shmRmidForced() < 0 ? null : f.limits().shmRmidForced();
       s.setKernel(k);

@@ -45,6 +45,40 @@ public final class ProcFixture {
     }
   }
 
+  /** {@code /proc/stat} with this boot time (epoch seconds), so that process start times mean something. */
+  public ProcFixture booted(long btimeEpochSecond) {
+    try {
+      Files.writeString(root.resolve("stat"), "cpu  1 2 3 4 5 6 7 8 9 10\nbtime " + btimeEpochSecond + "\nprocesses 42\n");
+      return this;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * {@code <pid>/stat} saying the process started {@code ticksSinceBoot} clock ticks (1/100 s) after
+   * boot; the command name holds a space and a parenthesis, as real ones may.
+   */
+  public ProcFixture startedAtTick(int pid, long ticksSinceBoot) {
+    StringBuilder line = new StringBuilder(pid + " (we ird) name) S");
+    for (int field = 4; field <= 52; field++) {
+      line.append(' ').append(field == 22 ? ticksSinceBoot : field);
+    }
+    try {
+      Path dir = root.resolve(Integer.toString(pid));
+      Files.createDirectories(dir);
+      Files.writeString(dir.resolve("stat"), line.append('\n').toString());
+      return this;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** As {@link #startedAtTick}, at a wall-clock second, given the boot time passed to {@link #booted}. */
+  public ProcFixture started(int pid, long btimeEpochSecond, long startEpochSecond) {
+    return startedAtTick(pid, (startEpochSecond - btimeEpochSecond) * 100);
+  }
+
   /** cgroup v2, systemd driver, containerd: the most common layout today. */
   public static String podCgroup(String podUid) {
     return "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + podUid.replace('-', '_')
