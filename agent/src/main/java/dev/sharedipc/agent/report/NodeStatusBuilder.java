@@ -23,7 +23,8 @@ import java.util.TreeMap;
 /**
  * Builds the SharedIpcNode status from one pass, bounded so that the object stays far below
  * etcd's limit whatever the node holds: totals always; at most {@link #MAX_NAMESPACES} namespace
- * entries and {@link #MAX_VOLUMES} volumes (largest first) and {@link #MAX_ORPHANS} orphans;
+ * entries (the host namespace has one entry for its unattributed segments and one per pod that
+ * its other segments are attributed to, so that the sum of the entries is the node's total) and {@link #MAX_VOLUMES} volumes (largest first) and {@link #MAX_ORPHANS} orphans;
  * condition Truncated=True says when something was cut. Pure apart from remembering condition
  * transition times between calls.
  */
@@ -86,19 +87,27 @@ public final class NodeStatusBuilder {
       r.orphans = 0L;
       byInode.put(r.inode, r);
     }
+    // host-namespace segments attributed to a pod (live creator or ledger): one entry per pod, so that
+    // usage reaches the pod's group and instance exactly as a pod namespace's entry does
+    Map<String, NamespaceReport> hostByPod = new TreeMap<>();
     for (Finding x : f.segments()) {
       NamespaceReport r = byInode.get(x.segment().ipcNamespace());
-      if (r != null) {
-        r.segments++;
-        r.bytes += x.segment().bytes();
-        r.rssBytes += Math.max(0, x.segment().rssBytes());
-        r.orphans += x.judgement().verdict().orphan() ? 1 : 0;
+      if (r == null) {
+        continue;
       }
+      if (Boolean.TRUE.equals(r.host) && x.attribution().attributed()) {
+        r = hostByPod.computeIfAbsent(x.attribution().podUid(), uid -> hostPodEntry(x, uid));
+      }
+      r.segments++;
+      r.bytes += x.segment().bytes();
+      r.rssBytes += Math.max(0, x.segment().rssBytes());
+      r.orphans += x.judgement().verdict().orphan() ? 1 : 0;
     }
-    // pod namespaces and the host namespace; a namespace of no pod and no segments says nothing
-    List<NamespaceReport> namespaces = byInode.values().stream()
+    // pod namespaces, the host namespace and its pods; a namespace of no pod and no segments says nothing
+    List<NamespaceReport> namespaces = java.util.stream.Stream.concat(byInode.values().stream(), hostByPod.values().stream())
         .filter(r -> r.podUid != null || r.segments > 0 || Boolean.TRUE.equals(r.host))
-        .sorted(Comparator.comparingLong((NamespaceReport r) -> r.bytes).reversed().thenComparingLong(r -> r.inode))
+        .sorted(Comparator.comparingLong((NamespaceReport r) -> r.bytes).reversed().thenComparingLong(r -> r.inode)
+            .thenComparing(r -> r.podUid == null ? "" : r.podUid))
         .toList();
     if (namespaces.size() > MAX_NAMESPACES) {
       truncated = true;
@@ -163,6 +172,25 @@ public final class NodeStatusBuilder {
             : "Every namespace, volume and orphan is listed.", finished));
     s.setConditions(conditions);
     return s;
+  }
+
+  /** The entry of one pod's segments in the host namespace, named like a pod namespace's entry (plus host: true). */
+  private static NamespaceReport hostPodEntry(Finding first, String podUid) {
+    NamespaceReport r = new NamespaceReport();
+    r.inode = first.segment().ipcNamespace();
+    r.host = Boolean.TRUE;
+    r.podUid = podUid;
+    if (first.attribution().pod() != null) {
+      r.podNamespace = first.attribution().pod().namespace();
+      r.podName = first.attribution().pod().name();
+      r.group = first.attribution().pod().group();
+      r.instance = first.attribution().pod().instance();
+    }
+    r.segments = 0L;
+    r.bytes = 0L;
+    r.rssBytes = 0L;
+    r.orphans = 0L;
+    return r;
   }
 
   private Condition condition(String type, String status, String reason, String message, String now) {

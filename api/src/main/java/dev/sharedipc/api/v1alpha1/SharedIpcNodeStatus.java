@@ -30,7 +30,9 @@ public class SharedIpcNodeStatus {
   @JsonPropertyDescription("Node-wide totals.")
   private NodeTotals totals;
 
-  @JsonPropertyDescription("One entry per IPC namespace holding segments, with its pod when known.")
+  @JsonPropertyDescription("One entry per IPC namespace holding segments, with its pod when known. The host namespace"
+      + " (host: true) has one entry without a pod for its unattributed segments and one per pod (hostIPC) that its other"
+      + " segments are attributed to, by live creator or by the agent's ledger; each segment is in exactly one entry.")
   private List<NamespaceReport> ipcNamespaces = new ArrayList<>();
 
   @JsonPropertyDescription("One entry per memory-backed volume (memory emptyDir, pod /dev/shm, SameNode shared directory).")
