@@ -150,7 +150,7 @@ public final class Survey {
     } catch (IOException e) {
       problems.add("cannot write the ledger: " + e.getMessage() + " (host-namespace attributions will not survive a restart)");
     }
-    Map<String, Integer> podPids = attributor.podPids(namespaces);
+    Map<String, List<Integer>> podPids = attributor.podPids(namespaces);
     var volumes = new VolumeCollector(kernel, config.kubeletRoot(), config.discoveryRoot(), config.nodeSharedRoot())
         .collect(podPids, problems);
     return new Findings(now, Duration.ofNanos(System.nanoTime() - started), nsFindings, findings, volumes,

@@ -7,10 +7,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -94,14 +96,15 @@ public final class Attributor {
     return Attribution.none("host namespace, creator gone and not in the ledger");
   }
 
-  /** One live pid per attributed pod, for reading the pod's /dev/shm. */
-  public Map<String, Integer> podPids(List<IpcNamespace> namespaces) {
-    Map<String, Integer> out = new HashMap<>();
+  /** Every live pid of each pod, by pod UID in order, for reading the pods' /dev/shm. */
+  public Map<String, List<Integer>> podPids(List<IpcNamespace> namespaces) {
+    Map<String, List<Integer>> out = new TreeMap<>();
     for (IpcNamespace ns : namespaces) {
       for (int pid : ns.pids()) {
-        Optional.ofNullable(cgroupOf(pid).podUid()).ifPresent(uid -> out.putIfAbsent(uid, pid));
+        Optional.ofNullable(cgroupOf(pid).podUid()).ifPresent(uid -> out.computeIfAbsent(uid, u -> new ArrayList<>()).add(pid));
       }
     }
+    out.values().forEach(pids -> pids.sort(null));
     return out;
   }
 

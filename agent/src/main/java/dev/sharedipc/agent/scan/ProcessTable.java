@@ -17,9 +17,9 @@ import java.util.Map;
  * since boot, plus {@code btime} of {@code /proc/stat}) with the second of the act (a segment's
  * ctime for its creator, its last attach or detach for its last operator): a process that started
  * after that second cannot have done it. Both clocks are truncated (btime to the second, the start
- * to the tick, the segment's times to the second), so the test is "started at or after the next
- * second": it never disowns the real actor, and leaves a one-second window for a reuse it cannot
- * see. An unreadable start time proves nothing, and the pid is taken as before. A wall clock
+ * to the tick, the segment's times to the second), so the test takes the earliest start the
+ * numbers allow and the latest act: it never disowns the real actor, and a process that started
+ * less than two seconds after the act may still be taken for it. An unreadable start time proves nothing, and the pid is taken as before. A wall clock
  * stepped between the act and the scan shifts btime with it; that is the limit of this test.
  *
  * <p>Production always reads the real {@code /proc}, even when discovery uses a fixture root:

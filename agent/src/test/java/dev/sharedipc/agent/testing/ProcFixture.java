@@ -31,6 +31,24 @@ public final class ProcFixture {
     return link(fixturePid, "/proc/" + realPid + "/ns/ipc", cgroup);
   }
 
+  /**
+   * A real process as a fixture pid: its {@code ns/ipc}, {@code ns/mnt}, {@code root} and {@code cmdline}
+   * lead to the real process's, so its namespaces, its command and its view of the filesystem are real.
+   */
+  public ProcFixture realProcess(int fixturePid, long realPid, String cgroup) {
+    realNamespace(fixturePid, realPid, cgroup);
+    Path dir = root.resolve(Integer.toString(fixturePid));
+    Path real = Path.of("/proc/" + realPid);
+    try {
+      Files.createSymbolicLink(dir.resolve("ns/mnt"), real.resolve("ns/mnt"));
+      Files.createSymbolicLink(dir.resolve("root"), real.resolve("root"));
+      Files.createSymbolicLink(dir.resolve("cmdline"), real.resolve("cmdline"));
+      return this;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   private ProcFixture link(int pid, String target, String cgroup) {
     try {
       Path dir = root.resolve(Integer.toString(pid));
