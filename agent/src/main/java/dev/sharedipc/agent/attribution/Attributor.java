@@ -21,8 +21,9 @@ import java.util.TreeSet;
  * as a debugging nsenter, do not count against it). Segments of the host namespace are
  * attributed one by one: to the pod of their live creator (and recorded in the {@link Ledger}),
  * or to what the ledger recorded. A live pid is the creator only if its process started by the
- * segment's ctime ({@link ProcessTable#aliveSince}): a reused pid names another process. Everything else is unattributed. Reads {@code <pid>/cgroup}
- * under the discovery proc root; one instance serves one pass (it memoizes).
+ * segment's ctime ({@link ProcessTable#aliveSince}): a reused pid names another process.
+ * Everything else is unattributed. Reads {@code <pid>/cgroup} under the discovery proc root; one
+ * instance serves one pass (it memoizes).
  */
 public final class Attributor {
   private final Path procRoot;

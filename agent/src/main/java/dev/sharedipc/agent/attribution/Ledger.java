@@ -113,7 +113,7 @@ public final class Ledger {
         }
       }
     } catch (IOException e) {
-      ledger.loadProblem = "cannot read the ledger " + ledger.path + ": " + e.getMessage()
+      ledger.loadProblem = "cannot read, or set aside, the ledger " + ledger.path + ": " + e.getMessage()
           + "; starting empty, so host-namespace segments recorded there are kept, not removed";
       log.warn("ledger unreadable path={} reason=\"{}\"", ledger.path, e.getMessage());
     }

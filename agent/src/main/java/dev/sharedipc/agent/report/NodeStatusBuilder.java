@@ -23,10 +23,14 @@ import java.util.TreeMap;
 /**
  * Builds the SharedIpcNode status from one pass, bounded so that the object stays far below
  * etcd's limit whatever the node holds: totals always; at most {@link #MAX_NAMESPACES} namespace
- * entries (the host namespace has one entry for its unattributed segments and one per pod that
- * its other segments are attributed to, so that the sum of the entries is the node's total) and {@link #MAX_VOLUMES} volumes (largest first) and {@link #MAX_ORPHANS} orphans;
+ * entries, {@link #MAX_VOLUMES} volumes (largest first) and {@link #MAX_ORPHANS} orphans;
  * condition Truncated=True says when something was cut. Pure apart from remembering condition
  * transition times between calls.
+ *
+ * <p>The host namespace has one entry for its unattributed segments and one per pod that its other
+ * segments are attributed to (live creator or ledger), shaped like a pod namespace's entry plus
+ * {@code host: true}: the operator sums entries per group and instance, so a hostIPC group's
+ * segments reach its instances, and each segment is in exactly one entry.
  */
 public final class NodeStatusBuilder {
   public static final int MAX_NAMESPACES = 200;
@@ -96,7 +100,14 @@ public final class NodeStatusBuilder {
         continue;
       }
       if (Boolean.TRUE.equals(r.host) && x.attribution().attributed()) {
-        r = hostByPod.computeIfAbsent(x.attribution().podUid(), uid -> hostPodEntry(x, uid));
+        r = hostByPod.computeIfAbsent(x.attribution().podUid(), uid -> hostPodEntry(x.segment().ipcNamespace(), uid));
+        if (r.podNamespace == null && x.attribution().pod() != null) {
+          // the first segment seen may have named only the UID (creator alive, pod not yet known); a ledger entry more
+          r.podNamespace = x.attribution().pod().namespace();
+          r.podName = x.attribution().pod().name();
+          r.group = x.attribution().pod().group();
+          r.instance = x.attribution().pod().instance();
+        }
       }
       r.segments++;
       r.bytes += x.segment().bytes();
@@ -174,18 +185,12 @@ public final class NodeStatusBuilder {
     return s;
   }
 
-  /** The entry of one pod's segments in the host namespace, named like a pod namespace's entry (plus host: true). */
-  private static NamespaceReport hostPodEntry(Finding first, String podUid) {
+  /** The entry of one pod's segments in the host namespace (its pod details are filled from the segments' attribution). */
+  private static NamespaceReport hostPodEntry(long hostInode, String podUid) {
     NamespaceReport r = new NamespaceReport();
-    r.inode = first.segment().ipcNamespace();
+    r.inode = hostInode;
     r.host = Boolean.TRUE;
     r.podUid = podUid;
-    if (first.attribution().pod() != null) {
-      r.podNamespace = first.attribution().pod().namespace();
-      r.podName = first.attribution().pod().name();
-      r.group = first.attribution().pod().group();
-      r.instance = first.attribution().pod().instance();
-    }
     r.segments = 0L;
     r.bytes = 0L;
     r.rssBytes = 0L;

@@ -46,7 +46,8 @@ class NodeStatusBuilderTest {
         List.of(namespace(HOST, true, none),
             namespace(POD_NS, false, new Attribution(Attribution.Source.POD_NAMESPACE, "uid-other", null, "pod"))),
         List.of(
-            finding(HOST, 1, 4096, new Attribution(Attribution.Source.LIVE_CREATOR, WRITER.uid(), WRITER, "creator"), Verdict.OwnerAlive),
+            // creator alive but the pod not known yet: the UID only; the ledger's entry names the rest
+            finding(HOST, 1, 4096, new Attribution(Attribution.Source.LIVE_CREATOR, WRITER.uid(), null, "creator"), Verdict.OwnerAlive),
             finding(HOST, 2, 8192, new Attribution(Attribution.Source.LEDGER, WRITER.uid(), WRITER, "ledger"), Verdict.Orphaned),
             finding(HOST, 3, 1024, new Attribution(Attribution.Source.LIVE_CREATOR, "uid-unknown-pod", null, "creator"), Verdict.OwnerAlive),
             finding(HOST, 4, 512, none, Verdict.Unattributed),
