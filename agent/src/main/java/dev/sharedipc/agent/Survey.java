@@ -130,7 +130,7 @@ public final class Survey {
       nsFindings.add(new NamespaceFinding(ns, nsAttribution, null));
       for (Segment s : read.segments()) {
         Attribution a = attributor.forSegment(s, ns, nsAttribution, live, now);
-        Liveness l = new Liveness(live.aliveIn(s.cpid(), ns.inode()), s.lpid() != s.cpid() && live.aliveIn(s.lpid(), ns.inode()));
+        Liveness l = Liveness.of(s, live);
         Policy p = a.attributed() ? policies.policyFor(a) : Policy.UNKNOWN;
         Judgement j = OrphanJudge.judge(s, l, a, p, now);
         Finding f = new Finding(s, a, l, p, j);
@@ -150,7 +150,7 @@ public final class Survey {
     } catch (IOException e) {
       problems.add("cannot write the ledger: " + e.getMessage() + " (host-namespace attributions will not survive a restart)");
     }
-    Map<String, Integer> podPids = attributor.podPids(namespaces);
+    Map<String, List<Integer>> podPids = attributor.podPids(namespaces);
     var volumes = new VolumeCollector(kernel, config.kubeletRoot(), config.discoveryRoot(), config.nodeSharedRoot())
         .collect(podPids, problems);
     return new Findings(now, Duration.ofNanos(System.nanoTime() - started), nsFindings, findings, volumes,

@@ -15,6 +15,7 @@ import dev.sharedipc.agent.scan.MemoryVolume;
 import dev.sharedipc.agent.scan.Segment;
 import dev.sharedipc.agent.testing.FakeKernel;
 import dev.sharedipc.agent.testing.ProcFixture;
+import dev.sharedipc.agent.verdict.Liveness;
 import dev.sharedipc.agent.verdict.Policy;
 import dev.sharedipc.agent.verdict.Verdict;
 import dev.sharedipc.api.v1alpha1.OrphanPolicy;
@@ -173,6 +174,48 @@ class SurveyTest {
     assertThat(reread.lookup(live)).isNotNull().satisfies(p -> assertThat(p.uid()).isEqualTo(POD_H));
     assertThat(reread.lookup(stale)).isNull();
     assertThat(reread.size()).isEqualTo(2);
+  }
+
+  @Test
+  void aLiveLastOperatorIsAliveAlsoWhenItIsTheCreator() throws Exception {
+    Findings f = survey(DELETE);
+    Finding sameCreatorAndOperator = byId(f).get(A + "/3"); // cpid == lpid == 101, alive in A
+    assertThat(sameCreatorAndOperator.liveness()).isEqualTo(new Liveness(true, true));
+  }
+
+  @Test
+  void aReusedCreatorPidNeitherOwnsNorKeepsTheSegment() throws Exception {
+    long boot = NOW.getEpochSecond() - 86_400;
+    new ProcFixture(proc).booted(boot)
+        .started(800, boot, HOUR_AGO - 100) // started before its segment HOST/10: may be its creator
+        // pid 801 created HOST/11 an hour ago and exited; the pid now names a process of pod B started a minute ago
+        .process(801, HOST, ProcFixture.podCgroup(POD_B)).started(801, boot, NOW.getEpochSecond() - 60);
+
+    Findings f = survey(DELETE);
+    Map<String, Finding> s = byId(f);
+
+    assertThat(s.get(HOST + "/10").attribution().source()).isEqualTo(Attribution.Source.LIVE_CREATOR);
+    Finding reused = s.get(HOST + "/11");
+    assertThat(reused.attribution().source()).as("the ledger's creator, not pod B").isEqualTo(Attribution.Source.LEDGER);
+    assertThat(reused.attribution().podUid()).isEqualTo(POD_H);
+    assertThat(reused.liveness().creatorAlive()).isFalse();
+    assertThat(reused.judgement().verdict()).isEqualTo(Verdict.Remove);
+    Segment segment = reused.segment();
+    assertThat(Ledger.open(state.resolve("ledger.json")).lookup(segment).uid()).as("the ledger still names pod H").isEqualTo(POD_H);
+  }
+
+  @Test
+  void aReusedCreatorPidOfAnUnrecordedSegmentAttributesNothing() throws Exception {
+    long boot = NOW.getEpochSecond() - 86_400;
+    new ProcFixture(proc).booted(boot)
+        .process(802, HOST, ProcFixture.podCgroup(POD_B)).started(802, boot, NOW.getEpochSecond() - 60);
+
+    Findings f = survey(DELETE);
+    Finding reused = byId(f).get(HOST + "/12");
+
+    assertThat(reused.attribution().attributed()).isFalse();
+    assertThat(reused.judgement().verdict()).isEqualTo(Verdict.Unattributed);
+    assertThat(Ledger.open(state.resolve("ledger.json")).lookup(reused.segment())).as("nothing recorded for pod B").isNull();
   }
 
   @Test

@@ -7,10 +7,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -18,8 +20,10 @@ import java.util.TreeSet;
  * process in it that belongs to any pod belongs to the same one (processes outside any pod, such
  * as a debugging nsenter, do not count against it). Segments of the host namespace are
  * attributed one by one: to the pod of their live creator (and recorded in the {@link Ledger}),
- * or to what the ledger recorded. Everything else is unattributed. Reads {@code <pid>/cgroup}
- * under the discovery proc root; one instance serves one pass (it memoizes).
+ * or to what the ledger recorded. A live pid is the creator only if its process started by the
+ * segment's ctime ({@link ProcessTable#aliveSince}): a reused pid names another process.
+ * Everything else is unattributed. Reads {@code <pid>/cgroup} under the discovery proc root; one
+ * instance serves one pass (it memoizes).
  */
 public final class Attributor {
   private final Path procRoot;
@@ -73,7 +77,8 @@ public final class Attributor {
     if (!ns.host()) {
       return namespaceAttribution;
     }
-    if (live.aliveIn(s.cpid(), ns.inode())) {
+    // a live pid that started after the segment's ctime is a reuse, not the creator: it neither owns nor records it
+    if (live.aliveSince(s.cpid(), ns.inode(), s.ctime())) {
       CgroupInfo creator = cgroupOf(s.cpid());
       if (creator.podUid() != null) {
         PodInfo pod = pods.byUid(creator.podUid()).orElse(new PodInfo(creator.podUid(), null, null, null, null));
@@ -92,14 +97,15 @@ public final class Attributor {
     return Attribution.none("host namespace, creator gone and not in the ledger");
   }
 
-  /** One live pid per attributed pod, for reading the pod's /dev/shm. */
-  public Map<String, Integer> podPids(List<IpcNamespace> namespaces) {
-    Map<String, Integer> out = new HashMap<>();
+  /** Every live pid of each pod, by pod UID in order, for reading the pods' /dev/shm. */
+  public Map<String, List<Integer>> podPids(List<IpcNamespace> namespaces) {
+    Map<String, List<Integer>> out = new TreeMap<>();
     for (IpcNamespace ns : namespaces) {
       for (int pid : ns.pids()) {
-        Optional.ofNullable(cgroupOf(pid).podUid()).ifPresent(uid -> out.putIfAbsent(uid, pid));
+        Optional.ofNullable(cgroupOf(pid).podUid()).ifPresent(uid -> out.computeIfAbsent(uid, u -> new ArrayList<>()).add(pid));
       }
     }
+    out.values().forEach(pids -> pids.sort(null));
     return out;
   }
 

@@ -26,6 +26,6 @@ public interface Kernel {
   /** The limits and usage of the namespace the agent itself lives in, when readable. */
   Optional<ShmLimits> limits();
 
-  /** statfs(2) of a path, empty when it does not exist (anymore). */
+  /** statfs(2) of a path, with its stat(2) device, empty when it does not exist (anymore). */
   Optional<FsUsage> statfs(Path path) throws KernelException;
 }

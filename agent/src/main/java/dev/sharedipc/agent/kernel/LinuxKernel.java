@@ -147,7 +147,15 @@ public final class LinuxKernel implements Kernel {
     long blocks = buf.getLong(Layout.STATFS_BLOCKS);
     long free = buf.getLong(Layout.STATFS_BFREE);
     long avail = buf.getLong(Layout.STATFS_BAVAIL);
-    return Optional.of(new FsUsage(buf.getLong(Layout.STATFS_TYPE), blocks * block, (blocks - free) * block, avail * block));
+    long device;
+    try {
+      device = ((Number) Files.getAttribute(path, "unix:dev")).longValue();
+    } catch (NoSuchFileException e) {
+      return Optional.empty(); // unmounted or its process left between the two calls
+    } catch (IOException | UnsupportedOperationException e) {
+      device = -1;
+    }
+    return Optional.of(new FsUsage(buf.getLong(Layout.STATFS_TYPE), blocks * block, (blocks - free) * block, avail * block, device));
   }
 
   private static final class Session implements NamespaceSession {

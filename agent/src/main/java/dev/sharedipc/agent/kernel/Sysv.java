@@ -71,8 +71,8 @@ public final class Sysv {
       // not readable (old kernel or masked /proc/sys): reported as unknown (-1)
     }
     return new ShmLimits(
-        info.getLong(Layout.SHMINFO_SHMMAX),
-        info.getLong(Layout.SHMINFO_SHMALL),
+        ShmLimits.unsigned(info.getLong(Layout.SHMINFO_SHMMAX)),
+        ShmLimits.unsigned(info.getLong(Layout.SHMINFO_SHMALL)),
         info.getLong(Layout.SHMINFO_SHMMNI),
         rmidForced,
         usage.getInt(Layout.SHM_INFO_USED_IDS),

@@ -9,6 +9,7 @@ import dev.sharedipc.agent.kernel.NamespaceUnavailableException;
 import dev.sharedipc.agent.kernel.ShmStat;
 import dev.sharedipc.agent.scan.ProcessTable;
 import dev.sharedipc.agent.scan.Segment;
+import dev.sharedipc.agent.verdict.Liveness;
 import dev.sharedipc.agent.verdict.Verdict;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -100,11 +101,12 @@ public final class Reaper {
         if (changed != null) {
           return new Decision(f, Action.Spared, changed);
         }
-        ProcessTable fresh = new ProcessTable(kernelProcRoot);
-        if (fresh.aliveIn(now.cpid(), judged.ipcNamespace())) {
+        // judged and now agree on cpid, lpid, ctime, atime and dtime (difference above): ask as the judgement did
+        Liveness again = Liveness.of(judged, new ProcessTable(kernelProcRoot));
+        if (again.creatorAlive()) {
           return new Decision(f, Action.Spared, "creator pid " + now.cpid() + " is alive in the namespace again");
         }
-        if (fresh.aliveIn(now.lpid(), judged.ipcNamespace())) {
+        if (again.lastOperatorAlive()) {
           return new Decision(f, Action.Spared, "last operator pid " + now.lpid() + " is alive in the namespace");
         }
         try {

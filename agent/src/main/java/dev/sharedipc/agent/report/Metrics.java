@@ -137,7 +137,7 @@ public final class Metrics {
     problems.set(f.problems().size());
     if (f.limits() != null) {
       shmmni.set(f.limits().shmmni());
-      shmmax.set(f.limits().shmmax());
+      shmmax.set(f.limits().shmmax().doubleValue());
     }
   }
 

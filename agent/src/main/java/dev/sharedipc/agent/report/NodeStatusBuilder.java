@@ -23,9 +23,14 @@ import java.util.TreeMap;
 /**
  * Builds the SharedIpcNode status from one pass, bounded so that the object stays far below
  * etcd's limit whatever the node holds: totals always; at most {@link #MAX_NAMESPACES} namespace
- * entries and {@link #MAX_VOLUMES} volumes (largest first) and {@link #MAX_ORPHANS} orphans;
+ * entries, {@link #MAX_VOLUMES} volumes (largest first) and {@link #MAX_ORPHANS} orphans;
  * condition Truncated=True says when something was cut. Pure apart from remembering condition
  * transition times between calls.
+ *
+ * <p>The host namespace has one entry for its unattributed segments and one per pod that its other
+ * segments are attributed to (live creator or ledger), shaped like a pod namespace's entry plus
+ * {@code host: true}: the operator sums entries per group and instance, so a hostIPC group's
+ * segments reach its instances, and each segment is in exactly one entry.
  */
 public final class NodeStatusBuilder {
   public static final int MAX_NAMESPACES = 200;
@@ -54,8 +59,8 @@ public final class NodeStatusBuilder {
     s.setLastScanDurationSeconds(Math.round(f.duration().toNanos() / 1e6) / 1e3);
     if (f.limits() != null) {
       KernelLimits k = new KernelLimits();
-      k.shmmax = f.limits().shmmax();
-      k.shmall = f.limits().shmall();
+      k.shmmax = f.limits().shmmax().toString();
+      k.shmall = f.limits().shmall().toString();
       k.shmmni = f.limits().shmmni();
       k.shmRmidForced = f.limits().shmRmidForced() < 0 ? null : f.limits().shmRmidForced();
       s.setKernel(k);
@@ -93,19 +98,34 @@ public final class NodeStatusBuilder {
       r.orphans = 0L;
       byInode.put(r.inode, r);
     }
+    // host-namespace segments attributed to a pod (live creator or ledger): one entry per pod, so that
+    // usage reaches the pod's group and instance exactly as a pod namespace's entry does
+    Map<String, NamespaceReport> hostByPod = new TreeMap<>();
     for (Finding x : f.segments()) {
       NamespaceReport r = byInode.get(x.segment().ipcNamespace());
-      if (r != null) {
-        r.segments++;
-        r.bytes += x.segment().bytes();
-        r.rssBytes += Math.max(0, x.segment().rssBytes());
-        r.orphans += x.judgement().verdict().orphan() ? 1 : 0;
+      if (r == null) {
+        continue;
       }
+      if (Boolean.TRUE.equals(r.host) && x.attribution().attributed()) {
+        r = hostByPod.computeIfAbsent(x.attribution().podUid(), uid -> hostPodEntry(x.segment().ipcNamespace(), uid));
+        if (r.podNamespace == null && x.attribution().pod() != null) {
+          // the first segment seen may have named only the UID (creator alive, pod not yet known); a ledger entry more
+          r.podNamespace = x.attribution().pod().namespace();
+          r.podName = x.attribution().pod().name();
+          r.group = x.attribution().pod().group();
+          r.instance = x.attribution().pod().instance();
+        }
+      }
+      r.segments++;
+      r.bytes += x.segment().bytes();
+      r.rssBytes += Math.max(0, x.segment().rssBytes());
+      r.orphans += x.judgement().verdict().orphan() ? 1 : 0;
     }
-    // pod namespaces and the host namespace; a namespace of no pod and no segments says nothing
-    List<NamespaceReport> namespaces = byInode.values().stream()
+    // pod namespaces, the host namespace and its pods; a namespace of no pod and no segments says nothing
+    List<NamespaceReport> namespaces = java.util.stream.Stream.concat(byInode.values().stream(), hostByPod.values().stream())
         .filter(r -> r.podUid != null || r.segments > 0 || Boolean.TRUE.equals(r.host))
-        .sorted(Comparator.comparingLong((NamespaceReport r) -> r.bytes).reversed().thenComparingLong(r -> r.inode))
+        .sorted(Comparator.comparingLong((NamespaceReport r) -> r.bytes).reversed().thenComparingLong(r -> r.inode)
+            .thenComparing(r -> r.podUid == null ? "" : r.podUid))
         .toList();
     if (namespaces.size() > MAX_NAMESPACES) {
       truncated = true;
@@ -170,6 +190,19 @@ public final class NodeStatusBuilder {
             : "Every namespace, volume and orphan is listed.", finished));
     s.setConditions(conditions);
     return s;
+  }
+
+  /** The entry of one pod's segments in the host namespace (its pod details are filled from the segments' attribution). */
+  private static NamespaceReport hostPodEntry(long hostInode, String podUid) {
+    NamespaceReport r = new NamespaceReport();
+    r.inode = hostInode;
+    r.host = Boolean.TRUE;
+    r.podUid = podUid;
+    r.segments = 0L;
+    r.bytes = 0L;
+    r.rssBytes = 0L;
+    r.orphans = 0L;
+    return r;
   }
 
   private Condition condition(String type, String status, String reason, String message, String now) {

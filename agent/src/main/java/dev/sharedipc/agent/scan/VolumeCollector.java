@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
@@ -21,11 +22,18 @@ import java.util.stream.Stream;
  * <ul>
  *   <li>memory emptyDirs: {@code <kubelet>/pods/<uid>/volumes/kubernetes.io~empty-dir/<name>} on tmpfs;
  *   <li>each pod's {@code /dev/shm}, whatever the runtime (containerd, CRI-O, k3s, Docker): seen
- *       through {@code <proc>/<pid>/root/dev/shm} of one process of the pod, one entry per tmpfs
- *       (by device number), which avoids knowing each runtime's sandbox directory layout;
+ *       through {@code <proc>/<pid>/root/dev/shm} of the pod's member processes, which avoids knowing
+ *       each runtime's sandbox directory layout;
  *   <li>SameNode shared directories: each directory under the agent's shared root (used bytes summed),
  *       attributed to its instance by name ({@link SharedDirName}); symbolic links there are not followed.
  * </ul>
+ * Each filesystem is counted once, by device ({@link FsUsage#device()}): one tmpfs is often seen
+ * through several paths (a memory emptyDir mounted at {@code /dev/shm}, the same volume in several
+ * containers, a shared directory bind-mounted as a pod's {@code /dev/shm}). The
+ * first to claim a device keeps it, in this order: shared directories (and the shared root's own
+ * filesystem, which holds the hostPath ones and may be the node's /dev/shm), then emptyDirs, whose
+ * entry names the volume, then pods' {@code /dev/shm}. Shared directories are measured by their
+ * files, not by statfs, so several of them on one filesystem are each counted.
  */
 public final class VolumeCollector {
   private final Kernel kernel;
@@ -41,65 +49,116 @@ public final class VolumeCollector {
   }
 
   /**
-   * @param podPids one live pid per pod UID, from attribution
+   * @param podPids every live pid of each pod, by pod UID, from attribution
    * @param problems where to note what could not be read
    */
-  public List<MemoryVolume> collect(Map<String, Integer> podPids, List<String> problems) {
+  public List<MemoryVolume> collect(Map<String, List<Integer>> podPids, List<String> problems) {
+    Set<Long> claimed = new HashSet<>();
+    List<MemoryVolume> shared = new ArrayList<>();
+    nodeShared(shared, claimed, problems);
     List<MemoryVolume> volumes = new ArrayList<>();
-    emptyDirs(volumes, problems);
-    devShm(podPids, volumes, problems);
-    nodeShared(volumes, problems);
+    emptyDirs(volumes, claimed, problems);
+    devShm(podPids, volumes, claimed, problems);
+    volumes.addAll(shared);
     return volumes;
   }
 
-  private void emptyDirs(List<MemoryVolume> out, List<String> problems) {
+  /** True when the filesystem was not counted yet (and now is); an unknown device is never a duplicate. */
+  private static boolean claim(Set<Long> claimed, FsUsage fs) {
+    return fs.device() < 0 || claimed.add(fs.device());
+  }
+
+  private void emptyDirs(List<MemoryVolume> out, Set<Long> claimed, List<String> problems) {
     Path pods = kubeletRoot.resolve("pods");
     if (!Files.isDirectory(pods)) {
       return;
     }
-    try (DirectoryStream<Path> podDirs = Files.newDirectoryStream(pods)) {
-      for (Path pod : podDirs) {
-        Path dirs = pod.resolve("volumes/kubernetes.io~empty-dir");
-        if (!Files.isDirectory(dirs)) {
-          continue;
-        }
-        try (DirectoryStream<Path> vols = Files.newDirectoryStream(dirs)) {
-          for (Path vol : vols) {
-            usage(vol, problems).filter(FsUsage::memoryBacked).ifPresent(u -> out.add(new MemoryVolume(
-                MemoryVolume.Kind.EmptyDir, vol.getFileName().toString(), vol.toString(), pod.getFileName().toString(),
-                u.sizeBytes(), u.usedBytes())));
-          }
-        } catch (IOException e) {
-          problems.add("cannot list " + dirs + ": " + e.getMessage());
-        }
-      }
+    List<Path> podDirs = new ArrayList<>();
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(pods)) {
+      entries.forEach(podDirs::add);
     } catch (IOException e) {
       problems.add("cannot list " + pods + ": " + e.getMessage());
+      return;
     }
-  }
-
-  private void devShm(Map<String, Integer> podPids, List<MemoryVolume> out, List<String> problems) {
-    Set<Object> seen = new HashSet<>();
-    for (Map.Entry<String, Integer> e : podPids.entrySet()) {
-      Path shm = procRoot.resolve(Integer.toString(e.getValue())).resolve("root/dev/shm");
-      Object device;
-      try {
-        device = Files.getAttribute(shm, "unix:dev");
-      } catch (IOException | UnsupportedOperationException ex) {
-        continue; // the process left, or has no /dev/shm
-      }
-      if (!seen.add(device)) {
+    podDirs.sort(null); // which path claims a shared device must not depend on directory order
+    for (Path pod : podDirs) {
+      Path dirs = pod.resolve("volumes/kubernetes.io~empty-dir");
+      if (!Files.isDirectory(dirs)) {
         continue;
       }
-      usage(shm, problems).filter(FsUsage::memoryBacked).ifPresent(u -> out.add(new MemoryVolume(
-          MemoryVolume.Kind.DevShm, "dev-shm", shm.toString(), e.getKey(), u.sizeBytes(), u.usedBytes())));
+      List<Path> vols = new ArrayList<>();
+      try (DirectoryStream<Path> entries = Files.newDirectoryStream(dirs)) {
+        entries.forEach(vols::add);
+      } catch (IOException e) {
+        problems.add("cannot list " + dirs + ": " + e.getMessage());
+        continue;
+      }
+      vols.sort(null);
+      for (Path vol : vols) {
+        usage(vol, problems).filter(FsUsage::memoryBacked).filter(u -> claim(claimed, u)).ifPresent(u -> out.add(new MemoryVolume(
+            MemoryVolume.Kind.EmptyDir, vol.getFileName().toString(), vol.toString(), pod.getFileName().toString(),
+            u.sizeBytes(), u.usedBytes())));
+      }
     }
   }
 
-  private void nodeShared(List<MemoryVolume> out, List<String> problems) {
+  /**
+   * A pod's /dev/shm as its members see it. Not through the sandbox's pause process: its mount
+   * namespace is the pause container's, whose /dev/shm is the sandbox's and not what a member
+   * mounts there (a memory emptyDir, a shared directory). The pause process is recognized by its
+   * command, {@code pause} (the image every runtime uses: containerd, CRI-O, k3s, Docker's
+   * {@code k8s_POD}); it is read only when the pod has no other process left, since its /dev/shm
+   * is then still what a member would get by default. One process per mount namespace is enough:
+   * the processes of one container see the same mounts.
+   */
+  private void devShm(Map<String, List<Integer>> podPids, List<MemoryVolume> out, Set<Long> claimed, List<String> problems) {
+    for (Map.Entry<String, List<Integer>> pod : new TreeMap<>(podPids).entrySet()) {
+      List<Integer> members = pod.getValue().stream().filter(pid -> !isPause(pid)).toList();
+      Set<String> mountNamespaces = new HashSet<>();
+      for (int pid : members.isEmpty() ? pod.getValue() : members) {
+        Path pidDir = procRoot.resolve(Integer.toString(pid));
+        if (!mountNamespaces.add(mountNamespaceOf(pidDir, pid))) {
+          continue;
+        }
+        Path shm = pidDir.resolve("root/dev/shm");
+        usage(shm, problems).filter(FsUsage::memoryBacked).filter(u -> claim(claimed, u)).ifPresent(u -> out.add(new MemoryVolume(
+            MemoryVolume.Kind.DevShm, "dev-shm", shm.toString(), pod.getKey(), u.sizeBytes(), u.usedBytes())));
+      }
+    }
+  }
+
+  /** The sandbox's pause process: argv[0] is {@code pause} or ends in {@code /pause}. */
+  private boolean isPause(int pid) {
+    byte[] cmdline;
+    try {
+      cmdline = Files.readAllBytes(procRoot.resolve(Integer.toString(pid)).resolve("cmdline"));
+    } catch (IOException e) {
+      return false; // gone, or a fixture without it: treated as a member
+    }
+    int end = 0;
+    while (end < cmdline.length && cmdline[end] != 0) {
+      end++;
+    }
+    String argv0 = new String(cmdline, 0, end, java.nio.charset.StandardCharsets.UTF_8);
+    return argv0.equals("pause") || argv0.endsWith("/pause");
+  }
+
+  /** The link text {@code mnt:[inode]} of the process's mount namespace, or one of its own when unreadable. */
+  private static String mountNamespaceOf(Path pidDir, int pid) {
+    try {
+      return Files.readSymbolicLink(pidDir.resolve("ns/mnt")).toString();
+    } catch (IOException | UnsupportedOperationException e) {
+      return "pid:" + pid;
+    }
+  }
+
+  private void nodeShared(List<MemoryVolume> out, Set<Long> claimed, List<String> problems) {
     if (nodeSharedRoot == null || !Files.isDirectory(nodeSharedRoot)) {
       return;
     }
+    // a pod's /dev/shm on this filesystem is a hostPath shared directory (counted below by its files) or the
+    // node's own /dev/shm (a hostIPC pod's): neither is to be counted again as the whole filesystem
+    usage(nodeSharedRoot, problems).filter(FsUsage::memoryBacked).ifPresent(u -> claim(claimed, u));
     try (DirectoryStream<Path> dirs = Files.newDirectoryStream(nodeSharedRoot)) {
       for (Path dir : dirs) {
         if (Files.isSymbolicLink(dir)) {
@@ -114,6 +173,7 @@ public final class VolumeCollector {
         if (fs.isEmpty() || !fs.get().memoryBacked()) {
           continue;
         }
+        claim(claimed, fs.get()); // a directory that is a tmpfs of its own may be bind-mounted as members' /dev/shm
         long used = 0;
         try (Stream<Path> files = Files.walk(dir)) {
           used = files.filter(Files::isRegularFile).mapToLong(f -> {

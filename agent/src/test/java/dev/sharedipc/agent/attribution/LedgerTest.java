@@ -7,9 +7,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** The ledger's file: survives restarts, moves an unreadable file aside, and lets two writers share it. */
 class LedgerTest {
   @TempDir Path dir;
 
@@ -39,12 +45,96 @@ class LedgerTest {
   }
 
   @Test
-  void anUnreadableLedgerStartsEmptyAndSaysSo() throws Exception {
+  void anUnreadableLedgerIsMovedAsideKeptAndNeverOverwritten() throws Exception {
     Path file = dir.resolve("ledger.json");
     Files.writeString(file, "{not json");
+
     Ledger ledger = Ledger.open(file);
+
     assertThat(ledger.size()).isZero();
-    assertThat(ledger.loadProblem()).contains("unreadable").contains("kept, not removed");
+    assertThat(ledger.loadProblem()).contains("unreadable", "moved to", "kept, not removed");
+    List<Path> aside;
+    try (Stream<Path> files = Files.list(dir)) {
+      aside = files.filter(p -> p.getFileName().toString().startsWith("ledger.json.unreadable-")).toList();
+    }
+    assertThat(aside).singleElement().satisfies(p -> {
+      assertThat(Files.readString(p)).isEqualTo("{not json");
+      assertThat(ledger.loadProblem()).contains(p.toString());
+    });
+
+    ledger.record(seg(5, 100), new PodInfo("uid-1", "ns", "pod", "g", 0), Instant.EPOCH);
+    ledger.save();
+
+    assertThat(Files.readString(aside.get(0))).as("the unreadable ledger survives the next save").isEqualTo("{not json");
+    assertThat(Ledger.open(file).lookup(seg(5, 100))).isNotNull();
+  }
+
+  @Test
+  void aLedgerThatBecomesUnreadableBeforeASaveIsMovedAsideToo() throws Exception {
+    Path file = dir.resolve("ledger.json");
+    Ledger ledger = Ledger.open(file);
+    ledger.record(seg(5, 100), new PodInfo("uid-1", null, null, null, null), Instant.EPOCH);
+    ledger.save();
+    Files.writeString(file, "garbage");
+
+    ledger.record(seg(6, 100), new PodInfo("uid-2", null, null, null, null), Instant.EPOCH);
+    ledger.save();
+
+    try (Stream<Path> files = Files.list(dir)) {
+      assertThat(files.filter(p -> p.getFileName().toString().startsWith("ledger.json.unreadable-")))
+          .singleElement().satisfies(p -> assertThat(Files.readString(p)).isEqualTo("garbage"));
+    }
+    assertThat(ledger.loadProblem()).contains("moved to");
+    assertThat(Ledger.open(file).size()).isEqualTo(2);
+  }
+
+  @Test
+  void twoWritersOfOneFileKeepEachOthersEntries() throws Exception {
+    Path file = dir.resolve("state/ledger.json");
+    Ledger serve = Ledger.open(file);
+    Ledger reapRun = Ledger.open(file); // opened before either saved: each starts from the same empty file
+    int perWriter = 40;
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      List<Future<?>> done = List.of(
+          pool.submit(() -> write(serve, 1000, perWriter)),
+          pool.submit(() -> write(reapRun, 2000, perWriter)));
+      for (Future<?> f : done) {
+        f.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+
+    Ledger after = Ledger.open(file);
+    assertThat(after.loadProblem()).isNull();
+    assertThat(after.size()).isEqualTo(2 * perWriter);
+    assertThat(after.lookup(seg(1000, 100))).isNotNull();
+    assertThat(after.lookup(seg(2000 + perWriter - 1, 100))).isNotNull();
+  }
+
+  @Test
+  void aDropIsNotUndoneByTheMergeWithTheFile() throws Exception {
+    Path file = dir.resolve("ledger.json");
+    Ledger ledger = Ledger.open(file);
+    ledger.record(seg(5, 100), new PodInfo("uid-1", null, null, null, null), Instant.EPOCH);
+    ledger.record(seg(6, 100), new PodInfo("uid-1", null, null, null, null), Instant.EPOCH);
+    ledger.save();
+
+    ledger.retainOnly(1, List.of(seg(6, 100)));
+    ledger.save();
+
+    Ledger again = Ledger.open(file);
+    assertThat(again.lookup(seg(5, 100))).isNull();
+    assertThat(again.lookup(seg(6, 100))).isNotNull();
+  }
+
+  static Void write(Ledger ledger, int firstShmid, int count) throws Exception {
+    for (int i = 0; i < count; i++) {
+      ledger.record(seg(firstShmid + i, 100), new PodInfo("uid-" + firstShmid, null, null, null, null), Instant.EPOCH);
+      ledger.save();
+    }
+    return null;
   }
 
   @Test

@@ -129,6 +129,8 @@ class KernelIT {
       out.put("stat", Sysv.stat(shmid));
       out.put("statAny", Sysv.statIndex(shmid % 32768));
       out.put("limits", Sysv.limits());
+      out.put("sysctl shmmax", new String(LinuxKernel.readProcFile(Path.of("/proc/sys/kernel/shmmax"))).trim());
+      out.put("sysctl shmall", new String(LinuxKernel.readProcFile(Path.of("/proc/sys/kernel/shmall"))).trim());
       out.put("text", new String(session.readSysvShm()));
       session.remove(shmid);
       try {
@@ -151,6 +153,9 @@ class KernelIT {
     assertThat(seen.get("statAny")).isEqualTo(stat);
     ShmLimits limits = (ShmLimits) seen.get("limits");
     assertThat(limits.shmmni()).isPositive();
+    assertThat(limits.shmmax()).as("unsigned in the kernel, exact here").isPositive()
+        .hasToString((String) seen.get("sysctl shmmax"));
+    assertThat(limits.shmall()).isPositive().hasToString((String) seen.get("sysctl shmall"));
     assertThat(limits.usedIds()).isEqualTo(1);
     assertThat((String) seen.get("text")).contains(Integer.toString(0x7e57));
     assertThat(((KernelException) seen.get("after")).errno()).isEqualTo(LibC.EINVAL);

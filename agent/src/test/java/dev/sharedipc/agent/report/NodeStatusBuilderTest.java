@@ -2,7 +2,20 @@ package dev.sharedipc.agent.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sharedipc.agent.Finding;
 import dev.sharedipc.agent.Findings;
+import dev.sharedipc.agent.NamespaceFinding;
+import dev.sharedipc.agent.attribution.Attribution;
+import dev.sharedipc.agent.attribution.PodInfo;
+import dev.sharedipc.agent.kernel.ShmLimits;
+import dev.sharedipc.agent.scan.IpcNamespace;
+import dev.sharedipc.agent.scan.Segment;
+import dev.sharedipc.agent.verdict.Judgement;
+import dev.sharedipc.agent.verdict.Liveness;
+import dev.sharedipc.agent.verdict.Policy;
+import dev.sharedipc.agent.verdict.Verdict;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.KernelLimits;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.NamespaceReport;
 import dev.sharedipc.agent.scan.MemoryVolume;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.VolumeReport;
 import java.time.Duration;
@@ -12,9 +25,75 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class NodeStatusBuilderTest {
+  static final Instant T = Instant.parse("2026-01-01T00:00:00Z");
+  static final long HOST = 4026531839L;
+  static final long POD_NS = 4026532001L;
+  static final PodInfo WRITER = new PodInfo("uid-writer", "team", "pair-0-writer", "pair", 1);
+
+  static Finding finding(long ns, int shmid, long bytes, Attribution a, Verdict verdict) {
+    Segment s = new Segment(ns, 0x100 + shmid, shmid, 0600, bytes, 10, 10, 0, 0, 0, 0, 0, 0, 0, 1000, bytes / 2, 0);
+    return new Finding(s, a, new Liveness(false, false), Policy.UNKNOWN, new Judgement(verdict, "test"));
+  }
+
+  static NamespaceFinding namespace(long inode, boolean host, Attribution a) {
+    return new NamespaceFinding(new IpcNamespace(inode, host, List.of(1), List.of()), a, null);
+  }
+
+  @Test
+  void hostNamespaceSegmentsOfAPodAreReportedAsThatPodsEntry() {
+    Attribution none = Attribution.none("host");
+    Findings f = new Findings(T, Duration.ofMillis(3),
+        List.of(namespace(HOST, true, none),
+            namespace(POD_NS, false, new Attribution(Attribution.Source.POD_NAMESPACE, "uid-other", null, "pod"))),
+        List.of(
+            // creator alive but the pod not known yet: the UID only; the ledger's entry names the rest
+            finding(HOST, 1, 4096, new Attribution(Attribution.Source.LIVE_CREATOR, WRITER.uid(), null, "creator"), Verdict.OwnerAlive),
+            finding(HOST, 2, 8192, new Attribution(Attribution.Source.LEDGER, WRITER.uid(), WRITER, "ledger"), Verdict.Orphaned),
+            finding(HOST, 3, 1024, new Attribution(Attribution.Source.LIVE_CREATOR, "uid-unknown-pod", null, "creator"), Verdict.OwnerAlive),
+            finding(HOST, 4, 512, none, Verdict.Unattributed),
+            finding(POD_NS, 1, 2048, new Attribution(Attribution.Source.POD_NAMESPACE, "uid-other", null, "pod"), Verdict.InUse)),
+        List.of(), null, List.of(), 0);
+
+    List<NamespaceReport> entries = new NodeStatusBuilder("t").build(f, List.of(), Map.of()).getIpcNamespaces();
+
+    assertThat(entries).filteredOn(r -> WRITER.uid().equals(r.podUid)).singleElement().satisfies(r -> {
+      // the shape the operator sums per instance: pod namespace, group and instance, as for a pod's own namespace
+      assertThat(r.inode).isEqualTo(HOST);
+      assertThat(r.host).isTrue();
+      assertThat(r.podNamespace).isEqualTo("team");
+      assertThat(r.podName).isEqualTo("pair-0-writer");
+      assertThat(r.group).isEqualTo("pair");
+      assertThat(r.instance).isEqualTo(1);
+      assertThat(r.segments).isEqualTo(2);
+      assertThat(r.bytes).isEqualTo(4096 + 8192);
+      assertThat(r.rssBytes).isEqualTo((4096 + 8192) / 2);
+      assertThat(r.orphans).isEqualTo(1);
+    });
+    assertThat(entries).filteredOn(r -> "uid-unknown-pod".equals(r.podUid)).singleElement().satisfies(r -> {
+      assertThat(r.host).isTrue();
+      assertThat(r.group).isNull();
+      assertThat(r.segments).isEqualTo(1);
+    });
+    assertThat(entries).filteredOn(r -> r.inode == HOST && r.podUid == null).singleElement()
+        .satisfies(r -> assertThat(r.segments).as("only the unattributed host segments").isEqualTo(1));
+    assertThat(entries.stream().mapToLong(r -> r.segments).sum()).as("each segment in exactly one entry").isEqualTo(5);
+  }
+
+  @Test
+  void kernelLimitsAreReportedExactlyAlthoughTheyExceedASignedLong() {
+    Findings f = new Findings(T, Duration.ofMillis(3), List.of(), List.of(), List.of(),
+        new ShmLimits(ShmLimits.unsigned(-16777217L), ShmLimits.unsigned(-16777217L), 4096, 0, 0, 0, 0, 0), List.of(), 0);
+
+    KernelLimits k = new NodeStatusBuilder("t").build(f, List.of(), Map.of()).getKernel();
+
+    assertThat(k.shmmax).isEqualTo("18446744073692774399");
+    assertThat(k.shmall).isEqualTo("18446744073692774399");
+    assertThat(k.shmmni).isEqualTo(4096);
+  }
+
   @Test
   void sharedDirectoriesCarryTheirInstanceSoTheOperatorCanSumThem() {
-    Findings f = new Findings(Instant.parse("2026-01-01T00:00:00Z"), Duration.ofMillis(3), List.of(), List.of(), List.of(
+    Findings f = new Findings(T, Duration.ofMillis(3), List.of(), List.of(), List.of(
         new MemoryVolume(MemoryVolume.Kind.NodeShared, "team_g_2", "/dev/shm/sharedipc/team_g_2", null, 1L << 30, 4096, "team", "g", 2),
         new MemoryVolume(MemoryVolume.Kind.NodeShared, "scratch", "/dev/shm/sharedipc/scratch", null, 1L << 30, 1024)),
         null, List.of(), 0);

@@ -173,6 +173,8 @@ class ServeIT {
     SharedIpcNodeStatus status = report.getStatus();
     assertThat(status.getTotals().segments).isEqualTo(3);
     assertThat(status.getTotals().ipcNamespaces).isEqualTo(2);
+    assertThat(status.getKernel().shmmax).as("exact through the API server, though beyond a signed long on a stock kernel")
+        .isEqualTo(new String(LinuxKernel.readProcFile(Path.of("/proc/sys/kernel/shmmax"))).trim());
     assertThat(status.getOrphansRemovedByGroup()).containsEntry(namespace + "/feed", 1L);
     assertThat(status.getIpcNamespaces()).anySatisfy(n -> {
       assertThat(n.podName).isEqualTo("feed-0");

@@ -68,13 +68,16 @@ public final class FakeKernel implements Kernel {
 
   @Override
   public Optional<ShmLimits> limits() {
-    return Optional.of(new ShmLimits(Long.MAX_VALUE, Long.MAX_VALUE, 4096, 0, 0, 0, 0, 0));
+    return Optional.of(new ShmLimits(STOCK_SHMMAX, STOCK_SHMMAX, 4096, 0, 0, 0, 0, 0));
   }
 
   @Override
   public Optional<FsUsage> statfs(Path path) {
     return Optional.ofNullable(filesystems.get(path));
   }
+
+  /** The stock kernel.shmmax and kernel.shmall: ULONG_MAX - 2^24, beyond a signed long. */
+  public static final java.math.BigInteger STOCK_SHMMAX = new java.math.BigInteger("18446744073692774399");
 
   public static final String HEADER =
       "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n";

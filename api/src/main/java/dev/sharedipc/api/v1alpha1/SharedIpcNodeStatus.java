@@ -2,6 +2,7 @@ package dev.sharedipc.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +30,9 @@ public class SharedIpcNodeStatus {
   @JsonPropertyDescription("Node-wide totals.")
   private NodeTotals totals;
 
-  @JsonPropertyDescription("One entry per IPC namespace holding segments, with its pod when known.")
+  @JsonPropertyDescription("One entry per IPC namespace holding segments, with its pod when known. The host namespace"
+      + " (host: true) has one entry without a pod for its unattributed segments and one per pod (hostIPC) that its other"
+      + " segments are attributed to, by live creator or by the agent's ledger; each segment is in exactly one entry.")
   private List<NamespaceReport> ipcNamespaces = new ArrayList<>();
 
   @JsonPropertyDescription("One entry per memory-backed volume (memory emptyDir, pod /dev/shm, SameNode shared directory).")
@@ -139,11 +142,16 @@ public class SharedIpcNodeStatus {
   /** The kernel's limits, from shmctl(IPC_INFO) and /proc/sys/kernel. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class KernelLimits {
-    @JsonPropertyDescription("Largest segment in bytes (kernel.shmmax).")
-    public Long shmmax;
+    @JsonPropertyDescription("Largest segment in bytes (kernel.shmmax), exactly, as a decimal string: the kernel holds it as an"
+        + " unsigned 64-bit integer whose stock value, 18446744073692774399 (in effect unlimited), is beyond what a JSON"
+        + " number in a Kubernetes object keeps exactly.")
+    @Pattern("^[0-9]+$")
+    public String shmmax;
 
-    @JsonPropertyDescription("Total shared memory in pages (kernel.shmall).")
-    public Long shmall;
+    @JsonPropertyDescription("Total shared memory in pages (kernel.shmall), exactly, as a decimal string: unsigned 64-bit in"
+        + " the kernel, like shmmax (stock value 18446744073692774399).")
+    @Pattern("^[0-9]+$")
+    public String shmall;
 
     @JsonPropertyDescription("Most segments per IPC namespace (kernel.shmmni).")
     public Long shmmni;
