@@ -8,6 +8,7 @@ import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
 import dev.sharedipc.operator.Verdict;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import org.junit.jupiter.api.Test;
 
 /** Which spec the pods follow: the group's while it complies, the admitted one while it does not. */
@@ -63,5 +64,17 @@ class AdmissionTest {
   void anUnknownVerdictDoesNotStopChanges() {
     SharedIpcGroup g = group("g", 2, "64Mi", member("w", null, null));
     assertThat(Admission.of(g, Verdict.unknown("NotJudged", "later")).governed()).isSameAs(g);
+  }
+
+  @Test
+  void theRecordEqualsItsCopyReadBackFromTheApiServer() {
+    // A long field (terminationGracePeriodSeconds) must compare equal after a JSON round trip, or
+    // every reconcile would see a changed status and write it again.
+    SharedIpcGroup g = group("g", 2, "64Mi", member("w", null, null));
+    g.getSpec().getMembers().get(0).getTemplate().getSpec().setTerminationGracePeriodSeconds(30L);
+    SharedIpcGroupStatus status = new SharedIpcGroupStatus();
+    status.setAdmitted(Admission.of(g, COMPLIANT).record());
+    KubernetesSerialization json = new KubernetesSerialization();
+    assertThat(json.unmarshal(json.asJson(status), SharedIpcGroupStatus.class)).isEqualTo(status);
   }
 }
