@@ -91,7 +91,9 @@ public final class StatusAggregator {
       return "Until the group complies, its running instances keep the spec of generation " + seen.admitted().getGeneration()
           + " (lost pods are re-created with it), and new instances and spec changes wait";
     }
-    return "No spec of this group was ever admitted: no pods are created until it complies";
+    // Also a group that ran before status.admitted existed and broke a policy at upgrade: its pods stay.
+    return "No admitted spec is on record (status.admitted): until the group complies no pod is created or re-created,"
+        + " and pods it runs are left running";
   }
 
   private static void placed(ConditionSet conditions, GroupObservation seen, List<InstanceStatus> instances, int replicas) {
