@@ -17,7 +17,9 @@ import java.util.Optional;
  * scaled down since: lost pods of the running instances are re-created exactly as they ran (the
  * same template hash, so nothing is rolled out), a SameNode instance may still move whole, and
  * instances beyond the admitted replicas (scale-up) and spec changes wait until the group complies.
- * A group that never complied has nothing admitted and gets no pods. A pure function.
+ * A group that never complied has nothing admitted and gets no pods. A status written before
+ * {@code status.admitted} existed counts as a record of the current spec when it shows this very
+ * generation complying. A pure function.
  *
  * @param governed the group the sync works on: the group itself, or a copy carrying the admitted
  *     spec (same metadata, so ownership, names and Events are unchanged); null when nothing may run
@@ -31,6 +33,11 @@ public record Admission(SharedIpcGroup governed, AdmittedSpec record) {
       return new Admission(group, new AdmittedSpec(group.getMetadata().getGeneration(), tree(group.getSpec())));
     }
     AdmittedSpec before = group.getStatus() == null ? null : group.getStatus().getAdmitted();
+    if (before == null && compliedAtThisGeneration(group)) {
+      // Status written before status.admitted existed (an operator upgrade) that shows this very
+      // generation complying: its pods run this spec, so it is the admitted one.
+      before = new AdmittedSpec(group.getMetadata().getGeneration(), tree(group.getSpec()));
+    }
     if (before == null || before.getSpec() == null || before.getSpec().isNull()) {
       return new Admission(null, null);
     }
@@ -42,6 +49,14 @@ public record Admission(SharedIpcGroup governed, AdmittedSpec record) {
     governed.setSpec(spec);
     governed.setStatus(group.getStatus());
     return new Admission(governed, new AdmittedSpec(before.getGeneration(), tree(spec)));
+  }
+
+  private static boolean compliedAtThisGeneration(SharedIpcGroup group) {
+    Long generation = group.getMetadata().getGeneration();
+    return group.getStatus() != null && group.getStatus().getConditions() != null && generation != null
+        && generation.equals(group.getStatus().getObservedGeneration())
+        && group.getStatus().getConditions().stream().anyMatch(c -> "PolicyCompliant".equals(c.getType())
+            && "True".equals(c.getStatus()) && generation.equals(c.getObservedGeneration()));
   }
 
   /**

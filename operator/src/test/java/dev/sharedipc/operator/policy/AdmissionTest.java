@@ -7,8 +7,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
 import dev.sharedipc.operator.Verdict;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Which spec the pods follow: the group's while it complies, the admitted one while it does not. */
@@ -76,5 +78,22 @@ class AdmissionTest {
     status.setAdmitted(Admission.of(g, COMPLIANT).record());
     KubernetesSerialization json = new KubernetesSerialization();
     assertThat(json.unmarshal(json.asJson(status), SharedIpcGroupStatus.class)).isEqualTo(status);
+  }
+
+  @Test
+  void aStatusFromBeforeAdmissionRecordsThatShowsThisGenerationComplyingAdmitsIt() {
+    // An operator upgrade: the old status has no admitted spec, but says generation 3 complied.
+    SharedIpcGroup g = group("g", 2, "64Mi", member("w", null, null));
+    g.getMetadata().setGeneration(3L);
+    g.setStatus(new SharedIpcGroupStatus());
+    g.getStatus().setObservedGeneration(3L);
+    g.getStatus().setConditions(List.of(new ConditionBuilder().withType("PolicyCompliant").withStatus("True")
+        .withObservedGeneration(3L).build()));
+    Admission admission = Admission.of(g, BROKEN);
+    assertThat(admission.governed().getSpec().getReplicas()).isEqualTo(2);
+    assertThat(admission.record().getGeneration()).isEqualTo(3L);
+    // Not when the spec changed since: generation 4 was never judged compliant.
+    g.getMetadata().setGeneration(4L);
+    assertThat(Admission.of(g, BROKEN).governed()).isNull();
   }
 }
