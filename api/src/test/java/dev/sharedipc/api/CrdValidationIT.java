@@ -95,6 +95,9 @@ class CrdValidationIT {
     assertThat(group.getSpec().getPlacement().name()).isEqualTo("SamePod");
     assertThat(group.getSpec().getSharedMemory().getMountPath()).isEqualTo("/dev/shm");
     assertThat(group.getSpec().getHostIPC()).isFalse();
+    assertThat(group.getSpec().getSegments().getOrphanGracePeriod()).isEqualTo("10m");
+    // No default: an absent orphanPolicy lets a SharedIpcPolicy's defaultOrphanPolicy apply.
+    assertThat(group.getSpec().getSegments().getOrphanPolicy()).isNull();
   }
 
   @Test

@@ -12,9 +12,10 @@ import io.fabric8.kubernetes.api.model.Quantity;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class SegmentsSpec {
 
-  @JsonPropertyDescription("Report (default): orphaned segments are kept and reported. Delete: the node agent removes them once nothing is attached, their creator is gone and the grace period has passed.")
-  @Default("Report")
-  private OrphanPolicy orphanPolicy = OrphanPolicy.Report;
+  // No default on purpose: unset means "the governing SharedIpcPolicy's defaultOrphanPolicy, else Report",
+  // which the operator can only tell apart from an explicit Report while the field stays absent.
+  @JsonPropertyDescription("Report: orphaned segments are kept and reported. Delete: the node agent removes them once nothing is attached, their creator is gone and the grace period has passed. Unset: the defaultOrphanPolicy of the SharedIpcPolicy governing the namespace, else Report. A SharedIpcPolicy's strongestOrphanPolicy caps it; status.effectiveOrphanPolicy shows what the agents obey.")
+  private OrphanPolicy orphanPolicy;
 
   @JsonPropertyDescription("How long a segment must have been unattached, with its creator gone, before it counts as orphaned. A duration such as 10m.")
   @Default("10m")

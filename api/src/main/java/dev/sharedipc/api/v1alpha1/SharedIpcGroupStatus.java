@@ -29,6 +29,9 @@ public class SharedIpcGroupStatus {
   @JsonPropertyDescription("The orphan policy the node agents obey for this group (group setting, policy default, policy cap). Absent means Report.")
   private EffectiveOrphanPolicy effectiveOrphanPolicy;
 
+  @JsonPropertyDescription("The last spec admitted under SharedIpcPolicy: while the group breaks a policy, lost pods of its running instances are re-created from it, and new instances and spec changes wait.")
+  private AdmittedSpec admitted;
+
   @JsonPropertyDescription("Ready, Placed, MemoryAccounted, WithinQuota and PolicyCompliant, always all present.")
   private List<Condition> conditions = new ArrayList<>();
 
@@ -80,6 +83,14 @@ public class SharedIpcGroupStatus {
     this.effectiveOrphanPolicy = effectiveOrphanPolicy;
   }
 
+  public AdmittedSpec getAdmitted() {
+    return admitted;
+  }
+
+  public void setAdmitted(AdmittedSpec admitted) {
+    this.admitted = admitted;
+  }
+
   public List<Condition> getConditions() {
     return conditions;
   }
@@ -100,11 +111,12 @@ public class SharedIpcGroupStatus {
         && Objects.equals(instances, that.instances)
         && Objects.equals(usage, that.usage)
         && Objects.equals(effectiveOrphanPolicy, that.effectiveOrphanPolicy)
+        && Objects.equals(admitted, that.admitted)
         && Objects.equals(conditions, that.conditions);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(observedGeneration, phase, readyInstances, instances, usage, effectiveOrphanPolicy, conditions);
+    return Objects.hash(observedGeneration, phase, readyInstances, instances, usage, effectiveOrphanPolicy, admitted, conditions);
   }
 }

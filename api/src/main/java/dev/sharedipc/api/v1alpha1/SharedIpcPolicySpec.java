@@ -25,7 +25,7 @@ public class SharedIpcPolicySpec {
   @JsonPropertyDescription("Placements groups may use; empty allows both.")
   private List<Placement> allowedPlacements = new ArrayList<>();
 
-  @JsonPropertyDescription("Whether SameNode groups may run in the node's IPC namespace (hostIPC: true). Default false.")
+  @JsonPropertyDescription("Whether SameNode groups may run in the node's IPC namespace (hostIPC: true). Default false. A hostIPC group is refused unless a policy selecting its namespace allows it.")
   @Default("false")
   private Boolean allowHostIPC = false;
 
@@ -47,10 +47,10 @@ public class SharedIpcPolicySpec {
       reason = "FieldValueInvalid")
   private Quantity maxBytesPerInstance;
 
-  @JsonPropertyDescription("Orphan policy applied to groups that set none.")
+  @JsonPropertyDescription("Orphan policy of the groups that set no segments.orphanPolicy (unset: Report). Where several policies set one, Report wins.")
   private OrphanPolicy defaultOrphanPolicy;
 
-  @JsonPropertyDescription("Strongest orphan policy a group may choose: Report forbids Delete.")
+  @JsonPropertyDescription("Strongest orphan policy in effect for the governed groups: with Report, a group asking for Delete gets Report (status.effectiveOrphanPolicy says it is capped). Where several policies set one, Report wins.")
   private OrphanPolicy strongestOrphanPolicy;
 
   public LabelSelector getNamespaceSelector() {

@@ -1,6 +1,5 @@
 package dev.sharedipc.operator.policy;
 
-import dev.sharedipc.api.v1alpha1.OrphanPolicy;
 import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SegmentsSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
@@ -19,17 +18,23 @@ import java.util.Optional;
 /**
  * Judges a group against every SharedIpcPolicy that selects its namespace: a pure function of the
  * group, its namespace's labels and the policies. Each broken rule is named with its policy, so the
- * user knows what to change or whom to ask.
+ * user knows what to change or whom to ask. {@code hostIPC} is the one rule that holds without any
+ * policy: the node's IPC namespace is refused unless a policy selecting the namespace allows it.
+ * An orphan policy above a policy's {@code strongestOrphanPolicy} is not a violation: it is capped
+ * (see {@link OrphanPolicyResolver}).
  */
 public final class PolicyEvaluator {
 
   public Verdict evaluate(SharedIpcGroup group, Map<String, String> namespaceLabels, List<SharedIpcPolicy> policies) {
-    List<SharedIpcPolicy> applicable = policies.stream()
-        .filter(p -> p.getSpec() != null && selects(p.getSpec().getNamespaceSelector(), namespaceLabels))
-        .sorted(Comparator.comparing(p -> p.getMetadata().getName()))
-        .toList();
+    List<SharedIpcPolicy> applicable = governing(namespaceLabels, policies);
+    String namespace = group.getMetadata().getNamespace();
     if (applicable.isEmpty()) {
-      return new Verdict(true, "NoPolicyApplies", "no SharedIpcPolicy selects namespace " + group.getMetadata().getNamespace());
+      if (Boolean.TRUE.equals(group.getSpec().getHostIPC())) {
+        return new Verdict(false, "HostIPCNotAllowed", "hostIPC: true is refused because no SharedIpcPolicy selects namespace "
+            + namespace + "; a cluster admin must create a SharedIpcPolicy whose namespaceSelector selects it with"
+            + " allowHostIPC: true, or set hostIPC: false");
+      }
+      return new Verdict(true, "NoPolicyApplies", "no SharedIpcPolicy selects namespace " + namespace);
     }
     List<String> broken = new ArrayList<>();
     for (SharedIpcPolicy policy : applicable) {
@@ -39,6 +44,14 @@ public final class PolicyEvaluator {
     return broken.isEmpty()
         ? new Verdict(true, "Compliant", "the group obeys SharedIpcPolicy " + names)
         : new Verdict(false, "PolicyViolation", String.join("; ", broken));
+  }
+
+  /** The policies whose namespaceSelector selects a namespace with these labels, by name. */
+  public static List<SharedIpcPolicy> governing(Map<String, String> namespaceLabels, List<SharedIpcPolicy> policies) {
+    return policies.stream()
+        .filter(p -> p.getSpec() != null && selects(p.getSpec().getNamespaceSelector(), namespaceLabels))
+        .sorted(Comparator.comparing(p -> p.getMetadata().getName()))
+        .toList();
   }
 
   private static List<String> brokenRules(SharedIpcGroup group, SharedIpcPolicy policy) {
@@ -51,7 +64,7 @@ public final class PolicyEvaluator {
       broken.add("placement " + placement + " is not allowed, only " + rules.getAllowedPlacements() + by);
     }
     if (Boolean.TRUE.equals(group.getSpec().getHostIPC()) && !Boolean.TRUE.equals(rules.getAllowHostIPC())) {
-      broken.add("hostIPC is not allowed" + by);
+      broken.add("hostIPC is not allowed: it needs allowHostIPC: true in every policy selecting the namespace" + by);
     }
     if (rules.getMaxSharedMemoryPerInstance() != null && group.getSpec().getSharedMemory() != null
         && group.getSpec().getSharedMemory().getSize() != null) {
@@ -73,10 +86,6 @@ public final class PolicyEvaluator {
         broken.add("segments.maxBytes " + Quantities.human(Quantities.bytes(segments.getMaxBytes()))
             + " is above the ceiling " + Quantities.human(max) + by);
       }
-    }
-    OrphanPolicy orphans = Optional.ofNullable(segments.getOrphanPolicy()).orElse(OrphanPolicy.Report);
-    if (rules.getStrongestOrphanPolicy() != null && orphans.isStrongerThan(rules.getStrongestOrphanPolicy())) {
-      broken.add("segments.orphanPolicy " + orphans + " is stronger than allowed (" + rules.getStrongestOrphanPolicy() + ")" + by);
     }
     return broken;
   }

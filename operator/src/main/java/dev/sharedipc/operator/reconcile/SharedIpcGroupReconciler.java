@@ -1,11 +1,14 @@
 package dev.sharedipc.operator.reconcile;
 
 import dev.sharedipc.api.Labels;
+import dev.sharedipc.api.v1alpha1.AdmittedSpec;
 import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcNode;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
+import dev.sharedipc.operator.policy.Admission;
+import dev.sharedipc.operator.policy.OrphanPolicyResolver;
 import dev.sharedipc.operator.policy.PolicyEvaluator;
 import dev.sharedipc.operator.samenode.SameNodePlan;
 import dev.sharedipc.operator.samenode.SameNodePlanner;
@@ -172,45 +175,58 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
         .filter(p -> PodSync.isOwnedBy(p, group))
         .toList();
 
+    Map<String, String> namespaceLabels = cache(context, Namespace.class)
+        .get(new ResourceID(group.getMetadata().getNamespace()))
+        .map(ns -> ns.getMetadata().getLabels())
+        .orElse(Map.of());
+    List<SharedIpcPolicy> governing = PolicyEvaluator.governing(namespaceLabels, cache(context, SharedIpcPolicy.class).list().toList());
+    Verdict policy = policyEvaluator.evaluate(group, namespaceLabels, governing);
+    // A violation stops changes, not healing: the pods follow the last admitted spec (see Admission).
+    Admission admission = Admission.of(group, policy);
+    SharedIpcGroup governed = admission.governed();
+
     DesiredState desired = null;
     Verdict specProblem = null;
     try {
-      desired = renderer.render(group);
+      desired = renderer.render(governed != null ? governed : group);
     } catch (MergeConflict e) {
       specProblem = new Verdict(false, "InvalidMemberTemplates", e.getMessage());
       LOG.info("group={} generation={} verdict=invalid reason=InvalidMemberTemplates message=\"{}\"", id,
           group.getMetadata().getGeneration(), e.getMessage());
     }
-    Map<String, String> namespaceLabels = cache(context, Namespace.class)
-        .get(new ResourceID(group.getMetadata().getNamespace()))
-        .map(ns -> ns.getMetadata().getLabels())
-        .orElse(Map.of());
-    Verdict policy = policyEvaluator.evaluate(group, namespaceLabels, cache(context, SharedIpcPolicy.class).list().toList());
     NodeUsage.GroupUsage usage = nodeUsage.of(group, cache(context, SharedIpcNode.class).list().toList(), owned,
         cache(context, Node.class).list().map(n -> n.getMetadata().getName()).collect(Collectors.toSet()), clock.instant());
 
     PodSync.Blockers blockers = PodSync.Blockers.NONE;
     SameNodePlan plan = null;
-    if (desired != null && !Boolean.FALSE.equals(policy.holds())) {
-      if (group.getSpec().getPlacement() == Placement.SameNode) {
-        plan = sameNodePlanner.plan(group, owned, cache(context, Node.class).list().toList(),
+    if (desired != null && governed != null) {
+      if (governed != group) {
+        LOG.info("group={} verdict=policy-violation action=heal-admitted-spec admittedGeneration={} replicas={} message=\"{}\"", id,
+            admission.record().getGeneration(), governed.getSpec().getReplicas(), policy.message());
+      }
+      if (governed.getSpec().getPlacement() == Placement.SameNode) {
+        plan = sameNodePlanner.plan(governed, owned, cache(context, Node.class).list().toList(),
             ((InformerEventSource<Pod, SharedIpcGroup>) context.eventSourceRetriever().getEventSourceFor(Pod.class, ALL_PODS))
                 .list().toList(),
             clock.instant());
-        List<Pod> evicted = podSync.evict(group, plan.evictions());
-        desired = renderer.renderSameNode(group, plan.nodeByInstance());
+        List<Pod> evicted = podSync.evict(governed, plan.evictions());
+        desired = renderer.renderSameNode(governed, plan.nodeByInstance());
         owned = owned.stream().filter(p -> !evicted.contains(p)).toList();
-        blockers = podSync.sync(group, desired, owned);
+        blockers = podSync.sync(governed, desired, owned);
       } else {
-        blockers = podSync.sync(group, desired, owned);
+        blockers = podSync.sync(governed, desired, owned);
       }
     } else if (desired != null) {
-      LOG.info("group={} verdict=policy-violation action=no-pod-changes message=\"{}\"", id, policy.message());
+      LOG.info("group={} verdict=policy-violation action=no-pod-changes reason=nothing-admitted message=\"{}\"", id, policy.message());
     }
-    SharedIpcGroupStatus status = aggregator.aggregate(plan == null
+    // A spec that cannot be rendered is not admitted: the last one that could stays on record.
+    AdmittedSpec admitted = desired != null ? admission.record()
+        : group.getStatus() == null ? null : group.getStatus().getAdmitted();
+    GroupObservation seen = plan == null
         ? new GroupObservation(group, desired, specProblem, owned, blockers, policy, usage)
-        : new GroupObservation(group, desired, specProblem, owned, blockers, policy, usage, plan.waiting(), plan.waitingReason()),
-        clock.instant());
+        : new GroupObservation(group, desired, specProblem, owned, blockers, policy, usage, plan.waiting(), plan.waitingReason());
+    SharedIpcGroupStatus status = aggregator.aggregate(
+        seen.governedBy(OrphanPolicyResolver.resolve(group, governing, policy), admitted), clock.instant());
     announceTransitions(group, status);
 
     SharedIpcGroupStatus old = group.getStatus();

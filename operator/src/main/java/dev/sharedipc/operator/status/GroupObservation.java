@@ -2,6 +2,8 @@ package dev.sharedipc.operator.status;
 
 import dev.sharedipc.operator.Verdict;
 
+import dev.sharedipc.api.v1alpha1.AdmittedSpec;
+import dev.sharedipc.api.v1alpha1.EffectiveOrphanPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.reconcile.PodSync;
 import dev.sharedipc.operator.render.DesiredState;
@@ -21,6 +23,8 @@ import java.util.List;
  * @param usage what the node agents reported about the group
  * @param waitingInstances SameNode instances no node could take yet, with why, in index order
  * @param waitingReason the Placed reason for those (e.g. NoNodeFits)
+ * @param orphanPolicy the orphan policy the node agents are to obey; null: not resolved (Report)
+ * @param admitted the spec admitted under policy that the pods follow; null when none was
  */
 public record GroupObservation(
     SharedIpcGroup group,
@@ -31,11 +35,34 @@ public record GroupObservation(
     Verdict policy,
     NodeUsage.GroupUsage usage,
     java.util.SortedMap<Integer, String> waitingInstances,
-    String waitingReason) {
+    String waitingReason,
+    EffectiveOrphanPolicy orphanPolicy,
+    AdmittedSpec admitted) {
 
   /** An observation of a group that waits on no placement (SamePod, or SameNode fully placed). */
   public GroupObservation(SharedIpcGroup group, DesiredState desired, Verdict specProblem, List<Pod> pods,
       PodSync.Blockers blockers, Verdict policy, NodeUsage.GroupUsage usage) {
     this(group, desired, specProblem, pods, blockers, policy, usage, new java.util.TreeMap<>(), null);
+  }
+
+  /** An observation of a group that may wait on placement, before governance is added. */
+  public GroupObservation(SharedIpcGroup group, DesiredState desired, Verdict specProblem, List<Pod> pods,
+      PodSync.Blockers blockers, Verdict policy, NodeUsage.GroupUsage usage,
+      java.util.SortedMap<Integer, String> waitingInstances, String waitingReason) {
+    this(group, desired, specProblem, pods, blockers, policy, usage, waitingInstances, waitingReason, null, null);
+  }
+
+  /** This observation with the orphan policy to publish and the admitted spec the pods follow. */
+  public GroupObservation governedBy(EffectiveOrphanPolicy orphanPolicy, AdmittedSpec admitted) {
+    return new GroupObservation(group, desired, specProblem, pods, blockers, policy, usage, waitingInstances, waitingReason,
+        orphanPolicy, admitted);
+  }
+
+  /**
+   * Whether the group breaks policy but keeps running on an earlier admitted spec: its instances
+   * heal, new instances and spec changes wait.
+   */
+  public boolean frozen() {
+    return Boolean.FALSE.equals(policy.holds()) && admitted != null;
   }
 }

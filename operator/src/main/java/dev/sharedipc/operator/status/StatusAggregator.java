@@ -48,8 +48,10 @@ public final class StatusAggregator {
     int ready = (int) instances.stream().filter(i -> READY.equals(i.getPhase())).count();
     status.setReadyInstances(ready);
     status.setUsage(usage(seen));
+    status.setEffectiveOrphanPolicy(seen.orphanPolicy());
+    status.setAdmitted(seen.admitted());
 
-    conditions.set(ConditionType.PolicyCompliant, seen.policy());
+    conditions.set(ConditionType.PolicyCompliant, compliance(seen));
     if (seen.desired() == null) {
       Verdict problem = seen.specProblem();
       conditions.set(ConditionType.Placed, false, problem.reason(), problem.message());
@@ -76,10 +78,28 @@ public final class StatusAggregator {
     return status;
   }
 
+  /** The policies' verdict, and when broken, what the operator does about it until the group complies. */
+  private static Verdict compliance(GroupObservation seen) {
+    Verdict verdict = seen.policy();
+    if (!Boolean.FALSE.equals(verdict.holds())) {
+      return verdict;
+    }
+    return new Verdict(false, verdict.reason(), verdict.message() + ". " + consequence(seen));
+  }
+
+  private static String consequence(GroupObservation seen) {
+    if (seen.frozen()) {
+      return "Until the group complies, its running instances keep the spec of generation " + seen.admitted().getGeneration()
+          + " (lost pods are re-created with it), and new instances and spec changes wait";
+    }
+    // Also a group that ran before status.admitted existed and broke a policy at upgrade: its pods stay.
+    return "No admitted spec is on record (status.admitted): until the group complies no pod is created or re-created,"
+        + " and pods it runs are left running";
+  }
+
   private static void placed(ConditionSet conditions, GroupObservation seen, List<InstanceStatus> instances, int replicas) {
     if (Boolean.FALSE.equals(seen.policy().holds())) {
-      conditions.set(ConditionType.Placed, false, "PolicyViolation", "no pods are created while the group breaks a policy: "
-          + seen.policy().message());
+      conditions.set(ConditionType.Placed, false, "PolicyViolation", consequence(seen) + ": " + seen.policy().message());
     } else if (!seen.blockers().rejected().isEmpty()) {
       Map.Entry<String, String> first = seen.blockers().rejected().entrySet().iterator().next();
       conditions.set(ConditionType.Placed, false, "PodRejected", "the API server refused pod " + first.getKey() + ": "
@@ -131,7 +151,8 @@ public final class StatusAggregator {
               : seen.blockers().taken().contains(name)
               ? "pod " + name + " is taken by an object the group does not own"
               : seen.desired() == null ? "not created: " + seen.specProblem().message()
-              : Boolean.FALSE.equals(seen.policy().holds()) ? "not created while the group breaks a SharedIpcPolicy"
+              : Boolean.FALSE.equals(seen.policy().holds()) && (!seen.frozen() || seen.desired().pod(name).isEmpty())
+              ? "not created while the group breaks a SharedIpcPolicy: new instances and spec changes wait until it complies"
               : waiting != null ? waiting : "pod " + name + " is being created"});
       found.map(GroupRenderer::pinnedNode).ifPresent(node -> instance.setNode(node));
       if (SEVERITY.indexOf(podState[0]) < SEVERITY.indexOf(worst[0])) {

@@ -115,4 +115,24 @@ class StatusAggregatorTest {
     Condition judged = quota.apply(Map.of(0, new SegmentUsage(1, 1, 1, 0), 1, new SegmentUsage(1, 1, 1, 0)));
     assertThat(judged.getStatus() + "/" + judged.getReason()).isEqualTo("True/WithinQuota");
   }
+
+  @Test
+  void aViolationWithAnAdmittedSpecSaysWhatKeepsRunningAndWhatWaits() {
+    // Two instances admitted at generation 1; the group now asks for three and breaks a policy.
+    SharedIpcGroup admitted = group("g", 2, "64Mi", member("w", null, null));
+    DesiredState healing = new GroupRenderer().render(admitted);
+    var record = dev.sharedipc.operator.policy.Admission.of(admitted, new Verdict(true, "Compliant", "ok")).record();
+    var orphans = new dev.sharedipc.api.v1alpha1.EffectiveOrphanPolicy(dev.sharedipc.api.v1alpha1.OrphanPolicy.Report, "10m", "x");
+    SharedIpcGroupStatus s = aggregator.aggregate(new GroupObservation(group, healing, null, List.of(pod(0, "n1", "Running", true)),
+        dev.sharedipc.operator.reconcile.PodSync.Blockers.NONE, new Verdict(false, "PolicyViolation", "sharedMemory.size is above"),
+        NodeUsage.GroupUsage.NONE).governedBy(orphans, record), NOW);
+    assertThat(condition(s, "PolicyCompliant").getMessage()).startsWith("sharedMemory.size is above. ")
+        .contains("running instances keep the spec of generation 1 (lost pods are re-created with it)")
+        .contains("new instances and spec changes wait");
+    assertThat(condition(s, "Placed").getReason()).isEqualTo("PolicyViolation");
+    assertThat(s.getInstances().get(1).getMessage()).contains("being created");
+    assertThat(s.getInstances().get(2).getMessage()).contains("not created while the group breaks a SharedIpcPolicy");
+    assertThat(s.getAdmitted()).isEqualTo(record);
+    assertThat(s.getEffectiveOrphanPolicy()).isEqualTo(orphans);
+  }
 }
