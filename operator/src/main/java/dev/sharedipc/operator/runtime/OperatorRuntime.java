@@ -13,12 +13,7 @@ import dev.sharedipc.operator.samenode.SameNodePlanner;
 import dev.sharedipc.operator.status.StatusAggregator;
 import dev.sharedipc.operator.usage.NodeUsage;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
-import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfig;
-import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElector;
-import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectorBuilder;
-import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.RuntimeInfo;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
@@ -55,16 +50,17 @@ public final class OperatorRuntime implements AutoCloseable {
   private static final Duration LEASE_DURATION = LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE;
   private static final Duration RENEW_DEADLINE = LeaderElectionConfiguration.RENEW_DEADLINE_DEFAULT_VALUE;
   private static final Duration RETRY_PERIOD = LeaderElectionConfiguration.RETRY_PERIOD_DEFAULT_VALUE;
+  private static final Duration RECONCILE_DRAIN = Duration.ofSeconds(5);
 
   private final Operator operator;
   private final HttpEndpoints http;
   private final AtomicBoolean leading;
   private final RuntimeInfo info;
   private final AtomicBoolean stopping;
-  private final LeaderElector lease;
+  private final LeaseRelease lease;
 
   private OperatorRuntime(Operator operator, HttpEndpoints http, AtomicBoolean leading, AtomicBoolean stopping,
-      LeaderElector lease) {
+      LeaseRelease lease) {
     this.operator = operator;
     this.http = http;
     this.leading = leading;
@@ -100,6 +96,9 @@ public final class OperatorRuntime implements AutoCloseable {
       o.withMetrics(metrics);
       o.withConcurrentReconciliationThreads(settings.concurrentReconciles);
       o.withCloseClientOnStop(false);
+      // On stop, let running reconciliations finish (they take milliseconds) rather than interrupt
+      // them half-way, which also files a spurious ReconcileFailed Event at every rollout.
+      o.withReconciliationTerminationTimeout(RECONCILE_DRAIN);
       if (settings.leaderElection) {
         // exitOnStopLeading=false: JOSDK would call System.exit when the lease goes, which is also
         // when close() stops the elector, inside the JVM's shutdown hook: the process then waits
@@ -137,7 +136,7 @@ public final class OperatorRuntime implements AutoCloseable {
         settings.httpAddress, http.port(), SharedIpcGroup.class.getSimpleName());
     metrics.exposeStarted(() -> leading.get() && info.isStarted());
     operator.start();
-    LeaderElector lease = settings.leaderElection ? releaser(client, leaseNamespace, identity) : null;
+    LeaseRelease lease = settings.leaderElection ? new LeaseRelease(client, leaseNamespace, identity) : null;
     return new OperatorRuntime(operator, http, leading, stopping, lease);
   }
 
@@ -181,18 +180,6 @@ public final class OperatorRuntime implements AutoCloseable {
     return (host == null || host.isBlank() ? "sharedipc-operator" : host) + "_" + UUID.randomUUID();
   }
 
-  /**
-   * fabric8's elector for our lease and identity, used only for its {@code release()}: JOSDK 5.2
-   * builds its own elector with releaseOnCancel=false and does not expose it.
-   */
-  private static LeaderElector releaser(KubernetesClient client, String namespace, String identity) {
-    LeaderCallbacks none = new LeaderCallbacks(() -> {}, () -> {}, leader -> {});
-    return new LeaderElectorBuilder(client, Runnable::run)
-        .withConfig(new LeaderElectionConfig(new LeaseLock(namespace, LEASE_NAME, identity), LEASE_DURATION, RENEW_DEADLINE,
-            RETRY_PERIOD, none, true, LEASE_NAME))
-        .build();
-  }
-
   private static String leaseNamespace(OperatorSettings settings) {
     if (settings.leaderElectionNamespace != null && !settings.leaderElectionNamespace.isBlank()) {
       return settings.leaderElectionNamespace;
@@ -232,14 +219,7 @@ public final class OperatorRuntime implements AutoCloseable {
     stopping.set(true);
     operator.stop();
     if (lease != null) {
-      try {
-        if (lease.release()) {
-          LOG.info("leader election: lease {} released; a standby takes over at its next try", LEASE_NAME);
-        }
-      } catch (KubernetesClientException e) {
-        LOG.warn("leader election: could not release lease {} ({}); a standby takes over once it expires, within {} s",
-            LEASE_NAME, e.getMessage(), LEASE_DURATION.toSeconds());
-      }
+      lease.release();
     }
     http.close();
   }
