@@ -14,7 +14,8 @@ import java.util.function.Supplier;
 
 /**
  * The operator's HTTP side: {@code /healthz} (the process is alive and its informers are
- * healthy), {@code /readyz} (it has started its controllers) and {@code /metrics} (Prometheus).
+ * healthy), {@code /readyz} (started with its informers synced, whether it leads or stands by)
+ * and {@code /metrics} (Prometheus).
  */
 public final class HttpEndpoints implements AutoCloseable {
   /** A probe answer: ok or not, and a line saying why. */

@@ -41,7 +41,10 @@ public class ReconcileMetrics implements Metrics {
         .register(registry);
   }
 
-  /** Exposes whether the controllers run (with leader election: whether this process leads). */
+  /**
+   * Exposes whether the controllers run: with leader election, whether this replica leads (the
+   * leadership signal; readiness says nothing about it, as every started replica is ready).
+   */
   public void exposeStarted(BooleanSupplier started) {
     GaugeWithCallback.builder()
         .name("sharedipc_operator_controllers_started")

@@ -74,10 +74,33 @@ class HelmChartIT {
   // ---- (b) the same specs, apart from Helm's labels ---------------------------------------------
 
   @Test
-  @SuppressWarnings("unchecked")
   void everyObjectEqualsItsKustomizeTwinApartFromHelmLabels() {
-    Map<String, HasMetadata> ours = byKey(chart);
-    Map<String, HasMetadata> theirs = byKey(kustomize);
+    List<String> compared = assertSameObjects(chart, kustomize);
+    // Workloads, RBAC, admission policies and Services among them.
+    assertThat(compared).contains("Deployment/sharedipc-system/sharedipc-operator", "DaemonSet/sharedipc-agent/sharedipc-agent",
+        "ClusterRole//sharedipc-operator", "ClusterRole//sharedipc-operator-watched-namespaces",
+        "ClusterRoleBinding//sharedipc-operator-watched-namespaces", "ClusterRole//sharedipc-agent",
+        "Role/sharedipc-system/sharedipc-operator-leader-election",
+        "ValidatingAdmissionPolicy//sharedipc-agent-writes-own-node-only", "Service/sharedipc-agent/sharedipc-agent-metrics");
+  }
+
+  @Test
+  void watchNamespacesRenderEqualsTheKustomizeComponent() throws IOException, InterruptedException {
+    List<HasMetadata> helmRender = load(helmTemplate("--set", "operator.watchNamespaces={team-a,team-b}"));
+    List<HasMetadata> kustomizeRender = Kustomized.renderWithComponent(api, "deploy", "deploy/watch-namespaces");
+    assertThat(keys(helmRender)).containsExactlyInAnyOrderElementsOf(keys(kustomizeRender));
+    List<String> compared = assertSameObjects(helmRender, kustomizeRender);
+    // Pod writes bound in the watched namespaces, not cluster-wide.
+    assertThat(compared).contains("RoleBinding/team-a/sharedipc-operator-watched-namespaces",
+        "RoleBinding/team-b/sharedipc-operator-watched-namespaces", "Deployment/sharedipc-system/sharedipc-operator")
+        .doesNotContain("ClusterRoleBinding//sharedipc-operator-watched-namespaces");
+  }
+
+  /** Each kustomize object has a chart twin equal to it apart from Helm's labels; returns their keys. */
+  @SuppressWarnings("unchecked")
+  private static List<String> assertSameObjects(List<HasMetadata> helmObjects, List<HasMetadata> kustomizeObjects) {
+    Map<String, HasMetadata> ours = byKey(helmObjects);
+    Map<String, HasMetadata> theirs = byKey(kustomizeObjects);
     List<String> compared = new ArrayList<>();
     for (Map.Entry<String, HasMetadata> e : theirs.entrySet()) {
       HasMetadata mine = ours.get(e.getKey());
@@ -93,10 +116,7 @@ class HelmChartIT {
       assertThat(normalized(mine)).as("%s in the chart vs deploy/ (Helm's labels dropped)", e.getKey()).isEqualTo(expected);
       compared.add(e.getKey());
     }
-    // Workloads, RBAC, admission policies and Services among them.
-    assertThat(compared).contains("Deployment/sharedipc-system/sharedipc-operator", "DaemonSet/sharedipc-agent/sharedipc-agent",
-        "ClusterRole//sharedipc-operator", "ClusterRole//sharedipc-agent", "Role/sharedipc-system/sharedipc-operator-leader-election",
-        "ValidatingAdmissionPolicy//sharedipc-agent-writes-own-node-only", "Service/sharedipc-agent/sharedipc-agent-metrics");
+    return compared;
   }
 
   @Test
@@ -187,8 +207,13 @@ class HelmChartIT {
         org.assertj.core.groups.Tuple.tuple("SHAREDIPC_WATCH_NAMESPACES", "team-a,team-b"),
         // The operator and the agents must agree on the SameNode directories' root.
         org.assertj.core.groups.Tuple.tuple("SHAREDIPC_NODE_SHARED_ROOT", "/run/sharedipc"));
-    assertThat(objects).noneMatch(o -> o.getKind().equals("Role") || o.getKind().equals("RoleBinding"))
-        .noneMatch(o -> o.getKind().equals("Service"));
+    // No leader election: no Role for the lease. Watched namespaces: the operator's writes are bound
+    // there, by one RoleBinding each, instead of cluster-wide.
+    assertThat(objects).noneMatch(o -> o.getKind().equals("Role")).noneMatch(o -> o.getKind().equals("Service"))
+        .noneMatch(o -> o.getKind().equals("ClusterRoleBinding") && o.getMetadata().getName().equals("sharedipc-operator-watched-namespaces"));
+    assertThat(objects).filteredOn(o -> o.getKind().equals("RoleBinding"))
+        .extracting(o -> o.getMetadata().getNamespace() + "/" + o.getMetadata().getName())
+        .containsExactlyInAnyOrder("team-a/sharedipc-operator-watched-namespaces", "team-b/sharedipc-operator-watched-namespaces");
 
     DaemonSet agent = Kustomized.one(objects, DaemonSet.class, "sharedipc-agent");
     var pod = agent.getSpec().getTemplate().getSpec();

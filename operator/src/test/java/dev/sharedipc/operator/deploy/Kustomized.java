@@ -7,6 +7,8 @@ import dev.sharedipc.api.testing.RealApiServer;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -22,6 +24,20 @@ final class Kustomized {
     assertThat(kustomize.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(kustomize.exitValue()).as("kubectl kustomize %s exit code", dir).isZero();
     return api.client().load(new ByteArrayInputStream(yaml)).items();
+  }
+
+  /**
+   * Renders the kustomize base {@code base} with the Component {@code component} (both relative to
+   * the repository root), as a user's overlay would: through a kustomization written under target/.
+   */
+  static List<HasMetadata> renderWithComponent(RealApiServer api, String base, String component)
+      throws IOException, InterruptedException {
+    Path overlay = RepoPaths.root().resolve("operator/target/kustomize-" + component.replace('/', '-'));
+    Files.createDirectories(overlay);
+    Files.writeString(overlay.resolve("kustomization.yaml"), "# written by Kustomized.renderWithComponent\n"
+        + "resources: [" + overlay.relativize(RepoPaths.root().resolve(base)) + "]\n"
+        + "components: [" + overlay.relativize(RepoPaths.root().resolve(component)) + "]\n");
+    return render(api, RepoPaths.root().relativize(overlay).toString());
   }
 
   @SuppressWarnings("unchecked")
