@@ -129,18 +129,23 @@ class MonitoringAssetsTest {
     List<Path> sources = List.of(
         ROOT.resolve("operator/src/main/java/dev/sharedipc/operator/runtime/ReconcileMetrics.java"),
         ROOT.resolve("agent/src/main/java/dev/sharedipc/agent/report/Metrics.java"));
-    Pattern builder = Pattern.compile("(Counter|Histogram|Gauge|GaugeWithCallback)\\.builder\\(\\)\\s*\\.name\\(\"([a-z0-9_]+)\"\\)");
+    Pattern builder = Pattern.compile("(Counter|CounterWithCallback|Histogram|Gauge|GaugeWithCallback)\\.builder\\(\\)\\s*\\.name\\(\"([a-z0-9_]+)\"\\)");
     Pattern gaugeHelper = Pattern.compile("\\bgauge\\(\"([a-z0-9_]+)\"");
+    Pattern groupCounter = Pattern.compile("\\bbyGroup\\(\"([a-z0-9_]+)\""); // agent: bounded counters by group
     for (Path source : sources) {
       String code = Files.readString(source);
       Matcher m = builder.matcher(code);
       while (m.find()) {
         String name = m.group(2);
         switch (m.group(1)) {
-          case "Counter" -> names.add(name.replaceAll("_total$", "") + "_total");
+          case "Counter", "CounterWithCallback" -> names.add(name.replaceAll("_total$", "") + "_total");
           case "Histogram" -> names.addAll(List.of(name + "_bucket", name + "_sum", name + "_count"));
           default -> names.add(name);
         }
+      }
+      Matcher c = groupCounter.matcher(code);
+      while (c.find()) {
+        names.add(c.group(1) + "_total");
       }
       Matcher g = gaugeHelper.matcher(code);
       while (g.find()) {
