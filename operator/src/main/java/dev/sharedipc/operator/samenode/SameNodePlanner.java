@@ -11,7 +11,6 @@ import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.status.Pods;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -36,6 +35,7 @@ import java.util.TreeMap;
  * {@link InstancePlacer}. Never half an instance: all its members are placed, kept or evicted together.
  */
 public final class SameNodePlanner {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SameNodePlanner.class);
   /** How often to look again while an instance waits for a node that nothing may announce. */
   public static final Duration WAITING_RECHECK = Duration.ofSeconds(30);
   private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
@@ -117,9 +117,9 @@ public final class SameNodePlanner {
     if (!toPlace.isEmpty()) {
       Map<Integer, String> unplaced = new LinkedHashMap<>();
       toPlace.forEach(i -> unplaced.put(i, null));
-      Map<Integer, List<PodSpec>> specs = new TreeMap<>();
+      Map<Integer, List<Pod>> specs = new TreeMap<>();
       for (Pod pod : renderer.renderSameNode(group, unplaced).pods()) {
-        specs.computeIfAbsent(instanceOf(pod), i -> new ArrayList<>()).add(pod.getSpec());
+        specs.computeIfAbsent(instanceOf(pod), i -> new ArrayList<>()).add(pod);
       }
       List<InstanceDemand> demands = new ArrayList<>();
       // The shared directory lives in the node's tmpfs, outside every pod's request unless accounted to a member.
@@ -131,6 +131,10 @@ public final class SameNodePlanner {
       for (Placement placement : placer.place(demands, nodeInfos(nodes, allPods, evictions), instancesPerNode, avoid)) {
         if (placement instanceof Placement.Placed placed) {
           nodeByInstance.put(placed.index(), placed.node());
+          if (placed.unchecked() != null) {
+            LOG.info("group={}/{} instance={} node={} placed=true unchecked=\"{}\"", group.getMetadata().getNamespace(),
+                group.getMetadata().getName(), placed.index(), placed.node(), placed.unchecked());
+          }
         } else if (placement instanceof Placement.NoFit noFit) {
           waiting.put(noFit.index(), noFit.message());
           waitingReason = noFit.reason();
@@ -159,14 +163,13 @@ public final class SameNodePlanner {
       List<Pod> pods = podsByNode.getOrDefault(node.getMetadata().getName(), List.of());
       NodeInfo info = NodeInfo.of(node, pods);
       // SameNode instances (of any group) hold node tmpfs that no pod request covers: count it as requested.
+      // SchedulingPodStore keeps the claim only on the operator's own pods, clamped to the group's size.
       long shared = pods.stream()
           .map(p -> p.getMetadata().getAnnotations() == null ? null : p.getMetadata().getAnnotations().get(Labels.NODE_SHARED_BYTES_ANNOTATION))
           .filter(Objects::nonNull)
-          .mapToLong(SameNodePlanner::parseLong)
+          .mapToLong(v -> Math.max(0, parseLong(v)))
           .sum();
-      infos.add(shared == 0 ? info : new NodeInfo(info.name(), info.labels(), info.taints(), info.schedulable(), info.ready(),
-          info.allocatableCpuMillis(), info.allocatableMemoryBytes(), info.allocatablePods(), info.requestedCpuMillis(),
-          info.requestedMemoryBytes() + shared, info.podCount()));
+      infos.add(info.withMoreMemoryRequested(shared));
     }
     return infos;
   }
