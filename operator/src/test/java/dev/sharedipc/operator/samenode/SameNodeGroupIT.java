@@ -110,11 +110,11 @@ class SameNodeGroupIT {
     node("spare", "4", "8Gi");
     SharedIpcGroup group = group("late", 1, "64Mi");
     group.getSpec().setScheduling(new SchedulingSpec());
-    group.getSpec().getScheduling().setTimeout("3s");
+    group.getSpec().getScheduling().setTimeout("10s");
     groups.create(group);
     List<Pod> first = awaitPods("late", 2);
     String firstNode = GroupRenderer.pinnedNode(first.get(0));
-    // Never run them: after 3 s the whole instance goes, and comes back on the other node.
+    // Never run them: after 10 s (the floor) the whole instance goes, and comes back on the other node.
     await().atMost(WAIT).untilAsserted(() -> {
       kubelet.finishTerminating(ns);
       List<Pod> now = pods("late");
