@@ -4,6 +4,7 @@ import dev.sharedipc.agent.PolicyResolver;
 import dev.sharedipc.agent.attribution.NodePods;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.LinuxKernel;
+import dev.sharedipc.agent.prepare.SharedDirPreparer;
 import dev.sharedipc.agent.reap.Reaper;
 import dev.sharedipc.agent.report.ClusterLink;
 import dev.sharedipc.agent.report.Daemon;
@@ -73,6 +74,8 @@ final class ServeCommand implements Callable<Integer> {
       Config config = kubeconfig == null ? Config.autoConfigure(null) : Config.fromKubeconfig(Files.readString(kubeconfig));
       KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build();
       cluster = new ClusterLink(client, nodeName, dryRun);
+      // SameNode shared directories are made as soon as a member is bound here, before the kubelet mounts them.
+      cluster.onPod(new SharedDirPreparer(node.sharedRoot)::prepare);
     }
     PodDirectory pods = cluster == null ? PodDirectory.OFFLINE : cluster;
     PolicyResolver policies = cluster == null ? PolicyResolver.fixed(Policy.UNKNOWN) : cluster;

@@ -118,8 +118,44 @@ public final class ClusterLink implements PodDirectory, PolicyResolver, NodePods
     }
     return Optional.of(pods.getStore().list().stream()
         .map(p -> new NodePod(p.getMetadata().getNamespace(), p.getMetadata().getName(), p.getMetadata().getLabels(),
-            p.getStatus() == null ? null : p.getStatus().getPhase()))
+            p.getStatus() == null ? null : p.getStatus().getPhase(), controllerUid(p)))
         .toList());
+  }
+
+  /** The uid of the pod's controller (its SharedIpcGroup for the operator's pods), or null. */
+  private static String controllerUid(Pod p) {
+    return p.getMetadata().getOwnerReferences() == null ? null : p.getMetadata().getOwnerReferences().stream()
+        .filter(r -> Boolean.TRUE.equals(r.getController())).map(r -> r.getUid()).findFirst().orElse(null);
+  }
+
+  /**
+   * Calls {@code listener} with every pod of this node as it is added or changes (the ones already
+   * known at once): the hook that makes SameNode shared directories before the kubelet mounts them
+   * ({@code prepare.SharedDirPreparer}). A listener that throws is logged; the informer goes on.
+   */
+  public void onPod(java.util.function.Consumer<Pod> listener) {
+    pods.addEventHandler(new io.fabric8.kubernetes.client.informers.ResourceEventHandler<Pod>() {
+      @Override
+      public void onAdd(Pod pod) {
+        call(pod);
+      }
+
+      @Override
+      public void onUpdate(Pod old, Pod pod) {
+        call(pod);
+      }
+
+      @Override
+      public void onDelete(Pod pod, boolean deletedFinalStateUnknown) {}
+
+      private void call(Pod pod) {
+        try {
+          listener.accept(pod);
+        } catch (RuntimeException e) {
+          log.warn("pod listener failed pod={}/{} reason=\"{}\"", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), e.toString());
+        }
+      }
+    });
   }
 
   @Override
