@@ -43,6 +43,7 @@ public final class SameNodePlanner {
   private final GroupRenderer renderer;
   private final InstancePlacer placer;
   private final AvoidList avoidList;
+  private final SchedulerRefusals refusals = new SchedulerRefusals();
 
   public SameNodePlanner(GroupRenderer renderer, InstancePlacer placer, AvoidList avoidList) {
     this.renderer = renderer;
@@ -69,6 +70,9 @@ public final class SameNodePlanner {
     List<SameNodePlan.Eviction> evictions = new ArrayList<>();
     Set<String> avoid = new HashSet<>(avoidList.nodes(uid, now));
     Duration recheck = null;
+    SortedMap<Integer, String> waiting = new TreeMap<>();
+    String waitingReason = null;
+    long generation = group.getMetadata().getGeneration() == null ? 0 : group.getMetadata().getGeneration();
 
     for (Map.Entry<Integer, List<Pod>> entry : byInstance.entrySet()) {
       int index = entry.getKey();
@@ -92,8 +96,20 @@ public final class SameNodePlanner {
         // creationTimestamp is truncated to the second: one more second means never early.
         Instant deadline = started.plus(timeout).plusSeconds(1);
         if (!now.isBefore(deadline)) {
+          // The scheduler refusing a pinned member is worth a few placements elsewhere, not a loop (SchedulerRefusals).
+          Optional<String> refused = SchedulerRefusals.of(pods);
+          if (refused.isPresent() && refusals.exhausted(uid, generation, index)) {
+            waiting.put(index, "the scheduler refused instance " + index + " on node " + node + " in "
+                + SchedulerRefusals.MAX_REFUSED_PLACEMENTS + " placements in a row (" + refused.get() + "); it stays there and is"
+                + " not placed again until the group's spec changes");
+            waitingReason = SchedulerRefusals.REASON;
+            nodeByInstance.put(index, node);
+            continue;
+          }
+          refused.ifPresent(r -> refusals.record(uid, generation, index));
           evict(evictions, pods, "PlacementTimedOut", "instance " + index + " was not fully Running on node " + node
-              + " within " + Durations.format(timeout) + " (scheduling.timeout): it is placed again as a whole, avoiding "
+              + " within " + Durations.format(timeout) + " (scheduling.timeout"
+              + refused.map(r -> "; the scheduler refused " + r).orElse("") + "): it is placed again as a whole, avoiding "
               + node + " for " + Durations.format(AvoidList.DEFAULT_TTL));
           if (node != null) {
             avoidList.avoid(uid, node, now);
@@ -102,12 +118,12 @@ public final class SameNodePlanner {
           continue;
         }
         recheck = min(recheck, Duration.between(now, deadline));
+      } else {
+        refusals.clear(uid, index);
       }
       nodeByInstance.put(index, node);
     }
 
-    SortedMap<Integer, String> waiting = new TreeMap<>();
-    String waitingReason = null;
     List<Integer> toPlace = new ArrayList<>();
     for (int index = 0; index < replicas; index++) {
       if (!nodeByInstance.containsKey(index)) {
