@@ -82,7 +82,7 @@ public final class InstancePlacer {
     }
     if (best != null) {
       best.take(need, demand);
-      return new Placement.Placed(demand.index(), best.node.name(), unchecked(demand));
+      return new Placement.Placed(demand.index(), best.node.name(), unchecked(demand.members()));
     }
     refusals.sort(Comparator.comparingInt((Refusal r) -> r.kind.ordinal())
         .thenComparingDouble(r -> r.distance)
@@ -191,13 +191,19 @@ public final class InstancePlacer {
     return null;
   }
 
-  /** What the placer left to the scheduler, per member, or null. */
-  private static String unchecked(InstanceDemand demand) {
+  /** Reason of a placed instance whose members have constraints only the scheduler judges. */
+  public static final String LEFT_TO_SCHEDULER = "LeftToScheduler";
+
+  /**
+   * What the placer leaves to the scheduler for these member pods (inter-pod constraints it cannot
+   * judge node by node), as a sentence naming each member, or null when it judges them all.
+   */
+  public static String unchecked(List<Pod> members) {
     List<String> notes = new ArrayList<>();
-    for (int m = 0; m < demand.members().size(); m++) {
-      String note = PodAntiAffinity.unchecked(demand.members().get(m));
+    for (int m = 0; m < members.size(); m++) {
+      String note = PodAntiAffinity.unchecked(members.get(m));
       if (note != null) {
-        notes.add("member " + memberName(demand.members().get(m), m) + " has " + note);
+        notes.add("member " + memberName(members.get(m), m) + " has " + note);
       }
     }
     return notes.isEmpty() ? null : "not judged by the operator, left to the scheduler: " + String.join("; ", notes);

@@ -118,6 +118,8 @@ public final class SameNodePlanner {
           continue;
         }
         recheck = min(recheck, Duration.between(now, deadline));
+        leftToScheduler(waiting, index, node, InstancePlacer.unchecked(pods));
+        waitingReason = waiting.containsKey(index) && waitingReason == null ? InstancePlacer.LEFT_TO_SCHEDULER : waitingReason;
       } else {
         refusals.clear(uid, index);
       }
@@ -150,6 +152,8 @@ public final class SameNodePlanner {
           if (placed.unchecked() != null) {
             LOG.info("group={}/{} instance={} node={} placed=true unchecked=\"{}\"", group.getMetadata().getNamespace(),
                 group.getMetadata().getName(), placed.index(), placed.node(), placed.unchecked());
+            leftToScheduler(waiting, placed.index(), placed.node(), placed.unchecked());
+            waitingReason = waitingReason == null ? InstancePlacer.LEFT_TO_SCHEDULER : waitingReason;
           }
         } else if (placement instanceof Placement.NoFit noFit) {
           waiting.put(noFit.index(), noFit.message());
@@ -188,6 +192,13 @@ public final class SameNodePlanner {
       infos.add(info.withMoreMemoryRequested(shared));
     }
     return infos;
+  }
+
+  /** Placed=False (LeftToScheduler) says what only the scheduler judges, until the instance's pods are bound. */
+  private static void leftToScheduler(SortedMap<Integer, String> waiting, int index, String node, String unchecked) {
+    if (unchecked != null) {
+      waiting.putIfAbsent(index, "pinned to node " + node + "; " + unchecked);
+    }
   }
 
   private static void evict(List<SameNodePlan.Eviction> evictions, List<Pod> pods, String reason, String message) {

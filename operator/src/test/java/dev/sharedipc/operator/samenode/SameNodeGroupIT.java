@@ -80,10 +80,14 @@ class SameNodeGroupIT {
     assertThat(nodesByInstance).hasSize(2).allSatisfy((instance, nodes) -> assertThat(nodes).hasSize(1));
     assertThat(nodesByInstance.values().stream().flatMap(Set::stream).collect(Collectors.toSet()))
         .as("two instances, two nodes: they spread").hasSize(2);
+    String uid = client.resources(SharedIpcGroup.class).inNamespace(ns).withName("pair").get().getMetadata().getUid();
     for (Pod pod : pods) {
       assertThat(pod.getMetadata().getLabels()).containsKey(Labels.MEMBER);
-      assertThat(pod.getSpec().getVolumes()).anySatisfy(v -> assertThat(v.getHostPath().getPath())
-          .isEqualTo("/dev/shm/sharedipc/" + ns + "_pair_" + pod.getMetadata().getLabels().get(Labels.INSTANCE)));
+      assertThat(pod.getSpec().getVolumes()).anySatisfy(v -> {
+        assertThat(v.getHostPath().getPath())
+            .isEqualTo("/dev/shm/sharedipc/" + ns + "_pair_" + uid + "_" + pod.getMetadata().getLabels().get(Labels.INSTANCE));
+        assertThat(v.getHostPath().getType()).isEqualTo("Directory");
+      });
       kubelet.run(pod, GroupRenderer.pinnedNode(pod), true);
     }
     SharedIpcGroup ready = groups.awaitCondition("pair", "Ready", "True", "AllInstancesReady");

@@ -175,4 +175,23 @@ class SameNodePlannerTest {
       t = t.plus(Duration.ofMinutes(10));
     }
   }
+
+  @Test
+  void whatOnlyTheSchedulerCanJudgeIsSaidUntilTheInstanceIsWhole() {
+    group.getSpec().getMembers().get(0).getTemplate().getSpec().setAffinity(new io.fabric8.kubernetes.api.model.AffinityBuilder()
+        .withNewPodAntiAffinity().addNewRequiredDuringSchedulingIgnoredDuringExecution()
+        .withTopologyKey("topology.kubernetes.io/zone").withNewLabelSelector().addToMatchLabels("app", "solo").endLabelSelector()
+        .endRequiredDuringSchedulingIgnoredDuringExecution().endPodAntiAffinity().build());
+    List<Node> nodes = List.of(node("a", true, false));
+    SameNodePlan placed = planner.plan(group, List.of(), nodes, List.of(), T0);
+    assertThat(placed.nodeByInstance()).containsExactly(Map.entry(0, "a"));
+    assertThat(placed.waitingReason()).isEqualTo("LeftToScheduler");
+    assertThat(placed.waiting().get(0)).contains("pinned to node a", "member w has required pod anti-affinity over topology key "
+        + "topology.kubernetes.io/zone");
+
+    List<Pod> pending = podsOn("a", T0, "Pending");
+    assertThat(planner.plan(group, pending, nodes, pending, T0.plusSeconds(5)).waiting()).containsKey(0);
+    List<Pod> running = podsOn("a", T0, "Running");
+    assertThat(planner.plan(group, running, nodes, running, T0.plusSeconds(5)).waiting()).isEmpty();
+  }
 }
