@@ -109,6 +109,29 @@ class SameNodeGroupIT {
   }
 
   @Test
+  void aTenantsPodClaimingNodeSharedBytesDoesNotFillTheNodeButAnExtendedResourceCounts() {
+    node("gpu", "4", "8Gi");
+    node("plain", "4", "8Gi");
+    client.nodes().withName(nodeName("gpu")).editStatus(n -> {
+      n.getStatus().getAllocatable().put("example.com/gpu", new Quantity("1"));
+      n.getStatus().getCapacity().put("example.com/gpu", new Quantity("1"));
+      return n;
+    });
+    // Any tenant can write the annotation the operator puts on its own pods; on theirs it must count nothing.
+    client.pods().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("squatter")
+        .addToAnnotations(Labels.NODE_SHARED_BYTES_ANNOTATION, Long.toString(1L << 50)).endMetadata()
+        .withNewSpec().withNodeName(nodeName("gpu")).addNewContainer().withName("c").withImage("busybox").endContainer().endSpec()
+        .build()).create();
+    SharedIpcGroup trainer = group("trainer", 1, "64Mi");
+    trainer.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0).getResources()
+        .setLimits(new java.util.HashMap<>(Map.of("example.com/gpu", new Quantity("1"))));
+    groups.create(trainer);
+    List<Pod> pods = awaitPods("trainer", 2);
+    assertThat(pods).allSatisfy(p -> assertThat(GroupRenderer.pinnedNode(p)).as("the only node with the GPU")
+        .isEqualTo(nodeName("gpu")));
+  }
+
+  @Test
   void anInstanceNotRunningInTimeIsPlacedAgainWholeOnAnotherNode() {
     node("slow", "4", "8Gi");
     node("spare", "4", "8Gi");
