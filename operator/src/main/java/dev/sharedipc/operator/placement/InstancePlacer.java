@@ -29,6 +29,8 @@ public final class InstancePlacer {
   static final String NO_NODE_FITS = "NoNodeFits";
   static final String NO_NODES = "NoNodes";
   static final String MEMBERS_EXCLUDE_EACH_OTHER = "MembersExcludeEachOther";
+  /** Reason of a placed instance whose members have constraints only the scheduler judges ({@link #unchecked}). */
+  public static final String LEFT_TO_SCHEDULER = "LeftToScheduler";
   /** How many nodes a NoFit message names before "and N more". */
   static final int MAX_NODES_NAMED = 5;
 
@@ -190,9 +192,6 @@ public final class InstancePlacer {
     }
     return null;
   }
-
-  /** Reason of a placed instance whose members have constraints only the scheduler judges. */
-  public static final String LEFT_TO_SCHEDULER = "LeftToScheduler";
 
   /**
    * What the placer leaves to the scheduler for these member pods (inter-pod constraints it cannot
