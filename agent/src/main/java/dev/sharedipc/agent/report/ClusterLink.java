@@ -118,8 +118,18 @@ public final class ClusterLink implements PodDirectory, PolicyResolver, NodePods
     }
     return Optional.of(pods.getStore().list().stream()
         .map(p -> new NodePod(p.getMetadata().getNamespace(), p.getMetadata().getName(), p.getMetadata().getLabels(),
-            p.getStatus() == null ? null : p.getStatus().getPhase(), controllerUid(p)))
+            p.getStatus() == null ? null : p.getStatus().getPhase(), controllerUid(p), hostPathNames(p)))
         .toList());
+  }
+
+  /** The last path element of each hostPath volume: the SameNode shared directory a member mounts. */
+  private static java.util.Set<String> hostPathNames(Pod p) {
+    return p.getSpec() == null || p.getSpec().getVolumes() == null ? java.util.Set.of() : p.getSpec().getVolumes().stream()
+        .filter(v -> v.getHostPath() != null && v.getHostPath().getPath() != null)
+        .map(v -> java.nio.file.Path.of(v.getHostPath().getPath()).getFileName())
+        .filter(java.util.Objects::nonNull)
+        .map(Object::toString)
+        .collect(java.util.stream.Collectors.toSet());
   }
 
   /** The uid of the pod's controller (its SharedIpcGroup for the operator's pods), or null. */

@@ -126,7 +126,7 @@ class SharedDirReaperIT {
     Path current = instanceDir("team_g_" + newUid + "_0");
     Path oldForm = instanceDir("team_g_0"); // made before the uid was part of the name
     NodePods cluster = synced(List.of(new NodePod("team", "g-0-writer",
-        Map.of(Labels.GROUP, "g", Labels.INSTANCE, "0"), "Running", newUid)));
+        Map.of(Labels.GROUP, "g", Labels.INSTANCE, "0"), "Running", newUid, null)));
     SharedDirReaper reaper = new SharedDirReaper(root, List.of(readableProcesses()), cluster, false, clock);
     reaper.reap();
     clock.advance(GRACE.plusSeconds(1));
@@ -140,6 +140,17 @@ class SharedDirReaperIT {
     assertThat(d.get("team_g_0").judgement().verdict()).as("the old name form is still attributed")
         .isEqualTo(SharedDirVerdict.InstancePresent);
     assertThat(oldForm.resolve("data")).exists();
+
+    // Once the informer says which directory the member mounts (the uid-named one), the old form goes too.
+    NodePods mounting = synced(List.of(new NodePod("team", "g-0-writer", Map.of(Labels.GROUP, "g", Labels.INSTANCE, "0"),
+        "Running", newUid, java.util.Set.of("team_g_" + newUid + "_0"))));
+    SharedDirReaper next = new SharedDirReaper(root, List.of(readableProcesses()), mounting, false, clock);
+    next.reap();
+    clock.advance(GRACE.plusSeconds(1));
+    Map<String, SharedDirDecision> later = byName(next.reap());
+    assertThat(later.get("team_g_0").action()).as(later.get("team_g_0").audit()).isEqualTo(Action.Removed);
+    assertThat(oldForm).doesNotExist();
+    assertThat(current.resolve("data")).exists();
   }
 
   @Test

@@ -74,7 +74,7 @@ class SharedDirJudgeTest {
   static final String NEW_UID = "66666666-7777-4888-9999-aaaaaaaaaaaa";
 
   static NodePod podOfGroup(String uid) {
-    return new NodePod("team", "g-1-w", Map.of(Labels.GROUP, "g", Labels.INSTANCE, "1"), "Running", uid);
+    return new NodePod("team", "g-1-w", Map.of(Labels.GROUP, "g", Labels.INSTANCE, "1"), "Running", uid, null);
   }
 
   @Test
@@ -91,6 +91,23 @@ class SharedDirJudgeTest {
     Dir oldForm = Dir.named("team_g_1", null);
     assertThat(judge(oldForm, List.of(podOfGroup(NEW_UID)), LONG_AGO, GRACE, Set.of())).isEqualTo(SharedDirVerdict.InstancePresent);
     assertThat(judge(oldForm, List.of(), LONG_AGO, GRACE, Set.of())).isEqualTo(SharedDirVerdict.Remove);
+  }
+
+  static NodePod mounting(String directory) {
+    return new NodePod("team", "g-1-w", Map.of(Labels.GROUP, "g", Labels.INSTANCE, "1"), "Running", NEW_UID, Set.of(directory));
+  }
+
+  @Test
+  void whenAPodsVolumesAreKnownOnlyThePodThatMountsADirectoryKeepsIt() {
+    Dir oldForm = Dir.named("team_g_1", null);
+    Dir current = Dir.named("team_g_" + NEW_UID + "_1", null);
+    // Members replaced by the newer operator mount the uid-named directory: the old one is left to go.
+    assertThat(judge(oldForm, List.of(mounting("team_g_" + NEW_UID + "_1")), LONG_AGO, GRACE, Set.of()))
+        .isEqualTo(SharedDirVerdict.Remove);
+    assertThat(judge(current, List.of(mounting("team_g_" + NEW_UID + "_1")), LONG_AGO, GRACE, Set.of()))
+        .isEqualTo(SharedDirVerdict.InstancePresent);
+    // A member still made by the old operator mounts the old name and keeps it.
+    assertThat(judge(oldForm, List.of(mounting("team_g_1")), LONG_AGO, GRACE, Set.of())).isEqualTo(SharedDirVerdict.InstancePresent);
   }
 
   @Test
