@@ -22,5 +22,12 @@ public final class Labels {
    */
   public static final String NODE_SHARED_BYTES_ANNOTATION = DOMAIN + "/node-shared-bytes";
 
+  /**
+   * On every member pod of a SameNode instance that shares a node directory (hostPath): the group id
+   * the node agent gives that directory (owner root, this group, mode 2770), the members' common
+   * {@code fsGroup} or else their common {@code runAsGroup}. Absent: group 0.
+   */
+  public static final String SHARED_DIRECTORY_GID_ANNOTATION = DOMAIN + "/shared-directory-gid";
+
   private Labels() {}
 }

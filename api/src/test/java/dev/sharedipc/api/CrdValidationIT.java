@@ -189,6 +189,23 @@ class CrdValidationIT {
   }
 
   @Test
+  void rejectsSchedulingTimeoutBelowTenSeconds() {
+    assertRejected(g -> spec(g).put("scheduling", new java.util.HashMap<>(Map.of("timeout", "9s"))),
+        "scheduling.timeout must be at least 10s");
+    assertRejected(g -> spec(g).put("scheduling", new java.util.HashMap<>(Map.of("timeout", "500ms"))),
+        "scheduling.timeout must be at least 10s");
+  }
+
+  @Test
+  void acceptsSchedulingTimeoutOfTenSecondsAndMore() {
+    for (String timeout : List.of("10s", "1m30s", "10000ms")) {
+      GenericKubernetesResource group = validGroup("timeout");
+      spec(group).put("scheduling", new java.util.HashMap<>(Map.of("timeout", timeout)));
+      assertThat(client.resource(group).inNamespace(ns).dryRun().create()).as(timeout).isNotNull();
+    }
+  }
+
+  @Test
   void rejectsMaxBytesThatIsNotAQuantity() {
     assertRejected(g -> segments(g).put("maxBytes", "a lot"), "maxBytes must be a positive Kubernetes quantity");
   }

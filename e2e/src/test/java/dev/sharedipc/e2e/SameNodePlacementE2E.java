@@ -162,7 +162,7 @@ class SameNodePlacementE2E {
    * A node that the scheduler may use but where nothing ever runs (not managed by KWOK: a kubelet
    * that accepts pods and never starts them, but confirms their deletion), with the most free
    * memory, so it is the operator's first choice; and a KWOK node. With {@code scheduling.timeout:
-   * 5s} the instance is evicted whole from the dead node ({@code PlacementTimedOut}) and placed
+   * 10s} the instance is evicted whole from the dead node ({@code PlacementTimedOut}) and placed
    * whole on the KWOK node, where it runs. A watch on the pods proves that at no moment were the
    * instance's live pods split across the two nodes.
    */
@@ -175,14 +175,14 @@ class SameNodePlacementE2E {
     Groups groups = new Groups(admin, ns.name());
     try (SplitWatch watch = new SplitWatch(admin, ns.name(), dead)) {
       Instant created = Instant.now();
-      create(groups, ns, group("retry", 1, pool, "5s", "256Mi", "64Mi"));
+      create(groups, ns, group("retry", 1, pool, "10s", "256Mi", "64Mi"));
       await("instance 0 bound to " + dead).atMost(Groups.CONVERGE).pollInterval(Groups.POLL)
           .until(() -> watch.nodesSeen("0").contains(dead));
       String node = awaitWholeOnOneNode(groups, "retry", Set.of(alive), Groups.CONVERGE);
       assertThat(node).isEqualTo(alive);
       List<Event> timedOut = events(admin, ns, "PlacementTimedOut");
       assertThat(timedOut).as("PlacementTimedOut Events").isNotEmpty()
-          .allSatisfy(e -> assertThat(e.getMessage()).contains(dead, "5s"));
+          .allSatisfy(e -> assertThat(e.getMessage()).contains(dead, "10s"));
       assertThat(Duration.between(created, Instant.now())).as("time to run elsewhere").isGreaterThanOrEqualTo(Duration.ofSeconds(5));
       assertThat(watch.splits()).as("moments when instance 0's live pods were on two nodes").isEmpty();
       assertThat(watch.nodesSeen("0")).as("nodes instance 0 was pinned to, in order").containsExactly(dead, alive);

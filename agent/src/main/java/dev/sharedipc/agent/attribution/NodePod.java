@@ -3,14 +3,25 @@ package dev.sharedipc.agent.attribution;
 import dev.sharedipc.agent.scan.SharedDirName;
 import dev.sharedipc.api.Labels;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A pod bound to this node as the pod informer last saw it: just what deciding about a SameNode
- * shared directory needs. Labels may be empty, never null.
+ * shared directory needs. Labels may be empty, never null; {@code groupUid} is the uid of the pod's
+ * controller (its SharedIpcGroup), or null when not known; {@code hostPathNames} holds the last path
+ * element of each of its hostPath volumes (the shared directory a member mounts), or is null when
+ * its volumes are not known.
  */
-public record NodePod(String namespace, String name, Map<String, String> labels, String phase) {
+public record NodePod(String namespace, String name, Map<String, String> labels, String phase, String groupUid,
+    Set<String> hostPathNames) {
   public NodePod {
     labels = labels == null ? Map.of() : Map.copyOf(labels);
+    hostPathNames = hostPathNames == null ? null : Set.copyOf(hostPathNames);
+  }
+
+  /** A pod whose controller and volumes are not known. */
+  public NodePod(String namespace, String name, Map<String, String> labels, String phase) {
+    this(namespace, name, labels, phase, null, null);
   }
 
   /** Succeeded and Failed pods have no running containers and will not start any again. */
@@ -18,9 +29,23 @@ public record NodePod(String namespace, String name, Map<String, String> labels,
     return "Succeeded".equals(phase) || "Failed".equals(phase);
   }
 
-  /** A pod of that instance that is not finished (Pending, Running, Unknown, or being deleted) still uses it. */
+  /**
+   * A pod of that instance that is not finished (Pending, Running, Unknown, or being deleted) still
+   * uses its directory. When the pod's volumes are known, only a pod that mounts that very directory
+   * uses it: members replaced by a newer operator mount the uid-named directory, and no longer keep
+   * one made under the old name. Otherwise the names must agree on the group's uid where both say it
+   * (a group deleted and created again under the same name is another group); where either does not
+   * say, the pod counts, so that doubt keeps a directory rather than removes it.
+   */
   public boolean usesInstance(SharedDirName instance) {
-    return !finished() && instance.namespace().equals(namespace) && instance.group().equals(labels.get(Labels.GROUP))
+    boolean ofInstance = !finished() && instance.namespace().equals(namespace) && instance.group().equals(labels.get(Labels.GROUP))
         && Integer.toString(instance.instance()).equals(labels.get(Labels.INSTANCE));
+    if (!ofInstance) {
+      return false;
+    }
+    if (hostPathNames != null) {
+      return hostPathNames.contains(instance.directoryName());
+    }
+    return instance.groupUid() == null || groupUid == null || instance.groupUid().equals(groupUid);
   }
 }

@@ -6,7 +6,7 @@ import java.util.Optional;
 
 /**
  * What the API server says about this node's pods, for deciding whether a SameNode instance is gone.
- * The API-backed one is {@code report.ClusterLink}; offline nothing is known, so nothing is ever
+ * The API-backed one is {@code report.ClusterView}; offline nothing is known, so nothing is ever
  * judged gone.
  */
 public interface NodePods {

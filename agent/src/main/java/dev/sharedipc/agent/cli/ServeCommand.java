@@ -4,6 +4,7 @@ import dev.sharedipc.agent.PolicyResolver;
 import dev.sharedipc.agent.attribution.NodePods;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.LinuxKernel;
+import dev.sharedipc.agent.prepare.SharedDirPreparer;
 import dev.sharedipc.agent.reap.Reaper;
 import dev.sharedipc.agent.report.ClusterView;
 import dev.sharedipc.agent.report.Daemon;
@@ -91,6 +92,8 @@ final class ServeCommand implements Callable<Integer> {
       cluster = new ClusterView(client, nodeName);
       reporter = new NodeReporter(client, nodeName, dryRun, min(WRITE_WAIT, every.dividedBy(2)));
       metrics.informersSynced(cluster::synced);
+      // SameNode shared directories are made as soon as a member is bound here, before the kubelet mounts them.
+      cluster.onPod(new SharedDirPreparer(node.sharedRoot)::prepare);
     }
     PodDirectory pods = cluster == null ? PodDirectory.OFFLINE : cluster;
     PolicyResolver policies = cluster == null ? PolicyResolver.fixed(Policy.UNKNOWN) : cluster;

@@ -192,8 +192,55 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
     }
     return Optional.of(pods.getStore().list().stream()
         .map(p -> new NodePod(p.getMetadata().getNamespace(), p.getMetadata().getName(), p.getMetadata().getLabels(),
-            p.getStatus() == null ? null : p.getStatus().getPhase()))
+            p.getStatus() == null ? null : p.getStatus().getPhase(), controllerUid(p), hostPathNames(p)))
         .toList());
+  }
+
+  /** The last path element of each hostPath volume: the SameNode shared directory a member mounts. */
+  private static java.util.Set<String> hostPathNames(Pod p) {
+    return p.getSpec() == null || p.getSpec().getVolumes() == null ? java.util.Set.of() : p.getSpec().getVolumes().stream()
+        .filter(v -> v.getHostPath() != null && v.getHostPath().getPath() != null)
+        .map(v -> java.nio.file.Path.of(v.getHostPath().getPath()).getFileName())
+        .filter(java.util.Objects::nonNull)
+        .map(Object::toString)
+        .collect(java.util.stream.Collectors.toSet());
+  }
+
+  /** The uid of the pod's controller (its SharedIpcGroup for the operator's pods), or null. */
+  private static String controllerUid(Pod p) {
+    return p.getMetadata().getOwnerReferences() == null ? null : p.getMetadata().getOwnerReferences().stream()
+        .filter(r -> Boolean.TRUE.equals(r.getController())).map(r -> r.getUid()).findFirst().orElse(null);
+  }
+
+  /**
+   * Calls {@code listener} with every pod of this node as it is added or changes (the ones already
+   * known at once): the hook that makes SameNode shared directories before the kubelet mounts them
+   * ({@code prepare.SharedDirPreparer}). A listener that throws is logged; the informer goes on.
+   */
+  public void onPod(java.util.function.Consumer<Pod> listener) {
+    pods.addEventHandler(new io.fabric8.kubernetes.client.informers.ResourceEventHandler<Pod>() {
+      @Override
+      public void onAdd(Pod pod) {
+        call(pod);
+      }
+
+      @Override
+      public void onUpdate(Pod old, Pod pod) {
+        call(pod);
+      }
+
+      @Override
+      public void onDelete(Pod pod, boolean deletedFinalStateUnknown) {}
+
+      private void call(Pod pod) {
+        try {
+          listener.accept(pod);
+        } catch (RuntimeException e) {
+          log.warn("pod listener failed pod={}/{} reason=\"{}\"", pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
+              e.toString());
+        }
+      }
+    });
   }
 
   @Override

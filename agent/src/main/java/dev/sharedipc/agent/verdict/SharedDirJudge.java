@@ -48,7 +48,7 @@ public final class SharedDirJudge {
     }
     if (dir.owner().isEmpty()) {
       return new SharedDirJudgement(SharedDirVerdict.Unattributed,
-          "name does not parse as <namespace>_<group>_<index>; never removed");
+          "name does not parse as <namespace>_<group>_<group uid>_<index> (or <namespace>_<group>_<index>); never removed");
     }
     SharedDirName owner = dir.owner().get();
     if (pods == null) {

@@ -119,6 +119,41 @@ class SharedDirReaperIT {
   }
 
   @Test
+  void namesWithAndWithoutTheGroupsUidAreAttributedAndAnOldIncarnationsDirectoryGoes() throws Exception {
+    String oldUid = "11111111-2222-4333-8444-555555555555";
+    String newUid = "66666666-7777-4888-9999-aaaaaaaaaaaa";
+    Path previous = instanceDir("team_g_" + oldUid + "_0"); // group g deleted and created again
+    Path current = instanceDir("team_g_" + newUid + "_0");
+    Path oldForm = instanceDir("team_g_0"); // made before the uid was part of the name
+    NodePods cluster = synced(List.of(new NodePod("team", "g-0-writer",
+        Map.of(Labels.GROUP, "g", Labels.INSTANCE, "0"), "Running", newUid, null)));
+    SharedDirReaper reaper = new SharedDirReaper(root, List.of(readableProcesses()), cluster, false, clock);
+    reaper.reap();
+    clock.advance(GRACE.plusSeconds(1));
+    Map<String, SharedDirDecision> d = byName(reaper.reap());
+
+    assertThat(d.get("team_g_" + oldUid + "_0").owner()).get().extracting(o -> o.groupUid()).isEqualTo(oldUid);
+    assertThat(d.get("team_g_" + oldUid + "_0").action()).as(d.get("team_g_" + oldUid + "_0").audit()).isEqualTo(Action.Removed);
+    assertThat(previous).doesNotExist();
+    assertThat(d.get("team_g_" + newUid + "_0").judgement().verdict()).isEqualTo(SharedDirVerdict.InstancePresent);
+    assertThat(current.resolve("data")).exists();
+    assertThat(d.get("team_g_0").judgement().verdict()).as("the old name form is still attributed")
+        .isEqualTo(SharedDirVerdict.InstancePresent);
+    assertThat(oldForm.resolve("data")).exists();
+
+    // Once the informer says which directory the member mounts (the uid-named one), the old form goes too.
+    NodePods mounting = synced(List.of(new NodePod("team", "g-0-writer", Map.of(Labels.GROUP, "g", Labels.INSTANCE, "0"),
+        "Running", newUid, java.util.Set.of("team_g_" + newUid + "_0"))));
+    SharedDirReaper next = new SharedDirReaper(root, List.of(readableProcesses()), mounting, false, clock);
+    next.reap();
+    clock.advance(GRACE.plusSeconds(1));
+    Map<String, SharedDirDecision> later = byName(next.reap());
+    assertThat(later.get("team_g_0").action()).as(later.get("team_g_0").audit()).isEqualTo(Action.Removed);
+    assertThat(oldForm).doesNotExist();
+    assertThat(current.resolve("data")).exists();
+  }
+
+  @Test
   void dryRunRemovesNothingAndSaysWhatItWould() throws Exception {
     Path dir = instanceDir("team_g_3");
     SharedDirReaper reaper = new SharedDirReaper(root, List.of(readableProcesses()), synced(List.of()), true, clock);

@@ -70,6 +70,46 @@ class SharedDirJudgeTest {
     assertThat(judge(DIR, others, LONG_AGO, GRACE, Set.of())).isEqualTo(SharedDirVerdict.Remove);
   }
 
+  static final String OLD_UID = "11111111-2222-4333-8444-555555555555";
+  static final String NEW_UID = "66666666-7777-4888-9999-aaaaaaaaaaaa";
+
+  static NodePod podOfGroup(String uid) {
+    return new NodePod("team", "g-1-w", Map.of(Labels.GROUP, "g", Labels.INSTANCE, "1"), "Running", uid, null);
+  }
+
+  @Test
+  void aGroupCreatedAgainUnderTheSameNameDoesNotKeepTheOldGroupsDirectory() {
+    Dir old = Dir.named("team_g_" + OLD_UID + "_1", null);
+    assertThat(judge(old, List.of(podOfGroup(NEW_UID)), LONG_AGO, GRACE, Set.of())).isEqualTo(SharedDirVerdict.Remove);
+    assertThat(judge(old, List.of(podOfGroup(OLD_UID)), LONG_AGO, GRACE, Set.of())).isEqualTo(SharedDirVerdict.InstancePresent);
+    assertThat(judge(old, List.of(podOfGroup(null)), LONG_AGO, GRACE, Set.of())).as("owner unknown: doubt keeps it")
+        .isEqualTo(SharedDirVerdict.InstancePresent);
+  }
+
+  @Test
+  void aDirectoryInTheOldNameFormIsKeptByAnyPodOfItsGroupAndInstance() {
+    Dir oldForm = Dir.named("team_g_1", null);
+    assertThat(judge(oldForm, List.of(podOfGroup(NEW_UID)), LONG_AGO, GRACE, Set.of())).isEqualTo(SharedDirVerdict.InstancePresent);
+    assertThat(judge(oldForm, List.of(), LONG_AGO, GRACE, Set.of())).isEqualTo(SharedDirVerdict.Remove);
+  }
+
+  static NodePod mounting(String directory) {
+    return new NodePod("team", "g-1-w", Map.of(Labels.GROUP, "g", Labels.INSTANCE, "1"), "Running", NEW_UID, Set.of(directory));
+  }
+
+  @Test
+  void whenAPodsVolumesAreKnownOnlyThePodThatMountsADirectoryKeepsIt() {
+    Dir oldForm = Dir.named("team_g_1", null);
+    Dir current = Dir.named("team_g_" + NEW_UID + "_1", null);
+    // Members replaced by the newer operator mount the uid-named directory: the old one is left to go.
+    assertThat(judge(oldForm, List.of(mounting("team_g_" + NEW_UID + "_1")), LONG_AGO, GRACE, Set.of()))
+        .isEqualTo(SharedDirVerdict.Remove);
+    assertThat(judge(current, List.of(mounting("team_g_" + NEW_UID + "_1")), LONG_AGO, GRACE, Set.of()))
+        .isEqualTo(SharedDirVerdict.InstancePresent);
+    // A member still made by the old operator mounts the old name and keeps it.
+    assertThat(judge(oldForm, List.of(mounting("team_g_1")), LONG_AGO, GRACE, Set.of())).isEqualTo(SharedDirVerdict.InstancePresent);
+  }
+
   @Test
   void goneForLessThanTheGracePeriodIsKept() {
     assertThat(judge(DIR, List.of(), NOW.minus(GRACE), GRACE, Set.of())).isEqualTo(SharedDirVerdict.WithinGrace);

@@ -2,7 +2,7 @@ package dev.sharedipc.operator.placement;
 
 import dev.sharedipc.operator.render.Quantities;
 
-/** Cpu and memory printed the way Kubernetes users write them, for placement messages. */
+/** Cpu, memory and other resources printed the way Kubernetes users write them, for placement messages. */
 final class Amounts {
   private static final long KI = 1024;
   private static final long MI = KI * 1024;
@@ -42,6 +42,12 @@ final class Amounts {
       return Quantities.human(ceilDiv(bytes, KI) * KI);
     }
     return Long.toString(bytes);
+  }
+
+  /** "nvidia.com/gpu 2"; resources counted in bytes (hugepages-*, ephemeral-storage) as memory is. */
+  static String other(String resource, long units) {
+    boolean bytes = resource.startsWith("hugepages-") || resource.equals("ephemeral-storage");
+    return resource + " " + (bytes ? memory(units) : Long.toString(units));
   }
 
   private static long ceilDiv(long a, long b) {

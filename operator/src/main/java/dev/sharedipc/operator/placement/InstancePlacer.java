@@ -1,5 +1,7 @@
 package dev.sharedipc.operator.placement;
 
+import dev.sharedipc.api.Labels;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Taint;
 import java.util.ArrayList;
@@ -8,19 +10,27 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Gang placement for SameNode groups: picks, for each instance, one node that can hold all of its
- * member pods at once, with the kube-scheduler's own filters (readiness, cordon, free cpu, memory
- * and pod slots, nodeSelector, required node affinity, taints and tolerations) plus the shared
- * memory that lives on the node outside any pod. Among the nodes that fit it spreads instances
- * (fewest of this group first), then prefers the most free memory left, then the name, so the
- * answer is deterministic. When nothing fits it says, per node and closest first, what stands in
- * the way. A pure function: no client, no clock.
+ * member pods at once, with the kube-scheduler's own filters (readiness, cordon, free cpu, memory,
+ * pod slots and every other requested resource the node advertises such as {@code nvidia.com/gpu},
+ * host ports, nodeSelector, required node affinity, taints and tolerations, required pod
+ * anti-affinity per {@code kubernetes.io/hostname}) plus the shared memory that lives on the node
+ * outside any pod. Among the nodes that fit it spreads instances (fewest of this group first), then
+ * prefers the most free memory left, then the name, so the answer is deterministic. When nothing
+ * fits it says, per node and closest first, what stands in the way; when the members exclude each
+ * other (one host port twice, anti-affinity between them) it says so without looking at nodes.
+ * Inter-pod constraints it cannot judge node by node ({@link PodAntiAffinity#unchecked}) are named
+ * in the placement and left to the scheduler. A pure function: no client, no clock.
  */
 public final class InstancePlacer {
   static final String NO_NODE_FITS = "NoNodeFits";
   static final String NO_NODES = "NoNodes";
+  static final String MEMBERS_EXCLUDE_EACH_OTHER = "MembersExcludeEachOther";
+  /** Reason of a placed instance whose members have constraints only the scheduler judges ({@link #unchecked}). */
+  public static final String LEFT_TO_SCHEDULER = "LeftToScheduler";
   /** How many nodes a NoFit message names before "and N more". */
   static final int MAX_NODES_NAMED = 5;
 
@@ -53,6 +63,11 @@ public final class InstancePlacer {
 
   private Placement placeOne(InstanceDemand demand, Map<String, Slot> slots, Set<String> avoid) {
     Need need = Need.of(demand);
+    String conflict = membersConflict(demand);
+    if (conflict != null) {
+      return new Placement.NoFit(demand.index(), MEMBERS_EXCLUDE_EACH_OTHER, "instance " + demand.index()
+          + " can never be placed: its members cannot share a node: " + conflict + ". Change the member templates");
+    }
     if (slots.isEmpty()) {
       return new Placement.NoFit(demand.index(), NO_NODES, "no node can hold instance " + demand.index() + " ("
           + need.describe() + "): the cluster has no nodes");
@@ -68,8 +83,8 @@ public final class InstancePlacer {
       }
     }
     if (best != null) {
-      best.take(need);
-      return new Placement.Placed(demand.index(), best.node.name());
+      best.take(need, demand);
+      return new Placement.Placed(demand.index(), best.node.name(), unchecked(demand.members()));
     }
     refusals.sort(Comparator.comparingInt((Refusal r) -> r.kind.ordinal())
         .thenComparingDouble(r -> r.distance)
@@ -116,7 +131,85 @@ public final class InstancePlacer {
     if (constraint != null) {
       return constraint;
     }
+    Refusal pods = podsRefusal(slot, demand);
+    if (pods != null) {
+      return pods;
+    }
     return resourceRefusal(slot, need);
+  }
+
+  /** Host ports and required anti-affinity against the pods on the node, and those this call put there. */
+  private static Refusal podsRefusal(Slot slot, InstanceDemand demand) {
+    String name = slot.node.name();
+    List<Pod> members = demand.members();
+    for (int m = 0; m < members.size(); m++) {
+      Pod member = members.get(m);
+      String memberName = "member " + memberName(member, m);
+      List<HostPorts.HostPort> ports = HostPorts.of(member.getSpec());
+      for (Pod present : slot.pods()) {
+        HostPorts.HostPort taken = HostPorts.firstCollision(ports, HostPorts.of(present.getSpec()));
+        if (taken != null) {
+          return new Refusal(Kind.HOST_PORT, name, 0, name + " already has host port " + taken + " of " + memberName
+              + " in use by pod " + podName(present));
+        }
+      }
+    }
+    for (int m = 0; m < members.size(); m++) {
+      Pod member = members.get(m);
+      for (Pod present : slot.pods()) {
+        String conflict = PodAntiAffinity.conflict(member, "member " + memberName(member, m), present, "pod " + podName(present));
+        if (conflict != null) {
+          return new Refusal(Kind.ANTI_AFFINITY, name, 0, name + " runs pod " + podName(present) + ": " + conflict);
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Two members that can never share any node: one host port twice, or anti-affinity between them. */
+  private static String membersConflict(InstanceDemand demand) {
+    List<Pod> members = demand.members();
+    for (int a = 0; a < members.size(); a++) {
+      List<HostPorts.HostPort> own = HostPorts.of(members.get(a).getSpec());
+      for (int i = 0; i < own.size(); i++) {
+        HostPorts.HostPort twice = HostPorts.firstCollision(List.of(own.get(i)), own.subList(i + 1, own.size()));
+        if (twice != null) {
+          return "member " + memberName(members.get(a), a) + " uses host port " + twice + " twice";
+        }
+      }
+      for (int b = a + 1; b < members.size(); b++) {
+        String nameA = "member " + memberName(members.get(a), a);
+        String nameB = "member " + memberName(members.get(b), b);
+        HostPorts.HostPort both = HostPorts.firstCollision(own, HostPorts.of(members.get(b).getSpec()));
+        if (both != null) {
+          return nameA + " and " + nameB + " both use host port " + both;
+        }
+        String conflict = PodAntiAffinity.conflict(members.get(a), nameA, members.get(b), nameB);
+        if (conflict != null) {
+          return conflict;
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * What the placer leaves to the scheduler for these member pods (inter-pod constraints it cannot
+   * judge node by node), as a sentence naming each member, or null when it judges them all.
+   */
+  public static String unchecked(List<Pod> members) {
+    List<String> notes = new ArrayList<>();
+    for (int m = 0; m < members.size(); m++) {
+      String note = PodAntiAffinity.unchecked(members.get(m));
+      if (note != null) {
+        notes.add("member " + memberName(members.get(m), m) + " has " + note);
+      }
+    }
+    return notes.isEmpty() ? null : "not judged by the operator, left to the scheduler: " + String.join("; ", notes);
+  }
+
+  private static String podName(Pod pod) {
+    return pod.getMetadata() == null ? "?" : pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
   }
 
   private static Refusal constraintRefusal(NodeInfo node, InstanceDemand demand) {
@@ -125,10 +218,10 @@ public final class InstancePlacer {
     Map<Taint, List<String>> taints = new LinkedHashMap<>();
     Map<NodeConstraints.SelectorMismatch, List<String>> selectors = new LinkedHashMap<>();
     Map<String, List<String>> affinities = new LinkedHashMap<>();
-    List<PodSpec> members = demand.members();
+    List<Pod> members = demand.members();
     for (int m = 0; m < members.size(); m++) {
-      PodSpec pod = members.get(m);
-      String member = memberName(pod, m);
+      PodSpec pod = members.get(m).getSpec();
+      String member = memberName(members.get(m), m);
       Taint taint = NodeConstraints.untoleratedTaint(pod, node);
       if (taint != null) {
         taints.computeIfAbsent(taint, t -> new ArrayList<>()).add(member);
@@ -176,6 +269,14 @@ public final class InstancePlacer {
     if (need.pods > 0 && podsShort > 0) {
       shortfalls.add(new Shortfall((double) podsShort / need.pods, podsShort + (podsShort == 1 ? " pod slot" : " pod slots")));
     }
+    // Any other resource (nvidia.com/gpu, hugepages-2Mi, ...): one the node does not advertise has none free.
+    need.other.forEach((resource, wanted) -> {
+      long missing = wanted - slot.freeOther(resource);
+      if (missing > 0) {
+        shortfalls.add(new Shortfall((double) missing / wanted, Amounts.other(resource, missing)
+            + (slot.node.allocatableOther().containsKey(resource) ? "" : " (not advertised)")));
+      }
+    });
     if (shortfalls.isEmpty()) {
       return null;
     }
@@ -185,13 +286,15 @@ public final class InstancePlacer {
         slot.node.name() + " lacks " + joinAnd(texts));
   }
 
-  /**
-   * A member pod has no name of its own in an InstanceDemand; its first container's name is the
-   * member's name in every sample and in what users write, and the best handle a message has.
-   */
-  private static String memberName(PodSpec pod, int position) {
-    if (pod.getContainers() != null && !pod.getContainers().isEmpty() && pod.getContainers().get(0).getName() != null) {
-      return pod.getContainers().get(0).getName();
+  /** The member label the renderer sets; else the first container's name (the member's in what users write). */
+  private static String memberName(Pod pod, int position) {
+    Map<String, String> labels = pod.getMetadata() == null ? null : pod.getMetadata().getLabels();
+    if (labels != null && labels.get(Labels.MEMBER) != null) {
+      return labels.get(Labels.MEMBER);
+    }
+    PodSpec spec = pod.getSpec();
+    if (spec != null && spec.getContainers() != null && !spec.getContainers().isEmpty() && spec.getContainers().get(0).getName() != null) {
+      return spec.getContainers().get(0).getName();
     }
     return "#" + (position + 1);
   }
@@ -208,7 +311,7 @@ public final class InstancePlacer {
   }
 
   /** Kinds of refusal, closest first: freeing resources is the smallest step to a fit. */
-  private enum Kind { RESOURCES, AVOIDED, TAINT, SELECTOR, AFFINITY, CORDONED, NOT_READY }
+  private enum Kind { RESOURCES, AVOIDED, HOST_PORT, ANTI_AFFINITY, TAINT, SELECTOR, AFFINITY, CORDONED, NOT_READY }
 
   /** distance orders refusals of one kind: the largest fraction of the need that is missing. */
   private record Refusal(Kind kind, String node, double distance, String text) {}
@@ -216,19 +319,24 @@ public final class InstancePlacer {
   private record Shortfall(double fraction, String text) {}
 
   /** What a whole instance asks of one node. */
-  private record Need(long cpu, long memory, long pods, long extraMemory) {
+  private record Need(long cpu, long memory, long pods, long extraMemory, Map<String, Long> other) {
     static Need of(InstanceDemand demand) {
       PodRequests.Resources total = PodRequests.Resources.NONE;
-      for (PodSpec member : demand.members()) {
-        total = total.plus(PodRequests.of(member));
+      for (Pod member : demand.members()) {
+        total = total.plus(PodRequests.of(member.getSpec()));
       }
       return new Need(total.cpuMillis(), total.memoryBytes() + demand.extraMemoryBytes(), demand.members().size(),
-          demand.extraMemoryBytes());
+          demand.extraMemoryBytes(), total.other());
     }
 
     String describe() {
-      return "needs " + pods + (pods == 1 ? " pod" : " pods") + ", cpu " + Amounts.cpu(cpu) + ", memory "
-          + Amounts.memory(memory) + (extraMemory > 0 ? " of which " + Amounts.memory(extraMemory) + " shared memory" : "");
+      StringBuilder b = new StringBuilder("needs ").append(pods).append(pods == 1 ? " pod" : " pods")
+          .append(", cpu ").append(Amounts.cpu(cpu)).append(", memory ").append(Amounts.memory(memory));
+      if (extraMemory > 0) {
+        b.append(" of which ").append(Amounts.memory(extraMemory)).append(" shared memory");
+      }
+      other.forEach((resource, amount) -> b.append(", ").append(Amounts.other(resource, amount)));
+      return b.toString();
     }
   }
 
@@ -239,10 +347,26 @@ public final class InstancePlacer {
     long cpu;
     long memory;
     long pods;
+    final Map<String, Long> other = new TreeMap<>();
+    final List<Pod> placed = new ArrayList<>();
 
     Slot(NodeInfo node, int instances) {
       this.node = node;
       this.instances = instances;
+    }
+
+    long freeOther(String resource) {
+      return node.freeOther(resource) - other.getOrDefault(resource, 0L);
+    }
+
+    /** The pods on the node and the members this call placed there. */
+    List<Pod> pods() {
+      if (placed.isEmpty()) {
+        return node.pods();
+      }
+      List<Pod> all = new ArrayList<>(node.pods());
+      all.addAll(placed);
+      return all;
     }
 
     long freeCpu() {
@@ -257,11 +381,13 @@ public final class InstancePlacer {
       return node.freePods() - pods;
     }
 
-    void take(Need need) {
+    void take(Need need, InstanceDemand demand) {
       instances++;
       cpu += need.cpu;
       memory += need.memory;
       pods += need.pods;
+      need.other.forEach((resource, amount) -> other.merge(resource, amount, Long::sum));
+      placed.addAll(demand.members());
     }
   }
 }

@@ -13,16 +13,41 @@ import java.util.Map;
 
 /**
  * What one node offers, as the {@link InstancePlacer} needs it: its labels and taints, whether
- * it takes new pods, and its allocatable and already requested cpu (millicores), memory (bytes)
- * and pod slots. A snapshot; the placer never changes it.
+ * it takes new pods, its allocatable and already requested cpu (millicores), memory (bytes), pod
+ * slots and every other resource it advertises (extended resources such as {@code nvidia.com/gpu},
+ * hugepages, ephemeral-storage, in whole units), and the pods that hold them (for host ports and
+ * pod anti-affinity). A snapshot; the placer never changes it.
  */
 public record NodeInfo(String name, Map<String, String> labels, List<Taint> taints, boolean schedulable, boolean ready,
     long allocatableCpuMillis, long allocatableMemoryBytes, long allocatablePods, long requestedCpuMillis,
-    long requestedMemoryBytes, long podCount) {
+    long requestedMemoryBytes, long podCount, Map<String, Long> allocatableOther, Map<String, Long> requestedOther,
+    List<Pod> pods) {
 
   public NodeInfo {
     labels = labels == null ? Map.of() : Map.copyOf(labels);
     taints = taints == null ? List.of() : List.copyOf(taints);
+    allocatableOther = allocatableOther == null ? Map.of() : Map.copyOf(allocatableOther);
+    requestedOther = requestedOther == null ? Map.of() : Map.copyOf(requestedOther);
+    pods = pods == null ? List.of() : List.copyOf(pods);
+  }
+
+  /** A node that advertises only cpu, memory and pod slots and whose pods are not known one by one. */
+  public NodeInfo(String name, Map<String, String> labels, List<Taint> taints, boolean schedulable, boolean ready,
+      long allocatableCpuMillis, long allocatableMemoryBytes, long allocatablePods, long requestedCpuMillis,
+      long requestedMemoryBytes, long podCount) {
+    this(name, labels, taints, schedulable, ready, allocatableCpuMillis, allocatableMemoryBytes, allocatablePods,
+        requestedCpuMillis, requestedMemoryBytes, podCount, Map.of(), Map.of(), List.of());
+  }
+
+  /** The same node with {@code bytes} more memory requested: memory held on the node outside every pod's request. */
+  public NodeInfo withMoreMemoryRequested(long bytes) {
+    return new NodeInfo(name, labels, taints, schedulable, ready, allocatableCpuMillis, allocatableMemoryBytes, allocatablePods,
+        requestedCpuMillis, requestedMemoryBytes + bytes, podCount, allocatableOther, requestedOther, pods);
+  }
+
+  /** What is left of a resource other than cpu and memory; a resource the node does not advertise has none. */
+  public long freeOther(String resource) {
+    return allocatableOther.getOrDefault(resource, 0L) - requestedOther.getOrDefault(resource, 0L);
   }
 
   public long freeCpuMillis() {
@@ -43,17 +68,14 @@ public record NodeInfo(String name, Map<String, String> labels, List<Taint> tain
    * count. Allocatable falls back to capacity, as the API server defaults it.
    */
   public static NodeInfo of(Node node, Collection<Pod> podsOnNode) {
-    long cpu = 0;
-    long memory = 0;
-    long pods = 0;
+    PodRequests.Resources requested = PodRequests.Resources.NONE;
+    List<Pod> holding = new ArrayList<>();
     for (Pod pod : podsOnNode == null ? List.<Pod>of() : podsOnNode) {
       if (isTerminal(pod)) {
         continue;
       }
-      PodRequests.Resources r = PodRequests.of(pod.getSpec());
-      cpu += r.cpuMillis();
-      memory += r.memoryBytes();
-      pods++;
+      requested = requested.plus(PodRequests.of(pod.getSpec()));
+      holding.add(pod);
     }
     var spec = node.getSpec();
     var status = node.getStatus();
@@ -69,7 +91,15 @@ public record NodeInfo(String name, Map<String, String> labels, List<Taint> tain
         PodRequests.cpuMillis(allocatable.get("cpu")),
         PodRequests.memoryBytes(allocatable.get("memory")),
         PodRequests.count(allocatable.get("pods")),
-        cpu, memory, pods);
+        requested.cpuMillis(), requested.memoryBytes(), holding.size(),
+        advertised(allocatable), requested.other(), holding);
+  }
+
+  /** Allocatable resources other than cpu, memory and pod slots, in whole units. */
+  private static Map<String, Long> advertised(Map<String, Quantity> allocatable) {
+    Map<String, Quantity> rest = new HashMap<>(allocatable);
+    rest.remove("pods");
+    return PodRequests.others(rest);
   }
 
   /**

@@ -8,12 +8,20 @@ public sealed interface Placement permits Placement.Placed, Placement.NoFit {
   /** The instance's index. */
   int index();
 
-  /** Every member pod of the instance goes to {@code node}. */
-  record Placed(int index, String node) implements Placement {}
+  /**
+   * Every member pod of the instance goes to {@code node}. {@code unchecked} names the members'
+   * constraints the placer could not judge (left to the scheduler), or is null when it judged them all.
+   */
+  record Placed(int index, String node, String unchecked) implements Placement {
+    public Placed(int index, String node) {
+      this(index, node, null);
+    }
+  }
 
   /**
    * No node can hold the instance. {@code reason} is CamelCase for a condition ({@code NoNodeFits},
-   * {@code NoNodes}); {@code message} names the closest nodes and what each lacks.
+   * {@code NoNodes}, {@code MembersExcludeEachOther}); {@code message} names the closest nodes and
+   * what each lacks, or the members that can never share a node.
    */
   record NoFit(int index, String reason, String message) implements Placement {}
 }

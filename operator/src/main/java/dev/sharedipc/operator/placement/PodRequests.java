@@ -9,26 +9,50 @@ import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * What one pod asks of its node for cpu and memory, by the kube-scheduler's rule
- * ({@code resourcehelper.PodRequests}): the sum of the app containers' requests, raised to the
- * largest init container's request, plus {@code spec.overhead}. Restartable (sidecar) init
- * containers run alongside everything started after them, so they add to the sum and to every
- * later init container. A container with a limit and no request requests its limit, as API
- * defaulting makes it; pod-level {@code spec.resources}, where set, replaces the containers' sum.
+ * What one pod asks of its node, by the kube-scheduler's rule ({@code resourcehelper.PodRequests}):
+ * the sum of the app containers' requests, raised to the largest init container's request, plus
+ * {@code spec.overhead}. Restartable (sidecar) init containers run alongside everything started
+ * after them, so they add to the sum and to every later init container. A container with a limit
+ * and no request requests its limit, as API defaulting makes it; pod-level {@code spec.resources},
+ * where set, replaces the containers' sum for cpu and memory. Every other resource a pod requests
+ * (extended resources such as {@code nvidia.com/gpu}, {@code hugepages-2Mi}, {@code ephemeral-storage})
+ * follows the same rule and is counted in whole units, as the scheduler counts scalar resources.
  */
 public final class PodRequests {
-  /** Cpu in millicores and memory in bytes. */
-  public record Resources(long cpuMillis, long memoryBytes) {
+  /**
+   * Cpu in millicores, memory in bytes, and every other requested resource by name in whole units
+   * (bytes for hugepages and ephemeral-storage); resources requested at zero are left out.
+   */
+  public record Resources(long cpuMillis, long memoryBytes, Map<String, Long> other) {
     public static final Resources NONE = new Resources(0, 0);
 
+    public Resources {
+      other = other == null ? Map.of() : Map.copyOf(other);
+    }
+
+    public Resources(long cpuMillis, long memoryBytes) {
+      this(cpuMillis, memoryBytes, Map.of());
+    }
+
     public Resources plus(Resources other) {
-      return new Resources(cpuMillis + other.cpuMillis, memoryBytes + other.memoryBytes);
+      return new Resources(cpuMillis + other.cpuMillis, memoryBytes + other.memoryBytes, merge(this.other, other.other, Long::sum));
     }
 
     Resources max(Resources other) {
-      return new Resources(Math.max(cpuMillis, other.cpuMillis), Math.max(memoryBytes, other.memoryBytes));
+      return new Resources(Math.max(cpuMillis, other.cpuMillis), Math.max(memoryBytes, other.memoryBytes),
+          merge(this.other, other.other, Math::max));
+    }
+
+    private static Map<String, Long> merge(Map<String, Long> a, Map<String, Long> b, java.util.function.BinaryOperator<Long> f) {
+      if (b.isEmpty()) {
+        return a;
+      }
+      Map<String, Long> out = new TreeMap<>(a);
+      b.forEach((k, v) -> out.merge(k, v, f));
+      return out;
     }
   }
 
@@ -60,7 +84,7 @@ public final class PodRequests {
     pod = podLevel(spec.getResources(), pod);
     Map<String, Quantity> overhead = spec.getOverhead();
     if (overhead != null) {
-      pod = pod.plus(new Resources(cpuMillis(overhead.get("cpu")), memoryBytes(overhead.get("memory"))));
+      pod = pod.plus(new Resources(cpuMillis(overhead.get("cpu")), memoryBytes(overhead.get("memory")), others(overhead)));
     }
     return pod;
   }
@@ -73,14 +97,35 @@ public final class PodRequests {
     Quantity cpu = requestOrLimit(podResources, "cpu");
     Quantity memory = requestOrLimit(podResources, "memory");
     return new Resources(cpu == null ? fromContainers.cpuMillis() : cpuMillis(cpu),
-        memory == null ? fromContainers.memoryBytes() : memoryBytes(memory));
+        memory == null ? fromContainers.memoryBytes() : memoryBytes(memory), fromContainers.other());
   }
 
   static Resources ofContainer(ResourceRequirements resources) {
     if (resources == null) {
       return Resources.NONE;
     }
-    return new Resources(cpuMillis(requestOrLimit(resources, "cpu")), memoryBytes(requestOrLimit(resources, "memory")));
+    Map<String, Quantity> named = new TreeMap<>();
+    if (resources.getLimits() != null) {
+      named.putAll(resources.getLimits());
+    }
+    if (resources.getRequests() != null) {
+      named.putAll(resources.getRequests());
+    }
+    return new Resources(cpuMillis(named.get("cpu")), memoryBytes(named.get("memory")), others(named));
+  }
+
+  /** Every resource but cpu and memory, in whole units rounded up (Quantity.Value), zeros left out. */
+  static Map<String, Long> others(Map<String, Quantity> quantities) {
+    Map<String, Long> out = new TreeMap<>();
+    quantities.forEach((name, q) -> {
+      if (!"cpu".equals(name) && !"memory".equals(name) && q != null) {
+        long units = Quantity.getAmountInBytes(q).setScale(0, RoundingMode.CEILING).longValueExact();
+        if (units > 0) {
+          out.put(name, units);
+        }
+      }
+    });
+    return out;
   }
 
   // API defaulting copies a limit into a missing request; pods built in memory never went

@@ -11,6 +11,7 @@ import dev.sharedipc.operator.policy.Admission;
 import dev.sharedipc.operator.policy.OrphanPolicyResolver;
 import dev.sharedipc.operator.policy.PolicyEvaluator;
 import dev.sharedipc.operator.samenode.SameNodePlan;
+import dev.sharedipc.operator.render.Quantities;
 import dev.sharedipc.operator.samenode.SameNodePlanner;
 import dev.sharedipc.operator.samenode.SchedulingPodStore;
 import dev.sharedipc.operator.usage.NodeUsage;
@@ -103,7 +104,11 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
         InformerEventSourceConfiguration.from(Pod.class, SharedIpcGroup.class)
             .withName(ALL_PODS)
             .withWatchAllNamespaces()
-            .withItemStore(new SchedulingPodStore())
+            .withItemStore(new SchedulingPodStore((namespace, name, uid) -> context.getPrimaryCache()
+                .get(new ResourceID(name, namespace))
+                .filter(g -> uid.equals(g.getMetadata().getUid()))
+                .map(g -> java.util.OptionalLong.of(Quantities.bytes(g.getSpec().getSharedMemory().getSize())))
+                .orElse(java.util.OptionalLong.empty())))
             .withSecondaryToPrimaryMapper(pod -> Set.of())
             .build(),
         context);

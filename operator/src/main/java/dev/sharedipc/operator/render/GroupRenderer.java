@@ -120,14 +120,24 @@ public final class GroupRenderer {
     }
     MemoryAccounting.Accounted accounted = accounting.applyAccountTo(accountToPod, members, sharedMemory);
     Verdict memory = accounting.judge(all, members, sharedMemory, accounted, false);
+    Long directoryGid = sharedDirectoryGid(templates);
 
     List<Pod> pods = new ArrayList<>();
     for (Map.Entry<Integer, String> placed : nodeByInstance.entrySet()) {
       int index = placed.getKey();
       for (int m = 0; m < members.size(); m++) {
         PodTemplateSpec template = copy(templates.get(m), PodTemplateSpec.class);
+        // The node agent creates the directory (owner root, the members' group, mode 2770) when a
+        // member is bound to its node; "Directory" makes the kubelet wait for it rather than make a
+        // root-owned 0755 one that non-root members cannot write.
         String dir = nodeSharedRoot + "/" + sharedDirectoryName(group, index);
-        addSharedVolume(template.getSpec(), null, new HostPathVolumeSource(dir, "DirectoryOrCreate"), sharedMemory);
+        addSharedVolume(template.getSpec(), null, new HostPathVolumeSource(dir, "Directory"), sharedMemory);
+        if (directoryGid != null) {
+          if (template.getMetadata().getAnnotations() == null) {
+            template.getMetadata().setAnnotations(new LinkedHashMap<>());
+          }
+          template.getMetadata().getAnnotations().put(Labels.SHARED_DIRECTORY_GID_ANNOTATION, Long.toString(directoryGid));
+        }
         String hash = hash(template);
         String member = members.get(m).getName();
         Pod pod = pod(group, podName(group, index, member), index, member, template, hash, placed.getValue());
@@ -141,9 +151,51 @@ public final class GroupRenderer {
     return new DesiredState(pods, memory);
   }
 
-  /** Per-instance directory under the node's shared root; '_' never occurs in Kubernetes names. */
+  /**
+   * Per-instance directory under the node's shared root, {@code <namespace>_<group>_<uid>_<index>}
+   * ('_' never occurs in Kubernetes names or UIDs): the uid keeps a group created again under the
+   * same name away from the old group's files. A group without a uid (offline render of a file) gets
+   * {@code <namespace>_<group>_<index>}.
+   */
   public static String sharedDirectoryName(SharedIpcGroup group, int index) {
-    return group.getMetadata().getNamespace() + "_" + group.getMetadata().getName() + "_" + index;
+    String uid = group.getMetadata().getUid();
+    return group.getMetadata().getNamespace() + "_" + group.getMetadata().getName() + "_"
+        + (uid == null || uid.isEmpty() ? "" : uid + "_") + index;
+  }
+
+  /**
+   * The group id every member's processes hold, for the shared directory's group: the members'
+   * common pod {@code fsGroup} (the kubelet adds it to every container's groups), else the common
+   * {@code runAsGroup} of all their containers (container setting, else the pod's). Null when the
+   * members share neither: the directory then belongs to group 0.
+   */
+  static Long sharedDirectoryGid(List<PodTemplateSpec> members) {
+    Long fsGroup = common(members.stream().map(t -> t.getSpec().getSecurityContext() == null ? null
+        : t.getSpec().getSecurityContext().getFsGroup()).toList());
+    if (fsGroup != null) {
+      return fsGroup;
+    }
+    List<Long> runAsGroups = new ArrayList<>();
+    for (PodTemplateSpec t : members) {
+      Long podLevel = t.getSpec().getSecurityContext() == null ? null : t.getSpec().getSecurityContext().getRunAsGroup();
+      List<Container> containers = new ArrayList<>(t.getSpec().getContainers());
+      if (t.getSpec().getInitContainers() != null) {
+        containers.addAll(t.getSpec().getInitContainers());
+      }
+      for (Container c : containers) {
+        Long own = c.getSecurityContext() == null ? null : c.getSecurityContext().getRunAsGroup();
+        runAsGroups.add(own != null ? own : podLevel);
+      }
+    }
+    return common(runAsGroups);
+  }
+
+  /** The one value all share, or null when one is missing or two differ. */
+  private static Long common(List<Long> values) {
+    if (values.isEmpty() || values.contains(null) || values.stream().distinct().count() != 1) {
+      return null;
+    }
+    return values.get(0);
   }
 
   public static String podName(SharedIpcGroup group, int index) {

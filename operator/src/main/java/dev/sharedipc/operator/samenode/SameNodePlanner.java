@@ -11,7 +11,6 @@ import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.status.Pods;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -36,6 +35,7 @@ import java.util.TreeMap;
  * {@link InstancePlacer}. Never half an instance: all its members are placed, kept or evicted together.
  */
 public final class SameNodePlanner {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SameNodePlanner.class);
   /** How often to look again while an instance waits for a node that nothing may announce. */
   public static final Duration WAITING_RECHECK = Duration.ofSeconds(30);
   private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
@@ -43,6 +43,7 @@ public final class SameNodePlanner {
   private final GroupRenderer renderer;
   private final InstancePlacer placer;
   private final AvoidList avoidList;
+  private final SchedulerRefusals refusals = new SchedulerRefusals();
 
   public SameNodePlanner(GroupRenderer renderer, InstancePlacer placer, AvoidList avoidList) {
     this.renderer = renderer;
@@ -69,6 +70,9 @@ public final class SameNodePlanner {
     List<SameNodePlan.Eviction> evictions = new ArrayList<>();
     Set<String> avoid = new HashSet<>(avoidList.nodes(uid, now));
     Duration recheck = null;
+    SortedMap<Integer, String> waiting = new TreeMap<>();
+    String waitingReason = null;
+    long generation = group.getMetadata().getGeneration() == null ? 0 : group.getMetadata().getGeneration();
 
     for (Map.Entry<Integer, List<Pod>> entry : byInstance.entrySet()) {
       int index = entry.getKey();
@@ -92,8 +96,20 @@ public final class SameNodePlanner {
         // creationTimestamp is truncated to the second: one more second means never early.
         Instant deadline = started.plus(timeout).plusSeconds(1);
         if (!now.isBefore(deadline)) {
+          // The scheduler refusing a pinned member is worth a few placements elsewhere, not a loop (SchedulerRefusals).
+          Optional<String> refused = SchedulerRefusals.of(pods);
+          if (refused.isPresent() && refusals.exhausted(uid, generation, index)) {
+            waiting.put(index, "the scheduler refused instance " + index + " on node " + node + " in "
+                + SchedulerRefusals.MAX_REFUSED_PLACEMENTS + " placements in a row (" + refused.get() + "); it stays there and is"
+                + " not placed again until the group's spec changes");
+            waitingReason = SchedulerRefusals.REASON;
+            nodeByInstance.put(index, node);
+            continue;
+          }
+          refused.ifPresent(r -> refusals.record(uid, generation, index));
           evict(evictions, pods, "PlacementTimedOut", "instance " + index + " was not fully Running on node " + node
-              + " within " + Durations.format(timeout) + " (scheduling.timeout): it is placed again as a whole, avoiding "
+              + " within " + Durations.format(timeout) + " (scheduling.timeout"
+              + refused.map(r -> "; the scheduler refused " + r).orElse("") + "): it is placed again as a whole, avoiding "
               + node + " for " + Durations.format(AvoidList.DEFAULT_TTL));
           if (node != null) {
             avoidList.avoid(uid, node, now);
@@ -102,12 +118,14 @@ public final class SameNodePlanner {
           continue;
         }
         recheck = min(recheck, Duration.between(now, deadline));
+        leftToScheduler(waiting, index, node, InstancePlacer.unchecked(pods));
+        waitingReason = waiting.containsKey(index) && waitingReason == null ? InstancePlacer.LEFT_TO_SCHEDULER : waitingReason;
+      } else {
+        refusals.clear(uid, index);
       }
       nodeByInstance.put(index, node);
     }
 
-    SortedMap<Integer, String> waiting = new TreeMap<>();
-    String waitingReason = null;
     List<Integer> toPlace = new ArrayList<>();
     for (int index = 0; index < replicas; index++) {
       if (!nodeByInstance.containsKey(index)) {
@@ -117,9 +135,9 @@ public final class SameNodePlanner {
     if (!toPlace.isEmpty()) {
       Map<Integer, String> unplaced = new LinkedHashMap<>();
       toPlace.forEach(i -> unplaced.put(i, null));
-      Map<Integer, List<PodSpec>> specs = new TreeMap<>();
+      Map<Integer, List<Pod>> specs = new TreeMap<>();
       for (Pod pod : renderer.renderSameNode(group, unplaced).pods()) {
-        specs.computeIfAbsent(instanceOf(pod), i -> new ArrayList<>()).add(pod.getSpec());
+        specs.computeIfAbsent(instanceOf(pod), i -> new ArrayList<>()).add(pod);
       }
       List<InstanceDemand> demands = new ArrayList<>();
       // The shared directory lives in the node's tmpfs, outside every pod's request unless accounted to a member.
@@ -131,6 +149,12 @@ public final class SameNodePlanner {
       for (Placement placement : placer.place(demands, nodeInfos(nodes, allPods, evictions), instancesPerNode, avoid)) {
         if (placement instanceof Placement.Placed placed) {
           nodeByInstance.put(placed.index(), placed.node());
+          if (placed.unchecked() != null) {
+            LOG.info("group={}/{} instance={} node={} placed=true unchecked=\"{}\"", group.getMetadata().getNamespace(),
+                group.getMetadata().getName(), placed.index(), placed.node(), placed.unchecked());
+            leftToScheduler(waiting, placed.index(), placed.node(), placed.unchecked());
+            waitingReason = waitingReason == null ? InstancePlacer.LEFT_TO_SCHEDULER : waitingReason;
+          }
         } else if (placement instanceof Placement.NoFit noFit) {
           waiting.put(noFit.index(), noFit.message());
           waitingReason = noFit.reason();
@@ -159,16 +183,22 @@ public final class SameNodePlanner {
       List<Pod> pods = podsByNode.getOrDefault(node.getMetadata().getName(), List.of());
       NodeInfo info = NodeInfo.of(node, pods);
       // SameNode instances (of any group) hold node tmpfs that no pod request covers: count it as requested.
+      // SchedulingPodStore keeps the claim only on the operator's own pods, clamped to the group's size.
       long shared = pods.stream()
           .map(p -> p.getMetadata().getAnnotations() == null ? null : p.getMetadata().getAnnotations().get(Labels.NODE_SHARED_BYTES_ANNOTATION))
           .filter(Objects::nonNull)
-          .mapToLong(SameNodePlanner::parseLong)
+          .mapToLong(v -> Math.max(0, parseLong(v)))
           .sum();
-      infos.add(shared == 0 ? info : new NodeInfo(info.name(), info.labels(), info.taints(), info.schedulable(), info.ready(),
-          info.allocatableCpuMillis(), info.allocatableMemoryBytes(), info.allocatablePods(), info.requestedCpuMillis(),
-          info.requestedMemoryBytes() + shared, info.podCount()));
+      infos.add(info.withMoreMemoryRequested(shared));
     }
     return infos;
+  }
+
+  /** Placed=False (LeftToScheduler) says what only the scheduler judges, until the instance's pods are bound. */
+  private static void leftToScheduler(SortedMap<Integer, String> waiting, int index, String node, String unchecked) {
+    if (unchecked != null) {
+      waiting.putIfAbsent(index, "pinned to node " + node + "; " + unchecked);
+    }
   }
 
   private static void evict(List<SameNodePlan.Eviction> evictions, List<Pod> pods, String reason, String message) {

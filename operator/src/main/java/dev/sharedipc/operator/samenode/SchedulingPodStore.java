@@ -3,8 +3,11 @@ package dev.sharedipc.operator.samenode;
 import dev.sharedipc.api.Labels;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodStatus;
 import io.fabric8.kubernetes.client.informers.cache.BasicItemStore;
@@ -12,16 +15,34 @@ import io.fabric8.kubernetes.client.informers.cache.Cache;
 import io.fabric8.kubernetes.client.informers.cache.ItemStore;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.stream.Stream;
 
 /**
  * The cache of every pod in the cluster that SameNode placement reads, keeping of each pod only
- * what placement needs: where it runs or is pinned, what it requests, whether it is over, and the
- * node tmpfs an instance reserves. A cluster's pods in full would cost the operator hundreds of
- * MiB; these stubs cost a small fraction of that.
+ * what placement needs: where it runs or is pinned, what it requests, its host ports, labels and
+ * pod (anti-)affinity, whether it is over, and the node tmpfs an instance reserves. A cluster's pods
+ * in full would cost the operator hundreds of MiB; these stubs cost a small fraction of that.
+ *
+ * <p>The node tmpfs annotation ({@link Labels#NODE_SHARED_BYTES_ANNOTATION}) is believed only on a
+ * pod the operator owns (the managed-by label and a controller ownerReference to a SharedIpcGroup)
+ * and, when read, only up to that group's current {@code sharedMemory.size} and never below zero;
+ * on any other pod, or when the group is unknown, it counts nothing. Otherwise any tenant's pod
+ * could make every node look full to SameNode placement.
  */
 public final class SchedulingPodStore implements ItemStore<Pod> {
+  /** The shared memory size in bytes of the SharedIpcGroup with this namespace, name and uid; empty when there is none. */
+  @FunctionalInterface
+  public interface GroupSizes {
+    OptionalLong sharedMemoryBytes(String namespace, String name, String uid);
+  }
+
   private final BasicItemStore<Pod> store = new BasicItemStore<>(Cache::metaNamespaceKeyFunc);
+  private final GroupSizes groups;
+
+  public SchedulingPodStore(GroupSizes groups) {
+    this.groups = groups;
+  }
 
   @Override
   public String getKey(Pod pod) {
@@ -45,7 +66,7 @@ public final class SchedulingPodStore implements ItemStore<Pod> {
 
   @Override
   public Stream<Pod> values() {
-    return store.values();
+    return store.values().map(this::believed);
   }
 
   @Override
@@ -55,7 +76,47 @@ public final class SchedulingPodStore implements ItemStore<Pod> {
 
   @Override
   public Pod get(String key) {
-    return store.get(key);
+    Pod pod = store.get(key);
+    return pod == null ? null : believed(pod);
+  }
+
+  /**
+   * The stub as placement may read it: the node tmpfs claim replaced by what is believed of it now
+   * (clamped to [0, the owning group's size]), or removed when nothing is.
+   */
+  private Pod believed(Pod stub) {
+    Map<String, String> annotations = stub.getMetadata().getAnnotations();
+    if (annotations == null || !annotations.containsKey(Labels.NODE_SHARED_BYTES_ANNOTATION)) {
+      return stub;
+    }
+    OwnerReference owner = stub.getMetadata().getOwnerReferences().get(0);
+    long claimed;
+    try {
+      claimed = Long.parseLong(annotations.get(Labels.NODE_SHARED_BYTES_ANNOTATION));
+    } catch (NumberFormatException e) {
+      claimed = 0;
+    }
+    long believed = Math.max(0, Math.min(claimed,
+        groups.sharedMemoryBytes(stub.getMetadata().getNamespace(), owner.getName(), owner.getUid()).orElse(0)));
+    Pod copy = new PodBuilder(stub).editMetadata().withAnnotations(believed == 0 ? null
+        : Map.of(Labels.NODE_SHARED_BYTES_ANNOTATION, Long.toString(believed))).endMetadata().build();
+    return copy;
+  }
+
+  /** The pod's controller ownerReference when it is a SharedIpcGroup and the pod carries the operator's label, else null. */
+  static OwnerReference groupController(Pod pod) {
+    Map<String, String> labels = pod.getMetadata().getLabels();
+    if (labels == null || !Labels.MANAGED_BY_VALUE.equals(labels.get(Labels.MANAGED_BY))) {
+      return null;
+    }
+    for (OwnerReference ref : pod.getMetadata().getOwnerReferences() == null ? List.<OwnerReference>of()
+        : pod.getMetadata().getOwnerReferences()) {
+      if (Boolean.TRUE.equals(ref.getController()) && "SharedIpcGroup".equals(ref.getKind()) && ref.getApiVersion() != null
+          && ref.getApiVersion().startsWith(Labels.DOMAIN + "/") && ref.getName() != null && ref.getUid() != null) {
+        return ref;
+      }
+    }
+    return null;
   }
 
   static Pod stub(Pod pod) {
@@ -66,8 +127,12 @@ public final class SchedulingPodStore implements ItemStore<Pod> {
     meta.setResourceVersion(pod.getMetadata().getResourceVersion());
     meta.setCreationTimestamp(pod.getMetadata().getCreationTimestamp());
     meta.setDeletionTimestamp(pod.getMetadata().getDeletionTimestamp());
+    // Labels for pod anti-affinity: whose terms select this pod.
+    meta.setLabels(pod.getMetadata().getLabels());
     Map<String, String> annotations = pod.getMetadata().getAnnotations();
-    if (annotations != null && annotations.containsKey(Labels.NODE_SHARED_BYTES_ANNOTATION)) {
+    OwnerReference group = groupController(pod);
+    if (group != null && annotations != null && annotations.containsKey(Labels.NODE_SHARED_BYTES_ANNOTATION)) {
+      meta.setOwnerReferences(List.of(group));
       meta.setAnnotations(Map.of(Labels.NODE_SHARED_BYTES_ANNOTATION, annotations.get(Labels.NODE_SHARED_BYTES_ANNOTATION)));
     }
     PodSpec spec = new PodSpec();
@@ -95,7 +160,11 @@ public final class SchedulingPodStore implements ItemStore<Pod> {
     }
     return containers.stream()
         .map(c -> new ContainerBuilder().withName(c.getName()).withResources(c.getResources())
-            .withRestartPolicy(c.getRestartPolicy()).build())
+            .withRestartPolicy(c.getRestartPolicy()).withPorts(hostPortsOnly(c.getPorts())).build())
         .toList();
+  }
+
+  private static List<ContainerPort> hostPortsOnly(List<ContainerPort> ports) {
+    return ports == null ? null : ports.stream().filter(p -> p.getHostPort() != null && p.getHostPort() > 0).toList();
   }
 }

@@ -48,7 +48,7 @@ class AgentManifestsIT {
   static final String AGENT_NAMESPACE = "sharedipc-agent";
   static final String AGENT_USER = "system:serviceaccount:sharedipc-agent:sharedipc-agent";
   static final List<String> AGENT_GROUPS = List.of("system:serviceaccounts", "system:serviceaccounts:sharedipc-agent", "system:authenticated");
-  static final Set<String> CAPABILITIES = Set.of("SYS_ADMIN", "SYS_PTRACE", "IPC_OWNER", "DAC_OVERRIDE", "FOWNER");
+  static final Set<String> CAPABILITIES = Set.of("SYS_ADMIN", "SYS_PTRACE", "IPC_OWNER", "DAC_OVERRIDE", "FOWNER", "CHOWN");
 
   private static RealApiServer api;
   private static List<HasMetadata> objects;

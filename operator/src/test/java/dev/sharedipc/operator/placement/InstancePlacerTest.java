@@ -76,8 +76,8 @@ class InstancePlacerTest {
   void sharedMemoryOutsideThePodsIsCounted() {
     PodSpec[] members = {pod("writer", "100m", "1Gi"), pod("reader", "100m", "1Gi")};
     NodeInfo node = node("n", "4", "4Gi", 110);
-    assertThat(nodeOf(placeOne(new InstanceDemand(0, List.of(members), 2 * GI), node))).isEqualTo("n");
-    Placement.NoFit tooMuch = noFit(placeOne(new InstanceDemand(0, List.of(members), 3 * GI), node));
+    assertThat(nodeOf(placeOne(PlacementFixtures.demand(0, 2 * GI, members), node))).isEqualTo("n");
+    Placement.NoFit tooMuch = noFit(placeOne(PlacementFixtures.demand(0, 3 * GI, members), node));
     assertThat(tooMuch.reason()).isEqualTo("NoNodeFits");
     assertThat(tooMuch.message())
         .contains("memory 5Gi of which 3Gi shared memory")

@@ -96,4 +96,28 @@ class NodeInfoTest {
         .containsExactly(org.assertj.core.groups.Tuple.tuple("a", 2L, 2000L),
             org.assertj.core.groups.Tuple.tuple("b", 1L, 2000L));
   }
+
+  @Test
+  void advertisedResourcesAndWhatPodsRequestOfThemAreRead() {
+    Node node = nodeBuilder("g", "8", "16Gi", 110).editStatus()
+        .addToAllocatable("nvidia.com/gpu", new Quantity("4")).addToAllocatable("example.com/none", new Quantity("0"))
+        .addToAllocatable("ephemeral-storage", new Quantity("100Gi")).endStatus().build();
+    Pod gpuJob = new PodBuilder(pod("job", "g", "Running", "1", "1Gi")).editSpec().editFirstContainer().editResources()
+        .addToLimits("nvidia.com/gpu", new Quantity("3")).endResources().endContainer().endSpec().build();
+    Pod finished = new PodBuilder(pod("done", "g", "Succeeded", "1", "1Gi")).editSpec().editFirstContainer().editResources()
+        .addToLimits("nvidia.com/gpu", new Quantity("1")).endResources().endContainer().endSpec().build();
+    NodeInfo info = NodeInfo.of(node, List.of(gpuJob, finished));
+    assertThat(info.allocatableOther()).containsOnlyKeys("nvidia.com/gpu", "ephemeral-storage");
+    assertThat(info.freeOther("nvidia.com/gpu")).isEqualTo(1);
+    assertThat(info.freeOther("example.com/none")).as("advertised at 0 or not at all: none free").isZero();
+    assertThat(info.freeOther("example.com/unknown")).isZero();
+    assertThat(info.pods()).extracting(p -> p.getMetadata().getName()).as("the pods that hold the node, for ports and anti-affinity")
+        .containsExactly("job");
+  }
+
+  @Test
+  void memoryOutsideThePodsIsAddedAsRequested() {
+    NodeInfo info = NodeInfo.of(nodeBuilder("n", "4", "8Gi", 110).build(), List.of()).withMoreMemoryRequested(512 * MI);
+    assertThat(info.freeMemoryBytes()).isEqualTo(7680 * MI);
+  }
 }

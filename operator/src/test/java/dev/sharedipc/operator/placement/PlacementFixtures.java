@@ -4,6 +4,9 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
+import dev.sharedipc.api.Labels;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -64,6 +67,29 @@ final class PlacementFixtures {
   }
 
   static InstanceDemand instance(int index, PodSpec... members) {
-    return new InstanceDemand(index, List.of(members), 0);
+    return demand(index, 0, members);
+  }
+
+  static InstanceDemand demand(int index, long extraMemoryBytes, PodSpec... members) {
+    List<Pod> pods = new java.util.ArrayList<>();
+    for (PodSpec spec : members) {
+      pods.add(memberPod(index, spec, Map.of()));
+    }
+    return new InstanceDemand(index, pods, extraMemoryBytes);
+  }
+
+  /** A rendered member pod of group g in namespace ns, named after its first container, with extra labels. */
+  static Pod memberPod(int index, PodSpec spec, Map<String, String> labels) {
+    String member = spec.getContainers().get(0).getName();
+    return new PodBuilder().withNewMetadata().withNamespace("ns").withName("g-" + index + "-" + member)
+        .addToLabels(Labels.GROUP, "g").addToLabels(Labels.INSTANCE, Integer.toString(index)).addToLabels(Labels.MEMBER, member)
+        .addToLabels(labels).endMetadata().withSpec(spec).build();
+  }
+
+  /** A pod of someone else already bound to a node. */
+  static Pod running(String namespace, String name, String node, PodSpec spec, Map<String, String> labels) {
+    spec.setNodeName(node);
+    return new PodBuilder().withNewMetadata().withNamespace(namespace).withName(name).withLabels(labels).endMetadata()
+        .withSpec(spec).withNewStatus().withPhase("Running").endStatus().build();
   }
 }

@@ -102,4 +102,31 @@ class PodRequestsTest {
         .isEqualTo(PodRequests.Resources.NONE);
     assertThat(of(null)).isEqualTo(PodRequests.Resources.NONE);
   }
+
+  @Test
+  void extendedResourcesFollowTheSameRuleInWholeUnits() {
+    // Apps: 1 + 1 GPU; the init container asks 3 (more than the sum); a limit alone is the request;
+    // hugepages in bytes; a zero request is no request.
+    PodSpec spec = new PodSpecBuilder()
+        .addToContainers(new ContainerBuilder().withName("a").withNewResources()
+            .addToLimits("nvidia.com/gpu", new Quantity("1")).addToRequests("hugepages-2Mi", new Quantity("4Mi"))
+            .addToRequests("example.com/foo", new Quantity("0")).endResources().build())
+        .addToContainers(new ContainerBuilder().withName("b").withNewResources()
+            .addToRequests("nvidia.com/gpu", new Quantity("1")).addToLimits("nvidia.com/gpu", new Quantity("1")).endResources().build())
+        .addToInitContainers(new ContainerBuilder().withName("i").withNewResources()
+            .addToRequests("nvidia.com/gpu", new Quantity("3")).endResources().build())
+        .build();
+    assertThat(of(spec).other()).containsExactlyInAnyOrderEntriesOf(
+        java.util.Map.of("nvidia.com/gpu", 3L, "hugepages-2Mi", 4 * MI));
+  }
+
+  @Test
+  void podLevelResourcesKeepTheContainersExtendedResources() {
+    PodSpec spec = new PodSpecBuilder()
+        .addToContainers(new ContainerBuilder().withName("a").withNewResources()
+            .addToRequests("nvidia.com/gpu", new Quantity("2")).addToRequests("memory", new Quantity("1Gi")).endResources().build())
+        .withNewResources().addToRequests("memory", new Quantity("2Gi")).endResources()
+        .build();
+    assertThat(of(spec)).isEqualTo(new PodRequests.Resources(0, 2048 * MI, java.util.Map.of("nvidia.com/gpu", 2L)));
+  }
 }

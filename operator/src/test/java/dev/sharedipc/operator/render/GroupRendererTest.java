@@ -71,11 +71,55 @@ class GroupRendererTest {
     assertThat(r1.getMetadata().getLabels()).containsEntry(Labels.MEMBER, "r").containsEntry(Labels.INSTANCE, "1");
     assertThat(r1.getSpec().getHostIPC()).isTrue();
     assertThat(r1.getSpec().getVolumes()).singleElement().satisfies(v -> {
-      assertThat(v.getHostPath().getPath()).isEqualTo("/dev/shm/sharedipc/ns_sn_1");
-      assertThat(v.getHostPath().getType()).isEqualTo("DirectoryOrCreate");
+      assertThat(v.getHostPath().getPath()).as("named with the group's uid").isEqualTo("/dev/shm/sharedipc/ns_sn_uid-sn_1");
+      assertThat(v.getHostPath().getType()).as("made by the node agent; the kubelet waits for it").isEqualTo("Directory");
       assertThat(v.getEmptyDir()).isNull();
     });
     assertThat(r1.getSpec().getAffinity()).as("unplaced pods are not pinned").isNull();
+  }
+
+  @Test
+  void aGroupCreatedAgainUnderTheSameNameGetsAnotherDirectory() {
+    SharedIpcGroup first = group("sn", 1, "64Mi", member("w", null, null));
+    first.getSpec().setPlacement(Placement.SameNode);
+    SharedIpcGroup again = group("sn", 1, "64Mi", member("w", null, null));
+    again.getSpec().setPlacement(Placement.SameNode);
+    again.getMetadata().setUid("uid-sn-again");
+    String firstDir = renderer.render(first).pods().get(0).getSpec().getVolumes().get(0).getHostPath().getPath();
+    String againDir = renderer.render(again).pods().get(0).getSpec().getVolumes().get(0).getHostPath().getPath();
+    assertThat(againDir).isNotEqualTo(firstDir).endsWith("/ns_sn_uid-sn-again_0");
+  }
+
+  static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> directoryGroups() {
+    return java.util.stream.Stream.of(
+        org.junit.jupiter.params.provider.Arguments.of("common fsGroup", 2000L, 2000L, null, null, null, null, "2000"),
+        org.junit.jupiter.params.provider.Arguments.of("fsGroup wins over runAsGroup", 2000L, 2000L, 3000L, 3000L, null, null, "2000"),
+        org.junit.jupiter.params.provider.Arguments.of("fsGroups differ: common pod runAsGroup", 2000L, 2001L, 3000L, 3000L, null, null, "3000"),
+        org.junit.jupiter.params.provider.Arguments.of("one fsGroup missing: container runAsGroup", 2000L, null, null, null, 4000L, 4000L, "4000"),
+        org.junit.jupiter.params.provider.Arguments.of("container runAsGroup overrides the pod's", null, null, 3000L, 3000L, 4000L, null, null),
+        org.junit.jupiter.params.provider.Arguments.of("nothing in common", 1L, 2L, 3L, 4L, null, null, null),
+        org.junit.jupiter.params.provider.Arguments.of("nothing set", null, null, null, null, null, null, null));
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.MethodSource("directoryGroups")
+  void theSharedDirectoryBelongsToTheGroupEveryMemberHolds(String name, Long fsW, Long fsR, Long podGroupW, Long podGroupR,
+      Long containerGroupW, Long containerGroupR, String expected) {
+    SharedIpcGroup g = group("sn", 1, "64Mi", member("w", null, null), member("r", null, null));
+    g.getSpec().setPlacement(Placement.SameNode);
+    Long[][] settings = {{fsW, podGroupW, containerGroupW}, {fsR, podGroupR, containerGroupR}};
+    for (int m = 0; m < 2; m++) {
+      var spec = g.getSpec().getMembers().get(m).getTemplate().getSpec();
+      spec.setSecurityContext(new io.fabric8.kubernetes.api.model.PodSecurityContextBuilder()
+          .withFsGroup(settings[m][0]).withRunAsGroup(settings[m][1]).build());
+      spec.getContainers().get(0).setSecurityContext(new io.fabric8.kubernetes.api.model.SecurityContextBuilder()
+          .withRunAsGroup(settings[m][2]).build());
+    }
+    List<Pod> pods = renderer.render(g).pods();
+    assertThat(pods).hasSize(2).allSatisfy(p -> {
+      java.util.Map<String, String> annotations = p.getMetadata().getAnnotations();
+      assertThat(annotations.get(Labels.SHARED_DIRECTORY_GID_ANNOTATION)).isEqualTo(expected);
+    });
   }
 
   @Test

@@ -80,10 +80,14 @@ class SameNodeGroupIT {
     assertThat(nodesByInstance).hasSize(2).allSatisfy((instance, nodes) -> assertThat(nodes).hasSize(1));
     assertThat(nodesByInstance.values().stream().flatMap(Set::stream).collect(Collectors.toSet()))
         .as("two instances, two nodes: they spread").hasSize(2);
+    String uid = client.resources(SharedIpcGroup.class).inNamespace(ns).withName("pair").get().getMetadata().getUid();
     for (Pod pod : pods) {
       assertThat(pod.getMetadata().getLabels()).containsKey(Labels.MEMBER);
-      assertThat(pod.getSpec().getVolumes()).anySatisfy(v -> assertThat(v.getHostPath().getPath())
-          .isEqualTo("/dev/shm/sharedipc/" + ns + "_pair_" + pod.getMetadata().getLabels().get(Labels.INSTANCE)));
+      assertThat(pod.getSpec().getVolumes()).anySatisfy(v -> {
+        assertThat(v.getHostPath().getPath())
+            .isEqualTo("/dev/shm/sharedipc/" + ns + "_pair_" + uid + "_" + pod.getMetadata().getLabels().get(Labels.INSTANCE));
+        assertThat(v.getHostPath().getType()).isEqualTo("Directory");
+      });
       kubelet.run(pod, GroupRenderer.pinnedNode(pod), true);
     }
     SharedIpcGroup ready = groups.awaitCondition("pair", "Ready", "True", "AllInstancesReady");
@@ -105,16 +109,39 @@ class SameNodeGroupIT {
   }
 
   @Test
+  void aTenantsPodClaimingNodeSharedBytesDoesNotFillTheNodeButAnExtendedResourceCounts() {
+    node("gpu", "4", "8Gi");
+    node("plain", "4", "8Gi");
+    client.nodes().withName(nodeName("gpu")).editStatus(n -> {
+      n.getStatus().getAllocatable().put("example.com/gpu", new Quantity("1"));
+      n.getStatus().getCapacity().put("example.com/gpu", new Quantity("1"));
+      return n;
+    });
+    // Any tenant can write the annotation the operator puts on its own pods; on theirs it must count nothing.
+    client.pods().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("squatter")
+        .addToAnnotations(Labels.NODE_SHARED_BYTES_ANNOTATION, Long.toString(1L << 50)).endMetadata()
+        .withNewSpec().withNodeName(nodeName("gpu")).addNewContainer().withName("c").withImage("busybox").endContainer().endSpec()
+        .build()).create();
+    SharedIpcGroup trainer = group("trainer", 1, "64Mi");
+    trainer.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0).getResources()
+        .setLimits(new java.util.HashMap<>(Map.of("example.com/gpu", new Quantity("1"))));
+    groups.create(trainer);
+    List<Pod> pods = awaitPods("trainer", 2);
+    assertThat(pods).allSatisfy(p -> assertThat(GroupRenderer.pinnedNode(p)).as("the only node with the GPU")
+        .isEqualTo(nodeName("gpu")));
+  }
+
+  @Test
   void anInstanceNotRunningInTimeIsPlacedAgainWholeOnAnotherNode() {
     node("slow", "4", "8Gi");
     node("spare", "4", "8Gi");
     SharedIpcGroup group = group("late", 1, "64Mi");
     group.getSpec().setScheduling(new SchedulingSpec());
-    group.getSpec().getScheduling().setTimeout("3s");
+    group.getSpec().getScheduling().setTimeout("10s");
     groups.create(group);
     List<Pod> first = awaitPods("late", 2);
     String firstNode = GroupRenderer.pinnedNode(first.get(0));
-    // Never run them: after 3 s the whole instance goes, and comes back on the other node.
+    // Never run them: after 10 s (the floor) the whole instance goes, and comes back on the other node.
     await().atMost(WAIT).untilAsserted(() -> {
       kubelet.finishTerminating(ns);
       List<Pod> now = pods("late");

@@ -129,4 +129,69 @@ class SameNodePlannerTest {
     assertThat(full.waiting()).containsKey(0);
     assertThat(full.waiting().get(0)).contains("memory");
   }
+
+  /** The instance's pods pinned to node but refused by the scheduler there (Pending, PodScheduled=False, Unschedulable). */
+  private List<Pod> refusedOn(String node, Instant created) {
+    List<Pod> pods = new ArrayList<>();
+    for (Pod p : renderer.renderSameNode(group, Map.of(0, node)).pods()) {
+      pods.add(new PodBuilder(p).editMetadata().withCreationTimestamp(created.toString()).withUid(p.getMetadata().getName() + created)
+          .endMetadata().withNewStatus().withPhase("Pending").addNewCondition().withType("PodScheduled").withStatus("False")
+          .withReason("Unschedulable").withMessage("0/2 nodes are available: 1 node(s) didn't match pod topology spread constraints.")
+          .endCondition().endStatus().build());
+    }
+    return pods;
+  }
+
+  @Test
+  void anInstanceTheSchedulerKeepsRefusingIsPlacedAgainAtMostThreeTimesThenWaitsWithTheSchedulersReason() {
+    List<Node> nodes = List.of(node("a", true, false), node("b", true, false));
+    Instant t = T0;
+    for (int round = 1; round <= SchedulerRefusals.MAX_REFUSED_PLACEMENTS; round++) {
+      List<Pod> pods = refusedOn(round % 2 == 1 ? "a" : "b", t);
+      SameNodePlan plan = planner.plan(group, pods, nodes, pods, t.plusSeconds(61));
+      assertThat(plan.evictions()).as("round %d", round).hasSize(2)
+          .allSatisfy(e -> assertThat(e.message()).contains("the scheduler refused member", "topology spread"));
+      t = t.plus(Duration.ofMinutes(10));
+    }
+    List<Pod> pods = refusedOn("a", t);
+    SameNodePlan stuck = planner.plan(group, pods, nodes, pods, t.plusSeconds(61));
+    assertThat(stuck.evictions()).as("no fourth eviction: the loop ends").isEmpty();
+    assertThat(stuck.nodeByInstance()).containsExactly(Map.entry(0, "a"));
+    assertThat(stuck.waitingReason()).isEqualTo("SchedulerRefused");
+    assertThat(stuck.waiting().get(0)).contains("3 placements in a row", "topology spread", "until the group's spec changes");
+    assertThat(planner.plan(group, pods, nodes, pods, t.plus(Duration.ofHours(5))).evictions()).as("for good").isEmpty();
+
+    group.getMetadata().setGeneration(group.getMetadata().getGeneration() + 1);
+    assertThat(planner.plan(group, pods, nodes, pods, t.plusSeconds(62)).evictions()).as("a spec change tries again").hasSize(2);
+  }
+
+  @Test
+  void anInstanceThatSimplyStartsSlowlyIsNotCountedAsRefused() {
+    List<Node> nodes = List.of(node("a", true, false), node("b", true, false));
+    Instant t = T0;
+    for (int round = 1; round <= SchedulerRefusals.MAX_REFUSED_PLACEMENTS + 1; round++) {
+      List<Pod> pods = podsOn("a", t, "Pending");
+      assertThat(planner.plan(group, pods, nodes, pods, t.plusSeconds(61)).evictions()).as("round %d", round).hasSize(2);
+      t = t.plus(Duration.ofMinutes(10));
+    }
+  }
+
+  @Test
+  void whatOnlyTheSchedulerCanJudgeIsSaidUntilTheInstanceIsWhole() {
+    group.getSpec().getMembers().get(0).getTemplate().getSpec().setAffinity(new io.fabric8.kubernetes.api.model.AffinityBuilder()
+        .withNewPodAntiAffinity().addNewRequiredDuringSchedulingIgnoredDuringExecution()
+        .withTopologyKey("topology.kubernetes.io/zone").withNewLabelSelector().addToMatchLabels("app", "solo").endLabelSelector()
+        .endRequiredDuringSchedulingIgnoredDuringExecution().endPodAntiAffinity().build());
+    List<Node> nodes = List.of(node("a", true, false));
+    SameNodePlan placed = planner.plan(group, List.of(), nodes, List.of(), T0);
+    assertThat(placed.nodeByInstance()).containsExactly(Map.entry(0, "a"));
+    assertThat(placed.waitingReason()).isEqualTo("LeftToScheduler");
+    assertThat(placed.waiting().get(0)).contains("pinned to node a", "member w has required pod anti-affinity over topology key "
+        + "topology.kubernetes.io/zone");
+
+    List<Pod> pending = podsOn("a", T0, "Pending");
+    assertThat(planner.plan(group, pending, nodes, pending, T0.plusSeconds(5)).waiting()).containsKey(0);
+    List<Pod> running = podsOn("a", T0, "Running");
+    assertThat(planner.plan(group, running, nodes, running, T0.plusSeconds(5)).waiting()).isEmpty();
+  }
 }
