@@ -2,6 +2,7 @@ package dev.sharedipc.operator.samenode;
 
 import dev.sharedipc.api.Durations;
 import dev.sharedipc.api.Labels;
+import dev.sharedipc.api.v1alpha1.InstanceStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.placement.InstanceDemand;
 import dev.sharedipc.operator.placement.InstancePlacer;
@@ -9,6 +10,7 @@ import dev.sharedipc.operator.placement.NodeInfo;
 import dev.sharedipc.operator.placement.Placement;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.status.Pods;
+import dev.sharedipc.operator.sync.InstancePlacement;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSpec;
@@ -26,14 +28,20 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
- * Decides where each instance of a SameNode group lives, as a function of the group, its pods, the
- * nodes, every pod's requests, and the time. An instance keeps its node while it is whole and its
- * node exists; an instance that is not fully Running within {@code scheduling.timeout}, or whose
- * node is gone (or cordoned or not Ready while the instance is not whole), is evicted as a whole
- * and placed again, avoiding that node for a while. Instances without a node go to the
- * {@link InstancePlacer}. Never half an instance: all its members are placed, kept or evicted together.
+ * Decides where each instance of a SameNode group lives, as a function of the group (with the
+ * placements its status keeps), its pods, the nodes, every pod's requests, and the time.
+ *
+ * <p>An instance that was whole once (every member Running on its node) keeps its node: a member
+ * lost or replaced is simply created again there by the sync, and the other members are left alone.
+ * It moves, whole, only when its node is gone, or cordoned or not Ready while the instance is not
+ * whole (a member could not come back there). An instance that never became whole within
+ * {@code scheduling.timeout} of its placement is placed again whole, avoiding that node for a
+ * while. Instances without a node go to the {@link InstancePlacer}. The record of each instance
+ * ({@link InstancePlacement}) lives in the group's status, so a restarted operator decides the same.
  */
 public final class SameNodePlanner {
   /** How often to look again while an instance waits for a node that nothing may announce. */
@@ -53,10 +61,11 @@ public final class SameNodePlanner {
   public SameNodePlan plan(SharedIpcGroup group, List<Pod> owned, Collection<Node> nodes, Collection<Pod> allPods, Instant now) {
     String uid = group.getMetadata().getUid();
     int replicas = GroupRenderer.replicas(group);
-    int members = group.getSpec().getMembers().size();
+    Set<String> members = group.getSpec().getMembers().stream().map(m -> m.getName()).collect(Collectors.toSet());
     Duration timeout = timeout(group);
     Map<String, Node> nodesByName = new HashMap<>();
     nodes.forEach(n -> nodesByName.put(n.getMetadata().getName(), n));
+    Map<Integer, InstancePlacement> recorded = recorded(group);
 
     Map<Integer, List<Pod>> byInstance = new TreeMap<>();
     for (Pod pod : owned) {
@@ -65,7 +74,14 @@ public final class SameNodePlanner {
         byInstance.computeIfAbsent(index, i -> new ArrayList<>()).add(pod);
       }
     }
+    // An instance that was whole keeps its node even while every member is being replaced.
+    recorded.forEach((index, placement) -> {
+      if (index < replicas && placement.wasWhole()) {
+        byInstance.putIfAbsent(index, List.of());
+      }
+    });
     Map<Integer, String> nodeByInstance = new TreeMap<>();
+    Map<Integer, InstancePlacement> placements = new TreeMap<>();
     List<SameNodePlan.Eviction> evictions = new ArrayList<>();
     Set<String> avoid = new HashSet<>(avoidList.nodes(uid, now));
     Duration recheck = null;
@@ -73,8 +89,24 @@ public final class SameNodePlanner {
     for (Map.Entry<Integer, List<Pod>> entry : byInstance.entrySet()) {
       int index = entry.getKey();
       List<Pod> pods = entry.getValue();
-      String node = pods.stream().map(GroupRenderer::pinnedNode).filter(Objects::nonNull).findFirst().orElse(null);
-      boolean whole = pods.size() == members && pods.stream().allMatch(p -> p.getStatus() != null && "Running".equals(p.getStatus().getPhase()));
+      InstancePlacement record = recorded.get(index);
+      String node = pods.stream().map(GroupRenderer::pinnedNode).filter(Objects::nonNull).findFirst()
+          .orElse(record == null ? null : record.node());
+      if (record != null && !record.node().equals(node)) {
+        record = null; // a record of an earlier node says nothing about this one
+      }
+      Set<String> running = pods.stream()
+          .filter(p -> p.getStatus() != null && "Running".equals(p.getStatus().getPhase()))
+          .map(p -> p.getMetadata().getLabels().get(Labels.MEMBER))
+          .collect(Collectors.toSet());
+      boolean whole = running.containsAll(members);
+      // Without a record (pods made by an operator that kept none), placement dates from the oldest
+      // pod; creationTimestamp is truncated to the second: one more second means never early.
+      Instant placedAt = record != null ? record.placedAt()
+          : pods.stream().map(SameNodePlanner::created).min(Instant::compareTo).orElse(now).plusSeconds(1);
+      Instant firstWholeAt = record != null && record.wasWhole() ? record.firstWholeAt() : whole ? now : null;
+      Instant brokenSince = whole || firstWholeAt == null ? null : record != null && record.brokenSince() != null
+          ? record.brokenSince() : now;
       Node n = node == null ? null : nodesByName.get(node);
       if (node != null && n == null) {
         evict(evictions, pods, "NodeLost", "node " + node + " is gone: instance " + index + " is placed again as a whole");
@@ -83,18 +115,17 @@ public final class SameNodePlanner {
       }
       if (!whole && n != null && (!isReady(n) || isCordoned(n))) {
         evict(evictions, pods, "NodeUnavailable", "node " + node + " is " + (isCordoned(n) ? "cordoned" : "not Ready")
-            + " and instance " + index + " is not whole there: it is placed again as a whole");
+            + " and instance " + index + " is not whole there (members running: " + new TreeSet<>(running)
+            + "): it is placed again as a whole");
         avoid.add(node);
         continue;
       }
-      if (!whole) {
-        Instant started = pods.stream().map(SameNodePlanner::created).min(Instant::compareTo).orElse(now);
-        // creationTimestamp is truncated to the second: one more second means never early.
-        Instant deadline = started.plus(timeout).plusSeconds(1);
+      if (!whole && firstWholeAt == null) {
+        Instant deadline = placedAt.plus(timeout);
         if (!now.isBefore(deadline)) {
-          evict(evictions, pods, "PlacementTimedOut", "instance " + index + " was not fully Running on node " + node
-              + " within " + Durations.format(timeout) + " (scheduling.timeout): it is placed again as a whole, avoiding "
-              + node + " for " + Durations.format(AvoidList.DEFAULT_TTL));
+          evict(evictions, pods, "PlacementTimedOut", "instance " + index + " never had all its members Running on node "
+              + node + " within " + Durations.format(timeout) + " (scheduling.timeout) of its placement: it is placed"
+              + " again as a whole, avoiding " + node + " for " + Durations.format(AvoidList.DEFAULT_TTL));
           if (node != null) {
             avoidList.avoid(uid, node, now);
             avoid.add(node);
@@ -104,6 +135,7 @@ public final class SameNodePlanner {
         recheck = min(recheck, Duration.between(now, deadline));
       }
       nodeByInstance.put(index, node);
+      placements.put(index, new InstancePlacement(node, placedAt, firstWholeAt, brokenSince));
     }
 
     SortedMap<Integer, String> waiting = new TreeMap<>();
@@ -131,6 +163,7 @@ public final class SameNodePlanner {
       for (Placement placement : placer.place(demands, nodeInfos(nodes, allPods, evictions), instancesPerNode, avoid)) {
         if (placement instanceof Placement.Placed placed) {
           nodeByInstance.put(placed.index(), placed.node());
+          placements.put(placed.index(), new InstancePlacement(placed.node(), now, null, null));
         } else if (placement instanceof Placement.NoFit noFit) {
           waiting.put(noFit.index(), noFit.message());
           waitingReason = noFit.reason();
@@ -140,7 +173,20 @@ public final class SameNodePlanner {
         recheck = min(recheck, WAITING_RECHECK);
       }
     }
-    return new SameNodePlan(nodeByInstance, evictions, waiting, waitingReason, Optional.ofNullable(recheck));
+    return new SameNodePlan(nodeByInstance, evictions, waiting, waitingReason, Optional.ofNullable(recheck), placements);
+  }
+
+  /** The placements the group's status keeps, by instance. */
+  private static Map<Integer, InstancePlacement> recorded(SharedIpcGroup group) {
+    Map<Integer, InstancePlacement> recorded = new HashMap<>();
+    if (group.getStatus() != null && group.getStatus().getInstances() != null) {
+      for (InstanceStatus instance : group.getStatus().getInstances()) {
+        if (instance.getIndex() != null) {
+          InstancePlacement.of(instance).ifPresent(p -> recorded.put(instance.getIndex(), p));
+        }
+      }
+    }
+    return recorded;
   }
 
   /** Nodes with what their pods request; our own pods pinned to a node but not bound yet count there too. */

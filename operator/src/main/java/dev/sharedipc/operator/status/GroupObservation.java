@@ -3,7 +3,7 @@ package dev.sharedipc.operator.status;
 import dev.sharedipc.operator.Verdict;
 
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
-import dev.sharedipc.operator.reconcile.PodSync;
+import dev.sharedipc.operator.sync.Blockers;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.usage.NodeUsage;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -27,7 +27,7 @@ public record GroupObservation(
     DesiredState desired,
     Verdict specProblem,
     List<Pod> pods,
-    PodSync.Blockers blockers,
+    Blockers blockers,
     Verdict policy,
     NodeUsage.GroupUsage usage,
     java.util.SortedMap<Integer, String> waitingInstances,
@@ -35,7 +35,7 @@ public record GroupObservation(
 
   /** An observation of a group that waits on no placement (SamePod, or SameNode fully placed). */
   public GroupObservation(SharedIpcGroup group, DesiredState desired, Verdict specProblem, List<Pod> pods,
-      PodSync.Blockers blockers, Verdict policy, NodeUsage.GroupUsage usage) {
+      Blockers blockers, Verdict policy, NodeUsage.GroupUsage usage) {
     this(group, desired, specProblem, pods, blockers, policy, usage, new java.util.TreeMap<>(), null);
   }
 }

@@ -35,7 +35,7 @@ class StatusAggregatorTest {
   }
 
   private SharedIpcGroupStatus aggregate(List<Pod> pods, Map<Integer, SegmentUsage> segments) {
-    return aggregator.aggregate(new GroupObservation(group, desired, null, pods, dev.sharedipc.operator.reconcile.PodSync.Blockers.NONE, NO_POLICY,
+    return aggregator.aggregate(new GroupObservation(group, desired, null, pods, dev.sharedipc.operator.sync.Blockers.NONE, NO_POLICY,
         new NodeUsage.GroupUsage(segments, Map.of(), 0)), NOW);
   }
 
@@ -82,7 +82,7 @@ class StatusAggregatorTest {
   @Test
   void invalidSpecFailsTheGroupWithTheReasonOnPlaced() {
     SharedIpcGroupStatus s = aggregator.aggregate(new GroupObservation(group, null,
-        new Verdict(false, "InvalidMemberTemplates", "members a and b both have a container named a"), List.of(), dev.sharedipc.operator.reconcile.PodSync.Blockers.NONE,
+        new Verdict(false, "InvalidMemberTemplates", "members a and b both have a container named a"), List.of(), dev.sharedipc.operator.sync.Blockers.NONE,
         NO_POLICY, NodeUsage.GroupUsage.NONE), NOW);
     assertThat(s.getPhase()).isEqualTo("Failed");
     assertThat(condition(s, "Placed").getReason()).isEqualTo("InvalidMemberTemplates");
