@@ -1,0 +1,60 @@
+package dev.sharedipc.operator.sync;
+
+import dev.sharedipc.api.v1alpha1.InstanceStatus;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
+import dev.sharedipc.operator.render.DesiredState;
+import io.fabric8.kubernetes.api.model.Pod;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * What one sync step did and saw, for status.
+ *
+ * @param desired the pods the group should run now (SameNode: pinned to their instances' nodes)
+ * @param pods the owned pods still standing after this step (those it deleted left out)
+ * @param blockers desired pods held by others or refused by the API server
+ * @param waiting SameNode instances no node could take yet, with why, by index
+ * @param waitingReason the Placed reason for those (NoNodeFits, NoNodes)
+ * @param recheckIn when to look again even if no event comes (a timeout falls due), if ever
+ * @param placements SameNode: where each instance lives and since when, to keep in status so that
+ *     the verdicts survive an operator restart; empty for SamePod
+ */
+public record SyncResult(
+    DesiredState desired,
+    List<Pod> pods,
+    Blockers blockers,
+    SortedMap<Integer, String> waiting,
+    String waitingReason,
+    Optional<Duration> recheckIn,
+    Map<Integer, InstancePlacement> placements) {
+
+  /** A step that waits on no placement (SamePod). */
+  public static SyncResult of(DesiredState desired, List<Pod> pods, Blockers blockers) {
+    return new SyncResult(desired, pods, blockers, new TreeMap<>(), null, Optional.empty(), Map.of());
+  }
+
+  /**
+   * Writes the instances' placements into a freshly aggregated status; an instance this step did
+   * not look at (no sync ran, e.g. under a policy violation) keeps what the previous status said.
+   */
+  public static void recordPlacements(Map<Integer, InstancePlacement> placements, SharedIpcGroupStatus previous,
+      SharedIpcGroupStatus status) {
+    for (InstanceStatus instance : status.getInstances()) {
+      InstancePlacement placement = placements.get(instance.getIndex());
+      if (placement == null && previous != null && previous.getInstances() != null) {
+        placement = previous.getInstances().stream()
+            .filter(i -> instance.getIndex().equals(i.getIndex()))
+            .findFirst()
+            .flatMap(InstancePlacement::of)
+            .orElse(null);
+      }
+      if (placement != null) {
+        placement.writeTo(instance);
+      }
+    }
+  }
+}
