@@ -156,11 +156,9 @@ class SameNodeGroupIT {
     String home = GroupRenderer.pinnedNode(first.get(0));
     first.forEach(p -> kubelet.run(p, home, true));
     groups.awaitCondition("healer", "Ready", "True", "AllInstancesReady");
-    await().atMost(WAIT).untilAsserted(() -> {
-      var instance = groups.get("healer").getStatus().getInstances().get(0);
-      assertThat(instance.getFirstWholeAt()).as("status.instances[0].firstWholeAt").isNotNull();
-      assertThat(java.time.Instant.now()).as("past the timeout").isAfter(java.time.Instant.parse(instance.getPlacedAt()).plusSeconds(4));
-    });
+    awaitPastTimeout(first, Duration.ofSeconds(4));
+    await().atMost(WAIT).untilAsserted(() -> assertThat(groups.get("healer").getStatus().getInstances().get(0).getFirstWholeAt())
+        .as("status.instances[0].firstWholeAt").isNotNull());
     String firstWholeAt = groups.get("healer").getStatus().getInstances().get(0).getFirstWholeAt();
     Pod writer = first.stream().filter(p -> p.getMetadata().getName().endsWith("-writer")).findFirst().orElseThrow();
     Pod reader = first.stream().filter(p -> p.getMetadata().getName().endsWith("-reader")).findFirst().orElseThrow();
@@ -214,10 +212,14 @@ class SameNodeGroupIT {
   void aTemplateChangeOfOneMemberReplacesOnlyItsPodsInstanceByInstance() {
     node("a", "4", "8Gi");
     node("b", "4", "8Gi");
-    groups.create(group("roll", 2, "64Mi"));
+    SharedIpcGroup group = group("roll", 2, "64Mi");
+    group.getSpec().setScheduling(new SchedulingSpec());
+    group.getSpec().getScheduling().setTimeout("3s");
+    groups.create(group);
     List<Pod> first = awaitPods("roll", 4);
     first.forEach(p -> kubelet.run(p, GroupRenderer.pinnedNode(p), true));
     groups.awaitCondition("roll", "Ready", "True", "AllInstancesReady");
+    awaitPastTimeout(first, Duration.ofSeconds(4)); // instances that ran longer than their timeout
     Map<String, String> uids = first.stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), p -> p.getMetadata().getUid()));
     Map<String, String> nodeOf = first.stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), GroupRenderer::pinnedNode));
 
@@ -258,10 +260,14 @@ class SameNodeGroupIT {
   @Test
   void aRemovedMemberTakesOnlyItsOwnPods() {
     node("a", "4", "8Gi");
-    groups.create(group("shrink", 1, "64Mi"));
+    SharedIpcGroup group = group("shrink", 1, "64Mi");
+    group.getSpec().setScheduling(new SchedulingSpec());
+    group.getSpec().getScheduling().setTimeout("3s");
+    groups.create(group);
     List<Pod> first = awaitPods("shrink", 2);
     first.forEach(p -> kubelet.run(p, GroupRenderer.pinnedNode(p), true));
     groups.awaitCondition("shrink", "Ready", "True", "AllInstancesReady");
+    awaitPastTimeout(first, Duration.ofSeconds(4));
     String writerUid = client.pods().inNamespace(ns).withName("shrink-0-writer").get().getMetadata().getUid();
     groups.edit("shrink", g -> {
       g.getSpec().getMembers().removeIf(m -> m.getName().equals("reader"));
@@ -314,6 +320,13 @@ class SameNodeGroupIT {
     return group;
   }
 
+
+  /** Waits until the pods are older than {@code age}: an instance that has run past its timeout. */
+  private static void awaitPastTimeout(List<Pod> pods, Duration age) {
+    java.time.Instant newest = pods.stream().map(p -> java.time.Instant.parse(p.getMetadata().getCreationTimestamp()))
+        .max(java.time.Instant::compareTo).orElseThrow();
+    await().atMost(age.plus(WAIT)).until(() -> java.time.Instant.now().isAfter(newest.plus(age)));
+  }
 
   private List<Pod> pods(String group) {
     return client.pods().inNamespace(ns).withLabel(Labels.GROUP, group).list().getItems().stream()
