@@ -203,7 +203,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
         ? new GroupObservation(group, desired, specProblem, owned, blockers, policy, usage)
         : new GroupObservation(group, desired, specProblem, owned, blockers, policy, usage, synced.waiting(), synced.waitingReason()),
         clock.instant());
-    SyncResult.recordPlacements(synced == null ? Map.of() : synced.placements(), group.getStatus(), status);
+    SyncResult.recordPlacements(synced, group.getStatus(), status);
     announceTransitions(group, status);
 
     SharedIpcGroupStatus old = group.getStatus();

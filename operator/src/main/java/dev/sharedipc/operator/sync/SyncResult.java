@@ -38,23 +38,24 @@ public record SyncResult(
   }
 
   /**
-   * Writes the instances' placements into a freshly aggregated status; an instance this step did
-   * not look at (no sync ran, e.g. under a policy violation) keeps what the previous status said.
+   * Writes the instances' placements into a freshly aggregated status. When no sync ran this pass
+   * ({@code synced} null, e.g. under a policy violation), every instance keeps what the previous
+   * status said, so that a pause never erases the history the verdicts rest on.
    */
-  public static void recordPlacements(Map<Integer, InstancePlacement> placements, SharedIpcGroupStatus previous,
-      SharedIpcGroupStatus status) {
+  public static void recordPlacements(SyncResult synced, SharedIpcGroupStatus previous, SharedIpcGroupStatus status) {
     for (InstanceStatus instance : status.getInstances()) {
-      InstancePlacement placement = placements.get(instance.getIndex());
-      if (placement == null && previous != null && previous.getInstances() != null) {
+      Optional<InstancePlacement> placement;
+      if (synced != null) {
+        placement = Optional.ofNullable(synced.placements().get(instance.getIndex()));
+      } else if (previous != null && previous.getInstances() != null) {
         placement = previous.getInstances().stream()
             .filter(i -> instance.getIndex().equals(i.getIndex()))
             .findFirst()
-            .flatMap(InstancePlacement::of)
-            .orElse(null);
+            .flatMap(InstancePlacement::of);
+      } else {
+        placement = Optional.empty();
       }
-      if (placement != null) {
-        placement.writeTo(instance);
-      }
+      placement.ifPresent(p -> p.writeTo(instance));
     }
   }
 }

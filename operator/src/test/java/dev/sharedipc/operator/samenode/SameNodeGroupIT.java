@@ -157,8 +157,6 @@ class SameNodeGroupIT {
     first.forEach(p -> kubelet.run(p, home, true));
     groups.awaitCondition("healer", "Ready", "True", "AllInstancesReady");
     awaitPastTimeout(first, Duration.ofSeconds(4));
-    await().atMost(WAIT).untilAsserted(() -> assertThat(groups.get("healer").getStatus().getInstances().get(0).getFirstWholeAt())
-        .as("status.instances[0].firstWholeAt").isNotNull());
     String firstWholeAt = groups.get("healer").getStatus().getInstances().get(0).getFirstWholeAt();
     Pod writer = first.stream().filter(p -> p.getMetadata().getName().endsWith("-writer")).findFirst().orElseThrow();
     Pod reader = first.stream().filter(p -> p.getMetadata().getName().endsWith("-reader")).findFirst().orElseThrow();
@@ -184,7 +182,8 @@ class SameNodeGroupIT {
     assertThat(writerNow.getMetadata().getUid()).as("the writer kept running: same pod").isEqualTo(writer.getMetadata().getUid());
     assertThat(writerNow.getMetadata().getDeletionTimestamp()).isNull();
     assertThat(pods("healer")).hasSize(2).allSatisfy(p -> assertThat(GroupRenderer.pinnedNode(p)).isEqualTo(home));
-    assertThat(ready.getStatus().getInstances().get(0).getFirstWholeAt()).as("first whole, unchanged").isEqualTo(firstWholeAt);
+    assertThat(ready.getStatus().getInstances().get(0).getFirstWholeAt()).as("first whole, unchanged").isNotNull()
+        .isEqualTo(firstWholeAt);
     assertThat(ready.getStatus().getInstances().get(0).getBrokenSince()).as("whole again").isNull();
     assertThat(groups.eventReasons()).doesNotContain("PlacementTimedOut", "NodeUnavailable", "NodeLost");
   }
