@@ -42,16 +42,19 @@ public class PodSync implements GroupSync {
       }
     }
     Blockers blockers = pods.createMissing(group, desired.pods(), ownedByName, events);
-    rollOut(group, desired, owned.stream().filter(p -> desiredNames.contains(p.getMetadata().getName())).toList());
-    return SyncResult.of(desired, owned, blockers);
+    boolean refused = !rollOut(group, desired, owned.stream().filter(p -> desiredNames.contains(p.getMetadata().getName())).toList());
+    return SyncResult.of(desired, owned, blockers, refused);
   }
 
-  /** One step of a rollout; {@code owned} holds only pods of instances that should exist. */
-  private void rollOut(SharedIpcGroup group, DesiredState desired, List<Pod> owned) {
+  /**
+   * One step of a rollout; {@code owned} holds only pods of instances that should exist. Returns
+   * false when a disruption budget refused the eviction of the next pod.
+   */
+  private boolean rollOut(SharedIpcGroup group, DesiredState desired, List<Pod> owned) {
     List<Pod> current = owned.stream().filter(p -> !Pods.isTerminating(p)).toList();
     List<Pod> outdated = current.stream().filter(desired::isOutdated).toList();
     if (outdated.isEmpty()) {
-      return;
+      return true;
     }
     // Pods that do not work anyway go at once; a working one only when every other instance works.
     for (Pod pod : outdated) {
@@ -64,11 +67,15 @@ public class PodSync implements GroupSync {
     if (allOthersReady) {
       Pod next = outdated.stream().filter(Pods::isReady).findFirst().orElse(null);
       // A rollout is the operator's own disruption: a user's PodDisruptionBudget on the pods may hold it.
-      if (next != null && pods.evict(group, next)) {
+      if (next != null) {
+        if (!pods.evict(group, next)) {
+          return false;
+        }
         events.normal(group, "Replacing", "rolling out the new spec: replacing pod " + next.getMetadata().getName()
             + "; the other pods stay up");
       }
     }
+    return true;
   }
 
   private void delete(SharedIpcGroup group, Pod pod, String reason, String message) {

@@ -10,11 +10,13 @@ import dev.sharedipc.operator.sync.OwnedPods;
 import dev.sharedipc.operator.sync.SyncResult;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -55,9 +57,12 @@ public final class SameNodeSync implements GroupSync {
     List<Pod> live = owned.stream()
         .filter(p -> !gone.contains(p.getMetadata().getUid()) && p.getMetadata().getDeletionTimestamp() == null)
         .toList();
+    boolean refused = false;
     for (SameNodeRollout.Removal removal : rollout.step(group, desired, live)) {
       if (remove(group, removal)) {
         gone.add(removal.pod().getMetadata().getUid());
+      } else if (removal.evict()) {
+        refused = true; // a disruption budget said no (or the pod went meanwhile): look again soon
       }
     }
     // A name still held in the cache (terminating, or removed just now) is created when its delete
@@ -65,8 +70,11 @@ public final class SameNodeSync implements GroupSync {
     Map<String, Pod> held = owned.stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), Function.identity()));
     Blockers blockers = pods.createMissing(group, desired.pods(), held, events);
     List<Pod> standing = owned.stream().filter(p -> !gone.contains(p.getMetadata().getUid())).toList();
-    return new SyncResult(desired, standing, blockers, plan.waiting(), plan.waitingReason(), plan.recheckIn(),
-        plan.placements());
+    Optional<Duration> recheck = plan.recheckIn();
+    if (refused && recheck.map(d -> d.compareTo(SyncResult.EVICTION_RETRY) > 0).orElse(true)) {
+      recheck = Optional.of(SyncResult.EVICTION_RETRY);
+    }
+    return new SyncResult(desired, standing, blockers, plan.waiting(), plan.waitingReason(), recheck, plan.placements());
   }
 
   /**

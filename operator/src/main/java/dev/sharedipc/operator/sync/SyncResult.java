@@ -32,9 +32,13 @@ public record SyncResult(
     Optional<Duration> recheckIn,
     Map<Integer, InstancePlacement> placements) {
 
-  /** A step that waits on no placement (SamePod). */
-  public static SyncResult of(DesiredState desired, List<Pod> pods, Blockers blockers) {
-    return new SyncResult(desired, pods, blockers, new TreeMap<>(), null, Optional.empty(), Map.of());
+  /** How soon to try again an eviction a PodDisruptionBudget refused: no event announces that it would pass. */
+  public static final Duration EVICTION_RETRY = Duration.ofSeconds(10);
+
+  /** A step that waits on no placement (SamePod); {@code evictionRefused} asks for another look soon. */
+  public static SyncResult of(DesiredState desired, List<Pod> pods, Blockers blockers, boolean evictionRefused) {
+    return new SyncResult(desired, pods, blockers, new TreeMap<>(), null,
+        evictionRefused ? Optional.of(EVICTION_RETRY) : Optional.empty(), Map.of());
   }
 
   /**
