@@ -42,8 +42,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * SameNode gang placement against the real kube-scheduler, on nodes each scenario adds for itself
  * (and deletes afterwards): nodes of different capacities, a node drained or deleted under a
- * running instance, and an instance that never starts on its node and is placed again whole after
- * {@code scheduling.timeout}. Every group is confined to its scenario's nodes by a nodeSelector on
+ * running instance, an instance that never starts on its node and is placed again whole after
+ * {@code scheduling.timeout}, and instances that live through ordinary operations: a member pod
+ * deleted and a member's template changed are handled in place, on the instance's node. Every group is confined to its scenario's nodes by a nodeSelector on
  * a label unique to the scenario, so the shared {@code kwok-node-*} nodes are never used.
  */
 @ExtendWith(E2EExtension.class)
