@@ -236,7 +236,7 @@ public final class SameNodePlanner {
     return Durations.parse(group.getSpec().getScheduling().getTimeout());
   }
 
-  private static Integer instanceOf(Pod pod) {
+  static Integer instanceOf(Pod pod) {
     String value = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.INSTANCE);
     try {
       return value == null ? null : Integer.valueOf(value);

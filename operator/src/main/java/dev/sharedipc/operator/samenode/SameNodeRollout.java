@@ -43,7 +43,7 @@ public final class SameNodeRollout {
     List<Pod> current = new ArrayList<>();
     for (Pod pod : live) {
       String name = pod.getMetadata().getName();
-      Integer index = instanceOf(pod);
+      Integer index = SameNodePlanner.instanceOf(pod);
       String member = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.MEMBER);
       if (index == null || index >= replicas) {
         removals.add(new Removal(pod, "ScaledDown", "deleted pod " + name + ": instance beyond replicas " + replicas, false));
@@ -67,7 +67,7 @@ public final class SameNodeRollout {
     if (allReady) {
       Map<Integer, List<Pod>> outdatedByInstance = new TreeMap<>();
       outdated.stream().filter(Pods::isReady)
-          .forEach(p -> outdatedByInstance.computeIfAbsent(instanceOf(p), i -> new ArrayList<>()).add(p));
+          .forEach(p -> outdatedByInstance.computeIfAbsent(SameNodePlanner.instanceOf(p), i -> new ArrayList<>()).add(p));
       if (!outdatedByInstance.isEmpty()) {
         Map.Entry<Integer, List<Pod>> next = outdatedByInstance.entrySet().iterator().next();
         for (Pod pod : next.getValue()) {
@@ -79,14 +79,5 @@ public final class SameNodeRollout {
       }
     }
     return removals;
-  }
-
-  static Integer instanceOf(Pod pod) {
-    String value = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.INSTANCE);
-    try {
-      return value == null ? null : Integer.valueOf(value);
-    } catch (NumberFormatException e) {
-      return null;
-    }
   }
 }
