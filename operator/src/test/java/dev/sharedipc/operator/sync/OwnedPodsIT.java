@@ -70,6 +70,23 @@ class OwnedPodsIT {
   }
 
   @Test
+  void anEvictionADisruptionBudgetRefusesLeavesThePodAndSaysSo() {
+    Pod pod = client.pods().inNamespace(ns).resource(new PodBuilder(createPod("guarded")).editMetadata()
+        .addToLabels("app", "guarded").endMetadata().build()).update();
+    // The API server lets any pod that is not Running go regardless of budgets: make it Running and Ready.
+    pod = client.pods().inNamespace(ns).withName("guarded").editStatus(p -> new PodBuilder(p).withNewStatus().withPhase("Running")
+        .addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus().build());
+    // No disruption controller runs here, so the budget is never processed: the API server refuses
+    // every eviction it covers, as it refuses one that would break a processed budget.
+    client.policy().v1().podDisruptionBudget().inNamespace(ns).resource(
+        new io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudgetBuilder().withNewMetadata().withName("guard").endMetadata()
+            .withNewSpec().withMinAvailable(new io.fabric8.kubernetes.api.model.IntOrString(1))
+            .withNewSelector().addToMatchLabels("app", "guarded").endSelector().endSpec().build()).create();
+    assertThat(pods.evict(group, pod)).as("eviction under a budget").isFalse();
+    assertThat(client.pods().inNamespace(ns).withName("guarded").get().getMetadata().getDeletionTimestamp()).isNull();
+  }
+
+  @Test
   void aPodTheGroupDoesNotControlIsNeverDeleted() {
     Pod foreign = client.pods().inNamespace(ns).resource(new PodBuilder().withNewMetadata().withName("foreign").endMetadata()
         .withNewSpec().addNewContainer().withName("c").withImage("busybox").endContainer().endSpec().build()).create();
