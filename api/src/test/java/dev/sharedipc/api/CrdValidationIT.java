@@ -234,6 +234,21 @@ class CrdValidationIT {
         .hasMessageContaining("defaultOrphanPolicy must not be stronger than strongestOrphanPolicy");
   }
 
+  @Test
+  void placementCannotChangeOnceCreatedButTheRestOfTheSpecCan() {
+    GenericKubernetesResource created = client.resource(validGroup("immutable-placement")).inNamespace(ns).create();
+    spec(created).put("placement", "SameNode");
+    assertThatThrownBy(() -> client.resource(created).inNamespace(ns).update())
+        .isInstanceOf(KubernetesClientException.class)
+        .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
+        .hasMessageContaining("placement is immutable");
+    GenericKubernetesResource current = client.genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup")
+        .inNamespace(ns).withName("immutable-placement").get();
+    spec(current).put("replicas", 3);
+    GenericKubernetesResource scaled = client.resource(current).inNamespace(ns).update();
+    assertThat(spec(scaled)).containsEntry("replicas", 3).containsEntry("placement", "SamePod");
+  }
+
   // ---- helpers: a valid group as plain maps, so each test breaks exactly one thing ----
 
   private void assertRejected(Consumer<GenericKubernetesResource> breakIt, String expectedMessage) {

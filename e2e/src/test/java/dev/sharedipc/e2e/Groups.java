@@ -188,4 +188,68 @@ final class Groups {
   static Map<String, String> uids(Map<String, Pod> pods) {
     return pods.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().getMetadata().getUid()));
   }
+
+  /**
+   * Watches a group's pods and keeps, after every change, the fewest instances that were whole and
+   * Ready at that moment: every one of {@code members} member pods present, not terminating, Ready.
+   * Start it before the change under test; read {@link #fewest()} after.
+   */
+  static final class WholeInstances implements io.fabric8.kubernetes.client.Watcher<Pod>, AutoCloseable {
+    private final Map<String, Pod> pods = new java.util.HashMap<>();
+    private final int members;
+    private final java.util.concurrent.atomic.AtomicInteger fewest = new java.util.concurrent.atomic.AtomicInteger(Integer.MAX_VALUE);
+    private final List<String> worst = new java.util.ArrayList<>();
+    private final io.fabric8.kubernetes.client.Watch watch;
+
+    WholeInstances(KubernetesClient client, String ns, String group, int members) {
+      this.members = members;
+      io.fabric8.kubernetes.api.model.PodList current = client.pods().inNamespace(ns).withLabel(Labels.GROUP, group).list();
+      current.getItems().forEach(p -> pods.put(p.getMetadata().getName(), p));
+      record();
+      this.watch = client.pods().inNamespace(ns).withLabel(Labels.GROUP, group).watch(
+          new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withResourceVersion(current.getMetadata().getResourceVersion()).build(),
+          this);
+    }
+
+    @Override
+    public synchronized void eventReceived(Action action, Pod pod) {
+      if (action == Action.DELETED) {
+        pods.remove(pod.getMetadata().getName());
+      } else {
+        pods.put(pod.getMetadata().getName(), pod);
+      }
+      record();
+    }
+
+    private void record() {
+      Map<String, Long> readyByInstance = pods.values().stream().filter(Groups::isReady)
+          .collect(Collectors.groupingBy(p -> p.getMetadata().getLabels().get(Labels.INSTANCE), Collectors.counting()));
+      int whole = (int) readyByInstance.values().stream().filter(n -> n >= members).count();
+      if (whole < fewest.get()) {
+        fewest.set(whole);
+        worst.clear();
+        pods.values().stream().map(p -> p.getMetadata().getName() + (isReady(p) ? " ready" : " not ready")).sorted().forEach(worst::add);
+      }
+    }
+
+    /** The fewest whole, Ready instances seen at any moment since the watch started. */
+    synchronized int fewest() {
+      return fewest.get();
+    }
+
+    /** The pods at the worst moment, to explain a failure. */
+    synchronized List<String> worstMoment() {
+      return List.copyOf(worst);
+    }
+
+    @Override
+    public void onClose(io.fabric8.kubernetes.client.WatcherException cause) {
+      // Closed by the scenario; an early close shows as a failed await.
+    }
+
+    @Override
+    public void close() {
+      watch.close();
+    }
+  }
 }

@@ -42,8 +42,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * SameNode gang placement against the real kube-scheduler, on nodes each scenario adds for itself
  * (and deletes afterwards): nodes of different capacities, a node drained or deleted under a
- * running instance, and an instance that never starts on its node and is placed again whole after
- * {@code scheduling.timeout}. Every group is confined to its scenario's nodes by a nodeSelector on
+ * running instance, an instance that never starts on its node and is placed again whole after
+ * {@code scheduling.timeout}, and instances that live through ordinary operations: a member pod
+ * deleted and a member's template changed are handled in place, on the instance's node. Every group is confined to its scenario's nodes by a nodeSelector on
  * a label unique to the scenario, so the shared {@code kwok-node-*} nodes are never used.
  */
 @ExtendWith(E2EExtension.class)
@@ -190,30 +191,169 @@ class SameNodePlacementE2E {
     }
   }
 
+  /**
+   * An instance that has run longer than its 5 s timeout loses one member pod ({@code kubectl
+   * delete pod}): the member is created again on the instance's node and the other member keeps
+   * running, same pod UID; the instance never moves and nothing says it timed out.
+   */
+  @Test
+  void aDeletedMemberComesBackOnItsNodeWhileTheOtherKeepsRunning(E2EEnvironment env, TestNamespace ns) {
+    admin = env.admin();
+    String pool = pool();
+    Set<String> nodes = Set.of(addKwokNode("a", pool, "4", "8Gi"), addKwokNode("b", pool, "4", "8Gi"));
+    Groups groups = new Groups(admin, ns.name());
+    try (SplitWatch watch = new SplitWatch(admin, ns.name(), null)) {
+      create(groups, ns, group("healer", 1, pool, "5s", "256Mi", "64Mi"));
+      String home = awaitWholeOnOneNode(groups, "healer", nodes, Groups.CONVERGE);
+      awaitOlderThan(groups.pods("healer").values(), Duration.ofSeconds(6));
+      Map<String, String> before = Groups.uids(groups.pods("healer"));
+
+      admin.pods().inNamespace(ns.name()).withName("healer-0-consumer").delete();
+
+      await("healer-0-consumer re-created on " + home).atMost(Groups.CONVERGE).pollInterval(Groups.POLL).untilAsserted(() -> {
+        assertThat(assertWholeOnOneNode(groups, "healer", Set.of(home))).isEqualTo(home);
+        assertThat(Groups.uids(groups.pods("healer")).get("healer-0-consumer")).isNotEqualTo(before.get("healer-0-consumer"));
+      });
+      assertThat(Groups.uids(groups.pods("healer"))).as("the producer kept running: same pod")
+          .containsEntry("healer-0-producer", before.get("healer-0-producer"));
+      assertThat(watch.nodesSeen("0")).as("nodes instance 0 was pinned to, in order").containsExactly(home);
+      assertThat(events(admin, ns, "PlacementTimedOut")).as("PlacementTimedOut Events").isEmpty();
+      assertThat(events(admin, ns, "NodeUnavailable")).as("NodeUnavailable Events").isEmpty();
+      assertThat(instance(groups.get("healer"), 0).getFirstWholeAt()).as("status.instances[0].firstWholeAt").isNotNull();
+    }
+  }
+
+  /**
+   * Three instances that have run past their timeout; one member's image changes. Each old pod of
+   * that member is held Terminating for a while by a finalizer (a kubelet that takes its time, as a
+   * real one does: KWOK deletes at once). Only that member's pods are replaced, each on its
+   * instance's node, one instance at a time: a watch sees at least {@code replicas-1} instances
+   * whole and Ready at every moment, and the other member's pods keep their UIDs.
+   */
+  @Test
+  void aTemplateChangeOfOneMemberReplacesOnlyItsPodsInstanceByInstance(E2EEnvironment env, TestNamespace ns) {
+    admin = env.admin();
+    String pool = pool();
+    for (String n : List.of("a", "b", "c")) {
+      addKwokNode(n, pool, "4", "8Gi");
+    }
+    int replicas = 3;
+    Groups groups = new Groups(admin, ns.name());
+    create(groups, ns, group("rolling", replicas, pool, "5s", "256Mi", "64Mi"));
+    await("rolling Ready").atMost(Groups.CONVERGE).pollInterval(Groups.POLL).untilAsserted(() -> {
+      SharedIpcGroup current = groups.get("rolling");
+      assertThat(current.getStatus()).isNotNull();
+      assertThat(current.getStatus().getReadyInstances()).isEqualTo(replicas);
+      assertThat(groups.pods("rolling")).hasSize(2 * replicas).allSatisfy((name, p) -> assertThat(Groups.isReady(p)).isTrue());
+    });
+    awaitOlderThan(groups.pods("rolling").values(), Duration.ofSeconds(6));
+    Map<String, Pod> before = groups.pods("rolling");
+    for (Pod pod : before.values()) {
+      if (pod.getMetadata().getName().endsWith("-consumer")) {
+        admin.pods().inNamespace(ns.name()).withName(pod.getMetadata().getName())
+            .edit(p -> new io.fabric8.kubernetes.api.model.PodBuilder(p).editMetadata().addToFinalizers(HOLD).endMetadata().build());
+      }
+    }
+    Map<String, Instant> terminatingSince = new ConcurrentHashMap<>();
+    try (Groups.WholeInstances whole = new Groups.WholeInstances(admin, ns.name(), "rolling", 2)) {
+      groups.api().inNamespace(ns.name()).withName("rolling").edit(g -> {
+        g.getSpec().getMembers().get(1).getTemplate().getSpec().getContainers().get(0).setImage("busybox:1.37");
+        return g;
+      });
+      await("every consumer replaced on its node, the producers untouched").atMost(Duration.ofSeconds(120))
+          .pollInterval(Groups.POLL).untilAsserted(() -> {
+            releaseAfter(ns, terminatingSince, Duration.ofSeconds(2));
+            Map<String, Pod> now = groups.pods("rolling");
+            assertThat(now.keySet()).isEqualTo(before.keySet());
+            for (Pod pod : now.values()) {
+              String name = pod.getMetadata().getName();
+              assertThat(pod.getSpec().getNodeName()).as("node of %s", name).isEqualTo(before.get(name).getSpec().getNodeName());
+              assertThat(Groups.isReady(pod)).as("%s Ready", name).isTrue();
+              if (name.endsWith("-consumer")) {
+                assertThat(pod.getMetadata().getUid()).as("%s replaced", name).isNotEqualTo(before.get(name).getMetadata().getUid());
+                assertThat(pod.getSpec().getContainers().get(0).getImage()).isEqualTo("busybox:1.37");
+              } else {
+                assertThat(pod.getMetadata().getUid()).as("%s untouched", name).isEqualTo(before.get(name).getMetadata().getUid());
+              }
+            }
+          });
+      assertThat(whole.fewest()).as("whole Ready instances at the worst moment of the rollout: %s", whole.worstMoment())
+          .isGreaterThanOrEqualTo(replicas - 1);
+    } finally {
+      releaseAfter(ns, terminatingSince, Duration.ZERO);
+      for (Pod pod : groups.pods("rolling").values()) {
+        if (pod.getMetadata().getFinalizers() != null && pod.getMetadata().getFinalizers().contains(HOLD)) {
+          unhold(ns, pod.getMetadata().getName());
+        }
+      }
+    }
+    assertThat(terminatingSince.keySet()).as("old consumers held while terminating").hasSize(replicas);
+    assertThat(events(admin, ns, "PlacementTimedOut")).as("PlacementTimedOut Events").isEmpty();
+  }
+
+  /** Finalizer standing in for a kubelet's graceful termination. */
+  private static final String HOLD = "e2e.sharedipc.dev/slow-kubelet";
+
+  /** Releases each held pod once it has been terminating for {@code hold}: a kubelet that took that long to stop it. */
+  private void releaseAfter(TestNamespace ns, Map<String, Instant> terminatingSince, Duration hold) {
+    for (Pod pod : admin.pods().inNamespace(ns.name()).list().getItems()) {
+      if (pod.getMetadata().getDeletionTimestamp() == null || pod.getMetadata().getFinalizers() == null
+          || !pod.getMetadata().getFinalizers().contains(HOLD)) {
+        continue;
+      }
+      Instant since = terminatingSince.computeIfAbsent(pod.getMetadata().getName() + "/" + pod.getMetadata().getUid(),
+          k -> Instant.now());
+      if (!Instant.now().isBefore(since.plus(hold))) {
+        unhold(ns, pod.getMetadata().getName());
+      }
+    }
+  }
+
+  private void unhold(TestNamespace ns, String pod) {
+    try {
+      admin.pods().inNamespace(ns.name()).withName(pod).edit(p -> new io.fabric8.kubernetes.api.model.PodBuilder(p)
+          .editMetadata().removeFromFinalizers(HOLD).endMetadata().build());
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      // Gone already, or changed meanwhile: the next poll looks again.
+    }
+  }
+
+  /** Waits until every pod is older than {@code age}: instances that have run past their timeout. */
+  private static void awaitOlderThan(java.util.Collection<Pod> pods, Duration age) {
+    Instant newest = pods.stream().map(p -> Instant.parse(p.getMetadata().getCreationTimestamp())).max(Instant::compareTo)
+        .orElseThrow();
+    await("pods older than " + age).atMost(age.plus(Groups.CONVERGE)).pollInterval(Groups.POLL)
+        .until(() -> Instant.now().isAfter(newest.plus(age)));
+  }
+
   // ---------------------------------------------------------------------------------------------
 
   /** Waits until the group's only instance is Running, both members Ready on one node of {@code allowed}; returns it. */
   private static String awaitWholeOnOneNode(Groups groups, String name, Set<String> allowed, Duration atMost) {
     String[] node = new String[1];
-    await(name + " whole on one of " + allowed).atMost(atMost).pollInterval(Groups.POLL).untilAsserted(() -> {
-      SharedIpcGroup current = groups.get(name);
-      assertThat(current.getStatus()).isNotNull();
-      assertThat(current.getStatus().getReadyInstances()).as("status.readyInstances").isEqualTo(1);
-      assertThat(Groups.condition(current, "Placed").getStatus()).as("Placed: %s", Groups.condition(current, "Placed").getMessage())
-          .isEqualTo("True");
-      Map<String, Pod> pods = groups.pods(name);
-      assertThat(pods.keySet()).containsExactlyInAnyOrder(name + "-0-producer", name + "-0-consumer");
-      assertThat(pods.values()).allSatisfy(p -> {
-        assertThat(p.getMetadata().getDeletionTimestamp()).isNull();
-        assertThat(Groups.isReady(p)).as("%s Ready", p.getMetadata().getName()).isTrue();
-      });
-      Set<String> on = pods.values().stream().map(p -> p.getSpec().getNodeName()).collect(Collectors.toSet());
-      assertThat(on).hasSize(1);
-      assertThat(allowed).contains(on.iterator().next());
-      assertThat(instance(current, 0).getNode()).isEqualTo(on.iterator().next());
-      node[0] = on.iterator().next();
-    });
+    await(name + " whole on one of " + allowed).atMost(atMost).pollInterval(Groups.POLL)
+        .untilAsserted(() -> node[0] = assertWholeOnOneNode(groups, name, allowed));
     return node[0];
+  }
+
+  /** The group's only instance is Running, both members Ready on one node of {@code allowed}; returns it. */
+  private static String assertWholeOnOneNode(Groups groups, String name, Set<String> allowed) {
+    SharedIpcGroup current = groups.get(name);
+    assertThat(current.getStatus()).isNotNull();
+    assertThat(current.getStatus().getReadyInstances()).as("status.readyInstances").isEqualTo(1);
+    assertThat(Groups.condition(current, "Placed").getStatus()).as("Placed: %s", Groups.condition(current, "Placed").getMessage())
+        .isEqualTo("True");
+    Map<String, Pod> pods = groups.pods(name);
+    assertThat(pods.keySet()).containsExactlyInAnyOrder(name + "-0-producer", name + "-0-consumer");
+    assertThat(pods.values()).allSatisfy(p -> {
+      assertThat(p.getMetadata().getDeletionTimestamp()).isNull();
+      assertThat(Groups.isReady(p)).as("%s Ready", p.getMetadata().getName()).isTrue();
+    });
+    Set<String> on = pods.values().stream().map(p -> p.getSpec().getNodeName()).collect(Collectors.toSet());
+    assertThat(on).hasSize(1);
+    assertThat(allowed).contains(on.iterator().next());
+    assertThat(instance(current, 0).getNode()).isEqualTo(on.iterator().next());
+    return on.iterator().next();
   }
 
   /** The node a pod is bound to, else the node its required node affinity pins it to (as the operator writes it). */

@@ -25,6 +25,15 @@ public class InstanceStatus {
   @JsonPropertyDescription("Why the instance is not ready yet, when it is not.")
   private String message;
 
+  @JsonPropertyDescription("SameNode: when the operator chose the instance's node (RFC 3339). An instance not yet whole there within scheduling.timeout of this moment is placed again whole.")
+  private String placedAt;
+
+  @JsonPropertyDescription("SameNode: when every member of the instance first ran on its node (RFC 3339); from then on a lost or updated member is re-created on that node, and the instance moves only if the node is gone, cordoned or not Ready.")
+  private String firstWholeAt;
+
+  @JsonPropertyDescription("SameNode: since when a member of an instance that was whole is missing or not running (RFC 3339); absent while the instance is whole.")
+  private String brokenSince;
+
   @JsonPropertyDescription("System V segments in the instance's IPC namespace, from the node agent.")
   private SegmentUsage segments;
 
@@ -71,6 +80,30 @@ public class InstanceStatus {
     this.message = message;
   }
 
+  public String getPlacedAt() {
+    return placedAt;
+  }
+
+  public void setPlacedAt(String placedAt) {
+    this.placedAt = placedAt;
+  }
+
+  public String getFirstWholeAt() {
+    return firstWholeAt;
+  }
+
+  public void setFirstWholeAt(String firstWholeAt) {
+    this.firstWholeAt = firstWholeAt;
+  }
+
+  public String getBrokenSince() {
+    return brokenSince;
+  }
+
+  public void setBrokenSince(String brokenSince) {
+    this.brokenSince = brokenSince;
+  }
+
   public SegmentUsage getSegments() {
     return segments;
   }
@@ -98,12 +131,15 @@ public class InstanceStatus {
         && Objects.equals(pods, that.pods)
         && Objects.equals(phase, that.phase)
         && Objects.equals(message, that.message)
+        && Objects.equals(placedAt, that.placedAt)
+        && Objects.equals(firstWholeAt, that.firstWholeAt)
+        && Objects.equals(brokenSince, that.brokenSince)
         && Objects.equals(segments, that.segments)
         && Objects.equals(sharedMemoryUsedBytes, that.sharedMemoryUsedBytes);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(index, node, pods, phase, message, segments, sharedMemoryUsedBytes);
+    return Objects.hash(index, node, pods, phase, message, placedAt, firstWholeAt, brokenSince, segments, sharedMemoryUsedBytes);
   }
 }

@@ -43,6 +43,10 @@ public class SharedIpcGroupSpec {
 
   @JsonPropertyDescription("SamePod (default): one pod per instance with every member as a container, sharing the pod's IPC namespace. SameNode: one pod per member, all pods of an instance on one node.")
   @Default("SamePod")
+  @ValidationRule(
+      value = "self == oldSelf",
+      message = "placement is immutable: SamePod and SameNode instances cannot be converted in place; create a new group with the other placement and delete this one",
+      reason = "FieldValueForbidden")
   private Placement placement = Placement.SamePod;
 
   @JsonPropertyDescription("The memory-backed volume every member of an instance sees, and how it is accounted.")

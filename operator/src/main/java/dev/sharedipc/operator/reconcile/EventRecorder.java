@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * Records core/v1 Events on a group (what {@code kubectl describe sipc} shows) and logs each one.
  * A failure to record is logged, never thrown: an Event is a report, not part of the work.
  */
-public class EventRecorder {
+public class EventRecorder implements dev.sharedipc.operator.sync.GroupEvents {
   private static final Logger LOG = LoggerFactory.getLogger(EventRecorder.class);
   public static final String COMPONENT = "sharedipc-operator";
 

@@ -10,7 +10,6 @@ import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.operator.policy.Admission;
 import dev.sharedipc.operator.policy.OrphanPolicyResolver;
 import dev.sharedipc.operator.policy.PolicyEvaluator;
-import dev.sharedipc.operator.samenode.SameNodePlan;
 import dev.sharedipc.operator.render.Quantities;
 import dev.sharedipc.operator.samenode.SameNodePlanner;
 import dev.sharedipc.operator.samenode.SchedulingPodStore;
@@ -22,6 +21,10 @@ import dev.sharedipc.operator.render.MergeConflict;
 import dev.sharedipc.operator.status.GroupObservation;
 import dev.sharedipc.operator.status.StatusAggregator;
 import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.sync.Blockers;
+import dev.sharedipc.operator.sync.GroupSync;
+import dev.sharedipc.operator.sync.OwnedPods;
+import dev.sharedipc.operator.sync.SyncResult;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -51,7 +54,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The thin controller of SharedIpcGroups: reads the group and its pods, asks the renderer what
- * should exist, lets {@link PodSync} apply one step, and records status and Events. Every
+ * should exist, lets the {@link GroupSync} of the group's placement apply one step ({@link PodSync}
+ * for SamePod, {@code SameNodeSync} for SameNode), and records status and Events. Every
  * decision is made by a collaborator; this class only sequences them.
  */
 @ControllerConfiguration(name = SharedIpcGroupReconciler.NAME)
@@ -64,21 +68,20 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   static final Duration RECHECK = Duration.ofSeconds(30);
 
   private final GroupRenderer renderer;
-  private final PodSync podSync;
+  private final Map<Placement, GroupSync> syncs;
   private final StatusAggregator aggregator;
   private final EventRecorder events;
-  private final SameNodePlanner sameNodePlanner;
   private final PolicyEvaluator policyEvaluator;
   private final NodeUsage nodeUsage;
   private final Clock clock;
   /** Per group UID: condition type to the status/reason last announced by an Event. */
   private final Map<String, Map<String, String>> announced = new ConcurrentHashMap<>();
 
-  public SharedIpcGroupReconciler(GroupRenderer renderer, PodSync podSync, SameNodePlanner sameNodePlanner,
+  /** @param syncs the sync of each placement mode (like Flink's ReconcilerFactory, one per mode) */
+  public SharedIpcGroupReconciler(GroupRenderer renderer, Map<Placement, GroupSync> syncs,
       StatusAggregator aggregator, PolicyEvaluator policyEvaluator, NodeUsage nodeUsage, EventRecorder events, Clock clock) {
     this.renderer = renderer;
-    this.sameNodePlanner = sameNodePlanner;
-    this.podSync = podSync;
+    this.syncs = Map.copyOf(syncs);
     this.policyEvaluator = policyEvaluator;
     this.nodeUsage = nodeUsage;
     this.aggregator = aggregator;
@@ -177,7 +180,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     List<Pod> owned = ((InformerEventSource<Pod, SharedIpcGroup>) context.eventSourceRetriever()
             .getEventSourceFor(Pod.class, OWNED_PODS))
         .getSecondaryResources(group).stream()
-        .filter(p -> PodSync.isOwnedBy(p, group))
+        .filter(p -> OwnedPods.isOwnedBy(p, group))
         .toList();
 
     Map<String, String> namespaceLabels = cache(context, Namespace.class)
@@ -202,36 +205,33 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     NodeUsage.GroupUsage usage = nodeUsage.of(group, cache(context, SharedIpcNode.class).list().toList(), owned,
         cache(context, Node.class).list().map(n -> n.getMetadata().getName()).collect(Collectors.toSet()), clock.instant());
 
-    PodSync.Blockers blockers = PodSync.Blockers.NONE;
-    SameNodePlan plan = null;
+    Blockers blockers = Blockers.NONE;
+    SyncResult synced = null;
     if (desired != null && governed != null) {
       if (governed != group) {
         LOG.info("group={} verdict=policy-violation action=heal-admitted-spec admittedGeneration={} replicas={} message=\"{}\"", id,
             admission.record().getGeneration(), governed.getSpec().getReplicas(), policy.message());
       }
-      if (governed.getSpec().getPlacement() == Placement.SameNode) {
-        plan = sameNodePlanner.plan(governed, owned, cache(context, Node.class).list().toList(),
-            ((InformerEventSource<Pod, SharedIpcGroup>) context.eventSourceRetriever().getEventSourceFor(Pod.class, ALL_PODS))
-                .list().toList(),
-            clock.instant());
-        List<Pod> evicted = podSync.evict(governed, plan.evictions());
-        desired = renderer.renderSameNode(governed, plan.nodeByInstance());
-        owned = owned.stream().filter(p -> !evicted.contains(p)).toList();
-        blockers = podSync.sync(governed, desired, owned);
-      } else {
-        blockers = podSync.sync(governed, desired, owned);
-      }
+      GroupSync sync = syncs.get(governed.getSpec().getPlacement());
+      synced = sync.sync(governed, desired, owned, new GroupSync.Cluster(
+          () -> cache(context, Node.class).list().toList(),
+          () -> ((InformerEventSource<Pod, SharedIpcGroup>) context.eventSourceRetriever().getEventSourceFor(Pod.class, ALL_PODS))
+              .list().toList()));
+      desired = synced.desired();
+      owned = synced.pods();
+      blockers = synced.blockers();
     } else if (desired != null) {
       LOG.info("group={} verdict=policy-violation action=no-pod-changes reason=nothing-admitted message=\"{}\"", id, policy.message());
     }
     // A spec that cannot be rendered is not admitted: the last one that could stays on record.
     AdmittedSpec admitted = desired != null ? admission.record()
         : group.getStatus() == null ? null : group.getStatus().getAdmitted();
-    GroupObservation seen = plan == null
+    GroupObservation seen = synced == null
         ? new GroupObservation(group, desired, specProblem, owned, blockers, policy, usage)
-        : new GroupObservation(group, desired, specProblem, owned, blockers, policy, usage, plan.waiting(), plan.waitingReason());
+        : new GroupObservation(group, desired, specProblem, owned, blockers, policy, usage, synced.waiting(), synced.waitingReason());
     SharedIpcGroupStatus status = aggregator.aggregate(
         seen.governedBy(OrphanPolicyResolver.resolve(group, governing, policy), admitted), clock.instant());
+    SyncResult.recordPlacements(synced, group.getStatus(), status);
     announceTransitions(group, status);
 
     SharedIpcGroupStatus old = group.getStatus();
@@ -247,9 +247,9 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
       // Nothing tells us when a foreign pod that blocks a name goes away, or when an admission
       // policy that refused a pod changes: look again later, slowly.
       control.rescheduleAfter(RECHECK);
-    } else if (plan != null && plan.recheckIn().isPresent()) {
+    } else if (synced != null && synced.recheckIn().isPresent()) {
       // A SameNode timeout falls due, or an instance waits for room: look again then.
-      control.rescheduleAfter(plan.recheckIn().get().plusMillis(100));
+      control.rescheduleAfter(synced.recheckIn().get().plusMillis(100));
     }
     if (usage.staleAt().isPresent()) {
       // A report that stops being renewed changes no object: look again when it turns stale.

@@ -10,6 +10,9 @@ import dev.sharedipc.operator.reconcile.SharedIpcGroupReconciler;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.samenode.AvoidList;
 import dev.sharedipc.operator.samenode.SameNodePlanner;
+import dev.sharedipc.operator.samenode.SameNodeSync;
+import dev.sharedipc.operator.sync.OwnedPods;
+import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.operator.status.StatusAggregator;
 import dev.sharedipc.operator.usage.NodeUsage;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -25,6 +28,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -109,9 +113,11 @@ public final class OperatorRuntime implements AutoCloseable {
     });
     EventRecorder events = new EventRecorder(client);
     GroupRenderer renderer = new GroupRenderer(settings.nodeSharedRoot);
-    SharedIpcGroupReconciler reconciler = new SharedIpcGroupReconciler(
-        renderer, new PodSync(client, events),
-        new SameNodePlanner(renderer, new InstancePlacer(), new AvoidList(AvoidList.DEFAULT_TTL)),
+    OwnedPods ownedPods = new OwnedPods(client);
+    SharedIpcGroupReconciler reconciler = new SharedIpcGroupReconciler(renderer, Map.of(
+            Placement.SamePod, new PodSync(ownedPods, events),
+            Placement.SameNode, new SameNodeSync(new SameNodePlanner(renderer, new InstancePlacer(), new AvoidList(AvoidList.DEFAULT_TTL)),
+                renderer, ownedPods, events, Clock.systemUTC())),
         new StatusAggregator(), new PolicyEvaluator(), new NodeUsage(), events, Clock.systemUTC());
     Set<String> namespaces = new HashSet<>(settings.namespaces);
     namespaces.removeIf(String::isBlank);

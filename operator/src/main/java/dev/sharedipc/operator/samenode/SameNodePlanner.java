@@ -2,6 +2,7 @@ package dev.sharedipc.operator.samenode;
 
 import dev.sharedipc.api.Durations;
 import dev.sharedipc.api.Labels;
+import dev.sharedipc.api.v1alpha1.InstanceStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.placement.InstanceDemand;
 import dev.sharedipc.operator.placement.InstancePlacer;
@@ -9,6 +10,7 @@ import dev.sharedipc.operator.placement.NodeInfo;
 import dev.sharedipc.operator.placement.Placement;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.status.Pods;
+import dev.sharedipc.operator.sync.InstancePlacement;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.time.Duration;
@@ -25,14 +27,20 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
- * Decides where each instance of a SameNode group lives, as a function of the group, its pods, the
- * nodes, every pod's requests, and the time. An instance keeps its node while it is whole and its
- * node exists; an instance that is not fully Running within {@code scheduling.timeout}, or whose
- * node is gone (or cordoned or not Ready while the instance is not whole), is evicted as a whole
- * and placed again, avoiding that node for a while. Instances without a node go to the
- * {@link InstancePlacer}. Never half an instance: all its members are placed, kept or evicted together.
+ * Decides where each instance of a SameNode group lives, as a function of the group (with the
+ * placements its status keeps), its pods, the nodes, every pod's requests, and the time.
+ *
+ * <p>An instance that was whole once (every member Running on its node) keeps its node: a member
+ * lost or replaced is simply created again there by the sync, and the other members are left alone.
+ * It moves, whole, only when its node is gone, or cordoned or not Ready while the instance is not
+ * whole (a member could not come back there). An instance that never became whole within
+ * {@code scheduling.timeout} of its placement is placed again whole, avoiding that node for a
+ * while. Instances without a node go to the {@link InstancePlacer}. The record of each instance
+ * ({@link InstancePlacement}) lives in the group's status, so a restarted operator decides the same.
  */
 public final class SameNodePlanner {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SameNodePlanner.class);
@@ -54,10 +62,11 @@ public final class SameNodePlanner {
   public SameNodePlan plan(SharedIpcGroup group, List<Pod> owned, Collection<Node> nodes, Collection<Pod> allPods, Instant now) {
     String uid = group.getMetadata().getUid();
     int replicas = GroupRenderer.replicas(group);
-    int members = group.getSpec().getMembers().size();
+    Set<String> members = group.getSpec().getMembers().stream().map(m -> m.getName()).collect(Collectors.toSet());
     Duration timeout = timeout(group);
     Map<String, Node> nodesByName = new HashMap<>();
     nodes.forEach(n -> nodesByName.put(n.getMetadata().getName(), n));
+    Map<Integer, InstancePlacement> recorded = recorded(group);
 
     Map<Integer, List<Pod>> byInstance = new TreeMap<>();
     for (Pod pod : owned) {
@@ -66,7 +75,14 @@ public final class SameNodePlanner {
         byInstance.computeIfAbsent(index, i -> new ArrayList<>()).add(pod);
       }
     }
+    // An instance that was whole keeps its node even while every member is being replaced.
+    recorded.forEach((index, placement) -> {
+      if (index < replicas && placement.wasWhole()) {
+        byInstance.putIfAbsent(index, List.of());
+      }
+    });
     Map<Integer, String> nodeByInstance = new TreeMap<>();
+    Map<Integer, InstancePlacement> placements = new TreeMap<>();
     List<SameNodePlan.Eviction> evictions = new ArrayList<>();
     Set<String> avoid = new HashSet<>(avoidList.nodes(uid, now));
     Duration recheck = null;
@@ -77,8 +93,24 @@ public final class SameNodePlanner {
     for (Map.Entry<Integer, List<Pod>> entry : byInstance.entrySet()) {
       int index = entry.getKey();
       List<Pod> pods = entry.getValue();
-      String node = pods.stream().map(GroupRenderer::pinnedNode).filter(Objects::nonNull).findFirst().orElse(null);
-      boolean whole = pods.size() == members && pods.stream().allMatch(p -> p.getStatus() != null && "Running".equals(p.getStatus().getPhase()));
+      InstancePlacement record = recorded.get(index);
+      String node = pods.stream().map(GroupRenderer::pinnedNode).filter(Objects::nonNull).findFirst()
+          .orElse(record == null ? null : record.node());
+      if (record != null && !record.node().equals(node)) {
+        record = null; // a record of an earlier node says nothing about this one
+      }
+      Set<String> running = pods.stream()
+          .filter(p -> p.getStatus() != null && "Running".equals(p.getStatus().getPhase()))
+          .map(p -> p.getMetadata().getLabels().get(Labels.MEMBER))
+          .collect(Collectors.toSet());
+      boolean whole = running.containsAll(members);
+      // Without a record (pods made by an operator that kept none), placement dates from the oldest
+      // pod; creationTimestamp is truncated to the second: one more second means never early.
+      Instant placedAt = record != null ? record.placedAt()
+          : pods.stream().map(SameNodePlanner::created).min(Instant::compareTo).orElse(now).plusSeconds(1);
+      Instant firstWholeAt = record != null && record.wasWhole() ? record.firstWholeAt() : whole ? now : null;
+      Instant brokenSince = whole || firstWholeAt == null ? null : record != null && record.brokenSince() != null
+          ? record.brokenSince() : now;
       Node n = node == null ? null : nodesByName.get(node);
       if (node != null && n == null) {
         evict(evictions, pods, "NodeLost", "node " + node + " is gone: instance " + index + " is placed again as a whole");
@@ -87,14 +119,13 @@ public final class SameNodePlanner {
       }
       if (!whole && n != null && (!isReady(n) || isCordoned(n))) {
         evict(evictions, pods, "NodeUnavailable", "node " + node + " is " + (isCordoned(n) ? "cordoned" : "not Ready")
-            + " and instance " + index + " is not whole there: it is placed again as a whole");
+            + " and instance " + index + " is not whole there (members running: " + new TreeSet<>(running)
+            + "): it is placed again as a whole");
         avoid.add(node);
         continue;
       }
-      if (!whole) {
-        Instant started = pods.stream().map(SameNodePlanner::created).min(Instant::compareTo).orElse(now);
-        // creationTimestamp is truncated to the second: one more second means never early.
-        Instant deadline = started.plus(timeout).plusSeconds(1);
+      if (!whole && firstWholeAt == null) {
+        Instant deadline = placedAt.plus(timeout);
         if (!now.isBefore(deadline)) {
           // The scheduler refusing a pinned member is worth a few placements elsewhere, not a loop (SchedulerRefusals).
           Optional<String> refused = SchedulerRefusals.of(pods);
@@ -104,12 +135,13 @@ public final class SameNodePlanner {
                 + " not placed again until the group's spec changes");
             waitingReason = SchedulerRefusals.REASON;
             nodeByInstance.put(index, node);
+            placements.put(index, new InstancePlacement(node, placedAt, firstWholeAt, brokenSince));
             continue;
           }
           refused.ifPresent(r -> refusals.record(uid, generation, index));
-          evict(evictions, pods, "PlacementTimedOut", "instance " + index + " was not fully Running on node " + node
-              + " within " + Durations.format(timeout) + " (scheduling.timeout"
-              + refused.map(r -> "; the scheduler refused " + r).orElse("") + "): it is placed again as a whole, avoiding "
+          evict(evictions, pods, "PlacementTimedOut", "instance " + index + " never had all its members Running on node "
+              + node + " within " + Durations.format(timeout) + " (scheduling.timeout) of its placement"
+              + refused.map(r -> "; the scheduler refused " + r).orElse("") + ": it is placed again as a whole, avoiding "
               + node + " for " + Durations.format(AvoidList.DEFAULT_TTL));
           if (node != null) {
             avoidList.avoid(uid, node, now);
@@ -124,6 +156,7 @@ public final class SameNodePlanner {
         refusals.clear(uid, index);
       }
       nodeByInstance.put(index, node);
+      placements.put(index, new InstancePlacement(node, placedAt, firstWholeAt, brokenSince));
     }
 
     List<Integer> toPlace = new ArrayList<>();
@@ -149,6 +182,7 @@ public final class SameNodePlanner {
       for (Placement placement : placer.place(demands, nodeInfos(nodes, allPods, evictions), instancesPerNode, avoid)) {
         if (placement instanceof Placement.Placed placed) {
           nodeByInstance.put(placed.index(), placed.node());
+          placements.put(placed.index(), new InstancePlacement(placed.node(), now, null, null));
           if (placed.unchecked() != null) {
             LOG.info("group={}/{} instance={} node={} placed=true unchecked=\"{}\"", group.getMetadata().getNamespace(),
                 group.getMetadata().getName(), placed.index(), placed.node(), placed.unchecked());
@@ -164,7 +198,20 @@ public final class SameNodePlanner {
         recheck = min(recheck, WAITING_RECHECK);
       }
     }
-    return new SameNodePlan(nodeByInstance, evictions, waiting, waitingReason, Optional.ofNullable(recheck));
+    return new SameNodePlan(nodeByInstance, evictions, waiting, waitingReason, Optional.ofNullable(recheck), placements);
+  }
+
+  /** The placements the group's status keeps, by instance. */
+  private static Map<Integer, InstancePlacement> recorded(SharedIpcGroup group) {
+    Map<Integer, InstancePlacement> recorded = new HashMap<>();
+    if (group.getStatus() != null && group.getStatus().getInstances() != null) {
+      for (InstanceStatus instance : group.getStatus().getInstances()) {
+        if (instance.getIndex() != null) {
+          InstancePlacement.of(instance).ifPresent(p -> recorded.put(instance.getIndex(), p));
+        }
+      }
+    }
+    return recorded;
   }
 
   /** Nodes with what their pods request; our own pods pinned to a node but not bound yet count there too. */
@@ -220,7 +267,7 @@ public final class SameNodePlanner {
     return Durations.parse(group.getSpec().getScheduling().getTimeout());
   }
 
-  private static Integer instanceOf(Pod pod) {
+  static Integer instanceOf(Pod pod) {
     String value = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.INSTANCE);
     try {
       return value == null ? null : Integer.valueOf(value);

@@ -5,7 +5,7 @@ import dev.sharedipc.operator.Verdict;
 import dev.sharedipc.api.v1alpha1.AdmittedSpec;
 import dev.sharedipc.api.v1alpha1.EffectiveOrphanPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
-import dev.sharedipc.operator.reconcile.PodSync;
+import dev.sharedipc.operator.sync.Blockers;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.usage.NodeUsage;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -31,7 +31,7 @@ public record GroupObservation(
     DesiredState desired,
     Verdict specProblem,
     List<Pod> pods,
-    PodSync.Blockers blockers,
+    Blockers blockers,
     Verdict policy,
     NodeUsage.GroupUsage usage,
     java.util.SortedMap<Integer, String> waitingInstances,
@@ -41,13 +41,13 @@ public record GroupObservation(
 
   /** An observation of a group that waits on no placement (SamePod, or SameNode fully placed). */
   public GroupObservation(SharedIpcGroup group, DesiredState desired, Verdict specProblem, List<Pod> pods,
-      PodSync.Blockers blockers, Verdict policy, NodeUsage.GroupUsage usage) {
+      Blockers blockers, Verdict policy, NodeUsage.GroupUsage usage) {
     this(group, desired, specProblem, pods, blockers, policy, usage, new java.util.TreeMap<>(), null);
   }
 
   /** An observation of a group that may wait on placement, before governance is added. */
   public GroupObservation(SharedIpcGroup group, DesiredState desired, Verdict specProblem, List<Pod> pods,
-      PodSync.Blockers blockers, Verdict policy, NodeUsage.GroupUsage usage,
+      Blockers blockers, Verdict policy, NodeUsage.GroupUsage usage,
       java.util.SortedMap<Integer, String> waitingInstances, String waitingReason) {
     this(group, desired, specProblem, pods, blockers, policy, usage, waitingInstances, waitingReason, null, null);
   }

@@ -162,6 +162,8 @@ class OperatorRbacIT {
     await("writes allowed in " + ns).atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
       Pod pod = operator.pods().inNamespace(ns).resource(pod()).create();
       operator.pods().inNamespace(ns).withName(pod.getMetadata().getName()).delete();
+      Pod evicted = operator.pods().inNamespace(ns).resource(pod()).create();
+      assertThat(operator.pods().inNamespace(ns).withName(evicted.getMetadata().getName()).evict()).as("eviction allowed").isTrue();
       operator.resource(statusOnly(group)).subresource("status").patch(SSA, statusOnly(group));
       operator.v1().events().inNamespace(ns).resource(event(group)).create();
     });
@@ -186,6 +188,7 @@ class OperatorRbacIT {
     await("writes forbidden in " + ns).atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
       assertForbidden(() -> operator.pods().inNamespace(ns).resource(pod()).create());
       assertForbidden(() -> operator.pods().inNamespace(ns).withName(existing.getMetadata().getName()).delete());
+      assertForbidden(() -> operator.pods().inNamespace(ns).withName(existing.getMetadata().getName()).evict());
       assertForbidden(() -> operator.resource(statusOnly(group)).subresource("status").patch(SSA, statusOnly(group)));
       assertForbidden(() -> operator.v1().events().inNamespace(ns).resource(event(group)).create());
     });

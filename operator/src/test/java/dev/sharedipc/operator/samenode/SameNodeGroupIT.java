@@ -166,6 +166,148 @@ class SameNodeGroupIT {
     assertThat(groups.eventReasons()).contains("NodeLost");
   }
 
+  /**
+   * A member pod of an instance that ran for longer than its 3 s timeout is deleted: it comes back
+   * on the same node and the other member keeps running, same UID; no move, no PlacementTimedOut.
+   * With {@code restart}, the operator is stopped before the delete and started after: the verdict
+   * rests on the placement kept in status, not on memory.
+   */
+  private void aDeletedMemberComesBackOnItsNode(boolean restart) {
+    node("home", "4", "8Gi");
+    node("other", "4", "8Gi");
+    SharedIpcGroup group = group("healer", 1, "64Mi");
+    group.getSpec().setScheduling(new SchedulingSpec());
+    group.getSpec().getScheduling().setTimeout("3s");
+    groups.create(group);
+    List<Pod> first = awaitPods("healer", 2);
+    String home = GroupRenderer.pinnedNode(first.get(0));
+    first.forEach(p -> kubelet.run(p, home, true));
+    groups.awaitCondition("healer", "Ready", "True", "AllInstancesReady");
+    awaitPastTimeout(first, Duration.ofSeconds(4));
+    String firstWholeAt = groups.get("healer").getStatus().getInstances().get(0).getFirstWholeAt();
+    Pod writer = first.stream().filter(p -> p.getMetadata().getName().endsWith("-writer")).findFirst().orElseThrow();
+    Pod reader = first.stream().filter(p -> p.getMetadata().getName().endsWith("-reader")).findFirst().orElseThrow();
+
+    if (restart) {
+      RunningOperator.stop();
+    }
+    client.pods().inNamespace(ns).withName(reader.getMetadata().getName()).withGracePeriod(0).delete();
+    if (restart) {
+      await().atMost(WAIT).until(() -> pods("healer").size() == 1);
+      RunningOperator.shared();
+    }
+    await().atMost(WAIT).untilAsserted(() -> {
+      kubelet.finishTerminating(ns);
+      Pod again = client.pods().inNamespace(ns).withName(reader.getMetadata().getName()).get();
+      assertThat(again).as("the reader, re-created").isNotNull();
+      assertThat(again.getMetadata().getUid()).isNotEqualTo(reader.getMetadata().getUid());
+      assertThat(GroupRenderer.pinnedNode(again)).as("the reader's node").isEqualTo(home);
+    });
+    kubelet.run(client.pods().inNamespace(ns).withName(reader.getMetadata().getName()).get(), home, true);
+    SharedIpcGroup ready = groups.awaitCondition("healer", "Ready", "True", "AllInstancesReady");
+    Pod writerNow = client.pods().inNamespace(ns).withName(writer.getMetadata().getName()).get();
+    assertThat(writerNow.getMetadata().getUid()).as("the writer kept running: same pod").isEqualTo(writer.getMetadata().getUid());
+    assertThat(writerNow.getMetadata().getDeletionTimestamp()).isNull();
+    assertThat(pods("healer")).hasSize(2).allSatisfy(p -> assertThat(GroupRenderer.pinnedNode(p)).isEqualTo(home));
+    assertThat(ready.getStatus().getInstances().get(0).getFirstWholeAt()).as("first whole, unchanged").isNotNull()
+        .isEqualTo(firstWholeAt);
+    assertThat(ready.getStatus().getInstances().get(0).getBrokenSince()).as("whole again").isNull();
+    assertThat(groups.eventReasons()).doesNotContain("PlacementTimedOut", "NodeUnavailable", "NodeLost");
+  }
+
+  @Test
+  void aDeletedMemberComesBackOnItsNodeWhileTheOtherMemberKeepsRunning() {
+    aDeletedMemberComesBackOnItsNode(false);
+  }
+
+  @Test
+  void theVerdictOnALostMemberHoldsAcrossAnOperatorRestart() {
+    try {
+      aDeletedMemberComesBackOnItsNode(true);
+    } finally {
+      RunningOperator.shared();
+    }
+  }
+
+  /**
+   * A template change of one member replaces only that member's pods, one instance at a time: the
+   * other member's pods keep their UIDs, and the second instance's pod goes only once the first
+   * instance is Ready again.
+   */
+  @Test
+  void aTemplateChangeOfOneMemberReplacesOnlyItsPodsInstanceByInstance() {
+    node("a", "4", "8Gi");
+    node("b", "4", "8Gi");
+    SharedIpcGroup group = group("roll", 2, "64Mi");
+    group.getSpec().setScheduling(new SchedulingSpec());
+    group.getSpec().getScheduling().setTimeout("3s");
+    groups.create(group);
+    List<Pod> first = awaitPods("roll", 4);
+    first.forEach(p -> kubelet.run(p, GroupRenderer.pinnedNode(p), true));
+    groups.awaitCondition("roll", "Ready", "True", "AllInstancesReady");
+    awaitPastTimeout(first, Duration.ofSeconds(4)); // instances that ran longer than their timeout
+    Map<String, String> uids = first.stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), p -> p.getMetadata().getUid()));
+    Map<String, String> nodeOf = first.stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), GroupRenderer::pinnedNode));
+
+    groups.edit("roll", g -> {
+      g.getSpec().getMembers().get(1).getTemplate().getSpec().getContainers().get(0).setImage("busybox:1.37");
+      return g;
+    });
+    // Step 1: instance 0's reader alone goes (nothing runs it again yet, so nothing else may go).
+    await().atMost(WAIT).untilAsserted(() -> {
+      kubelet.finishTerminating(ns);
+      Pod reader0 = client.pods().inNamespace(ns).withName("roll-0-reader").get();
+      assertThat(reader0).isNotNull();
+      assertThat(reader0.getMetadata().getUid()).isNotEqualTo(uids.get("roll-0-reader"));
+      assertThat(GroupRenderer.pinnedNode(reader0)).isEqualTo(nodeOf.get("roll-0-reader"));
+    });
+    await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(client.pods().inNamespace(ns).withName("roll-1-reader").get().getMetadata().getUid())
+            .as("instance 1 untouched while instance 0 is not Ready").isEqualTo(uids.get("roll-1-reader")));
+    // Step 2: once instance 0 is Ready again, instance 1's reader is replaced.
+    kubelet.run(client.pods().inNamespace(ns).withName("roll-0-reader").get(), nodeOf.get("roll-0-reader"), true);
+    await().atMost(WAIT).untilAsserted(() -> {
+      kubelet.finishTerminating(ns);
+      Pod reader1 = client.pods().inNamespace(ns).withName("roll-1-reader").get();
+      assertThat(reader1).isNotNull();
+      assertThat(reader1.getMetadata().getUid()).isNotEqualTo(uids.get("roll-1-reader"));
+      assertThat(GroupRenderer.pinnedNode(reader1)).isEqualTo(nodeOf.get("roll-1-reader"));
+    });
+    kubelet.run(client.pods().inNamespace(ns).withName("roll-1-reader").get(), nodeOf.get("roll-1-reader"), true);
+    groups.awaitCondition("roll", "Ready", "True", "AllInstancesReady");
+    for (String writer : List.of("roll-0-writer", "roll-1-writer")) {
+      assertThat(client.pods().inNamespace(ns).withName(writer).get().getMetadata().getUid()).as("%s untouched", writer)
+          .isEqualTo(uids.get(writer));
+    }
+    assertThat(groups.eventReasons()).doesNotContain("PlacementTimedOut", "NodeUnavailable", "NodeLost");
+  }
+
+  /** Removing a member deletes only its pods; the others keep running where they are. */
+  @Test
+  void aRemovedMemberTakesOnlyItsOwnPods() {
+    node("a", "4", "8Gi");
+    SharedIpcGroup group = group("shrink", 1, "64Mi");
+    group.getSpec().setScheduling(new SchedulingSpec());
+    group.getSpec().getScheduling().setTimeout("3s");
+    groups.create(group);
+    List<Pod> first = awaitPods("shrink", 2);
+    first.forEach(p -> kubelet.run(p, GroupRenderer.pinnedNode(p), true));
+    groups.awaitCondition("shrink", "Ready", "True", "AllInstancesReady");
+    awaitPastTimeout(first, Duration.ofSeconds(4));
+    String writerUid = client.pods().inNamespace(ns).withName("shrink-0-writer").get().getMetadata().getUid();
+    groups.edit("shrink", g -> {
+      g.getSpec().getMembers().removeIf(m -> m.getName().equals("reader"));
+      return g;
+    });
+    await().atMost(WAIT).untilAsserted(() -> {
+      kubelet.finishTerminating(ns);
+      assertThat(pods("shrink")).extracting(p -> p.getMetadata().getName()).containsExactly("shrink-0-writer");
+    });
+    assertThat(client.pods().inNamespace(ns).withName("shrink-0-writer").get().getMetadata().getUid()).isEqualTo(writerUid);
+    groups.awaitCondition("shrink", "Ready", "True", "AllInstancesReady");
+    assertThat(groups.eventReasons()).contains("MemberRemoved").doesNotContain("PlacementTimedOut", "NodeUnavailable");
+  }
+
   // ---- helpers ----
 
   private String nodeName(String suffix) {
@@ -204,6 +346,13 @@ class SameNodeGroupIT {
     return group;
   }
 
+
+  /** Waits until the pods are older than {@code age}: an instance that has run past its timeout. */
+  private static void awaitPastTimeout(List<Pod> pods, Duration age) {
+    java.time.Instant newest = pods.stream().map(p -> java.time.Instant.parse(p.getMetadata().getCreationTimestamp()))
+        .max(java.time.Instant::compareTo).orElseThrow();
+    await().atMost(age.plus(WAIT)).until(() -> java.time.Instant.now().isAfter(newest.plus(age)));
+  }
 
   private List<Pod> pods(String group) {
     return client.pods().inNamespace(ns).withLabel(Labels.GROUP, group).list().getItems().stream()

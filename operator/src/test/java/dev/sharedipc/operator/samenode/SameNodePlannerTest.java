@@ -19,7 +19,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import dev.sharedipc.api.v1alpha1.InstanceStatus;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
+import dev.sharedipc.operator.sync.InstancePlacement;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class SameNodePlannerTest {
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
@@ -61,6 +67,7 @@ class SameNodePlannerTest {
     assertThat(plan.nodeByInstance()).containsExactly(Map.entry(0, "a"));
     assertThat(plan.evictions()).isEmpty();
     assertThat(plan.recheckIn()).isEmpty();
+    assertThat(plan.placements().get(0).firstWholeAt()).as("whole now, and recorded so").isEqualTo(T0.plusSeconds(600));
   }
 
   @Test
@@ -176,6 +183,88 @@ class SameNodePlannerTest {
     }
   }
 
+  // ---- a member lost or updated: the table of verdicts ----
+
+  private static final Instant HOURS_AGO = T0.minus(Duration.ofHours(5));
+
+  /**
+   * One case: the instance's recorded placement (or none), which members still stand, the state of
+   * its node, and what the planner must decide.
+   */
+  record Case(String name, InstancePlacement recorded, List<String> standing, String phase, NodeState node,
+      String evictionReason, String placedOn) {
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  enum NodeState { READY, CORDONED, NOT_READY, GONE }
+
+  static Stream<Case> memberCases() {
+    InstancePlacement wholeBefore = new InstancePlacement("a", HOURS_AGO, HOURS_AGO.plusSeconds(3), null);
+    InstancePlacement neverWhole = new InstancePlacement("a", T0.minusSeconds(90), null, null);
+    InstancePlacement placedJustNow = new InstancePlacement("a", T0.minusSeconds(10), null, null);
+    return Stream.of(
+        new Case("one member missing on a whole-before instance: re-created on the same node, no eviction",
+            wholeBefore, List.of("w"), "Running", NodeState.READY, null, "a"),
+        new Case("every member missing on a whole-before instance: still its node, nothing placed elsewhere",
+            wholeBefore, List.of(), "Running", NodeState.READY, null, "a"),
+        new Case("a member not yet running again on a whole-before instance: waits on its node, no timeout",
+            wholeBefore, List.of("w", "r"), "Pending", NodeState.READY, null, "a"),
+        new Case("one member missing on a whole-before instance whose node is cordoned: moves whole",
+            wholeBefore, List.of("w"), "Running", NodeState.CORDONED, "NodeUnavailable", "b"),
+        new Case("one member missing on a whole-before instance whose node is not Ready: moves whole",
+            wholeBefore, List.of("w"), "Running", NodeState.NOT_READY, "NodeUnavailable", "b"),
+        new Case("a whole-before instance whose node is gone: moves whole",
+            wholeBefore, List.of("w", "r"), "Running", NodeState.GONE, "NodeLost", "b"),
+        new Case("never whole, placed 90 s ago with a 60 s timeout: moves whole",
+            neverWhole, List.of("w", "r"), "Pending", NodeState.READY, "PlacementTimedOut", "b"),
+        new Case("never whole, placed 10 s ago: waits on its node",
+            placedJustNow, List.of("w", "r"), "Pending", NodeState.READY, null, "a"),
+        new Case("a record of another node says nothing: pods of hours ago never whole here time out",
+            new InstancePlacement("elsewhere", T0, T0, null), List.of("w", "r"), "Pending", NodeState.READY,
+            "PlacementTimedOut", "b"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("memberCases")
+  void aMemberLostOrUpdatedIsReplacedInPlaceUnlessTheInstanceMustMove(Case c) {
+    SharedIpcGroup recorded = withRecord(c.recorded());
+    List<Pod> pods = podsOn("a", HOURS_AGO, c.phase()).stream()
+        .filter(p -> c.standing().contains(p.getMetadata().getLabels().get(dev.sharedipc.api.Labels.MEMBER))).toList();
+    List<Node> nodes = new ArrayList<>(List.of(node("b", true, false)));
+    switch (c.node()) {
+      case READY -> nodes.add(node("a", true, false));
+      case CORDONED -> nodes.add(node("a", true, true));
+      case NOT_READY -> nodes.add(node("a", false, false));
+      case GONE -> { }
+    }
+    // A planner made afresh, as after an operator restart: only the status remembers.
+    SameNodePlanner fresh = new SameNodePlanner(renderer, new InstancePlacer(), new AvoidList(Duration.ofMinutes(5)));
+    SameNodePlan plan = fresh.plan(recorded, pods, nodes, pods, T0);
+
+    if (c.evictionReason() == null) {
+      assertThat(plan.evictions()).as("evictions").isEmpty();
+    } else {
+      assertThat(plan.evictions()).as("evictions").hasSize(pods.size())
+          .allSatisfy(e -> assertThat(e.reason()).isEqualTo(c.evictionReason()));
+    }
+    assertThat(plan.nodeByInstance()).containsExactly(Map.entry(0, c.placedOn()));
+    InstancePlacement now = plan.placements().get(0);
+    assertThat(now.node()).isEqualTo(c.placedOn());
+    if (c.evictionReason() != null) {
+      assertThat(now).as("placed anew").isEqualTo(new InstancePlacement(c.placedOn(), T0, null, null));
+    } else if (c.recorded().wasWhole()) {
+      assertThat(now.placedAt()).isEqualTo(c.recorded().placedAt());
+      assertThat(now.firstWholeAt()).as("first whole, kept").isEqualTo(c.recorded().firstWholeAt());
+      assertThat(now.brokenSince()).as("broken since").isEqualTo(T0);
+      assertThat(plan.recheckIn()).as("no deadline for an instance that was whole").isEmpty();
+    } else {
+      assertThat(plan.recheckIn()).contains(Duration.ofSeconds(50));
+    }
+  }
+
   @Test
   void whatOnlyTheSchedulerCanJudgeIsSaidUntilTheInstanceIsWhole() {
     group.getSpec().getMembers().get(0).getTemplate().getSpec().setAffinity(new io.fabric8.kubernetes.api.model.AffinityBuilder()
@@ -193,5 +282,35 @@ class SameNodePlannerTest {
     assertThat(planner.plan(group, pending, nodes, pending, T0.plusSeconds(5)).waiting()).containsKey(0);
     List<Pod> running = podsOn("a", T0, "Running");
     assertThat(planner.plan(group, running, nodes, running, T0.plusSeconds(5)).waiting()).isEmpty();
+  }
+
+  @Test
+  void brokenSinceIsKeptWhileBrokenAndClearedWhenWholeAgain() {
+    InstancePlacement broken = new InstancePlacement("a", HOURS_AGO, HOURS_AGO.plusSeconds(3), T0.minusSeconds(30));
+    List<Node> nodes = List.of(node("a", true, false));
+    List<Pod> one = podsOn("a", T0, "Running").subList(0, 1);
+    assertThat(planner.plan(withRecord(broken), one, nodes, one, T0).placements().get(0).brokenSince())
+        .isEqualTo(T0.minusSeconds(30));
+    List<Pod> both = podsOn("a", T0, "Running");
+    InstancePlacement whole = planner.plan(withRecord(broken), both, nodes, both, T0).placements().get(0);
+    assertThat(whole).isEqualTo(new InstancePlacement("a", HOURS_AGO, HOURS_AGO.plusSeconds(3), null));
+  }
+
+  @Test
+  void aNewlyPlacedInstanceIsRecordedAsPlacedNow() {
+    SameNodePlan plan = planner.plan(group, List.of(), List.of(node("a", true, false)), List.of(), T0);
+    assertThat(plan.placements()).containsExactly(Map.entry(0, new InstancePlacement("a", T0, null, null)));
+  }
+
+  /** The group with its status holding instance 0's placement as a previous pass wrote it. */
+  private SharedIpcGroup withRecord(InstancePlacement placement) {
+    SharedIpcGroup copy = sameNode();
+    SharedIpcGroupStatus status = new SharedIpcGroupStatus();
+    InstanceStatus instance = new InstanceStatus();
+    instance.setIndex(0);
+    placement.writeTo(instance);
+    status.setInstances(new ArrayList<>(List.of(instance)));
+    copy.setStatus(status);
+    return copy;
   }
 }

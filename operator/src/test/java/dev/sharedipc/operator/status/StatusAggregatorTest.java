@@ -35,7 +35,7 @@ class StatusAggregatorTest {
   }
 
   private SharedIpcGroupStatus aggregate(List<Pod> pods, Map<Integer, SegmentUsage> segments) {
-    return aggregator.aggregate(new GroupObservation(group, desired, null, pods, dev.sharedipc.operator.reconcile.PodSync.Blockers.NONE, NO_POLICY,
+    return aggregator.aggregate(new GroupObservation(group, desired, null, pods, dev.sharedipc.operator.sync.Blockers.NONE, NO_POLICY,
         new NodeUsage.GroupUsage(segments, Map.of(), 0)), NOW);
   }
 
@@ -82,7 +82,7 @@ class StatusAggregatorTest {
   @Test
   void invalidSpecFailsTheGroupWithTheReasonOnPlaced() {
     SharedIpcGroupStatus s = aggregator.aggregate(new GroupObservation(group, null,
-        new Verdict(false, "InvalidMemberTemplates", "members a and b both have a container named a"), List.of(), dev.sharedipc.operator.reconcile.PodSync.Blockers.NONE,
+        new Verdict(false, "InvalidMemberTemplates", "members a and b both have a container named a"), List.of(), dev.sharedipc.operator.sync.Blockers.NONE,
         NO_POLICY, NodeUsage.GroupUsage.NONE), NOW);
     assertThat(s.getPhase()).isEqualTo("Failed");
     assertThat(condition(s, "Placed").getReason()).isEqualTo("InvalidMemberTemplates");
@@ -104,7 +104,7 @@ class StatusAggregatorTest {
     NodeUsage.IgnoredReport stale = new NodeUsage.IgnoredReport("n2", NodeUsage.REPORT_STALE,
         "the report of node n2 is ignored: its last scan was at 2025-12-31T23:50:00Z, more than 3m ago", java.util.Set.of(1));
     java.util.function.Function<Map<Integer, SegmentUsage>, Condition> quota = segments -> condition(aggregator.aggregate(
-        new GroupObservation(group, desired, null, List.of(), dev.sharedipc.operator.reconcile.PodSync.Blockers.NONE, NO_POLICY,
+        new GroupObservation(group, desired, null, List.of(), dev.sharedipc.operator.sync.Blockers.NONE, NO_POLICY,
             new NodeUsage.GroupUsage(segments, Map.of(), 0, List.of(stale), java.util.Optional.empty())), NOW), "WithinQuota");
 
     Condition nothingElse = quota.apply(Map.of());
@@ -124,7 +124,7 @@ class StatusAggregatorTest {
     var record = dev.sharedipc.operator.policy.Admission.of(admitted, new Verdict(true, "Compliant", "ok")).record();
     var orphans = new dev.sharedipc.api.v1alpha1.EffectiveOrphanPolicy(dev.sharedipc.api.v1alpha1.OrphanPolicy.Report, "10m", "x");
     SharedIpcGroupStatus s = aggregator.aggregate(new GroupObservation(group, healing, null, List.of(pod(0, "n1", "Running", true)),
-        dev.sharedipc.operator.reconcile.PodSync.Blockers.NONE, new Verdict(false, "PolicyViolation", "sharedMemory.size is above"),
+        dev.sharedipc.operator.sync.Blockers.NONE, new Verdict(false, "PolicyViolation", "sharedMemory.size is above"),
         NodeUsage.GroupUsage.NONE).governedBy(orphans, record), NOW);
     assertThat(condition(s, "PolicyCompliant").getMessage()).startsWith("sharedMemory.size is above. ")
         .contains("running instances keep the spec of generation 1 (lost pods are re-created with it)")
