@@ -56,15 +56,20 @@ class CrdValidationIT {
         .getSpec().getScope()).isEqualTo("Cluster");
   }
 
-  /** The upgrade command of the README and docs/install.md, typed as users type it: exits 0, changes nothing. */
+  /**
+   * The upgrade command of the README and docs/install.md, typed as users type it, over CRDs that
+   * another field manager installed (here fabric8; after a Helm install, Helm): it exits 0.
+   * {@code --force-conflicts} is part of the command because the CRDs are this project's own: an
+   * upgrade takes them over from whichever manager installed them.
+   */
   @Test
   void crdsDirectoryAppliesServerSideAsTheReadmeSays() throws Exception {
     Path kubeconfig = api.writeKubeConfig(Files.createTempFile("crd-apply", ".kubeconfig"));
     Process kubectl = new ProcessBuilder(api.kubectl().toString(), "--kubeconfig", kubeconfig.toString(),
-        "apply", "--server-side", "-f", RepoPaths.root().resolve("crds").toString())
+        "apply", "--server-side", "--force-conflicts", "-f", RepoPaths.root().resolve("crds").toString())
         .redirectErrorStream(true).start();
     String output = new String(kubectl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-    assertThat(kubectl.waitFor()).as("kubectl apply --server-side -f crds/ said:%n%s", output).isZero();
+    assertThat(kubectl.waitFor()).as("kubectl apply --server-side --force-conflicts -f crds/ said:%n%s", output).isZero();
     assertThat(output).contains("sharedipcgroups.sharedipc.dev serverside-applied")
         .contains("sharedipcnodes.sharedipc.dev serverside-applied")
         .contains("sharedipcpolicies.sharedipc.dev serverside-applied");

@@ -1,8 +1,8 @@
 package dev.sharedipc.agent.bench;
 
-import dev.sharedipc.agent.Findings;
-import dev.sharedipc.agent.PolicyResolver;
-import dev.sharedipc.agent.Survey;
+import dev.sharedipc.agent.survey.Findings;
+import dev.sharedipc.agent.verdict.PolicyResolver;
+import dev.sharedipc.agent.survey.Survey;
 import dev.sharedipc.agent.attribution.Ledger;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.LinuxKernel;

@@ -1,7 +1,7 @@
 package dev.sharedipc.agent.cli;
 
-import dev.sharedipc.agent.PolicyResolver;
-import dev.sharedipc.agent.Survey;
+import dev.sharedipc.agent.verdict.PolicyResolver;
+import dev.sharedipc.agent.survey.Survey;
 import dev.sharedipc.agent.attribution.Ledger;
 import dev.sharedipc.agent.attribution.NodePods;
 import dev.sharedipc.agent.attribution.PodDirectory;

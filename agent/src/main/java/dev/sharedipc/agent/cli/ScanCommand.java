@@ -1,7 +1,7 @@
 package dev.sharedipc.agent.cli;
 
-import dev.sharedipc.agent.Findings;
-import dev.sharedipc.agent.PolicyResolver;
+import dev.sharedipc.agent.survey.Findings;
+import dev.sharedipc.agent.verdict.PolicyResolver;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.LinuxKernel;
 import java.io.PrintWriter;

@@ -5,7 +5,7 @@ import com.sun.jna.Platform;
 /**
  * Byte offsets of the kernel structures the agent reads, for the 64-bit Linux ABIs it supports
  * (x86_64 and aarch64 share them: both use the generic 64-bit {@code ipc64_perm} and
- * {@code shmid64_ds} through glibc). Checked against the C headers by {@code StructLayoutIT},
+ * {@code shmid64_ds} through glibc). Checked against the C headers by {@code KernelIT.structLayoutsMatchTheCHeaders},
  * which compiles a tiny program with gcc and compares every offset.
  */
 final class Layout {

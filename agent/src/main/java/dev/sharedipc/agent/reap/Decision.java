@@ -1,6 +1,6 @@
 package dev.sharedipc.agent.reap;
 
-import dev.sharedipc.agent.Finding;
+import dev.sharedipc.agent.survey.Finding;
 
 /** The reaper's decision on one segment and why. */
 public record Decision(Finding finding, Action action, String reason) {

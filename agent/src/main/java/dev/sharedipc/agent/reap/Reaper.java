@@ -1,7 +1,7 @@
 package dev.sharedipc.agent.reap;
 
-import dev.sharedipc.agent.Finding;
-import dev.sharedipc.agent.NamespaceFinding;
+import dev.sharedipc.agent.survey.Finding;
+import dev.sharedipc.agent.survey.NamespaceFinding;
 import dev.sharedipc.agent.kernel.Kernel;
 import dev.sharedipc.agent.kernel.KernelException;
 import dev.sharedipc.agent.kernel.NamespaceRef;

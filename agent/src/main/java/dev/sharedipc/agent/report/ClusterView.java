@@ -1,6 +1,6 @@
 package dev.sharedipc.agent.report;
 
-import dev.sharedipc.agent.PolicyResolver;
+import dev.sharedipc.agent.verdict.PolicyResolver;
 import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.attribution.NodePod;
 import dev.sharedipc.agent.attribution.NodePods;

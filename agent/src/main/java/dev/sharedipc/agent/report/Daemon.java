@@ -1,7 +1,7 @@
 package dev.sharedipc.agent.report;
 
-import dev.sharedipc.agent.Findings;
-import dev.sharedipc.agent.Survey;
+import dev.sharedipc.agent.survey.Findings;
+import dev.sharedipc.agent.survey.Survey;
 import dev.sharedipc.agent.reap.Action;
 import dev.sharedipc.agent.reap.Decision;
 import dev.sharedipc.agent.reap.Reaper;

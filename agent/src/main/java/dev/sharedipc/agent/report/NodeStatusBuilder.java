@@ -1,8 +1,8 @@
 package dev.sharedipc.agent.report;
 
-import dev.sharedipc.agent.Finding;
-import dev.sharedipc.agent.Findings;
-import dev.sharedipc.agent.NamespaceFinding;
+import dev.sharedipc.agent.survey.Finding;
+import dev.sharedipc.agent.survey.Findings;
+import dev.sharedipc.agent.survey.NamespaceFinding;
 import dev.sharedipc.agent.reap.Decision;
 import dev.sharedipc.agent.scan.MemoryVolume;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;

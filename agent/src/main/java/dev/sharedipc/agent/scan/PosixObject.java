@@ -1,7 +1,6 @@
 package dev.sharedipc.agent.scan;
 
 import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
-import dev.sharedipc.agent.verdict.PosixObjectJudge.FileKind;
 
 /**
  * One POSIX shared-memory object: an entry in a memory-backed volume (a pod's /dev/shm, a memory
@@ -15,6 +14,9 @@ import dev.sharedipc.agent.verdict.PosixObjectJudge.FileKind;
  */
 public record PosixObject(MemoryVolume volume, String name, FileKind kind, FileId id, long allocatedBytes, long apparentBytes,
     int uid, int gid, int mode, long mtimeNanos, long ctimeNanos) {
+
+  /** What kind of directory entry it is, read with lstat (a link is a link, never its target). */
+  public enum FileKind { Regular, Directory, SymbolicLink, Other }
 
   /** The absolute path on this host. */
   public String path() {

@@ -2,7 +2,7 @@ package dev.sharedipc.agent.scan;
 
 import dev.sharedipc.agent.kernel.AtFiles;
 import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
-import dev.sharedipc.agent.verdict.PosixObjectJudge.FileKind;
+import dev.sharedipc.agent.scan.PosixObject.FileKind;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;

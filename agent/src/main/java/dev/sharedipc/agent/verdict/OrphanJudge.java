@@ -9,7 +9,7 @@ import java.time.Instant;
 
 /**
  * The orphan verdict, as a pure function of what was observed: no I/O, no clock, no kernel.
- * The rules of DESIGN.md, in the order they are checked (the first that applies decides):
+ * The safety rules (README.md, "Safety rules"), in the order they are checked (the first that applies decides):
  * <ol>
  *   <li>already marked for removal: nothing to do;
  *   <li>attached: in use;

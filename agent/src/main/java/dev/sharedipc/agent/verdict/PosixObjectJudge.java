@@ -1,5 +1,6 @@
 package dev.sharedipc.agent.verdict;
 
+import dev.sharedipc.agent.scan.PosixObject.FileKind;
 import dev.sharedipc.api.Durations;
 import dev.sharedipc.api.v1alpha1.OrphanPolicy;
 import java.time.Duration;
@@ -32,9 +33,6 @@ public final class PosixObjectJudge {
 
   /** The file as inspected (never following a link) and where it lies. */
   public record Observed(String path, FileKind kind, boolean hostShm, int podsOfVolume, long mtimeEpochSecond) {}
-
-  /** What kind of directory entry it is, read with lstat (a link is a link, never its target). */
-  public enum FileKind { Regular, Directory, SymbolicLink, Other }
 
   /**
    * @param object the file as inspected

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.sharedipc.agent.Finding;
-import dev.sharedipc.agent.Findings;
+import dev.sharedipc.agent.survey.Finding;
+import dev.sharedipc.agent.survey.Findings;
 import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.attribution.PodInfo;
 import dev.sharedipc.agent.reap.Action;

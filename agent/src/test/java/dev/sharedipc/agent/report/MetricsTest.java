@@ -2,8 +2,8 @@ package dev.sharedipc.agent.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sharedipc.agent.Finding;
-import dev.sharedipc.agent.Findings;
+import dev.sharedipc.agent.survey.Finding;
+import dev.sharedipc.agent.survey.Findings;
 import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.attribution.PodInfo;
 import dev.sharedipc.agent.reap.Action;

@@ -2,9 +2,9 @@ package dev.sharedipc.agent.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sharedipc.agent.Finding;
-import dev.sharedipc.agent.Findings;
-import dev.sharedipc.agent.NamespaceFinding;
+import dev.sharedipc.agent.survey.Finding;
+import dev.sharedipc.agent.survey.Findings;
+import dev.sharedipc.agent.survey.NamespaceFinding;
 import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.attribution.PodInfo;
 import dev.sharedipc.agent.kernel.ShmLimits;

@@ -3,8 +3,8 @@ package dev.sharedipc.agent.report;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.sharedipc.agent.Findings;
-import dev.sharedipc.agent.Survey;
+import dev.sharedipc.agent.survey.Findings;
+import dev.sharedipc.agent.survey.Survey;
 import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.attribution.Ledger;
 import dev.sharedipc.agent.kernel.LinuxKernel;

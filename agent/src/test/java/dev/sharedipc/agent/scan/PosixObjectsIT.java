@@ -8,7 +8,7 @@ import dev.sharedipc.agent.testing.ReadableProc;
 import dev.sharedipc.agent.testing.Root;
 import dev.sharedipc.agent.verdict.Policy;
 import dev.sharedipc.agent.verdict.PosixObjectJudge;
-import dev.sharedipc.agent.verdict.PosixObjectJudge.FileKind;
+import dev.sharedipc.agent.scan.PosixObject.FileKind;
 import dev.sharedipc.agent.verdict.PosixObjectJudgement;
 import dev.sharedipc.agent.verdict.PosixObjectVerdict;
 import dev.sharedipc.api.v1alpha1.OrphanPolicy;

@@ -2,9 +2,9 @@ package dev.sharedipc.agent.scan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sharedipc.agent.Findings;
-import dev.sharedipc.agent.PolicyResolver;
-import dev.sharedipc.agent.Survey;
+import dev.sharedipc.agent.survey.Findings;
+import dev.sharedipc.agent.verdict.PolicyResolver;
+import dev.sharedipc.agent.survey.Survey;
 import dev.sharedipc.agent.attribution.Ledger;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.LinuxKernel;

@@ -13,7 +13,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** The verdict table: every rule of DESIGN.md, and which one wins when several apply. */
+/** The verdict table: every safety rule (README.md, "Safety rules"), and which one wins when several apply. */
 class OrphanJudgeTest {
   static final Instant NOW = Instant.parse("2026-01-01T12:00:00Z");
   static final long HOUR_AGO = NOW.getEpochSecond() - 3600;

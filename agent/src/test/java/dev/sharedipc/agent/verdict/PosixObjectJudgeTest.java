@@ -2,7 +2,7 @@ package dev.sharedipc.agent.verdict;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sharedipc.agent.verdict.PosixObjectJudge.FileKind;
+import dev.sharedipc.agent.scan.PosixObject.FileKind;
 import dev.sharedipc.agent.verdict.PosixObjectJudge.Observed;
 import dev.sharedipc.api.v1alpha1.OrphanPolicy;
 import java.time.Duration;

@@ -45,7 +45,7 @@ public final class InstancePlacer {
    * @param avoid nodes never to use in this call (for example where an instance recently timed out)
    * @return one placement per demand, in index order
    */
-  public List<Placement> place(List<InstanceDemand> demands, List<NodeInfo> nodes, Map<String, Integer> instancesPerNode,
+  public List<NodeChoice> place(List<InstanceDemand> demands, List<NodeInfo> nodes, Map<String, Integer> instancesPerNode,
       Set<String> avoid) {
     Map<String, Slot> slots = new LinkedHashMap<>();
     for (NodeInfo node : nodes) {
@@ -54,22 +54,22 @@ public final class InstancePlacer {
     Set<String> avoided = avoid == null ? Set.of() : avoid;
     List<InstanceDemand> ordered = new ArrayList<>(demands);
     ordered.sort(Comparator.comparingInt(InstanceDemand::index));
-    List<Placement> result = new ArrayList<>();
+    List<NodeChoice> result = new ArrayList<>();
     for (InstanceDemand demand : ordered) {
       result.add(placeOne(demand, slots, avoided));
     }
     return result;
   }
 
-  private Placement placeOne(InstanceDemand demand, Map<String, Slot> slots, Set<String> avoid) {
+  private NodeChoice placeOne(InstanceDemand demand, Map<String, Slot> slots, Set<String> avoid) {
     Need need = Need.of(demand);
     String conflict = membersConflict(demand);
     if (conflict != null) {
-      return new Placement.NoFit(demand.index(), MEMBERS_EXCLUDE_EACH_OTHER, "instance " + demand.index()
+      return new NodeChoice.NoFit(demand.index(), MEMBERS_EXCLUDE_EACH_OTHER, "instance " + demand.index()
           + " can never be placed: its members cannot share a node: " + conflict + ". Change the member templates");
     }
     if (slots.isEmpty()) {
-      return new Placement.NoFit(demand.index(), NO_NODES, "no node can hold instance " + demand.index() + " ("
+      return new NodeChoice.NoFit(demand.index(), NO_NODES, "no node can hold instance " + demand.index() + " ("
           + need.describe() + "): the cluster has no nodes");
     }
     Slot best = null;
@@ -84,7 +84,7 @@ public final class InstancePlacer {
     }
     if (best != null) {
       best.take(need, demand);
-      return new Placement.Placed(demand.index(), best.node.name(), unchecked(demand.members()));
+      return new NodeChoice.Placed(demand.index(), best.node.name(), unchecked(demand.members()));
     }
     refusals.sort(Comparator.comparingInt((Refusal r) -> r.kind.ordinal())
         .thenComparingDouble(r -> r.distance)
@@ -98,7 +98,7 @@ public final class InstancePlacer {
       int more = refusals.size() - MAX_NODES_NAMED;
       message.append("; and ").append(more).append(more == 1 ? " more node" : " more nodes");
     }
-    return new Placement.NoFit(demand.index(), NO_NODE_FITS, message.toString());
+    return new NodeChoice.NoFit(demand.index(), NO_NODE_FITS, message.toString());
   }
 
   /** Spread first, then the most free memory left after placing, then the name. */

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.sharedipc.api.v1alpha1.AdmittedSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupSpec;
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.util.Optional;
 
@@ -28,7 +28,7 @@ import java.util.Optional;
 public record Admission(SharedIpcGroup governed, AdmittedSpec record) {
   private static final KubernetesSerialization JSON = new KubernetesSerialization();
 
-  public static Admission of(SharedIpcGroup group, Verdict compliance) {
+  public static Admission of(SharedIpcGroup group, Assessment compliance) {
     if (!Boolean.FALSE.equals(compliance.holds())) {
       return new Admission(group, new AdmittedSpec(group.getMetadata().getGeneration(), tree(group.getSpec())));
     }

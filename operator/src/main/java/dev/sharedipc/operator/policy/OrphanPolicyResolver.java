@@ -6,7 +6,7 @@ import dev.sharedipc.api.v1alpha1.SegmentsSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicySpec;
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -31,7 +31,7 @@ public final class OrphanPolicyResolver {
    * @param governing the policies that select the group's namespace (see {@link PolicyEvaluator#governing})
    * @param compliance the verdict of those policies on the group
    */
-  public static EffectiveOrphanPolicy resolve(SharedIpcGroup group, List<SharedIpcPolicy> governing, Verdict compliance) {
+  public static EffectiveOrphanPolicy resolve(SharedIpcGroup group, List<SharedIpcPolicy> governing, Assessment compliance) {
     SegmentsSpec segments = Optional.ofNullable(group.getSpec().getSegments()).orElseGet(SegmentsSpec::new);
     String grace = Optional.ofNullable(segments.getOrphanGracePeriod()).orElse(DEFAULT_GRACE_PERIOD);
     if (Boolean.FALSE.equals(compliance.holds())) {

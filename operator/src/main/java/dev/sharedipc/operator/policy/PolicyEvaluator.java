@@ -5,7 +5,7 @@ import dev.sharedipc.api.v1alpha1.SegmentsSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicySpec;
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 import dev.sharedipc.operator.render.Quantities;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
@@ -25,16 +25,16 @@ import java.util.Optional;
  */
 public final class PolicyEvaluator {
 
-  public Verdict evaluate(SharedIpcGroup group, Map<String, String> namespaceLabels, List<SharedIpcPolicy> policies) {
+  public Assessment evaluate(SharedIpcGroup group, Map<String, String> namespaceLabels, List<SharedIpcPolicy> policies) {
     List<SharedIpcPolicy> applicable = governing(namespaceLabels, policies);
     String namespace = group.getMetadata().getNamespace();
     if (applicable.isEmpty()) {
       if (Boolean.TRUE.equals(group.getSpec().getHostIPC())) {
-        return new Verdict(false, "HostIPCNotAllowed", "hostIPC: true is refused because no SharedIpcPolicy selects namespace "
+        return new Assessment(false, "HostIPCNotAllowed", "hostIPC: true is refused because no SharedIpcPolicy selects namespace "
             + namespace + "; a cluster admin must create a SharedIpcPolicy whose namespaceSelector selects it with"
             + " allowHostIPC: true, or set hostIPC: false");
       }
-      return new Verdict(true, "NoPolicyApplies", "no SharedIpcPolicy selects namespace " + namespace);
+      return new Assessment(true, "NoPolicyApplies", "no SharedIpcPolicy selects namespace " + namespace);
     }
     List<String> broken = new ArrayList<>();
     for (SharedIpcPolicy policy : applicable) {
@@ -42,8 +42,8 @@ public final class PolicyEvaluator {
     }
     String names = String.join(", ", applicable.stream().map(p -> p.getMetadata().getName()).toList());
     return broken.isEmpty()
-        ? new Verdict(true, "Compliant", "the group obeys SharedIpcPolicy " + names)
-        : new Verdict(false, "PolicyViolation", String.join("; ", broken));
+        ? new Assessment(true, "Compliant", "the group obeys SharedIpcPolicy " + names)
+        : new Assessment(false, "PolicyViolation", String.join("; ", broken));
   }
 
   /** The policies whose namespaceSelector selects a namespace with these labels, by name. */

@@ -3,7 +3,7 @@ package dev.sharedipc.operator.policy;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicyStatus;
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -75,7 +75,7 @@ public class SharedIpcPolicyReconciler implements Reconciler<SharedIpcPolicy> {
         continue;
       }
       matched++;
-      Verdict verdict = evaluator.evaluate(group, labels, List.of(policy));
+      Assessment verdict = evaluator.evaluate(group, labels, List.of(policy));
       if (Boolean.FALSE.equals(verdict.holds())) {
         violating++;
       }

@@ -2,7 +2,7 @@ package dev.sharedipc.operator.reconcile;
 
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.render.DesiredState;
-import dev.sharedipc.operator.status.Pods;
+import dev.sharedipc.operator.pods.Pods;
 import dev.sharedipc.operator.sync.Blockers;
 import dev.sharedipc.operator.sync.GroupEvents;
 import dev.sharedipc.operator.sync.GroupSync;

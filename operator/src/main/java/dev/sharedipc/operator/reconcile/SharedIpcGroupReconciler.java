@@ -20,7 +20,7 @@ import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.render.MergeConflict;
 import dev.sharedipc.operator.status.GroupObservation;
 import dev.sharedipc.operator.status.StatusAggregator;
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 import dev.sharedipc.operator.sync.Blockers;
 import dev.sharedipc.operator.sync.GroupSync;
 import dev.sharedipc.operator.sync.OwnedPods;
@@ -188,17 +188,17 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
         .map(ns -> ns.getMetadata().getLabels())
         .orElse(Map.of());
     List<SharedIpcPolicy> governing = PolicyEvaluator.governing(namespaceLabels, cache(context, SharedIpcPolicy.class).list().toList());
-    Verdict policy = policyEvaluator.evaluate(group, namespaceLabels, governing);
+    Assessment policy = policyEvaluator.evaluate(group, namespaceLabels, governing);
     // A violation stops changes, not healing: the pods follow the last admitted spec (see Admission).
     Admission admission = Admission.of(group, policy);
     SharedIpcGroup governed = admission.governed();
 
     DesiredState desired = null;
-    Verdict specProblem = null;
+    Assessment specProblem = null;
     try {
       desired = renderer.render(governed != null ? governed : group);
     } catch (MergeConflict e) {
-      specProblem = new Verdict(false, "InvalidMemberTemplates", e.getMessage());
+      specProblem = new Assessment(false, "InvalidMemberTemplates", e.getMessage());
       LOG.info("group={} generation={} verdict=invalid reason=InvalidMemberTemplates message=\"{}\"", id,
           group.getMetadata().getGeneration(), e.getMessage());
     }

@@ -1,7 +1,7 @@
 package dev.sharedipc.operator.render;
 
-import dev.sharedipc.operator.Verdict;
-import dev.sharedipc.operator.status.Pods;
+import dev.sharedipc.operator.Assessment;
+import dev.sharedipc.operator.pods.Pods;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.util.List;
 import java.util.Optional;
@@ -12,7 +12,7 @@ import java.util.Optional;
  * @param pods the pods that should exist now (SameNode: only those of placed instances)
  * @param memory the verdict behind the MemoryAccounted condition
  */
-public record DesiredState(List<Pod> pods, Verdict memory) {
+public record DesiredState(List<Pod> pods, Assessment memory) {
 
   public Optional<Pod> pod(String name) {
     return pods.stream().filter(p -> p.getMetadata().getName().equals(name)).findFirst();

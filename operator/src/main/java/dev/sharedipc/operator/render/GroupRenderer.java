@@ -6,7 +6,7 @@ import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupSpec;
 import dev.sharedipc.api.v1alpha1.SharedMemorySpec;
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 import io.fabric8.kubernetes.api.model.Affinity;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EmptyDirVolumeSource;
@@ -83,7 +83,7 @@ public final class GroupRenderer {
     PodSpec podSpec = merged.getSpec();
     addSharedVolume(podSpec, new EmptyDirVolumeSource("Memory", sharedMemory.getSize()), null, sharedMemory);
     MemoryAccounting.Accounted accounted = accounting.applyAccountTo(podSpec, members, sharedMemory);
-    Verdict memory = accounting.judge(podSpec, members, sharedMemory, accounted, true);
+    Assessment memory = accounting.judge(podSpec, members, sharedMemory, accounted, true);
 
     String hash = hash(merged);
     List<Pod> pods = new ArrayList<>();
@@ -119,7 +119,7 @@ public final class GroupRenderer {
       }
     }
     MemoryAccounting.Accounted accounted = accounting.applyAccountTo(accountToPod, members, sharedMemory);
-    Verdict memory = accounting.judge(all, members, sharedMemory, accounted, false);
+    Assessment memory = accounting.judge(all, members, sharedMemory, accounted, false);
     Long directoryGid = sharedDirectoryGid(templates);
 
     List<Pod> pods = new ArrayList<>();

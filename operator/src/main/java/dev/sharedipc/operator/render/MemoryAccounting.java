@@ -1,7 +1,7 @@
 package dev.sharedipc.operator.render;
 
 import dev.sharedipc.api.v1alpha1.MemberSpec;
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 import dev.sharedipc.api.v1alpha1.SharedMemorySpec;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.PodSpec;
@@ -110,19 +110,19 @@ public final class MemoryAccounting {
    *     caps at the pod's memory limit (SamePod); false for a node directory (SameNode), where each
    *     member's own pod-level limit, read from its template, caps what that member may write
    */
-  public Verdict judge(PodSpec pod, List<MemberSpec> members, SharedMemorySpec sharedMemory, Accounted accounted,
+  public Assessment judge(PodSpec pod, List<MemberSpec> members, SharedMemorySpec sharedMemory, Accounted accounted,
       boolean cappedByPodLimit) {
     long size = Quantities.bytes(sharedMemory.getSize());
     String sizeText = Quantities.human(size);
     if (accounted != null) {
-      return new Verdict(true, "AccountedToMember", "sharedMemory.size " + sizeText + " is added to the memory request"
+      return new Assessment(true, "AccountedToMember", "sharedMemory.size " + sizeText + " is added to the memory request"
           + " and limit of member " + sharedMemory.getAccountTo() + " (container " + accounted.container() + ")"
           + (accounted.podLevel() == null ? "" : " and to the pod-level memory " + accounted.podLevel()
               + " (spec.resources) of its pod"));
     }
     Long podLevelLimit = cappedByPodLimit ? PodLevelResources.memoryLimit(pod) : null;
     if (podLevelLimit != null && podLevelLimit < size) {
-      return new Verdict(false, "PodLimitBelowSharedMemory", "the pod-level memory limit (spec.resources.limits.memory) is "
+      return new Assessment(false, "PodLimitBelowSharedMemory", "the pod-level memory limit (spec.resources.limits.memory) is "
           + Quantities.human(podLevelLimit) + ", less than sharedMemory.size " + sizeText + ": a memory emptyDir is capped"
           + " at the pod's memory limit, so writes past " + Quantities.human(podLevelLimit) + " fail with ENOSPC, and the"
           + " pod's containers are OOM-killed once together they pass it. Set sharedMemory.accountTo to the member that"
@@ -143,7 +143,7 @@ public final class MemoryAccounting {
       }
     }
     if (cappedByPodLimit && podLevelLimit == null && everyContainerLimited && podLimit < size) {
-      return new Verdict(false, "PodLimitBelowSharedMemory", "the members' memory limits add up to "
+      return new Assessment(false, "PodLimitBelowSharedMemory", "the members' memory limits add up to "
           + Quantities.human(podLimit) + ", less than sharedMemory.size " + sizeText + ": a memory emptyDir is capped"
           + " at the pod's memory limit, so writes past " + Quantities.human(podLimit) + " fail with ENOSPC, and a"
           + " member is OOM-killed once its own writes pass its limit. Set sharedMemory.accountTo to the member that"
@@ -159,7 +159,7 @@ public final class MemoryAccounting {
       }
     }
     if (!tooSmall.isEmpty()) {
-      return new Verdict(false, "MemberLimitBelowSharedMemory", "member " + String.join(", ", tooSmall)
+      return new Assessment(false, "MemberLimitBelowSharedMemory", "member " + String.join(", ", tooSmall)
           + " has a memory limit below sharedMemory.size " + sizeText + ": shared pages are charged to the container"
           + " that writes them first, so such a member is OOM-killed when it fills the shared memory. Set"
           + " sharedMemory.accountTo to the member that writes it, or raise the limits");
@@ -167,10 +167,10 @@ public final class MemoryAccounting {
     boolean anyPodLevelLimit = podLevelLimit != null
         || members.stream().anyMatch(m -> PodLevelResources.memoryLimit(m.getTemplate().getSpec()) != null);
     if (!anyPodLevelLimit && pod.getContainers().stream().allMatch(c -> memoryLimit(c) == null)) {
-      return new Verdict(true, "NoMemoryLimits", "no member has a memory limit: the shared memory (up to " + sizeText
+      return new Assessment(true, "NoMemoryLimits", "no member has a memory limit: the shared memory (up to " + sizeText
           + ") is charged to whichever member writes it first, with no limit to hit");
     }
-    return new Verdict(true, "LimitsHoldSharedMemory", "every member's memory limit can hold sharedMemory.size " + sizeText);
+    return new Assessment(true, "LimitsHoldSharedMemory", "every member's memory limit can hold sharedMemory.size " + sizeText);
   }
 
   private static Long memoryLimit(Container container) {

@@ -7,9 +7,9 @@ import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.placement.InstanceDemand;
 import dev.sharedipc.operator.placement.InstancePlacer;
 import dev.sharedipc.operator.placement.NodeInfo;
-import dev.sharedipc.operator.placement.Placement;
+import dev.sharedipc.operator.placement.NodeChoice;
 import dev.sharedipc.operator.render.GroupRenderer;
-import dev.sharedipc.operator.status.Pods;
+import dev.sharedipc.operator.pods.Pods;
 import dev.sharedipc.operator.sync.InstancePlacement;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -179,8 +179,8 @@ public final class SameNodePlanner {
       specs.forEach((index, podSpecs) -> demands.add(new InstanceDemand(index, podSpecs, extra)));
       Map<String, Integer> instancesPerNode = new HashMap<>();
       nodeByInstance.values().forEach(node -> instancesPerNode.merge(node, 1, Integer::sum));
-      for (Placement placement : placer.place(demands, nodeInfos(nodes, allPods, evictions), instancesPerNode, avoid)) {
-        if (placement instanceof Placement.Placed placed) {
+      for (NodeChoice placement : placer.place(demands, nodeInfos(nodes, allPods, evictions), instancesPerNode, avoid)) {
+        if (placement instanceof NodeChoice.Placed placed) {
           nodeByInstance.put(placed.index(), placed.node());
           placements.put(placed.index(), new InstancePlacement(placed.node(), now, null, null));
           if (placed.unchecked() != null) {
@@ -189,7 +189,7 @@ public final class SameNodePlanner {
             leftToScheduler(waiting, placed.index(), placed.node(), placed.unchecked());
             waitingReason = waitingReason == null ? InstancePlacer.LEFT_TO_SCHEDULER : waitingReason;
           }
-        } else if (placement instanceof Placement.NoFit noFit) {
+        } else if (placement instanceof NodeChoice.NoFit noFit) {
           waiting.put(noFit.index(), noFit.message());
           waitingReason = noFit.reason();
         }

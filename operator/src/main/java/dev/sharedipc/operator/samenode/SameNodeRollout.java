@@ -4,7 +4,7 @@ import dev.sharedipc.api.Labels;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.render.GroupRenderer;
-import dev.sharedipc.operator.status.Pods;
+import dev.sharedipc.operator.pods.Pods;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.util.ArrayList;
 import java.util.List;

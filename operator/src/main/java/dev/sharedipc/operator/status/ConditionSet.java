@@ -1,6 +1,6 @@
 package dev.sharedipc.operator.status;
 
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import java.time.Instant;
@@ -44,7 +44,7 @@ public final class ConditionSet {
     return this;
   }
 
-  public ConditionSet set(ConditionType type, Verdict verdict) {
+  public ConditionSet set(ConditionType type, Assessment verdict) {
     return set(type, verdict.holds(), verdict.reason(), verdict.message());
   }
 

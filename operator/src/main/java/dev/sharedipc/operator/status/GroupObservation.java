@@ -1,6 +1,6 @@
 package dev.sharedipc.operator.status;
 
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 
 import dev.sharedipc.api.v1alpha1.AdmittedSpec;
 import dev.sharedipc.api.v1alpha1.EffectiveOrphanPolicy;
@@ -29,10 +29,10 @@ import java.util.List;
 public record GroupObservation(
     SharedIpcGroup group,
     DesiredState desired,
-    Verdict specProblem,
+    Assessment specProblem,
     List<Pod> pods,
     Blockers blockers,
-    Verdict policy,
+    Assessment policy,
     NodeUsage.GroupUsage usage,
     java.util.SortedMap<Integer, String> waitingInstances,
     String waitingReason,
@@ -40,14 +40,14 @@ public record GroupObservation(
     AdmittedSpec admitted) {
 
   /** An observation of a group that waits on no placement (SamePod, or SameNode fully placed). */
-  public GroupObservation(SharedIpcGroup group, DesiredState desired, Verdict specProblem, List<Pod> pods,
-      Blockers blockers, Verdict policy, NodeUsage.GroupUsage usage) {
+  public GroupObservation(SharedIpcGroup group, DesiredState desired, Assessment specProblem, List<Pod> pods,
+      Blockers blockers, Assessment policy, NodeUsage.GroupUsage usage) {
     this(group, desired, specProblem, pods, blockers, policy, usage, new java.util.TreeMap<>(), null);
   }
 
   /** An observation of a group that may wait on placement, before governance is added. */
-  public GroupObservation(SharedIpcGroup group, DesiredState desired, Verdict specProblem, List<Pod> pods,
-      Blockers blockers, Verdict policy, NodeUsage.GroupUsage usage,
+  public GroupObservation(SharedIpcGroup group, DesiredState desired, Assessment specProblem, List<Pod> pods,
+      Blockers blockers, Assessment policy, NodeUsage.GroupUsage usage,
       java.util.SortedMap<Integer, String> waitingInstances, String waitingReason) {
     this(group, desired, specProblem, pods, blockers, policy, usage, waitingInstances, waitingReason, null, null);
   }

@@ -1,12 +1,13 @@
 package dev.sharedipc.operator.status;
 
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 
 import dev.sharedipc.api.v1alpha1.InstanceStatus;
 import dev.sharedipc.api.v1alpha1.SegmentsSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
 import dev.sharedipc.api.v1alpha1.UsageStatus;
+import dev.sharedipc.operator.pods.Pods;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.render.Quantities;
 import dev.sharedipc.operator.usage.NodeUsage;
@@ -53,7 +54,7 @@ public final class StatusAggregator {
 
     conditions.set(ConditionType.PolicyCompliant, compliance(seen));
     if (seen.desired() == null) {
-      Verdict problem = seen.specProblem();
+      Assessment problem = seen.specProblem();
       conditions.set(ConditionType.Placed, false, problem.reason(), problem.message());
       conditions.set(ConditionType.MemoryAccounted, null, problem.reason(), "not judged: " + problem.message());
     } else {
@@ -79,12 +80,12 @@ public final class StatusAggregator {
   }
 
   /** The policies' verdict, and when broken, what the operator does about it until the group complies. */
-  private static Verdict compliance(GroupObservation seen) {
-    Verdict verdict = seen.policy();
+  private static Assessment compliance(GroupObservation seen) {
+    Assessment verdict = seen.policy();
     if (!Boolean.FALSE.equals(verdict.holds())) {
       return verdict;
     }
-    return new Verdict(false, verdict.reason(), verdict.message() + ". " + consequence(seen));
+    return new Assessment(false, verdict.reason(), verdict.message() + ". " + consequence(seen));
   }
 
   private static String consequence(GroupObservation seen) {
@@ -187,14 +188,14 @@ public final class StatusAggregator {
     return new String[] {PENDING, "pod " + name + " is " + (phase == null ? "Pending" : phase) + " on node " + node};
   }
 
-  private static Verdict withinQuota(GroupObservation seen, SharedIpcGroup group) {
+  private static Assessment withinQuota(GroupObservation seen, SharedIpcGroup group) {
     // A report that does not count (stale, or of a gone node) leaves the instances only it spoke for unjudged.
     List<NodeUsage.IgnoredReport> unjudged = seen.usage().ignored().stream()
         .filter(r -> seen.usage().segmentsByInstance().isEmpty()
             || r.instances().stream().anyMatch(i -> !seen.usage().segmentsByInstance().containsKey(i)))
         .toList();
     if (seen.usage().segmentsByInstance().isEmpty() && unjudged.isEmpty()) {
-      return Verdict.unknown("NoAgentReport", "no node agent has reported this group's segments yet");
+      return Assessment.unknown("NoAgentReport", "no node agent has reported this group's segments yet");
     }
     SegmentsSpec limits = group.getSpec().getSegments() == null ? new SegmentsSpec() : group.getSpec().getSegments();
     long maxSegments = Optional.ofNullable(limits.getMaxSegments()).orElse(256);
@@ -211,12 +212,12 @@ public final class StatusAggregator {
           }
         });
     if (over.isEmpty() && !unjudged.isEmpty()) {
-      return Verdict.unknown(unjudged.get(0).reason(), unjudged.stream().map(NodeUsage.IgnoredReport::message)
+      return Assessment.unknown(unjudged.get(0).reason(), unjudged.stream().map(NodeUsage.IgnoredReport::message)
           .collect(Collectors.joining("; ")) + "; instances with no other report are not judged");
     }
     return over.isEmpty()
-        ? new Verdict(true, "WithinQuota", "every instance is within spec.segments quotas")
-        : new Verdict(false, "QuotaExceeded", String.join("; ", over));
+        ? new Assessment(true, "WithinQuota", "every instance is within spec.segments quotas")
+        : new Assessment(false, "QuotaExceeded", String.join("; ", over));
   }
 
   private static UsageStatus usage(GroupObservation seen) {

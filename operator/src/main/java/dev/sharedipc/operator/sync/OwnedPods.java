@@ -2,7 +2,7 @@ package dev.sharedipc.operator.sync;
 
 import dev.sharedipc.api.Labels;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
-import dev.sharedipc.operator.status.Pods;
+import dev.sharedipc.operator.pods.Pods;
 import io.fabric8.kubernetes.api.model.DeleteOptions;
 import io.fabric8.kubernetes.api.model.DeleteOptionsBuilder;
 import io.fabric8.kubernetes.api.model.Pod;

@@ -131,21 +131,21 @@ class InstancePlacerPodFactsTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("cases")
   void placesByPodFacts(Case c) {
-    List<Placement> result = new InstancePlacer().place(c.instances(), c.nodes(), Map.of(), Set.of());
+    List<NodeChoice> result = new InstancePlacer().place(c.instances(), c.nodes(), Map.of(), Set.of());
     assertThat(result).hasSize(c.expected().size());
     for (int i = 0; i < result.size(); i++) {
       String expected = c.expected().get(i);
-      Placement p = result.get(i);
+      NodeChoice p = result.get(i);
       if (expected.startsWith("!")) {
         String reason = expected.substring(1, expected.indexOf(':'));
         String part = expected.substring(expected.indexOf(':') + 2);
-        assertThat(p).as("instance %d", i).isInstanceOf(Placement.NoFit.class);
-        assertThat(((Placement.NoFit) p).reason()).isEqualTo(reason);
-        assertThat(((Placement.NoFit) p).message()).contains(part);
+        assertThat(p).as("instance %d", i).isInstanceOf(NodeChoice.NoFit.class);
+        assertThat(((NodeChoice.NoFit) p).reason()).isEqualTo(reason);
+        assertThat(((NodeChoice.NoFit) p).message()).contains(part);
       } else {
-        assertThat(p).as("instance %d: %s", i, p).isInstanceOf(Placement.Placed.class);
-        assertThat(((Placement.Placed) p).node()).isEqualTo(expected);
-        assertThat(((Placement.Placed) p).unchecked()).isNull();
+        assertThat(p).as("instance %d: %s", i, p).isInstanceOf(NodeChoice.Placed.class);
+        assertThat(((NodeChoice.Placed) p).node()).isEqualTo(expected);
+        assertThat(((NodeChoice.Placed) p).unchecked()).isNull();
       }
     }
   }
@@ -169,9 +169,9 @@ class InstancePlacerPodFactsTest {
     // A pod the zone term would select runs on the only node: the placer cannot judge zones and does not refuse.
     NodeInfo n = node("n", Map.of(), running("ns", "peer", "n", pod("peer", null, null),
         Map.of("app", "zone-solo", "x", "ns-selected")));
-    Placement p = new InstancePlacer().place(List.of(instance(0, spec)), List.of(n), Map.of(), Set.of()).get(0);
-    assertThat(p).isInstanceOf(Placement.Placed.class);
-    assertThat(((Placement.Placed) p).unchecked()).isEqualTo("not judged by the operator, left to the scheduler: " + note);
+    NodeChoice p = new InstancePlacer().place(List.of(instance(0, spec)), List.of(n), Map.of(), Set.of()).get(0);
+    assertThat(p).isInstanceOf(NodeChoice.Placed.class);
+    assertThat(((NodeChoice.Placed) p).unchecked()).isEqualTo("not judged by the operator, left to the scheduler: " + note);
   }
 
   // ---- fixtures

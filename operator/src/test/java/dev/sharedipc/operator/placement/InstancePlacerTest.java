@@ -26,11 +26,11 @@ class InstancePlacerTest {
   private static final long GI = 1024L * 1024 * 1024;
   private final InstancePlacer placer = new InstancePlacer();
 
-  private List<Placement> place(List<InstanceDemand> demands, NodeInfo... nodes) {
+  private List<NodeChoice> place(List<InstanceDemand> demands, NodeInfo... nodes) {
     return placer.place(demands, List.of(nodes), Map.of(), Set.of());
   }
 
-  private Placement placeOne(InstanceDemand demand, NodeInfo... nodes) {
+  private NodeChoice placeOne(InstanceDemand demand, NodeInfo... nodes) {
     return place(List.of(demand), nodes).get(0);
   }
 
@@ -42,14 +42,14 @@ class InstancePlacerTest {
     return demands;
   }
 
-  private static String nodeOf(Placement p) {
-    assertThat(p).isInstanceOf(Placement.Placed.class);
-    return ((Placement.Placed) p).node();
+  private static String nodeOf(NodeChoice p) {
+    assertThat(p).isInstanceOf(NodeChoice.Placed.class);
+    return ((NodeChoice.Placed) p).node();
   }
 
-  private static Placement.NoFit noFit(Placement p) {
-    assertThat(p).isInstanceOf(Placement.NoFit.class);
-    return (Placement.NoFit) p;
+  private static NodeChoice.NoFit noFit(NodeChoice p) {
+    assertThat(p).isInstanceOf(NodeChoice.NoFit.class);
+    return (NodeChoice.NoFit) p;
   }
 
   // ---- resources
@@ -77,7 +77,7 @@ class InstancePlacerTest {
     PodSpec[] members = {pod("writer", "100m", "1Gi"), pod("reader", "100m", "1Gi")};
     NodeInfo node = node("n", "4", "4Gi", 110);
     assertThat(nodeOf(placeOne(PlacementFixtures.demand(0, 2 * GI, members), node))).isEqualTo("n");
-    Placement.NoFit tooMuch = noFit(placeOne(PlacementFixtures.demand(0, 3 * GI, members), node));
+    NodeChoice.NoFit tooMuch = noFit(placeOne(PlacementFixtures.demand(0, 3 * GI, members), node));
     assertThat(tooMuch.reason()).isEqualTo("NoNodeFits");
     assertThat(tooMuch.message())
         .contains("memory 5Gi of which 3Gi shared memory")
@@ -91,7 +91,7 @@ class InstancePlacerTest {
         .withNewSpec().withNodeName("busy").addToContainers(container("db", "3", "6Gi")).endSpec()
         .withNewStatus().withPhase("Running").endStatus().build()));
     InstanceDemand demand = instance(0, pod("writer", "500m", "2Gi"), pod("reader", "500m", "1Gi"));
-    Placement.NoFit result = noFit(placeOne(demand, busy));
+    NodeChoice.NoFit result = noFit(placeOne(demand, busy));
     assertThat(result.message()).contains("busy lacks memory 1Gi");
   }
 
@@ -109,7 +109,7 @@ class InstancePlacerTest {
     // The scheduler only compares what a pod requests: an overcommitted node still takes cpu-only pods.
     NodeInfo overcommitted = new NodeInfo("n", Map.of(), List.of(), true, true, 4000, 4 * GI, 110, 1000, 5 * GI, 3);
     assertThat(nodeOf(placeOne(instance(0, pod("a", "1", null)), overcommitted))).isEqualTo("n");
-    assertThat(placeOne(instance(0, pod("a", "1", "1")), overcommitted)).isInstanceOf(Placement.NoFit.class);
+    assertThat(placeOne(instance(0, pod("a", "1", "1")), overcommitted)).isInstanceOf(NodeChoice.NoFit.class);
   }
 
   @Test
@@ -139,7 +139,7 @@ class InstancePlacerTest {
     List<InstanceDemand> demand = List.of(instance(0, pod("a", "1", "1Gi")));
     List<NodeInfo> nodes = List.of(node("best", "64", "64Gi", 110), node("other", "2", "2Gi", 110));
     assertThat(nodeOf(placer.place(demand, nodes, Map.of(), Set.of("best")).get(0))).isEqualTo("other");
-    Placement.NoFit none = noFit(placer.place(demand, nodes, Map.of(), Set.of("best", "other")).get(0));
+    NodeChoice.NoFit none = noFit(placer.place(demand, nodes, Map.of(), Set.of("best", "other")).get(0));
     assertThat(none.reason()).isEqualTo("NoNodeFits");
     assertThat(none.message()).contains("best is avoided for now", "other is avoided for now");
   }
@@ -151,9 +151,9 @@ class InstancePlacerTest {
     // Each node holds two instances: three go 2 + 1, alternating; a fifth finds no room.
     NodeInfo a = node("a", "2", "8Gi", 110);
     NodeInfo b = node("b", "2", "8Gi", 110);
-    List<Placement> three = place(instances(3, pod("w", "500m", "1Gi"), pod("r", "500m", "1Gi")), a, b);
+    List<NodeChoice> three = place(instances(3, pod("w", "500m", "1Gi"), pod("r", "500m", "1Gi")), a, b);
     assertThat(three).extracting(InstancePlacerTest::nodeOf).containsExactly("a", "b", "a");
-    List<Placement> five = place(instances(5, pod("w", "500m", "1Gi"), pod("r", "500m", "1Gi")), a, b);
+    List<NodeChoice> five = place(instances(5, pod("w", "500m", "1Gi"), pod("r", "500m", "1Gi")), a, b);
     assertThat(five.subList(0, 4)).extracting(InstancePlacerTest::nodeOf).containsExactly("a", "b", "a", "b");
     assertThat(noFit(five.get(4)).message()).contains("a lacks cpu 1", "b lacks cpu 1");
   }
@@ -162,7 +162,7 @@ class InstancePlacerTest {
   void instancesAlreadyOnANodeCountForSpreading() {
     NodeInfo a = node("a", "8", "8Gi", 110);
     NodeInfo b = node("b", "8", "8Gi", 110);
-    List<Placement> result = placer.place(instances(2, pod("w", "1", "1Gi")), List.of(a, b), Map.of("a", 1), Set.of());
+    List<NodeChoice> result = placer.place(instances(2, pod("w", "1", "1Gi")), List.of(a, b), Map.of("a", 1), Set.of());
     assertThat(result).extracting(InstancePlacerTest::nodeOf).containsExactly("b", "a");
   }
 
@@ -170,7 +170,7 @@ class InstancePlacerTest {
   void spreadingComesBeforeFreeMemory() {
     NodeInfo small = node("small", "8", "4Gi", 110);
     NodeInfo large = node("large", "8", "64Gi", 110);
-    List<Placement> result = placer.place(instances(1, pod("w", "1", "1Gi")), List.of(large, small), Map.of("large", 1),
+    List<NodeChoice> result = placer.place(instances(1, pod("w", "1", "1Gi")), List.of(large, small), Map.of("large", 1),
         Set.of());
     assertThat(nodeOf(result.get(0))).isEqualTo("small");
   }
@@ -192,10 +192,10 @@ class InstancePlacerTest {
     NodeInfo n = node("n", "1", "8Gi", 110);
     List<InstanceDemand> demands = List.of(instance(2, pod("w", "1", null)), instance(0, pod("w", "1", null)),
         instance(1, pod("w", "1", null)));
-    List<Placement> result = place(demands, n);
-    assertThat(result).extracting(Placement::index).containsExactly(0, 1, 2);
-    assertThat(result.get(0)).isEqualTo(new Placement.Placed(0, "n"));
-    assertThat(result.get(1)).isInstanceOf(Placement.NoFit.class);
+    List<NodeChoice> result = place(demands, n);
+    assertThat(result).extracting(NodeChoice::index).containsExactly(0, 1, 2);
+    assertThat(result.get(0)).isEqualTo(new NodeChoice.Placed(0, "n"));
+    assertThat(result.get(1)).isInstanceOf(NodeChoice.NoFit.class);
     assertThat(noFit(result.get(1)).message()).startsWith("no node can hold instance 1 ");
   }
 
@@ -215,7 +215,7 @@ class InstancePlacerTest {
             .build()), true, true, 8000, 8 * GI, 110, 0, 0, 0),
         new NodeInfo("node-e", Map.of("disk", "hdd"), List.of(), true, true, 8000, 8 * GI, 110, 0, 0, 0),
         new NodeInfo("node-f", ssd, List.of(), false, true, 8000, 8 * GI, 110, 0, 0, 0));
-    Placement.NoFit result = noFit(placer.place(List.of(instance(1, writer, reader)), nodes, Map.of(), Set.of()).get(0));
+    NodeChoice.NoFit result = noFit(placer.place(List.of(instance(1, writer, reader)), nodes, Map.of(), Set.of()).get(0));
     assertThat(result.reason()).isEqualTo("NoNodeFits");
     assertThat(result.message()).isEqualTo("no node can hold instance 1 (needs 2 pods, cpu 1500m, memory 3Gi): "
         + "node-b lacks cpu 500m; "
@@ -239,7 +239,7 @@ class InstancePlacerTest {
 
   @Test
   void withoutNodesTheReasonIsNoNodes() {
-    Placement.NoFit result = noFit(placer.place(List.of(instance(0, pod("w", "1", "1Gi"))), List.of(), Map.of(), Set.of())
+    NodeChoice.NoFit result = noFit(placer.place(List.of(instance(0, pod("w", "1", "1Gi"))), List.of(), Map.of(), Set.of())
         .get(0));
     assertThat(result.reason()).isEqualTo("NoNodes");
     assertThat(result.message()).isEqualTo("no node can hold instance 0 (needs 1 pod, cpu 1, memory 1Gi): the cluster has no nodes");

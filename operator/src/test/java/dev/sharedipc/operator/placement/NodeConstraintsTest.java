@@ -36,7 +36,7 @@ class NodeConstraintsTest {
 
   private boolean fits(NodeInfo node, PodSpec... members) {
     return placer.place(List.of(instance(0, members)), List.of(node), Map.of(), Set.of()).get(0)
-        instanceof Placement.Placed;
+        instanceof NodeChoice.Placed;
   }
 
   private static NodeSelectorRequirement req(String key, String operator, String values) {
@@ -65,8 +65,8 @@ class NodeConstraintsTest {
   void aNodeSelectorPicksTheMatchingNode() {
     NodeInfo hdd = node(nodeBuilder("a-hdd", "8", "64Gi", 110).editMetadata().addToLabels("disk", "hdd").endMetadata().build());
     PodSpec ssd = member("writer", "1", "1Gi").addToNodeSelector("disk", "ssd").build();
-    Placement p = placer.place(List.of(instance(0, ssd)), List.of(hdd, n1), Map.of(), Set.of()).get(0);
-    assertThat(p).isEqualTo(new Placement.Placed(0, "n1"));
+    NodeChoice p = placer.place(List.of(instance(0, ssd)), List.of(hdd, n1), Map.of(), Set.of()).get(0);
+    assertThat(p).isEqualTo(new NodeChoice.Placed(0, "n1"));
   }
 
   // ---- required node affinity
@@ -117,7 +117,7 @@ class NodeConstraintsTest {
   @Test
   void affinityMessageNamesTheMemberAndTheFailingRequirement() {
     PodSpec writer = withAffinity(new NodeSelectorTermBuilder().withMatchExpressions(req("zone", "In", "z2 z3")).build());
-    Placement.NoFit noFit = (Placement.NoFit) placer.place(List.of(instance(0, writer)), List.of(n1), Map.of(), Set.of())
+    NodeChoice.NoFit noFit = (NodeChoice.NoFit) placer.place(List.of(instance(0, writer)), List.of(n1), Map.of(), Set.of())
         .get(0);
     assertThat(noFit.message()).endsWith("n1 does not match the required node affinity of member writer: zone In [z2, z3]");
   }
@@ -173,7 +173,7 @@ class NodeConstraintsTest {
     PodSpec onlyA = member("reader", "1", "1Gi").addToTolerations(a).build();
     assertThat(fits(node, both)).isTrue();
     assertThat(fits(node, both, onlyA)).isFalse();
-    Placement.NoFit noFit = (Placement.NoFit) placer.place(List.of(instance(0, both, onlyA)), List.of(node), Map.of(),
+    NodeChoice.NoFit noFit = (NodeChoice.NoFit) placer.place(List.of(instance(0, both, onlyA)), List.of(node), Map.of(),
         Set.of()).get(0);
     assertThat(noFit.message()).endsWith("t has taint b=2:NoExecute not tolerated by member reader");
   }

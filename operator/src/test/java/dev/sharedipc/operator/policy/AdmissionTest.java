@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /** Which spec the pods follow: the group's while it complies, the admitted one while it does not. */
 class AdmissionTest {
-  private static final Verdict COMPLIANT = new Verdict(true, "Compliant", "ok");
-  private static final Verdict BROKEN = new Verdict(false, "PolicyViolation", "sharedMemory.size is above the ceiling");
+  private static final Assessment COMPLIANT = new Assessment(true, "Compliant", "ok");
+  private static final Assessment BROKEN = new Assessment(false, "PolicyViolation", "sharedMemory.size is above the ceiling");
 
   @Test
   void aCompliantGroupFollowsItsOwnSpecAndRecordsIt() {
@@ -65,7 +65,7 @@ class AdmissionTest {
   @Test
   void anUnknownVerdictDoesNotStopChanges() {
     SharedIpcGroup g = group("g", 2, "64Mi", member("w", null, null));
-    assertThat(Admission.of(g, Verdict.unknown("NotJudged", "later")).governed()).isSameAs(g);
+    assertThat(Admission.of(g, Assessment.unknown("NotJudged", "later")).governed()).isSameAs(g);
   }
 
   @Test

@@ -12,7 +12,7 @@ import dev.sharedipc.api.v1alpha1.SegmentsSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicySpec;
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
@@ -23,8 +23,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** The effective orphan policy, case by case: group setting, policy default, policy cap, compliance. */
 class OrphanPolicyResolverTest {
-  private static final Verdict COMPLIANT = new Verdict(true, "Compliant", "ok");
-  private static final Verdict BROKEN = new Verdict(false, "PolicyViolation", "sharedMemory.size is above the ceiling");
+  private static final Assessment COMPLIANT = new Assessment(true, "Compliant", "ok");
+  private static final Assessment BROKEN = new Assessment(false, "PolicyViolation", "sharedMemory.size is above the ceiling");
 
   /** A policy named name with a default and a strongest orphan policy (either may be null). */
   private static SharedIpcPolicy policy(String name, OrphanPolicy defaultPolicy, OrphanPolicy strongest) {
@@ -69,7 +69,7 @@ class OrphanPolicyResolverTest {
 
   @ParameterizedTest(name = "group {0}, {1}, policies {2} -> {3}")
   @MethodSource("cases")
-  void resolves(OrphanPolicy groupSays, Verdict compliance, List<SharedIpcPolicy> governing, OrphanPolicy expected, String source) {
+  void resolves(OrphanPolicy groupSays, Assessment compliance, List<SharedIpcPolicy> governing, OrphanPolicy expected, String source) {
     EffectiveOrphanPolicy effective = OrphanPolicyResolver.resolve(groupSaying(groupSays), governing, compliance);
     assertThat(effective.getPolicy()).isEqualTo(expected);
     assertThat(effective.getSource()).contains(source);

@@ -10,7 +10,7 @@ import dev.sharedipc.api.v1alpha1.SegmentsSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicySpec;
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.util.List;
@@ -37,13 +37,13 @@ class PolicyEvaluatorTest {
     return g;
   }
 
-  private Verdict judge(SharedIpcGroup g, SharedIpcPolicy... policies) {
+  private Assessment judge(SharedIpcGroup g, SharedIpcPolicy... policies) {
     return evaluator.evaluate(g, Map.of("team", "trading"), List.of(policies));
   }
 
   @Test
   void noPolicyMeansCompliant() {
-    assertThat(judge(group256())).isEqualTo(new Verdict(true, "NoPolicyApplies", "no SharedIpcPolicy selects namespace ns"));
+    assertThat(judge(group256())).isEqualTo(new Assessment(true, "NoPolicyApplies", "no SharedIpcPolicy selects namespace ns"));
   }
 
   @Test
@@ -82,7 +82,7 @@ class PolicyEvaluatorTest {
     SharedIpcGroup g = group256();
     g.getSpec().setPlacement(Placement.SameNode);
     g.getSpec().setHostIPC(true);
-    Verdict v = judge(g);
+    Assessment v = judge(g);
     assertThat(v.holds()).isFalse();
     assertThat(v.reason()).isEqualTo("HostIPCNotAllowed");
     assertThat(v.message()).contains("no SharedIpcPolicy selects namespace ns").contains("allowHostIPC: true");
@@ -133,7 +133,7 @@ class PolicyEvaluatorTest {
   void everyBrokenRuleOfEveryApplicablePolicyIsNamed() {
     SharedIpcPolicy a = policy("a", s -> s.setMaxSharedMemoryPerInstance(new Quantity("1Mi")));
     SharedIpcPolicy b = policy("b", s -> s.setMaxSegmentsPerInstance(1));
-    Verdict v = judge(group256(), b, a);
+    Assessment v = judge(group256(), b, a);
     assertThat(v.reason()).isEqualTo("PolicyViolation");
     assertThat(v.message()).contains("SharedIpcPolicy a").contains("SharedIpcPolicy b");
   }

@@ -52,7 +52,7 @@ class GroupRendererTest {
   }
 
   private static String hashOf(DesiredState desired) {
-    return dev.sharedipc.operator.status.Pods.templateHash(desired.pods().get(0));
+    return dev.sharedipc.operator.pods.Pods.templateHash(desired.pods().get(0));
   }
 
   @Test

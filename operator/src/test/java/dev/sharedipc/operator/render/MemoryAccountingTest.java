@@ -5,7 +5,7 @@ import static dev.sharedipc.operator.Fixtures.member;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -26,7 +26,7 @@ class MemoryAccountingTest {
     assertThat(writer.getResources().getLimits().get("memory")).isEqualTo(new Quantity("512Mi"));
     Container reader = desired.pods().get(0).getSpec().getContainers().get(1);
     assertThat(reader.getResources().getLimits().get("memory")).isEqualTo(new Quantity("128Mi"));
-    assertThat(desired.memory()).isEqualTo(new Verdict(true, "AccountedToMember", desired.memory().message()));
+    assertThat(desired.memory()).isEqualTo(new Assessment(true, "AccountedToMember", desired.memory().message()));
     assertThat(g.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0).getResources().getLimits().get("memory"))
         .as("the group's own spec is never modified").isEqualTo(new Quantity("256Mi"));
   }
@@ -51,7 +51,7 @@ class MemoryAccountingTest {
   void withoutAccountToTheVerdictSaysWhetherTheLimitsCanHoldTheSharedMemory(
       String size, String writerLimit, String readerLimit, boolean holds, String reason) {
     SharedIpcGroup g = group("g", 1, size, member("writer", null, writerLimit), member("reader", null, readerLimit));
-    Verdict verdict = renderer.render(g).memory();
+    Assessment verdict = renderer.render(g).memory();
     assertThat(verdict.holds()).isEqualTo(holds);
     assertThat(verdict.reason()).isEqualTo(reason);
     if (!holds) {
@@ -103,7 +103,7 @@ class MemoryAccountingTest {
   @Test
   void withoutAccountToAPodLevelLimitBelowSizeIsJudgedAsThePodsCap() {
     SharedIpcGroup g = group("g", 1, "512Mi", PodLevelResourcesTest.withPodLevel(member("w", null, null), null, "300Mi"));
-    Verdict verdict = renderer.render(g).memory();
+    Assessment verdict = renderer.render(g).memory();
     assertThat(verdict.holds()).isFalse();
     assertThat(verdict.reason()).isEqualTo("PodLimitBelowSharedMemory");
     assertThat(verdict.message()).contains("pod-level memory limit (spec.resources.limits.memory) is 300Mi").contains("ENOSPC");
@@ -131,7 +131,7 @@ class MemoryAccountingTest {
   void sameNodeWithoutAccountToNamesAMemberWhosePodLevelLimitIsBelowSize() {
     SharedIpcGroup g = group("g", 1, "512Mi", PodLevelResourcesTest.withPodLevel(member("writer", null, null), null, "300Mi"));
     g.getSpec().setPlacement(dev.sharedipc.api.v1alpha1.Placement.SameNode);
-    Verdict verdict = renderer.render(g).memory();
+    Assessment verdict = renderer.render(g).memory();
     assertThat(verdict.reason()).isEqualTo("MemberLimitBelowSharedMemory");
     assertThat(verdict.message()).contains("writer (pod-level limit 300Mi)");
   }

@@ -8,7 +8,7 @@ import dev.sharedipc.api.v1alpha1.InstanceStatus;
 import dev.sharedipc.api.v1alpha1.SegmentUsage;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
-import dev.sharedipc.operator.Verdict;
+import dev.sharedipc.operator.Assessment;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.usage.NodeUsage;
@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 class StatusAggregatorTest {
   private static final Instant NOW = Instant.parse("2026-01-01T00:00:00Z");
-  private static final Verdict NO_POLICY = Verdict.unknown("NotEvaluated", "n/a");
+  private static final Assessment NO_POLICY = Assessment.unknown("NotEvaluated", "n/a");
   private final StatusAggregator aggregator = new StatusAggregator();
   private final SharedIpcGroup group = group("g", 3, "64Mi", member("w", null, null));
   private final DesiredState desired = new GroupRenderer().render(group);
@@ -82,7 +82,7 @@ class StatusAggregatorTest {
   @Test
   void invalidSpecFailsTheGroupWithTheReasonOnPlaced() {
     SharedIpcGroupStatus s = aggregator.aggregate(new GroupObservation(group, null,
-        new Verdict(false, "InvalidMemberTemplates", "members a and b both have a container named a"), List.of(), dev.sharedipc.operator.sync.Blockers.NONE,
+        new Assessment(false, "InvalidMemberTemplates", "members a and b both have a container named a"), List.of(), dev.sharedipc.operator.sync.Blockers.NONE,
         NO_POLICY, NodeUsage.GroupUsage.NONE), NOW);
     assertThat(s.getPhase()).isEqualTo("Failed");
     assertThat(condition(s, "Placed").getReason()).isEqualTo("InvalidMemberTemplates");
@@ -121,10 +121,10 @@ class StatusAggregatorTest {
     // Two instances admitted at generation 1; the group now asks for three and breaks a policy.
     SharedIpcGroup admitted = group("g", 2, "64Mi", member("w", null, null));
     DesiredState healing = new GroupRenderer().render(admitted);
-    var record = dev.sharedipc.operator.policy.Admission.of(admitted, new Verdict(true, "Compliant", "ok")).record();
+    var record = dev.sharedipc.operator.policy.Admission.of(admitted, new Assessment(true, "Compliant", "ok")).record();
     var orphans = new dev.sharedipc.api.v1alpha1.EffectiveOrphanPolicy(dev.sharedipc.api.v1alpha1.OrphanPolicy.Report, "10m", "x");
     SharedIpcGroupStatus s = aggregator.aggregate(new GroupObservation(group, healing, null, List.of(pod(0, "n1", "Running", true)),
-        dev.sharedipc.operator.sync.Blockers.NONE, new Verdict(false, "PolicyViolation", "sharedMemory.size is above"),
+        dev.sharedipc.operator.sync.Blockers.NONE, new Assessment(false, "PolicyViolation", "sharedMemory.size is above"),
         NodeUsage.GroupUsage.NONE).governedBy(orphans, record), NOW);
     assertThat(condition(s, "PolicyCompliant").getMessage()).startsWith("sharedMemory.size is above. ")
         .contains("running instances keep the spec of generation 1 (lost pods are re-created with it)")

@@ -1,4 +1,4 @@
-package dev.sharedipc.agent;
+package dev.sharedipc.agent.verdict;
 
 import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.verdict.Policy;

@@ -1,4 +1,4 @@
-package dev.sharedipc.agent;
+package dev.sharedipc.agent.survey;
 
 import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.attribution.Attributor;
@@ -16,6 +16,7 @@ import dev.sharedipc.agent.verdict.Judgement;
 import dev.sharedipc.agent.verdict.Liveness;
 import dev.sharedipc.agent.verdict.OrphanJudge;
 import dev.sharedipc.agent.verdict.Policy;
+import dev.sharedipc.agent.verdict.PolicyResolver;
 import dev.sharedipc.agent.verdict.Verdict;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
-package dev.sharedipc.agent;
+package dev.sharedipc.agent.survey;
 
+import dev.sharedipc.agent.verdict.PolicyResolver;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sharedipc.agent.attribution.Attribution;

@@ -1,4 +1,4 @@
-package dev.sharedipc.agent;
+package dev.sharedipc.agent.survey;
 
 import dev.sharedipc.agent.kernel.ShmLimits;
 import dev.sharedipc.agent.scan.MemoryVolume;

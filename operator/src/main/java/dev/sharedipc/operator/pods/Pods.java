@@ -1,4 +1,4 @@
-package dev.sharedipc.operator.status;
+package dev.sharedipc.operator.pods;
 
 import dev.sharedipc.api.Labels;
 import io.fabric8.kubernetes.api.model.Pod;
