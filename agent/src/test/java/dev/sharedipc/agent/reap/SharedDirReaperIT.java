@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sharedipc.agent.attribution.NodePod;
 import dev.sharedipc.agent.attribution.NodePods;
+import dev.sharedipc.agent.testing.ReadableProc;
 import dev.sharedipc.agent.testing.Root;
 import dev.sharedipc.agent.verdict.SharedDirVerdict;
 import dev.sharedipc.api.Labels;
@@ -81,7 +82,7 @@ class SharedDirReaperIT {
 
     NodePods cluster = synced(List.of(new NodePod("team", "g-2-writer",
         Map.of(Labels.GROUP, "g", Labels.INSTANCE, "2"), "Running")));
-    Path procView = readableProcesses();
+    Path procView = ReadableProc.view(tmp);
     assertThat(procView.resolve(Long.toString(holder.pid()))).exists();
     SharedDirReaper reaper = new SharedDirReaper(root, List.of(procView), cluster, false, clock);
 
@@ -127,7 +128,7 @@ class SharedDirReaperIT {
     Path oldForm = instanceDir("team_g_0"); // made before the uid was part of the name
     NodePods cluster = synced(List.of(new NodePod("team", "g-0-writer",
         Map.of(Labels.GROUP, "g", Labels.INSTANCE, "0"), "Running", newUid, null)));
-    SharedDirReaper reaper = new SharedDirReaper(root, List.of(readableProcesses()), cluster, false, clock);
+    SharedDirReaper reaper = new SharedDirReaper(root, List.of(ReadableProc.view(tmp)), cluster, false, clock);
     reaper.reap();
     clock.advance(GRACE.plusSeconds(1));
     Map<String, SharedDirDecision> d = byName(reaper.reap());
@@ -144,7 +145,7 @@ class SharedDirReaperIT {
     // Once the informer says which directory the member mounts (the uid-named one), the old form goes too.
     NodePods mounting = synced(List.of(new NodePod("team", "g-0-writer", Map.of(Labels.GROUP, "g", Labels.INSTANCE, "0"),
         "Running", newUid, java.util.Set.of("team_g_" + newUid + "_0"))));
-    SharedDirReaper next = new SharedDirReaper(root, List.of(readableProcesses()), mounting, false, clock);
+    SharedDirReaper next = new SharedDirReaper(root, List.of(ReadableProc.view(tmp)), mounting, false, clock);
     next.reap();
     clock.advance(GRACE.plusSeconds(1));
     Map<String, SharedDirDecision> later = byName(next.reap());
@@ -156,7 +157,7 @@ class SharedDirReaperIT {
   @Test
   void dryRunRemovesNothingAndSaysWhatItWould() throws Exception {
     Path dir = instanceDir("team_g_3");
-    SharedDirReaper reaper = new SharedDirReaper(root, List.of(readableProcesses()), synced(List.of()), true, clock);
+    SharedDirReaper reaper = new SharedDirReaper(root, List.of(ReadableProc.view(tmp)), synced(List.of()), true, clock);
     reaper.reap();
     clock.advance(GRACE.plusSeconds(1));
     SharedDirDecision d = byName(reaper.reap()).get("team_g_3");
@@ -178,7 +179,7 @@ class SharedDirReaperIT {
 
   @Test
   void aProcessWhoseFilesCannotBeReadKeepsEveryDirectory() throws Exception {
-    List<String> unreadable = unreadablePids();
+    List<String> unreadable = ReadableProc.unreadablePids();
     if (unreadable.isEmpty()) {
       // full root (CAP_SYS_PTRACE) reads every process, and root cannot be denied by file modes either:
       // nothing to prove here on this kernel; the rule itself is in SharedDirJudgeTest.unknownUsersKeepIt
@@ -192,45 +193,6 @@ class SharedDirReaperIT {
     assertThat(d.judgement().verdict()).as(d.audit()).isEqualTo(SharedDirVerdict.UsersUnknown);
     assertThat(d.reason()).contains("pid " + unreadable.get(0));
     assertThat(dir).exists();
-  }
-
-  /** Pids of the real /proc whose open files or mappings this process may not read (e.g. a sandbox's init without ptrace rights). */
-  static List<String> unreadablePids() throws Exception {
-    List<String> out = new ArrayList<>();
-    try (var pids = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("[0-9]+"))) {
-      for (Path p : pids) {
-        try {
-          try (var fds = Files.newDirectoryStream(p.resolve("fd"))) {
-            fds.iterator().hasNext();
-          }
-          Files.readAllBytes(p.resolve("maps"));
-        } catch (java.nio.file.AccessDeniedException e) {
-          out.add(p.getFileName().toString());
-        } catch (java.io.IOException e) {
-          // exited
-        }
-      }
-    }
-    return out;
-  }
-
-  /**
-   * A proc root of links to every real process except those whose files this process may not read
-   * (where CI runs as full root that is every process; in a sandbox, its init can be hidden). Such a
-   * process makes the real /proc answer "users unknown", which keeps every directory; that rule is
-   * proven by {@link #aProcessWhoseFilesCannotBeReadKeepsEveryDirectory}.
-   */
-  Path readableProcesses() throws Exception {
-    Path view = Files.createTempDirectory(tmp, "proc");
-    List<String> hidden = unreadablePids();
-    try (var pids = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("[0-9]+"))) {
-      for (Path p : pids) {
-        if (!hidden.contains(p.getFileName().toString())) {
-          Files.createSymbolicLink(view.resolve(p.getFileName().toString()), p);
-        }
-      }
-    }
-    return view;
   }
 
   Path instanceDir(String name) throws Exception {
