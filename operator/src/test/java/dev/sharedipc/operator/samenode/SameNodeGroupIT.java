@@ -167,7 +167,7 @@ class SameNodeGroupIT {
   }
 
   /**
-   * A member pod of an instance that ran for longer than its 3 s timeout is deleted: it comes back
+   * A member pod of an instance that ran for longer than its 10 s timeout is deleted: it comes back
    * on the same node and the other member keeps running, same UID; no move, no PlacementTimedOut.
    * With {@code restart}, the operator is stopped before the delete and started after: the verdict
    * rests on the placement kept in status, not on memory.
@@ -177,13 +177,13 @@ class SameNodeGroupIT {
     node("other", "4", "8Gi");
     SharedIpcGroup group = group("healer", 1, "64Mi");
     group.getSpec().setScheduling(new SchedulingSpec());
-    group.getSpec().getScheduling().setTimeout("3s");
+    group.getSpec().getScheduling().setTimeout("10s"); // the floor (CEL)
     groups.create(group);
     List<Pod> first = awaitPods("healer", 2);
     String home = GroupRenderer.pinnedNode(first.get(0));
     first.forEach(p -> kubelet.run(p, home, true));
     groups.awaitCondition("healer", "Ready", "True", "AllInstancesReady");
-    awaitPastTimeout(first, Duration.ofSeconds(4));
+    awaitPastTimeout(first, Duration.ofSeconds(11));
     String firstWholeAt = groups.get("healer").getStatus().getInstances().get(0).getFirstWholeAt();
     Pod writer = first.stream().filter(p -> p.getMetadata().getName().endsWith("-writer")).findFirst().orElseThrow();
     Pod reader = first.stream().filter(p -> p.getMetadata().getName().endsWith("-reader")).findFirst().orElseThrow();
@@ -240,12 +240,12 @@ class SameNodeGroupIT {
     node("b", "4", "8Gi");
     SharedIpcGroup group = group("roll", 2, "64Mi");
     group.getSpec().setScheduling(new SchedulingSpec());
-    group.getSpec().getScheduling().setTimeout("3s");
+    group.getSpec().getScheduling().setTimeout("10s"); // the floor (CEL)
     groups.create(group);
     List<Pod> first = awaitPods("roll", 4);
     first.forEach(p -> kubelet.run(p, GroupRenderer.pinnedNode(p), true));
     groups.awaitCondition("roll", "Ready", "True", "AllInstancesReady");
-    awaitPastTimeout(first, Duration.ofSeconds(4)); // instances that ran longer than their timeout
+    awaitPastTimeout(first, Duration.ofSeconds(11)); // instances that ran longer than their timeout
     Map<String, String> uids = first.stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), p -> p.getMetadata().getUid()));
     Map<String, String> nodeOf = first.stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), GroupRenderer::pinnedNode));
 
@@ -288,12 +288,12 @@ class SameNodeGroupIT {
     node("a", "4", "8Gi");
     SharedIpcGroup group = group("shrink", 1, "64Mi");
     group.getSpec().setScheduling(new SchedulingSpec());
-    group.getSpec().getScheduling().setTimeout("3s");
+    group.getSpec().getScheduling().setTimeout("10s"); // the floor (CEL)
     groups.create(group);
     List<Pod> first = awaitPods("shrink", 2);
     first.forEach(p -> kubelet.run(p, GroupRenderer.pinnedNode(p), true));
     groups.awaitCondition("shrink", "Ready", "True", "AllInstancesReady");
-    awaitPastTimeout(first, Duration.ofSeconds(4));
+    awaitPastTimeout(first, Duration.ofSeconds(11));
     String writerUid = client.pods().inNamespace(ns).withName("shrink-0-writer").get().getMetadata().getUid();
     groups.edit("shrink", g -> {
       g.getSpec().getMembers().removeIf(m -> m.getName().equals("reader"));
