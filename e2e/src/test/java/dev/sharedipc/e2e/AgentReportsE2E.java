@@ -62,6 +62,9 @@ class AgentReportsE2E {
   @TempDir Path tmp;
   private RealIpc ipc;
   private NodeAgent agent;
+  /** The node whose report the agent wrote, and who can delete it. */
+  private String reportedNode;
+  private E2EEnvironment env;
 
   @BeforeAll
   static void needsRoot() {
@@ -75,6 +78,11 @@ class AgentReportsE2E {
     }
     if (ipc != null) {
       ipc.close();
+    }
+    // The report outlives its agent (it counts until it is older than the operator's maximum report
+    // age): the next scenario on this node must start from no report at all.
+    if (reportedNode != null) {
+      env.admin().resources(SharedIpcNode.class).withName(reportedNode).delete();
     }
   }
 
@@ -272,6 +280,8 @@ class AgentReportsE2E {
         ns.name(), pod.getMetadata().getName(), pod.getMetadata().getUid(), node, real.pid(),
         RealIpc.inode(Path.of(real.nsFile())), held, orphan);
 
+    this.env = env;
+    this.reportedNode = node;
     agent = NodeAgent.start(env, node, proc, tmp.resolve("agent"), ns.name());
     return new Setup(pod, node, real, held, orphan);
   }

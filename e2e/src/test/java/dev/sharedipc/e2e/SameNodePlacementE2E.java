@@ -192,7 +192,7 @@ class SameNodePlacementE2E {
   }
 
   /**
-   * An instance that has run longer than its 5 s timeout loses one member pod ({@code kubectl
+   * An instance that has run longer than its 10 s timeout (the floor) loses one member pod ({@code kubectl
    * delete pod}): the member is created again on the instance's node and the other member keeps
    * running, same pod UID; the instance never moves and nothing says it timed out.
    */
@@ -203,9 +203,9 @@ class SameNodePlacementE2E {
     Set<String> nodes = Set.of(addKwokNode("a", pool, "4", "8Gi"), addKwokNode("b", pool, "4", "8Gi"));
     Groups groups = new Groups(admin, ns.name());
     try (SplitWatch watch = new SplitWatch(admin, ns.name(), null)) {
-      create(groups, ns, group("healer", 1, pool, "5s", "256Mi", "64Mi"));
+      create(groups, ns, group("healer", 1, pool, "10s", "256Mi", "64Mi"));
       String home = awaitWholeOnOneNode(groups, "healer", nodes, Groups.CONVERGE);
-      awaitOlderThan(groups.pods("healer").values(), Duration.ofSeconds(6));
+      awaitOlderThan(groups.pods("healer").values(), Duration.ofSeconds(11));
       Map<String, String> before = Groups.uids(groups.pods("healer"));
 
       admin.pods().inNamespace(ns.name()).withName("healer-0-consumer").delete();
@@ -239,14 +239,14 @@ class SameNodePlacementE2E {
     }
     int replicas = 3;
     Groups groups = new Groups(admin, ns.name());
-    create(groups, ns, group("rolling", replicas, pool, "5s", "256Mi", "64Mi"));
+    create(groups, ns, group("rolling", replicas, pool, "10s", "256Mi", "64Mi"));
     await("rolling Ready").atMost(Groups.CONVERGE).pollInterval(Groups.POLL).untilAsserted(() -> {
       SharedIpcGroup current = groups.get("rolling");
       assertThat(current.getStatus()).isNotNull();
       assertThat(current.getStatus().getReadyInstances()).isEqualTo(replicas);
       assertThat(groups.pods("rolling")).hasSize(2 * replicas).allSatisfy((name, p) -> assertThat(Groups.isReady(p)).isTrue());
     });
-    awaitOlderThan(groups.pods("rolling").values(), Duration.ofSeconds(6));
+    awaitOlderThan(groups.pods("rolling").values(), Duration.ofSeconds(11));
     Map<String, Pod> before = groups.pods("rolling");
     for (Pod pod : before.values()) {
       if (pod.getMetadata().getName().endsWith("-consumer")) {

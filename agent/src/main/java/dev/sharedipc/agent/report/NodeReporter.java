@@ -70,6 +70,7 @@ public final class NodeReporter implements AutoCloseable {
   private Instant writing;
   private long droppedEvents;
   private volatile boolean up;
+  private boolean failedBefore; // touched by the writer thread only
   // touched by the writer thread only
   private String verifiedOwnerUid;
   private boolean ownerMissingLogged;
@@ -169,10 +170,12 @@ public final class NodeReporter implements AutoCloseable {
       up = true;
       ensureOwnedByNode(written);
     } catch (RuntimeException e) {
-      if (up) {
-        log.warn("api server unreachable node={} reason=\"{}\"; scanning and reaping go on with the last known policies", nodeName,
+      // Said once per outage: on the first failure since the start, and on the first after a success.
+      if (up || !failedBefore) {
+        log.warn("report not written node={} reason=\"{}\"; scanning and reaping go on with the last known policies", nodeName,
             String.valueOf(e.getMessage()).replace('"', '\''));
       }
+      failedBefore = true;
       up = false;
     }
     return up;
