@@ -85,7 +85,7 @@ class MonitoringAssetsTest {
 
   private static void assertAllExported(Map<String, String> exprs) throws IOException {
     Set<String> exported = exported();
-    Set<String> verdicts = enumConstants(ROOT.resolve("agent/src/main/java/dev/sharedipc/agent/verdict/Assessment.java"));
+    Set<String> verdicts = enumConstants(ROOT.resolve("agent/src/main/java/dev/sharedipc/agent/verdict/Verdict.java"));
     Set<String> actions = enumConstants(ROOT.resolve("agent/src/main/java/dev/sharedipc/agent/reap/Action.java"));
     exprs.forEach((where, expr) -> {
       assertThat(expr).as(where).isNotBlank();
