@@ -4,15 +4,24 @@ import dev.sharedipc.agent.kernel.FsUsage;
 import dev.sharedipc.agent.kernel.Kernel;
 import dev.sharedipc.agent.kernel.KernelException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Lists the POSIX message queues of one IPC namespace. The kernel keeps them in an mqueue filesystem
@@ -29,6 +38,10 @@ public final class PosixQueueCollector {
   public static final long MQUEUE_MAGIC = 0x19800202L;
   /** Processes tried per namespace: any one that shows the filesystem is enough. */
   static final int MAX_TRIES = 8;
+  /** Queues listed per namespace at most (the kernel's default fs.mqueue.queues_max is 256). */
+  static final int MAX_QUEUES = 4096;
+  /** Bytes read of a queue file: its content is one line of about 60. */
+  static final int MAX_READ = 256;
 
   /** The queues, or why they could not be listed ({@code unreadable} null when they were). */
   public record Result(List<PosixQueue> queues, String unreadable) {}
@@ -54,7 +67,7 @@ public final class PosixQueueCollector {
         if (fs == null || fs.type() != MQUEUE_MAGIC) {
           continue;
         }
-        return new Result(list(ns.inode(), dir), null);
+        return new Result(list(ns.inode(), dir, fs.device()), null);
       } catch (KernelException | IOException e) {
         lastError = e.getMessage(); // the process left, or its root is not ours to read: try the next one
       }
@@ -64,33 +77,72 @@ public final class PosixQueueCollector {
         + (lastError == null ? " (its runtime mounted none there)" : " (last error: " + lastError + ")"));
   }
 
-  private static List<PosixQueue> list(long inode, Path dir) throws IOException {
+  /**
+   * Lists the directory through one open descriptor ({@link SecureDirectoryStream}): each entry is examined and read
+   * relative to it with no link followed, only regular files on the mqueue filesystem's own device count (the path
+   * was checked by statfs; a process of the pod that swaps {@code /dev/mqueue} for a link to the host's files
+   * between that check and the open gets nothing read), and at most {@link #MAX_READ} bytes of each are read.
+   */
+  private static List<PosixQueue> list(long inode, Path dir, long mqueueDevice) throws IOException {
     List<PosixQueue> out = new ArrayList<>();
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-      for (Path file : entries) {
-        Map<String, Object> a;
+    try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
+      if (!(stream instanceof SecureDirectoryStream<Path> secure)) {
+        throw new IOException("cannot list " + dir + " without following links on this platform (no SecureDirectoryStream)");
+      }
+      long dirDevice = device(secure.getFileAttributeView(BasicFileAttributeView.class).readAttributes());
+      if (mqueueDevice < 0 || dirDevice != mqueueDevice) {
+        throw new IOException(dir + " changed while it was opened (device " + dirDevice + ", mqueue device " + mqueueDevice + ")");
+      }
+      for (Path entry : secure) {
+        if (out.size() == MAX_QUEUES) {
+          break;
+        }
+        Path name = entry.getFileName();
+        PosixFileAttributes a;
         try {
-          a = Files.readAttributes(file, "unix:mode,uid,gid,lastModifiedTime,ctime", LinkOption.NOFOLLOW_LINKS);
+          a = secure.getFileAttributeView(name, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).readAttributes();
         } catch (java.nio.file.NoSuchFileException e) {
           continue; // unlinked while listed
         }
-        int mode = (Integer) a.get("mode");
-        if ((mode & 0170000) != 0100000) {
+        if (!a.isRegularFile() || device(a) != dirDevice) {
           continue; // an mqueue filesystem holds only queues; anything else is not one
         }
         long queued;
-        try {
-          queued = qsize(Files.readAllBytes(file));
+        try (SeekableByteChannel ch = secure.newByteChannel(name, Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
+          ByteBuffer buf = ByteBuffer.allocate(MAX_READ);
+          while (buf.hasRemaining() && ch.read(buf) > 0) {
+            // a queue file's content is one short line
+          }
+          queued = qsize(java.util.Arrays.copyOf(buf.array(), buf.position()));
         } catch (java.nio.file.NoSuchFileException e) {
           continue;
         }
-        out.add(new PosixQueue(inode, "/" + file.getFileName(), (Integer) a.get("uid"), (Integer) a.get("gid"), mode, queued,
-            ((FileTime) a.get("lastModifiedTime")).toMillis() / 1000, ((FileTime) a.get("ctime")).toMillis() / 1000,
-            file.toString()));
+        Map<String, Object> ids = Files.readAttributes(entry, "unix:uid,gid,mode,ctime", LinkOption.NOFOLLOW_LINKS);
+        out.add(new PosixQueue(inode, "/" + name, (Integer) ids.get("uid"), (Integer) ids.get("gid"), (Integer) ids.get("mode"), queued,
+            a.lastModifiedTime().toMillis() / 1000, ((FileTime) ids.get("ctime")).toMillis() / 1000, entry.toString()));
       }
     }
     out.sort(java.util.Comparator.comparing(PosixQueue::name));
     return out;
+  }
+
+  /** st_dev from a file key, which OpenJDK on Linux prints as {@code (dev=803,ino=1234)}; -1 when it does not. */
+  static long device(BasicFileAttributes a) {
+    Object key = a.fileKey();
+    String text = key == null ? "" : key.toString();
+    int at = text.indexOf("dev=");
+    if (at < 0) {
+      return -1;
+    }
+    int end = at + 4;
+    while (end < text.length() && Character.isLetterOrDigit(text.charAt(end))) {
+      end++;
+    }
+    try {
+      return Long.parseLong(text.substring(at + 4, end), 16);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   /** QSIZE from a queue file's content ({@code QSIZE:129 NOTIFY:0 SIGNO:0 NOTIFY_PID:0}), -1 when absent. */

@@ -33,7 +33,7 @@ class PosixQueueCollectorTest {
     Files.writeString(notMqueue.resolve("decoy"), "QSIZE:1");
     kernel.filesystems.put(notMqueue, new FsUsage(FsUsage.TMPFS_MAGIC, 0, 0, 0));
     Path mq = mqueueOf(11);
-    kernel.filesystems.put(mq, new FsUsage(PosixQueueCollector.MQUEUE_MAGIC, 0, 0, 0));
+    kernel.filesystems.put(mq, new FsUsage(PosixQueueCollector.MQUEUE_MAGIC, 0, 0, 0, device(mq)));
     Files.writeString(mq.resolve("orders"), "QSIZE:129        NOTIFY:0     SIGNO:0     NOTIFY_PID:0     \n");
     Files.writeString(mq.resolve("fills"), "QSIZE:0          NOTIFY:0     SIGNO:0     NOTIFY_PID:0     \n");
     Files.createDirectory(mq.resolve("not-a-queue"));
@@ -44,6 +44,23 @@ class PosixQueueCollectorTest {
     assertThat(r.unreadable()).isNull();
     assertThat(r.queues()).extracting(PosixQueue::name, PosixQueue::queuedBytes, PosixQueue::ipcNamespace)
         .containsExactly(org.assertj.core.groups.Tuple.tuple("/fills", 0L, NS), org.assertj.core.groups.Tuple.tuple("/orders", 129L, NS));
+  }
+
+  private static long device(Path p) throws Exception {
+    return ((Number) Files.getAttribute(p, "unix:dev")).longValue();
+  }
+
+  @Test
+  void aDirectoryOnAnotherDeviceThanTheMqueueFilesystemStatfsSawIsNotRead() throws Exception {
+    // statfs said mqueue, but what is opened is another filesystem (the path was swapped in between): nothing is read
+    Path mq = mqueueOf(11);
+    Files.writeString(mq.resolve("shadow"), "QSIZE:1");
+    kernel.filesystems.put(mq, new FsUsage(PosixQueueCollector.MQUEUE_MAGIC, 0, 0, 0, device(mq) + 1));
+
+    PosixQueueCollector.Result r = new PosixQueueCollector(kernel, proc).collect(new IpcNamespace(NS, false, List.of(11), List.of()));
+
+    assertThat(r.queues()).isEmpty();
+    assertThat(r.unreadable()).contains("unknown", "changed while it was opened");
   }
 
   @Test
@@ -61,5 +78,11 @@ class PosixQueueCollectorTest {
     assertThat(PosixQueueCollector.qsize("QSIZE:4096 NOTIFY:0".getBytes(StandardCharsets.US_ASCII))).isEqualTo(4096);
     assertThat(PosixQueueCollector.qsize("NOTIFY:0".getBytes(StandardCharsets.US_ASCII))).isEqualTo(-1);
     assertThat(PosixQueueCollector.qsize("QSIZE: x".getBytes(StandardCharsets.US_ASCII))).isEqualTo(-1);
+  }
+
+  @Test
+  void theDeviceOfAnOpenedFileIsItsStDev() throws Exception {
+    assertThat(PosixQueueCollector.device(Files.readAttributes(proc, java.nio.file.attribute.BasicFileAttributes.class)))
+        .isEqualTo(device(proc));
   }
 }
