@@ -131,12 +131,6 @@ public final class Survey {
     for (int i = 0; i < namespaces.size(); i++) {
       IpcNamespace ns = namespaces.get(i);
       Attribution nsAttribution = attributor.forNamespace(ns);
-      PosixQueueCollector.Result posix = posixQueueCollector.collect(ns);
-      posix.queues().forEach(q -> posixQueues.add(new Attributed<>(q, nsAttribution)));
-      if (posix.unreadable() != null) {
-        posixQueuesUnreadable.put(ns.inode(), posix.unreadable());
-        log.debug("posix queues unreadable ipcns={} reason=\"{}\"", ns.inode(), posix.unreadable());
-      }
       SysvRead sysv;
       SysvShmParser.Result read;
       try {
@@ -167,6 +161,13 @@ public final class Survey {
       malformed += malformed(problems, "msg", sysv.msg().malformedLines(), ns);
       sysv.sem().sets().forEach(x -> semaphoreSets.add(new Attributed<>(x, nsAttribution)));
       sysv.msg().queues().forEach(x -> messageQueues.add(new Attributed<>(x, nsAttribution)));
+      // POSIX queues of a namespace that could be read (a namespace gone before setns has nothing to say)
+      PosixQueueCollector.Result posix = posixQueueCollector.collect(ns);
+      posix.queues().forEach(q -> posixQueues.add(new Attributed<>(q, nsAttribution)));
+      if (posix.unreadable() != null) {
+        posixQueuesUnreadable.put(ns.inode(), posix.unreadable());
+        log.debug("posix queues unreadable ipcns={} reason=\"{}\"", ns.inode(), posix.unreadable());
+      }
       for (Segment s : read.segments()) {
         Attribution a = attributor.forSegment(s, ns, nsAttribution, live, now);
         Liveness l = Liveness.of(s, live);

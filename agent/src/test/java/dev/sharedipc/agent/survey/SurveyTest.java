@@ -165,7 +165,7 @@ class SurveyTest {
     assertThat(f.problems()).contains("1 malformed line(s) in /proc/sysvipc/msg of ipc:[" + B + "] skipped");
     // the fixture root has no <pid>/root: every readable namespace's POSIX queues are unknown, and said so
     assertThat(o.posixQueues()).isEmpty();
-    assertThat(o.posixQueuesUnreadable()).containsKeys(A, B, C, HOST);
+    assertThat(o.posixQueuesUnreadable()).containsKeys(A, B, C, HOST).doesNotContainKeys(F, G); // F gone, G forbidden
     assertThat(o.posixQueuesUnreadable().get(A)).contains("ipc:[" + A + "]", "unknown", "/dev/mqueue");
   }
 
