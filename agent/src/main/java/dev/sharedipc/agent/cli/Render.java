@@ -3,6 +3,7 @@ package dev.sharedipc.agent.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sharedipc.agent.survey.Attributed;
 import dev.sharedipc.agent.survey.Finding;
 import dev.sharedipc.agent.survey.Findings;
 import dev.sharedipc.agent.survey.NamespaceFinding;
@@ -10,6 +11,9 @@ import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.reap.Decision;
 import dev.sharedipc.agent.reap.SharedDirDecision;
 import dev.sharedipc.agent.scan.MemoryVolume;
+import dev.sharedipc.agent.scan.MessageQueue;
+import dev.sharedipc.agent.scan.PosixQueue;
+import dev.sharedipc.agent.scan.SemaphoreSet;
 import dev.sharedipc.agent.scan.Segment;
 import dev.sharedipc.agent.scan.SharedDirName;
 import java.time.Instant;
@@ -37,19 +41,154 @@ public final class Render {
   }
 
   public static String scanTable(Findings findings) {
+    return scanTable(findings, ScanFilter.ALL);
+  }
+
+  /** Like {@code ipcs -a}: one titled section per kind the filter shows, each an aligned table. */
+  static String scanTable(Findings findings, ScanFilter filter) {
+    StringBuilder b = new StringBuilder();
+    if (filter.shows(ScanFilter.Kind.segments)) {
+      section(b, "Shared memory segments", segmentTable(sorted(findings.segments()).stream().filter(f -> filter.matches(f.attribution())).toList()));
+    }
+    if (filter.shows(ScanFilter.Kind.semaphores)) {
+      section(b, "Semaphore sets", SEMAPHORES.table(semaphores(findings, filter)));
+    }
+    if (filter.shows(ScanFilter.Kind.queues)) {
+      section(b, "Message queues", MESSAGE_QUEUES.table(messageQueues(findings, filter)));
+      List<UnknownQueues> unknown = posixQueuesUnknown(findings, filter);
+      section(b, "POSIX message queues", POSIX_QUEUES.table(posixQueues(findings, filter))
+          + (unknown.isEmpty() ? "" : "\n" + POSIX_QUEUES_UNKNOWN.table(unknown)));
+    }
+    if (filter.shows(ScanFilter.Kind.volumes)) {
+      section(b, "Memory volumes", volumeTable(findings.volumes().stream().filter(filter::matches).toList()));
+    }
+    return b.toString();
+  }
+
+  private static void section(StringBuilder b, String title, String table) {
+    if (b.length() > 0) {
+      b.append('\n');
+    }
+    b.append("------ ").append(title).append(" ------\n").append(table);
+  }
+
+  private static String segmentTable(List<Finding> segments) {
     Table t = new Table("IPCNS", "KEY", ">SHMID", "PERMS", ">OWNER", ">SIZE", ">RSS", ">NATTCH", ">CPID", ">LPID", "POD", "GROUP",
         "VERDICT", "REASON");
-    for (Finding f : sorted(findings.segments())) {
+    for (Finding f : segments) {
       Segment s = f.segment();
       t.row(s.ipcNamespace(), s.keyHex(), s.shmid(), s.permsOctal(), s.uid(), Sizes.human(s.bytes()), Sizes.human(s.rssBytes()),
           s.nattch(), s.cpid(), s.lpid(), f.attribution().podLabel(), f.attribution().groupKey(), f.judgement().verdict(),
           f.judgement().reason());
     }
-    StringBuilder b = new StringBuilder();
-    b.append(t.render());
-    b.append('\n');
-    b.append(volumeTable(findings.volumes()));
-    return b.toString();
+    return t.render();
+  }
+
+  // --- inventoried only: semaphore sets, message queues, POSIX message queues (never judged, never removed) ---
+
+  static final View<Attributed<SemaphoreSet>> SEMAPHORES = new View<Attributed<SemaphoreSet>>()
+      .col("IPCNS", "ipcNamespace", x -> x.object().ipcNamespace())
+      .col("KEY", "key", x -> x.object().keyHex())
+      .col(">SEMID", "semid", x -> x.object().semid())
+      .col("PERMS", "perms", x -> x.object().permsOctal())
+      .col(">OWNER", "uid", x -> x.object().uid())
+      .json("gid", x -> x.object().gid())
+      .json("cuid", x -> x.object().cuid())
+      .json("cgid", x -> x.object().cgid())
+      .col(">NSEMS", "nsems", x -> x.object().nsems())
+      .col("LAST-OP", "otime", x -> shortTime(x.object().otime()), x -> time(x.object().otime()))
+      .col("CHANGED", "ctime", x -> shortTime(x.object().ctime()), x -> time(x.object().ctime()))
+      .col("POD", "pod", x -> x.attribution().podLabel(), x -> podOf(x.attribution()))
+      .col("GROUP", "group", x -> x.attribution().groupKey())
+      .json("instance", x -> x.attribution().pod() == null ? null : x.attribution().pod().instance())
+      .json("podUid", x -> x.attribution().podUid())
+      .json("attribution", x -> x.attribution().source().name());
+
+  static final View<Attributed<MessageQueue>> MESSAGE_QUEUES = new View<Attributed<MessageQueue>>()
+      .col("IPCNS", "ipcNamespace", x -> x.object().ipcNamespace())
+      .col("KEY", "key", x -> x.object().keyHex())
+      .col(">MSQID", "msqid", x -> x.object().msqid())
+      .col("PERMS", "perms", x -> x.object().permsOctal())
+      .col(">OWNER", "uid", x -> x.object().uid())
+      .json("gid", x -> x.object().gid())
+      .json("cuid", x -> x.object().cuid())
+      .json("cgid", x -> x.object().cgid())
+      .col(">USED", "queuedBytes", x -> Sizes.human(x.object().queuedBytes()), x -> x.object().queuedBytes())
+      .col(">MSGS", "messages", x -> x.object().messages())
+      .col(">LSPID", "lastSendPid", x -> x.object().lastSendPid())
+      .col(">LRPID", "lastReceivePid", x -> x.object().lastReceivePid())
+      .json("stime", x -> time(x.object().stime()))
+      .json("rtime", x -> time(x.object().rtime()))
+      .col("CHANGED", "ctime", x -> shortTime(x.object().ctime()), x -> time(x.object().ctime()))
+      .col("POD", "pod", x -> x.attribution().podLabel(), x -> podOf(x.attribution()))
+      .col("GROUP", "group", x -> x.attribution().groupKey())
+      .json("instance", x -> x.attribution().pod() == null ? null : x.attribution().pod().instance())
+      .json("podUid", x -> x.attribution().podUid())
+      .json("attribution", x -> x.attribution().source().name());
+
+  static final View<Attributed<PosixQueue>> POSIX_QUEUES = new View<Attributed<PosixQueue>>()
+      .col("IPCNS", "ipcNamespace", x -> x.object().ipcNamespace())
+      .col("NAME", "name", x -> x.object().name())
+      .col("PERMS", "perms", x -> x.object().permsOctal())
+      .col(">OWNER", "uid", x -> x.object().uid())
+      .json("gid", x -> x.object().gid())
+      .col(">QUEUED", "queuedBytes", x -> Sizes.human(x.object().queuedBytes()), x -> x.object().queuedBytes() < 0 ? null : x.object().queuedBytes())
+      .col("CHANGED", "mtime", x -> shortTime(x.object().mtime()), x -> time(x.object().mtime()))
+      .json("ctime", x -> time(x.object().ctime()))
+      .col("POD", "pod", x -> x.attribution().podLabel(), x -> podOf(x.attribution()))
+      .col("GROUP", "group", x -> x.attribution().groupKey())
+      .json("instance", x -> x.attribution().pod() == null ? null : x.attribution().pod().instance())
+      .json("podUid", x -> x.attribution().podUid())
+      .json("path", x -> x.object().path());
+
+  /** Namespaces whose POSIX queues could not be listed: unknown, which is not none. */
+  record UnknownQueues(long ipcNamespace, Attribution attribution, String reason) {}
+
+  static final View<UnknownQueues> POSIX_QUEUES_UNKNOWN = new View<UnknownQueues>()
+      .col("IPCNS", "ipcNamespace", UnknownQueues::ipcNamespace)
+      .col("POD", "pod", x -> x.attribution().podLabel(), x -> podOf(x.attribution()))
+      .json("podUid", x -> x.attribution().podUid())
+      .col("POSIX QUEUES UNKNOWN", "reason", UnknownQueues::reason);
+
+  private static List<Attributed<SemaphoreSet>> semaphores(Findings f, ScanFilter filter) {
+    return f.ipcObjects().semaphoreSets().stream().filter(x -> filter.matches(x.attribution()))
+        .sorted(Comparator.comparingLong((Attributed<SemaphoreSet> x) -> x.object().ipcNamespace()).thenComparingInt(x -> x.object().semid()))
+        .toList();
+  }
+
+  private static List<Attributed<MessageQueue>> messageQueues(Findings f, ScanFilter filter) {
+    return f.ipcObjects().messageQueues().stream().filter(x -> filter.matches(x.attribution()))
+        .sorted(Comparator.comparingLong((Attributed<MessageQueue> x) -> x.object().ipcNamespace()).thenComparingInt(x -> x.object().msqid()))
+        .toList();
+  }
+
+  private static List<Attributed<PosixQueue>> posixQueues(Findings f, ScanFilter filter) {
+    return f.ipcObjects().posixQueues().stream().filter(x -> filter.matches(x.attribution()))
+        .sorted(Comparator.comparingLong((Attributed<PosixQueue> x) -> x.object().ipcNamespace()).thenComparing(x -> x.object().name()))
+        .toList();
+  }
+
+  /** Each namespace (of the filtered pods) whose POSIX queues are unknown, with its attribution. */
+  private static List<UnknownQueues> posixQueuesUnknown(Findings f, ScanFilter filter) {
+    Map<Long, String> unreadable = f.ipcObjects().posixQueuesUnreadable();
+    return f.namespaces().stream().filter(n -> unreadable.containsKey(n.namespace().inode()))
+        .filter(n -> filter.matches(n.attribution()))
+        .map(n -> new UnknownQueues(n.namespace().inode(), n.attribution(), unreadable.get(n.namespace().inode()))).toList();
+  }
+
+  private static Map<String, Object> podOf(Attribution a) {
+    if (a.podUid() == null && a.pod() == null) {
+      return null;
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("uid", a.podUid());
+    m.put("namespace", a.pod() == null ? null : a.pod().namespace());
+    m.put("name", a.pod() == null ? null : a.pod().name());
+    return m;
+  }
+
+  private static String shortTime(long epochSecond) {
+    return epochSecond <= 0 ? "-" : Instant.ofEpochSecond(epochSecond).toString().replace("T", " ").replace("Z", "");
   }
 
   public static String volumeTable(List<MemoryVolume> volumes) {
@@ -149,6 +288,11 @@ public final class Render {
   }
 
   static Map<String, Object> namespaceJson(NamespaceFinding n) {
+    return namespaceJson(n, null);
+  }
+
+  /** @param posixQueuesUnknown why the namespace's POSIX message queues could not be listed, or null when they were */
+  static Map<String, Object> namespaceJson(NamespaceFinding n, String posixQueuesUnknown) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("inode", n.namespace().inode());
     m.put("host", n.namespace().host());
@@ -157,16 +301,39 @@ public final class Render {
     m.put("attribution", n.attribution().source().name());
     m.put("detail", n.attribution().detail());
     m.put("problem", n.problem());
+    m.put("posixMessageQueuesUnknown", posixQueuesUnknown);
     return m;
   }
 
   /** {"scannedAt", "ipcNamespaces": [...], "segments": [...], "memoryVolumes": [...], "problems": [...]}. */
   public static String scanJson(Findings findings) {
+    return scanJson(findings, ScanFilter.ALL);
+  }
+
+  /**
+   * {"scannedAt", "ipcNamespaces", then one array per kind the filter shows ("segments", "semaphoreSets",
+   * "messageQueues" + "posixMessageQueues" + "posixMessageQueuesUnknown", "memoryVolumes"), "problems"}: the
+   * same fields as the tables.
+   */
+  static String scanJson(Findings findings, ScanFilter filter) {
     Map<String, Object> root = new LinkedHashMap<>();
     root.put("scannedAt", findings.scannedAt().toString());
-    root.put("ipcNamespaces", findings.namespaces().stream().map(Render::namespaceJson).toList());
-    root.put("segments", sorted(findings.segments()).stream().map(Render::segmentJson).toList());
-    root.put("memoryVolumes", findings.volumes().stream().map(Render::volumeJson).toList());
+    root.put("ipcNamespaces", findings.namespaces().stream().filter(n -> filter.matches(n.attribution()))
+        .map(n -> namespaceJson(n, findings.ipcObjects().posixQueuesUnreadable().get(n.namespace().inode()))).toList());
+    if (filter.shows(ScanFilter.Kind.segments)) {
+      root.put("segments", sorted(findings.segments()).stream().filter(f -> filter.matches(f.attribution())).map(Render::segmentJson).toList());
+    }
+    if (filter.shows(ScanFilter.Kind.semaphores)) {
+      root.put("semaphoreSets", SEMAPHORES.json(semaphores(findings, filter)));
+    }
+    if (filter.shows(ScanFilter.Kind.queues)) {
+      root.put("messageQueues", MESSAGE_QUEUES.json(messageQueues(findings, filter)));
+      root.put("posixMessageQueues", POSIX_QUEUES.json(posixQueues(findings, filter)));
+      root.put("posixMessageQueuesUnknown", POSIX_QUEUES_UNKNOWN.json(posixQueuesUnknown(findings, filter)));
+    }
+    if (filter.shows(ScanFilter.Kind.volumes)) {
+      root.put("memoryVolumes", findings.volumes().stream().filter(filter::matches).map(Render::volumeJson).toList());
+    }
     root.put("problems", findings.problems());
     return write(root);
   }

@@ -5,32 +5,46 @@ import dev.sharedipc.agent.verdict.PolicyResolver;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.LinuxKernel;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code scan}: one inventory pass, printed; changes nothing. */
 @Command(name = "scan", mixinStandardHelpOptions = true,
     description = {
-        "List every System V shared memory segment in every IPC namespace on this host, with its pod, group and orphan verdict, then every memory-backed volume. Changes nothing.",
+        "List, like ipcs -a across every IPC namespace on this host, every System V shared memory segment (with its pod, group and orphan verdict), semaphore set and message queue, every POSIX message queue that can be read, and every memory-backed volume, each with its pod and group. Changes nothing. Semaphore sets and queues are never removed by 'reap': they have no attach count.",
         "",
         "Verdicts: InUse, OwnerAlive, WithinGrace, MarkedForRemoval, Unattributed, Ambiguous, Orphaned (kept by policy Report), Remove (what 'reap' with the same --policy and --grace would remove)."},
-    footer = {"", "Examples:", "  sharedipc-agent scan", "  sharedipc-agent scan --json | jq '.segments[] | select(.verdict==\"Orphaned\")'"})
+    footer = {"", "Examples:", "  sharedipc-agent scan", "  sharedipc-agent scan --json | jq '.segments[] | select(.verdict==\"Orphaned\")'",
+        "  sharedipc-agent scan --kind semaphores,queues --group team/market-data"})
 final class ScanCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin NodeOptions node;
   @Mixin PolicyOptions policy;
   @Option(names = "--json", description = "Print JSON (sizes in bytes) instead of tables.") boolean json;
+  @Option(names = "--kind", paramLabel = "KIND", split = ",",
+      description = "Show only these kinds (repeat or comma-separate): segments, semaphores, queues (System V and POSIX message "
+          + "queues), volumes, posix (POSIX shared-memory objects). Default: all.") List<String> kinds;
+  @Option(names = "--pod", paramLabel = "NS/NAME|UID", description = "Show only what belongs to this pod.") String pod;
+  @Option(names = "--group", paramLabel = "NS/NAME", description = "Show only what belongs to this SharedIpcGroup.") String group;
 
   @Override
   public Integer call() throws Exception {
+    ScanFilter filter;
+    try {
+      filter = ScanFilter.of(kinds, pod, group);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
     Findings findings = node.survey(new LinuxKernel(), PodDirectory.OFFLINE, node.openLedger(),
         PolicyResolver.fixed(policy.policy())).run();
     PrintWriter out = spec.commandLine().getOut();
-    out.print(json ? Render.scanJson(findings) : Render.scanTable(findings));
+    out.print(json ? Render.scanJson(findings, filter) : Render.scanTable(findings, filter));
     out.flush();
     if (!json) {
       Main.printProblems(spec.commandLine().getErr(), findings.problems());

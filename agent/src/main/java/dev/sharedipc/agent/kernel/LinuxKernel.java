@@ -161,10 +161,25 @@ public final class LinuxKernel implements Kernel {
   private static final class Session implements NamespaceSession {
     @Override
     public byte[] readSysvShm() throws IOException {
+      return readSysvipc("shm");
+    }
+
+    @Override
+    public byte[] readSysvSem() throws IOException {
+      return readSysvipc("sem");
+    }
+
+    @Override
+    public byte[] readSysvMsg() throws IOException {
+      return readSysvipc("msg");
+    }
+
+    /** /proc/sysvipc/{shm,sem,msg} lists only the reading thread's IPC namespace, which is why this runs on the joined thread. */
+    private static byte[] readSysvipc(String table) throws IOException {
       try {
-        return readProcFile(PROC.resolve("sysvipc/shm"));
+        return readProcFile(PROC.resolve("sysvipc/" + table));
       } catch (NoSuchFileException | java.io.FileNotFoundException e) {
-        throw new IOException("/proc/sysvipc/shm does not exist: the kernel was built without CONFIG_SYSVIPC", e);
+        throw new IOException("/proc/sysvipc/" + table + " does not exist: the kernel was built without CONFIG_SYSVIPC", e);
       }
     }
 

@@ -1,6 +1,8 @@
 package dev.sharedipc.agent.report;
 
+import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.survey.Finding;
+import dev.sharedipc.agent.survey.IpcObjects;
 import dev.sharedipc.agent.survey.Findings;
 import dev.sharedipc.agent.reap.Action;
 import dev.sharedipc.agent.reap.Decision;
@@ -19,13 +21,16 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.TreeMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
 /**
  * The agent's Prometheus metrics: prefix {@code sharedipc_}, base units (bytes, seconds), labels
- * only from bounded sets (verdict, action, volume kind, informer, and group through {@link RemovalCounts}), and per-segment labels only on
+ * only from bounded sets (verdict, action, volume kind, queue kind, informer, and group through {@link RemovalCounts} or, for
+ * semaphore sets and message queues, the {@value #MAX_GROUP_SERIES} largest groups of the pass), and per-segment labels only on
  * {@code sharedipc_orphan_segment_bytes}, which holds the {@value #TOP_ORPHANS} largest orphans.
  */
 public final class Metrics {
@@ -49,6 +54,23 @@ public final class Metrics {
   private final Gauge apiUp = gauge("sharedipc_api_server_up", "1 when the last report was written to the API server within the pass's wait (see NodeReporter).", null);
   private final Gauge shmmni = gauge("sharedipc_kernel_shmmni", "kernel.shmmni: most segments per IPC namespace.", null);
   private final Gauge shmmax = gauge("sharedipc_kernel_shmmax_bytes", "kernel.shmmax: largest segment.", Unit.BYTES);
+  // --- semaphore sets and message queues (inventoried, never removed), by group: bounded, see byGroupLabels ---
+  private final Gauge semaphoreSets = gauge("sharedipc_semaphore_sets",
+      "System V semaphore sets, by group (namespace/name; " + NO_GROUP + " for pods in no group and unattributed namespaces; at most "
+          + MAX_GROUP_SERIES + " groups, the rest under " + RemovalCounts.OTHER + ").", null, "group");
+  private final Gauge semaphores = gauge("sharedipc_semaphores", "Semaphores in those sets, by group (as sharedipc_semaphore_sets).",
+      null, "group");
+  private final Gauge messageQueues = gauge("sharedipc_message_queues",
+      "Message queues, by kind (sysv, posix: where readable) and group (as sharedipc_semaphore_sets).", null, "kind", "group");
+  private final Gauge messageQueueBytes = gauge("sharedipc_message_queue_bytes",
+      "Bytes waiting in message queues, by kind (sysv, posix) and group (as sharedipc_semaphore_sets).", Unit.BYTES, "kind", "group");
+  private final Gauge posixQueuesUnknown = gauge("sharedipc_posix_message_queues_unknown_namespaces",
+      "IPC namespaces whose POSIX message queues could not be read (no mqueue filesystem at /dev/mqueue of any of their processes).",
+      null);
+  /** Group series per gauge: a node holds far fewer groups, but a label must never grow with what workloads do. */
+  public static final int MAX_GROUP_SERIES = RemovalCounts.MAX_GROUPS;
+  public static final String NO_GROUP = "_none";
+
   private final Counter scans = Counter.builder().name("sharedipc_scans").help("Scans run.").register(registry);
   private final Counter decisions = Counter.builder().name("sharedipc_reaper_decisions")
       .help("Reaper decisions on orphans, by action (Removed, WouldRemove, Spared, Failed, Kept).").labelNames("action").register(registry);
@@ -132,6 +154,7 @@ public final class Metrics {
       volumeUsed.labelValues(k.name()).set(of.stream().mapToLong(MemoryVolume::usedBytes).sum());
       volumeSize.labelValues(k.name()).set(of.stream().mapToLong(MemoryVolume::sizeBytes).sum());
     }
+    recordIpcObjects(f.ipcObjects());
     scanDuration.set(f.duration().toNanos() / 1e9);
     lastScan.set(f.scannedAt().plus(f.duration()).toEpochMilli() / 1000.0);
     problems.set(f.problems().size());
@@ -139,6 +162,58 @@ public final class Metrics {
       shmmni.set(f.limits().shmmni());
       shmmax.set(f.limits().shmmax().doubleValue());
     }
+  }
+
+  private void recordIpcObjects(IpcObjects o) {
+    Map<String, long[]> sem = new HashMap<>();
+    Map<String, long[]> sysv = new HashMap<>();
+    Map<String, long[]> posix = new HashMap<>();
+    o.semaphoreSets().forEach(x -> add(sem, x.attribution(), x.object().nsems()));
+    o.messageQueues().forEach(x -> add(sysv, x.attribution(), x.object().queuedBytes()));
+    o.posixQueues().forEach(x -> add(posix, x.attribution(), Math.max(0, x.object().queuedBytes())));
+    semaphoreSets.clear();
+    semaphores.clear();
+    byGroupLabels(sem).forEach((group, c) -> {
+      semaphoreSets.labelValues(group).set(c[0]);
+      semaphores.labelValues(group).set(c[1]);
+    });
+    messageQueues.clear();
+    messageQueueBytes.clear();
+    byGroupLabels(sysv).forEach((group, c) -> {
+      messageQueues.labelValues("sysv", group).set(c[0]);
+      messageQueueBytes.labelValues("sysv", group).set(c[1]);
+    });
+    byGroupLabels(posix).forEach((group, c) -> {
+      messageQueues.labelValues("posix", group).set(c[0]);
+      messageQueueBytes.labelValues("posix", group).set(c[1]);
+    });
+    posixQueuesUnknown.set(o.posixQueuesUnreadable().size());
+  }
+
+  /** Counts one object (and its amount: semaphores, bytes) under its group key, {@link #NO_GROUP} when it has none. */
+  private static void add(Map<String, long[]> counts, Attribution a, long amount) {
+    long[] c = counts.computeIfAbsent(a.groupKey() == null ? NO_GROUP : a.groupKey(), k -> new long[2]);
+    c[0]++;
+    c[1] += amount;
+  }
+
+  /**
+   * The label values of one pass: the {@value #MAX_GROUP_SERIES} groups with the most objects keep their own
+   * series, the rest are summed under {@code _other}, so a scrape never has more series than that per kind.
+   */
+  static Map<String, long[]> byGroupLabels(Map<String, long[]> counts) {
+    List<Map.Entry<String, long[]>> ordered = counts.entrySet().stream()
+        .sorted(Comparator.comparingLong((Map.Entry<String, long[]> e) -> e.getValue()[0]).reversed().thenComparing(Map.Entry::getKey))
+        .toList();
+    Map<String, long[]> out = new TreeMap<>();
+    for (int i = 0; i < ordered.size(); i++) {
+      Map.Entry<String, long[]> e = ordered.get(i);
+      String label = i < MAX_GROUP_SERIES ? e.getKey() : RemovalCounts.OTHER;
+      long[] c = out.computeIfAbsent(label, k -> new long[2]);
+      c[0] += e.getValue()[0];
+      c[1] += e.getValue()[1];
+    }
+    return out;
   }
 
   public synchronized void recordDecision(Decision d) {

@@ -1,6 +1,11 @@
 package dev.sharedipc.agent.report;
 
+import dev.sharedipc.agent.scan.MessageQueue;
+import dev.sharedipc.agent.scan.PosixQueue;
+import dev.sharedipc.agent.scan.SemaphoreSet;
+import dev.sharedipc.agent.survey.Attributed;
 import dev.sharedipc.agent.survey.Finding;
+import dev.sharedipc.agent.survey.IpcObjects;
 import dev.sharedipc.agent.survey.Findings;
 import dev.sharedipc.agent.survey.NamespaceFinding;
 import dev.sharedipc.agent.reap.Decision;
@@ -77,6 +82,7 @@ public final class NodeStatusBuilder {
     t.unattributedBytes = f.segments().stream().filter(x -> !x.attribution().attributed()).mapToLong(x -> x.segment().bytes()).sum();
     t.memoryVolumes = (long) f.volumes().size();
     t.memoryVolumeUsedBytes = f.volumes().stream().mapToLong(MemoryVolume::usedBytes).sum();
+    ipcObjectTotals(t, f.ipcObjects());
     s.setTotals(t);
 
     boolean truncated = false;
@@ -121,9 +127,10 @@ public final class NodeStatusBuilder {
       r.rssBytes += Math.max(0, x.segment().rssBytes());
       r.orphans += x.judgement().verdict().orphan() ? 1 : 0;
     }
-    // pod namespaces, the host namespace and its pods; a namespace of no pod and no segments says nothing
+    countIpcObjects(byInode, f.ipcObjects());
+    // pod namespaces, the host namespace and its pods; a namespace of no pod and no objects says nothing
     List<NamespaceReport> namespaces = java.util.stream.Stream.concat(byInode.values().stream(), hostByPod.values().stream())
-        .filter(r -> r.podUid != null || r.segments > 0 || Boolean.TRUE.equals(r.host))
+        .filter(r -> r.podUid != null || r.segments > 0 || Boolean.TRUE.equals(r.host) || holdsIpcObjects(r))
         .sorted(Comparator.comparingLong((NamespaceReport r) -> r.bytes).reversed().thenComparingLong(r -> r.inode)
             .thenComparing(r -> r.podUid == null ? "" : r.podUid))
         .toList();
@@ -190,6 +197,60 @@ public final class NodeStatusBuilder {
             : "Every namespace, volume and orphan is listed.", finished));
     s.setConditions(conditions);
     return s;
+  }
+
+  // --- semaphore sets and message queues (inventoried, never removed) ---
+
+  private static void ipcObjectTotals(NodeTotals t, IpcObjects o) {
+    t.semaphoreSets = (long) o.semaphoreSets().size();
+    t.semaphores = o.semaphoreSets().stream().mapToLong(x -> x.object().nsems()).sum();
+    t.messageQueues = (long) o.messageQueues().size();
+    t.queuedBytes = o.messageQueues().stream().mapToLong(x -> x.object().queuedBytes()).sum();
+    t.posixMessageQueues = (long) o.posixQueues().size();
+    t.posixMessageQueuesUnknownNamespaces = (long) o.posixQueuesUnreadable().size();
+  }
+
+  /**
+   * Counts each namespace's semaphore sets and queues into its entry. In the host namespace they go to the entry
+   * without a pod: nothing says which pod made a semaphore set there (no creator pid is kept), so none is guessed.
+   */
+  private static void countIpcObjects(Map<Long, NamespaceReport> byInode, IpcObjects o) {
+    for (NamespaceReport r : byInode.values()) {
+      r.semaphoreSets = 0L;
+      r.semaphores = 0L;
+      r.messageQueues = 0L;
+      r.queuedBytes = 0L;
+      boolean unknown = o.posixQueuesUnreadable().containsKey(r.inode);
+      r.posixMessageQueues = unknown ? null : 0L;
+      r.posixQueuedBytes = unknown ? null : 0L;
+      r.posixMessageQueuesUnknown = unknown ? Boolean.TRUE : null;
+    }
+    for (Attributed<SemaphoreSet> x : o.semaphoreSets()) {
+      NamespaceReport r = byInode.get(x.object().ipcNamespace());
+      if (r != null) {
+        r.semaphoreSets++;
+        r.semaphores += x.object().nsems();
+      }
+    }
+    for (Attributed<MessageQueue> x : o.messageQueues()) {
+      NamespaceReport r = byInode.get(x.object().ipcNamespace());
+      if (r != null) {
+        r.messageQueues++;
+        r.queuedBytes += x.object().queuedBytes();
+      }
+    }
+    for (Attributed<PosixQueue> x : o.posixQueues()) {
+      NamespaceReport r = byInode.get(x.object().ipcNamespace());
+      if (r != null && r.posixMessageQueues != null) {
+        r.posixMessageQueues++;
+        r.posixQueuedBytes += Math.max(0, x.object().queuedBytes());
+      }
+    }
+  }
+
+  private static boolean holdsIpcObjects(NamespaceReport r) {
+    return r.semaphoreSets != null && r.semaphoreSets > 0 || r.messageQueues != null && r.messageQueues > 0
+        || r.posixMessageQueues != null && r.posixMessageQueues > 0;
   }
 
   /** The entry of one pod's segments in the host namespace (its pod details are filled from the segments' attribution). */

@@ -7,6 +7,11 @@ import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.Kernel;
 import dev.sharedipc.agent.kernel.NamespaceUnavailableException;
 import dev.sharedipc.agent.scan.IpcNamespace;
+import dev.sharedipc.agent.scan.MessageQueue;
+import dev.sharedipc.agent.scan.PosixQueue;
+import dev.sharedipc.agent.scan.PosixQueueCollector;
+import dev.sharedipc.agent.scan.SemaphoreSet;
+import dev.sharedipc.agent.scan.SysvSemMsgParser;
 import dev.sharedipc.agent.scan.NamespaceCollector;
 import dev.sharedipc.agent.scan.ProcessTable;
 import dev.sharedipc.agent.scan.Segment;
@@ -26,6 +31,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,15 +66,21 @@ public final class Survey {
    * Starts reading every namespace, {@link #READERS} at a time. The dispatching threads never join a
    * namespace themselves: each visit is a fresh thread made by {@link Kernel#inIpcNamespace}.
    */
-  private List<java.util.concurrent.Future<SysvShmParser.Result>> readAll(List<IpcNamespace> namespaces) {
-    List<java.util.concurrent.Future<SysvShmParser.Result>> out = new ArrayList<>(namespaces.size());
+  private List<java.util.concurrent.Future<SysvRead>> readAll(List<IpcNamespace> namespaces) {
+    List<java.util.concurrent.Future<SysvRead>> out = new ArrayList<>(namespaces.size());
     for (IpcNamespace ns : namespaces) {
-      out.add(READ_POOL.submit(() -> kernel.inIpcNamespace(ns.ref(), session -> SysvShmParser.parse(ns.inode(), session.readSysvShm()))));
+      out.add(READ_POOL.submit(() -> kernel.inIpcNamespace(ns.ref(), session -> new SysvRead(
+          SysvShmParser.parse(ns.inode(), session.readSysvShm()),
+          SysvSemMsgParser.semaphores(ns.inode(), session.readSysvSem()),
+          SysvSemMsgParser.queues(ns.inode(), session.readSysvMsg())))));
     }
     return out;
   }
 
-  private static SysvShmParser.Result unwrap(java.util.concurrent.Future<SysvShmParser.Result> f) throws Exception {
+  /** The three System V tables of one namespace, read in one visit (each lists only the reading thread's namespace). */
+  private record SysvRead(SysvShmParser.Result shm, SysvSemMsgParser.Semaphores sem, SysvSemMsgParser.Queues msg) {}
+
+  private static SysvRead unwrap(java.util.concurrent.Future<SysvRead> f) throws Exception {
     try {
       return f.get();
     } catch (java.util.concurrent.ExecutionException e) {
@@ -88,6 +100,14 @@ public final class Survey {
     return t;
   });
 
+  /** Notes skipped lines of one /proc/sysvipc table as a problem; returns their count. */
+  private static int malformed(List<String> problems, String table, int lines, IpcNamespace ns) {
+    if (lines > 0) {
+      problems.add(lines + " malformed line(s) in /proc/sysvipc/" + table + " of ipc:[" + ns.inode() + "] skipped");
+    }
+    return lines;
+  }
+
   public Findings run() throws IOException {
     long started = System.nanoTime();
     Instant now = clock.instant();
@@ -101,13 +121,21 @@ public final class Survey {
     List<NamespaceFinding> nsFindings = new ArrayList<>(namespaces.size());
     List<Finding> findings = new ArrayList<>();
     int malformed = 0;
-    List<java.util.concurrent.Future<SysvShmParser.Result>> reads = readAll(namespaces);
+    List<java.util.concurrent.Future<SysvRead>> reads = readAll(namespaces);
+    // semaphore sets and message queues: inventoried with their namespace's attribution, never judged
+    List<Attributed<SemaphoreSet>> semaphoreSets = new ArrayList<>();
+    List<Attributed<MessageQueue>> messageQueues = new ArrayList<>();
+    List<Attributed<PosixQueue>> posixQueues = new ArrayList<>();
+    Map<Long, String> posixQueuesUnreadable = new TreeMap<>();
+    PosixQueueCollector posixQueueCollector = new PosixQueueCollector(kernel, config.discoveryRoot());
     for (int i = 0; i < namespaces.size(); i++) {
       IpcNamespace ns = namespaces.get(i);
       Attribution nsAttribution = attributor.forNamespace(ns);
+      SysvRead sysv;
       SysvShmParser.Result read;
       try {
-        read = unwrap(reads.get(i));
+        sysv = unwrap(reads.get(i));
+        read = sysv.shm();
       } catch (NamespaceUnavailableException e) {
         nsFindings.add(new NamespaceFinding(ns, nsAttribution, e.getMessage()));
         if (e.gone()) {
@@ -129,6 +157,17 @@ public final class Survey {
         problems.add(read.malformedLines() + " malformed line(s) in /proc/sysvipc/shm of ipc:[" + ns.inode() + "] skipped");
       }
       nsFindings.add(new NamespaceFinding(ns, nsAttribution, null));
+      malformed += malformed(problems, "sem", sysv.sem().malformedLines(), ns);
+      malformed += malformed(problems, "msg", sysv.msg().malformedLines(), ns);
+      sysv.sem().sets().forEach(x -> semaphoreSets.add(new Attributed<>(x, nsAttribution)));
+      sysv.msg().queues().forEach(x -> messageQueues.add(new Attributed<>(x, nsAttribution)));
+      // POSIX queues of a namespace that could be read (a namespace gone before setns has nothing to say)
+      PosixQueueCollector.Result posix = posixQueueCollector.collect(ns);
+      posix.queues().forEach(q -> posixQueues.add(new Attributed<>(q, nsAttribution)));
+      if (posix.unreadable() != null) {
+        posixQueuesUnreadable.put(ns.inode(), posix.unreadable());
+        log.debug("posix queues unreadable ipcns={} reason=\"{}\"", ns.inode(), posix.unreadable());
+      }
       for (Segment s : read.segments()) {
         Attribution a = attributor.forSegment(s, ns, nsAttribution, live, now);
         Liveness l = Liveness.of(s, live);
@@ -155,6 +194,7 @@ public final class Survey {
     var volumes = new VolumeCollector(kernel, config.kubeletRoot(), config.discoveryRoot(), config.nodeSharedRoot())
         .collect(podPids, problems);
     return new Findings(now, Duration.ofNanos(System.nanoTime() - started), nsFindings, findings, volumes,
-        kernel.limits().orElse(null), problems, malformed);
+        kernel.limits().orElse(null), problems, malformed,
+        new IpcObjects(semaphoreSets, messageQueues, posixQueues, posixQueuesUnreadable));
   }
 }

@@ -2,7 +2,12 @@ package dev.sharedipc.agent.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sharedipc.agent.scan.MessageQueue;
+import dev.sharedipc.agent.scan.PosixQueue;
+import dev.sharedipc.agent.scan.SemaphoreSet;
+import dev.sharedipc.agent.survey.Attributed;
 import dev.sharedipc.agent.survey.Finding;
+import dev.sharedipc.agent.survey.IpcObjects;
 import dev.sharedipc.agent.survey.Findings;
 import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.attribution.PodInfo;
@@ -59,6 +64,45 @@ class MetricsTest {
     assertThat(status.getOrphansRemovedByGroup()).hasSize(RemovalCounts.MAX_GROUPS).doesNotContainKey("team-0/feed")
         .allSatisfy((group, count) -> assertThat(group).contains("/"));
     assertThat(status.getOrphansRemovedInOtherGroups()).isEqualTo(10L);
+  }
+
+  @Test
+  void semaphoreSetsAndQueuesAreGaugedByGroupWithBoundedSeries() {
+    List<Attributed<SemaphoreSet>> sets = new java.util.ArrayList<>();
+    int groups = Metrics.MAX_GROUP_SERIES + 5;
+    for (int i = 0; i < groups; i++) {
+      Attribution a = new Attribution(Attribution.Source.POD_NAMESPACE, "uid-" + i, new PodInfo("uid-" + i, "team-" + i, "p", "g", 0), "ns");
+      // group i holds i+1 sets of 2 semaphores: the 5 smallest groups go under _other
+      for (int k = 0; k <= i; k++) {
+        sets.add(new Attributed<>(new SemaphoreSet(1, k, k, 0600, 2, 0, 0, 0, 0, 0, 1), a));
+      }
+    }
+    sets.add(new Attributed<>(new SemaphoreSet(2, 9, 9, 0600, 1, 0, 0, 0, 0, 0, 1), Attribution.none("host")));
+    Attribution g0 = sets.get(0).attribution();
+    Findings f = new Findings(Instant.parse("2026-01-01T00:00:00Z"), Duration.ofMillis(5), List.of(), List.of(), List.of(), null,
+        List.of(), 0, new IpcObjects(sets,
+            List.of(new Attributed<>(new MessageQueue(1, 1, 0, 0600, 4096, 3, 0, 0, 0, 0, 0, 0, 0, 0, 1), g0)),
+            List.of(new Attributed<>(new PosixQueue(1, "/q", 0, 0, 0100600, 10, 1, 1, "/x"), g0)), Map.of(2L, "unknown")));
+
+    Metrics metrics = new Metrics();
+    metrics.recordScan(f);
+    String scrape = metrics.scrape();
+
+    Matcher series = Pattern.compile("(?m)^sharedipc_semaphore_sets\\{group=\"([^\"]+)\"} ([0-9.]+)$").matcher(scrape);
+    Map<String, Double> byLabel = new java.util.TreeMap<>();
+    while (series.find()) {
+      byLabel.put(series.group(1), Double.parseDouble(series.group(2)));
+    }
+    assertThat(byLabel).hasSize(Metrics.MAX_GROUP_SERIES + 1) // the 50 largest groups, then _other (the rest and _none)
+        .containsEntry("team-" + (groups - 1) + "/g", (double) groups)
+        .containsKey(RemovalCounts.OTHER)
+        .doesNotContainKey("team-0/g");
+    assertThat(byLabel.values().stream().mapToDouble(Double::doubleValue).sum()).as("no set is lost").isEqualTo(sets.size());
+    assertThat(scrape).contains("sharedipc_semaphores{group=\"team-" + (groups - 1) + "/g\"} " + (2.0 * groups));
+    assertThat(scrape).contains("sharedipc_message_queues{group=\"team-0/g\",kind=\"sysv\"} 1.0",
+        "sharedipc_message_queue_bytes{group=\"team-0/g\",kind=\"sysv\"} 4096.0",
+        "sharedipc_message_queues{group=\"team-0/g\",kind=\"posix\"} 1.0",
+        "sharedipc_posix_message_queues_unknown_namespaces 1.0");
   }
 
   @Test

@@ -2,7 +2,12 @@ package dev.sharedipc.agent.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sharedipc.agent.scan.MessageQueue;
+import dev.sharedipc.agent.scan.PosixQueue;
+import dev.sharedipc.agent.scan.SemaphoreSet;
+import dev.sharedipc.agent.survey.Attributed;
 import dev.sharedipc.agent.survey.Finding;
+import dev.sharedipc.agent.survey.IpcObjects;
 import dev.sharedipc.agent.survey.Findings;
 import dev.sharedipc.agent.survey.NamespaceFinding;
 import dev.sharedipc.agent.attribution.Attribution;
@@ -37,6 +42,52 @@ class NodeStatusBuilderTest {
 
   static NamespaceFinding namespace(long inode, boolean host, Attribution a) {
     return new NamespaceFinding(new IpcNamespace(inode, host, List.of(1), List.of()), a, null);
+  }
+
+  @Test
+  void semaphoreSetsAndQueuesAreCountedInTheirNamespacesEntryAndTotals() {
+    Attribution writer = new Attribution(Attribution.Source.POD_NAMESPACE, WRITER.uid(), WRITER, "pod");
+    Attribution none = Attribution.none("host");
+    long quiet = 4026532002L;
+    Findings f = new Findings(T, Duration.ofMillis(3),
+        List.of(namespace(HOST, true, none), namespace(POD_NS, false, writer), namespace(quiet, false, none)),
+        List.of(), List.of(), null, List.of(), 0,
+        new IpcObjects(
+            List.of(new Attributed<>(new SemaphoreSet(POD_NS, 1, 0, 0600, 3, 0, 0, 0, 0, 0, 1), writer),
+                new Attributed<>(new SemaphoreSet(POD_NS, 2, 1, 0600, 2, 0, 0, 0, 0, 0, 1), writer),
+                new Attributed<>(new SemaphoreSet(HOST, 3, 0, 0600, 1, 0, 0, 0, 0, 0, 1), none)),
+            List.of(new Attributed<>(new MessageQueue(POD_NS, 4, 0, 0600, 100, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1), writer),
+                new Attributed<>(new MessageQueue(quiet, 5, 0, 0600, 7, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1), none)),
+            List.of(new Attributed<>(new PosixQueue(POD_NS, "/q", 0, 0, 0100600, 50, 1, 1, "/x"), writer)),
+            Map.of(HOST, "unknown: no mqueue", quiet, "unknown: no mqueue")));
+
+    var status = new NodeStatusBuilder("t").build(f, List.of(), Map.of());
+
+    assertThat(status.getIpcNamespaces()).filteredOn(r -> r.inode == POD_NS).singleElement().satisfies(r -> {
+      assertThat(r.podUid).isEqualTo(WRITER.uid());
+      assertThat(r.group).isEqualTo("pair");
+      assertThat(r.semaphoreSets).isEqualTo(2L);
+      assertThat(r.semaphores).isEqualTo(5L);
+      assertThat(r.messageQueues).isEqualTo(1L);
+      assertThat(r.queuedBytes).isEqualTo(100L);
+      assertThat(r.posixMessageQueues).isEqualTo(1L);
+      assertThat(r.posixQueuedBytes).isEqualTo(50L);
+      assertThat(r.posixMessageQueuesUnknown).isNull();
+    });
+    // a namespace of no pod holding only a queue is listed, and says its POSIX queues are unknown, not zero
+    assertThat(status.getIpcNamespaces()).filteredOn(r -> r.inode == quiet).singleElement().satisfies(r -> {
+      assertThat(r.messageQueues).isEqualTo(1L);
+      assertThat(r.posixMessageQueues).isNull();
+      assertThat(r.posixMessageQueuesUnknown).isTrue();
+    });
+    assertThat(status.getIpcNamespaces()).filteredOn(r -> r.inode == HOST).singleElement()
+        .satisfies(r -> assertThat(r.semaphoreSets).isEqualTo(1L));
+    assertThat(status.getTotals().semaphoreSets).isEqualTo(3L);
+    assertThat(status.getTotals().semaphores).isEqualTo(6L);
+    assertThat(status.getTotals().messageQueues).isEqualTo(2L);
+    assertThat(status.getTotals().queuedBytes).isEqualTo(107L);
+    assertThat(status.getTotals().posixMessageQueues).isEqualTo(1L);
+    assertThat(status.getTotals().posixMessageQueuesUnknownNamespaces).isEqualTo(2L);
   }
 
   @Test

@@ -148,6 +148,10 @@ class ServeIT {
     int orphan = real.orphan(a, 0x6100, 256 << 10);
     RealNamespaces.Handle attached = real.attached(a, 0x6101, 4096);
     int lonerOrphan = real.orphan(b, 0x6100, 4096);
+    // a semaphore set in the group's namespace: counted and reported, never removed (policy Delete, grace 0s)
+    Process ipcmk = new ProcessBuilder("nsenter", "--ipc=/proc/" + a.pid() + "/ns/ipc", "ipcmk", "-S", "2").redirectErrorStream(true).start();
+    assertThat(ipcmk.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) && ipcmk.exitValue() == 0)
+        .as("ipcmk: %s", new String(ipcmk.getInputStream().readAllBytes())).isTrue();
 
     view = new ClusterView(client, nodeName);
     reporter = new NodeReporter(client, nodeName, false, Duration.ofSeconds(10));
@@ -180,7 +184,12 @@ class ServeIT {
       assertThat(n.podName).isEqualTo("feed-0");
       assertThat(n.group).isEqualTo("feed");
       assertThat(n.instance).isZero();
+      assertThat(n.semaphoreSets).isEqualTo(1);
+      assertThat(n.semaphores).isEqualTo(2);
     });
+    assertThat(status.getTotals().semaphoreSets).isEqualTo(1);
+    long semLines = new LinuxKernel().inIpcNamespace(a.ref(), s -> new String(s.readSysvSem()).lines().count());
+    assertThat(semLines).as("the set is still there: header and one line").isEqualTo(2);
     assertThat(status.getTopOrphans()).anySatisfy(o -> {
       assertThat(o.ipcNamespace).isEqualTo(a.inode());
       assertThat(o.shmid).isEqualTo(orphan);
@@ -205,6 +214,7 @@ class ServeIT {
     String scrape = metrics.scrape();
     assertThat(scrape).contains("sharedipc_segments_removed_total{group=\"" + namespace + "/feed\"} 1.0");
     assertThat(scrape).contains("sharedipc_api_server_up 1.0");
+    assertThat(scrape).contains("sharedipc_semaphore_sets{group=\"" + namespace + "/feed\"} 1.0");
     assertThat(scrape).contains("sharedipc_segments{verdict=\"InUse\"} 1.0");
     assertThat(scrape).containsPattern("sharedipc_orphan_segment_size_bytes\\{.*ipc_namespace=\"" + a.inode() + "\".*shmid=\"" + orphan + "\".*} 262144.0");
   }

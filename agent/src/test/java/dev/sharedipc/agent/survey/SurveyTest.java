@@ -139,6 +139,37 @@ class SurveyTest {
   }
 
   @Test
+  void semaphoreSetsAndMessageQueuesAreReadPerNamespaceAndAttributedAsItsSegments() throws Exception {
+    kernel.semaphoreSet(A, 0x7001, 0, 3, 0, HOUR_AGO).semaphoreSet(A, 0x7002, 1, 1, HOUR_AGO, HOUR_AGO)
+        .semaphoreSet(C, 0x7003, 0, 2, 0, HOUR_AGO)
+        .messageQueue(B, 0x8001, 0, 4096, 3, 666, 0, HOUR_AGO)
+        .messageQueue(HOST, 0x8002, 5, 0, 0, 0, 0, HOUR_AGO);
+    kernel.sysvMsg.merge(B, "garbage\n", String::concat);
+
+    Findings f = survey(DELETE);
+
+    IpcObjects o = f.ipcObjects();
+    assertThat(o.semaphoreSets()).extracting(x -> x.object().ipcNamespace() + "/" + x.object().semid() + "=" + x.attribution().podLabel())
+        .containsExactlyInAnyOrder(A + "/0=team/writer-0", A + "/1=team/writer-0", C + "/0=-");
+    assertThat(o.semaphoreSets()).filteredOn(x -> x.object().ipcNamespace() == A)
+        .allSatisfy(x -> assertThat(x.attribution().groupKey()).isEqualTo("team/g"));
+    assertThat(o.semaphoreSets()).filteredOn(x -> x.object().semid() == 0 && x.object().ipcNamespace() == A).singleElement()
+        .satisfies(x -> assertThat(x.object().nsems()).isEqualTo(3));
+    assertThat(o.messageQueues()).extracting(x -> x.object().ipcNamespace() + "/" + x.object().msqid() + "=" + x.attribution().podLabel())
+        .containsExactlyInAnyOrder(B + "/0=" + POD_B, HOST + "/5=-");
+    assertThat(o.messageQueues()).filteredOn(x -> x.object().ipcNamespace() == B).singleElement().satisfies(x -> {
+      assertThat(x.object().queuedBytes()).isEqualTo(4096);
+      assertThat(x.object().messages()).isEqualTo(3);
+      assertThat(x.object().lastSendPid()).isEqualTo(666);
+    });
+    assertThat(f.problems()).contains("1 malformed line(s) in /proc/sysvipc/msg of ipc:[" + B + "] skipped");
+    // the fixture root has no <pid>/root: every readable namespace's POSIX queues are unknown, and said so
+    assertThat(o.posixQueues()).isEmpty();
+    assertThat(o.posixQueuesUnreadable()).containsKeys(A, B, C, HOST).doesNotContainKeys(F, G); // F gone, G forbidden
+    assertThat(o.posixQueuesUnreadable().get(A)).contains("ipc:[" + A + "]", "unknown", "/dev/mqueue");
+  }
+
+  @Test
   void aNamespaceGoneBeforeSetnsIsSkippedQuietlyAndAForbiddenOneIsAProblem() throws Exception {
     Findings f = survey(DELETE);
 

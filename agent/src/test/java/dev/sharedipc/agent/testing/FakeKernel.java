@@ -24,6 +24,9 @@ import java.util.Set;
  */
 public final class FakeKernel implements Kernel {
   public final Map<Long, String> sysvShm = new HashMap<>();
+  /** Per namespace inode, the text of /proc/sysvipc/sem and /proc/sysvipc/msg (absent: an empty table). */
+  public final Map<Long, String> sysvSem = new HashMap<>();
+  public final Map<Long, String> sysvMsg = new HashMap<>();
   public final Map<Long, Map<Integer, ShmStat>> stats = new HashMap<>();
   public final Set<Long> gone = new HashSet<>();
   public final Set<Long> forbidden = new HashSet<>();
@@ -45,6 +48,16 @@ public final class FakeKernel implements Kernel {
       @Override
       public byte[] readSysvShm() {
         return sysvShm.getOrDefault(inode, HEADER).getBytes(StandardCharsets.US_ASCII);
+      }
+
+      @Override
+      public byte[] readSysvSem() {
+        return sysvSem.getOrDefault(inode, SEM_HEADER).getBytes(StandardCharsets.US_ASCII);
+      }
+
+      @Override
+      public byte[] readSysvMsg() {
+        return sysvMsg.getOrDefault(inode, MSG_HEADER).getBytes(StandardCharsets.US_ASCII);
       }
 
       @Override
@@ -94,6 +107,24 @@ public final class FakeKernel implements Kernel {
         (a, b) -> a + b.substring(HEADER.length()));
     stats.computeIfAbsent(ns, k -> new HashMap<>())
         .put(shmid, new ShmStat(shmid, key, 0600, size, 0, 0, 0, 0, atime, dtime, ctime, cpid, lpid, nattch));
+    return this;
+  }
+
+  public static final String SEM_HEADER = "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n";
+  public static final String MSG_HEADER =
+      "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n";
+
+  /** Adds a semaphore set to a namespace's /proc/sysvipc/sem, formatted as the kernel does. */
+  public FakeKernel semaphoreSet(long ns, int key, int semid, long nsems, long otime, long ctime) {
+    sysvSem.merge(ns, SEM_HEADER + String.format("%10d %10d  %4o %10d %5d %5d %5d %5d %10d %10d%n", key, semid, 0600, nsems, 0, 0, 0, 0,
+        otime, ctime), (a, b) -> a + b.substring(SEM_HEADER.length()));
+    return this;
+  }
+
+  /** Adds a message queue to a namespace's /proc/sysvipc/msg, formatted as the kernel does. */
+  public FakeKernel messageQueue(long ns, int key, int msqid, long bytes, long messages, int lspid, int lrpid, long ctime) {
+    sysvMsg.merge(ns, MSG_HEADER + String.format("%10d %10d  %4o  %10d %10d %5d %5d %5d %5d %5d %5d %10d %10d %10d%n", key, msqid, 0600,
+        bytes, messages, lspid, lrpid, 0, 0, 0, 0, 0, 0, ctime), (a, b) -> a + b.substring(MSG_HEADER.length()));
     return this;
   }
 }

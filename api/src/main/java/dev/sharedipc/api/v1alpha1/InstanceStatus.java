@@ -40,6 +40,18 @@ public class InstanceStatus {
   @JsonPropertyDescription("Bytes used in the instance's memory-backed volume, from the node agent.")
   private Long sharedMemoryUsedBytes;
 
+  // --- semaphore sets and message queues (inventoried, never removed) ---
+  @JsonPropertyDescription("Semaphore sets and message queues (System V, and POSIX where readable) in the instance's IPC namespace, from the node agent.")
+  private IpcObjectUsage ipcObjects;
+
+  public IpcObjectUsage getIpcObjects() {
+    return ipcObjects;
+  }
+
+  public void setIpcObjects(IpcObjectUsage ipcObjects) {
+    this.ipcObjects = ipcObjects;
+  }
+
   public Integer getIndex() {
     return index;
   }
@@ -135,11 +147,12 @@ public class InstanceStatus {
         && Objects.equals(firstWholeAt, that.firstWholeAt)
         && Objects.equals(brokenSince, that.brokenSince)
         && Objects.equals(segments, that.segments)
-        && Objects.equals(sharedMemoryUsedBytes, that.sharedMemoryUsedBytes);
+        && Objects.equals(sharedMemoryUsedBytes, that.sharedMemoryUsedBytes)
+        && Objects.equals(ipcObjects, that.ipcObjects);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(index, node, pods, phase, message, placedAt, firstWholeAt, brokenSince, segments, sharedMemoryUsedBytes);
+    return Objects.hash(index, node, pods, phase, message, placedAt, firstWholeAt, brokenSince, segments, sharedMemoryUsedBytes, ipcObjects);
   }
 }

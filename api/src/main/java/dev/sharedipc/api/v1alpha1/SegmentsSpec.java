@@ -34,6 +34,31 @@ public class SegmentsSpec {
       reason = "FieldValueInvalid")
   private Quantity maxBytes;
 
+  // --- semaphore sets and message queues: counted, never removed, so a limit is the only brake on a leak ---
+  @JsonPropertyDescription("Most System V semaphore sets one instance may hold; more sets WithinQuota=False. Unset: no limit. Semaphores have no attach count, so the node agent never removes them: a crash loop that leaks sets shows here.")
+  @Min(1)
+  private Integer maxSemaphoreSets;
+
+  @JsonPropertyDescription("Most message queues (System V, plus POSIX where the agent can read them) one instance may hold; more sets WithinQuota=False. Unset: no limit. Queues are never removed by the node agent.")
+  @Min(1)
+  private Integer maxMessageQueues;
+
+  public Integer getMaxSemaphoreSets() {
+    return maxSemaphoreSets;
+  }
+
+  public void setMaxSemaphoreSets(Integer maxSemaphoreSets) {
+    this.maxSemaphoreSets = maxSemaphoreSets;
+  }
+
+  public Integer getMaxMessageQueues() {
+    return maxMessageQueues;
+  }
+
+  public void setMaxMessageQueues(Integer maxMessageQueues) {
+    this.maxMessageQueues = maxMessageQueues;
+  }
+
   public OrphanPolicy getOrphanPolicy() {
     return orphanPolicy;
   }

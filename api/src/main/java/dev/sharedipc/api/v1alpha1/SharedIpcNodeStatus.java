@@ -192,6 +192,25 @@ public class SharedIpcNodeStatus {
 
     @JsonPropertyDescription("Bytes used in all memory-backed volumes.")
     public Long memoryVolumeUsedBytes;
+
+    // --- semaphore sets and message queues (inventoried, never removed) ---
+    @JsonPropertyDescription("System V semaphore sets in all namespaces.")
+    public Long semaphoreSets;
+
+    @JsonPropertyDescription("Semaphores in those sets.")
+    public Long semaphores;
+
+    @JsonPropertyDescription("System V message queues in all namespaces.")
+    public Long messageQueues;
+
+    @JsonPropertyDescription("Bytes waiting in those queues.")
+    public Long queuedBytes;
+
+    @JsonPropertyDescription("POSIX message queues in the namespaces where they could be read.")
+    public Long posixMessageQueues;
+
+    @JsonPropertyDescription("IPC namespaces whose POSIX message queues could not be read (no process there shows an mqueue filesystem at /dev/mqueue): their queues are unknown, not none.")
+    public Long posixMessageQueuesUnknownNamespaces;
   }
 
   /** One IPC namespace and the pod it belongs to. */
@@ -229,6 +248,28 @@ public class SharedIpcNodeStatus {
 
     @JsonPropertyDescription("Orphaned segments in the namespace.")
     public Long orphans;
+
+    // --- semaphore sets and message queues (inventoried, never removed) ---
+    @JsonPropertyDescription("System V semaphore sets in the namespace.")
+    public Long semaphoreSets;
+
+    @JsonPropertyDescription("Semaphores in those sets (the sum of their nsems).")
+    public Long semaphores;
+
+    @JsonPropertyDescription("System V message queues in the namespace.")
+    public Long messageQueues;
+
+    @JsonPropertyDescription("Bytes waiting in those queues.")
+    public Long queuedBytes;
+
+    @JsonPropertyDescription("POSIX message queues in the namespace; absent when they could not be read (see posixMessageQueuesUnknown).")
+    public Long posixMessageQueues;
+
+    @JsonPropertyDescription("Bytes waiting in the POSIX message queues.")
+    public Long posixQueuedBytes;
+
+    @JsonPropertyDescription("True when the namespace's POSIX message queues could not be read: unknown, not none.")
+    public Boolean posixMessageQueuesUnknown;
   }
 
   /** One memory-backed volume. */

@@ -23,6 +23,18 @@ public class UsageStatus {
   @JsonPropertyDescription("Orphaned segments the node agents removed for this group.")
   private Long orphansRemoved;
 
+  // --- semaphore sets and message queues (inventoried, never removed) ---
+  @JsonPropertyDescription("Semaphore sets and message queues (System V, and POSIX where readable) held by all instances.")
+  private IpcObjectUsage ipcObjects;
+
+  public IpcObjectUsage getIpcObjects() {
+    return ipcObjects;
+  }
+
+  public void setIpcObjects(IpcObjectUsage ipcObjects) {
+    this.ipcObjects = ipcObjects;
+  }
+
   public Long getSegments() {
     return segments;
   }
@@ -73,11 +85,12 @@ public class UsageStatus {
         && Objects.equals(bytes, that.bytes)
         && Objects.equals(rssBytes, that.rssBytes)
         && Objects.equals(sharedMemoryUsedBytes, that.sharedMemoryUsedBytes)
-        && Objects.equals(orphansRemoved, that.orphansRemoved);
+        && Objects.equals(orphansRemoved, that.orphansRemoved)
+        && Objects.equals(ipcObjects, that.ipcObjects);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(segments, bytes, rssBytes, sharedMemoryUsedBytes, orphansRemoved);
+    return Objects.hash(segments, bytes, rssBytes, sharedMemoryUsedBytes, orphansRemoved, ipcObjects);
   }
 }

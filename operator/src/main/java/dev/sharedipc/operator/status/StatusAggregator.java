@@ -6,6 +6,7 @@ import dev.sharedipc.api.v1alpha1.InstanceStatus;
 import dev.sharedipc.api.v1alpha1.SegmentsSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
+import dev.sharedipc.api.v1alpha1.IpcObjectUsage;
 import dev.sharedipc.api.v1alpha1.UsageStatus;
 import dev.sharedipc.operator.pods.Pods;
 import dev.sharedipc.operator.render.GroupRenderer;
@@ -142,6 +143,7 @@ public final class StatusAggregator {
     instance.setPods(names);
     instance.setSegments(seen.usage().segmentsByInstance().get(index));
     instance.setSharedMemoryUsedBytes(seen.usage().sharedMemoryUsedByInstance().get(index));
+    instance.setIpcObjects(seen.usage().ipcObjectsByInstance().get(index));
     String waiting = seen.waitingInstances().get(index);
     String[] worst = {READY, null};
     for (String name : names) {
@@ -211,6 +213,7 @@ public final class StatusAggregator {
                 + Quantities.human(maxBytes) + ")");
           }
         });
+    overIpcObjectQuotas(seen, limits, over);
     if (over.isEmpty() && !unjudged.isEmpty()) {
       return Assessment.unknown(unjudged.get(0).reason(), unjudged.stream().map(NodeUsage.IgnoredReport::message)
           .collect(Collectors.joining("; ")) + "; instances with no other report are not judged");
@@ -218,6 +221,22 @@ public final class StatusAggregator {
     return over.isEmpty()
         ? new Assessment(true, "WithinQuota", "every instance is within spec.segments quotas")
         : new Assessment(false, "QuotaExceeded", String.join("; ", over));
+  }
+
+  /** spec.segments.maxSemaphoreSets and maxMessageQueues, each judged only when set. */
+  private static void overIpcObjectQuotas(GroupObservation seen, SegmentsSpec limits, List<String> over) {
+    Integer maxSets = limits.getMaxSemaphoreSets();
+    Integer maxQueues = limits.getMaxMessageQueues();
+    seen.usage().ipcObjectsByInstance().forEach((index, usage) -> {
+      if (maxSets != null && usage.getSemaphoreSets() != null && usage.getSemaphoreSets() > maxSets) {
+        over.add("instance " + index + " holds " + usage.getSemaphoreSets() + " semaphore sets (maxSemaphoreSets " + maxSets
+            + "; the agent never removes semaphores: find the process that leaks them with `sharedipc-agent scan --kind semaphores`)");
+      }
+      if (maxQueues != null && usage.allMessageQueues() > maxQueues) {
+        over.add("instance " + index + " holds " + usage.allMessageQueues() + " message queues (maxMessageQueues " + maxQueues
+            + "; see `sharedipc-agent scan --kind queues`)");
+      }
+    });
   }
 
   private static UsageStatus usage(GroupObservation seen) {
@@ -230,6 +249,7 @@ public final class StatusAggregator {
     usage.setRssBytes(seen.usage().segmentsByInstance().values().stream().mapToLong(u -> nz(u.getRssBytes())).sum());
     usage.setSharedMemoryUsedBytes(seen.usage().sharedMemoryUsedByInstance().values().stream().mapToLong(Long::longValue).sum());
     usage.setOrphansRemoved(seen.usage().orphansRemoved());
+    usage.setIpcObjects(seen.usage().ipcObjectsByInstance().values().stream().reduce(IpcObjectUsage::add).orElse(null));
     return usage;
   }
 

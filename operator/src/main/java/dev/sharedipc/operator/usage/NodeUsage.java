@@ -1,6 +1,7 @@
 package dev.sharedipc.operator.usage;
 
 import dev.sharedipc.api.Labels;
+import dev.sharedipc.api.v1alpha1.IpcObjectUsage;
 import dev.sharedipc.api.v1alpha1.SegmentUsage;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcNode;
@@ -22,7 +23,8 @@ import java.util.TreeSet;
 /**
  * Sums what the node agents reported about one group: segments per instance (from each pod IPC
  * namespace entry, including host-namespace segments the agent attributed to one of the group's
- * pods), memory-volume bytes per instance, and orphans removed. A pure function of the group, its
+ * pods), semaphore sets and message queues per instance (from the same entries), memory-volume bytes
+ * per instance, and orphans removed. A pure function of the group, its
  * pods, the SharedIpcNode reports, the names of the Nodes that exist, and the time.
  *
  * <p>Only reports that tell the present count: a report whose Node no longer exists
@@ -52,8 +54,16 @@ public final class NodeUsage {
    * @param staleAt when the oldest counted report turns stale (look again then), if any counted
    */
   public record GroupUsage(Map<Integer, SegmentUsage> segmentsByInstance, Map<Integer, Long> sharedMemoryUsedByInstance,
-      long orphansRemoved, List<IgnoredReport> ignored, Optional<Instant> staleAt) {
+      long orphansRemoved, List<IgnoredReport> ignored, Optional<Instant> staleAt,
+      // semaphore sets and message queues per instance (inventoried, never removed)
+      Map<Integer, IpcObjectUsage> ipcObjectsByInstance) {
     public static final GroupUsage NONE = new GroupUsage(Map.of(), Map.of(), 0);
+
+    /** Usage without semaphore sets and message queues. */
+    public GroupUsage(Map<Integer, SegmentUsage> segmentsByInstance, Map<Integer, Long> sharedMemoryUsedByInstance,
+        long orphansRemoved, List<IgnoredReport> ignored, Optional<Instant> staleAt) {
+      this(segmentsByInstance, sharedMemoryUsedByInstance, orphansRemoved, ignored, staleAt, Map.of());
+    }
 
     /** Usage from counted reports only, none ignored. */
     public GroupUsage(Map<Integer, SegmentUsage> segmentsByInstance, Map<Integer, Long> sharedMemoryUsedByInstance,
@@ -62,7 +72,8 @@ public final class NodeUsage {
     }
 
     public boolean isEmpty() {
-      return segmentsByInstance.isEmpty() && sharedMemoryUsedByInstance.isEmpty() && orphansRemoved == 0;
+      return segmentsByInstance.isEmpty() && sharedMemoryUsedByInstance.isEmpty() && orphansRemoved == 0
+          && ipcObjectsByInstance.isEmpty();
     }
   }
 
@@ -103,6 +114,7 @@ public final class NodeUsage {
     }
     Map<Integer, SegmentUsage> segments = new TreeMap<>();
     Map<Integer, Long> volumes = new TreeMap<>();
+    Map<Integer, IpcObjectUsage> ipcObjects = new TreeMap<>();
     List<IgnoredReport> ignored = new ArrayList<>();
     Instant staleAt = null;
     long removed = 0;
@@ -154,6 +166,8 @@ public final class NodeUsage {
           u.setBytes(u.getBytes() + nz(r.bytes));
           u.setRssBytes(u.getRssBytes() + nz(r.rssBytes));
           u.setOrphans(u.getOrphans() + nz(r.orphans));
+          ipcObjects.merge(instance, new IpcObjectUsage(nz(r.semaphoreSets), nz(r.semaphores), nz(r.messageQueues), nz(r.queuedBytes),
+              nz(r.posixMessageQueues), nz(r.posixQueuedBytes)), IpcObjectUsage::add);
         }
       }
       for (SharedIpcNodeStatus.VolumeReport v : nullToEmpty(status.getMemoryVolumes())) {
@@ -166,11 +180,12 @@ public final class NodeUsage {
         // The agent lists every namespace of a complete report: no entry for an instance on this node means no segments.
         for (Integer instance : instancesByNode.getOrDefault(node, Set.of())) {
           segments.computeIfAbsent(instance, i -> new SegmentUsage(0, 0, 0, 0));
+          ipcObjects.computeIfAbsent(instance, i -> new IpcObjectUsage(0, 0, 0, 0, 0, 0));
         }
       }
       removed += nz(removedHere);
     }
-    return new GroupUsage(segments, volumes, removed, ignored, Optional.ofNullable(staleAt));
+    return new GroupUsage(segments, volumes, removed, ignored, Optional.ofNullable(staleAt), ipcObjects);
   }
 
   /** Every group a node report mentions, as "namespace/name": which groups to reconcile when it changes. */

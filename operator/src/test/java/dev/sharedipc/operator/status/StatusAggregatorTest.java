@@ -66,6 +66,32 @@ class StatusAggregatorTest {
   }
 
   @Test
+  void semaphoreSetsAndQueuesAreShownPerInstanceAndJudgedOnlyAgainstLimitsThatAreSet() {
+    Map<Integer, SegmentUsage> segments = Map.of(0, new SegmentUsage(1, 10, 10, 0), 1, new SegmentUsage(0, 0, 0, 0));
+    Map<Integer, dev.sharedipc.api.v1alpha1.IpcObjectUsage> objects = Map.of(
+        0, new dev.sharedipc.api.v1alpha1.IpcObjectUsage(300, 300, 2, 64, 1, 8),
+        1, new dev.sharedipc.api.v1alpha1.IpcObjectUsage(1, 1, 0, 0, 0, 0));
+    java.util.function.Supplier<SharedIpcGroupStatus> aggregate = () -> aggregator.aggregate(new GroupObservation(group, desired, null,
+        List.of(), dev.sharedipc.operator.sync.Blockers.NONE, NO_POLICY,
+        new NodeUsage.GroupUsage(segments, Map.of(), 0, List.of(), java.util.Optional.empty(), objects)), NOW);
+
+    SharedIpcGroupStatus unlimited = aggregate.get();
+    assertThat(unlimited.getInstances().get(0).getIpcObjects().getSemaphoreSets()).isEqualTo(300);
+    assertThat(unlimited.getUsage().getIpcObjects()).isEqualTo(new dev.sharedipc.api.v1alpha1.IpcObjectUsage(301, 301, 2, 64, 1, 8));
+    assertThat(condition(unlimited, "WithinQuota").getStatus()).as("no limit set: counted, not judged").isEqualTo("True");
+
+    dev.sharedipc.api.v1alpha1.SegmentsSpec limits = new dev.sharedipc.api.v1alpha1.SegmentsSpec();
+    limits.setMaxSemaphoreSets(256);
+    limits.setMaxMessageQueues(2);
+    group.getSpec().setSegments(limits);
+    Condition over = condition(aggregate.get(), "WithinQuota");
+    assertThat(over.getStatus()).isEqualTo("False");
+    assertThat(over.getReason()).isEqualTo("QuotaExceeded");
+    assertThat(over.getMessage()).contains("instance 0 holds 300 semaphore sets (maxSemaphoreSets 256",
+        "instance 0 holds 3 message queues (maxMessageQueues 2").doesNotContain("instance 1");
+  }
+
+  @Test
   void aFailedPodMakesTheGroupDegraded() {
     SharedIpcGroupStatus s = aggregate(List.of(pod(0, "n1", "Running", true), pod(1, "n2", "Failed", false), pod(2, "n1", "Running", true)), Map.of());
     assertThat(s.getPhase()).isEqualTo("Degraded");

@@ -137,6 +137,39 @@ class NodeReportsIT {
   }
 
   @Test
+  void semaphoreSetsAndQueuesReachStatusAndAreJudgedAgainstTheirQuotas() {
+    String node = node("a");
+    SharedIpcGroup group = Fixtures.forCluster("sems", 1, "64Mi");
+    group.getSpec().setSegments(new SegmentsSpec());
+    group.getSpec().getSegments().setMaxSemaphoreSets(2);
+    group.getSpec().getSegments().setMaxMessageQueues(4);
+    groups.create(group);
+    SharedIpcNodeStatus.NamespaceReport within = entry("sems", 0, 0);
+    within.semaphoreSets = 2L;
+    within.semaphores = 6L;
+    within.messageQueues = 1L;
+    within.queuedBytes = 64L;
+    within.posixMessageQueuesUnknown = true;
+    report(node, Instant.now(), within);
+    SharedIpcGroup ok = groups.awaitCondition("sems", "WithinQuota", "True", "WithinQuota");
+    // the API server keeps the new fields (the CRDs carry them: nothing is pruned)
+    assertThat(ok.getSpec().getSegments().getMaxSemaphoreSets()).isEqualTo(2);
+    assertThat(ok.getStatus().getInstances().get(0).getIpcObjects())
+        .isEqualTo(new dev.sharedipc.api.v1alpha1.IpcObjectUsage(2, 6, 1, 64, 0, 0));
+    assertThat(ok.getStatus().getUsage().getIpcObjects().getSemaphores()).isEqualTo(6);
+    assertThat(client.resources(SharedIpcNode.class).withName(node).get().getStatus().getIpcNamespaces().get(0).posixMessageQueuesUnknown)
+        .isTrue();
+
+    SharedIpcNodeStatus.NamespaceReport leaking = entry("sems", 0, 0);
+    leaking.semaphoreSets = 3L;
+    leaking.semaphores = 3L;
+    report(node, Instant.now(), leaking);
+    SharedIpcGroup over = groups.awaitCondition("sems", "WithinQuota", "False", "QuotaExceeded");
+    assertThat(GroupsInNamespace.condition(over, "WithinQuota").getMessage())
+        .startsWith("instance 0 holds 3 semaphore sets (maxSemaphoreSets 2");
+  }
+
+  @Test
   void aHostIpcGroupGetsItsAttributedHostSegmentsAndAQuotaVerdict() {
     allowHostIpcInThisNamespace();
     String node = node("host");

@@ -62,6 +62,30 @@ class NodeUsageTest {
   }
 
   @Test
+  void sumsSemaphoreSetsAndQueuesPerInstanceFromTheSameEntries() {
+    SharedIpcGroup g = group("md", 2, "64Mi", member("w", null, null));
+    SharedIpcNodeStatus.NamespaceReport a0 = ns("ns", "md", 0, 1, 10);
+    a0.semaphoreSets = 2L;
+    a0.semaphores = 5L;
+    a0.messageQueues = 1L;
+    a0.queuedBytes = 100L;
+    a0.posixMessageQueues = 3L;
+    a0.posixQueuedBytes = 30L;
+    SharedIpcNodeStatus.NamespaceReport b0 = ns("ns", "md", 0, 0, 0);
+    b0.semaphoreSets = 1L;
+    b0.semaphores = 1L; // an older agent's entry without queue counts counts as zero queues
+    SharedIpcNodeStatus.NamespaceReport other = ns("ns", "x", 0, 0, 0);
+    other.semaphoreSets = 40L;
+
+    NodeUsage.GroupUsage usage = usage(g, List.of(node("a", List.of(a0, other)), node("b", List.of(b0))), List.of());
+
+    assertThat(usage.ipcObjectsByInstance()).containsOnlyKeys(0);
+    assertThat(usage.ipcObjectsByInstance().get(0))
+        .isEqualTo(new dev.sharedipc.api.v1alpha1.IpcObjectUsage(3, 6, 1, 100, 3, 30));
+    assertThat(usage.ipcObjectsByInstance().get(0).allMessageQueues()).isEqualTo(4);
+  }
+
+  @Test
   void sumsOnlyTheGroupsOwnNamespacesPerInstanceAcrossNodes() {
     SharedIpcGroup g = group("md", 2, "64Mi", member("w", null, null));
     SharedIpcNodeStatus.VolumeReport volume = new SharedIpcNodeStatus.VolumeReport();
