@@ -15,4 +15,13 @@ public record Findings(
     List<MemoryVolume> volumes,
     ShmLimits limits,
     List<String> problems,
-    int malformedLines) {}
+    int malformedLines,
+    // POSIX shared-memory objects (issue "shared-memory inventory", items 1-3)
+    PosixFindings posix) {
+
+  /** Findings without POSIX objects. */
+  public Findings(Instant scannedAt, Duration duration, List<NamespaceFinding> namespaces, List<Finding> segments,
+      List<MemoryVolume> volumes, ShmLimits limits, List<String> problems, int malformedLines) {
+    this(scannedAt, duration, namespaces, segments, volumes, limits, problems, malformedLines, PosixFindings.NONE);
+  }
+}

@@ -38,7 +38,13 @@ public final class Survey {
   private static final Logger log = LoggerFactory.getLogger(Survey.class);
 
   /** Where things are. {@code discoveryRoot} is /proc or a fixture; {@code kernelProcRoot} is always the real /proc in production. */
-  public record Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot) {}
+  public record Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot,
+      Path hostShm) {
+    /** Without the host's /dev/shm. */
+    public Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot) {
+      this(discoveryRoot, kernelProcRoot, hostIpcNamespace, kubeletRoot, nodeSharedRoot, null);
+    }
+  }
 
   private final Config config;
   private final Kernel kernel;
@@ -87,6 +93,13 @@ public final class Survey {
     t.setDaemon(true);
     return t;
   });
+
+  /** The POSIX objects of the volumes found plus the host's /dev/shm; users looked for under both proc roots. */
+  private PosixFindings posix(Attributor attributor, List<dev.sharedipc.agent.scan.MemoryVolume> volumes,
+      Map<String, List<Integer>> podPids, Instant now, List<String> problems) {
+    return new PosixSurvey(kernel, pods, policies, config.discoveryRoot(), List.of(config.discoveryRoot(), config.kernelProcRoot()),
+        config.hostShm(), pid -> attributor.cgroupOf(pid).podUid()).run(volumes, podPids, now, problems);
+  }
 
   public Findings run() throws IOException {
     long started = System.nanoTime();
@@ -154,7 +167,8 @@ public final class Survey {
     Map<String, List<Integer>> podPids = attributor.podPids(namespaces);
     var volumes = new VolumeCollector(kernel, config.kubeletRoot(), config.discoveryRoot(), config.nodeSharedRoot())
         .collect(podPids, problems);
+    PosixFindings posix = posix(attributor, volumes, podPids, now, problems);
     return new Findings(now, Duration.ofNanos(System.nanoTime() - started), nsFindings, findings, volumes,
-        kernel.limits().orElse(null), problems, malformed);
+        kernel.limits().orElse(null), problems, malformed, posix);
   }
 }
