@@ -140,6 +140,38 @@ class PosixInventoryIT {
     });
   }
 
+  @Test
+  void aDevShmThatTwoPodsSeeBelongsToNeitherAndIsNeverReaped() throws Exception {
+    Path root = tmp.resolve("shared-root");
+    Path shm = Files.createDirectories(root.resolve("dev/shm"));
+    run("mount", "-t", "tmpfs", "-o", "size=1m", "sharedipc-two-pods-it", shm.toString());
+    try {
+      Path leaked = idle(write(shm, "nccl-leaked", 4096), Instant.now().minus(Duration.ofHours(1)));
+      // two pods whose processes see one /dev/shm (as two hostIPC pods see the node's): neither may have it removed
+      Path procRoot = Files.createDirectories(tmp.resolve("two-pods-proc"));
+      new dev.sharedipc.agent.testing.ProcFixture(procRoot)
+          .process(101, 4026530001L, dev.sharedipc.agent.testing.ProcFixture.podCgroup("a0000000-0000-4000-8000-00000000000a"))
+          .process(102, 4026530002L, dev.sharedipc.agent.testing.ProcFixture.podCgroup("b0000000-0000-4000-8000-00000000000b"));
+      Files.createSymbolicLink(procRoot.resolve("101/root"), root);
+      Files.createSymbolicLink(procRoot.resolve("102/root"), root);
+      Survey.Config config = new Survey.Config(procRoot, ReadableProc.view(tmp), NamespaceCollector.nsInode(Path.of("/proc/self/ns/ipc")),
+          tmp.resolve("no-kubelet"), tmp.resolve("no-shared-root"), null);
+      Findings findings = new Survey(config, new LinuxKernel(), PodDirectory.OFFLINE, Ledger.inMemory(),
+          PolicyResolver.fixed(new Policy(OrphanPolicy.Delete, Duration.ofMinutes(1), "--policy Delete")), Clock.systemUTC()).run();
+
+      assertThat(findings.posix().objects()).singleElement().satisfies(o -> {
+        assertThat(o.podsOfVolume()).isEqualTo(2);
+        assertThat(o.judgement().verdict()).isEqualTo(dev.sharedipc.agent.verdict.PosixObjectVerdict.Unattributed);
+        assertThat(o.judgement().reason()).contains("shared by 2 pods");
+      });
+      assertThat(new PosixObjectReaper(List.of(ReadableProc.view(tmp)), false).reap(findings.posix(), Instant.now()))
+          .allSatisfy(d -> assertThat(d.action()).isEqualTo(Action.Kept));
+      assertThat(leaked).exists();
+    } finally {
+      run("umount", shm.toString());
+    }
+  }
+
   /** A pass as `reap --policy Delete --grace 1m --kubelet-root ... --host-shm ...` makes it. */
   private Findings survey() throws Exception {
     Path procRoot = Files.createDirectories(tmp.resolve("no-processes"));
