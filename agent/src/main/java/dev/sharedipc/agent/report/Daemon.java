@@ -123,8 +123,13 @@ public final class Daemon {
         continue;
       }
       on.add(v.volume().path());
-      if (!guarded.contains(v.volume().path()) && reporter != null) {
-        reporter.recordGuard(v);
+      if (!guarded.contains(v.volume().path())) {
+        log.warn("crash-loop guard on volume=\"{}\" pod={} used={} size={} backOff={} restarted={}", v.volume().path(),
+            v.pod() == null ? "-" : v.pod().uid(), v.volume().usedBytes(), v.volume().sizeBytes(), v.guard().backOff(),
+            v.guard().restarted());
+        if (reporter != null) {
+          reporter.recordGuard(v);
+        }
       }
     }
     guarded = on;

@@ -130,8 +130,8 @@ final class PosixSurvey {
           log.info("judged {}", f.audit("None", null));
         }
       }
-      if (guard != null) {
-        log.warn("crash-loop guard volume=\"{}\" pod={} used={} size={} backOff={} restarted={} policy={}", v.path(),
+      if (guard != null && log.isDebugEnabled()) {
+        log.debug("crash-loop guard volume=\"{}\" pod={} used={} size={} backOff={} restarted={} policy={}", v.path(),
             pod == null ? "-" : pod.uid(), v.usedBytes(), v.sizeBytes(), guard.backOff(), guard.restarted(), policy.orphanPolicy());
       }
       volumeFindings.add(new PosixVolumeFinding(v, pod, podsOfVolume, objects.size(), bytes, orphans, guard));
