@@ -15,10 +15,11 @@ import picocli.CommandLine.Spec;
 /** {@code scan}: one inventory pass, printed; changes nothing. */
 @Command(name = "scan", mixinStandardHelpOptions = true,
     description = {
-        "List every System V shared memory segment in every IPC namespace on this host, with its pod, group and orphan verdict, then every memory-backed volume. Changes nothing.",
+        "List every System V shared memory segment in every IPC namespace on this host, with its pod, group and orphan verdict, then every memory-backed volume, then every POSIX shared-memory object (each file in pods' /dev/shm, memory emptyDirs, shared directories and the host's /dev/shm, with who has it open or mapped). Changes nothing.",
         "",
         "Verdicts: InUse, OwnerAlive, WithinGrace, MarkedForRemoval, Unattributed, Ambiguous, Orphaned (kept by policy Report), Remove (what 'reap' with the same --policy and --grace would remove)."},
-    footer = {"", "Examples:", "  sharedipc-agent scan", "  sharedipc-agent scan --json | jq '.segments[] | select(.verdict==\"Orphaned\")'"})
+    footer = {"", "Examples:", "  sharedipc-agent scan", "  sharedipc-agent scan --json | jq '.segments[] | select(.verdict==\"Orphaned\")'",
+        "  sharedipc-agent scan --json | jq '.posixObjects[] | select(.inUse==false)'"})
 final class ScanCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin NodeOptions node;
