@@ -38,9 +38,10 @@ import org.junit.jupiter.api.io.TempDir;
  * grace period is an hour); the test writes the pod's container status as the kubelet would
  * (CrashLoopBackOff, not ready). The agent, a process for that node, reports the guard; the operator
  * makes the group {@code Ready=False} reason {@code SharedMemoryFull}; the pod gets the Event
- * {@code SharedMemoryFullInCrashLoop}. Under Delete the files go at once and the member comes back
- * (its status Running and ready again) to a volume with room: the condition clears. Under Report the
- * files stay.
+ * {@code SharedMemoryFullInCrashLoop}. Under Delete, while a straggling process of the crashed run
+ * still holds the files, they stay (the guard reports them open); once it exits the files go at the
+ * next pass, without waiting for the grace period, and the member comes back (its status Running and
+ * ready again) to a volume with room: the condition clears. Under Report the files stay.
  *
  * <p>Under Delete the files go only if the agent can tell that no process on the host has them open or
  * mapped: a host process it may not read (a sandbox's pid 1 here) makes that unknown and keeps
@@ -57,6 +58,7 @@ class CrashLoopGuardE2E {
   private RealIpc ipc;
   private NodeAgent agent;
   private Path shm;
+  private final List<Process> started = new ArrayList<>();
 
   @BeforeAll
   static void needsRoot() {
@@ -65,6 +67,9 @@ class CrashLoopGuardE2E {
 
   @AfterEach
   void stopEverythingStarted() throws Exception {
+    for (Process p : started) {
+      p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
     if (agent != null) {
       agent.close();
     }
@@ -81,8 +86,20 @@ class CrashLoopGuardE2E {
     Groups groups = new Groups(env.admin(), ns.name());
     Pod pod = setUp(env, ns, groups, "Delete");
     List<Path> leaked = fill();
+    // a process of the crashed run that has not exited yet holds the files: the guard reports, nothing can go
+    Process straggler = new ProcessBuilder("sh", "-c", "exec 3<\"$0\" 4<\"$1\" 5<\"$2\" 6<\"$3\"; echo ready; exec sleep 600",
+        leaked.get(0).toString(), leaked.get(1).toString(), leaked.get(2).toString(), leaked.get(3).toString())
+        .redirectErrorStream(true).start();
+    started.add(straggler);
+    assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(straggler.getInputStream(), StandardCharsets.UTF_8)).readLine())
+        .isEqualTo("ready");
+    startAgent(env, ns, pod);
     try {
-      awaitGuardReported(env, ns, groups, pod);
+      awaitGuardReported(env, ns, groups, pod, "open or mapped");
+      assertThat(Groups.condition(groups.get(GROUP), "Ready").getMessage()).contains("Under orphan policy Delete the node agent removes");
+      assertThat(leaked).as("open files are kept, guard or not").allSatisfy(p -> assertThat(p).exists());
+      // it exits: the next pass removes the files at once, though they were written well within the grace period
+      straggler.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
       String unreadable = unreadableProcess();
       if (unreadable == null) {
         await("the crash's files reclaimed at once (agent log " + agent.log() + ")").atMost(Groups.CONVERGE).pollInterval(Groups.POLL)
@@ -115,8 +132,9 @@ class CrashLoopGuardE2E {
     Groups groups = new Groups(env.admin(), ns.name());
     Pod pod = setUp(env, ns, groups, "Report");
     List<Path> leaked = fill();
+    startAgent(env, ns, pod);
     try {
-      awaitGuardReported(env, ns, groups, pod);
+      awaitGuardReported(env, ns, groups, pod, "not open");
       assertThat(Groups.condition(groups.get(GROUP), "Ready").getMessage()).contains("Under orphan policy Report the agent removes nothing");
       Instant seen = Instant.parse(node(env, pod).getLastScanTime());
       await("two more passes").atMost(Duration.ofSeconds(30)).pollInterval(Groups.POLL)
@@ -129,9 +147,9 @@ class CrashLoopGuardE2E {
     }
   }
 
-  private void awaitGuardReported(E2EEnvironment env, TestNamespace ns, Groups groups, Pod pod) throws Exception {
-    // whether a process uses a file is known only when every process of the host can be read
-    String use = unreadableProcess() == null ? "not open" : "use unknown";
+  /** @param inUse how the Event describes the files' use where every process of the host can be read */
+  private void awaitGuardReported(E2EEnvironment env, TestNamespace ns, Groups groups, Pod pod, String inUse) throws Exception {
+    String use = unreadableProcess() == null ? inUse : "use unknown";
     await("the guard reported, the condition and the Event (agent log " + agent.log() + ")").atMost(Groups.CONVERGE)
         .pollInterval(Groups.POLL).untilAsserted(() -> {
           assertThat(agent.isAlive()).as("agent alive").isTrue();
@@ -185,8 +203,12 @@ class CrashLoopGuardE2E {
     RealIpc.fixtureProcess(proc, real, pod.getMetadata().getUid());
     Files.createSymbolicLink(proc.resolve(Long.toString(real.pid())).resolve("root"), tmp.resolve("pod-root"));
     setContainer(env, ns, pod, true);
-    agent = NodeAgent.start(env, pod.getSpec().getNodeName(), proc, tmp.resolve("agent"), ns.name());
     return pod;
+  }
+
+  /** The node's agent, started once the volume holds what the scenario needs (its first pass may act at once). */
+  private void startAgent(E2EEnvironment env, TestNamespace ns, Pod pod) throws Exception {
+    agent = NodeAgent.start(env, pod.getSpec().getNodeName(), tmp.resolve("proc"), tmp.resolve("agent"), ns.name());
   }
 
   /** Four files of 240 KiB, 960 KiB of the 1 MiB /dev/shm, left by a crash just now. */

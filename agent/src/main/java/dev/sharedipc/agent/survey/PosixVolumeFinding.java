@@ -36,6 +36,10 @@ public record PosixVolumeFinding(MemoryVolume volume, PodInfo pod, int podsOfVol
 
   /** Whether the volume is at or above {@link #FULL_PERCENT} of its size. */
   public static boolean full(MemoryVolume v) {
-    return v.sizeBytes() > 0 && v.usedBytes() * 100 >= (long) FULL_PERCENT * v.sizeBytes();
+    // used >= ceil(size * FULL_PERCENT / 100), computed without the overflow of size * 100 near the top of a long
+    long size = v.sizeBytes();
+    int free = 100 - FULL_PERCENT;
+    long allowedFree = (size / 100) * free + (size % 100) * free / 100;
+    return size > 0 && v.usedBytes() >= size - allowedFree;
   }
 }
