@@ -2,6 +2,8 @@ package dev.sharedipc.agent.attribution;
 
 import dev.sharedipc.agent.scan.SharedDirName;
 import dev.sharedipc.api.Labels;
+import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -13,10 +15,39 @@ import java.util.Set;
  * its volumes are not known.
  */
 public record NodePod(String namespace, String name, Map<String, String> labels, String phase, String groupUid,
-    Set<String> hostPathNames) {
+    Set<String> hostPathNames, List<Container> containers) {
   public NodePod {
     labels = labels == null ? Map.of() : Map.copyOf(labels);
     hostPathNames = hostPathNames == null ? null : Set.copyOf(hostPathNames);
+    containers = containers == null ? List.of() : List.copyOf(containers);
+  }
+
+  /** A pod whose container statuses are not known. */
+  public NodePod(String namespace, String name, Map<String, String> labels, String phase, String groupUid,
+      Set<String> hostPathNames) {
+    this(namespace, name, labels, phase, groupUid, hostPathNames, List.of());
+  }
+
+  // ---- container restarts: what the crash-loop guard needs (issue "shared-memory inventory", item 3) ----
+
+  /** The kubelet's back-off reason while it waits to restart a container that keeps crashing. */
+  public static final String CRASH_LOOP_BACK_OFF = "CrashLoopBackOff";
+
+  /**
+   * One container of the pod as its status says: the reason it is waiting (null when it is not), how
+   * often it restarted, and when it last terminated (null when never).
+   */
+  public record Container(String name, String waitingReason, int restartCount, Instant lastTerminatedAt) {}
+
+  /** The containers (init containers included) waiting in CrashLoopBackOff now. */
+  public List<String> inBackOff() {
+    return containers.stream().filter(c -> CRASH_LOOP_BACK_OFF.equals(c.waitingReason())).map(Container::name).toList();
+  }
+
+  /** The containers that restarted (terminated at least once and were started again) since {@code since}. */
+  public List<String> restartedSince(Instant since) {
+    return containers.stream().filter(c -> c.restartCount() > 0 && c.lastTerminatedAt() != null
+        && !c.lastTerminatedAt().isBefore(since)).map(Container::name).toList();
   }
 
   /** A pod whose controller and volumes are not known. */

@@ -8,4 +8,9 @@ public interface PodDirectory {
   PodDirectory OFFLINE = uid -> Optional.empty();
 
   Optional<PodInfo> byUid(String uid);
+
+  /** The pod with its container statuses (for the crash-loop guard), when the API server told us; offline never. */
+  default Optional<NodePod> nodePod(String uid) {
+    return Optional.empty();
+  }
 }

@@ -7,6 +7,7 @@ import dev.sharedipc.agent.attribution.NodePods;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.Kernel;
 import dev.sharedipc.agent.kernel.LinuxKernel;
+import dev.sharedipc.agent.reap.PosixObjectReaper;
 import dev.sharedipc.agent.reap.SharedDirReaper;
 import dev.sharedipc.agent.scan.NamespaceCollector;
 import java.nio.file.Files;
@@ -35,9 +36,20 @@ public final class NodeOptions {
       description = "Ledger of host-namespace segment creators (default: ${DEFAULT-VALUE}); 'none' keeps it in memory.")
   String ledger;
 
+  @Option(names = "--host-shm", paramLabel = "DIR", defaultValue = "/proc/1/root/dev/shm",
+      description = "The host's /dev/shm, whose POSIX objects are listed and never removed (default: ${DEFAULT-VALUE}, the host's "
+          + "init's view, which is the host's even from the agent's container); 'none' skips it.")
+  String hostShm;
+
   Survey.Config surveyConfig() {
     long host = NamespaceCollector.nsInode(LinuxKernel.PROC.resolve("self/ns/ipc"));
-    return new Survey.Config(procRoot, LinuxKernel.PROC, host, kubeletRoot, sharedRoot);
+    return new Survey.Config(procRoot, LinuxKernel.PROC, host, kubeletRoot, sharedRoot,
+        hostShm == null || hostShm.equals("none") ? null : Path.of(hostShm));
+  }
+
+  /** Removes POSIX objects; a user under the discovery root or the real /proc keeps an object. */
+  PosixObjectReaper posixObjectReaper(boolean dryRun) {
+    return new PosixObjectReaper(List.of(procRoot, LinuxKernel.PROC), dryRun);
   }
 
   Ledger openLedger() {

@@ -9,7 +9,9 @@ import dev.sharedipc.agent.survey.Findings;
 import dev.sharedipc.agent.survey.NamespaceFinding;
 import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.reap.Decision;
+import dev.sharedipc.agent.reap.PosixObjectReaper;
 import dev.sharedipc.agent.reap.SharedDirDecision;
+import dev.sharedipc.agent.survey.PosixObjectFinding;
 import dev.sharedipc.agent.scan.MemoryVolume;
 import dev.sharedipc.agent.scan.MessageQueue;
 import dev.sharedipc.agent.scan.PosixQueue;
@@ -62,7 +64,15 @@ public final class Render {
     if (filter.shows(ScanFilter.Kind.volumes)) {
       section(b, "Memory volumes", volumeTable(findings.volumes().stream().filter(filter::matches).toList()));
     }
+    if (filter.shows(ScanFilter.Kind.posix)) {
+      section(b, "POSIX shared-memory objects", posixTable(posixObjects(findings, filter), List.of()));
+    }
     return b.toString();
+  }
+
+  /** The POSIX objects of the volumes the filter shows. */
+  private static List<PosixObjectFinding> posixObjects(Findings findings, ScanFilter filter) {
+    return findings.posix().objects().stream().filter(o -> filter.matches(o.object().volume())).toList();
   }
 
   private static void section(StringBuilder b, String title, String table) {
@@ -334,6 +344,9 @@ public final class Render {
     if (filter.shows(ScanFilter.Kind.volumes)) {
       root.put("memoryVolumes", findings.volumes().stream().filter(filter::matches).map(Render::volumeJson).toList());
     }
+    if (filter.shows(ScanFilter.Kind.posix)) {
+      root.put("posixObjects", posixJson(posixObjects(findings, filter), List.of()));
+    }
     root.put("problems", findings.problems());
     return write(root);
   }
@@ -348,6 +361,12 @@ public final class Render {
    * and "sharedDirectories" (one decision per entry of the shared root).
    */
   public static String reapJson(Findings findings, List<Decision> decisions, List<SharedDirDecision> dirs, boolean dryRun) {
+    return reapJson(findings, decisions, dirs, List.of(), dryRun);
+  }
+
+  /** As above, with "posixObjects": each object with its verdict and, where one was taken, its action. */
+  public static String reapJson(Findings findings, List<Decision> decisions, List<SharedDirDecision> dirs,
+      List<PosixObjectReaper.Decision> posix, boolean dryRun) {
     Map<String, Object> root = new LinkedHashMap<>();
     root.put("scannedAt", findings.scannedAt().toString());
     root.put("dryRun", dryRun);
@@ -363,6 +382,7 @@ public final class Render {
     }
     root.put("decisions", out);
     root.put("sharedDirectories", dirs.stream().map(Render::sharedDirJson).toList());
+    root.put("posixObjects", posixJson(findings.posix().objects(), posix));
     root.put("problems", findings.problems());
     return write(root);
   }
@@ -377,5 +397,79 @@ public final class Render {
 
   private static String time(long epochSecond) {
     return epochSecond <= 0 ? null : Instant.ofEpochSecond(epochSecond).toString();
+  }
+
+  // ---- POSIX shared-memory objects (issue "shared-memory inventory", items 1-2) ----
+
+  /** One row per POSIX object: volume kind, size, users, pod, group, verdict (and the action, for reap). */
+  public static String posixTable(List<PosixObjectFinding> objects, List<PosixObjectReaper.Decision> decisions) {
+    Map<String, PosixObjectReaper.Decision> acted = new java.util.HashMap<>();
+    decisions.forEach(d -> acted.put(d.object().path(), d));
+    Table t = new Table("POSIX OBJECT", "VOLUME", ">ALLOC", ">SIZE", ">OWNER", "OPEN", "MAPPED", "POD", "GROUP", "VERDICT", "ACTION",
+        "REASON");
+    for (PosixObjectFinding f : sortedPosix(objects)) {
+      PosixObjectReaper.Decision d = acted.get(f.object().path());
+      t.row(f.object().path(), f.object().volume().kind(), Sizes.human(f.object().allocatedBytes()),
+          Sizes.human(f.object().apparentBytes()), f.object().uid(), pids(f.openPids()), pids(f.mappedPids()), f.podLabel(),
+          f.pod() == null ? null : f.pod().groupKey(), (d == null ? f.judgement() : d.judgement()).verdict(),
+          d == null ? "-" : d.action(), (d == null ? f.judgement() : d.judgement()).reason() + (d == null || d.detail() == null ? ""
+              : "; " + d.detail()));
+    }
+    return t.render();
+  }
+
+  /** The same fields as {@link #posixTable} in bytes and RFC 3339, plus the action when there is a decision. */
+  static List<Map<String, Object>> posixJson(List<PosixObjectFinding> objects, List<PosixObjectReaper.Decision> decisions) {
+    Map<String, PosixObjectReaper.Decision> acted = new java.util.HashMap<>();
+    decisions.forEach(d -> acted.put(d.object().path(), d));
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (PosixObjectFinding f : sortedPosix(objects)) {
+      var o = f.object();
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("path", o.path());
+      m.put("name", o.name());
+      m.put("volumeKind", o.volume().kind().name());
+      m.put("volumePath", o.volume().path());
+      m.put("fileKind", o.kind().name());
+      m.put("allocatedBytes", o.allocatedBytes());
+      m.put("apparentBytes", o.apparentBytes());
+      m.put("uid", o.uid());
+      m.put("gid", o.gid());
+      m.put("mode", String.format("%04o", o.mode()));
+      m.put("mtime", Instant.ofEpochSecond(0, o.mtimeNanos()).toString());
+      m.put("ctime", Instant.ofEpochSecond(0, o.ctimeNanos()).toString());
+      m.put("inUse", f.inUse());
+      m.put("openPids", f.openPids());
+      m.put("mappedPids", f.mappedPids());
+      m.put("userPodUids", f.userPods());
+      m.put("podUid", f.pod() == null ? null : f.pod().uid());
+      m.put("podNamespace", f.pod() == null ? null : f.pod().namespace());
+      m.put("podName", f.pod() == null ? null : f.pod().name());
+      m.put("group", f.pod() == null ? null : f.pod().groupKey());
+      m.put("instance", f.pod() == null ? null : f.pod().instance());
+      m.put("podsOfVolume", f.podsOfVolume());
+      m.put("policy", f.policy().orphanPolicy().name());
+      m.put("crashLoopGuard", f.guard());
+      PosixObjectReaper.Decision d = acted.get(o.path());
+      m.put("verdict", (d == null ? f.judgement() : d.judgement()).verdict().name());
+      m.put("reason", (d == null ? f.judgement() : d.judgement()).reason());
+      if (d != null) {
+        m.put("action", d.action().name());
+        m.put("actionReason", d.detail());
+      }
+      out.add(m);
+    }
+    return out;
+  }
+
+  private static List<PosixObjectFinding> sortedPosix(List<PosixObjectFinding> objects) {
+    return objects.stream().sorted(Comparator.comparing((PosixObjectFinding f) -> f.object().path())).toList();
+  }
+
+  private static String pids(java.util.Set<Integer> pids) {
+    if (pids == null) {
+      return "?";
+    }
+    return pids.isEmpty() ? "-" : pids.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","));
   }
 }

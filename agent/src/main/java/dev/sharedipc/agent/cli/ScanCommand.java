@@ -17,11 +17,12 @@ import picocli.CommandLine.Spec;
 /** {@code scan}: one inventory pass, printed; changes nothing. */
 @Command(name = "scan", mixinStandardHelpOptions = true,
     description = {
-        "List, like ipcs -a across every IPC namespace on this host, every System V shared memory segment (with its pod, group and orphan verdict), semaphore set and message queue, every POSIX message queue that can be read, and every memory-backed volume, each with its pod and group. Changes nothing. Semaphore sets and queues are never removed by 'reap': they have no attach count.",
+        "List, like ipcs -a across every IPC namespace on this host, every System V shared memory segment (with its pod, group and orphan verdict), semaphore set and message queue, every POSIX message queue that can be read, every memory-backed volume, and every POSIX shared-memory object (each file in pods' /dev/shm, memory emptyDirs, shared directories and the host's /dev/shm, with who has it open or mapped), each with its pod and group. Changes nothing. Semaphore sets and queues are never removed by 'reap': they have no attach count.",
         "",
         "Verdicts: InUse, OwnerAlive, WithinGrace, MarkedForRemoval, Unattributed, Ambiguous, Orphaned (kept by policy Report), Remove (what 'reap' with the same --policy and --grace would remove)."},
     footer = {"", "Examples:", "  sharedipc-agent scan", "  sharedipc-agent scan --json | jq '.segments[] | select(.verdict==\"Orphaned\")'",
-        "  sharedipc-agent scan --kind semaphores,queues --group team/market-data"})
+        "  sharedipc-agent scan --kind semaphores,queues --group team/market-data",
+        "  sharedipc-agent scan --json | jq '.posixObjects[] | select(.inUse==false)'"})
 final class ScanCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin NodeOptions node;

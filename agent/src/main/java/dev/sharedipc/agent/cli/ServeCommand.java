@@ -100,7 +100,8 @@ final class ServeCommand implements Callable<Integer> {
     var survey = node.survey(kernel, pods, node.openLedger(), policies);
     var reaper = new Reaper(kernel, LinuxKernel.PROC, dryRun, d -> {});
     var sharedDirs = node.sharedDirReaper(cluster == null ? NodePods.OFFLINE : cluster, dryRun);
-    Daemon daemon = new Daemon(survey, reaper, sharedDirs, metrics, new NodeStatusBuilder(Main.version()), reporter, every);
+    Daemon daemon = new Daemon(survey, reaper, sharedDirs, metrics, new NodeStatusBuilder(Main.version()), reporter, every)
+        .posixObjects(node.posixObjectReaper(dryRun));
     ClusterView view = cluster;
     Supplier<Optional<String>> unhealthy = () -> daemon.unhealthy().or(() -> view == null ? Optional.empty() : view.unhealthy());
     Supplier<Optional<String>> notReady = () -> view == null ? Optional.empty() : view.notReady();

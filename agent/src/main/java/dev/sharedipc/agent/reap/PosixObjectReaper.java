@@ -7,7 +7,12 @@ import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
 import dev.sharedipc.agent.scan.PosixObject;
 import dev.sharedipc.agent.verdict.PosixObjectJudgement;
 import dev.sharedipc.agent.verdict.PosixObjectVerdict;
+import dev.sharedipc.agent.survey.PosixFindings;
+import dev.sharedipc.agent.survey.PosixObjectFinding;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -47,6 +52,17 @@ public final class PosixObjectReaper {
   public PosixObjectReaper(List<Path> procRoots, boolean dryRun) {
     this.procRoots = List.copyOf(procRoots);
     this.dryRun = dryRun;
+  }
+
+  /**
+   * Acts on one pass's findings: each object is judged again, just before acting, with the users read
+   * then, under the pod, policy and crash-loop guard the pass found.
+   */
+  public List<Decision> reap(PosixFindings findings, Instant now) {
+    Map<PosixObject, PosixObjectFinding> byObject = new IdentityHashMap<>();
+    findings.objects().forEach(f -> byObject.put(f.object(), f));
+    List<Decision> judged = findings.objects().stream().map(f -> new Decision(f.object(), f.judgement(), null, null)).toList();
+    return reap(judged, (o, users) -> byObject.get(o).judge(users, now));
   }
 
   /**

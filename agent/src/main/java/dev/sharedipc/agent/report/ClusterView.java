@@ -190,10 +190,47 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
     if (!pods.hasSynced() || !pods.isWatching()) {
       return Optional.empty();
     }
-    return Optional.of(pods.getStore().list().stream()
-        .map(p -> new NodePod(p.getMetadata().getNamespace(), p.getMetadata().getName(), p.getMetadata().getLabels(),
-            p.getStatus() == null ? null : p.getStatus().getPhase(), controllerUid(p), hostPathNames(p)))
-        .toList());
+    return Optional.of(pods.getStore().list().stream().map(ClusterView::nodePod).toList());
+  }
+
+  @Override
+  public Optional<NodePod> nodePod(String uid) {
+    List<Pod> found = pods.getIndexer().byIndex(UID_INDEX, uid);
+    return found.isEmpty() ? Optional.empty() : Optional.of(nodePod(found.get(0)));
+  }
+
+  private static NodePod nodePod(Pod p) {
+    return new NodePod(p.getMetadata().getNamespace(), p.getMetadata().getName(), p.getMetadata().getLabels(),
+        p.getStatus() == null ? null : p.getStatus().getPhase(), controllerUid(p), hostPathNames(p), containers(p));
+  }
+
+  /** Every container status of the pod (init containers too): waiting reason, restarts, last termination. */
+  static List<NodePod.Container> containers(Pod p) {
+    if (p.getStatus() == null) {
+      return List.of();
+    }
+    List<io.fabric8.kubernetes.api.model.ContainerStatus> all = new java.util.ArrayList<>();
+    if (p.getStatus().getInitContainerStatuses() != null) {
+      all.addAll(p.getStatus().getInitContainerStatuses());
+    }
+    if (p.getStatus().getContainerStatuses() != null) {
+      all.addAll(p.getStatus().getContainerStatuses());
+    }
+    return all.stream().map(c -> new NodePod.Container(c.getName(),
+        c.getState() != null && c.getState().getWaiting() != null ? c.getState().getWaiting().getReason() : null,
+        c.getRestartCount() == null ? 0 : c.getRestartCount(), lastTerminated(c))).toList();
+  }
+
+  private static java.time.Instant lastTerminated(io.fabric8.kubernetes.api.model.ContainerStatus c) {
+    var t = c.getLastState() == null ? null : c.getLastState().getTerminated();
+    if (t == null || t.getFinishedAt() == null) {
+      return null;
+    }
+    try {
+      return java.time.Instant.parse(t.getFinishedAt());
+    } catch (java.time.format.DateTimeParseException e) {
+      return null;
+    }
   }
 
   /** The last path element of each hostPath volume: the SameNode shared directory a member mounts. */

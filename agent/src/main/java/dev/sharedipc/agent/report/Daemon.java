@@ -9,7 +9,15 @@ import dev.sharedipc.agent.reap.SharedDirDecision;
 import dev.sharedipc.agent.reap.SharedDirReaper;
 import java.time.Duration;
 import java.time.Instant;
+import dev.sharedipc.agent.reap.PosixObjectReaper;
+import dev.sharedipc.agent.scan.PosixObject;
+import dev.sharedipc.agent.survey.PosixObjectFinding;
+import dev.sharedipc.agent.survey.PosixVolumeFinding;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +38,9 @@ public final class Daemon {
   private final NodeReporter reporter;
   private final Duration interval;
   private final SharedDirReaper sharedDirs;
+  private PosixObjectReaper posixObjects;
+  /** Volumes whose crash-loop guard was on in the last pass: its Event is filed when it turns on, not every pass. */
+  private Set<String> guarded = Set.of();
   private volatile Findings last;
   private volatile Instant lastSuccess;
   private final Instant started = Instant.now();
@@ -50,6 +61,15 @@ public final class Daemon {
     this.interval = interval;
   }
 
+  /**
+   * Removes POSIX shared-memory objects each pass (judged under the groups' published policies); without
+   * it they are inventoried and reported only.
+   */
+  public Daemon posixObjects(PosixObjectReaper reaper) {
+    this.posixObjects = reaper;
+    return this;
+  }
+
   /** One pass; returns the decisions made. */
   public List<Decision> pass() throws Exception {
     Findings f = survey.run();
@@ -68,13 +88,51 @@ public final class Daemon {
         }
       }
     }
+    List<PosixObjectReaper.Decision> posix = posixPass(f);
     metrics.recordScan(f);
+    metrics.recordPosix(f.posix());
     last = f;
     lastSuccess = Instant.now();
     if (reporter != null) {
-      metrics.apiServerUp(reporter.report(status.build(f, decisions, metrics.removedSegments())));
+      var report = status.build(f, decisions, metrics.removedSegments());
+      status.addPosix(report, f.posix(), posix);
+      metrics.apiServerUp(reporter.report(report));
     }
     log.debug("pass done segments={} namespaces={} duration={}ms", f.segments().size(), f.namespaces().size(), f.duration().toMillis());
+    return decisions;
+  }
+
+  /**
+   * The POSIX part of a pass: removes what the verdicts allow (re-checked), one Event and one count per
+   * removal, and an Event on the pod when a volume's crash-loop guard turns on.
+   */
+  private List<PosixObjectReaper.Decision> posixPass(Findings f) {
+    List<PosixObjectReaper.Decision> decisions = posixObjects == null ? List.of() : posixObjects.reap(f.posix(), Instant.now());
+    Map<PosixObject, PosixObjectFinding> byObject = new IdentityHashMap<>();
+    f.posix().objects().forEach(o -> byObject.put(o.object(), o));
+    for (PosixObjectReaper.Decision d : decisions) {
+      PosixObjectFinding finding = byObject.get(d.object());
+      metrics.recordPosixDecision(d, finding);
+      if (reporter != null) {
+        reporter.recordEvent(d, finding);
+      }
+    }
+    Set<String> on = new HashSet<>();
+    for (PosixVolumeFinding v : f.posix().volumes()) {
+      if (v.guard() == null) {
+        continue;
+      }
+      on.add(v.volume().path());
+      if (!guarded.contains(v.volume().path())) {
+        log.warn("crash-loop guard on volume=\"{}\" pod={} used={} size={} backOff={} restarted={}", v.volume().path(),
+            v.pod() == null ? "-" : v.pod().uid(), v.volume().usedBytes(), v.volume().sizeBytes(), v.guard().backOff(),
+            v.guard().restarted());
+        if (reporter != null) {
+          reporter.recordGuard(v);
+        }
+      }
+    }
+    guarded = on;
     return decisions;
   }
 

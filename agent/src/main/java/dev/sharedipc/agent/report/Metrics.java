@@ -239,6 +239,79 @@ public final class Metrics {
     }
   }
 
+  // ---- POSIX shared-memory objects (issue "shared-memory inventory", items 1-3) ----
+
+  /** Groups with their own series in the POSIX object gauges (largest first); the rest are summed under {@link RemovalCounts#OTHER}. */
+  public static final int POSIX_GROUPS = RemovalCounts.MAX_GROUPS;
+  private final Gauge posixObjects = gauge("sharedipc_posix_objects", "POSIX shared-memory objects (files in memory volumes and the "
+      + "host's /dev/shm), by group (namespace/name; \"\" for none; at most " + POSIX_GROUPS + " groups, the rest under \""
+      + RemovalCounts.OTHER + "\") and whether they are orphans (open or mapped by no process).", null, "group", "orphan");
+  private final Gauge posixObjectBytes = gauge("sharedipc_posix_object_bytes", "Allocated bytes of POSIX shared-memory objects, by "
+      + "group and orphan, as sharedipc_posix_objects.", Unit.BYTES, "group", "orphan");
+  private final Gauge crashLoopGuard = gauge("sharedipc_crash_loop_guard_volumes", "Memory volumes at least 90% full whose pod has a "
+      + "container restarting, by whether one is in CrashLoopBackOff now.", null, "back_off");
+  private final RemovalCounts removedPosixObjects = new RemovalCounts();
+  private final Counter posixDecisions = Counter.builder().name("sharedipc_posix_object_decisions")
+      .help("Decisions on orphaned POSIX objects, by action (Removed, WouldRemove, Spared, Failed, Kept).").labelNames("action")
+      .register(registry);
+  {
+    byGroup("sharedipc_posix_objects_removed", "POSIX shared-memory objects removed, by group (namespace/name)", removedPosixObjects);
+  }
+
+  /** Per-group gauges of the pass's POSIX objects, bounded to the {@value #POSIX_GROUPS} groups holding the most bytes. */
+  public synchronized void recordPosix(dev.sharedipc.agent.survey.PosixFindings p) {
+    Map<String, long[]> byGroup = new java.util.HashMap<>();
+    for (var o : p.objects()) {
+      String group = o.pod() == null || o.pod().groupKey() == null ? "" : o.pod().groupKey();
+      long[] c = byGroup.computeIfAbsent(group, g -> new long[4]);
+      int at = o.judgement().orphan() ? 2 : 0;
+      c[at]++;
+      c[at + 1] += o.object().allocatedBytes();
+    }
+    List<String> kept = byGroup.entrySet().stream()
+        .sorted(Comparator.comparingLong((Map.Entry<String, long[]> e) -> -(e.getValue()[1] + e.getValue()[3])).thenComparing(Map.Entry::getKey))
+        .limit(POSIX_GROUPS).map(Map.Entry::getKey).toList();
+    long[] other = new long[4];
+    byGroup.forEach((g, c) -> {
+      if (!kept.contains(g)) {
+        for (int i = 0; i < 4; i++) {
+          other[i] += c[i];
+        }
+      }
+    });
+    posixObjects.clear();
+    posixObjectBytes.clear();
+    for (String g : kept) {
+      setPosix(g, byGroup.get(g));
+    }
+    if (byGroup.size() > kept.size()) {
+      setPosix(RemovalCounts.OTHER, other);
+    }
+    long backOff = p.volumes().stream().filter(v -> v.guard() != null && v.guard().inBackOff()).count();
+    long restarted = p.volumes().stream().filter(v -> v.guard() != null && !v.guard().inBackOff()).count();
+    crashLoopGuard.labelValues("true").set(backOff);
+    crashLoopGuard.labelValues("false").set(restarted);
+  }
+
+  private void setPosix(String group, long[] c) {
+    posixObjects.labelValues(group, "false").set(c[0]);
+    posixObjectBytes.labelValues(group, "false").set(c[1]);
+    posixObjects.labelValues(group, "true").set(c[2]);
+    posixObjectBytes.labelValues(group, "true").set(c[3]);
+  }
+
+  /** Counts a decision on an orphaned object, and a removal per group. */
+  public synchronized void recordPosixDecision(dev.sharedipc.agent.reap.PosixObjectReaper.Decision d,
+      dev.sharedipc.agent.survey.PosixObjectFinding f) {
+    if (d.action() == Action.Kept && !d.judgement().orphan()) {
+      return;
+    }
+    posixDecisions.labelValues(d.action().name()).inc();
+    if (d.action() == Action.Removed) {
+      removedPosixObjects.add(f == null || f.pod() == null ? null : f.pod().groupKey());
+    }
+  }
+
   /** Segments removed per group, bounded: the same counts as {@code sharedipc_segments_removed_total}, for the node report. */
   public RemovalCounts removedSegments() {
     return removedSegments;

@@ -2,7 +2,11 @@ package dev.sharedipc.agent.report;
 
 import dev.sharedipc.agent.reap.Action;
 import dev.sharedipc.agent.reap.Decision;
+import dev.sharedipc.agent.attribution.PodInfo;
+import dev.sharedipc.agent.reap.PosixObjectReaper;
 import dev.sharedipc.agent.reap.SharedDirDecision;
+import dev.sharedipc.agent.survey.PosixObjectFinding;
+import dev.sharedipc.agent.survey.PosixVolumeFinding;
 import dev.sharedipc.agent.scan.SharedDirName;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcNode;
@@ -315,13 +319,61 @@ public final class NodeReporter implements AutoCloseable {
         message, "dir=\"" + d.path() + "\"");
   }
 
+  // ---- POSIX shared-memory objects and the crash-loop guard (issue "shared-memory inventory", items 2-3) ----
+
+  /** An Event for a removed (or, dry run, removable) POSIX object, on its pod when known; written in the background. */
+  public void recordEvent(PosixObjectReaper.Decision d, PosixObjectFinding f) {
+    if (d.action() != Action.Removed && d.action() != Action.WouldRemove) {
+      return;
+    }
+    String message = String.format("%s POSIX shared-memory object %s (%d bytes allocated) in %s volume %s on node %s: %s",
+        d.action() == Action.Removed ? "Removed" : "Would remove (dry run)", d.object().name(), d.object().allocatedBytes(),
+        d.object().volume().kind(), d.object().volume().name(), nodeName, d.judgement().reason());
+    emit(f == null ? null : f.pod(), "Normal", d.action() == Action.Removed ? "PosixObjectRemoved" : "PosixObjectWouldBeRemoved",
+        message, "path=\"" + d.object().path() + "\"");
+  }
+
+  /**
+   * A Warning Event on the pod when its volume's crash-loop guard turns on: the volume is full and a
+   * container of the pod is restarting; names the largest files, their size and whether a process uses them.
+   */
+  public void recordGuard(PosixVolumeFinding v) {
+    PosixVolumeFinding.CrashLoopGuard g = v.guard();
+    String files = g.files().stream().map(x -> x.name() + " (" + x.bytes() + " bytes, " + (x.inUse() == null ? "use unknown"
+        : x.inUse() ? "open or mapped" : "not open") + ")").collect(java.util.stream.Collectors.joining(", "));
+    String restarting = !g.backOff().isEmpty() ? "container(s) " + String.join(", ", g.backOff()) + " in CrashLoopBackOff"
+        : "container(s) " + String.join(", ", g.restarted()) + " restarted within the grace period";
+    String message = String.format("%s volume %s is %d%% full (%d of %d bytes) while %s on node %s; largest files: %s. %s",
+        v.volume().kind(), v.volume().name(), v.volume().sizeBytes() == 0 ? 0 : v.volume().usedBytes() * 100 / v.volume().sizeBytes(),
+        v.volume().usedBytes(), v.volume().sizeBytes(), restarting, nodeName, files.isEmpty() ? "none" : files,
+        g.inBackOff() ? "Under orphan policy Delete the agent removes the files no process has open or mapped without waiting for "
+            + "the grace period; under Report it changes nothing: remove them, raise sharedMemory.size, or set "
+            + "spec.segments.orphanPolicy: Delete."
+            : "Files no process uses are removed after the grace period under orphan policy Delete, never under Report.");
+    emit(v.pod(), "Warning", "SharedMemoryFullInCrashLoop", message, "volume=\"" + v.volume().path() + "\"");
+  }
+
+  private void emit(PodInfo pod, String type, String reason, String message, String subject) {
+    String namespace = pod != null && pod.namespace() != null ? pod.namespace() : "default";
+    ObjectReference involved = pod != null && pod.name() != null
+        ? new ObjectReferenceBuilder().withApiVersion("v1").withKind("Pod").withNamespace(namespace).withName(pod.name())
+            .withUid(pod.uid()).build()
+        : new ObjectReferenceBuilder().withApiVersion(SharedIpcGroup.GROUP + "/" + SharedIpcGroup.VERSION)
+            .withKind("SharedIpcNode").withName(nodeName).build();
+    emit(namespace, involved, type, reason, message, subject);
+  }
+
   /** Queues one Normal Event from this node's agent; a full queue drops it (counted, logged with the next report). */
   private void emit(String namespace, ObjectReference involved, String reason, String message, String subject) {
+    emit(namespace, involved, "Normal", reason, message, subject);
+  }
+
+  private void emit(String namespace, ObjectReference involved, String type, String reason, String message, String subject) {
     String now = Instant.now().toString();
     var event = new EventBuilder()
         .withNewMetadata().withGenerateName("sharedipc-agent-").withNamespace(namespace).endMetadata()
         .withInvolvedObject(involved)
-        .withType("Normal")
+        .withType(type)
         .withReason(reason)
         .withMessage(message)
         .withNewSource().withComponent("sharedipc-agent").withHost(nodeName).endSource()

@@ -10,7 +10,14 @@ import dev.sharedipc.agent.survey.Findings;
 import dev.sharedipc.agent.survey.NamespaceFinding;
 import dev.sharedipc.agent.reap.Decision;
 import dev.sharedipc.agent.scan.MemoryVolume;
+import dev.sharedipc.agent.reap.PosixObjectReaper;
+import dev.sharedipc.agent.survey.PosixFindings;
+import dev.sharedipc.agent.survey.PosixObjectFinding;
+import dev.sharedipc.agent.survey.PosixVolumeFinding;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.CrashLoopGuardReport;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.GuardFileReport;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.PosixOrphanReport;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.KernelLimits;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.NamespaceReport;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.NodeTotals;
@@ -251,6 +258,90 @@ public final class NodeStatusBuilder {
   private static boolean holdsIpcObjects(NamespaceReport r) {
     return r.semaphoreSets != null && r.semaphoreSets > 0 || r.messageQueues != null && r.messageQueues > 0
         || r.posixMessageQueues != null && r.posixMessageQueues > 0;
+  }
+
+  // ---- POSIX shared-memory objects and the crash-loop guard (issue "shared-memory inventory", items 1-3) ----
+
+  /** Most orphaned POSIX objects listed in {@code topOrphanObjects}. */
+  public static final int MAX_ORPHAN_OBJECTS = 20;
+
+  /**
+   * Adds the POSIX side to a built status: per volume its objects, their bytes, its orphans, its pod (so
+   * the operator reaches the pod's group) and the crash-loop guard; the host's /dev/shm as a volume of its
+   * own; node totals; the largest orphaned objects with what was done with them.
+   */
+  public void addPosix(SharedIpcNodeStatus s, PosixFindings p, List<PosixObjectReaper.Decision> decisions) {
+    Map<String, VolumeReport> byPath = new HashMap<>();
+    if (s.getMemoryVolumes() != null) {
+      s.getMemoryVolumes().forEach(r -> byPath.put(r.path, r));
+    }
+    for (PosixVolumeFinding v : p.volumes()) {
+      VolumeReport r = byPath.get(v.volume().path());
+      if (r == null) {
+        if (v.volume().kind() != MemoryVolume.Kind.HostShm || s.getMemoryVolumes() == null) {
+          continue; // cut by MAX_VOLUMES
+        }
+        r = volumeReport(v.volume());
+        s.getMemoryVolumes().add(r);
+      }
+      if (v.pod() != null && r.podNamespace == null) {
+        r.podNamespace = v.pod().namespace();
+        r.podName = v.pod().name();
+        r.group = v.pod().group();
+        r.instance = v.pod().instance();
+      }
+      r.objects = v.objects();
+      r.objectBytes = v.objectBytes();
+      r.orphanObjects = v.orphanObjects();
+      if (v.guard() != null) {
+        CrashLoopGuardReport g = new CrashLoopGuardReport();
+        g.full = v.guard().full();
+        g.backOff = v.guard().inBackOff();
+        g.containers = new ArrayList<>(v.guard().inBackOff() ? v.guard().backOff() : v.guard().restarted());
+        g.files = new ArrayList<>();
+        for (PosixVolumeFinding.GuardFile file : v.guard().files()) {
+          GuardFileReport fr = new GuardFileReport();
+          fr.name = file.name();
+          fr.bytes = file.bytes();
+          fr.inUse = file.inUse();
+          g.files.add(fr);
+        }
+        r.crashLoopGuard = g;
+      }
+    }
+    s.setPosixObjects((long) p.objects().size());
+    s.setPosixObjectBytes(p.objects().stream().mapToLong(o -> o.object().allocatedBytes()).sum());
+    Map<String, PosixObjectReaper.Decision> actions = new HashMap<>();
+    decisions.forEach(d -> actions.put(d.object().path(), d));
+    List<PosixOrphanReport> top = new ArrayList<>();
+    p.objects().stream().filter(o -> o.judgement().orphan())
+        .sorted(Comparator.comparingLong((PosixObjectFinding o) -> o.object().allocatedBytes()).reversed()
+            .thenComparing(o -> o.object().path()))
+        .limit(MAX_ORPHAN_OBJECTS).forEach(o -> {
+          PosixOrphanReport r = new PosixOrphanReport();
+          r.path = o.object().path();
+          r.volumeKind = o.object().volume().kind().name();
+          r.bytes = o.object().allocatedBytes();
+          r.podUid = o.pod() == null ? null : o.pod().uid();
+          r.group = o.pod() == null ? null : o.pod().groupKey();
+          PosixObjectReaper.Decision d = actions.get(o.object().path());
+          r.verdict = (d == null ? o.judgement() : d.judgement()).verdict().name();
+          r.action = d == null ? "Kept" : d.action().name();
+          r.reason = d == null ? o.judgement().reason() : d.judgement().reason() + (d.detail() == null ? "" : "; " + d.detail());
+          top.add(r);
+        });
+    s.setTopOrphanObjects(top);
+  }
+
+  private static VolumeReport volumeReport(MemoryVolume v) {
+    VolumeReport r = new VolumeReport();
+    r.kind = v.kind().name();
+    r.name = v.name();
+    r.path = v.path();
+    r.podUid = v.podUid();
+    r.sizeBytes = v.sizeBytes();
+    r.usedBytes = v.usedBytes();
+    return r;
   }
 
   /** The entry of one pod's segments in the host namespace (its pod details are filled from the segments' attribution). */

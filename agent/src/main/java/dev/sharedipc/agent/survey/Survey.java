@@ -44,7 +44,13 @@ public final class Survey {
   private static final Logger log = LoggerFactory.getLogger(Survey.class);
 
   /** Where things are. {@code discoveryRoot} is /proc or a fixture; {@code kernelProcRoot} is always the real /proc in production. */
-  public record Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot) {}
+  public record Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot,
+      Path hostShm) {
+    /** Without the host's /dev/shm. */
+    public Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot) {
+      this(discoveryRoot, kernelProcRoot, hostIpcNamespace, kubeletRoot, nodeSharedRoot, null);
+    }
+  }
 
   private final Config config;
   private final Kernel kernel;
@@ -106,6 +112,13 @@ public final class Survey {
       problems.add(lines + " malformed line(s) in /proc/sysvipc/" + table + " of ipc:[" + ns.inode() + "] skipped");
     }
     return lines;
+  }
+
+  /** The POSIX objects of the volumes found plus the host's /dev/shm; users looked for under both proc roots. */
+  private PosixFindings posix(Attributor attributor, List<dev.sharedipc.agent.scan.MemoryVolume> volumes,
+      Map<String, List<Integer>> podPids, Instant now, List<String> problems) {
+    return new PosixSurvey(kernel, pods, policies, config.discoveryRoot(), List.of(config.discoveryRoot(), config.kernelProcRoot()),
+        config.hostShm(), pid -> attributor.cgroupOf(pid).podUid()).run(volumes, podPids, now, problems);
   }
 
   public Findings run() throws IOException {
@@ -193,8 +206,9 @@ public final class Survey {
     Map<String, List<Integer>> podPids = attributor.podPids(namespaces);
     var volumes = new VolumeCollector(kernel, config.kubeletRoot(), config.discoveryRoot(), config.nodeSharedRoot())
         .collect(podPids, problems);
+    PosixFindings posix = posix(attributor, volumes, podPids, now, problems);
     return new Findings(now, Duration.ofNanos(System.nanoTime() - started), nsFindings, findings, volumes,
         kernel.limits().orElse(null), problems, malformed,
-        new IpcObjects(semaphoreSets, messageQueues, posixQueues, posixQueuesUnreadable));
+        new IpcObjects(semaphoreSets, messageQueues, posixQueues, posixQueuesUnreadable), posix);
   }
 }

@@ -35,4 +35,29 @@ class ClusterViewTest {
     assertThat(p.orphanPolicy()).isEqualTo(OrphanPolicy.Report);
     assertThat(p.source()).contains("unreadable status.effectiveOrphanPolicy.gracePeriod 'soon'");
   }
+
+  @Test
+  void containerStatusesTellBackOffAndRecentRestarts() {
+    var pod = new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("p").withNamespace("n").endMetadata()
+        .withNewStatus()
+        .addNewInitContainerStatus().withName("init").withRestartCount(0).endInitContainerStatus()
+        .addNewContainerStatus().withName("writer").withRestartCount(4)
+            .withNewState().withNewWaiting().withReason("CrashLoopBackOff").endWaiting().endState()
+            .withNewLastState().withNewTerminated().withFinishedAt("2026-01-01T00:00:00Z").endTerminated().endLastState()
+        .endContainerStatus()
+        .addNewContainerStatus().withName("reader").withRestartCount(1)
+            .withNewState().withNewRunning().endRunning().endState()
+            .withNewLastState().withNewTerminated().withFinishedAt("2025-12-31T00:00:00Z").endTerminated().endLastState()
+        .endContainerStatus()
+        .endStatus().build();
+
+    var containers = ClusterView.containers(pod);
+    var node = new dev.sharedipc.agent.attribution.NodePod("n", "p", java.util.Map.of(), "Running", null, null, containers);
+
+    assertThat(containers).extracting(dev.sharedipc.agent.attribution.NodePod.Container::name).containsExactly("init", "writer", "reader");
+    assertThat(node.inBackOff()).containsExactly("writer");
+    assertThat(node.restartedSince(java.time.Instant.parse("2025-12-31T12:00:00Z"))).containsExactly("writer");
+    assertThat(node.restartedSince(java.time.Instant.parse("2025-12-30T00:00:00Z"))).containsExactly("writer", "reader");
+    assertThat(ClusterView.containers(new io.fabric8.kubernetes.api.model.Pod())).isEmpty();
+  }
 }

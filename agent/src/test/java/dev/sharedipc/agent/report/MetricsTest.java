@@ -113,4 +113,30 @@ class MetricsTest {
     assertThat(metrics.scrape()).contains("sharedipc_informer_synced{informer=\"pods\"} 1.0",
         "sharedipc_informer_synced{informer=\"groups\"} 0.0");
   }
+
+  @Test
+  void posixObjectGaugesKeepTheBoundByGroupAndSumTheRest() {
+    Metrics metrics = new Metrics();
+    var shm = new dev.sharedipc.agent.scan.MemoryVolume(dev.sharedipc.agent.scan.MemoryVolume.Kind.DevShm, "dev-shm", "/x", "u", 1, 1);
+    List<dev.sharedipc.agent.survey.PosixObjectFinding> objects = new java.util.ArrayList<>();
+    int groups = Metrics.POSIX_GROUPS + 3;
+    for (int i = 0; i < groups; i++) {
+      // group i holds (i + 1) KiB: the three smallest go to _other
+      PodInfo pod = new PodInfo("u" + i, "ns", "p" + i, "g" + i, 0);
+      objects.add(NodeStatusBuilderTest.posixObject(shm, pod, "f" + i, 1024L * (i + 1),
+          dev.sharedipc.agent.verdict.PosixObjectVerdict.KeptByPolicy));
+    }
+    metrics.recordPosix(new dev.sharedipc.agent.survey.PosixFindings(List.of(), objects, null));
+
+    String scrape = metrics.scrape();
+    Matcher m = Pattern.compile("(?m)^sharedipc_posix_objects\\{group=\"([^\"]*)\",orphan=\"true\"} ").matcher(scrape);
+    int series = 0;
+    while (m.find()) {
+      series++;
+    }
+    assertThat(series).isEqualTo(Metrics.POSIX_GROUPS + 1);
+    assertThat(scrape).contains("sharedipc_posix_objects{group=\"_other\",orphan=\"true\"} 3.0");
+    assertThat(scrape).contains("sharedipc_posix_object_bytes{group=\"_other\",orphan=\"true\"} 6144.0");
+    assertThat(scrape).contains("sharedipc_posix_object_bytes{group=\"ns/g" + (groups - 1) + "\",orphan=\"true\"} " + 1024.0 * groups);
+  }
 }

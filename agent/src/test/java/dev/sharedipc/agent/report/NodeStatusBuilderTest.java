@@ -25,6 +25,7 @@ import dev.sharedipc.agent.scan.MemoryVolume;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.VolumeReport;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -160,5 +161,55 @@ class NodeStatusBuilderTest {
     assertThat(unattributed.podNamespace).isNull();
     assertThat(unattributed.group).isNull();
     assertThat(unattributed.instance).isNull();
+  }
+
+  // ---- POSIX objects and the crash-loop guard ----
+
+  static dev.sharedipc.agent.survey.PosixObjectFinding posixObject(MemoryVolume v, PodInfo pod, String name, long bytes,
+      dev.sharedipc.agent.verdict.PosixObjectVerdict verdict) {
+    var o = new dev.sharedipc.agent.scan.PosixObject(v, name, dev.sharedipc.agent.scan.PosixObject.FileKind.Regular,
+        new dev.sharedipc.agent.scan.OpenFileUsers.FileId(0, 42, name.hashCode() & 0xffff), bytes, bytes, 0, 0, 0600, 0, 0);
+    return new dev.sharedipc.agent.survey.PosixObjectFinding(o, pod, 1, java.util.Set.of(), java.util.Set.of(), java.util.Set.of(),
+        dev.sharedipc.agent.verdict.Policy.UNKNOWN, false, new dev.sharedipc.agent.verdict.PosixObjectJudgement(verdict, "because"));
+  }
+
+  @Test
+  void posixObjectsAreCountedPerVolumeWithItsPodAndTheGuardAndTheOrphanListIsBounded() {
+    MemoryVolume shm = new MemoryVolume(MemoryVolume.Kind.DevShm, "dev-shm", "/proc/7/root/dev/shm", "uid-writer", 64L << 20, 62L << 20);
+    MemoryVolume host = new MemoryVolume(MemoryVolume.Kind.HostShm, "host-dev-shm", "/dev/shm", null, 1L << 30, 4096);
+    List<dev.sharedipc.agent.survey.PosixObjectFinding> objects = new ArrayList<>();
+    for (int i = 0; i < NodeStatusBuilder.MAX_ORPHAN_OBJECTS + 5; i++) {
+      objects.add(posixObject(shm, WRITER, "leak-" + i, 1024L * (i + 1), dev.sharedipc.agent.verdict.PosixObjectVerdict.Remove));
+    }
+    objects.add(posixObject(shm, WRITER, "in-use", 1L << 20, dev.sharedipc.agent.verdict.PosixObjectVerdict.InUse));
+    var guard = new dev.sharedipc.agent.survey.PosixVolumeFinding.CrashLoopGuard(true, List.of("writer"), List.of(),
+        List.of(new dev.sharedipc.agent.survey.PosixVolumeFinding.GuardFile("in-use", 1L << 20, true)));
+    var posix = new dev.sharedipc.agent.survey.PosixFindings(List.of(
+        new dev.sharedipc.agent.survey.PosixVolumeFinding(shm, WRITER, 1, objects.size(), 1L << 21, objects.size() - 1, guard),
+        new dev.sharedipc.agent.survey.PosixVolumeFinding(host, null, 0, 0, 0, 0, null)), objects, null);
+    Findings f = new Findings(T, Duration.ofMillis(3), List.of(), List.of(), List.of(shm), null, List.of(), 0, posix);
+    NodeStatusBuilder b = new NodeStatusBuilder("t");
+    var s = b.build(f, List.of(), Map.of());
+    var removed = new dev.sharedipc.agent.reap.PosixObjectReaper.Decision(objects.get(objects.size() - 2).object(),
+        objects.get(objects.size() - 2).judgement(), dev.sharedipc.agent.reap.Action.Removed, null);
+
+    b.addPosix(s, posix, List.of(removed));
+
+    assertThat(s.getMemoryVolumes()).extracting(v -> v.kind).containsExactly("DevShm", "HostShm");
+    var v = s.getMemoryVolumes().get(0);
+    assertThat(v.podName).isEqualTo("pair-0-writer");
+    assertThat(v.group).isEqualTo("pair");
+    assertThat(v.instance).isEqualTo(1);
+    assertThat(v.objects).isEqualTo(objects.size());
+    assertThat(v.orphanObjects).isEqualTo(objects.size() - 1);
+    assertThat(v.crashLoopGuard.backOff).isTrue();
+    assertThat(v.crashLoopGuard.containers).containsExactly("writer");
+    assertThat(v.crashLoopGuard.files).singleElement().satisfies(x -> assertThat(x.inUse).isTrue());
+    assertThat(s.getMemoryVolumes().get(1).crashLoopGuard).isNull();
+    assertThat(s.getPosixObjects()).isEqualTo(objects.size());
+    assertThat(s.getTopOrphanObjects()).hasSize(NodeStatusBuilder.MAX_ORPHAN_OBJECTS);
+    assertThat(s.getTopOrphanObjects().get(0).path).isEqualTo("/proc/7/root/dev/shm/leak-24");
+    assertThat(s.getTopOrphanObjects().get(0).action).isEqualTo("Removed");
+    assertThat(s.getTopOrphanObjects().get(1).action).isEqualTo("Kept");
   }
 }

@@ -304,6 +304,21 @@ public class SharedIpcNodeStatus {
 
     @JsonPropertyDescription("Bytes in use.")
     public Long usedBytes;
+
+    // ---- POSIX shared-memory objects (issue "shared-memory inventory") ----
+
+    @JsonPropertyDescription("POSIX shared-memory objects (files) in the volume.")
+    public Long objects;
+
+    @JsonPropertyDescription("Allocated bytes of those files (what the memory cgroup pays).")
+    public Long objectBytes;
+
+    @JsonPropertyDescription("Files that no process on the node has open or mapped.")
+    public Long orphanObjects;
+
+    @JsonPropertyDescription("Set when the volume is at least 90% full and a container of its pod is in CrashLoopBackOff or "
+        + "restarted within the grace period: a crash that left files behind makes every restart fail for lack of room.")
+    public CrashLoopGuardReport crashLoopGuard;
   }
 
   /** One orphaned segment and the verdict on it. */
@@ -331,6 +346,100 @@ public class SharedIpcNodeStatus {
     public String verdict;
 
     @JsonPropertyDescription("Removed, WouldRemove (dry run), or Kept.")
+    public String action;
+
+    @JsonPropertyDescription("Why, in a sentence.")
+    public String reason;
+  }
+
+  // ---- POSIX shared-memory objects and the crash-loop guard (issue "shared-memory inventory") ----
+
+  @JsonPropertyDescription("The largest orphaned POSIX shared-memory objects (files no process has open or mapped) and what the "
+      + "agent did with them; at most 20.")
+  private List<PosixOrphanReport> topOrphanObjects;
+
+  public List<PosixOrphanReport> getTopOrphanObjects() {
+    return topOrphanObjects;
+  }
+
+  public void setTopOrphanObjects(List<PosixOrphanReport> topOrphanObjects) {
+    this.topOrphanObjects = topOrphanObjects;
+  }
+
+  @JsonPropertyDescription("POSIX shared-memory objects in all volumes and the host's /dev/shm.")
+  private Long posixObjects;
+
+  public Long getPosixObjects() {
+    return posixObjects;
+  }
+
+  public void setPosixObjects(Long posixObjects) {
+    this.posixObjects = posixObjects;
+  }
+
+  @JsonPropertyDescription("Allocated bytes of all POSIX shared-memory objects.")
+  private Long posixObjectBytes;
+
+  public Long getPosixObjectBytes() {
+    return posixObjectBytes;
+  }
+
+  public void setPosixObjectBytes(Long posixObjectBytes) {
+    this.posixObjectBytes = posixObjectBytes;
+  }
+
+  /** A full volume whose pod is restarting. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class CrashLoopGuardReport {
+    @JsonPropertyDescription("True: the volume is at least 90% full.")
+    public Boolean full;
+
+    @JsonPropertyDescription("True when a container of the pod is in CrashLoopBackOff now (under orphan policy Delete the agent then "
+        + "removes the volume's unused files without waiting for the grace period); false when one only restarted within it.")
+    public Boolean backOff;
+
+    @JsonPropertyDescription("The containers in back-off, or else those that restarted within the grace period.")
+    public List<String> containers;
+
+    @JsonPropertyDescription("The largest files of the volume (at most 5).")
+    public List<GuardFileReport> files;
+  }
+
+  /** One file the crash-loop guard names. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class GuardFileReport {
+    @JsonPropertyDescription("Its path relative to the volume.")
+    public String name;
+
+    @JsonPropertyDescription("Allocated bytes.")
+    public Long bytes;
+
+    @JsonPropertyDescription("Whether a process on the node has it open or mapped (absent when not known).")
+    public Boolean inUse;
+  }
+
+  /** One orphaned POSIX object. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class PosixOrphanReport {
+    @JsonPropertyDescription("Path on the node.")
+    public String path;
+
+    @JsonPropertyDescription("Kind of its volume: EmptyDir, DevShm, NodeShared or HostShm.")
+    public String volumeKind;
+
+    @JsonPropertyDescription("Allocated bytes.")
+    public Long bytes;
+
+    @JsonPropertyDescription("UID of the pod its volume belongs to.")
+    public String podUid;
+
+    @JsonPropertyDescription("Group of that pod, namespace/name.")
+    public String group;
+
+    @JsonPropertyDescription("Verdict of the agent: KeptByPolicy, WithinGrace or Remove.")
+    public String verdict;
+
+    @JsonPropertyDescription("Removed, WouldRemove (dry run), Spared, Failed or Kept.")
     public String action;
 
     @JsonPropertyDescription("Why, in a sentence.")

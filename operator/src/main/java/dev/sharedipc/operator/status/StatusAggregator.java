@@ -73,11 +73,35 @@ public final class StatusAggregator {
           .limit(3)
           .map(i -> "instance " + i.getIndex() + ": " + i.getMessage())
           .collect(Collectors.joining("; "));
-      conditions.set(ConditionType.Ready, false, "InstancesNotReady", ready + " of " + replicas + " instances ready; " + waiting);
+      Map.Entry<Integer, String> full = seen.usage().sharedMemoryFull().entrySet().stream().findFirst().orElse(null);
+      if (full != null) {
+        conditions.set(ConditionType.Ready, false, SHARED_MEMORY_FULL, ready + " of " + replicas + " instances ready; instance "
+            + full.getKey() + ": " + full.getValue() + ". " + sharedMemoryFullAdvice(seen));
+      } else {
+        conditions.set(ConditionType.Ready, false, "InstancesNotReady", ready + " of " + replicas + " instances ready; " + waiting);
+      }
     }
     status.setConditions(conditions.toList());
     status.setPhase(phase(seen, instances, ready, replicas));
     return status;
+  }
+
+  /**
+   * Ready's reason while an instance is not ready and an agent reports one of its memory volumes at least 90%
+   * full with a container restarting: files a crash left behind take the room the next start needs.
+   */
+  public static final String SHARED_MEMORY_FULL = "SharedMemoryFull";
+
+  /** What the user can do, depending on whether the agent may reclaim the files (only under Delete). */
+  private static String sharedMemoryFullAdvice(GroupObservation seen) {
+    boolean delete = seen.orphanPolicy() != null && seen.orphanPolicy().getPolicy() == dev.sharedipc.api.v1alpha1.OrphanPolicy.Delete;
+    return delete
+        ? "Under orphan policy Delete the node agent removes the files no process has open or mapped while the container is in "
+            + "back-off, without waiting for the grace period; if the volume stays full, files in use fill it: raise "
+            + "spec.sharedMemory.size or make the members clean up"
+        : "Under orphan policy Report the agent removes nothing: delete the leftover files (kubectl exec into a running member, "
+            + "rm them), raise spec.sharedMemory.size, or set spec.segments.orphanPolicy: Delete so that the agent reclaims unused "
+            + "files of a crash-looping pod at once";
   }
 
   /** The policies' verdict, and when broken, what the operator does about it until the group complies. */

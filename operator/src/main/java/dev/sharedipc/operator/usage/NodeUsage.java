@@ -56,13 +56,15 @@ public final class NodeUsage {
   public record GroupUsage(Map<Integer, SegmentUsage> segmentsByInstance, Map<Integer, Long> sharedMemoryUsedByInstance,
       long orphansRemoved, List<IgnoredReport> ignored, Optional<Instant> staleAt,
       // semaphore sets and message queues per instance (inventoried, never removed)
-      Map<Integer, IpcObjectUsage> ipcObjectsByInstance) {
+      Map<Integer, IpcObjectUsage> ipcObjectsByInstance,
+      // the crash-loop guard's message per instance whose volume is full while a container restarts
+      Map<Integer, String> sharedMemoryFull) {
     public static final GroupUsage NONE = new GroupUsage(Map.of(), Map.of(), 0);
 
-    /** Usage without semaphore sets and message queues. */
+    /** Usage of segments and volumes only. */
     public GroupUsage(Map<Integer, SegmentUsage> segmentsByInstance, Map<Integer, Long> sharedMemoryUsedByInstance,
         long orphansRemoved, List<IgnoredReport> ignored, Optional<Instant> staleAt) {
-      this(segmentsByInstance, sharedMemoryUsedByInstance, orphansRemoved, ignored, staleAt, Map.of());
+      this(segmentsByInstance, sharedMemoryUsedByInstance, orphansRemoved, ignored, staleAt, Map.of(), Map.of());
     }
 
     /** Usage from counted reports only, none ignored. */
@@ -115,6 +117,7 @@ public final class NodeUsage {
     Map<Integer, SegmentUsage> segments = new TreeMap<>();
     Map<Integer, Long> volumes = new TreeMap<>();
     Map<Integer, IpcObjectUsage> ipcObjects = new TreeMap<>();
+    Map<Integer, String> full = new TreeMap<>();
     List<IgnoredReport> ignored = new ArrayList<>();
     Instant staleAt = null;
     long removed = 0;
@@ -174,6 +177,9 @@ public final class NodeUsage {
         Integer instance = instance(v.podNamespace, v.group, v.instance, v.podUid, ns, name, instanceByPodUid, replicas);
         if (instance != null) {
           volumes.merge(instance, nz(v.usedBytes), Long::sum);
+          if (v.crashLoopGuard != null) {
+            full.putIfAbsent(instance, crashLoopMessage(v, node));
+          }
         }
       }
       if (!truncated(status)) {
@@ -185,7 +191,27 @@ public final class NodeUsage {
       }
       removed += nz(removedHere);
     }
-    return new GroupUsage(segments, volumes, removed, ignored, Optional.ofNullable(staleAt), ipcObjects);
+    return new GroupUsage(segments, volumes, removed, ignored, Optional.ofNullable(staleAt), ipcObjects, full);
+  }
+
+  /**
+   * What the agent's crash-loop guard says about one volume, as a sentence: which pod, how full, which
+   * containers restart, the largest files and whether a process uses them.
+   */
+  static String crashLoopMessage(SharedIpcNodeStatus.VolumeReport v, String node) {
+    SharedIpcNodeStatus.CrashLoopGuardReport g = v.crashLoopGuard;
+    long percent = v.sizeBytes == null || v.sizeBytes == 0 ? 100 : nz(v.usedBytes) * 100 / v.sizeBytes;
+    String pod = v.podName != null ? "pod " + v.podName : "pod " + v.podUid;
+    String where = "DevShm".equals(v.kind) ? "/dev/shm" : "memory volume " + v.name;
+    String containers = g.containers == null || g.containers.isEmpty() ? "a container"
+        : "container " + String.join(", ", g.containers);
+    String files = g.files == null ? "" : g.files.stream().map(f -> f.name + " (" + dev.sharedipc.operator.render.Quantities.human(nz(f.bytes))
+        + (f.inUse == null ? "" : f.inUse ? ", in use" : ", not open") + ")").collect(java.util.stream.Collectors.joining(", "));
+    return "the " + where + " of " + pod + " on node " + node + " is " + percent + "% full ("
+        + dev.sharedipc.operator.render.Quantities.human(nz(v.usedBytes)) + " of "
+        + dev.sharedipc.operator.render.Quantities.human(nz(v.sizeBytes)) + ") while " + containers
+        + (Boolean.TRUE.equals(g.backOff) ? " is in CrashLoopBackOff" : " restarted recently")
+        + (files.isEmpty() ? "" : "; largest files: " + files);
   }
 
   /** Every group a node report mentions, as "namespace/name": which groups to reconcile when it changes. */

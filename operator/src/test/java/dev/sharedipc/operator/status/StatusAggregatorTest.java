@@ -44,6 +44,24 @@ class StatusAggregatorTest {
   }
 
   @Test
+  void aFullSharedMemoryInCrashLoopIsTheReasonTheGroupIsNotReadyWithAdviceForItsPolicy() {
+    List<Pod> pods = List.of(pod(0, "n1", "Running", true), pod(1, "n1", "Running", false), pod(2, "n1", "Running", true));
+    String full = "the /dev/shm of pod g-1 on node n1 is 96% full (62Mi of 64Mi) while container w is in CrashLoopBackOff";
+    NodeUsage.GroupUsage usage = new NodeUsage.GroupUsage(Map.of(), Map.of(), 0, List.of(), java.util.Optional.empty(), Map.of(), Map.of(1, full));
+    for (var policy : dev.sharedipc.api.v1alpha1.OrphanPolicy.values()) {
+      GroupObservation seen = new GroupObservation(group, desired, null, pods, dev.sharedipc.operator.sync.Blockers.NONE, NO_POLICY,
+          usage).governedBy(new dev.sharedipc.api.v1alpha1.EffectiveOrphanPolicy(policy, "10m", "test"), null);
+      Condition ready = condition(aggregator.aggregate(seen, NOW), "Ready");
+      assertThat(ready.getStatus()).isEqualTo("False");
+      assertThat(ready.getReason()).isEqualTo(StatusAggregator.SHARED_MEMORY_FULL);
+      assertThat(ready.getMessage()).startsWith("2 of 3 instances ready; instance 1: " + full + ". ");
+      assertThat(ready.getMessage()).contains(policy == dev.sharedipc.api.v1alpha1.OrphanPolicy.Delete
+          ? "the node agent removes the files no process has open or mapped" : "Under orphan policy Report the agent removes nothing");
+    }
+    assertThat(condition(aggregate(pods, Map.of()), "Ready").getReason()).as("the guard clears").isEqualTo("InstancesNotReady");
+  }
+
+  @Test
   void instancesReportTheirPodsState() {
     SharedIpcGroupStatus s = aggregate(List.of(pod(0, "n1", "Running", true), pod(1, null, "Pending", false)), Map.of());
     assertThat(s.getInstances()).extracting(InstanceStatus::getPhase).containsExactly("Ready", "Pending", "Pending");
@@ -73,7 +91,7 @@ class StatusAggregatorTest {
         1, new dev.sharedipc.api.v1alpha1.IpcObjectUsage(1, 1, 0, 0, 0, 0));
     java.util.function.Supplier<SharedIpcGroupStatus> aggregate = () -> aggregator.aggregate(new GroupObservation(group, desired, null,
         List.of(), dev.sharedipc.operator.sync.Blockers.NONE, NO_POLICY,
-        new NodeUsage.GroupUsage(segments, Map.of(), 0, List.of(), java.util.Optional.empty(), objects)), NOW);
+        new NodeUsage.GroupUsage(segments, Map.of(), 0, List.of(), java.util.Optional.empty(), objects, Map.of())), NOW);
 
     SharedIpcGroupStatus unlimited = aggregate.get();
     assertThat(unlimited.getInstances().get(0).getIpcObjects().getSemaphoreSets()).isEqualTo(300);

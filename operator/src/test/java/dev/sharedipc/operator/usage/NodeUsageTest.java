@@ -125,6 +125,40 @@ class NodeUsageTest {
   }
 
   @Test
+  void aCrashLoopGuardOnAnInstancesVolumeIsToldAsASentence() {
+    SharedIpcGroup g = group("md", 2, "64Mi", member("w", null, null));
+    SharedIpcNodeStatus.VolumeReport shm = new SharedIpcNodeStatus.VolumeReport();
+    shm.kind = "DevShm";
+    shm.name = "dev-shm";
+    shm.podUid = "uid-1";
+    shm.podName = "md-1";
+    shm.sizeBytes = 64L << 20;
+    shm.usedBytes = 62L << 20;
+    shm.crashLoopGuard = new SharedIpcNodeStatus.CrashLoopGuardReport();
+    shm.crashLoopGuard.full = true;
+    shm.crashLoopGuard.backOff = true;
+    shm.crashLoopGuard.containers = List.of("w");
+    SharedIpcNodeStatus.GuardFileReport leaked = new SharedIpcNodeStatus.GuardFileReport();
+    leaked.name = "torch_77_0";
+    leaked.bytes = 60L << 20;
+    leaked.inUse = false;
+    shm.crashLoopGuard.files = List.of(leaked);
+    SharedIpcNodeStatus.VolumeReport calm = new SharedIpcNodeStatus.VolumeReport();
+    calm.podUid = "uid-0";
+    calm.usedBytes = 1L;
+    SharedIpcNode a = node("a", List.of());
+    a.getStatus().setMemoryVolumes(List.of(shm, calm));
+
+    NodeUsage.GroupUsage usage = usage(g, List.of(a), List.of(pod("md-0", "uid-0", 0, "a"), pod("md-1", "uid-1", 1, "a")));
+
+    assertThat(usage.sharedMemoryFull()).containsOnlyKeys(1);
+    assertThat(usage.sharedMemoryFull().get(1)).isEqualTo("the /dev/shm of pod md-1 on node a is 96% full (62Mi of 64Mi) while "
+        + "container w is in CrashLoopBackOff; largest files: torch_77_0 (60Mi, not open)");
+    assertThat(usage(g, List.of(node("a", FRESH.minus(NodeUsage.DEFAULT_MAX_REPORT_AGE.multipliedBy(2)), List.of())),
+        List.of()).sharedMemoryFull()).as("nothing from a stale report").isEmpty();
+  }
+
+  @Test
   void aNodeWithoutStatusContributesNothing() {
     SharedIpcNode bare = new SharedIpcNode();
     bare.getMetadata().setName("a");
