@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * the specification allows for capabilities a plugin does not report.
  */
 public final class CsiServices {
-  public static final String DRIVER_NAME = "shm.sharedipc.dev";
+  public static final String DRIVER_NAME = dev.sharedipc.api.CsiVolume.DRIVER;
   private static final Logger LOG = LoggerFactory.getLogger(CsiServices.class);
 
   private final InstanceVolumes volumes;

@@ -1,13 +1,14 @@
 package dev.sharedipc.agent.csi;
 
 import dev.sharedipc.agent.scan.SharedDirName;
+import dev.sharedipc.api.CsiVolume;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.math.BigDecimal;
 import java.util.Map;
 
 /**
  * What one NodePublishVolume asks for, read from the volume attributes the operator renders into an
- * inline {@code csi} volume ({@link #GROUP}, {@link #GROUP_UID}, {@link #INSTANCE}, {@link #SIZE}) and
+ * inline {@code csi} volume ({@link CsiVolume}: group, group UID, instance, size) and
  * the pod information the kubelet adds with {@code podInfoOnMount: true}. The instance is keyed by the
  * pod's namespace, the group's UID and the instance index, as SameNode shared directories are
  * ({@link SharedDirName}): a group deleted and created again under the same name never sees the old
@@ -15,10 +16,10 @@ import java.util.Map;
  * the attribute, which the node service answers with INVALID_ARGUMENT.
  */
 public record VolumeRequest(SharedDirName instance, long sizeBytes, String podName, String podUid) {
-  public static final String GROUP = "group";
-  public static final String GROUP_UID = "groupUID";
-  public static final String INSTANCE = "instance";
-  public static final String SIZE = "size";
+  public static final String GROUP = CsiVolume.GROUP;
+  public static final String GROUP_UID = CsiVolume.GROUP_UID;
+  public static final String INSTANCE = CsiVolume.INSTANCE;
+  public static final String SIZE = CsiVolume.SIZE;
   public static final String POD_NAME = "csi.storage.k8s.io/pod.name";
   public static final String POD_NAMESPACE = "csi.storage.k8s.io/pod.namespace";
   public static final String POD_UID = "csi.storage.k8s.io/pod.uid";
