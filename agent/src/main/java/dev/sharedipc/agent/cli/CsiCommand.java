@@ -27,7 +27,8 @@ import picocli.CommandLine.Option;
             + "labelled with the instance get in. Needs CAP_SYS_ADMIN (mount) and the kubelet's pods directory mounted "
             + "with Bidirectional propagation."},
     footer = {"", "Example (as the DaemonSet runs it):",
-        "  sharedipc-agent csi --endpoint unix:///csi/csi.sock --node-id $NODE_NAME \\",
+        "  NODE_NAME=$(hostname) sharedipc-agent csi \\",
+        "    --endpoint unix:///var/lib/kubelet/plugins/shm.sharedipc.dev/csi.sock \\",
         "    --state-dir /var/lib/kubelet/plugins/shm.sharedipc.dev/state"})
 final class CsiCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(CsiCommand.class);
