@@ -74,3 +74,8 @@ app.kubernetes.io/component: agent
 {{- define "sharedipc.agent.username" -}}
 {{- printf "system:serviceaccount:%s:sharedipc-agent" (include "sharedipc.agentNamespace" .) -}}
 {{- end -}}
+
+{{/* The CSI plugin's directory on the node: socket, state and instance tmpfs mounts. */}}
+{{- define "sharedipc.csi.pluginDir" -}}
+{{ printf "%s/plugins/shm.sharedipc.dev" (trimSuffix "/" .Values.agent.kubeletRoot) }}
+{{- end }}

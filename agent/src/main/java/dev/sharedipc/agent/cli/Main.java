@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 
 /** {@code sharedipc-agent}: the node agent and its CLI. */
 @Command(name = "sharedipc-agent", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-    subcommands = {ScanCommand.class, ReapCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
+    subcommands = {ScanCommand.class, ReapCommand.class, ServeCommand.class, CsiCommand.class, CommandLine.HelpCommand.class},
     description = {
         "A pod-aware inventory of System V shared memory and memory-backed volumes, and a reaper that never removes memory in use. Like lsipc, but it sees every IPC namespace on the host and knows which pod each belongs to. Needs root (CAP_SYS_ADMIN and CAP_SYS_PTRACE) to join other namespaces. Logs (one key=value line per decision) go to stderr; results go to stdout."},
     footer = {"", "Run 'sharedipc-agent COMMAND --help' for a command's options."})

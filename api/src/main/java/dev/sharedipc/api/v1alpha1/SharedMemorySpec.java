@@ -12,7 +12,7 @@ import io.fabric8.kubernetes.api.model.Quantity;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class SharedMemorySpec {
 
-  @JsonPropertyDescription("Size of the instance's shared memory, a Kubernetes quantity such as 512Mi or 2Gi: the sizeLimit of the memory emptyDir (SamePod).")
+  @JsonPropertyDescription("Size of the instance's shared memory, a Kubernetes quantity such as 512Mi or 2Gi: the sizeLimit of the memory emptyDir (SamePod), the size of the instance's tmpfs (SameNode with medium CSI).")
   @Required
   @ValidationRule(
       value = Rules.POSITIVE_QUANTITY,
@@ -28,6 +28,9 @@ public class SharedMemorySpec {
   @JsonPropertyDescription("Name of the member whose memory request and limit are raised by size, so that the kernel's charge for the shared pages has room in that member's budget. Shared pages are charged to whichever container first writes them.")
   private String accountTo;
 
+  @JsonPropertyDescription("SameNode only: where an instance's shared memory lives. CSI: a tmpfs of exactly size per instance from the CSI driver shm.sharedipc.dev, mounted into every member as an inline csi volume and freed with the instance's last member (Pod Security restricted admits it). HostPath: a directory of the node's /dev/shm through a hostPath volume (needs a namespace that allows hostPath; the node's tmpfs is the only limit). Default: CSI where the driver is installed (a CSIDriver object shm.sharedipc.dev exists), else HostPath; the MemoryAccounted condition says which is in use and why.")
+  private SharedMemoryMedium medium;
+
   public Quantity getSize() {
     return size;
   }
@@ -42,6 +45,14 @@ public class SharedMemorySpec {
 
   public void setMountPath(String mountPath) {
     this.mountPath = mountPath;
+  }
+
+  public SharedMemoryMedium getMedium() {
+    return medium;
+  }
+
+  public void setMedium(SharedMemoryMedium medium) {
+    this.medium = medium;
   }
 
   public String getAccountTo() {

@@ -1,13 +1,16 @@
 package dev.sharedipc.operator.render;
 
+import dev.sharedipc.api.CsiVolume;
 import dev.sharedipc.api.Labels;
 import dev.sharedipc.api.v1alpha1.MemberSpec;
 import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupSpec;
+import dev.sharedipc.api.v1alpha1.SharedMemoryMedium;
 import dev.sharedipc.api.v1alpha1.SharedMemorySpec;
 import dev.sharedipc.operator.Assessment;
 import io.fabric8.kubernetes.api.model.Affinity;
+import io.fabric8.kubernetes.api.model.CSIVolumeSource;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EmptyDirVolumeSource;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -33,6 +36,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 
 /**
  * The desired pods of a group as a pure function of its spec (and, for SameNode, of the node each
@@ -40,9 +44,10 @@ import java.util.Map;
  *
  * <p>SamePod: one pod per instance, every member a container of it, one memory-backed emptyDir
  * mounted at mountPath in every container. SameNode: one pod per member, pinned to the instance's
- * node by a required node affinity on the node's name (the scheduler still binds it), sharing a
- * per-instance directory of the node's tmpfs through a hostPath volume, and the node's IPC
- * namespace when hostIPC is set.
+ * node by a required node affinity on the node's name (the scheduler still binds it), sharing the
+ * instance's memory through an inline csi volume of the driver shm.sharedipc.dev (one sized tmpfs per
+ * instance) or a per-instance directory of the node's tmpfs through a hostPath volume
+ * ({@link SharedMemoryMedia} chooses), and the node's IPC namespace when hostIPC is set.
  */
 public final class GroupRenderer {
   /** Name of the volume that carries the shared memory in every member. */
@@ -54,13 +59,23 @@ public final class GroupRenderer {
   private final PodTemplateMerger merger = new PodTemplateMerger();
   private final MemoryAccounting accounting = new MemoryAccounting();
   private final String nodeSharedRoot;
+  private final BooleanSupplier csiDriverInstalled;
 
   public GroupRenderer() {
     this(DEFAULT_NODE_SHARED_ROOT);
   }
 
   public GroupRenderer(String nodeSharedRoot) {
+    this(nodeSharedRoot, () -> false);
+  }
+
+  /**
+   * @param csiDriverInstalled whether a CSIDriver object {@code shm.sharedipc.dev} exists now (the
+   *     operator's informer cache): decides the SameNode medium when the spec names none
+   */
+  public GroupRenderer(String nodeSharedRoot, BooleanSupplier csiDriverInstalled) {
     this.nodeSharedRoot = nodeSharedRoot;
+    this.csiDriverInstalled = csiDriverInstalled;
   }
 
   /**
@@ -81,7 +96,9 @@ public final class GroupRenderer {
     SharedMemorySpec sharedMemory = sharedMemory(spec);
     PodTemplateSpec merged = merger.merge(members);
     PodSpec podSpec = merged.getSpec();
-    addSharedVolume(podSpec, new EmptyDirVolumeSource("Memory", sharedMemory.getSize()), null, sharedMemory);
+    Volume emptyDir = new Volume();
+    emptyDir.setEmptyDir(new EmptyDirVolumeSource("Memory", sharedMemory.getSize()));
+    addSharedVolume(podSpec, emptyDir, sharedMemory);
     MemoryAccounting.Accounted accounted = accounting.applyAccountTo(podSpec, members, sharedMemory);
     Assessment memory = accounting.judge(podSpec, members, sharedMemory, accounted, true);
 
@@ -119,19 +136,18 @@ public final class GroupRenderer {
       }
     }
     MemoryAccounting.Accounted accounted = accounting.applyAccountTo(accountToPod, members, sharedMemory);
-    Assessment memory = accounting.judge(all, members, sharedMemory, accounted, false);
-    Long directoryGid = sharedDirectoryGid(templates);
+    SharedMemoryMedia.Choice medium = SharedMemoryMedia.choose(sharedMemory, csiDriverInstalled.getAsBoolean());
+    Assessment judged = accounting.judge(all, members, sharedMemory, accounted, false);
+    Assessment memory = new Assessment(judged.holds(), judged.reason(), judged.message() + " " + medium.message());
+    // With CSI the kubelet hands the pod's fsGroup to the driver; the directory's group is hostPath's alone.
+    Long directoryGid = medium.medium() == SharedMemoryMedium.CSI ? null : sharedDirectoryGid(templates);
 
     List<Pod> pods = new ArrayList<>();
     for (Map.Entry<Integer, String> placed : nodeByInstance.entrySet()) {
       int index = placed.getKey();
       for (int m = 0; m < members.size(); m++) {
         PodTemplateSpec template = copy(templates.get(m), PodTemplateSpec.class);
-        // The node agent creates the directory (owner root, the members' group, mode 2770) when a
-        // member is bound to its node; "Directory" makes the kubelet wait for it rather than make a
-        // root-owned 0755 one that non-root members cannot write.
-        String dir = nodeSharedRoot + "/" + sharedDirectoryName(group, index);
-        addSharedVolume(template.getSpec(), null, new HostPathVolumeSource(dir, "Directory"), sharedMemory);
+        addSharedVolume(template.getSpec(), sharedVolume(group, index, sharedMemory, medium.medium()), sharedMemory);
         if (directoryGid != null) {
           if (template.getMetadata().getAnnotations() == null) {
             template.getMetadata().setAnnotations(new LinkedHashMap<>());
@@ -149,6 +165,29 @@ public final class GroupRenderer {
       }
     }
     return new DesiredState(pods, memory);
+  }
+
+  /** The volume that carries an instance's shared memory into each member, in the chosen medium. */
+  private Volume sharedVolume(SharedIpcGroup group, int index, SharedMemorySpec sharedMemory, SharedMemoryMedium medium) {
+    Volume volume = new Volume();
+    if (medium == SharedMemoryMedium.CSI) {
+      // An inline (ephemeral) csi volume: the driver mounts one tmpfs of exactly size per instance, checks that
+      // the pod is the group's member, and frees it with the instance's last member.
+      String uid = group.getMetadata().getUid();
+      Map<String, String> attributes = new LinkedHashMap<>();
+      attributes.put(CsiVolume.GROUP, group.getMetadata().getName());
+      attributes.put(CsiVolume.GROUP_UID, uid == null ? "" : uid);
+      attributes.put(CsiVolume.INSTANCE, Integer.toString(index));
+      attributes.put(CsiVolume.SIZE, sharedMemory.getSize().toString());
+      volume.setCsi(new CSIVolumeSource(CsiVolume.DRIVER, null, null, null, attributes));
+      return volume;
+    }
+    // The node agent creates the directory (owner root, the members' group, mode 2770) when a
+    // member is bound to its node; "Directory" makes the kubelet wait for it rather than make a
+    // root-owned 0755 one that non-root members cannot write.
+    String dir = nodeSharedRoot + "/" + sharedDirectoryName(group, index);
+    volume.setHostPath(new HostPathVolumeSource(dir, "Directory"));
+    return volume;
   }
 
   /**
@@ -327,22 +366,19 @@ public final class GroupRenderer {
     return sharedMemory;
   }
 
-  private static void addSharedVolume(PodSpec pod, EmptyDirVolumeSource emptyDir, HostPathVolumeSource hostPath,
-      SharedMemorySpec sharedMemory) {
+  /** Adds {@code volume} (its source set) as the shared volume, mounted at mountPath in every container. */
+  private static void addSharedVolume(PodSpec pod, Volume volume, SharedMemorySpec sharedMemory) {
     String mountPath = sharedMemory.getMountPath() == null ? "/dev/shm" : sharedMemory.getMountPath();
     if (pod.getVolumes() == null) {
       pod.setVolumes(new ArrayList<>());
     }
-    for (Volume volume : pod.getVolumes()) {
-      if (volume.getName().equals(SHARED_VOLUME)) {
+    for (Volume declared : pod.getVolumes()) {
+      if (declared.getName().equals(SHARED_VOLUME)) {
         throw new MergeConflict("a member declares a volume named " + SHARED_VOLUME + ", which the operator reserves"
             + " for the shared memory; rename it");
       }
     }
-    Volume volume = new Volume();
     volume.setName(SHARED_VOLUME);
-    volume.setEmptyDir(emptyDir);
-    volume.setHostPath(hostPath);
     pod.getVolumes().add(volume);
     for (Container container : pod.getContainers()) {
       List<VolumeMount> mounts = new ArrayList<>(container.getVolumeMounts() == null ? List.of() : container.getVolumeMounts());

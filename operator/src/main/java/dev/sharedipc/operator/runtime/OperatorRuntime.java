@@ -62,9 +62,11 @@ public final class OperatorRuntime implements AutoCloseable {
   private final RuntimeInfo info;
   private final AtomicBoolean stopping;
   private final LeaseRelease lease;
+  private final CsiDriverPresence csiDriver;
 
   private OperatorRuntime(Operator operator, HttpEndpoints http, AtomicBoolean leading, AtomicBoolean stopping,
-      LeaseRelease lease) {
+      LeaseRelease lease, CsiDriverPresence csiDriver) {
+    this.csiDriver = csiDriver;
     this.operator = operator;
     this.http = http;
     this.leading = leading;
@@ -112,7 +114,8 @@ public final class OperatorRuntime implements AutoCloseable {
       }
     });
     EventRecorder events = new EventRecorder(client);
-    GroupRenderer renderer = new GroupRenderer(settings.nodeSharedRoot);
+    CsiDriverPresence csiDriver = new CsiDriverPresence(client);
+    GroupRenderer renderer = new GroupRenderer(settings.nodeSharedRoot, csiDriver);
     OwnedPods ownedPods = new OwnedPods(client);
     SharedIpcGroupReconciler reconciler = new SharedIpcGroupReconciler(renderer, Map.of(
             Placement.SamePod, new PodSync(ownedPods, events),
@@ -143,7 +146,7 @@ public final class OperatorRuntime implements AutoCloseable {
     metrics.exposeStarted(() -> leading.get() && info.isStarted());
     operator.start();
     LeaseRelease lease = settings.leaderElection ? new LeaseRelease(client, leaseNamespace, identity) : null;
-    return new OperatorRuntime(operator, http, leading, stopping, lease);
+    return new OperatorRuntime(operator, http, leading, stopping, lease, csiDriver);
   }
 
   /**
@@ -228,5 +231,6 @@ public final class OperatorRuntime implements AutoCloseable {
       lease.release();
     }
     http.close();
+    csiDriver.close();
   }
 }

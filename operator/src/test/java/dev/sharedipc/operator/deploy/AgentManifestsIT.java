@@ -72,7 +72,8 @@ class AgentManifestsIT {
   @Test
   void agentListsItsCapabilitiesAndIsNotPrivileged() {
     PodSpec pod = agent().getSpec().getTemplate().getSpec();
-    assertThat(pod.getContainers()).hasSize(1);
+    assertThat(pod.getContainers()).extracting(Container::getName)
+        .containsExactly("agent", "csi", "node-driver-registrar", "liveness-probe");
     assertThat(pod.getInitContainers()).isNullOrEmpty();
     var sc = pod.getContainers().get(0).getSecurityContext();
     assertThat(sc.getPrivileged()).as("privileged").isFalse();
@@ -99,7 +100,9 @@ class AgentManifestsIT {
     assertThat(hostPaths).containsOnly(
         Map.entry("kubelet-pods", "/var/lib/kubelet/pods"),
         Map.entry("shared-root", "/dev/shm/sharedipc"),
-        Map.entry("state", "/var/lib/sharedipc"));
+        Map.entry("state", "/var/lib/sharedipc"),
+        Map.entry("csi-plugin", "/var/lib/kubelet/plugins/shm.sharedipc.dev"),
+        Map.entry("registration", "/var/lib/kubelet/plugins_registry"));
     Container c = pod.getContainers().get(0);
     Map<String, VolumeMount> mounts = c.getVolumeMounts().stream().collect(Collectors.toMap(VolumeMount::getName, m -> m));
     assertThat(mounts.get("kubelet-pods").getReadOnly()).isTrue();
@@ -113,6 +116,40 @@ class AgentManifestsIT {
     assertThat(c.getResources().getRequests()).containsKeys("cpu", "memory");
     assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
     assertThat(c.getReadinessProbe()).isNotNull();
+  }
+
+  /**
+   * The CSI plugin container: privileged only because Bidirectional propagation requires it, its socket and
+   * state where the registrar tells the kubelet to look, its mounts propagated to the host, and the
+   * CSIDriver object as the plugin serves it (ephemeral inline, pod info on mount, fsGroup delegated).
+   */
+  @Test
+  void csiPluginMountsPropagateToTheHostAndItsSocketIsTheOneRegistered() {
+    PodSpec pod = agent().getSpec().getTemplate().getSpec();
+    Map<String, Container> containers = pod.getContainers().stream().collect(Collectors.toMap(Container::getName, c -> c));
+    Container csi = containers.get("csi");
+    assertThat(csi.getImage()).isEqualTo(containers.get("agent").getImage());
+    assertThat(csi.getSecurityContext().getPrivileged()).isTrue();
+    assertThat(csi.getArgs()).containsSubsequence("csi", "--endpoint", "unix:///var/lib/kubelet/plugins/shm.sharedipc.dev/csi.sock")
+        .containsSubsequence("--state-dir", "/var/lib/kubelet/plugins/shm.sharedipc.dev/state");
+    Map<String, VolumeMount> mounts = csi.getVolumeMounts().stream().collect(Collectors.toMap(VolumeMount::getName, m -> m));
+    assertThat(mounts.get("csi-plugin").getMountPath()).isEqualTo("/var/lib/kubelet/plugins/shm.sharedipc.dev");
+    assertThat(mounts.get("csi-plugin").getMountPropagation()).isEqualTo("Bidirectional");
+    assertThat(mounts.get("kubelet-pods").getMountPropagation()).isEqualTo("Bidirectional");
+    assertThat(csi.getEnv()).anySatisfy(e -> assertThat(e.getName()).isEqualTo("NODE_NAME"));
+    assertThat(containers.get("node-driver-registrar").getArgs())
+        .contains("--kubelet-registration-path=/var/lib/kubelet/plugins/shm.sharedipc.dev/csi.sock");
+    assertThat(containers.get("node-driver-registrar").getImage()).matches("registry.k8s.io/sig-storage/csi-node-driver-registrar:v\\d+\\.\\d+\\.\\d+");
+    assertThat(containers.get("liveness-probe").getImage()).matches("registry.k8s.io/sig-storage/livenessprobe:v\\d+\\.\\d+\\.\\d+");
+    assertThat(containers.get("node-driver-registrar").getSecurityContext().getPrivileged()).isNotEqualTo(Boolean.TRUE);
+
+    io.fabric8.kubernetes.api.model.storage.CSIDriver driver =
+        Kustomized.one(objects, io.fabric8.kubernetes.api.model.storage.CSIDriver.class, "shm.sharedipc.dev");
+    assertThat(driver.getSpec().getVolumeLifecycleModes()).containsExactly("Ephemeral");
+    assertThat(driver.getSpec().getPodInfoOnMount()).isTrue();
+    assertThat(driver.getSpec().getAttachRequired()).isFalse();
+    assertThat(driver.getSpec().getFsGroupPolicy()).isEqualTo("File");
+    assertThat(api.client().resource(driver).dryRun().create()).isNotNull();
   }
 
   @Test
@@ -140,7 +177,7 @@ class AgentManifestsIT {
   @Test
   void agentRbacGrantsExactlyWhatItsCodeCalls() {
     Set<String> expected = Set.of(
-        "/pods list", "/pods watch",
+        "/pods get", "/pods list", "/pods watch",
         "sharedipc.dev/sharedipcgroups list", "sharedipc.dev/sharedipcgroups watch",
         "sharedipc.dev/sharedipcnodes create", "sharedipc.dev/sharedipcnodes patch",
         "sharedipc.dev/sharedipcnodes/status patch",

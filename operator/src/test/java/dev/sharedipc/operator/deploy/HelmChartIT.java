@@ -170,7 +170,7 @@ class HelmChartIT {
   void rbacUsesNoWildcards() {
     List<PolicyRule> rules = chart.stream().flatMap(o -> o instanceof ClusterRole c ? c.getRules().stream()
         : o instanceof Role r ? r.getRules().stream() : Stream.empty()).toList();
-    assertThat(rules).hasSize(14).allSatisfy(rule -> {
+    assertThat(rules).hasSize(15).allSatisfy(rule -> {
       assertThat(rule.getVerbs()).doesNotContain("*");
       assertThat(rule.getResources()).doesNotContain("*");
       assertThat(rule.getApiGroups()).doesNotContain("*");
