@@ -123,7 +123,8 @@ class RenderTest {
   void scanShowsEveryKindAsAnIpcsSectionWithItsPod() {
     String out = Render.scanTable(WITH_OBJECTS);
     assertThat(out.lines().filter(l -> l.startsWith("------"))).containsExactly("------ Shared memory segments ------",
-        "------ Semaphore sets ------", "------ Message queues ------", "------ POSIX message queues ------", "------ Memory volumes ------");
+        "------ Semaphore sets ------", "------ Message queues ------", "------ POSIX message queues ------", "------ Memory volumes ------",
+        "------ POSIX shared-memory objects ------");
     assertThat(out).contains("IPCNS       KEY         SEMID  PERMS  OWNER  NSEMS  LAST-OP  CHANGED              POD            GROUP\n"
         + "4026531839  0x00000001      0  644        0      1  -        2023-11-14 22:13:20  -              -\n"
         + "4026532001  0x0000cafe      7  600     1000      3  -        2023-11-14 22:13:20  team/writer-0  team/g\n");
