@@ -41,15 +41,26 @@ public final class NodeOptions {
           + "init's view, which is the host's even from the agent's container); 'none' skips it.")
   String hostShm;
 
+  @Option(names = "--users-proc-root", paramLabel = "DIR", defaultValue = "/proc",
+      description = "Proc tree in which, besides --proc-root, processes with a file open or mapped are looked for before a POSIX "
+          + "object or a shared directory may be removed (default: ${DEFAULT-VALUE}, every process of the host; a process there "
+          + "that cannot be read keeps everything). Change it only to leave out processes known to hold no shared memory, such "
+          + "as a test sandbox's own init.")
+  Path usersProcRoot;
+
   Survey.Config surveyConfig() {
     long host = NamespaceCollector.nsInode(LinuxKernel.PROC.resolve("self/ns/ipc"));
     return new Survey.Config(procRoot, LinuxKernel.PROC, host, kubeletRoot, sharedRoot,
-        hostShm == null || hostShm.equals("none") ? null : Path.of(hostShm));
+        hostShm == null || hostShm.equals("none") ? null : Path.of(hostShm), usersProcRoot());
   }
 
-  /** Removes POSIX objects; a user under the discovery root or the real /proc keeps an object. */
+  /** Removes POSIX objects; a user under the discovery root or the users' proc tree keeps an object. */
   PosixObjectReaper posixObjectReaper(boolean dryRun) {
-    return new PosixObjectReaper(List.of(procRoot, LinuxKernel.PROC), dryRun);
+    return new PosixObjectReaper(List.of(procRoot, usersProcRoot()), dryRun);
+  }
+
+  private Path usersProcRoot() {
+    return usersProcRoot == null ? LinuxKernel.PROC : usersProcRoot;
   }
 
   Ledger openLedger() {
@@ -65,9 +76,9 @@ public final class NodeOptions {
     return Ledger.open(path);
   }
 
-  /** Looks for users of a directory under the discovery root and the real /proc: a user in either keeps it. */
+  /** Looks for users of a directory under the discovery root and the users' proc tree: a user in either keeps it. */
   SharedDirReaper sharedDirReaper(NodePods pods, boolean dryRun) {
-    return new SharedDirReaper(sharedRoot, List.of(procRoot, LinuxKernel.PROC), pods, dryRun, Clock.systemUTC());
+    return new SharedDirReaper(sharedRoot, List.of(procRoot, usersProcRoot()), pods, dryRun, Clock.systemUTC());
   }
 
   Survey survey(Kernel kernel, PodDirectory pods, Ledger ledger, PolicyResolver policies) {

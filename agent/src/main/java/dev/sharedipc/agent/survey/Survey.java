@@ -45,7 +45,13 @@ public final class Survey {
 
   /** Where things are. {@code discoveryRoot} is /proc or a fixture; {@code kernelProcRoot} is always the real /proc in production. */
   public record Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot,
-      Path hostShm) {
+      Path hostShm, Path usersProcRoot) {
+    /** Users of files looked for in the real /proc. */
+    public Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot,
+        Path hostShm) {
+      this(discoveryRoot, kernelProcRoot, hostIpcNamespace, kubeletRoot, nodeSharedRoot, hostShm, kernelProcRoot);
+    }
+
     /** Without the host's /dev/shm. */
     public Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot) {
       this(discoveryRoot, kernelProcRoot, hostIpcNamespace, kubeletRoot, nodeSharedRoot, null);
@@ -117,7 +123,7 @@ public final class Survey {
   /** The POSIX objects of the volumes found plus the host's /dev/shm; users looked for under both proc roots. */
   private PosixFindings posix(Attributor attributor, List<dev.sharedipc.agent.scan.MemoryVolume> volumes,
       Map<String, List<Integer>> podPids, Instant now, List<String> problems) {
-    return new PosixSurvey(kernel, pods, policies, config.discoveryRoot(), List.of(config.discoveryRoot(), config.kernelProcRoot()),
+    return new PosixSurvey(kernel, pods, policies, config.discoveryRoot(), List.of(config.discoveryRoot(), config.usersProcRoot()),
         config.hostShm(), pid -> attributor.cgroupOf(pid).podUid()).run(volumes, podPids, now, problems);
   }
 
