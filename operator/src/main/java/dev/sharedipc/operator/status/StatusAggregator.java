@@ -2,6 +2,7 @@ package dev.sharedipc.operator.status;
 
 import dev.sharedipc.operator.Assessment;
 
+import dev.sharedipc.api.Labels;
 import dev.sharedipc.api.v1alpha1.InstanceStatus;
 import dev.sharedipc.api.v1alpha1.SegmentsSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
@@ -48,6 +49,9 @@ public final class StatusAggregator {
     status.setInstances(instances);
     int ready = (int) instances.stream().filter(i -> READY.equals(i.getPhase())).count();
     status.setReadyInstances(ready);
+    status.setReplicas(existingInstances(seen.pods()));
+    status.setSelector(GroupRenderer.selectorLabels(group).entrySet().stream()
+        .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(",")));
     status.setUsage(usage(seen));
     status.setEffectiveOrphanPolicy(seen.orphanPolicy());
     status.setAdmitted(seen.admitted());
@@ -77,6 +81,15 @@ public final class StatusAggregator {
     status.setConditions(conditions.toList());
     status.setPhase(phase(seen, instances, ready, replicas));
     return status;
+  }
+
+  /**
+   * Instances with at least one pod, whatever their state or index: what /scale reports as
+   * status.replicas (during a scale-down, instances above spec.replicas still count until they go).
+   */
+  private static int existingInstances(List<Pod> pods) {
+    return (int) pods.stream().map(p -> p.getMetadata().getLabels() == null ? null : p.getMetadata().getLabels().get(Labels.INSTANCE))
+        .filter(java.util.Objects::nonNull).distinct().count();
   }
 
   /** The policies' verdict, and when broken, what the operator does about it until the group complies. */

@@ -44,6 +44,15 @@ class StatusAggregatorTest {
   }
 
   @Test
+  void scaleReadsTheInstancesThatExistAndTheGroupsPodSelector() {
+    // Two of three instances have a pod, one of them not even scheduled: both exist.
+    SharedIpcGroupStatus s = aggregate(List.of(pod(0, "n1", "Running", true), pod(1, null, "Pending", false)), Map.of());
+    assertThat(s.getReplicas()).isEqualTo(2);
+    assertThat(s.getSelector()).isEqualTo("app.kubernetes.io/managed-by=sharedipc-operator,sharedipc.dev/group=g");
+    assertThat(aggregate(List.of(), Map.of()).getReplicas()).isZero();
+  }
+
+  @Test
   void instancesReportTheirPodsState() {
     SharedIpcGroupStatus s = aggregate(List.of(pod(0, "n1", "Running", true), pod(1, null, "Pending", false)), Map.of());
     assertThat(s.getInstances()).extracting(InstanceStatus::getPhase).containsExactly("Ready", "Pending", "Pending");
