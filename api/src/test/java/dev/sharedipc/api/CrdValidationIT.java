@@ -121,6 +121,11 @@ class CrdValidationIT {
   }
 
   @Test
+  void rejectsMissingSharedMemory() {
+    assertRejected(g -> spec(g).remove("sharedMemory"), "spec.sharedMemory: Required value");
+  }
+
+  @Test
   void rejectsZeroMembers() {
     assertRejected(g -> spec(g).put("members", new ArrayList<>()), "should have at least 1 items");
   }

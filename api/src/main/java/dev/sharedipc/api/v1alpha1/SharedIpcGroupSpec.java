@@ -52,6 +52,7 @@ public class SharedIpcGroupSpec {
   private Placement placement = Placement.SamePod;
 
   @JsonPropertyDescription("The memory-backed volume every member of an instance sees, and how it is accounted.")
+  @Required
   private SharedMemorySpec sharedMemory;
 
   @JsonPropertyDescription("SameNode only: run the instance's pods in the node's IPC namespace so that System V segments are shared across pods. Needs a SharedIpcPolicy with allowHostIPC.")

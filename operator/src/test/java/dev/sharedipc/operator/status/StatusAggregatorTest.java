@@ -99,6 +99,23 @@ class StatusAggregatorTest {
   }
 
   @Test
+  void aPodSecurityRefusalOfTheOperatorsHostPathDoesNotBlameTheMemberTemplate() {
+    // The message the API server gives when Pod Security baseline meets the SameNode shared volume.
+    String refusal = "pods \"g-0-w\" is forbidden: violates PodSecurity \"baseline:latest\": hostPath volumes (volume \"sharedipc-shm\")";
+    SharedIpcGroupStatus s = aggregator.aggregate(new GroupObservation(group, desired, null, List.of(),
+        new dev.sharedipc.operator.sync.Blockers(List.of(), Map.of("g-0-w", refusal)), NO_POLICY, NodeUsage.GroupUsage.NONE), NOW);
+    assertThat(condition(s, "Placed").getReason()).isEqualTo("PodSecurityForbidsSharedVolume");
+    assertThat(condition(s, "Placed").getMessage()).contains(refusal).contains("the operator adds")
+        .contains("pod-security.kubernetes.io/enforce=privileged").doesNotContain("Fix the member template");
+    // A refusal of the user's own fields still points at the template.
+    SharedIpcGroupStatus own = aggregator.aggregate(new GroupObservation(group, desired, null, List.of(),
+        new dev.sharedipc.operator.sync.Blockers(List.of(), Map.of("g-0-w", "violates PodSecurity \"restricted:latest\": runAsNonRoot != true")),
+        NO_POLICY, NodeUsage.GroupUsage.NONE), NOW);
+    assertThat(condition(own, "Placed").getReason()).isEqualTo("PodRejected");
+    assertThat(condition(own, "Placed").getMessage()).contains("Fix the member template");
+  }
+
+  @Test
   void segmentsOverQuotaSetWithinQuotaFalseAndSumIntoUsage() {
     group.getSpec().setSegments(new dev.sharedipc.api.v1alpha1.SegmentsSpec());
     group.getSpec().getSegments().setMaxSegments(2);
