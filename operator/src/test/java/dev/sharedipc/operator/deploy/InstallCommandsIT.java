@@ -69,7 +69,36 @@ class InstallCommandsIT {
           CRDS.stream().allMatch(n -> client.apiextensions().v1().customResourceDefinitions().withName(n).get() == null
               || client.apiextensions().v1().customResourceDefinitions().withName(n).get().getMetadata().getDeletionTimestamp() == null));
       api.installCrds();
+      garbageCollectorKnowsTheGroupsAgain();
     }
+  }
+
+  /**
+   * The garbage collector re-reads resource types only every 30 s: until it has seen the CRDs made
+   * again, objects owned by a group are not collected, and later tests would wait on that. A probe
+   * ConfigMap owned by a probe group goes once it has.
+   */
+  private static void garbageCollectorKnowsTheGroupsAgain() {
+    String ns = api.newNamespace("gc-probe");
+    var group = client.genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup").inNamespace(ns)
+        .resource(probeGroup()).create();
+    client.configMaps().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata()
+        .withName("owned").addNewOwnerReference().withApiVersion("sharedipc.dev/v1alpha1").withKind("SharedIpcGroup")
+        .withName(group.getMetadata().getName()).withUid(group.getMetadata().getUid()).endOwnerReference().endMetadata().build()).create();
+    client.resource(group).inNamespace(ns).delete();
+    await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500))
+        .until(() -> client.configMaps().inNamespace(ns).withName("owned").get() == null);
+  }
+
+  private static io.fabric8.kubernetes.api.model.GenericKubernetesResource probeGroup() {
+    var group = new io.fabric8.kubernetes.api.model.GenericKubernetesResource();
+    group.setApiVersion("sharedipc.dev/v1alpha1");
+    group.setKind("SharedIpcGroup");
+    group.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("probe").build());
+    group.setAdditionalProperty("spec", java.util.Map.of("sharedMemory", java.util.Map.of("size", "1Mi"),
+        "members", List.of(java.util.Map.of("name", "m", "template", java.util.Map.of("spec",
+            java.util.Map.of("containers", List.of(java.util.Map.of("name", "m", "image", "busybox"))))))));
+    return group;
   }
 
   @Test
