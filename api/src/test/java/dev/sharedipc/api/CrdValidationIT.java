@@ -121,6 +121,11 @@ class CrdValidationIT {
   }
 
   @Test
+  void rejectsMissingSharedMemory() {
+    assertRejected(g -> spec(g).remove("sharedMemory"), "spec.sharedMemory: Required value");
+  }
+
+  @Test
   void rejectsZeroMembers() {
     assertRejected(g -> spec(g).put("members", new ArrayList<>()), "should have at least 1 items");
   }
@@ -252,6 +257,73 @@ class CrdValidationIT {
     spec(current).put("replicas", 3);
     GenericKubernetesResource scaled = client.resource(current).inNamespace(ns).update();
     assertThat(spec(scaled)).containsEntry("replicas", 3).containsEntry("placement", "SamePod");
+  }
+
+  /** {@code kubectl scale sipc} changes spec.replicas, and the /scale subresource reads what the operator reports. */
+  @Test
+  void kubectlScaleWorksAndScaleReadsTheStatusReplicasAndSelector() throws Exception {
+    client.resource(validGroup("scalable")).inNamespace(ns).create();
+    assertThat(kubectl("scale", "sipc", "scalable", "--replicas", "3", "-n", ns)).contains("scaled");
+    assertThat(spec(client.genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup").inNamespace(ns)
+        .withName("scalable").get())).containsEntry("replicas", 3);
+    setStatus("scalable", Map.of("replicas", 2, "selector", "app.kubernetes.io/managed-by=sharedipc-operator,sharedipc.dev/group=scalable"));
+    String scale = kubectl("get", "--subresource=scale", "sipc", "scalable", "-n", ns,
+        "-o", "jsonpath={.spec.replicas} {.status.replicas} {.status.selector}");
+    assertThat(scale).isEqualTo("3 2 app.kubernetes.io/managed-by=sharedipc-operator,sharedipc.dev/group=scalable");
+  }
+
+  /** {@code kubectl get sipc -o wide} shows the memory accounting and policy reasons and the orphan policy in effect. */
+  @Test
+  void wideListingShowsMemoryAccountingPolicyAndOrphanPolicy() throws Exception {
+    client.resource(validGroup("wide")).inNamespace(ns).create();
+    setStatus("wide", Map.of("conditions", List.of(
+            condition("Ready", "False", "InstancesNotReady"),
+            condition("MemoryAccounted", "False", "SharedMemoryNotAccounted"),
+            condition("PolicyCompliant", "True", "Compliant")),
+        "effectiveOrphanPolicy", Map.of("policy", "Delete", "gracePeriod", "10m", "source", "the group")));
+    String table = kubectl("get", "sipc", "wide", "-n", ns, "-o", "wide");
+    assertThat(table.lines().findFirst().orElseThrow()).contains("REASON", "MEMORY", "POLICY", "ORPHANS");
+    assertThat(table).contains("InstancesNotReady", "SharedMemoryNotAccounted", "Compliant", "Delete");
+  }
+
+  /** {@code kubectl get sipcpolicy} shows how many governed groups break the policy. */
+  @Test
+  void policyListingShowsTheViolatingCount() throws Exception {
+    String name = "violations-" + ns;
+    GenericKubernetesResource policy = new GenericKubernetesResource();
+    policy.setApiVersion("sharedipc.dev/v1alpha1");
+    policy.setKind("SharedIpcPolicy");
+    policy.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).build());
+    policy.setAdditionalProperty("spec", new java.util.HashMap<>(Map.of("allowHostIPC", false)));
+    client.resource(policy).create();
+    GenericKubernetesResource current = client.genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcPolicy").withName(name).get();
+    current.setAdditionalProperty("status", Map.of("matchedGroups", 5, "violatingGroups", 2));
+    client.resource(current).updateStatus();
+    String table = kubectl("get", "sipcpolicy", name);
+    assertThat(table.lines().findFirst().orElseThrow()).contains("GROUPS", "VIOLATING");
+    assertThat(table.lines().skip(1).findFirst().orElseThrow()).matches(".*\\s5\\s+2\\s.*");
+  }
+
+  private static Map<String, Object> condition(String type, String status, String reason) {
+    return Map.of("type", type, "status", status, "reason", reason, "message", "m", "lastTransitionTime", "2026-01-01T00:00:00Z");
+  }
+
+  private void setStatus(String group, Map<String, Object> status) {
+    GenericKubernetesResource current = client.genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup")
+        .inNamespace(ns).withName(group).get();
+    current.setAdditionalProperty("status", status);
+    client.resource(current).inNamespace(ns).updateStatus();
+  }
+
+  /** Runs the kubectl next to the API server's binaries; returns its output, failing on a non-zero exit. */
+  private static String kubectl(String... args) throws Exception {
+    Path kubeconfig = api.writeKubeConfig(Files.createTempFile("crd-kubectl", ".kubeconfig"));
+    List<String> command = new ArrayList<>(List.of(api.kubectl().toString(), "--kubeconfig", kubeconfig.toString()));
+    command.addAll(List.of(args));
+    Process kubectl = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(kubectl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(kubectl.waitFor()).as("%s said:%n%s", command, output).isZero();
+    return output;
   }
 
   // ---- helpers: a valid group as plain maps, so each test breaks exactly one thing ----

@@ -5,6 +5,7 @@ import ch.qos.logback.classic.LoggerContext;
 import dev.sharedipc.operator.render.RenderCommand;
 import dev.sharedipc.operator.runtime.OperatorRuntime;
 import dev.sharedipc.operator.runtime.OperatorSettings;
+import dev.sharedipc.operator.runtime.StartupFailure;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -34,7 +35,21 @@ public final class Main implements Callable<Integer> {
   @Mixin OperatorSettings settings;
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new Main()).execute(args));
+    System.exit(commandLine().execute(args));
+  }
+
+  /**
+   * The command line, with failures the user can fix ({@link StartupFailure}) printed as one line
+   * and exit code 1 instead of a stack trace.
+   */
+  static CommandLine commandLine() {
+    return new CommandLine(new Main()).setExecutionExceptionHandler((e, cmd, parsed) -> {
+      if (e instanceof StartupFailure) {
+        cmd.getErr().println("sharedipc-operator: " + e.getMessage());
+        return 1;
+      }
+      throw e;
+    });
   }
 
   @Override

@@ -5,6 +5,8 @@ import dev.sharedipc.agent.verdict.PolicyResolver;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.LinuxKernel;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -34,6 +36,9 @@ final class ScanCommand implements Callable<Integer> {
   @Option(names = "--pod", paramLabel = "NS/NAME|UID", description = "Show only what belongs to this pod.") String pod;
   @Option(names = "--group", paramLabel = "NS/NAME", description = "Show only what belongs to this SharedIpcGroup.") String group;
 
+  /** CAP_SYS_PTRACE (19) opens other users' /proc/PID/ns/ipc; CAP_SYS_ADMIN (21) enters them with setns. */
+  private static final long NEEDED_CAPABILITIES = (1L << 19) | (1L << 21);
+
   @Override
   public Integer call() throws Exception {
     ScanFilter filter;
@@ -41,6 +46,13 @@ final class ScanCommand implements Callable<Integer> {
       filter = ScanFilter.of(kinds, pod, group);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
+    if (!hasCapabilities(Files.readString(Path.of("/proc/self/status")))) {
+      // Without them every other namespace is unreadable: an empty table would claim there is nothing.
+      spec.commandLine().getErr().println("sharedipc-agent scan: needs root (CAP_SYS_ADMIN and CAP_SYS_PTRACE) to read"
+          + " other processes' IPC namespaces; run it with sudo, or in the agent's pod:"
+          + " kubectl -n sharedipc-agent exec <agent-pod> -- sharedipc-agent scan");
+      return 1;
     }
     Findings findings = node.survey(new LinuxKernel(), PodDirectory.OFFLINE, node.openLedger(),
         PolicyResolver.fixed(policy.policy())).run();
@@ -51,5 +63,12 @@ final class ScanCommand implements Callable<Integer> {
       Main.printProblems(spec.commandLine().getErr(), findings.problems());
     }
     return 0;
+  }
+
+  /** Whether the CapEff line of a /proc/PID/status text holds both capabilities scanning needs. */
+  static boolean hasCapabilities(String procStatus) {
+    return procStatus.lines().filter(l -> l.startsWith("CapEff:")).findFirst()
+        .map(l -> (Long.parseUnsignedLong(l.substring("CapEff:".length()).trim(), 16) & NEEDED_CAPABILITIES) == NEEDED_CAPABILITIES)
+        .orElse(false);
   }
 }

@@ -55,6 +55,21 @@ class CliIT {
   }
 
   @Test
+  void scanAsNonRootSaysItNeedsRootAndFails() throws Exception {
+    // As nobody, with no capabilities: every other namespace is unreadable, so no table at all.
+    List<String> cmd = List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+        "java", "-jar", Path.of(System.getProperty("sharedipc.agent.jar", "target/sharedipc-agent.jar")).toAbsolutePath().toString(),
+        "scan");
+    Process p = new ProcessBuilder(cmd).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    String err = new String(p.getErrorStream().readAllBytes());
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as("exit code; stderr: %s", err).isEqualTo(1);
+    assertThat(out).isEmpty();
+    assertThat(err).contains("needs root (CAP_SYS_ADMIN and CAP_SYS_PTRACE)").doesNotContain("Exception");
+  }
+
+  @Test
   void scanJsonListsEverySegmentWithItsPodAndVerdict() throws Exception {
     Result r = jar("scan", "--json", "--proc-root", proc.toString(), "--ledger", "none", "--grace", "0s");
     assertThat(r.code()).isZero();

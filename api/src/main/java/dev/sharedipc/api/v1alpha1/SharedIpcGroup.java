@@ -24,6 +24,9 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Shared Memory", jsonPath = ".spec.sharedMemory.size", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Segments", jsonPath = ".status.usage.segments", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Reason", jsonPath = ".status.conditions[?(@.type==\"Ready\")].reason", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
+@AdditionalPrinterColumn(name = "Memory", jsonPath = ".status.conditions[?(@.type==\"MemoryAccounted\")].reason", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
+@AdditionalPrinterColumn(name = "Policy", jsonPath = ".status.conditions[?(@.type==\"PolicyCompliant\")].reason", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
+@AdditionalPrinterColumn(name = "Orphans", jsonPath = ".status.effectiveOrphanPolicy.policy", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class SharedIpcGroup extends CustomResource<SharedIpcGroupSpec, SharedIpcGroupStatus>
     implements Namespaced {

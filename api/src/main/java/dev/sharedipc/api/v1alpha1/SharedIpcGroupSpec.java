@@ -8,6 +8,7 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.model.annotation.SpecReplicas;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -39,6 +40,7 @@ public class SharedIpcGroupSpec {
   @Default("1")
   @Min(0)
   @Max(1000)
+  @SpecReplicas
   private Integer replicas = 1;
 
   @JsonPropertyDescription("SamePod (default): one pod per instance with every member as a container, sharing the pod's IPC namespace. SameNode: one pod per member, all pods of an instance on one node.")
@@ -50,6 +52,7 @@ public class SharedIpcGroupSpec {
   private Placement placement = Placement.SamePod;
 
   @JsonPropertyDescription("The memory-backed volume every member of an instance sees, and how it is accounted.")
+  @Required
   private SharedMemorySpec sharedMemory;
 
   @JsonPropertyDescription("SameNode only: run the instance's pods in the node's IPC namespace so that System V segments are shared across pods. Needs a SharedIpcPolicy with allowHostIPC.")

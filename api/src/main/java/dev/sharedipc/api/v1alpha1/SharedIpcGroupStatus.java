@@ -3,6 +3,8 @@ package dev.sharedipc.api.v1alpha1;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.model.annotation.LabelSelector;
+import io.fabric8.kubernetes.model.annotation.StatusReplicas;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -19,6 +21,14 @@ public class SharedIpcGroupStatus {
 
   @JsonPropertyDescription("Instances whose every member is ready.")
   private Integer readyInstances;
+
+  @JsonPropertyDescription("Instances that exist (have at least one pod), whatever their state: the /scale subresource's status.replicas, as kubectl scale and autoscalers read it.")
+  @StatusReplicas
+  private Integer replicas;
+
+  @JsonPropertyDescription("Label selector of the group's pods, as a string (the /scale subresource's selector, for autoscalers).")
+  @LabelSelector
+  private String selector;
 
   @JsonPropertyDescription("One entry per instance.")
   private List<InstanceStatus> instances = new ArrayList<>();
@@ -57,6 +67,22 @@ public class SharedIpcGroupStatus {
 
   public void setReadyInstances(Integer readyInstances) {
     this.readyInstances = readyInstances;
+  }
+
+  public Integer getReplicas() {
+    return replicas;
+  }
+
+  public void setReplicas(Integer replicas) {
+    this.replicas = replicas;
+  }
+
+  public String getSelector() {
+    return selector;
+  }
+
+  public void setSelector(String selector) {
+    this.selector = selector;
   }
 
   public List<InstanceStatus> getInstances() {
@@ -108,6 +134,8 @@ public class SharedIpcGroupStatus {
     return Objects.equals(observedGeneration, that.observedGeneration)
         && Objects.equals(phase, that.phase)
         && Objects.equals(readyInstances, that.readyInstances)
+        && Objects.equals(replicas, that.replicas)
+        && Objects.equals(selector, that.selector)
         && Objects.equals(instances, that.instances)
         && Objects.equals(usage, that.usage)
         && Objects.equals(effectiveOrphanPolicy, that.effectiveOrphanPolicy)
@@ -117,6 +145,6 @@ public class SharedIpcGroupStatus {
 
   @Override
   public int hashCode() {
-    return Objects.hash(observedGeneration, phase, readyInstances, instances, usage, effectiveOrphanPolicy, admitted, conditions);
+    return Objects.hash(observedGeneration, phase, readyInstances, replicas, selector, instances, usage, effectiveOrphanPolicy, admitted, conditions);
   }
 }

@@ -19,6 +19,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Host IPC", jsonPath = ".spec.allowHostIPC", type = AdditionalPrinterColumn.Type.BOOLEAN)
 @AdditionalPrinterColumn(name = "Max Shared Memory", jsonPath = ".spec.maxSharedMemoryPerInstance", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Groups", jsonPath = ".status.matchedGroups", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "Violating", jsonPath = ".status.violatingGroups", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class SharedIpcPolicy extends CustomResource<SharedIpcPolicySpec, SharedIpcPolicyStatus> {
   @Override

@@ -198,9 +198,9 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     try {
       desired = renderer.render(governed != null ? governed : group);
     } catch (MergeConflict e) {
-      specProblem = new Assessment(false, "InvalidMemberTemplates", e.getMessage());
-      LOG.info("group={} generation={} verdict=invalid reason=InvalidMemberTemplates message=\"{}\"", id,
-          group.getMetadata().getGeneration(), e.getMessage());
+      specProblem = new Assessment(false, e.reason(), e.getMessage());
+      LOG.info("group={} generation={} verdict=invalid reason={} message=\"{}\"", id,
+          group.getMetadata().getGeneration(), e.reason(), e.getMessage());
     }
     NodeUsage.GroupUsage usage = nodeUsage.of(group, cache(context, SharedIpcNode.class).list().toList(), owned,
         cache(context, Node.class).list().map(n -> n.getMetadata().getName()).collect(Collectors.toSet()), clock.instant());

@@ -361,7 +361,8 @@ public final class GroupRenderer {
   private static SharedMemorySpec sharedMemory(SharedIpcGroupSpec spec) {
     SharedMemorySpec sharedMemory = spec.getSharedMemory();
     if (sharedMemory == null || sharedMemory.getSize() == null) {
-      throw new MergeConflict("spec.sharedMemory.size is required");
+      throw new MergeConflict("SharedMemoryMissing", "spec.sharedMemory.size is required: say how much memory the members"
+          + " of an instance share (for example sharedMemory: {size: 512Mi})");
     }
     return sharedMemory;
   }

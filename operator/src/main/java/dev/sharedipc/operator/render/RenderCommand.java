@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +28,9 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Print the objects the operator would create for the SharedIpcGroups in FILE, as YAML, with no cluster.",
-      "Other kinds in FILE are skipped. Exit code 1 when a group cannot be rendered (the reason goes to stderr)."
+      "Other kinds in FILE are skipped. Groups are first checked as the API server would check them (schema, unknown fields,",
+      "quantities). Exit code 2 when a file cannot be read or a group is invalid, 1 when a valid group cannot be rendered",
+      "(the reasons go to stderr)."
     })
 public final class RenderCommand implements Callable<Integer> {
   @Option(names = {"-f", "--filename"}, required = true, paramLabel = "FILE",
@@ -51,23 +54,46 @@ public final class RenderCommand implements Callable<Integer> {
   }
 
   @Override
-  public Integer call() throws IOException {
+  public Integer call() {
     KubernetesSerialization serialization = new KubernetesSerialization();
     GroupRenderer renderer = new GroupRenderer();
+    SchemaCheck schema = SchemaCheck.sharedIpcGroup();
     int failures = 0;
+    int invalid = 0;
     int groups = 0;
     for (String file : files) {
-      for (JsonNode document : documents(file)) {
+      List<JsonNode> documents;
+      try {
+        documents = documents(file);
+      } catch (NoSuchFileException e) {
+        err.println("render: " + file + ": no such file");
+        invalid++;
+        continue;
+      } catch (IOException e) {
+        err.println("render: " + file + ": cannot read it as YAML: " + e.getMessage().lines().findFirst().orElse(""));
+        invalid++;
+        continue;
+      }
+      for (JsonNode document : documents) {
         if (!"SharedIpcGroup".equals(document.path("kind").asText())) {
           err.println("render: " + file + ": skipping " + document.path("kind").asText("a document without kind")
               + " " + document.path("metadata").path("name").asText(""));
+          continue;
+        }
+        groups++;
+        String named = document.path("metadata").path("namespace").asText(namespace) + "/"
+            + document.path("metadata").path("name").asText("(no name)");
+        List<String> problems = schema.problems(document);
+        if (!problems.isEmpty()) {
+          invalid++;
+          err.println("render: " + file + ": SharedIpcGroup " + named + " is invalid (the API server would refuse it):");
+          problems.forEach(p -> err.println("  " + p));
           continue;
         }
         SharedIpcGroup group = serialization.convertValue(document, SharedIpcGroup.class);
         if (group.getMetadata().getNamespace() == null) {
           group.getMetadata().setNamespace(namespace);
         }
-        groups++;
         String id = group.getMetadata().getNamespace() + "/" + group.getMetadata().getName();
         try {
           DesiredState desired = renderer.render(group);
@@ -82,9 +108,12 @@ public final class RenderCommand implements Callable<Integer> {
           }
         } catch (MergeConflict e) {
           failures++;
-          err.println("render: SharedIpcGroup " + id + " cannot be rendered: " + e.getMessage());
+          err.println("render: SharedIpcGroup " + id + " cannot be rendered (" + e.reason() + "): " + e.getMessage());
         }
       }
+    }
+    if (invalid > 0) {
+      return 2;
     }
     if (groups == 0) {
       err.println("render: no SharedIpcGroup found in " + String.join(", ", files));
@@ -97,8 +126,8 @@ public final class RenderCommand implements Callable<Integer> {
     try (InputStream in = "-".equals(file) ? System.in : Files.newInputStream(Path.of(file));
         MappingIterator<JsonNode> docs = new YAMLMapper().readerFor(JsonNode.class).readValues(in)) {
       List<JsonNode> result = new ArrayList<>();
-      while (docs.hasNext()) {
-        JsonNode doc = docs.next();
+      while (docs.hasNextValue()) {
+        JsonNode doc = docs.nextValue();
         if (doc != null && !doc.isNull() && !doc.isMissingNode()) {
           result.add(doc);
         }

@@ -7,6 +7,7 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
@@ -26,7 +27,13 @@ public final class HttpEndpoints implements AutoCloseable {
   public HttpEndpoints(
       InetSocketAddress address, PrometheusRegistry registry, Supplier<Health> liveness, Supplier<Health> readiness)
       throws IOException {
-    server = HttpServer.create(address, 0);
+    try {
+      server = HttpServer.create(address, 0);
+    } catch (BindException e) {
+      throw new StartupFailure("cannot serve /healthz, /readyz and /metrics on " + address.getHostString() + ":" + address.getPort()
+          + ": " + e.getMessage() + " (another process, or another operator, holds the port): stop it, or choose another"
+          + " port with --http-port or SHAREDIPC_HTTP_PORT (0 picks a free one)", e);
+    }
     server.setExecutor(Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "http-endpoints");
       t.setDaemon(true);

@@ -2,6 +2,7 @@ package dev.sharedipc.operator.status;
 
 import dev.sharedipc.operator.Assessment;
 
+import dev.sharedipc.api.Labels;
 import dev.sharedipc.api.v1alpha1.InstanceStatus;
 import dev.sharedipc.api.v1alpha1.SegmentsSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
@@ -49,6 +50,9 @@ public final class StatusAggregator {
     status.setInstances(instances);
     int ready = (int) instances.stream().filter(i -> READY.equals(i.getPhase())).count();
     status.setReadyInstances(ready);
+    status.setReplicas(existingInstances(seen.pods()));
+    status.setSelector(GroupRenderer.selectorLabels(group).entrySet().stream()
+        .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(",")));
     status.setUsage(usage(seen));
     status.setEffectiveOrphanPolicy(seen.orphanPolicy());
     status.setAdmitted(seen.admitted());
@@ -104,6 +108,20 @@ public final class StatusAggregator {
             + "files of a crash-looping pod at once";
   }
 
+  /**
+   * Instances with at least one pod, whatever their state or index: what /scale reports as
+   * status.replicas (during a scale-down, instances above spec.replicas still count until they go).
+   */
+  private static int existingInstances(List<Pod> pods) {
+    return (int) pods.stream().map(p -> p.getMetadata().getLabels() == null ? null : p.getMetadata().getLabels().get(Labels.INSTANCE))
+        .filter(java.util.Objects::nonNull).distinct().count();
+  }
+
+  /** A Pod Security refusal that names the shared-memory volume the operator adds, not one of the user's. */
+  private static boolean refusesOurSharedVolume(String message) {
+    return message != null && message.contains("PodSecurity") && message.contains("\"" + GroupRenderer.SHARED_VOLUME + "\"");
+  }
+
   /** The policies' verdict, and when broken, what the operator does about it until the group complies. */
   private static Assessment compliance(GroupObservation seen) {
     Assessment verdict = seen.policy();
@@ -128,9 +146,19 @@ public final class StatusAggregator {
       conditions.set(ConditionType.Placed, false, "PolicyViolation", consequence(seen) + ": " + seen.policy().message());
     } else if (!seen.blockers().rejected().isEmpty()) {
       Map.Entry<String, String> first = seen.blockers().rejected().entrySet().iterator().next();
-      conditions.set(ConditionType.Placed, false, "PodRejected", "the API server refused pod " + first.getKey() + ": "
-          + first.getValue() + (seen.blockers().rejected().size() > 1 ? " (and " + (seen.blockers().rejected().size() - 1)
-          + " more pods)" : "") + ". Fix the member template; the operator tries again when the group changes");
+      String refused = "the API server refused pod " + first.getKey() + ": " + first.getValue()
+          + (seen.blockers().rejected().size() > 1 ? " (and " + (seen.blockers().rejected().size() - 1) + " more pods)" : "");
+      if (refusesOurSharedVolume(first.getValue())) {
+        // The hostPath is the operator's (SameNode shared memory), not the user's: their template is fine.
+        conditions.set(ConditionType.Placed, false, "PodSecurityForbidsSharedVolume", refused + ". The hostPath volume "
+            + GroupRenderer.SHARED_VOLUME + " is the one the operator adds to SameNode pods for their shared memory, and"
+            + " the namespace's Pod Security level forbids hostPath volumes: label the namespace"
+            + " pod-security.kubernetes.io/enforce=privileged, or use placement: SamePod (an emptyDir, allowed by"
+            + " every level); the operator tries again when the group changes");
+      } else {
+        conditions.set(ConditionType.Placed, false, "PodRejected", refused
+            + ". Fix the member template; the operator tries again when the group changes");
+      }
     } else if (!seen.blockers().taken().isEmpty()) {
       conditions.set(ConditionType.Placed, false, "PodNameTaken", "pod " + String.join(", ", seen.blockers().taken())
           + " exists but is not owned by this group; the operator never touches objects it does not own. Delete or"

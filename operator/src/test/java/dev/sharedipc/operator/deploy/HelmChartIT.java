@@ -65,17 +65,17 @@ class HelmChartIT {
   // ---- (a) the same objects --------------------------------------------------------------------
 
   @Test
-  void defaultRenderHasExactlyTheObjectsOfTheKustomizeBase() {
-    assertThat(chart).hasSameSizeAs(kustomize);
+  void defaultRenderHasTheObjectsOfTheKustomizeBaseButTheReleaseNamespace() {
+    // Helm makes the release namespace (--create-namespace), so by default the chart does not.
     assertThat(keys(chart)).as("(kind, namespace, name) of helm template vs kubectl kustomize deploy/")
-        .containsExactlyInAnyOrderElementsOf(keys(kustomize));
+        .containsExactlyInAnyOrderElementsOf(keys(kustomize).stream().filter(k -> !k.equals("Namespace//" + NAMESPACE)).toList());
   }
 
   // ---- (b) the same specs, apart from Helm's labels ---------------------------------------------
 
   @Test
   void everyObjectEqualsItsKustomizeTwinApartFromHelmLabels() {
-    List<String> compared = assertSameObjects(chart, kustomize);
+    List<String> compared = assertSameObjects(chart, withoutReleaseNamespace(kustomize));
     // Workloads, RBAC, admission policies and Services among them.
     assertThat(compared).contains("Deployment/sharedipc-system/sharedipc-operator", "DaemonSet/sharedipc-agent/sharedipc-agent",
         "ClusterRole//sharedipc-operator", "ClusterRole//sharedipc-operator-watched-namespaces",
@@ -88,8 +88,8 @@ class HelmChartIT {
   void watchNamespacesRenderEqualsTheKustomizeComponent() throws IOException, InterruptedException {
     List<HasMetadata> helmRender = load(helmTemplate("--set", "operator.watchNamespaces={team-a,team-b}"));
     List<HasMetadata> kustomizeRender = Kustomized.renderWithComponent(api, "deploy", "deploy/watch-namespaces");
-    assertThat(keys(helmRender)).containsExactlyInAnyOrderElementsOf(keys(kustomizeRender));
-    List<String> compared = assertSameObjects(helmRender, kustomizeRender);
+    assertThat(keys(helmRender)).containsExactlyInAnyOrderElementsOf(keys(withoutReleaseNamespace(kustomizeRender)));
+    List<String> compared = assertSameObjects(helmRender, withoutReleaseNamespace(kustomizeRender));
     // Pod writes bound in the watched namespaces, not cluster-wide.
     assertThat(compared).contains("RoleBinding/team-a/sharedipc-operator-watched-namespaces",
         "RoleBinding/team-b/sharedipc-operator-watched-namespaces", "Deployment/sharedipc-system/sharedipc-operator")
@@ -156,7 +156,7 @@ class HelmChartIT {
   void everyObjectIsAcceptedByTheApiServerWithServerSideDryRun() {
     KubernetesClient client = api.client();
     // Namespaced dry runs are judged only in namespaces that exist: create them for real first.
-    chart.stream().filter(o -> o.getKind().equals("Namespace")).map(o -> o.getMetadata().getName())
+    Stream.concat(Stream.of(NAMESPACE), chart.stream().filter(o -> o.getKind().equals("Namespace")).map(o -> o.getMetadata().getName()))
         .filter(n -> client.namespaces().withName(n).get() == null)
         .forEach(n -> client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(n).endMetadata().build()).create());
     for (HasMetadata object : chart) {
@@ -242,13 +242,18 @@ class HelmChartIT {
   }
 
   @Test
-  void withCreateNamespaceTheChartLeavesTheReleaseNamespaceToHelm() throws IOException, InterruptedException {
-    // `helm install -n sharedipc-system --create-namespace` creates the namespace itself; a chart
-    // Namespace of the same name would then fail with "already exists".
-    List<HasMetadata> objects = load(helmTemplate("--set", "namespaces.operator.create=false"));
-    assertThat(objects).filteredOn(o -> o.getKind().equals("Namespace")).extracting(o -> o.getMetadata().getName())
-        .containsExactly("sharedipc-agent");
-    assertThat(keys(objects)).hasSize(keys(chart).size() - 1);
+  void withNamespacesOperatorCreateTheRenderEqualsTheKustomizeBase() throws IOException, InterruptedException {
+    // For `helm template | kubectl apply`: the chart then owns the operator's Namespace too.
+    List<HasMetadata> objects = load(helmTemplate("--set", "namespaces.operator.create=true"));
+    assertThat(keys(objects)).containsExactlyInAnyOrderElementsOf(keys(kustomize));
+    assertSameObjects(objects, kustomize);
+  }
+
+  @Test
+  void noDisruptionBudgetSelectsTheAgent() {
+    // A budget on DaemonSet pods stays SyncFailed and refuses every eviction (InstallCommandsIT evicts one).
+    assertThat(chart).filteredOn(o -> o.getKind().equals("PodDisruptionBudget")).extracting(o -> o.getMetadata().getName())
+        .containsExactly("sharedipc-operator");
   }
 
   @Test
@@ -265,7 +270,7 @@ class HelmChartIT {
   // ---- helpers -----------------------------------------------------------------------------------
 
   /** The helm binary: scripts/helm.sh builds it from Go modules when the cache has none. */
-  private static Path ensureHelm() throws IOException, InterruptedException {
+  static Path ensureHelm() throws IOException, InterruptedException {
     Path script = RepoPaths.root().resolve("scripts/helm.sh");
     Result path = run(List.of("bash", script.toString(), "path"));
     assertThat(path.exit).as("%s path: %s", script, path.out).isZero();
@@ -286,6 +291,11 @@ class HelmChartIT {
       Assumptions.abort(reason);
     }
     return binary;
+  }
+
+  /** deploy/ minus the operator's Namespace, which Helm makes by default instead of the chart. */
+  private static List<HasMetadata> withoutReleaseNamespace(List<HasMetadata> objects) {
+    return objects.stream().filter(o -> !key(o).equals("Namespace//" + NAMESPACE)).toList();
   }
 
   private static Path chartDir() {

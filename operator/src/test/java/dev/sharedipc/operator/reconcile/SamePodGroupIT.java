@@ -178,6 +178,12 @@ class SamePodGroupIT {
     });
     assertThat(awaitPods("scale", 3)).extracting(p -> p.getMetadata().getName())
         .containsExactlyInAnyOrder("scale-0", "scale-1", "scale-2");
+    // What /scale reads (kubectl scale, autoscalers): the instances that exist, and the pods' selector.
+    await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+      var status = groups.get("scale").getStatus();
+      assertThat(status.getReplicas()).isEqualTo(3);
+      assertThat(status.getSelector()).isEqualTo("app.kubernetes.io/managed-by=sharedipc-operator,sharedipc.dev/group=scale");
+    });
     groups.edit("scale", g -> {
       g.getSpec().setReplicas(1);
       return g;

@@ -144,6 +144,17 @@ class GroupRendererTest {
   }
 
   @Test
+  void aGroupWithoutSharedMemoryIsReportedAsSuchNotAsBadTemplates() {
+    // Stored before the CRD required it: the reason says what is missing.
+    SharedIpcGroup g = group("nomem", 1, "64Mi", member("w", null, null));
+    g.getSpec().setSharedMemory(null);
+    assertThatThrownBy(() -> renderer.render(g)).isInstanceOfSatisfying(MergeConflict.class, e -> {
+      assertThat(e.reason()).isEqualTo("SharedMemoryMissing");
+      assertThat(e.getMessage()).contains("spec.sharedMemory.size is required");
+    });
+  }
+
+  @Test
   void aMemberMountingSomethingElseAtMountPathIsAConflict() {
     SharedIpcGroup g = group("m", 1, "64Mi", member("w", null, null));
     g.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0)

@@ -68,6 +68,67 @@ class RenderCommandTest {
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("default/clash cannot be rendered").contains("container named same");
   }
 
+  private int renderYaml(Path dir, String yaml) throws IOException {
+    Path file = dir.resolve("group.yaml");
+    Files.writeString(file, yaml);
+    return render("-f", file.toString());
+  }
+
+  private static String group(String sharedMemory, String extraSpec) {
+    return """
+        apiVersion: sharedipc.dev/v1alpha1
+        kind: SharedIpcGroup
+        metadata: {name: g}
+        spec:
+        """ + sharedMemory + extraSpec + """
+          members:
+            - name: a
+              template: {spec: {containers: [{name: a, image: busybox}]}}
+        """;
+  }
+
+  @Test
+  void aSizeThatIsNotAQuantityExitsTwoSayingWhatTheApiServerWould(@TempDir Path dir) throws IOException {
+    assertThat(renderYaml(dir, group("  sharedMemory: {size: 512MB}\n", ""))).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .contains("SharedIpcGroup default/g is invalid (the API server would refuse it)")
+        .contains("spec.sharedMemory.size: Invalid value: \"512MB\": size must be a positive Kubernetes quantity such as 512Mi or 2Gi")
+        .doesNotContain("Exception").doesNotContain("\tat ");
+    assertThat(out.toString(StandardCharsets.UTF_8)).isEmpty();
+  }
+
+  @Test
+  void aMisspeltFieldExitsTwoNamingIt(@TempDir Path dir) throws IOException {
+    assertThat(renderYaml(dir, group("  sharedMemory: {size: 64Mi, mountPth: /shm}\n", "  replica: 2\n"))).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .contains("unknown field \"spec.sharedMemory.mountPth\" (spec.sharedMemory has accountTo, mountPath, size)")
+        .contains("unknown field \"spec.replica\"").doesNotContain("Exception");
+  }
+
+  @Test
+  void aMisspeltFieldInAMemberTemplateIsFoundToo(@TempDir Path dir) throws IOException {
+    String yaml = group("  sharedMemory: {size: 64Mi}\n", "").replace("image: busybox", "imag: busybox");
+    assertThat(renderYaml(dir, yaml)).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("unknown field \"spec.members[0].template.spec.containers[0].imag\"");
+  }
+
+  @Test
+  void aMissingSharedMemoryIsReportedAsSuch(@TempDir Path dir) throws IOException {
+    assertThat(renderYaml(dir, group("", ""))).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("spec.sharedMemory: Required value").doesNotContain("InvalidMemberTemplates");
+  }
+
+  @Test
+  void anUnreadableFileExitsTwoWithoutAStackTrace(@TempDir Path dir) throws IOException {
+    assertThat(render("-f", dir.resolve("absent.yaml").toString())).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("absent.yaml: no such file").doesNotContain("Exception");
+    err.reset();
+    Path broken = dir.resolve("broken.yaml");
+    Files.writeString(broken, "kind: SharedIpcGroup\nspec: [unclosed\n");
+    assertThat(render("-f", broken.toString())).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("broken.yaml: cannot read it as YAML").doesNotContain("\tat ");
+  }
+
   @Test
   void aFileWithoutGroupsSaysSo(@TempDir Path dir) throws IOException {
     Path file = dir.resolve("cm.yaml");

@@ -62,6 +62,15 @@ class StatusAggregatorTest {
   }
 
   @Test
+  void scaleReadsTheInstancesThatExistAndTheGroupsPodSelector() {
+    // Two of three instances have a pod, one of them not even scheduled: both exist.
+    SharedIpcGroupStatus s = aggregate(List.of(pod(0, "n1", "Running", true), pod(1, null, "Pending", false)), Map.of());
+    assertThat(s.getReplicas()).isEqualTo(2);
+    assertThat(s.getSelector()).isEqualTo("app.kubernetes.io/managed-by=sharedipc-operator,sharedipc.dev/group=g");
+    assertThat(aggregate(List.of(), Map.of()).getReplicas()).isZero();
+  }
+
+  @Test
   void instancesReportTheirPodsState() {
     SharedIpcGroupStatus s = aggregate(List.of(pod(0, "n1", "Running", true), pod(1, null, "Pending", false)), Map.of());
     assertThat(s.getInstances()).extracting(InstanceStatus::getPhase).containsExactly("Ready", "Pending", "Pending");
@@ -131,6 +140,23 @@ class StatusAggregatorTest {
     assertThat(s.getPhase()).isEqualTo("Failed");
     assertThat(condition(s, "Placed").getReason()).isEqualTo("InvalidMemberTemplates");
     assertThat(condition(s, "MemoryAccounted").getStatus()).isEqualTo("Unknown");
+  }
+
+  @Test
+  void aPodSecurityRefusalOfTheOperatorsHostPathDoesNotBlameTheMemberTemplate() {
+    // The message the API server gives when Pod Security baseline meets the SameNode shared volume.
+    String refusal = "pods \"g-0-w\" is forbidden: violates PodSecurity \"baseline:latest\": hostPath volumes (volume \"sharedipc-shm\")";
+    SharedIpcGroupStatus s = aggregator.aggregate(new GroupObservation(group, desired, null, List.of(),
+        new dev.sharedipc.operator.sync.Blockers(List.of(), Map.of("g-0-w", refusal)), NO_POLICY, NodeUsage.GroupUsage.NONE), NOW);
+    assertThat(condition(s, "Placed").getReason()).isEqualTo("PodSecurityForbidsSharedVolume");
+    assertThat(condition(s, "Placed").getMessage()).contains(refusal).contains("the operator adds")
+        .contains("pod-security.kubernetes.io/enforce=privileged").doesNotContain("Fix the member template");
+    // A refusal of the user's own fields still points at the template.
+    SharedIpcGroupStatus own = aggregator.aggregate(new GroupObservation(group, desired, null, List.of(),
+        new dev.sharedipc.operator.sync.Blockers(List.of(), Map.of("g-0-w", "violates PodSecurity \"restricted:latest\": runAsNonRoot != true")),
+        NO_POLICY, NodeUsage.GroupUsage.NONE), NOW);
+    assertThat(condition(own, "Placed").getReason()).isEqualTo("PodRejected");
+    assertThat(condition(own, "Placed").getMessage()).contains("Fix the member template");
   }
 
   @Test
