@@ -101,7 +101,7 @@ class RenderCommandTest {
   void aMisspeltFieldExitsTwoNamingIt(@TempDir Path dir) throws IOException {
     assertThat(renderYaml(dir, group("  sharedMemory: {size: 64Mi, mountPth: /shm}\n", "  replica: 2\n"))).isEqualTo(2);
     assertThat(err.toString(StandardCharsets.UTF_8))
-        .contains("unknown field \"spec.sharedMemory.mountPth\" (spec.sharedMemory has accountTo, mountPath, size)")
+        .contains("unknown field \"spec.sharedMemory.mountPth\" (spec.sharedMemory has accountTo, medium, mountPath, size)")
         .contains("unknown field \"spec.replica\"").doesNotContain("Exception");
   }
 
