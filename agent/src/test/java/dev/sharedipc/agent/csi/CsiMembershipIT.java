@@ -131,6 +131,7 @@ class CsiMembershipIT {
         kind: SharedIpcGroup
         metadata: {name: %s}
         spec:
+          sharedMemory: {size: 64Mi}
           members:
             - name: worker
               template: {spec: {containers: [{name: worker, image: busybox:1.36}]}}

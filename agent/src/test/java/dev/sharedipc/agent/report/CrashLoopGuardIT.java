@@ -186,6 +186,7 @@ class CrashLoopGuardIT {
         kind: SharedIpcGroup
         metadata: {name: %s}
         spec:
+          sharedMemory: {size: 64Mi}
           members:
             - name: writer
               template: {spec: {containers: [{name: writer, image: busybox:1.36}]}}

@@ -107,6 +107,7 @@ class ServeIT {
         kind: SharedIpcGroup
         metadata: {name: %s}
         spec:
+          sharedMemory: {size: 64Mi}
           segments: {orphanPolicy: %s, orphanGracePeriod: 0s}
           members:
             - name: writer
