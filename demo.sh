@@ -7,7 +7,13 @@
 # deploy/ but the operator's Deployment, runs the operator as a local process with ONLY its
 # ServiceAccount's permissions (a token of sharedipc-operator, so deploy/'s RBAC is what is
 # exercised), runs the node agent on this host as the agent of one simulated node (with a token
-# bound to that node's agent pod), applies samples/, and shows what a user looks at.
+# bound to that node's agent pod), applies samples/, and shows what a user looks at. The agent's
+# half: a SamePod group with orphanPolicy Delete gets a pod on that node, and a real IPC namespace
+# of this host (an `unshare --ipc` process the demo starts) is mapped to that pod by a fixture proc
+# root (<pid>/cgroup naming the pod, <pid>/ns/ipc linking the namespace), holding one attached
+# segment and one orphan: the agent reports the segment into the group's status (usage) and removes
+# the orphan, with an OrphanSegmentRemoved Event. Needs root, unshare, nsenter and python3 for that
+# part (skipped otherwise).
 # Everything listens on 127.0.0.1.
 #
 # Usage: ./demo.sh [--keep] [--rebuild]
@@ -27,6 +33,10 @@ NS=sharedipc-demo
 # that a policy meant for that namespace does not also govern the other samples.
 NS_HOSTIPC=sharedipc-demo-hostipc
 AGENT_NODE=kwok-node-0
+# The SamePod group of the agent's half (see the header), and what its IPC namespace holds.
+AGENT_GROUP=feed
+HELD_BYTES=4096
+ORPHAN_BYTES=262144
 
 KEEP=0
 REBUILD=0
@@ -52,7 +62,7 @@ else
 fi
 START=$SECONDS
 STEP=0
-TOTAL_STEPS=9
+TOTAL_STEPS=10
 step() {
   STEP=$((STEP + 1))
   printf '\n%s==> [%d/%d] %s%s %s(%ds)%s\n' "$B" "$STEP" "$TOTAL_STEPS" "$*" "$N" "$DIM" $((SECONDS - START)) "$N"
@@ -75,6 +85,8 @@ AGENT_PID=""
 CLUSTER_WAS_UP=0
 STARTED_CLUSTER=0
 SEGMENT_ID=""
+IPC_NS_PID=""
+HOLDER_PID=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -84,12 +96,17 @@ cleanup() {
     say "operator: pid $OPERATOR_PID, log $DEMO_DIR/operator.log, http://127.0.0.1:$OPERATOR_PORT/metrics"
     [[ -z "$AGENT_PID" ]] || say "agent:    pid $AGENT_PID, log $DEMO_DIR/agent.log"
     [[ -z "$SEGMENT_ID" ]] || say "demo segment: shmid $SEGMENT_ID (ipcrm -m $SEGMENT_ID)"
-    say "stop it all: kill ${OPERATOR_PID}${AGENT_PID:+ $AGENT_PID}; scripts/local-cluster.sh down"
+    [[ -z "$IPC_NS_PID" ]] || say "IPC namespace of group $NS/$AGENT_GROUP: held by pids $IPC_NS_PID $HOLDER_PID"
+    say "stop it all: kill ${OPERATOR_PID}${AGENT_PID:+ $AGENT_PID}${IPC_NS_PID:+ $IPC_NS_PID $HOLDER_PID}; scripts/local-cluster.sh down"
     return
   fi
   printf '\n%s==> tearing down%s\n' "$B" "$N"
   stop_process agent "$AGENT_PID"
   stop_process operator "$OPERATOR_PID"
+  # The namespace dies with its last process, and the kernel frees its segments with it.
+  stop_process "segment holder" "$HOLDER_PID"
+  stop_process "IPC namespace holder" "$IPC_NS_PID"
+  rm -rf "$DEMO_DIR/proc"
   if [[ -n "$SEGMENT_ID" ]]; then
     ipcrm -m "$SEGMENT_ID" 2>/dev/null && say "removed the demo's System V segment (shmid $SEGMENT_ID)"
     rm -f "$DEMO_DIR/segment.id"
@@ -258,6 +275,79 @@ until operator_ready; do
 done
 say "operator ready (pid $OPERATOR_PID): $(curl -fsS "http://127.0.0.1:$OPERATOR_PORT/readyz")"
 
+# The agent's half (see the header): group $AGENT_GROUP's pod on $AGENT_NODE, a real IPC namespace with
+# an attached segment and an orphan, mapped to that pod under $DEMO_DIR/proc. False (with a note) when
+# this host cannot (not root, or no unshare/nsenter/python3).
+map_group_namespace() {
+  local tool uid host_ns line orphan
+  [[ $(id -u) == 0 ]] || { note "not root: no IPC namespace of our own to map to a pod"; return 1; }
+  for tool in unshare nsenter python3; do
+    command -v "$tool" >/dev/null || { note "no $tool on PATH"; return 1; }
+  done
+  say "a SamePod group with orphanPolicy Delete (grace 1s), its pod pinned to $AGENT_NODE:"
+  kubectl get namespace "$NS" >/dev/null 2>&1 || run kubectl create namespace "$NS"
+  wait_until 60 kubectl get serviceaccount default -n "$NS" || fail "no ServiceAccount $NS/default after 60s"
+  printf '%s$ kubectl apply --server-side -n %s -f - (SharedIpcGroup %s)%s\n' "$DIM" "$NS" "$AGENT_GROUP" "$N"
+  kubectl apply --server-side -n "$NS" -f - <<EOF
+apiVersion: sharedipc.dev/v1alpha1
+kind: SharedIpcGroup
+metadata:
+  name: $AGENT_GROUP
+spec:
+  replicas: 1
+  placement: SamePod
+  sharedMemory: {size: 64Mi, mountPath: /dev/shm, accountTo: writer}
+  segments: {orphanPolicy: Delete, orphanGracePeriod: 1s, maxSegments: 16}
+  members:
+    - name: writer
+      template:
+        spec:
+          nodeSelector: {kubernetes.io/hostname: $AGENT_NODE}
+          containers:
+            - name: writer
+              image: busybox:1.36
+              command: [sh, -c, "sleep infinity"]
+              resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {memory: 32Mi}}
+EOF
+  pod_running() {
+    [[ "$(kubectl get pod -n "$NS" "$AGENT_GROUP-0" -o jsonpath='{.spec.nodeName} {.status.phase}' 2>/dev/null)" == "$AGENT_NODE Running" ]]
+  }
+  wait_until 60 pod_running || { note "pod $NS/$AGENT_GROUP-0 is not Running on $AGENT_NODE after 60s"; return 1; }
+  uid="$(kubectl get pod -n "$NS" "$AGENT_GROUP-0" -o jsonpath='{.metadata.uid}')"
+  say "pod $NS/$AGENT_GROUP-0 (uid $uid) runs on $AGENT_NODE; a new IPC namespace on this host stands for its containers'"
+  host_ns="$(readlink /proc/self/ns/ipc)"
+  # No --fork: unshare execs sleep in the new namespace, so that sleep is the namespace's only process.
+  unshare --ipc sleep 3600 </dev/null >/dev/null 2>&1 &
+  IPC_NS_PID=$!
+  ns_made() { local l; l="$(readlink "/proc/$IPC_NS_PID/ns/ipc")" && [[ "$l" != "$host_ns" ]]; }
+  wait_until 10 ns_made || { note "unshare --ipc (pid $IPC_NS_PID) made no IPC namespace within 10s"; return 1; }
+  local helper=(nsenter "--ipc=/proc/$IPC_NS_PID/ns/ipc" python3 "$ROOT/agent/src/test/resources/shm_helper.py")
+  # A writer that stays attached (nattch 1: in use, never removed) and one that created a segment and exited (an orphan).
+  "${helper[@]}" create 0x5e1c0001 "$HELD_BYTES" hold </dev/null >"$DEMO_DIR/holder.out" 2>&1 &
+  HOLDER_PID=$!
+  held_made() { [[ -s "$DEMO_DIR/holder.out" ]]; }
+  if ! wait_until 10 held_made || ! line="$(head -n 1 "$DEMO_DIR/holder.out")" || [[ ! "$line" =~ ^[0-9]+$ ]]; then
+    note "the segment helper made no attached segment: $(cat "$DEMO_DIR/holder.out")"
+    return 1
+  fi
+  HELD_ID="$line"
+  orphan="$("${helper[@]}" create 0x5e1c0002 "$ORPHAN_BYTES" </dev/null 2>&1)" || true
+  [[ "$orphan" =~ ^[0-9]+$ ]] || { note "the segment helper made no orphan: $orphan"; return 1; }
+  ORPHAN_ID="$orphan"
+  say "in it: shmid $HELD_ID ($HELD_BYTES bytes, attached by pid $HOLDER_PID) and shmid $ORPHAN_ID ($ORPHAN_BYTES bytes, its creator gone):"
+  run nsenter "--ipc=/proc/$IPC_NS_PID/ns/ipc" ipcs -m
+  # The fixture proc root: <pid>/cgroup names the pod (cgroup v2, systemd driver, containerd), <pid>/ns/ipc links the namespace.
+  mkdir -p "$DEMO_DIR/proc/$IPC_NS_PID/ns"
+  ln -s "/proc/$IPC_NS_PID/ns/ipc" "$DEMO_DIR/proc/$IPC_NS_PID/ns/ipc"
+  printf '0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod%s.slice/cri-containerd-%s.scope\n' \
+    "${uid//-/_}" "$(printf 'ab%.0s' {1..32})" >"$DEMO_DIR/proc/$IPC_NS_PID/cgroup"
+  say "mapped to the pod by ${DEMO_DIR#"$ROOT"/}/proc/$IPC_NS_PID/{cgroup,ns/ipc}"
+  MAPPED=1
+}
+MAPPED=0
+HELD_ID=""
+ORPHAN_ID=""
+
 # ---- 6. agent ----------------------------------------------------------------------------
 step "The node agent"
 if [[ -f "$AGENT_JAR" ]]; then
@@ -287,12 +377,18 @@ if [[ -f "$AGENT_JAR" ]]; then
       AGENT_TOKEN="$(kubectl create token sharedipc-agent -n sharedipc-agent --bound-object-kind Pod --bound-object-name "$POD" --duration=24h)"
       write_kubeconfig "$DEMO_DIR/agent.kubeconfig" sharedipc-agent "$AGENT_TOKEN" sharedipc-agent
       run kubectl --kubeconfig "$DEMO_DIR/agent.kubeconfig" auth whoami
+      # The agent sees the processes of a fixture proc root, not this host's: the one below maps a real
+      # IPC namespace to the pod of group $AGENT_GROUP. Shared directories and memory volumes: empty demo dirs.
+      AGENT_ARGS=(--proc-root "$DEMO_DIR/proc" --shared-root "$DEMO_DIR/shared-root" --kubelet-root "$DEMO_DIR/kubelet-root")
+      rm -rf "$DEMO_DIR/proc" && mkdir -p "$DEMO_DIR/proc" "$DEMO_DIR/shared-root" "$DEMO_DIR/kubelet-root"
+      map_group_namespace || note "the agent reports no group of its node (the reason is above)"
       AGENT_PORT="$(free_port)"
       cp -f "$AGENT_JAR" "$DEMO_DIR/sharedipc-agent.jar"
-      printf '%s$ java -jar %s serve --node-name %s --listen 127.0.0.1:%s --interval 5s --ledger none --kubeconfig %s >%s 2>&1 &%s\n' \
-        "$DIM" "${DEMO_DIR#"$ROOT"/}/sharedipc-agent.jar" "$AGENT_NODE" "$AGENT_PORT" "${DEMO_DIR#"$ROOT"/}/agent.kubeconfig" "${DEMO_DIR#"$ROOT"/}/agent.log" "$N"
+      printf '%s$ java -jar %s serve --node-name %s --listen 127.0.0.1:%s --interval 5s --ledger none --kubeconfig %s %s >%s 2>&1 &%s\n' \
+        "$DIM" "${DEMO_DIR#"$ROOT"/}/sharedipc-agent.jar" "$AGENT_NODE" "$AGENT_PORT" "${DEMO_DIR#"$ROOT"/}/agent.kubeconfig" \
+        "${AGENT_ARGS[*]//"$ROOT"\//}" "${DEMO_DIR#"$ROOT"/}/agent.log" "$N"
       java -jar "$DEMO_DIR/sharedipc-agent.jar" serve --node-name "$AGENT_NODE" --listen "127.0.0.1:$AGENT_PORT" --interval 5s \
-        --ledger none --kubeconfig "$DEMO_DIR/agent.kubeconfig" </dev/null >"$DEMO_DIR/agent.log" 2>&1 &
+        --ledger none --kubeconfig "$DEMO_DIR/agent.kubeconfig" "${AGENT_ARGS[@]}" </dev/null >"$DEMO_DIR/agent.log" 2>&1 &
       AGENT_PID=$!
       echo "$AGENT_PID" >"$DEMO_DIR/agent.pid"
     else
@@ -346,7 +442,31 @@ until groups_settled; do
 done
 say "settled after $((SECONDS - t0))s"
 
-# ---- 9. show -------------------------------------------------------------------------------
+# ---- 9. the agent's half -------------------------------------------------------------------
+step "The agent's half: group $AGENT_GROUP's segments in its status, its orphan removed"
+if ((MAPPED)) && [[ -n "$AGENT_PID" ]]; then
+  usage_reported() {
+    [[ "$(kubectl get sipc -n "$NS" "$AGENT_GROUP" -o jsonpath='{.status.usage.segments} {.status.usage.orphansRemoved}' 2>/dev/null)" == "1 1" ]]
+  }
+  t0=$SECONDS
+  if wait_until 60 usage_reported; then
+    say "after $((SECONDS - t0))s, the agent has removed the orphan (shmid $ORPHAN_ID) and kept the attached segment:"
+    run nsenter "--ipc=/proc/$IPC_NS_PID/ns/ipc" ipcs -m
+    say "the operator summed the agent's SharedIpcNode/$AGENT_NODE into the group's status:"
+    run kubectl get sipc -n "$NS" "$AGENT_GROUP" -o jsonpath='{"usage: "}{.status.usage}{"\ninstances[0].segments: "}{.status.instances[0].segments}{"\n"}'
+    run kubectl get sipc -n "$NS" "$AGENT_GROUP" -o wide
+    say "and the removal is an Event on the pod:"
+    run kubectl get events -n "$NS" --field-selector reason=OrphanSegmentRemoved -o custom-columns='OBJECT:.involvedObject.name,REASON:.reason,FROM:.source.component,MESSAGE:.message'
+  else
+    kubectl get sipc -n "$NS" "$AGENT_GROUP" -o jsonpath='{.status.usage}{"\n"}' || true
+    tail -n 20 "$DEMO_DIR/agent.log" >&2
+    fail "group $NS/$AGENT_GROUP shows no segment and no removed orphan 60s after the agent started (log: $DEMO_DIR/agent.log)"
+  fi
+else
+  note "skipped: the agent is not running or no IPC namespace was mapped to the group's pod (the reason is above)"
+fi
+
+# ---- 10. show -------------------------------------------------------------------------------
 step "What a user looks at"
 run kubectl get sipc -A -o wide
 echo
