@@ -1,0 +1,170 @@
+package dev.sharedipc.agent.bench;
+
+import dev.sharedipc.agent.scan.FileUsersIndex;
+import dev.sharedipc.agent.scan.MemoryVolume;
+import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
+import dev.sharedipc.agent.scan.PosixObject;
+import dev.sharedipc.agent.scan.PosixObjectCollector;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The POSIX benchmark (run by agent/bench/posix-bench.sh, which makes the volumes, the objects and
+ * the processes that map them, and removes them all on exit): over the volumes {@code vol-*} under
+ * {@code --root}, prints side by side the agent's POSIX pass ({@link PosixObjectCollector} then
+ * {@link FileUsersIndex}, warm, median of {@code --rounds}), a raw read ({@code find -printf} of
+ * every file, then every {@code /proc/*}{@code /maps} read once) and {@code lsof +D} over the same
+ * directories, with the ratios.
+ */
+public final class PosixBenchmark {
+  public static void main(String[] args) throws Exception {
+    Path root = Path.of(strArg(args, "--root", "/nonexistent"));
+    int rounds = intArg(args, "--rounds", 15);
+    int lsofRounds = intArg(args, "--lsof-rounds", 3);
+    List<MemoryVolume> volumes = new ArrayList<>();
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root, "vol-*")) {
+      for (Path d : dirs) {
+        volumes.add(new MemoryVolume(MemoryVolume.Kind.EmptyDir, d.getFileName().toString(), d.toString(),
+            "bench-pod-" + d.getFileName(), 0, 0));
+      }
+    }
+    List<String> problems = new ArrayList<>();
+    int[] seen = new int[2];
+    for (int i = 0; i < 5; i++) {
+      agentPass(volumes, problems, seen);
+      rawRead(volumes);
+    }
+    if (!problems.isEmpty()) {
+      System.err.println("the agent's pass noted problems: " + problems);
+    }
+    System.out.printf("agent sees %d objects in %d volumes; %d of them open or mapped by some process%n", seen[0], volumes.size(), seen[1]);
+    long[] agent = new long[rounds];
+    long[] raw = new long[rounds];
+    for (int i = 0; i < rounds; i++) {
+      long t0 = System.nanoTime();
+      agentPass(volumes, problems, seen);
+      agent[i] = System.nanoTime() - t0;
+      t0 = System.nanoTime();
+      rawRead(volumes);
+      raw[i] = System.nanoTime() - t0;
+    }
+    // where the agent's time goes: listing the volumes, and reading every process's fds and maps
+    long[] collect = new long[rounds];
+    long[] index = new long[rounds];
+    for (int i = 0; i < rounds; i++) {
+      long t0 = System.nanoTime();
+      List<PosixObject> objects = PosixObjectCollector.collect(volumes, problems);
+      collect[i] = System.nanoTime() - t0;
+      Set<FileId> ids = new HashSet<>();
+      objects.forEach(o -> ids.add(o.id()));
+      t0 = System.nanoTime();
+      FileUsersIndex.read(List.of(Path.of("/proc")), ids);
+      index[i] = System.nanoTime() - t0;
+    }
+    double agentMs = median(agent) / 1e6;
+    double rawMs = median(raw) / 1e6;
+    Double lsofMs = null;
+    String lsofNote = null;
+    if (Files.isExecutable(Path.of("/usr/bin/lsof")) || Files.isExecutable(Path.of("/usr/sbin/lsof")) || Files.isExecutable(Path.of("/bin/lsof"))) {
+      long[] lsof = new long[lsofRounds];
+      for (int i = 0; i < lsofRounds; i++) {
+        long t0 = System.nanoTime();
+        run(lsofCommand(volumes), root.resolve("lsof.out"));
+        lsof[i] = System.nanoTime() - t0;
+      }
+      lsofMs = median(lsof) / 1e6;
+      lsofNote = Files.readAllLines(root.resolve("lsof.out")).size() - 1 + " lines (open and mapped entries)";
+      Files.deleteIfExists(root.resolve("lsof.out"));
+    }
+    System.out.println();
+    System.out.printf("%-72s %10s %10s%n", "POSIX pass over " + volumes.size() + " volumes, " + seen[0] + " objects", "median ms", "x raw");
+    System.out.printf("%-72s %10.1f %10.2f%n", "raw read (find -printf of the files + every /proc/*/maps)", rawMs, 1.0);
+    System.out.printf("%-72s %10.1f %10.2f%n", "agent (PosixObjectCollector + FileUsersIndex, warm)", agentMs, agentMs / rawMs);
+    System.out.printf("%-72s %10.1f %10.2f%n", "  of which listing the volumes (PosixObjectCollector)", median(collect) / 1e6, median(collect) / 1e6 / rawMs);
+    System.out.printf("%-72s %10.1f %10.2f%n", "  of which every process's fds and maps (FileUsersIndex)", median(index) / 1e6, median(index) / 1e6 / rawMs);
+    if (lsofMs != null) {
+      System.out.printf("%-72s %10.1f %10.2f%n", "lsof +D over the same directories (" + lsofNote + ")", lsofMs, lsofMs / rawMs);
+    } else {
+      System.out.println("lsof +D: not run (lsof is not installed; apt-get install -y lsof)");
+    }
+    System.out.printf("target: agent within 2x the raw read (%.2fx) -> %s%n", agentMs / rawMs, agentMs <= 2 * rawMs ? "MET" : "NOT MET");
+    if (lsofMs != null) {
+      System.out.printf("target: lsof at least 10x the agent (%.1fx) -> %s%n", lsofMs / agentMs, lsofMs >= 10 * agentMs ? "MET" : "NOT MET");
+    }
+  }
+
+  /** What the agent does each pass for POSIX objects: list every volume, then read who uses files on their devices. */
+  private static void agentPass(List<MemoryVolume> volumes, List<String> problems, int[] seen) {
+    List<PosixObject> objects = PosixObjectCollector.collect(volumes, problems);
+    Set<FileId> ids = new HashSet<>();
+    objects.forEach(o -> ids.add(o.id()));
+    FileUsersIndex index = FileUsersIndex.read(List.of(Path.of("/proc")), ids);
+    if (index.unknown() != null && problems.isEmpty()) {
+      problems.add("who uses the objects is not known: " + index.unknown());
+    }
+    int used = 0;
+    for (PosixObject o : objects) {
+      FileUsersIndex.Users u = index.users(o.id());
+      used += u != null && !u.all().isEmpty() ? 1 : 0;
+    }
+    seen[0] = objects.size();
+    seen[1] = used;
+  }
+
+  /** The floor: what any tool must read. {@code find} lists and stats every file; one shell reads each process's maps once. */
+  private static void rawRead(List<MemoryVolume> volumes) throws Exception {
+    List<String> find = new ArrayList<>(List.of("find"));
+    volumes.forEach(v -> find.add(v.path()));
+    find.addAll(List.of("-xdev", "-type", "f", "-printf", "%D %i %b %s %U %G %m %T@ %C@ %p\\n"));
+    run(find, null);
+    run(List.of("sh", "-c", "cat /proc/[0-9]*/maps 2>/dev/null; true"), null);
+  }
+
+  private static List<String> lsofCommand(List<MemoryVolume> volumes) {
+    List<String> cmd = new ArrayList<>(List.of("lsof", "-n", "-w"));
+    for (MemoryVolume v : volumes) {
+      cmd.add("+D");
+      cmd.add(v.path());
+    }
+    return cmd;
+  }
+
+  private static void run(List<String> cmd, Path out) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
+    pb.redirectOutput(out == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.to(out.toFile()));
+    Process p = pb.start();
+    if (!p.waitFor(600, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException(cmd.get(0) + " did not finish in 10 minutes");
+    }
+  }
+
+  private static long median(long[] v) {
+    long[] c = v.clone();
+    Arrays.sort(c);
+    return c[c.length / 2];
+  }
+
+  private static int intArg(String[] args, String name, int def) {
+    String v = strArg(args, name, null);
+    return v == null ? def : Integer.parseInt(v);
+  }
+
+  private static String strArg(String[] args, String name, String def) {
+    for (int i = 0; i < args.length - 1; i++) {
+      if (args[i].equals(name)) {
+        return args[i + 1];
+      }
+    }
+    return def;
+  }
+
+  private PosixBenchmark() {}
+}
