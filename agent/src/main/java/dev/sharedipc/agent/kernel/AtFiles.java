@@ -38,6 +38,8 @@ public final class AtFiles {
   static final int ST_CTIM = 104;
 
   private static final boolean AVAILABLE = register();
+  /** One stat buffer per thread: a pass stats thousands of files, and native memory is not free to allocate. */
+  private static final ThreadLocal<Memory> BUFFER = ThreadLocal.withInitial(() -> new Memory(STAT_SIZE));
 
   private AtFiles() {}
 
@@ -79,7 +81,7 @@ public final class AtFiles {
     if (!AVAILABLE) {
       return null;
     }
-    Memory buf = new Memory(STAT_SIZE);
+    Memory buf = BUFFER.get();
     return fstatat(AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW) == 0 ? decode(buf) : null;
   }
 

@@ -1,7 +1,6 @@
 package dev.sharedipc.agent.scan;
 
 import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
-import dev.sharedipc.agent.scan.OpenFileUsers.MapsLine;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
@@ -125,9 +124,9 @@ public final class FileUsersIndex {
     } catch (IOException | RuntimeException e) {
       return Files.exists(pidDir) ? "cannot read the open files of pid " + pid + ": " + e : null;
     }
-    List<String> maps;
+    byte[] maps;
     try {
-      maps = Files.readAllLines(pidDir.resolve("maps"));
+      maps = Files.readAllBytes(pidDir.resolve("maps"));
     } catch (NoSuchFileException e) {
       return null;
     } catch (AccessDeniedException e) {
@@ -135,12 +134,95 @@ public final class FileUsersIndex {
     } catch (IOException | RuntimeException e) {
       return Files.exists(pidDir) ? "cannot read the mappings of pid " + pid + ": " + e : null;
     }
-    for (String line : maps) {
-      MapsLine m = MapsLine.parse(line);
-      if (m != null && m.id() != null && wanted.contains(device(m.id()))) {
-        entry(byFile, m.id()).mapped().add(pid);
+    mappedFiles(maps, (device, inode) -> {
+      if (wanted.contains(device)) {
+        entry(byFile, new FileId(device >>> 32, device & 0xffffffffL, inode)).mapped().add(pid);
+      }
+    });
+    return null;
+  }
+
+  /** Receives the device (major in the high 32 bits, minor in the low) and inode of one file mapping. */
+  @FunctionalInterface
+  interface MappingSink {
+    void accept(long device, long inode);
+  }
+
+  /**
+   * The file mappings of a {@code /proc/<pid>/maps} text ({@code address perms offset MM:mm inode [path]}),
+   * read off the bytes: a process maps hundreds of regions and a node runs thousands of processes, so no
+   * string is made per line. Anonymous mappings (inode 0) and lines that do not parse are skipped.
+   */
+  static void mappedFiles(byte[] t, MappingSink sink) {
+    int n = t.length;
+    int i = 0;
+    while (i < n) {
+      int end = i;
+      while (end < n && t[end] != '\n') {
+        end++;
+      }
+      int f = skipFields(t, i, end, 3); // address, perms, offset
+      long major = 0;
+      long minor = 0;
+      long inode = 0;
+      boolean ok = f < end;
+      int digits = 0;
+      while (ok && f < end && t[f] != ':') {
+        int d = hex(t[f++]);
+        ok = d >= 0;
+        major = major * 16 + d;
+        digits++;
+      }
+      ok = ok && digits > 0 && f < end && t[f++] == ':';
+      digits = 0;
+      while (ok && f < end && t[f] != ' ') {
+        int d = hex(t[f++]);
+        ok = d >= 0;
+        minor = minor * 16 + d;
+        digits++;
+      }
+      ok = ok && digits > 0;
+      while (ok && f < end && t[f] == ' ') {
+        f++;
+      }
+      digits = 0;
+      while (ok && f < end && t[f] != ' ') {
+        int d = t[f++] - '0';
+        ok = d >= 0 && d <= 9;
+        inode = inode * 10 + d;
+        digits++;
+      }
+      if (ok && digits > 0 && inode != 0) {
+        sink.accept((major << 32) | minor, inode);
+      }
+      i = end + 1;
+    }
+  }
+
+  /** The index just past {@code count} space-separated fields from {@code from}, spaces after them skipped. */
+  private static int skipFields(byte[] t, int from, int end, int count) {
+    int i = from;
+    for (int k = 0; k < count && i < end; k++) {
+      while (i < end && t[i] != ' ') {
+        i++;
+      }
+      while (i < end && t[i] == ' ') {
+        i++;
       }
     }
-    return null;
+    return i;
+  }
+
+  private static int hex(byte b) {
+    if (b >= '0' && b <= '9') {
+      return b - '0';
+    }
+    if (b >= 'a' && b <= 'f') {
+      return b - 'a' + 10;
+    }
+    if (b >= 'A' && b <= 'F') {
+      return b - 'A' + 10;
+    }
+    return -1;
   }
 }

@@ -4,13 +4,11 @@ import dev.sharedipc.agent.kernel.AtFiles;
 import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
 import dev.sharedipc.agent.scan.PosixObject.FileKind;
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -44,45 +42,54 @@ public final class PosixObjectCollector {
 
   private static void walk(MemoryVolume volume, List<PosixObject> out) throws IOException {
     Path root = Path.of(volume.path());
-    long rootDev = (Long) Files.getAttribute(root, "unix:dev", LinkOption.NOFOLLOW_LINKS);
-    Files.walkFileTree(root, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-        if (dir.equals(root)) {
-          return FileVisitResult.CONTINUE;
-        }
-        long dev = (Long) Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS);
-        return dev == rootDev ? FileVisitResult.CONTINUE : FileVisitResult.SKIP_SUBTREE;
-      }
-
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        try {
-          out.add(object(volume, root, file));
-        } catch (NoSuchFileException e) {
-          // unlinked while listing
-        }
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-        if (e instanceof NoSuchFileException) {
-          return FileVisitResult.CONTINUE;
-        }
-        throw e;
-      }
-    });
+    AtFiles.Stat top = stat(root);
+    if ((top.mode() & 0170000) != 0040000) {
+      throw new IOException(root + " is not a directory (a link or a file there is not followed)");
+    }
+    walk(volume, root, root, top.dev(), out);
   }
 
-  private static PosixObject object(MemoryVolume volume, Path root, Path file) throws IOException {
-    AtFiles.Stat st = AtFiles.lstat(file.toString());
-    if (st == null) {
-      if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
-        throw new NoSuchFileException(file.toString());
+  /**
+   * One directory: a plain listing (no stat by the JDK) and one lstat per entry, which both sorts
+   * the entry (a directory on the volume's filesystem is entered, one on another is not) and
+   * describes it. A file unlinked meanwhile is skipped.
+   */
+  private static void walk(MemoryVolume volume, Path root, Path dir, long rootDev, List<PosixObject> out) throws IOException {
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+      for (Path entry : entries) {
+        AtFiles.Stat st;
+        try {
+          st = stat(entry);
+        } catch (NoSuchFileException e) {
+          continue;
+        }
+        if ((st.mode() & 0170000) == 0040000) {
+          if (st.dev() == rootDev) {
+            walk(volume, root, entry, rootDev, out);
+          }
+          continue;
+        }
+        out.add(object(volume, root, entry, st));
       }
-      throw new IOException("lstat(" + file + ") failed");
+    } catch (NoSuchFileException e) {
+      if (dir.equals(root)) {
+        throw e;
+      }
     }
+  }
+
+  private static AtFiles.Stat stat(Path path) throws IOException {
+    AtFiles.Stat st = AtFiles.lstat(path.toString());
+    if (st == null) {
+      if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+        throw new NoSuchFileException(path.toString());
+      }
+      throw new IOException("lstat(" + path + ") failed");
+    }
+    return st;
+  }
+
+  private static PosixObject object(MemoryVolume volume, Path root, Path file, AtFiles.Stat st) {
     FileKind kind = switch (st.mode() & 0170000) {
       case 0100000 -> FileKind.Regular;
       case 0040000 -> FileKind.Directory;
