@@ -85,6 +85,15 @@ public final class AtFiles {
     return fstatat(AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW) == 0 ? decode(buf) : null;
   }
 
+  /** stat of what a path leads to (links followed: for /proc/PID/fd/N, the open file), or null when it cannot be read. */
+  public static Stat statThrough(String path) {
+    if (!AVAILABLE) {
+      return null;
+    }
+    Memory buf = BUFFER.get();
+    return fstatat(AT_FDCWD, path, buf, 0) == 0 ? decode(buf) : null;
+  }
+
   private static Stat decode(Memory b) {
     return new Stat(b.getLong(ST_DEV), b.getLong(ST_INO), b.getInt(ST_MODE), b.getInt(ST_UID), b.getInt(ST_GID), b.getLong(ST_SIZE),
         b.getLong(ST_BLOCKS) * 512,

@@ -1,5 +1,6 @@
 package dev.sharedipc.agent.scan;
 
+import dev.sharedipc.agent.kernel.AtFiles;
 import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
@@ -86,6 +87,20 @@ public final class FileUsersIndex {
     return new FileUsersIndex(byFile, null);
   }
 
+  /** The device and inode of the file an fd link leads to, or null when it was closed meanwhile. */
+  private static FileId openFile(Path link) {
+    if (AtFiles.available()) {
+      AtFiles.Stat st = AtFiles.statThrough(link.toString());
+      return st == null ? null : FileId.of(st.dev(), st.ino());
+    }
+    try { // a libc without fstatat: the JDK's stat, slower but as sure
+      Map<String, Object> a = Files.readAttributes(link, "unix:dev,ino");
+      return FileId.of((Long) a.get("dev"), (Long) a.get("ino"));
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
   private static long device(FileId id) {
     return (id.major() << 32) | id.minor();
   }
@@ -98,23 +113,11 @@ public final class FileUsersIndex {
     int pid = Integer.parseInt(pidDir.getFileName().toString());
     try (DirectoryStream<Path> fds = Files.newDirectoryStream(pidDir.resolve("fd"))) {
       for (Path link : fds) {
-        String text;
-        try {
-          text = Files.readSymbolicLink(link).toString();
-        } catch (IOException | UnsupportedOperationException e) {
-          continue; // closed meanwhile
-        }
-        if (!text.startsWith("/")) {
-          continue; // pipe:[..], socket:[..], anon_inode:..
-        }
-        try {
-          Map<String, Object> a = Files.readAttributes(link, "unix:dev,ino");
-          FileId id = FileId.of((Long) a.get("dev"), (Long) a.get("ino"));
-          if (wanted.contains(device(id))) {
-            entry(byFile, id).open().add(pid);
-          }
-        } catch (IOException | RuntimeException e) {
-          // closed meanwhile
+        // stat through the link: the open file's device and inode, whatever path the process sees
+        // it under (pipes and sockets have devices of their own and never match a volume's)
+        FileId id = openFile(link);
+        if (id != null && wanted.contains(device(id))) {
+          entry(byFile, id).open().add(pid);
         }
       }
     } catch (NoSuchFileException e) {
