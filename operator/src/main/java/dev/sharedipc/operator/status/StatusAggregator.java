@@ -152,8 +152,10 @@ public final class StatusAggregator {
         // The hostPath is the operator's (SameNode shared memory), not the user's: their template is fine.
         conditions.set(ConditionType.Placed, false, "PodSecurityForbidsSharedVolume", refused + ". The hostPath volume "
             + GroupRenderer.SHARED_VOLUME + " is the one the operator adds to SameNode pods for their shared memory, and"
-            + " the namespace's Pod Security level forbids hostPath volumes: label the namespace"
-            + " pod-security.kubernetes.io/enforce=privileged, or use placement: SamePod (an emptyDir, allowed by"
+            + " the namespace's Pod Security level forbids hostPath volumes. Install the CSI driver shm.sharedipc.dev"
+            + " (deploy/csi-driver.yaml and the agent DaemonSet's csi container) and set sharedMemory.medium: CSI (the"
+            + " default once the driver is installed): inline csi volumes are allowed even under restricted. Or label the"
+            + " namespace pod-security.kubernetes.io/enforce=privileged, or use placement: SamePod (an emptyDir, allowed by"
             + " every level); the operator tries again when the group changes");
       } else {
         conditions.set(ConditionType.Placed, false, "PodRejected", refused

@@ -150,7 +150,8 @@ class StatusAggregatorTest {
         new dev.sharedipc.operator.sync.Blockers(List.of(), Map.of("g-0-w", refusal)), NO_POLICY, NodeUsage.GroupUsage.NONE), NOW);
     assertThat(condition(s, "Placed").getReason()).isEqualTo("PodSecurityForbidsSharedVolume");
     assertThat(condition(s, "Placed").getMessage()).contains(refusal).contains("the operator adds")
-        .contains("pod-security.kubernetes.io/enforce=privileged").doesNotContain("Fix the member template");
+        .contains("pod-security.kubernetes.io/enforce=privileged").contains("sharedMemory.medium: CSI")
+        .doesNotContain("Fix the member template");
     // A refusal of the user's own fields still points at the template.
     SharedIpcGroupStatus own = aggregator.aggregate(new GroupObservation(group, desired, null, List.of(),
         new dev.sharedipc.operator.sync.Blockers(List.of(), Map.of("g-0-w", "violates PodSecurity \"restricted:latest\": runAsNonRoot != true")),
