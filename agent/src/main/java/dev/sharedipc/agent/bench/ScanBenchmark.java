@@ -1,5 +1,9 @@
 package dev.sharedipc.agent.bench;
 
+import static dev.sharedipc.agent.bench.BenchArgs.intArg;
+import static dev.sharedipc.agent.bench.BenchArgs.median;
+import static dev.sharedipc.agent.bench.BenchArgs.strArg;
+
 import dev.sharedipc.agent.survey.Findings;
 import dev.sharedipc.agent.verdict.PolicyResolver;
 import dev.sharedipc.agent.survey.Survey;
@@ -18,7 +22,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -183,26 +186,6 @@ public final class ScanBenchmark {
       }
     }
     return 0;
-  }
-
-  private static long median(long[] v) {
-    long[] c = v.clone();
-    Arrays.sort(c);
-    return c[c.length / 2];
-  }
-
-  private static int intArg(String[] args, String name, int def) {
-    String v = strArg(args, name, null);
-    return v == null ? def : Integer.parseInt(v);
-  }
-
-  private static String strArg(String[] args, String name, String def) {
-    for (int i = 0; i < args.length - 1; i++) {
-      if (args[i].equals(name)) {
-        return args[i + 1];
-      }
-    }
-    return def;
   }
 
   private ScanBenchmark() {}
