@@ -96,7 +96,7 @@ public final class Render {
 
   // --- inventoried only: semaphore sets, message queues, POSIX message queues (never judged, never removed) ---
 
-  static final View<Attributed<SemaphoreSet>> SEMAPHORES = new View<Attributed<SemaphoreSet>>()
+  static final View<Attributed<SemaphoreSet>> SEMAPHORES = withOwner(new View<Attributed<SemaphoreSet>>()
       .col("IPCNS", "ipcNamespace", x -> x.object().ipcNamespace())
       .col("KEY", "key", x -> x.object().keyHex())
       .col(">SEMID", "semid", x -> x.object().semid())
@@ -107,14 +107,10 @@ public final class Render {
       .json("cgid", x -> x.object().cgid())
       .col(">NSEMS", "nsems", x -> x.object().nsems())
       .col("LAST-OP", "otime", x -> shortTime(x.object().otime()), x -> time(x.object().otime()))
-      .col("CHANGED", "ctime", x -> shortTime(x.object().ctime()), x -> time(x.object().ctime()))
-      .col("POD", "pod", x -> x.attribution().podLabel(), x -> podOf(x.attribution()))
-      .col("GROUP", "group", x -> x.attribution().groupKey())
-      .json("instance", x -> x.attribution().pod() == null ? null : x.attribution().pod().instance())
-      .json("podUid", x -> x.attribution().podUid())
+      .col("CHANGED", "ctime", x -> shortTime(x.object().ctime()), x -> time(x.object().ctime())))
       .json("attribution", x -> x.attribution().source().name());
 
-  static final View<Attributed<MessageQueue>> MESSAGE_QUEUES = new View<Attributed<MessageQueue>>()
+  static final View<Attributed<MessageQueue>> MESSAGE_QUEUES = withOwner(new View<Attributed<MessageQueue>>()
       .col("IPCNS", "ipcNamespace", x -> x.object().ipcNamespace())
       .col("KEY", "key", x -> x.object().keyHex())
       .col(">MSQID", "msqid", x -> x.object().msqid())
@@ -129,14 +125,10 @@ public final class Render {
       .col(">LRPID", "lastReceivePid", x -> x.object().lastReceivePid())
       .json("stime", x -> time(x.object().stime()))
       .json("rtime", x -> time(x.object().rtime()))
-      .col("CHANGED", "ctime", x -> shortTime(x.object().ctime()), x -> time(x.object().ctime()))
-      .col("POD", "pod", x -> x.attribution().podLabel(), x -> podOf(x.attribution()))
-      .col("GROUP", "group", x -> x.attribution().groupKey())
-      .json("instance", x -> x.attribution().pod() == null ? null : x.attribution().pod().instance())
-      .json("podUid", x -> x.attribution().podUid())
+      .col("CHANGED", "ctime", x -> shortTime(x.object().ctime()), x -> time(x.object().ctime())))
       .json("attribution", x -> x.attribution().source().name());
 
-  static final View<Attributed<PosixQueue>> POSIX_QUEUES = new View<Attributed<PosixQueue>>()
+  static final View<Attributed<PosixQueue>> POSIX_QUEUES = withOwner(new View<Attributed<PosixQueue>>()
       .col("IPCNS", "ipcNamespace", x -> x.object().ipcNamespace())
       .col("NAME", "name", x -> x.object().name())
       .col("PERMS", "perms", x -> x.object().permsOctal())
@@ -144,12 +136,17 @@ public final class Render {
       .json("gid", x -> x.object().gid())
       .col(">QUEUED", "queuedBytes", x -> Sizes.human(x.object().queuedBytes()), x -> x.object().queuedBytes() < 0 ? null : x.object().queuedBytes())
       .col("CHANGED", "mtime", x -> shortTime(x.object().mtime()), x -> time(x.object().mtime()))
-      .json("ctime", x -> time(x.object().ctime()))
-      .col("POD", "pod", x -> x.attribution().podLabel(), x -> podOf(x.attribution()))
-      .col("GROUP", "group", x -> x.attribution().groupKey())
-      .json("instance", x -> x.attribution().pod() == null ? null : x.attribution().pod().instance())
-      .json("podUid", x -> x.attribution().podUid())
+      .json("ctime", x -> time(x.object().ctime())))
       .json("path", x -> x.object().path());
+
+  /** The columns that say whose an inventoried object is: its pod and group (text and JSON), instance and pod UID (JSON). */
+  private static <T> View<Attributed<T>> withOwner(View<Attributed<T>> view) {
+    return view
+        .col("POD", "pod", x -> x.attribution().podLabel(), x -> podOf(x.attribution()))
+        .col("GROUP", "group", x -> x.attribution().groupKey())
+        .json("instance", x -> x.attribution().pod() == null ? null : x.attribution().pod().instance())
+        .json("podUid", x -> x.attribution().podUid());
+  }
 
   /** Namespaces whose POSIX queues could not be listed: unknown, which is not none. */
   record UnknownQueues(long ipcNamespace, Attribution attribution, String reason) {}
