@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sharedipc.api.Labels;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.e2e.harness.E2EEnvironment;
+import dev.sharedipc.e2e.harness.LocalControlPlane;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -38,6 +40,34 @@ final class Groups {
    * operator meets when a test's namespace goes away under a group.
    */
   static final java.util.regex.Pattern RBAC_DENIAL = java.util.regex.Pattern.compile("User \\\\?\"[^\"\\\\]+\\\\?\" cannot [a-z]+ resource");
+  /** A log line of the operator begins with its instant, as operator/src/main/resources/logback.xml writes it. */
+  private static final java.util.regex.Pattern LOG_INSTANT = java.util.regex.Pattern.compile("^(\\d{4}-\\d\\d-\\d\\dT[0-9:.]+(Z|[+-]\\d\\d(:?\\d\\d)?)) ");
+  private static final java.time.format.DateTimeFormatter LOG_FORMAT = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSX");
+  /** Between the API server answering the request and the operator writing its log line. */
+  private static final Duration LOG_DELAY = Duration.ofSeconds(2);
+
+  /**
+   * The RBAC refusals in every log of the operator in this run, except those the API server
+   * gave while it restarted: it serves requests before its RBAC informers have synced and refuses
+   * them then (kubernetes/kubernetes#121635), which says nothing about deploy/'s RBAC. A line
+   * without an instant (a stack trace) counts with the line it continues.
+   */
+  static List<String> rbacDenials(E2EEnvironment env) {
+    List<LocalControlPlane.Outage> restarts = env.cluster().apiServerRestarts();
+    List<String> denials = new java.util.ArrayList<>();
+    java.time.Instant at = null;
+    for (String line : env.operator().allLogs().split("\n")) {
+      java.util.regex.Matcher instant = LOG_INSTANT.matcher(line);
+      if (instant.find()) {
+        at = java.time.OffsetDateTime.parse(instant.group(1), LOG_FORMAT).toInstant();
+      }
+      java.time.Instant when = at;
+      if (RBAC_DENIAL.matcher(line).find() && (when == null || restarts.stream().noneMatch(r -> r.covers(when, LOG_DELAY)))) {
+        denials.add(line);
+      }
+    }
+    return denials;
+  }
 
   private final KubernetesClient client;
   private final String ns;

@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +25,7 @@ public final class LocalControlPlane {
   private final Path repo;
   private final Path stateDir;
   private final Path logDir;
+  private final List<Outage> apiServerRestarts = new ArrayList<>();
 
   public LocalControlPlane(Path repo, Path stateDir, Path logDir) {
     this.repo = repo;
@@ -75,7 +77,32 @@ public final class LocalControlPlane {
 
   /** Stops and starts one component (e.g. kube-apiserver), returning when it is healthy again. */
   public void restart(String component) {
-    script(Duration.ofMinutes(3), "restart", component).orThrow("local-cluster.sh restart " + component);
+    Instant stopping = Instant.now();
+    try {
+      script(Duration.ofMinutes(3), "restart", component).orThrow("local-cluster.sh restart " + component);
+    } finally {
+      if (component.equals("kube-apiserver")) {
+        synchronized (this) {
+          apiServerRestarts.add(new Outage(stopping, Instant.now()));
+        }
+      }
+    }
+  }
+
+  /**
+   * From the moment a restart of the API server began to the moment its {@code /readyz} answered
+   * (the script waits for it), in the order they happened.
+   */
+  public synchronized List<Outage> apiServerRestarts() {
+    return List.copyOf(apiServerRestarts);
+  }
+
+  /** A span of time during which a component was not (yet) serving as it should. */
+  public record Outage(Instant from, Instant to) {
+    /** Whether the instant lies in the outage, or at most {@code slack} after its end. */
+    public boolean covers(Instant t, Duration slack) {
+      return !t.isBefore(from) && !t.isAfter(to.plus(slack));
+    }
   }
 
   public Commands.Result status() {
