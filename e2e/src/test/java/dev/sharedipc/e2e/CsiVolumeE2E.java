@@ -191,9 +191,18 @@ class CsiVolumeE2E {
         SharedIpcGroup.class);
     group.getMetadata().setNamespace(ns.name());
     groups.api().inNamespace(ns.name()).resource(group).create();
-    groups.awaitReady(name, 1);
+    await(name + " Ready: one instance of two pods on a KWOK node").atMost(Groups.CONVERGE).pollInterval(Groups.POLL)
+        .untilAsserted(() -> {
+          SharedIpcGroup current = groups.get(name);
+          assertThat(current.getStatus()).isNotNull();
+          assertThat(current.getStatus().getReadyInstances()).as("status.readyInstances").isEqualTo(1);
+          assertThat(groups.pods(name).values()).hasSize(2).allSatisfy(p -> {
+            assertThat(Groups.isReady(p)).as("%s Ready", p.getMetadata().getName()).isTrue();
+            assertThat(p.getSpec().getNodeName()).startsWith("kwok-node-");
+          });
+        });
     List<Pod> pods = new ArrayList<>(groups.pods(name).values());
-    assertThat(pods).hasSize(2).allSatisfy(p -> {
+    assertThat(pods).allSatisfy(p -> {
       assertThat(p.getSpec().getVolumes()).as("the hostPath is gone: restricted admits only the CSI volume")
           .noneMatch(v -> v.getHostPath() != null);
       assertThat(csiVolume(p).getCsi().getDriver()).isEqualTo(CsiVolume.DRIVER);
