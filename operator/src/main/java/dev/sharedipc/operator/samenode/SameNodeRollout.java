@@ -26,8 +26,9 @@ import java.util.stream.Collectors;
  * <p>A change of shared-memory medium (an explicit {@code spec.sharedMemory.medium} other than the
  * one the pods use) is the exception: a member on the node's /dev/shm directory and one on the
  * driver's tmpfs would not share memory, so such an instance is replaced whole. All its pods go
- * together (a plain delete: a budget that let one through and held the other would split it), one
- * instance at a time (once every other instance has all its members Ready), and the sync creates
+ * together (a plain delete: a budget that let one through and held the other would split it): at once
+ * when it does not work anyway (a member missing or not Ready), else one instance at a time, once
+ * every other instance has all its members Ready; and the sync creates
  * none of its new pods while one of the old medium is left ({@link #heldForMediumChange}).
  */
 public final class SameNodeRollout {
@@ -73,18 +74,25 @@ public final class SameNodeRollout {
         .forEach(p -> switching.computeIfAbsent(SameNodePlanner.instanceOf(p), i -> new ArrayList<>()).add(p));
     current = current.stream().filter(p -> !switching.containsKey(SameNodePlanner.instanceOf(p))).toList();
     if (!switching.isEmpty()) {
-      Map.Entry<Integer, List<Pod>> next = switching.entrySet().iterator().next();
+      // One that does not work (a member missing or not Ready) goes at once; a working one only while every other
+      // instance is whole and Ready, and then only the first.
+      boolean down = false;
+      for (Map.Entry<Integer, List<Pod>> instance : switching.entrySet()) {
+        boolean works = instance.getValue().size() >= members.size() && instance.getValue().stream().allMatch(Pods::isReady);
+        if (!works) {
+          replaceWhole(instance.getKey(), instance.getValue(), wanted, otherMedium, removals);
+          down = true;
+        }
+      }
       Map<Integer, Long> readyPerInstance = live.stream().filter(p -> SameNodePlanner.instanceOf(p) != null && Pods.isReady(p))
           .collect(Collectors.groupingBy(SameNodePlanner::instanceOf, Collectors.counting()));
-      boolean othersReady = java.util.stream.IntStream.range(0, replicas).filter(i -> i != next.getKey())
-          .allMatch(i -> readyPerInstance.getOrDefault(i, 0L) >= members.size());
-      if (othersReady) {
-        List<String> names = next.getValue().stream().map(p -> p.getMetadata().getName()).toList();
-        for (Pod pod : next.getValue()) {
-          removals.add(new Removal(pod, "MediumChanged", "replacing instance " + next.getKey() + " whole (pods " + names
-              + ") on node " + GroupRenderer.pinnedNode(pod) + ": spec.sharedMemory.medium is " + wanted + ", its pods use "
-              + SharedMemoryMedia.of(otherMedium.get(next.getKey()).get(0)).orElseThrow()
-              + "; members on two media would not share memory", false));
+      for (Map.Entry<Integer, List<Pod>> instance : switching.entrySet()) {
+        int index = instance.getKey();
+        boolean othersReady = java.util.stream.IntStream.range(0, replicas).filter(i -> i != index)
+            .allMatch(i -> readyPerInstance.getOrDefault(i, 0L) >= members.size());
+        if (!down && othersReady && readyPerInstance.getOrDefault(index, 0L) >= members.size()) {
+          replaceWhole(index, instance.getValue(), wanted, otherMedium, removals);
+          break;
         }
       }
     }
@@ -113,6 +121,17 @@ public final class SameNodeRollout {
       }
     }
     return removals;
+  }
+
+  private static void replaceWhole(int index, List<Pod> pods, SharedMemoryMedium wanted, Map<Integer, List<Pod>> otherMedium,
+      List<Removal> removals) {
+    List<String> names = pods.stream().map(p -> p.getMetadata().getName()).toList();
+    SharedMemoryMedium old = SharedMemoryMedia.of(otherMedium.get(index).get(0)).orElseThrow();
+    for (Pod pod : pods) {
+      removals.add(new Removal(pod, "MediumChanged", "replacing instance " + index + " whole (pods " + names + ") on node "
+          + GroupRenderer.pinnedNode(pod) + ": spec.sharedMemory.medium is " + wanted + ", its pods use " + old
+          + "; members on two media would not share memory", false));
+    }
   }
 
   /**

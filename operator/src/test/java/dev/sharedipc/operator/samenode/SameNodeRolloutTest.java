@@ -116,7 +116,7 @@ class SameNodeRolloutTest {
     assertThat(step).allSatisfy(r -> assertThat(r.reason()).isEqualTo("ScaledDown"));
   }
   @Test
-  void anExplicitMediumChangeReplacesTheFirstInstanceWholeByDeleteEvenWhenOnlyOneMemberIsNotReady() {
+  void anExplicitMediumChangeReplacesAnInstanceThatDoesNotWorkWholeByDeleteAndTheWorkingOnesWait() {
     SharedIpcGroup after = pair(2);
     after.getSpec().getSharedMemory().setMedium(SharedMemoryMedium.CSI);
     DesiredState desired = renderer.renderSameNode(after, nodes(2));
@@ -127,12 +127,23 @@ class SameNodeRolloutTest {
 
     List<SameNodeRollout.Removal> step = rollout.step(after, desired, live);
 
-    assertThat(names(step)).as("instance 0 whole; instance 1 waits for it").containsExactlyInAnyOrder("g-0-w", "g-0-r");
+    assertThat(names(step)).as("instance 1 whole, its Ready member too; instance 0 works and waits")
+        .containsExactlyInAnyOrder("g-1-w", "g-1-r");
     assertThat(step).allSatisfy(r -> {
       assertThat(r.reason()).isEqualTo("MediumChanged");
       assertThat(r.evict()).as("a plain delete: a budget must not hold half an instance").isFalse();
-      assertThat(r.message()).contains("instance 0 whole", "medium is CSI", "use HostPath");
+      assertThat(r.message()).contains("instance 1 whole", "medium is CSI", "use HostPath");
     });
+  }
+
+  @Test
+  void aMediumChangeOfWorkingInstancesStartsWithTheFirstInstanceOnly() {
+    SharedIpcGroup after = pair(2);
+    after.getSpec().getSharedMemory().setMedium(SharedMemoryMedium.CSI);
+
+    List<SameNodeRollout.Removal> step = rollout.step(after, renderer.renderSameNode(after, nodes(2)), running(pair(2), true));
+
+    assertThat(names(step)).containsExactlyInAnyOrder("g-0-w", "g-0-r");
   }
 
   @Test
