@@ -129,7 +129,7 @@ public final class SameNodeRollout {
     SharedMemoryMedium old = SharedMemoryMedia.of(otherMedium.get(index).get(0)).orElseThrow();
     for (Pod pod : pods) {
       removals.add(new Removal(pod, "MediumChanged", "replacing instance " + index + " whole (pods " + names + ") on node "
-          + GroupRenderer.pinnedNode(pod) + ": spec.sharedMemory.medium is " + wanted + ", its pods use " + old
+          + GroupRenderer.pinnedNode(pod) + ": the group's shared-memory medium is " + wanted + ", its pods use " + old
           + "; members on two media would not share memory", false));
     }
   }
