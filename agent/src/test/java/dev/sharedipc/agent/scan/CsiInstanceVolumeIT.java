@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sharedipc.agent.attribution.Ledger;
 import dev.sharedipc.agent.attribution.PodDirectory;
+import dev.sharedipc.agent.cli.Render;
 import dev.sharedipc.agent.kernel.LinuxKernel;
 import dev.sharedipc.agent.reap.Action;
 import dev.sharedipc.agent.reap.PosixObjectReaper;
@@ -96,6 +97,9 @@ class CsiInstanceVolumeIT {
       assertThat(o.object().volume().kind()).isEqualTo(MemoryVolume.Kind.CsiInstance);
       assertThat(o.judgement().verdict()).isEqualTo(PosixObjectVerdict.Unattributed);
     });
+    // scan's volumes and POSIX objects views name the instance's group for both
+    assertThat(Render.volumeTable(f.volumes())).contains("CsiInstance", "trainers/pair", instance.toString());
+    assertThat(Render.posixTable(f.posix().objects(), List.of())).contains(frame.toString(), "trainers/pair", "Unattributed");
     assertThat(new PosixObjectReaper(List.of(ReadableProc.view(tmp)), false).reap(f.posix(), Instant.now()))
         .allSatisfy(d -> assertThat(d.action()).isEqualTo(Action.Kept));
     assertThat(frame).exists();
