@@ -72,29 +72,7 @@ final class NodeAgent implements AutoCloseable {
   }
 
   private void run(Path jar, Path procRoot, Path workDir) throws Exception {
-    Pod pod = env.admin().pods().inNamespace(NAMESPACE).resource(new PodBuilder()
-        .withNewMetadata().withName(podName).addToLabels("app.kubernetes.io/name", "sharedipc-agent")
-        .addToLabels("sharedipc.dev/e2e", "true").endMetadata()
-        .withNewSpec().withNodeName(node).withServiceAccountName(SERVICE_ACCOUNT)
-        .addNewContainer().withName("agent").withImage("sharedipc-agent:e2e").endContainer().endSpec()
-        .build()).create();
-    String token = env.admin().serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT)
-        .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L)
-            .withNewBoundObjectRef().withApiVersion("v1").withKind("Pod").withName(podName).withUid(pod.getMetadata().getUid())
-            .endBoundObjectRef().endSpec().build())
-        .getStatus().getToken();
-    Files.createDirectories(workDir);
-    Path kubeconfig = workDir.resolve("agent.kubeconfig");
-    io.fabric8.kubernetes.api.model.Config admin = KubeConfigUtils.parseConfig(env.cluster().kubeconfig().toFile());
-    Cluster server = admin.getClusters().get(0).getCluster();
-    Files.writeString(kubeconfig, Serialization.asYaml(new ConfigBuilder()
-        .addNewCluster().withName("sharedipc-local").withNewCluster()
-        .withServer(server.getServer()).withCertificateAuthorityData(server.getCertificateAuthorityData()).endCluster().endCluster()
-        .addNewUser().withName(SERVICE_ACCOUNT).withUser(new AuthInfoBuilder().withToken(token).build()).endUser()
-        .addNewContext().withName(SERVICE_ACCOUNT).withNewContext().withCluster("sharedipc-local").withUser(SERVICE_ACCOUNT)
-        .withNamespace(NAMESPACE).endContext().endContext()
-        .withCurrentContext(SERVICE_ACCOUNT).build()), StandardCharsets.UTF_8);
-    Files.setPosixFilePermissions(kubeconfig, PosixFilePermissions.fromString("rw-------"));
+    Path kubeconfig = serviceAccountKubeconfig(env, node, podName, workDir.resolve("agent.kubeconfig"));
     Path sharedRoot = Files.createDirectories(workDir.resolve("shared-root"));
     Path kubeletRoot = Files.createDirectories(workDir.resolve("kubelet-root"));
     // A copy: a build that rewrites agent/target meanwhile must not pull classes from under it.
@@ -112,6 +90,37 @@ final class NodeAgent implements AutoCloseable {
     process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
     System.err.printf("[e2e] agent of %s: pid %d, token bound to pod %s/%s, log %s%n", node, process.pid(), NAMESPACE, podName, log);
+  }
+
+  /**
+   * A kubeconfig whose only credential is a token of the agent's ServiceAccount bound to a new pod
+   * {@code podName} of that ServiceAccount on {@code node}, as the DaemonSet's pod there would have
+   * (its containers, the agent and the CSI plugin, share it). The caller deletes the pod.
+   */
+  static Path serviceAccountKubeconfig(E2EEnvironment env, String node, String podName, Path kubeconfig) throws IOException {
+    Pod pod = env.admin().pods().inNamespace(NAMESPACE).resource(new PodBuilder()
+        .withNewMetadata().withName(podName).addToLabels("app.kubernetes.io/name", "sharedipc-agent")
+        .addToLabels("sharedipc.dev/e2e", "true").endMetadata()
+        .withNewSpec().withNodeName(node).withServiceAccountName(SERVICE_ACCOUNT)
+        .addNewContainer().withName("agent").withImage("sharedipc-agent:e2e").endContainer().endSpec()
+        .build()).create();
+    String token = env.admin().serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT)
+        .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L)
+            .withNewBoundObjectRef().withApiVersion("v1").withKind("Pod").withName(podName).withUid(pod.getMetadata().getUid())
+            .endBoundObjectRef().endSpec().build())
+        .getStatus().getToken();
+    Files.createDirectories(kubeconfig.getParent());
+    io.fabric8.kubernetes.api.model.Config admin = KubeConfigUtils.parseConfig(env.cluster().kubeconfig().toFile());
+    Cluster server = admin.getClusters().get(0).getCluster();
+    Files.writeString(kubeconfig, Serialization.asYaml(new ConfigBuilder()
+        .addNewCluster().withName("sharedipc-local").withNewCluster()
+        .withServer(server.getServer()).withCertificateAuthorityData(server.getCertificateAuthorityData()).endCluster().endCluster()
+        .addNewUser().withName(SERVICE_ACCOUNT).withUser(new AuthInfoBuilder().withToken(token).build()).endUser()
+        .addNewContext().withName(SERVICE_ACCOUNT).withNewContext().withCluster("sharedipc-local").withUser(SERVICE_ACCOUNT)
+        .withNamespace(NAMESPACE).endContext().endContext()
+        .withCurrentContext(SERVICE_ACCOUNT).build()), StandardCharsets.UTF_8);
+    Files.setPosixFilePermissions(kubeconfig, PosixFilePermissions.fromString("rw-------"));
+    return kubeconfig;
   }
 
   boolean isAlive() {

@@ -48,10 +48,16 @@ public final class NodeOptions {
           + "as a test sandbox's own init.")
   Path usersProcRoot;
 
+  @Option(names = "--csi-state-dir", paramLabel = "DIR", defaultValue = "/var/lib/kubelet/plugins/shm.sharedipc.dev/state",
+      description = "The CSI driver's --state-dir, whose instance tmpfs mounts are inventoried as volumes of their SameNode instance "
+          + "(usage, POSIX objects; nothing in them is ever removed) (default: ${DEFAULT-VALUE}, the DaemonSet's); 'none' skips it.")
+  String csiStateDir;
+
   Survey.Config surveyConfig() {
     long host = NamespaceCollector.nsInode(LinuxKernel.PROC.resolve("self/ns/ipc"));
     return new Survey.Config(procRoot, LinuxKernel.PROC, host, kubeletRoot, sharedRoot,
-        hostShm == null || hostShm.equals("none") ? null : Path.of(hostShm), usersProcRoot());
+        hostShm == null || hostShm.equals("none") ? null : Path.of(hostShm), usersProcRoot(),
+        csiStateDir == null || csiStateDir.equals("none") ? null : Path.of(csiStateDir));
   }
 
   /** Removes POSIX objects; a user under the discovery root or the users' proc tree keeps an object. */

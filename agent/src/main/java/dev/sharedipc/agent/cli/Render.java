@@ -408,11 +408,20 @@ public final class Render {
       PosixObjectReaper.Decision d = acted.get(f.object().path());
       t.row(f.object().path(), f.object().volume().kind(), Sizes.human(f.object().allocatedBytes()),
           Sizes.human(f.object().apparentBytes()), f.object().uid(), pids(f.openPids()), pids(f.mappedPids()), f.podLabel(),
-          f.pod() == null ? null : f.pod().groupKey(), (d == null ? f.judgement() : d.judgement()).verdict(),
+          groupOf(f), (d == null ? f.judgement() : d.judgement()).verdict(),
           d == null ? "-" : d.action(), (d == null ? f.judgement() : d.judgement()).reason() + (d == null || d.detail() == null ? ""
               : "; " + d.detail()));
     }
     return t.render();
+  }
+
+  /** The object's pod's group, else its volume's (a SameNode directory or CSI instance belongs to an instance, not a pod). */
+  private static String groupOf(PosixObjectFinding f) {
+    if (f.pod() != null) {
+      return f.pod().groupKey();
+    }
+    MemoryVolume v = f.object().volume();
+    return v.group() == null ? null : v.podNamespace() + "/" + v.group();
   }
 
   /** The same fields as {@link #posixTable} in bytes and RFC 3339, plus the action when there is a decision. */
@@ -442,8 +451,8 @@ public final class Render {
       m.put("podUid", f.pod() == null ? null : f.pod().uid());
       m.put("podNamespace", f.pod() == null ? null : f.pod().namespace());
       m.put("podName", f.pod() == null ? null : f.pod().name());
-      m.put("group", f.pod() == null ? null : f.pod().groupKey());
-      m.put("instance", f.pod() == null ? null : f.pod().instance());
+      m.put("group", groupOf(f));
+      m.put("instance", f.pod() != null ? f.pod().instance() : o.volume().instance());
       m.put("podsOfVolume", f.podsOfVolume());
       m.put("policy", f.policy().orphanPolicy().name());
       m.put("crashLoopGuard", f.guard());

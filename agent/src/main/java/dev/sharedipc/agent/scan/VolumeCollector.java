@@ -25,13 +25,18 @@ import java.util.stream.Stream;
  *       through {@code <proc>/<pid>/root/dev/shm} of the pod's member processes, which avoids knowing
  *       each runtime's sandbox directory layout;
  *   <li>SameNode shared directories: each directory under the agent's shared root (used bytes summed),
- *       attributed to its instance by name ({@link SharedDirName}); symbolic links there are not followed.
+ *       attributed to its instance by name ({@link SharedDirName}); symbolic links there are not followed;
+ *   <li>CSI instance volumes: each tmpfs the CSI driver mounted at
+ *       {@code <csi state dir>/instances/<namespace>_<group>_<uid>_<index>}, attributed to that instance
+ *       (never to one pod: each member binds it, so the POSIX reaper never removes inside it).
  * </ul>
  * Each filesystem is counted once, by device ({@link FsUsage#device()}): one tmpfs is often seen
  * through several paths (a memory emptyDir mounted at {@code /dev/shm}, the same volume in several
  * containers, a shared directory bind-mounted as a pod's {@code /dev/shm}). The
  * first to claim a device keeps it, in this order: shared directories (and the shared root's own
- * filesystem, which holds the hostPath ones and may be the node's /dev/shm), then emptyDirs, whose
+ * filesystem, which holds the hostPath ones and may be the node's /dev/shm), then CSI instances
+ * (before pods' {@code /dev/shm}: a member that mounts its instance there must not make it that
+ * pod's alone), then emptyDirs, whose
  * entry names the volume, then pods' {@code /dev/shm}. Shared directories are measured by their
  * files, not by statfs, so several of them on one filesystem are each counted.
  */
@@ -41,11 +46,19 @@ public final class VolumeCollector {
   private final Path procRoot;
   private final Path nodeSharedRoot;
 
+  private final Path csiStateDir;
+
   public VolumeCollector(Kernel kernel, Path kubeletRoot, Path procRoot, Path nodeSharedRoot) {
+    this(kernel, kubeletRoot, procRoot, nodeSharedRoot, null);
+  }
+
+  /** @param csiStateDir the CSI driver's {@code --state-dir}; null when there is none to inventory */
+  public VolumeCollector(Kernel kernel, Path kubeletRoot, Path procRoot, Path nodeSharedRoot, Path csiStateDir) {
     this.kernel = kernel;
     this.kubeletRoot = kubeletRoot;
     this.procRoot = procRoot;
     this.nodeSharedRoot = nodeSharedRoot;
+    this.csiStateDir = csiStateDir;
   }
 
   /**
@@ -56,6 +69,7 @@ public final class VolumeCollector {
     Set<Long> claimed = new HashSet<>();
     List<MemoryVolume> shared = new ArrayList<>();
     nodeShared(shared, claimed, problems);
+    csiInstances(shared, claimed, problems);
     List<MemoryVolume> volumes = new ArrayList<>();
     emptyDirs(volumes, claimed, problems);
     devShm(podPids, volumes, claimed, problems);
@@ -194,6 +208,42 @@ public final class VolumeCollector {
       }
     } catch (IOException e) {
       problems.add("cannot list " + nodeSharedRoot + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * The CSI driver's instance tmpfs mounts. A directory there that is not a mount of its own (same
+   * device as the instances directory: the driver made it and has not mounted it yet, or unmounted
+   * it) holds no instance memory and is skipped.
+   */
+  private void csiInstances(List<MemoryVolume> out, Set<Long> claimed, List<String> problems) {
+    Path instances = csiStateDir == null ? null : csiStateDir.resolve("instances");
+    if (instances == null || !Files.isDirectory(instances, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    Optional<FsUsage> parent = usage(instances, problems);
+    List<Path> dirs = new ArrayList<>();
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(instances)) {
+      entries.forEach(dirs::add);
+    } catch (IOException e) {
+      problems.add("cannot list " + instances + ": " + e.getMessage());
+      return;
+    }
+    dirs.sort(null);
+    for (Path dir : dirs) {
+      if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        continue; // never followed: a link could lead anywhere on the host
+      }
+      Optional<FsUsage> fs = usage(dir, problems).filter(FsUsage::memoryBacked)
+          .filter(u -> parent.isEmpty() || u.device() < 0 || u.device() != parent.get().device());
+      if (fs.isEmpty() || !claim(claimed, fs.get())) {
+        continue;
+      }
+      String name = dir.getFileName().toString();
+      Optional<SharedDirName> owner = SharedDirName.parse(name);
+      out.add(new MemoryVolume(MemoryVolume.Kind.CsiInstance, name, dir.toString(), null, fs.get().sizeBytes(),
+          fs.get().usedBytes(), owner.map(SharedDirName::namespace).orElse(null), owner.map(SharedDirName::group).orElse(null),
+          owner.map(SharedDirName::instance).orElse(null)));
     }
   }
 

@@ -45,7 +45,13 @@ public final class Survey {
 
   /** Where things are. {@code discoveryRoot} is /proc or a fixture; {@code kernelProcRoot} is always the real /proc in production. */
   public record Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot,
-      Path hostShm, Path usersProcRoot) {
+      Path hostShm, Path usersProcRoot, Path csiStateDir) {
+    /** Without the CSI driver's instance volumes. */
+    public Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot,
+        Path hostShm, Path usersProcRoot) {
+      this(discoveryRoot, kernelProcRoot, hostIpcNamespace, kubeletRoot, nodeSharedRoot, hostShm, usersProcRoot, null);
+    }
+
     /** Users of files looked for in the real /proc. */
     public Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot,
         Path hostShm) {
@@ -210,7 +216,7 @@ public final class Survey {
       problems.add("cannot write the ledger: " + e.getMessage() + " (host-namespace attributions will not survive a restart)");
     }
     Map<String, List<Integer>> podPids = attributor.podPids(namespaces);
-    var volumes = new VolumeCollector(kernel, config.kubeletRoot(), config.discoveryRoot(), config.nodeSharedRoot())
+    var volumes = new VolumeCollector(kernel, config.kubeletRoot(), config.discoveryRoot(), config.nodeSharedRoot(), config.csiStateDir())
         .collect(podPids, problems);
     PosixFindings posix = posix(attributor, volumes, podPids, now, problems);
     return new Findings(now, Duration.ofNanos(System.nanoTime() - started), nsFindings, findings, volumes,

@@ -19,13 +19,14 @@ import java.util.concurrent.TimeUnit;
 /**
  * Calls the plugin through its UNIX socket as the kubelet does for an ephemeral inline volume: the
  * volume attributes the operator renders plus the pod information of {@code podInfoOnMount: true},
- * a mount capability with the pod's fsGroup as volume_mount_group.
+ * a mount capability with the pod's fsGroup as volume_mount_group. Shared with the e2e module through
+ * the agent's test-jar (CsiVolumeE2E stands in for the kubelet of a KWOK node with it).
  */
-final class CsiClient implements AutoCloseable {
+public final class CsiClient implements AutoCloseable {
   private final EventLoopGroup group = new EpollEventLoopGroup(1);
   private final ManagedChannel channel;
 
-  CsiClient(Path socket) {
+  public CsiClient(Path socket) {
     channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
         .eventLoopGroup(group).channelType(EpollDomainSocketChannel.class).usePlaintext().build();
   }
@@ -39,7 +40,7 @@ final class CsiClient implements AutoCloseable {
   }
 
   /** The kubelet's volume attributes for a member pod of {@code group}'s instance {@code index}. */
-  static Map<String, String> attributes(String namespace, String group, String groupUid, int index, String size,
+  public static Map<String, String> attributes(String namespace, String group, String groupUid, int index, String size,
                                         String podName, String podUid) {
     Map<String, String> a = new HashMap<>();
     a.put(VolumeRequest.GROUP, group);
@@ -53,7 +54,7 @@ final class CsiClient implements AutoCloseable {
     return a;
   }
 
-  void publish(String volumeId, Path target, int fsGroup, Map<String, String> attributes) {
+  public void publish(String volumeId, Path target, int fsGroup, Map<String, String> attributes) {
     node().nodePublishVolume(NodePublishVolumeRequest.newBuilder()
         .setVolumeId(volumeId)
         .setTargetPath(target.toString())
@@ -65,7 +66,7 @@ final class CsiClient implements AutoCloseable {
         .build());
   }
 
-  void unpublish(String volumeId, Path target) {
+  public void unpublish(String volumeId, Path target) {
     node().nodeUnpublishVolume(NodeUnpublishVolumeRequest.newBuilder()
         .setVolumeId(volumeId).setTargetPath(target.toString()).build());
   }

@@ -9,18 +9,26 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-/** {@code sharedipc-agent csi} from the shaded jar, as its own process, so a test can SIGKILL it. */
-final class DriverProcess implements AutoCloseable {
+/**
+ * {@code sharedipc-agent csi} from the shaded jar, as its own process, so a test can SIGKILL it. Shared
+ * with the e2e module through the agent's test-jar.
+ */
+public final class DriverProcess implements AutoCloseable {
   private final Process process;
-  final Path socket;
-  final Path log;
+  public final Path socket;
+  public final Path log;
 
   DriverProcess(Path socket, Path stateDir, Path log, String... extra) throws IOException {
+    this(Path.of(System.getProperty("sharedipc.agent.jar", "target/sharedipc-agent.jar")), "csi-it-node", socket, stateDir, log, extra);
+  }
+
+  /** The driver of node {@code nodeId} from {@code jar}, listening on {@code socket}, logging to {@code log}. */
+  public DriverProcess(Path jar, String nodeId, Path socket, Path stateDir, Path log, String... extra) throws IOException {
     this.socket = socket;
     this.log = log;
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-jar", System.getProperty("sharedipc.agent.jar", "target/sharedipc-agent.jar"),
-        "csi", "--endpoint", "unix://" + socket, "--node-id", "csi-it-node", "--state-dir", stateDir.toString()));
+        "-jar", jar.toString(),
+        "csi", "--endpoint", "unix://" + socket, "--node-id", nodeId, "--state-dir", stateDir.toString()));
     cmd.addAll(List.of(extra));
     Files.deleteIfExists(socket);
     process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
@@ -34,7 +42,7 @@ final class DriverProcess implements AutoCloseable {
   }
 
   /** SIGKILL: no shutdown hook, no cleanup; what a crash or an OOM kill leaves. */
-  void kill() throws InterruptedException {
+  public void kill() throws InterruptedException {
     process.destroyForcibly();
     process.waitFor();
   }

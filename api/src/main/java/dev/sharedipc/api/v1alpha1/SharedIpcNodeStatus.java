@@ -275,7 +275,7 @@ public class SharedIpcNodeStatus {
   /** One memory-backed volume. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class VolumeReport {
-    @JsonPropertyDescription("EmptyDir, DevShm or NodeShared.")
+    @JsonPropertyDescription("EmptyDir, DevShm, NodeShared (a SameNode hostPath directory) or CsiInstance (a SameNode instance's tmpfs from the CSI driver; group and instance set, no pod).")
     public String kind;
 
     @JsonPropertyDescription("Volume name (emptyDir) or directory name.")
@@ -424,7 +424,7 @@ public class SharedIpcNodeStatus {
     @JsonPropertyDescription("Path on the node.")
     public String path;
 
-    @JsonPropertyDescription("Kind of its volume: EmptyDir, DevShm, NodeShared or HostShm.")
+    @JsonPropertyDescription("Kind of its volume: EmptyDir, DevShm, NodeShared, CsiInstance or HostShm.")
     public String volumeKind;
 
     @JsonPropertyDescription("Allocated bytes.")

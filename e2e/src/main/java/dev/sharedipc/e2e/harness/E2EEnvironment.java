@@ -256,7 +256,10 @@ public final class E2EEnvironment implements AutoCloseable {
     try {
       Config config = Config.fromKubeconfig(Files.readString(kubeconfig, StandardCharsets.UTF_8));
       config.setRequestTimeout(30_000);
-      return new KubernetesClientBuilder().withConfig(config).build();
+      // Named, not discovered: the test classpath also holds the agent's jar (CsiVolumeE2E's CSI client) and with it
+      // the JDK http client factory, and fabric8 would pick one of two equal candidates at random.
+      return new KubernetesClientBuilder().withConfig(config)
+          .withHttpClientFactory(new io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory()).build();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + kubeconfig, e);
     }

@@ -18,6 +18,7 @@ import dev.sharedipc.operator.usage.ReportedGroups;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.render.MergeConflict;
+import dev.sharedipc.operator.render.SharedMemoryMedia;
 import dev.sharedipc.operator.status.GroupObservation;
 import dev.sharedipc.operator.status.StatusAggregator;
 import dev.sharedipc.operator.Assessment;
@@ -40,6 +41,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.time.Clock;
 import java.time.Duration;
@@ -47,6 +49,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.Objects;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -68,6 +71,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   static final Duration RECHECK = Duration.ofSeconds(30);
 
   private final GroupRenderer renderer;
+  private final Consumer<Runnable> csiDriverChanges;
   private final Map<Placement, GroupSync> syncs;
   private final StatusAggregator aggregator;
   private final EventRecorder events;
@@ -80,6 +84,18 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   /** @param syncs the sync of each placement mode (like Flink's ReconcilerFactory, one per mode) */
   public SharedIpcGroupReconciler(GroupRenderer renderer, Map<Placement, GroupSync> syncs,
       StatusAggregator aggregator, PolicyEvaluator policyEvaluator, NodeUsage nodeUsage, EventRecorder events, Clock clock) {
+    this(renderer, syncs, aggregator, policyEvaluator, nodeUsage, events, clock, listener -> {});
+  }
+
+  /**
+   * @param csiDriverChanges subscribes a listener to the CSIDriver {@code shm.sharedipc.dev} appearing
+   *     or disappearing (the renderer's source of that fact): every SameNode group is then looked at
+   *     again, so that its MemoryAccounted condition says which medium is in use and why
+   */
+  public SharedIpcGroupReconciler(GroupRenderer renderer, Map<Placement, GroupSync> syncs,
+      StatusAggregator aggregator, PolicyEvaluator policyEvaluator, NodeUsage nodeUsage, EventRecorder events, Clock clock,
+      Consumer<Runnable> csiDriverChanges) {
+    this.csiDriverChanges = csiDriverChanges;
     this.renderer = renderer;
     this.syncs = Map.copyOf(syncs);
     this.policyEvaluator = policyEvaluator;
@@ -153,7 +169,12 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
                 .collect(Collectors.toSet()))
             .build(),
         context);
-    return List.of(pods, allPods, nodeObjects, nodes, policies, namespaces);
+    // The CSI driver installed or removed changes the SameNode default medium: an inbound source that
+    // the presence informer (runtime/CsiDriverPresence, tolerant of missing RBAC) fires.
+    SimpleInboundEventSource<SharedIpcGroup> csiDriver = new SimpleInboundEventSource<>("csi-driver");
+    csiDriverChanges.accept(() -> context.getPrimaryCache().list(g -> g.getSpec().getPlacement() == Placement.SameNode)
+        .forEach(g -> csiDriver.propagateEvent(ResourceID.fromResource(g))));
+    return List.of(pods, allPods, nodeObjects, nodes, policies, namespaces, csiDriver);
   }
 
   /** The parts of a Node that placement decisions depend on; heartbeats alone change none of them. */
@@ -196,7 +217,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     DesiredState desired = null;
     Assessment specProblem = null;
     try {
-      desired = renderer.render(governed != null ? governed : group);
+      desired = renderer.render(governed != null ? governed : group, SharedMemoryMedia.inUse(owned));
     } catch (MergeConflict e) {
       specProblem = new Assessment(false, e.reason(), e.getMessage());
       LOG.info("group={} generation={} verdict=invalid reason={} message=\"{}\"", id,

@@ -84,12 +84,20 @@ public final class GroupRenderer {
    * @throws MergeConflict when the spec cannot become pods; the message says what to change
    */
   public DesiredState render(SharedIpcGroup group) {
+    return render(group, null);
+  }
+
+  /**
+   * As {@link #render(SharedIpcGroup)}, for a group whose pods use {@code mediumInUse} for their shared
+   * memory ({@link SharedMemoryMedia#inUse}; null when it has none).
+   */
+  public DesiredState render(SharedIpcGroup group, SharedMemoryMedium mediumInUse) {
     if (group.getSpec().getPlacement() == Placement.SameNode) {
       Map<Integer, String> unplaced = new LinkedHashMap<>();
       for (int i = 0; i < replicas(group); i++) {
         unplaced.put(i, null);
       }
-      return renderSameNode(group, unplaced);
+      return renderSameNode(group, unplaced, mediumInUse);
     }
     SharedIpcGroupSpec spec = copy(group.getSpec(), SharedIpcGroupSpec.class);
     List<MemberSpec> members = spec.getMembers();
@@ -115,6 +123,14 @@ public final class GroupRenderer {
    * renders the pods unpinned).
    */
   public DesiredState renderSameNode(SharedIpcGroup group, Map<Integer, String> nodeByInstance) {
+    return renderSameNode(group, nodeByInstance, null);
+  }
+
+  /**
+   * As {@link #renderSameNode(SharedIpcGroup, Map)}, for a group whose pods use {@code mediumInUse}
+   * ({@link SharedMemoryMedia#inUse}; null when it has none): kept when the spec names no medium.
+   */
+  public DesiredState renderSameNode(SharedIpcGroup group, Map<Integer, String> nodeByInstance, SharedMemoryMedium mediumInUse) {
     SharedIpcGroupSpec spec = copy(group.getSpec(), SharedIpcGroupSpec.class);
     SharedMemorySpec sharedMemory = sharedMemory(spec);
     List<MemberSpec> members = spec.getMembers();
@@ -136,7 +152,7 @@ public final class GroupRenderer {
       }
     }
     MemoryAccounting.Accounted accounted = accounting.applyAccountTo(accountToPod, members, sharedMemory);
-    SharedMemoryMedia.Choice medium = SharedMemoryMedia.choose(sharedMemory, csiDriverInstalled.getAsBoolean());
+    SharedMemoryMedia.Choice medium = SharedMemoryMedia.choose(sharedMemory, csiDriverInstalled.getAsBoolean(), mediumInUse);
     Assessment judged = accounting.judge(all, members, sharedMemory, accounted, false);
     Assessment memory = new Assessment(judged.holds(), judged.reason(), judged.message() + " " + medium.message());
     // With CSI the kubelet hands the pod's fsGroup to the driver; the directory's group is hostPath's alone.

@@ -121,7 +121,7 @@ public final class OperatorRuntime implements AutoCloseable {
             Placement.SamePod, new PodSync(ownedPods, events),
             Placement.SameNode, new SameNodeSync(new SameNodePlanner(renderer, new InstancePlacer(), new AvoidList(AvoidList.DEFAULT_TTL)),
                 renderer, ownedPods, events, Clock.systemUTC())),
-        new StatusAggregator(), new PolicyEvaluator(), new NodeUsage(), events, Clock.systemUTC());
+        new StatusAggregator(), new PolicyEvaluator(), new NodeUsage(), events, Clock.systemUTC(), csiDriver::onChange);
     Set<String> namespaces = new HashSet<>(settings.namespaces);
     namespaces.removeIf(String::isBlank);
     operator.register(reconciler, o -> {

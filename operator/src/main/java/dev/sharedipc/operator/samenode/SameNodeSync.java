@@ -3,6 +3,7 @@ package dev.sharedipc.operator.samenode;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.render.GroupRenderer;
+import dev.sharedipc.operator.render.SharedMemoryMedia;
 import dev.sharedipc.operator.sync.Blockers;
 import dev.sharedipc.operator.sync.GroupEvents;
 import dev.sharedipc.operator.sync.GroupSync;
@@ -53,7 +54,7 @@ public final class SameNodeSync implements GroupSync {
   public SyncResult sync(SharedIpcGroup group, DesiredState unplaced, List<Pod> owned, Cluster cluster) {
     SameNodePlan plan = planner.plan(group, owned, cluster.nodes().get(), cluster.allPods().get(), clock.instant());
     Set<String> gone = new HashSet<>(moveWhole(group, plan.evictions()));
-    DesiredState desired = renderer.renderSameNode(group, plan.nodeByInstance());
+    DesiredState desired = renderer.renderSameNode(group, plan.nodeByInstance(), SharedMemoryMedia.inUse(owned));
     List<Pod> live = owned.stream()
         .filter(p -> !gone.contains(p.getMetadata().getUid()) && p.getMetadata().getDeletionTimestamp() == null)
         .toList();
@@ -68,7 +69,9 @@ public final class SameNodeSync implements GroupSync {
     // A name still held in the cache (terminating, or removed just now) is created when its delete
     // event comes back: the API server would refuse it until then.
     Map<String, Pod> held = owned.stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), Function.identity()));
-    Blockers blockers = pods.createMissing(group, desired.pods(), held, events);
+    Set<Integer> switching = SameNodeRollout.heldForMediumChange(desired.pods(), owned);
+    List<Pod> toCreate = desired.pods().stream().filter(p -> !switching.contains(SameNodePlanner.instanceOf(p))).toList();
+    Blockers blockers = pods.createMissing(group, toCreate, held, events);
     List<Pod> standing = owned.stream().filter(p -> !gone.contains(p.getMetadata().getUid())).toList();
     Optional<Duration> recheck = plan.recheckIn();
     if (refused && recheck.map(d -> d.compareTo(SyncResult.EVICTION_RETRY) > 0).orElse(true)) {

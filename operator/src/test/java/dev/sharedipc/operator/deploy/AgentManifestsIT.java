@@ -110,8 +110,12 @@ class AgentManifestsIT {
     // each host path is mounted where the agent's own arguments say it looks
     assertThat(c.getArgs()).containsSubsequence("--kubelet-root", "/var/lib/kubelet")
         .containsSubsequence("--shared-root", mounts.get("shared-root").getMountPath())
-        .containsSubsequence("--ledger", mounts.get("state").getMountPath() + "/ledger.json");
+        .containsSubsequence("--ledger", mounts.get("state").getMountPath() + "/ledger.json")
+        .containsSubsequence("--csi-state-dir", mounts.get("csi-plugin").getMountPath() + "/state");
     assertThat(mounts.get("kubelet-pods").getMountPath()).isEqualTo("/var/lib/kubelet/pods");
+    // the CSI instance tmpfs mounts, made after the agent started, inventoried and never written
+    assertThat(mounts.get("csi-plugin").getReadOnly()).isTrue();
+    assertThat(mounts.get("csi-plugin").getMountPropagation()).isEqualTo("HostToContainer");
     assertThat(c.getResources().getLimits()).containsKey("memory");
     assertThat(c.getResources().getRequests()).containsKeys("cpu", "memory");
     assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");

@@ -18,6 +18,39 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 
 class SharedMemoryMediaTest {
+  @ParameterizedTest(name = "medium={0} driverInstalled={1} inUse={2} -> {3}")
+  @CsvSource(nullValues = "none", value = {
+      "none, true, HostPath, HostPath, CSIDriver shm.sharedipc.dev now exists, but moving members to it one by one would split",
+      "none, false, CSI, CSI, No CSIDriver shm.sharedipc.dev exists any more",
+      "none, true, CSI, CSI, default: the CSIDriver object exists",
+      "none, false, HostPath, HostPath, default: no CSIDriver",
+      "CSI, true, HostPath, CSI, its instances are replaced whole, one at a time",
+      "HostPath, false, CSI, HostPath, its instances are replaced whole, one at a time",
+  })
+  void withoutAnExplicitMediumTheMediumOfTheGroupsPodsIsKept(SharedMemoryMedium asked, boolean installed, SharedMemoryMedium inUse,
+                                                             SharedMemoryMedium chosen, String why) {
+    SharedMemorySpec spec = new SharedMemorySpec();
+    spec.setMedium(asked);
+
+    SharedMemoryMedia.Choice choice = SharedMemoryMedia.choose(spec, installed, inUse);
+
+    assertThat(choice.medium()).isEqualTo(chosen);
+    assertThat(choice.message()).contains(why);
+  }
+
+  @Test
+  void thePodsMediumIsTheOldestPods() {
+    SharedIpcGroup g = sameNode();
+    Pod csi = new GroupRenderer(GroupRenderer.DEFAULT_NODE_SHARED_ROOT, () -> true).render(g).pods().get(0);
+    Pod hostPath = new GroupRenderer(GroupRenderer.DEFAULT_NODE_SHARED_ROOT, () -> false).render(g).pods().get(1);
+    csi.getMetadata().setCreationTimestamp("2026-11-27T10:00:01Z");
+    hostPath.getMetadata().setCreationTimestamp("2026-11-27T10:00:00Z");
+
+    assertThat(SharedMemoryMedia.of(csi)).contains(SharedMemoryMedium.CSI);
+    assertThat(SharedMemoryMedia.inUse(List.of(csi, hostPath))).isEqualTo(SharedMemoryMedium.HostPath);
+    assertThat(SharedMemoryMedia.inUse(List.of())).isNull();
+  }
+
   @ParameterizedTest(name = "medium={0} driverInstalled={1} -> {2}")
   @CsvSource(nullValues = "none", value = {
       "none, true, CSI, default: the CSIDriver object exists",

@@ -8,6 +8,8 @@ import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.render.GroupRenderer;
+import dev.sharedipc.operator.render.SharedMemoryMedia;
+import dev.sharedipc.api.v1alpha1.SharedMemoryMedium;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import java.util.ArrayList;
@@ -112,5 +114,73 @@ class SameNodeRolloutTest {
     List<SameNodeRollout.Removal> step = rollout.step(scaled, renderer.renderSameNode(scaled, nodes(2)), live);
     assertThat(names(step)).containsExactlyInAnyOrder("g-2-w", "g-2-r");
     assertThat(step).allSatisfy(r -> assertThat(r.reason()).isEqualTo("ScaledDown"));
+  }
+  @Test
+  void anExplicitMediumChangeReplacesAnInstanceThatDoesNotWorkWholeByDeleteAndTheWorkingOnesWait() {
+    SharedIpcGroup after = pair(2);
+    after.getSpec().getSharedMemory().setMedium(SharedMemoryMedium.CSI);
+    DesiredState desired = renderer.renderSameNode(after, nodes(2));
+    List<Pod> live = new ArrayList<>(running(pair(2), true)); // hostPath: the renderer here has no driver
+    // a not-Ready member would otherwise be replaced alone, beside a working member on the old medium
+    live.replaceAll(p -> p.getMetadata().getName().equals("g-1-w") ? new PodBuilder(p).editStatus().editFirstCondition()
+        .withStatus("False").endCondition().endStatus().build() : p);
+
+    List<SameNodeRollout.Removal> step = rollout.step(after, desired, live);
+
+    assertThat(names(step)).as("instance 1 whole, its Ready member too; instance 0 works and waits")
+        .containsExactlyInAnyOrder("g-1-w", "g-1-r");
+    assertThat(step).allSatisfy(r -> {
+      assertThat(r.reason()).isEqualTo("MediumChanged");
+      assertThat(r.evict()).as("a plain delete: a budget must not hold half an instance").isFalse();
+      assertThat(r.message()).contains("instance 1 whole", "medium is CSI", "use HostPath");
+    });
+  }
+
+  @Test
+  void aMediumChangeOfWorkingInstancesStartsWithTheFirstInstanceOnly() {
+    SharedIpcGroup after = pair(2);
+    after.getSpec().getSharedMemory().setMedium(SharedMemoryMedium.CSI);
+
+    List<SameNodeRollout.Removal> step = rollout.step(after, renderer.renderSameNode(after, nodes(2)), running(pair(2), true));
+
+    assertThat(names(step)).containsExactlyInAnyOrder("g-0-w", "g-0-r");
+  }
+
+  @Test
+  void theNextInstanceChangesMediumOnlyOnceTheOthersAreReadyAgain() {
+    SharedIpcGroup after = pair(2);
+    after.getSpec().getSharedMemory().setMedium(SharedMemoryMedium.CSI);
+    DesiredState desired = renderer.renderSameNode(after, nodes(2));
+    List<Pod> live = new ArrayList<>(running(pair(2), true));
+    live.removeIf(p -> p.getMetadata().getName().startsWith("g-0-")); // instance 0 replaced, its new pods not there yet
+    assertThat(rollout.step(after, desired, live)).as("instance 0 is down: instance 1 stays").isEmpty();
+
+    live.addAll(running(after, true).stream().filter(p -> p.getMetadata().getName().startsWith("g-0-")).toList());
+    assertThat(names(rollout.step(after, desired, live))).containsExactlyInAnyOrder("g-1-w", "g-1-r");
+  }
+
+  @Test
+  void noNewMemberIsCreatedBesideAPodOfTheOldMedium() {
+    SharedIpcGroup after = pair(2);
+    after.getSpec().getSharedMemory().setMedium(SharedMemoryMedium.CSI);
+    DesiredState desired = renderer.renderSameNode(after, nodes(2));
+    List<Pod> owned = new ArrayList<>(running(pair(2), true));
+    owned.removeIf(p -> p.getMetadata().getName().equals("g-0-w")); // gone; its partner g-0-r still terminating
+    owned.removeIf(p -> p.getMetadata().getName().startsWith("g-1-"));
+    owned.addAll(running(after, true).stream().filter(p -> p.getMetadata().getName().startsWith("g-1-")).toList());
+
+    assertThat(SameNodeRollout.heldForMediumChange(desired.pods(), owned)).containsExactly(0);
+  }
+
+  @Test
+  void aGroupWithoutAnExplicitMediumKeepsThePodsMediumAndReplacesNothingWhenTheDriverAppears() {
+    SharedIpcGroup group = pair(2);
+    List<Pod> live = running(group, true); // rendered without the driver: hostPath
+    GroupRenderer driverNow = new GroupRenderer(GroupRenderer.DEFAULT_NODE_SHARED_ROOT, () -> true);
+
+    DesiredState desired = driverNow.renderSameNode(group, nodes(2), SharedMemoryMedia.inUse(live));
+
+    assertThat(rollout.step(group, desired, live)).isEmpty();
+    assertThat(desired.memory().message()).contains("kept: the group's pods use it", "set spec.sharedMemory.medium: CSI");
   }
 }
