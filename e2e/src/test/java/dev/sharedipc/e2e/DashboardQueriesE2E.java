@@ -131,7 +131,7 @@ class DashboardQueriesE2E {
       this.reportedNode = node;
       agent = NodeAgent.start(env, node, proc, agentDir, "dash-" + ns.name(), List.of("--host-shm", hostShm.toString()));
       prometheus = Prometheus.start(tmp.resolve("prometheus"), env.logDir().resolve("prometheus-" + ns.name() + ".log"),
-          Map.of("sharedipc-agent", agent.httpAddress(), "sharedipc-operator", env.operator().httpAddress()));
+          Map.of("sharedipc-agent-metrics", agent.httpAddress(), "sharedipc-operator-metrics", env.operator().httpAddress()));
 
       await("the agent removed the Delete group's orphan (agent log " + agent.log() + ")").atMost(CONVERGE)
           .pollInterval(Groups.POLL).untilAsserted(() -> assertThat(ipc.shmids(feedNs)).doesNotContain(removed));
