@@ -27,14 +27,16 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Every query of the Grafana dashboard (docs/dashboards/sharedipc.json, parsed: no second list here)
  * runs against a real Prometheus that scrapes a running agent and the running operator, and returns
- * data. The scenario makes what the panels show, on the local control plane with real IPC namespaces:
+ * data; that Prometheus also loads the alerting rules of deploy/monitoring/prometheus-rule.yaml, which
+ * must all evaluate without error, and every series selector of every alert must match scraped series
+ * (the alerts' promtool tests feed hand-written series, so they cannot see a misspelt metric). The scenario makes what the panels show, on the local control plane with real IPC namespaces:
  * a Delete group whose pod's namespace holds an attached segment, an orphan (removed by the agent), a
  * semaphore set and a message queue; a Report group on the same node whose orphan segment is kept, and
  * whose memory emptyDir (a real tmpfs mounted under the agent's kubelet root) holds a POSIX object no
  * process maps, kept by policy; and a file in the agent's host /dev/shm (a directory of the test on the
  * real /dev/shm, so that the host's own files stay out of the test). The
  * queries whose data needs a situation this test does not make are named in {@link #NOT_MADE} with the
- * reason; they must still run without error. Needs root and the {@code prometheus} binary: skipped
+ * reason ({@link #NOT_MADE_ALERT_SELECTORS} for the alerts); they must still run without error. Needs root and the {@code prometheus} binary: skipped
  * otherwise, failed under CI=true.
  */
 @ExtendWith(E2EExtension.class)
@@ -51,6 +53,16 @@ class DashboardQueriesE2E {
       "needs a SameNode shared directory removed after its instance was gone (SharedDirReaperIT makes one)",
       "panel \"Operator reconciliations\" B",
       "needs a reconciliation that throws; the operator's errors are counted only then");
+  /** Selectors of alert expressions whose series this test does not make (or does not scrape), with why. */
+  static final Map<String, String> NOT_MADE_ALERT_SELECTORS = Map.of(
+      "sharedipc_reaper_decisions_total{action=\"Failed\"}", "needs a removal that fails",
+      "sharedipc_shared_directory_decisions_total{action=\"Failed\"}", "needs a shared-directory removal that fails",
+      "sharedipc_operator_reconcile_errors_total", "needs a reconciliation that throws",
+      "kube_node_info", "comes from kube-state-metrics, which this test does not run",
+      "sharedipc_group_condition{type=\"WithinQuota\", status=\"False\"}",
+      "comes from kube-state-metrics' custom-resource config (kube-state-metrics-sharedipc.yaml), not run here",
+      "sharedipc_group_condition{type=\"Ready\", status=\"False\"}",
+      "comes from kube-state-metrics' custom-resource config (kube-state-metrics-sharedipc.yaml), not run here");
   private static final Duration CONVERGE = Duration.ofSeconds(90);
 
   @TempDir Path tmp;
@@ -86,12 +98,16 @@ class DashboardQueriesE2E {
   }
 
   @Test
-  void everyPanelQueryReturnsDataFromTheScrapedAgentAndOperator(E2EEnvironment env, TestNamespace ns) throws Exception {
+  void everyPanelQueryAndAlertSelectorFindsTheScrapedAgentAndOperator(E2EEnvironment env, TestNamespace ns) throws Exception {
     this.env = env;
     List<Dashboard.Query> queries = Dashboard.read(env.repo().resolve("docs/dashboards/sharedipc.json")).queries("30s");
     assertThat(queries).as("queries of docs/dashboards/sharedipc.json").hasSizeGreaterThan(20);
     assertThat(queries.stream().map(Dashboard.Query::where)).as("where the queries named in NOT_MADE are")
         .containsAll(NOT_MADE.keySet());
+    AlertRules rules = AlertRules.read(env.repo().resolve("deploy/monitoring/prometheus-rule.yaml"));
+    assertThat(rules.alerts()).as("alerts of deploy/monitoring/prometheus-rule.yaml").hasSizeGreaterThan(10);
+    assertThat(rules.alerts().stream().flatMap(a -> AlertRules.selectors(a.expr()).stream()))
+        .as("selectors of the alerts, among them those of NOT_MADE_ALERT_SELECTORS").containsAll(NOT_MADE_ALERT_SELECTORS.keySet());
 
     Groups groups = new Groups(env.admin(), ns.name());
     createGroup(groups, ns, "feed", "Delete", null);
@@ -131,12 +147,12 @@ class DashboardQueriesE2E {
       this.reportedNode = node;
       agent = NodeAgent.start(env, node, proc, agentDir, "dash-" + ns.name(), List.of("--host-shm", hostShm.toString()));
       prometheus = Prometheus.start(tmp.resolve("prometheus"), env.logDir().resolve("prometheus-" + ns.name() + ".log"),
-          Map.of("sharedipc-agent-metrics", agent.httpAddress(), "sharedipc-operator-metrics", env.operator().httpAddress()));
+          Map.of("sharedipc-agent-metrics", agent.httpAddress(), "sharedipc-operator-metrics", env.operator().httpAddress()), rules);
 
       await("the agent removed the Delete group's orphan (agent log " + agent.log() + ")").atMost(CONVERGE)
           .pollInterval(Groups.POLL).untilAsserted(() -> assertThat(ipc.shmids(feedNs)).doesNotContain(removed));
       try {
-        await("every dashboard query answered with data, but those of NOT_MADE").atMost(CONVERGE).pollInterval(Duration.ofSeconds(1))
+        await("every dashboard query and alert selector answered with data, but those of NOT_MADE*, and every rule healthy").atMost(CONVERGE).pollInterval(Duration.ofSeconds(1))
             .untilAsserted(() -> {
               Map<String, String> failures = new LinkedHashMap<>();
               for (Dashboard.Query q : queries) {
@@ -147,7 +163,21 @@ class DashboardQueriesE2E {
                   failures.put(q.where(), "`" + q.promql() + "` returned no series");
                 }
               }
-              assertThat(failures).as("dashboard queries that failed or returned nothing").isEmpty();
+              for (AlertRules.Alert alert : rules.alerts()) {
+                for (String selector : AlertRules.selectors(alert.expr())) {
+                  Prometheus.Result r = prometheus.query(selector);
+                  if (r.error() != null || (r.empty() && !NOT_MADE_ALERT_SELECTORS.containsKey(selector))) {
+                    failures.put("alert " + alert.name() + " " + selector, r.error() != null ? "failed: " + r.error() : "matches no series");
+                  }
+                }
+              }
+              for (var rule : prometheus.rules()) {
+                if (!"ok".equals(rule.path("health").asText())) {
+                  failures.put("rule " + rule.path("name").asText(), "health " + rule.path("health").asText() + ": "
+                      + rule.path("lastError").asText());
+                }
+              }
+              assertThat(failures).as("dashboard queries and alert selectors that failed or returned nothing, rules not healthy").isEmpty();
             });
       } catch (AssertionError | RuntimeException e) {
         System.err.println("[e2e] agent log tail:\n" + agent.logTail(30) + "\n[e2e] prometheus log tail:\n"

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Assumptions;
 /**
  * A real Prometheus server (the {@code prometheus} binary of Debian's package, which {@code .ci/run}
  * installs with promtool) run by a test on a free loopback port, with its data and configuration in a
- * directory of the test, scraping the given targets every second; queried through its HTTP API.
+ * directory of the test, scraping the given targets and evaluating the given rules every second;
+ * queried through its HTTP API.
  * {@link #close()} stops it. Without the binary the test is skipped with that reason, except under
  * {@code CI=true}, where that is a failure.
  */
@@ -40,13 +41,17 @@ final class Prometheus implements AutoCloseable {
   private final String address;
   private final Process process;
 
-  /** Starts Prometheus scraping {@code targets} (job name to {@code host:port}, path /metrics) and waits until it is ready. */
-  static Prometheus start(Path dir, Path log, Map<String, String> targets) throws IOException {
+  /**
+   * Starts Prometheus scraping {@code targets} (job name to {@code host:port}, path /metrics) and
+   * evaluating {@code rules}, and waits until it is ready.
+   */
+  static Prometheus start(Path dir, Path log, Map<String, String> targets, AlertRules rules) throws IOException {
     String binary = binary();
     Files.createDirectories(dir);
+    rules.writeRulesFile(dir.resolve("rules.yaml"));
     StringBuilder config = new StringBuilder("global:\n  scrape_interval: " + SCRAPE_INTERVAL.toSeconds() + "s\n"
         + "  scrape_timeout: " + SCRAPE_INTERVAL.toSeconds() + "s\n  evaluation_interval: " + SCRAPE_INTERVAL.toSeconds() + "s\n"
-        + "scrape_configs:\n");
+        + "rule_files: [" + dir.resolve("rules.yaml") + "]\nscrape_configs:\n");
     targets.forEach((job, target) -> config.append("  - job_name: ").append(job).append("\n    static_configs:\n      - targets: ['")
         .append(target).append("']\n"));
     Path file = dir.resolve("prometheus.yml");
@@ -102,6 +107,23 @@ final class Prometheus implements AutoCloseable {
       return new Result(null, result);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot query Prometheus at " + uri, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The loaded rules ({@code /api/v1/rules}): each with its name, health ("ok", "err", "unknown") and lastError. */
+  List<JsonNode> rules() {
+    URI uri = URI.create("http://" + address + "/api/v1/rules");
+    try {
+      JsonNode body = JSON.readTree(http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString()).body());
+      List<JsonNode> out = new ArrayList<>();
+      body.path("data").path("groups").forEach(g -> g.path("rules").forEach(out::add));
+      return out;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the rules of Prometheus at " + uri, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
