@@ -29,15 +29,17 @@ import org.junit.jupiter.api.io.TempDir;
  * runs against a real Prometheus that scrapes a running agent and the running operator, and returns
  * data; that Prometheus also loads the alerting rules of deploy/monitoring/prometheus-rule.yaml, which
  * must all evaluate without error, and every series selector of every alert must match scraped series
- * (the alerts' promtool tests feed hand-written series, so they cannot see a misspelt metric). The scenario makes what the panels show, on the local control plane with real IPC namespaces:
- * a Delete group whose pod's namespace holds an attached segment, an orphan (removed by the agent), a
+ * (the alerts' promtool tests feed hand-written series, so they cannot see a misspelt metric).
+ *
+ * <p>The scenario makes what the panels show, on the local control plane with real IPC namespaces: a
+ * Delete group whose pod's namespace holds an attached segment, an orphan (removed by the agent), a
  * semaphore set and a message queue; a Report group on the same node whose orphan segment is kept, and
  * whose memory emptyDir (a real tmpfs mounted under the agent's kubelet root) holds a POSIX object no
  * process maps, kept by policy; and a file in the agent's host /dev/shm (a directory of the test on the
- * real /dev/shm, so that the host's own files stay out of the test). The
- * queries whose data needs a situation this test does not make are named in {@link #NOT_MADE} with the
- * reason ({@link #NOT_MADE_ALERT_SELECTORS} for the alerts); they must still run without error. Needs root and the {@code prometheus} binary: skipped
- * otherwise, failed under CI=true.
+ * real /dev/shm, so that the host's own files stay out of the test). The queries whose data needs a
+ * situation this test does not make are named in {@link #NOT_MADE} with the reason
+ * ({@link #NOT_MADE_ALERT_SELECTORS} for the alerts); they must still run without error. Needs root
+ * and the {@code prometheus} binary: skipped otherwise, failed under CI=true.
  */
 @ExtendWith(E2EExtension.class)
 @Order(1) // with the scenarios that leave the operator and API server alone
@@ -152,8 +154,8 @@ class DashboardQueriesE2E {
       await("the agent removed the Delete group's orphan (agent log " + agent.log() + ")").atMost(CONVERGE)
           .pollInterval(Groups.POLL).untilAsserted(() -> assertThat(ipc.shmids(feedNs)).doesNotContain(removed));
       try {
-        await("every dashboard query and alert selector answered with data, but those of NOT_MADE*, and every rule healthy").atMost(CONVERGE).pollInterval(Duration.ofSeconds(1))
-            .untilAsserted(() -> {
+        await("every dashboard query and alert selector answered with data, but those of NOT_MADE*, and every rule healthy")
+            .atMost(CONVERGE).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
               Map<String, String> failures = new LinkedHashMap<>();
               for (Dashboard.Query q : queries) {
                 Prometheus.Result r = prometheus.query(q.promql());
@@ -167,7 +169,8 @@ class DashboardQueriesE2E {
                 for (String selector : AlertRules.selectors(alert.expr())) {
                   Prometheus.Result r = prometheus.query(selector);
                   if (r.error() != null || (r.empty() && !NOT_MADE_ALERT_SELECTORS.containsKey(selector))) {
-                    failures.put("alert " + alert.name() + " " + selector, r.error() != null ? "failed: " + r.error() : "matches no series");
+                    failures.put("alert " + alert.name() + " " + selector,
+                        r.error() != null ? "failed: " + r.error() : "matches no series");
                   }
                 }
               }
