@@ -342,13 +342,38 @@ healthy() { # component: one quick probe
   esac
 }
 
+# Runs a component under a supervisor, as a kubelet runs a static pod: when the component exits it
+# is started again after 1 s. kube-scheduler, for one, exits on purpose when its cache disagrees
+# with the API server (after an API server restart a pod deleted and re-created under the same name
+# can look like a pod that moved nodes: kubernetes 1.37.2 hits this in ApiServerRestartE2E) and
+# counts on being restarted. A component that fails 3 times within 5 s of starting is given up on
+# (a bad flag, a port taken), so that wait_healthy reports its log at once. The supervisor forwards
+# SIGTERM to the component and waits for it; the pid file names the supervisor.
+SUPERVISOR='
+trap '"'"'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0'"'"' TERM INT
+quick=0
+while :; do
+  started=$SECONDS
+  "$@" &
+  child=$!
+  wait "$child"
+  rc=$?
+  if ((SECONDS - started < 5)); then quick=$((quick + 1)); else quick=0; fi
+  if ((quick >= 3)); then
+    printf "\n==== %s %s exited (code %s) 3 times within 5 s of starting; not restarting it\n" "$(date -u +%FT%TZ)" "${1##*/}" "$rc"
+    exit "$rc"
+  fi
+  printf "\n==== %s %s exited (code %s); restarting it in 1 s\n" "$(date -u +%FT%TZ)" "${1##*/}" "$rc"
+  sleep 1
+done'
+
 start_component() { # component
   local CMD pid
   component_args "$1"
   printf '\n==== %s starting %s\n' "$(date -u +%FT%TZ)" "$1" >>"$LOGS/$1.log"
   # setsid: its own session, so a Ctrl-C meant for a terminal's foreground job (the demo,
   # a test run) does not reach it; only `down` stops it. No inherited fds but the log.
-  setsid "${CMD[@]}" </dev/null >>"$LOGS/$1.log" 2>&1 9>&- &
+  setsid bash -c "$SUPERVISOR" "local-cluster-supervisor" "${CMD[@]}" </dev/null >>"$LOGS/$1.log" 2>&1 9>&- &
   pid=$!
   echo "$pid" >"$(pid_file "$1")"
 }
@@ -420,7 +445,8 @@ stop_component() { # component
 stray_pids() {
   local d pid exe comp known=" " c i
   for c in "${COMPONENTS[@]}"; do
-    pid="$(running_pid "$c" 2>/dev/null)" && known+="$pid "
+    # the supervisor (the pid file's) and the component it runs
+    pid="$(running_pid "$c" 2>/dev/null)" && known+="$pid $(pgrep -P "$pid" | tr '\n' ' ')"
   done
   for d in /proc/[0-9]*; do
     pid="${d#/proc/}"

@@ -44,19 +44,26 @@ final class NodeAgent implements AutoCloseable {
   private final String podName;
   private final Path log;
   private Process process;
+  private String httpAddress;
 
   /**
    * Starts the agent for {@code node}, discovering IPC namespaces under {@code procRoot}, with
    * {@code workDir} for its kubeconfig, shared root and kubelet root.
    */
   static NodeAgent start(E2EEnvironment env, String node, Path procRoot, Path workDir, String label) throws Exception {
+    return start(env, node, procRoot, workDir, label, List.of());
+  }
+
+  /** As {@link #start(E2EEnvironment, String, Path, Path, String)}, with more options of {@code serve} (e.g. {@code --host-shm DIR}). */
+  static NodeAgent start(E2EEnvironment env, String node, Path procRoot, Path workDir, String label, List<String> moreOptions)
+      throws Exception {
     Path jar = env.repo().resolve("agent/target/sharedipc-agent.jar");
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException("no " + jar + ": build the agent first (./mvnw -pl agent -am package -DskipTests)");
     }
     NodeAgent agent = new NodeAgent(env, node, "e2e-agent-" + label, env.logDir().resolve("agent-" + label + ".log"));
     try {
-      agent.run(jar, procRoot, workDir);
+      agent.run(jar, procRoot, workDir, moreOptions);
     } catch (Exception | Error e) {
       agent.close();
       throw e;
@@ -71,7 +78,7 @@ final class NodeAgent implements AutoCloseable {
     this.log = log;
   }
 
-  private void run(Path jar, Path procRoot, Path workDir) throws Exception {
+  private void run(Path jar, Path procRoot, Path workDir, List<String> moreOptions) throws Exception {
     Path kubeconfig = serviceAccountKubeconfig(env, node, podName, workDir.resolve("agent.kubeconfig"));
     Path sharedRoot = Files.createDirectories(workDir.resolve("shared-root"));
     Path kubeletRoot = Files.createDirectories(workDir.resolve("kubelet-root"));
@@ -79,12 +86,14 @@ final class NodeAgent implements AutoCloseable {
     Path copy = env.logDir().resolveSibling("agent-under-test.jar");
     Files.copy(jar, copy, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
 
+    httpAddress = "127.0.0.1:" + freePort();
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
     command.addAll(JVM);
     command.addAll(List.of("-jar", copy.toString(), "serve", "--node-name", node, "--proc-root", procRoot.toString(),
-        "--kubeconfig", kubeconfig.toString(), "--interval", "2s", "--listen", "127.0.0.1:" + freePort(), "--ledger", "none",
+        "--kubeconfig", kubeconfig.toString(), "--interval", "2s", "--listen", httpAddress, "--ledger", "none",
         "--shared-root", sharedRoot.toString(), "--kubelet-root", kubeletRoot.toString(),
         "--users-proc-root", readableProcesses(workDir.resolve("users-proc")).toString()));
+    command.addAll(moreOptions);
     Files.createDirectories(log.getParent());
     Files.writeString(log, "$ " + String.join(" ", command) + "\n", StandardCharsets.UTF_8);
     process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
@@ -125,6 +134,11 @@ final class NodeAgent implements AutoCloseable {
 
   boolean isAlive() {
     return process != null && process.isAlive();
+  }
+
+  /** Where the agent serves /metrics, /healthz, /readyz and /segments: {@code 127.0.0.1:PORT}. */
+  String httpAddress() {
+    return httpAddress;
   }
 
   Path log() {

@@ -106,6 +106,27 @@ final class RealIpc implements AutoCloseable {
     return shmid;
   }
 
+  /**
+   * A System V semaphore set of two semaphores and a message queue holding one 16-byte message, made
+   * inside the namespace; they go with the namespace (its last process is ours).
+   */
+  void semaphoreSetAndMessageQueue(Ns ns, int semKey, int queueKey) throws Exception {
+    Process p = start(List.of("nsenter", "--ipc=" + ns.nsFile(), "python3", "-c", """
+        import ctypes, sys
+        libc = ctypes.CDLL(None, use_errno=True)
+        class Message(ctypes.Structure):
+            _fields_ = [("mtype", ctypes.c_long), ("text", ctypes.c_char * 16)]
+        sem = libc.semget(int(sys.argv[1], 0), 2, 0o1600)
+        queue = libc.msgget(int(sys.argv[2], 0), 0o1600)
+        sent = libc.msgsnd(queue, ctypes.byref(Message(1, b"sharedipc-e2e")), 16, 0) if queue >= 0 else -1
+        print("error errno %d" % ctypes.get_errno() if min(sem, queue, sent) < 0 else "%d %d" % (sem, queue), flush=True)
+        """, "0x" + Integer.toHexString(semKey), "0x" + Integer.toHexString(queueKey)));
+    String ids = firstLine(p);
+    if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IllegalStateException("the semaphore and queue helper did not exit cleanly after printing " + ids);
+    }
+  }
+
   /** The shmids in the namespace now, as the kernel lists them from inside it. */
   TreeSet<Integer> shmids(Ns ns) throws Exception {
     Process p = new ProcessBuilder("nsenter", "--ipc=" + ns.nsFile(), "cat", "/proc/sysvipc/shm").redirectErrorStream(true).start();

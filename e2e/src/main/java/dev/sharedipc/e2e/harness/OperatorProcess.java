@@ -108,6 +108,11 @@ public final class OperatorProcess {
     }
   }
 
+  /** Where the running operator serves /healthz, /readyz and /metrics: {@code 127.0.0.1:PORT} (a new port at each start). */
+  public synchronized String httpAddress() {
+    return "127.0.0.1:" + port;
+  }
+
   public String metrics() {
     try {
       return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))

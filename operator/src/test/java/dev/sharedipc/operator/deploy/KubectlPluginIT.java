@@ -125,6 +125,15 @@ class KubectlPluginIT {
   }
 
   @Test
+  void whyOnAGroupTheOperatorHasNotSeenSaysSoInsteadOfAllTrue() throws Exception {
+    client.resource(CrdGroup.valid("unseen")).inNamespace(ns).create();
+    Result r = sipc("why", "unseen", "-n", ns);
+    assertThat(r.exit).as(r.err).isZero();
+    assertThat(r.out).contains("phase (no status yet: is the operator running?)")
+        .contains("none yet: the operator has not written this group's status").doesNotContain("every condition is True");
+  }
+
+  @Test
   void aGroupThatDoesNotExistIsOneLineAndExitCodeOne() throws Exception {
     Result r = sipc("why", "absent", "-n", ns);
     assertThat(r.exit).isEqualTo(1);
