@@ -25,9 +25,14 @@
 set -euo pipefail
 
 # ---- pinned versions --------------------------------------------------------
-# k8s.io/kubernetes tag; its staging modules are used at the matching v0.Y.Z.
-SHAREDIPC_K8S_VERSION="${SHAREDIPC_K8S_VERSION:-v1.34.4}"
-# go.etcd.io/etcd/server/v3: kubeadm pairs Kubernetes 1.34 with etcd 3.6.x.
+# k8s.io/kubernetes tag; its staging modules are used at the matching v0.Y.Z. The default is the
+# parent pom's kube.version: the one place that names the Kubernetes version of the tests and demo.
+pom_kube_version() {
+  sed -n 's:.*<kube.version>\(.*\)</kube.version>.*:\1:p' "$(dirname "${BASH_SOURCE[0]}")/../pom.xml" | head -1
+}
+SHAREDIPC_K8S_VERSION="${SHAREDIPC_K8S_VERSION:-v$(pom_kube_version)}"
+[[ "$SHAREDIPC_K8S_VERSION" != v ]] || { echo "kube-binaries.sh: no <kube.version> in pom.xml; set SHAREDIPC_K8S_VERSION" >&2; exit 2; }
+# go.etcd.io/etcd/server/v3: kubeadm pairs Kubernetes 1.34 to 1.37 with etcd 3.6.x.
 SHAREDIPC_ETCD_VERSION="${SHAREDIPC_ETCD_VERSION:-v3.6.16}"
 # sigs.k8s.io/kwok (its own module graph; simulates nodes/pods for any recent apiserver).
 SHAREDIPC_KWOK_VERSION="${SHAREDIPC_KWOK_VERSION:-v0.8.0}"

@@ -77,7 +77,11 @@ public final class RealApiServer {
   }
 
   private static RealApiServer start() throws IOException, InterruptedException {
-    String version = System.getProperty("sharedipc.kube.version", "1.34.4");
+    String version = System.getProperty("sharedipc.kube.version");
+    if (version == null || version.isBlank()) {
+      throw new IllegalStateException("no sharedipc.kube.version: run the integration tests through Maven "
+          + "(the parent pom's kube.version is the one place that names it) or pass -Dsharedipc.kube.version=1.37.2");
+    }
     Path testDir =
         Path.of(System.getProperty("sharedipc.kube.api.test.dir",
             System.getProperty("user.home") + "/.cache/sharedipc/kube-api-test"));
