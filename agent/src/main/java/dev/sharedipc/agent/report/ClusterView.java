@@ -76,7 +76,7 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
    * Retries whatever failed (fabric8 schedules the retry with its backoff). One warning line per
    * informer at most every five minutes; fabric8 itself logs each retry.
    */
-  private static final class RetryForever implements io.fabric8.kubernetes.client.informers.ExceptionHandler {
+  static final class RetryForever implements io.fabric8.kubernetes.client.informers.ExceptionHandler {
     private static final long QUIET_NANOS = Duration.ofMinutes(5).toNanos();
     private final String name;
     private final AtomicLong lastWarned = new AtomicLong(System.nanoTime() - QUIET_NANOS);
