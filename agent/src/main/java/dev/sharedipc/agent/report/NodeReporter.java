@@ -100,6 +100,8 @@ public final class NodeReporter implements AutoCloseable {
   private boolean failedBefore; // touched by the writer thread only
   // touched by the writer thread only
   private String verifiedOwnerUid;
+  // false until the report is known to be owned by its Node: until then every pass writes, so the owner is set soon after the Node appears
+  private volatile boolean owned;
   private boolean ownerMissingLogged;
 
   private record Pending(SharedIpcNodeStatus status, JsonNode tree, CompletableFuture<Boolean> done) {}
@@ -200,12 +202,17 @@ public final class NodeReporter implements AutoCloseable {
     synchronized (lock) {
       Optional<String> changed = ReportChange.material(basis, tree);
       boolean beat = basisAt == null || !now.isBefore(basisAt.plus(heartbeat));
-      if (changed.isEmpty() && !beat) {
+      if (changed.isEmpty() && !beat && owned) {
         skipped++;
         return up;
       }
-      log.info("report write node={} why=\"{}\"", nodeName, basis == null ? "not known to be on the server (first write, "
-          + "failed write, or changed by someone else)" : changed.map(p -> "changed " + p).orElse("heartbeat due"));
+      String why = basis == null ? "not known to be on the server (first write, failed write, or changed by someone else)"
+          : changed.map(p -> "changed " + p).orElse(beat ? "heartbeat due" : "not owned by its Node yet");
+      if (changed.isPresent()) {
+        log.info("report write node={} why=\"{}\"", nodeName, why);
+      } else {
+        log.debug("report write node={} why=\"{}\"", nodeName, why);
+      }
       basis = tree;
       basisAt = now;
       writes++;
@@ -349,6 +356,7 @@ public final class NodeReporter implements AutoCloseable {
     OwnerReference current = refs.stream().filter(r -> "Node".equals(r.getKind()) && "v1".equals(r.getApiVersion()))
         .findFirst().orElse(null);
     if (current != null && current.getUid() != null && current.getUid().equals(verifiedOwnerUid)) {
+      owned = true;
       return;
     }
     try {
@@ -365,6 +373,7 @@ public final class NodeReporter implements AutoCloseable {
         log.info("report owned by its node node={} nodeUid={}: the garbage collector removes it with the Node", nodeName, nodeUid);
       }
       verifiedOwnerUid = nodeUid;
+      owned = true;
     } catch (KubernetesClientException e) {
       log.warn("ownerReference not set node={} reason=\"{}\"; retried with the next report", nodeName,
           String.valueOf(e.getMessage()).replace('"', '\''));

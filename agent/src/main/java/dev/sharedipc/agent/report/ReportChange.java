@@ -18,7 +18,7 @@ import java.util.Set;
  * material change or heartbeat. A pure function of two JSON trees of {@code SharedIpcNodeStatus}.
  */
 public final class ReportChange {
-  /** Fields that change with every pass and say nothing new. */
+  /** Fields that change with every pass and say nothing new (an orphan's reason carries its idle time). */
   static final Set<String> VOLATILE = Set.of("lastScanTime", "lastScanDurationSeconds", "reason", "message", "lastTransitionTime");
   /** Byte figures that move while programs write: material only past {@link #gaugeMoved}. */
   static final Set<String> GAUGES = Set.of("rssBytes", "swapBytes", "usedBytes", "memoryVolumeUsedBytes", "objectBytes",
@@ -47,7 +47,7 @@ public final class ReportChange {
     if (a.isObject() && b.isObject()) {
       for (Iterator<Map.Entry<String, JsonNode>> it = a.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
-        if (!VOLATILE.contains(e.getKey())) {
+        if (!ignored(path, e.getKey())) {
           Optional<String> d = diff(path + "/" + e.getKey(), e.getKey(), e.getValue(), b.get(e.getKey()));
           if (d.isPresent()) {
             return d;
@@ -56,7 +56,7 @@ public final class ReportChange {
       }
       for (Iterator<String> it = b.fieldNames(); it.hasNext(); ) {
         String name = it.next();
-        if (!VOLATILE.contains(name) && !a.has(name) && !b.get(name).isNull()) {
+        if (!ignored(path, name) && !a.has(name) && !b.get(name).isNull()) {
           return Optional.of(path + "/" + name);
         }
       }
@@ -79,6 +79,11 @@ public final class ReportChange {
           : Optional.empty();
     }
     return a.equals(b) ? Optional.empty() : Optional.of(path);
+  }
+
+  /** Volatile fields are ignored, except a condition's reason (CamelCase, no time in it), which says what changed. */
+  private static boolean ignored(String path, String field) {
+    return VOLATILE.contains(field) && !(field.equals("reason") && path.startsWith("/conditions/"));
   }
 
   /** A byte figure moved materially: by at least a tenth of the larger value and at least 1 MiB. */
