@@ -104,7 +104,7 @@ public final class NodeReporter implements AutoCloseable {
   private volatile boolean owned;
   private boolean ownerMissingLogged;
 
-  private record Pending(SharedIpcNodeStatus status, JsonNode tree, CompletableFuture<Boolean> done) {}
+  private record Pending(SharedIpcNodeStatus status, CompletableFuture<Boolean> done) {}
 
   /** @param wait how long a pass waits for its report to be written before it goes on without knowing */
   public NodeReporter(KubernetesClient client, String nodeName, boolean dryRun, Duration wait) {
@@ -222,7 +222,7 @@ public final class NodeReporter implements AutoCloseable {
             + "this pass's report replaces it", nodeName, writing);
         pending.done().complete(false);
       }
-      pending = new Pending(status, tree, done);
+      pending = new Pending(status, done);
       dropped = droppedEvents;
       droppedEvents = 0;
     }
@@ -265,7 +265,7 @@ public final class NodeReporter implements AutoCloseable {
     if (p == null) {
       return;
     }
-    boolean ok = write(p.status(), p.tree());
+    boolean ok = write(p.status());
     synchronized (lock) {
       writing = null;
     }
@@ -273,7 +273,7 @@ public final class NodeReporter implements AutoCloseable {
   }
 
   /** Replaces the SharedIpcNode's status, creating the object first if needed, then makes sure the Node owns it. */
-  private boolean write(SharedIpcNodeStatus status, JsonNode tree) {
+  private boolean write(SharedIpcNodeStatus status) {
     try {
       SharedIpcNode written;
       try {
