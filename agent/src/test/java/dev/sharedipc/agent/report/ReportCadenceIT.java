@@ -55,7 +55,7 @@ class ReportCadenceIT {
 
   /** A clock the test moves: the heartbeat without waiting five minutes. */
   static final class ManualClock extends Clock {
-    volatile Instant now = Instant.now();
+    volatile Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
 
     @Override
     public ZoneId getZone() {
@@ -102,11 +102,15 @@ class ReportCadenceIT {
   }
 
   Daemon daemon() {
+    return daemon(Clock.systemUTC());
+  }
+
+  /** @param clock the survey's clock, so that lastScanTime moves with a test's clock */
+  Daemon daemon(Clock clock) {
     Survey.Config config = new Survey.Config(proc, LinuxKernel.PROC, NamespaceCollector.nsInode(Path.of("/proc/self/ns/ipc")),
         proc.resolve("none"), proc.resolve("none"));
     LinuxKernel kernel = new LinuxKernel();
-    Survey survey = new Survey(config, kernel, PodDirectory.OFFLINE, Ledger.inMemory(), PolicyResolver.fixed(Policy.UNKNOWN),
-        Clock.systemUTC());
+    Survey survey = new Survey(config, kernel, PodDirectory.OFFLINE, Ledger.inMemory(), PolicyResolver.fixed(Policy.UNKNOWN), clock);
     return new Daemon(survey, new Reaper(kernel, LinuxKernel.PROC, false, d -> {}), new Metrics(), new NodeStatusBuilder("it"), reporter,
         Duration.ofSeconds(30));
   }
@@ -171,7 +175,7 @@ class ReportCadenceIT {
   void aQuietNodeWritesOneHeartbeatPerHeartbeatInterval() throws Exception {
     ManualClock clock = new ManualClock();
     reporter = new NodeReporter(client, nodeName, false, Duration.ofSeconds(10), Duration.ofMinutes(5), clock);
-    Daemon daemon = daemon();
+    Daemon daemon = daemon(clock);
     daemon.pass();
     watchVersions();
     versionsSoFar("start");
@@ -183,6 +187,8 @@ class ReportCadenceIT {
     }
     assertThat(versionsSoFar("beats")).as("two heartbeats in ten quiet minutes").hasSize(2);
     assertThat(reporter.writesAndSkips()).containsExactly(3, 18);
+    assertThat(Instant.parse(report().getStatus().getLastScanTime())).as("the last heartbeat renewed lastScanTime")
+        .isAfterOrEqualTo(clock.now);
   }
 
   @Test
