@@ -2,7 +2,7 @@
 # Scan benchmark: 10,000 segments across 50 fresh IPC namespaces; prints the agent's warm full
 # scan, the raw kernel read and `ipcs -m` side by side, and the serving agent's resident memory.
 # Needs root (unshare, setns). Not part of `./mvnw verify`. Usage (from the repo root):
-#   agent/bench/scan-bench.sh [--namespaces 50] [--segments 10000] [--rounds 15]
+#   agent/bench/scan-bench.sh [--namespaces 50] [--segments 10000] [--posix 10000] [--rounds 15]
 set -eu
 root=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd)
 cd "$root"

@@ -57,8 +57,11 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
 
   public ClusterView(KubernetesClient client, String nodeName) {
     this.pods = client.pods().inAnyNamespace().withField("spec.nodeName", nodeName).runnableInformer(0);
+    this.pods.itemStore(new TrimmingStore<>(ClusterView::trimmed));
     this.pods.addIndexers(Map.of(UID_INDEX, p -> List.of(p.getMetadata().getUid())));
     this.groups = client.resources(SharedIpcGroup.class).inAnyNamespace().runnableInformer(0);
+    // every group of the cluster is cached, so each keeps only what the agent reads (its published policy)
+    this.groups.itemStore(new TrimmingStore<>(ClusterView::trimmed));
     this.informers = Map.of("pods", pods, "groups", groups);
     informers.forEach((name, informer) -> {
       informer.exceptionHandler(new RetryForever(name));
@@ -73,10 +76,53 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
   }
 
   /**
+   * An informer's cache that keeps a trimmed copy of each object: the agent's heap holds what it
+   * reads, not whole objects (a group's pod templates, a pod's managedFields). Event handlers still
+   * receive the objects as the API server sent them.
+   */
+  static final class TrimmingStore<T extends io.fabric8.kubernetes.api.model.HasMetadata>
+      extends io.fabric8.kubernetes.client.informers.cache.BasicItemStore<T> {
+    private final java.util.function.UnaryOperator<T> trim;
+
+    TrimmingStore(java.util.function.UnaryOperator<T> trim) {
+      super(io.fabric8.kubernetes.client.informers.cache.Cache::metaNamespaceKeyFunc);
+      this.trim = trim;
+    }
+
+    @Override
+    public T put(String key, T obj) {
+      return super.put(key, trim.apply(obj));
+    }
+  }
+
+  /** A group as the agent reads it: its name and the orphan policy the operator publishes in its status. */
+  static SharedIpcGroup trimmed(SharedIpcGroup g) {
+    SharedIpcGroup t = new SharedIpcGroup();
+    t.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withNamespace(g.getMetadata().getNamespace())
+        .withName(g.getMetadata().getName()).withUid(g.getMetadata().getUid())
+        .withResourceVersion(g.getMetadata().getResourceVersion()).build());
+    if (g.getStatus() != null && g.getStatus().getEffectiveOrphanPolicy() != null) {
+      dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus status = new dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus();
+      status.setEffectiveOrphanPolicy(g.getStatus().getEffectiveOrphanPolicy());
+      t.setStatus(status);
+    }
+    return t;
+  }
+
+  /** A pod without its managedFields, which the agent never reads (the largest part of a small pod). */
+  static Pod trimmed(Pod p) {
+    if (p.getMetadata().getManagedFields() == null || p.getMetadata().getManagedFields().isEmpty()) {
+      return p;
+    }
+    return new io.fabric8.kubernetes.api.model.PodBuilder(p).editMetadata().withManagedFields((List<io.fabric8.kubernetes.api.model.ManagedFieldsEntry>) null)
+        .endMetadata().build();
+  }
+
+  /**
    * Retries whatever failed (fabric8 schedules the retry with its backoff). One warning line per
    * informer at most every five minutes; fabric8 itself logs each retry.
    */
-  private static final class RetryForever implements io.fabric8.kubernetes.client.informers.ExceptionHandler {
+  static final class RetryForever implements io.fabric8.kubernetes.client.informers.ExceptionHandler {
     private static final long QUIET_NANOS = Duration.ofMinutes(5).toNanos();
     private final String name;
     private final AtomicLong lastWarned = new AtomicLong(System.nanoTime() - QUIET_NANOS);

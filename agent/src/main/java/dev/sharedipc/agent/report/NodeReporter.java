@@ -23,12 +23,18 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sharedipc.api.ReportCadence;
+import java.time.Clock;
 import java.net.HttpURLConnection;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -53,6 +59,13 @@ import org.slf4j.LoggerFactory;
  * <p>The status is replaced whole (a JSON patch {@code add /status}), so an entry the agent no
  * longer reports, such as a group that left {@code orphansRemovedByGroup}, is gone from the object
  * too (a merge patch would keep it forever).
+ *
+ * <p>A report is written only when it differs materially from the last one written
+ * ({@link ReportChange}) or when the heartbeat is due ({@link ReportCadence#HEARTBEAT}): a quiet
+ * node makes one write per heartbeat and no read at all. The reporter keeps its own copy of what it
+ * wrote; a watch on its SharedIpcNode (one object, by name) tells it when someone else deleted the
+ * object or changed its status, and a failed write forgets the copy: in each case the next pass
+ * writes the report again.
  */
 public final class NodeReporter implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeReporter.class);
@@ -62,6 +75,9 @@ public final class NodeReporter implements AutoCloseable {
   private final String nodeName;
   private final boolean dryRun;
   private final Duration wait;
+  private final Duration heartbeat;
+  private final Clock clock;
+  private final SharedIndexInformer<SharedIpcNode> own;
   // one slot more than Events may take, so the report always finds room
   private final ThreadPoolExecutor writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
       new LinkedBlockingQueue<>(MAX_QUEUED_EVENTS + 1), r -> {
@@ -74,19 +90,102 @@ public final class NodeReporter implements AutoCloseable {
   private Instant writing;
   private long droppedEvents;
   private volatile boolean up;
+  // guarded by lock: the last report handed to the writer and when; null when the next pass must write
+  private JsonNode basis;
+  private Instant basisAt;
+  // guarded by lock: resourceVersions of the last few writes, to tell our own watch events
+  private final java.util.ArrayDeque<String> recentlyWritten = new java.util.ArrayDeque<>();
+  private long writes;
+  private long skipped;
   private boolean failedBefore; // touched by the writer thread only
   // touched by the writer thread only
   private String verifiedOwnerUid;
+  // false until the report is known to be owned by its Node: until then every pass writes, so the owner is set soon after the Node appears
+  private volatile boolean owned;
   private boolean ownerMissingLogged;
 
   private record Pending(SharedIpcNodeStatus status, CompletableFuture<Boolean> done) {}
 
   /** @param wait how long a pass waits for its report to be written before it goes on without knowing */
   public NodeReporter(KubernetesClient client, String nodeName, boolean dryRun, Duration wait) {
+    this(client, nodeName, dryRun, wait, ReportCadence.HEARTBEAT, Clock.systemUTC());
+  }
+
+  /**
+   * @param heartbeat the longest time without a write while nothing changes ({@link ReportCadence#HEARTBEAT}
+   *     in the agent: the operator's staleness rule follows it)
+   * @param clock what the heartbeat is timed by
+   */
+  public NodeReporter(KubernetesClient client, String nodeName, boolean dryRun, Duration wait, Duration heartbeat, Clock clock) {
     this.client = client;
     this.nodeName = nodeName;
     this.dryRun = dryRun;
     this.wait = wait;
+    this.heartbeat = heartbeat;
+    this.clock = clock;
+    this.own = client.resources(SharedIpcNode.class).withName(nodeName).runnableInformer(0);
+    own.exceptionHandler(new ClusterView.RetryForever("report"));
+    own.addEventHandler(new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(SharedIpcNode obj) {
+        observed(obj);
+      }
+
+      @Override
+      public void onUpdate(SharedIpcNode oldObj, SharedIpcNode newObj) {
+        observed(newObj);
+      }
+
+      @Override
+      public void onDelete(SharedIpcNode obj, boolean deletedFinalStateUnknown) {
+        synchronized (lock) {
+          if (basis != null) {
+            log.info("report deleted by someone else node={}; the next pass creates it again", nodeName);
+          }
+          basis = null;
+          recentlyWritten.clear();
+        }
+      }
+    });
+    own.start();
+  }
+
+  /**
+   * A watch event on this node's report: our own writes change nothing (the last few are known by
+   * resourceVersion: a watch may deliver one after a later write), nor does the object as our create
+   * leaves it (no status yet), nor an edit that says what we last handed to the writer; any other
+   * status makes the next pass write the report again.
+   */
+  private void observed(SharedIpcNode n) {
+    if (n.getStatus() == null || n.getStatus().getLastScanTime() == null) {
+      return; // as our create left it: the status follows
+    }
+    JsonNode status = tree(n.getStatus());
+    synchronized (lock) {
+      if (recentlyWritten.contains(n.getMetadata().getResourceVersion())) {
+        return;
+      }
+      Optional<String> changed = ReportChange.material(basis, status);
+      if (changed.isEmpty()) {
+        return;
+      }
+      if (basis != null) {
+        log.info("report changed by someone else node={} resourceVersion={} at=\"{}\"; the next pass writes it again", nodeName,
+            n.getMetadata().getResourceVersion(), changed.get());
+      }
+      basis = null;
+    }
+  }
+
+  private JsonNode tree(SharedIpcNodeStatus status) {
+    return client.getKubernetesSerialization().convertValue(status, JsonNode.class);
+  }
+
+  /** Report writes handed to the API server since the start, and passes whose report was not written because nothing changed. */
+  public long[] writesAndSkips() {
+    synchronized (lock) {
+      return new long[] {writes, skipped};
+    }
   }
 
   /**
@@ -96,9 +195,27 @@ public final class NodeReporter implements AutoCloseable {
    */
   public boolean report(SharedIpcNodeStatus status) {
     CompletableFuture<Boolean> done = new CompletableFuture<>();
+    JsonNode tree = tree(status);
+    Instant now = clock.instant();
     boolean submit;
     long dropped;
     synchronized (lock) {
+      Optional<String> changed = ReportChange.material(basis, tree);
+      boolean beat = basisAt == null || !now.isBefore(basisAt.plus(heartbeat));
+      if (changed.isEmpty() && !beat && owned) {
+        skipped++;
+        return up;
+      }
+      String why = basis == null ? "not known to be on the server (first write, failed write, or changed by someone else)"
+          : changed.map(p -> "changed " + p).orElse(beat ? "heartbeat due" : "not owned by its Node yet");
+      if (changed.isPresent()) {
+        log.info("report write node={} why=\"{}\"", nodeName, why);
+      } else {
+        log.debug("report write node={} why=\"{}\"", nodeName, why);
+      }
+      basis = tree;
+      basisAt = now;
+      writes++;
       submit = pending == null;
       if (!submit) {
         log.warn("report write coalesced node={} writingSince={}: the previous report is still waiting behind a slow write; "
@@ -168,12 +285,21 @@ public final class NodeReporter implements AutoCloseable {
         create();
         written = replaceStatus(status);
       }
+      synchronized (lock) {
+        recentlyWritten.addLast(written.getMetadata().getResourceVersion());
+        if (recentlyWritten.size() > 8) {
+          recentlyWritten.removeFirst();
+        }
+      }
       if (!up) {
         log.info("api server reachable node={} status=written", nodeName);
       }
       up = true;
       ensureOwnedByNode(written);
     } catch (RuntimeException e) {
+      synchronized (lock) {
+        basis = null; // not written: the next pass tries again whatever it finds
+      }
       // Said once per outage: on the first failure since the start, and on the first after a success.
       if (up || !failedBefore) {
         log.warn("report not written node={} reason=\"{}\"; scanning and reaping go on with the last known policies", nodeName,
@@ -230,6 +356,7 @@ public final class NodeReporter implements AutoCloseable {
     OwnerReference current = refs.stream().filter(r -> "Node".equals(r.getKind()) && "v1".equals(r.getApiVersion()))
         .findFirst().orElse(null);
     if (current != null && current.getUid() != null && current.getUid().equals(verifiedOwnerUid)) {
+      owned = true;
       return;
     }
     try {
@@ -246,6 +373,7 @@ public final class NodeReporter implements AutoCloseable {
         log.info("report owned by its node node={} nodeUid={}: the garbage collector removes it with the Node", nodeName, nodeUid);
       }
       verifiedOwnerUid = nodeUid;
+      owned = true;
     } catch (KubernetesClientException e) {
       log.warn("ownerReference not set node={} reason=\"{}\"; retried with the next report", nodeName,
           String.valueOf(e.getMessage()).replace('"', '\''));
@@ -409,6 +537,7 @@ public final class NodeReporter implements AutoCloseable {
   /** Lets the write in flight finish for a few seconds, then gives up on the rest. */
   @Override
   public void close() {
+    own.close();
     writer.shutdown();
     try {
       if (!writer.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -60,4 +60,41 @@ class ClusterViewTest {
     assertThat(node.restartedSince(java.time.Instant.parse("2025-12-30T00:00:00Z"))).containsExactly("writer", "reader");
     assertThat(ClusterView.containers(new io.fabric8.kubernetes.api.model.Pod())).isEmpty();
   }
+
+  @Test
+  void aCachedGroupKeepsOnlyItsNameAndThePolicyTheOperatorPublishes() {
+    dev.sharedipc.api.v1alpha1.SharedIpcGroup g = new dev.sharedipc.api.v1alpha1.SharedIpcGroup();
+    g.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withNamespace("ns").withName("feed").withUid("u1")
+        .withResourceVersion("7").withLabels(java.util.Map.of("a", "b")).build());
+    g.setSpec(new dev.sharedipc.api.v1alpha1.SharedIpcGroupSpec());
+    dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus status = new dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus();
+    status.setEffectiveOrphanPolicy(new EffectiveOrphanPolicy(OrphanPolicy.Delete, "1m", "spec"));
+    status.setReadyInstances(2);
+    g.setStatus(status);
+
+    dev.sharedipc.api.v1alpha1.SharedIpcGroup t = ClusterView.trimmed(g);
+
+    assertThat(t.getMetadata().getNamespace()).isEqualTo("ns");
+    assertThat(t.getMetadata().getName()).isEqualTo("feed");
+    assertThat(t.getMetadata().getResourceVersion()).isEqualTo("7");
+    assertThat(t.getMetadata().getLabels()).isNullOrEmpty();
+    assertThat(t.getSpec()).isNull();
+    assertThat(t.getStatus().getReadyInstances()).isNull();
+    assertThat(t.getStatus().getEffectiveOrphanPolicy().getPolicy()).isEqualTo(OrphanPolicy.Delete);
+  }
+
+  @Test
+  void aCachedPodLosesItsManagedFieldsOnly() {
+    io.fabric8.kubernetes.api.model.Pod p = new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("p")
+        .withLabels(java.util.Map.of("sharedipc.dev/group", "feed")).withAnnotations(java.util.Map.of("k", "v"))
+        .addNewManagedField().withManager("kubectl").endManagedField().endMetadata().withNewSpec().withNodeName("n").endSpec().build();
+
+    io.fabric8.kubernetes.api.model.Pod t = ClusterView.trimmed(p);
+
+    assertThat(t.getMetadata().getManagedFields()).isNullOrEmpty();
+    assertThat(t.getMetadata().getLabels()).isEqualTo(p.getMetadata().getLabels());
+    assertThat(t.getMetadata().getAnnotations()).isEqualTo(p.getMetadata().getAnnotations());
+    assertThat(t.getSpec()).isEqualTo(p.getSpec());
+    assertThat(p.getMetadata().getManagedFields()).as("the event's object is left whole").hasSize(1);
+  }
 }

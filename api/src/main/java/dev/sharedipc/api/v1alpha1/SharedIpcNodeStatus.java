@@ -18,7 +18,8 @@ public class SharedIpcNodeStatus {
   @JsonPropertyDescription("Version of the agent that wrote this report.")
   private String agentVersion;
 
-  @JsonPropertyDescription("When the last scan finished (RFC 3339).")
+  @JsonPropertyDescription("When the scan of the last write finished (RFC 3339). The agent writes when the report changes "
+      + "materially and at least every 5 minutes, so this is its heartbeat: the operator ignores a report older than 11 minutes.")
   private String lastScanTime;
 
   @JsonPropertyDescription("How long the last scan took, in seconds.")

@@ -1,6 +1,7 @@
 package dev.sharedipc.operator.usage;
 
 import dev.sharedipc.api.Labels;
+import dev.sharedipc.api.ReportCadence;
 import dev.sharedipc.api.v1alpha1.IpcObjectUsage;
 import dev.sharedipc.api.v1alpha1.SegmentUsage;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
@@ -28,7 +29,8 @@ import java.util.TreeSet;
  * pods, the SharedIpcNode reports, the names of the Nodes that exist, and the time.
  *
  * <p>Only reports that tell the present count: a report whose Node no longer exists
- * ({@code NodeGone}) or whose {@code lastScanTime} is older than the maximum report age
+ * ({@code NodeGone}) or whose {@code lastScanTime} (the agent's heartbeat: it is renewed with every
+ * write, at least once per {@link ReportCadence#HEARTBEAT}) is older than the maximum report age
  * ({@code ReportStale}) contributes nothing and is listed in {@link GroupUsage#ignored()}, so
  * that status can say why. Entries of instances at or beyond {@code replicas} are not counted.
  * An instance whose pods are bound to a node with a counted, complete report that lists nothing
@@ -37,10 +39,11 @@ import java.util.TreeSet;
  */
 public final class NodeUsage {
   /**
-   * How old a report may be and still count: six scans at the agent's default interval of 30s,
-   * so a slow scan or one failed status write does not make usage flicker.
+   * How old a report may be and still count: {@link ReportCadence#STALE_AFTER}, two missed heartbeats
+   * of the agent (which writes a quiet report only once per {@link ReportCadence#HEARTBEAT}) and a
+   * minute, so a quiet node stays counted and a slow scan or one failed write does not make usage flicker.
    */
-  public static final Duration DEFAULT_MAX_REPORT_AGE = Duration.ofMinutes(3);
+  public static final Duration DEFAULT_MAX_REPORT_AGE = ReportCadence.STALE_AFTER;
   public static final String REPORT_STALE = "ReportStale";
   public static final String NODE_GONE = "NodeGone";
 

@@ -4,6 +4,7 @@ import static dev.sharedipc.operator.Fixtures.group;
 import static dev.sharedipc.operator.Fixtures.member;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sharedipc.api.ReportCadence;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcNode;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
@@ -179,15 +180,30 @@ class NodeUsageTest {
       assertThat(r.node()).isEqualTo("a");
       assertThat(r.reason()).isEqualTo(NodeUsage.REPORT_STALE);
       assertThat(r.instances()).containsExactly(0);
-      assertThat(r.message()).contains("node a").contains(old.toString()).contains("more than 3m ago");
+      assertThat(r.message()).contains("node a").contains(old.toString()).contains("more than 11m ago");
     });
 
     // the same report, just within the maximum age, counts
     SharedIpcNode fresh = node("a", NOW.minus(NodeUsage.DEFAULT_MAX_REPORT_AGE).plusSeconds(1), List.of(ns("ns", "md", 0, 2, 200)));
     assertThat(usage(g, List.of(fresh), List.of()).segmentsByInstance().get(0).getCount()).isEqualTo(2);
     // and the maximum age is a setting
-    assertThat(new NodeUsage(Duration.ofMinutes(10)).of(g, List.of(stale), List.of(), Set.of("a"), NOW)
+    assertThat(new NodeUsage(Duration.ofMinutes(20)).of(g, List.of(stale), List.of(), Set.of("a"), NOW)
         .segmentsByInstance().get(0).getCount()).isEqualTo(2);
+  }
+
+  @Test
+  void aQuietReportBetweenHeartbeatsCountsAndOneWhoseHeartbeatStoppedIsStale() {
+    SharedIpcGroup g = group("md", 1, "64Mi", member("w", null, null));
+    // a quiet node writes once per heartbeat: just before its next one, its report is a heartbeat and a scan interval old
+    Instant quiet = NOW.minus(ReportCadence.HEARTBEAT).minusSeconds(30);
+    assertThat(usage(g, List.of(node("a", quiet, List.of(ns("ns", "md", 0, 2, 200)))), List.of())
+        .segmentsByInstance().get(0).getCount()).as("fresh but quiet").isEqualTo(2);
+    // two heartbeats missed (and the minute of slack): the agent is gone or cut off
+    Instant stopped = NOW.minus(ReportCadence.HEARTBEAT.multipliedBy(2)).minusSeconds(61);
+    NodeUsage.GroupUsage usage = usage(g, List.of(node("a", stopped, List.of(ns("ns", "md", 0, 2, 200)))), List.of());
+    assertThat(usage.segmentsByInstance()).as("heartbeat stopped").isEmpty();
+    assertThat(usage.ignored()).singleElement().satisfies(r -> assertThat(r.reason()).isEqualTo(NodeUsage.REPORT_STALE));
+    assertThat(NodeUsage.DEFAULT_MAX_REPORT_AGE).isEqualTo(ReportCadence.STALE_AFTER);
   }
 
   @Test
