@@ -2,11 +2,7 @@ package dev.sharedipc.agent.scan;
 
 import dev.sharedipc.agent.kernel.AtFiles;
 import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
-import java.io.IOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import dev.sharedipc.agent.kernel.KernelException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -72,33 +68,25 @@ public final class FileUsersIndex {
     if (wanted.isEmpty()) {
       return new FileUsersIndex(byFile, null);
     }
+    if (!AtFiles.available()) {
+      return new FileUsersIndex(Map.of(), "openat/fstatat/getdents64 are not available in this libc (the agent needs glibc 2.33+ on x86_64 or aarch64)");
+    }
     for (Path root : new java.util.LinkedHashSet<>(procRoots)) {
-      try (DirectoryStream<Path> pids = Files.newDirectoryStream(root, p -> OpenFileUsers.isPid(p.getFileName().toString()))) {
-        for (Path pidDir : pids) {
-          String problem = readPid(pidDir, wanted, byFile);
-          if (problem != null) {
-            return new FileUsersIndex(Map.of(), problem);
+      try (AtFiles.Directory proc = AtFiles.openDirectory(root, List.of())) {
+        String[] problem = new String[1];
+        proc.forEach((name, length) -> {
+          if (problem[0] == null && isPid(name, length)) {
+            problem[0] = readPid(proc, name, length, wanted, byFile);
           }
+        });
+        if (problem[0] != null) {
+          return new FileUsersIndex(Map.of(), problem[0]);
         }
-      } catch (IOException | RuntimeException e) {
-        return new FileUsersIndex(Map.of(), "cannot list processes under " + root + ": " + e);
+      } catch (KernelException | RuntimeException e) {
+        return new FileUsersIndex(Map.of(), "cannot list processes under " + root + ": " + e.getMessage());
       }
     }
     return new FileUsersIndex(byFile, null);
-  }
-
-  /** The device and inode of the file an fd link leads to, or null when it was closed meanwhile. */
-  private static FileId openFile(Path link) {
-    if (AtFiles.available()) {
-      AtFiles.Stat st = AtFiles.statThrough(link.toString());
-      return st == null ? null : FileId.of(st.dev(), st.ino());
-    }
-    try { // a libc without fstatat: the JDK's stat, slower but as sure
-      Map<String, Object> a = Files.readAttributes(link, "unix:dev,ino");
-      return FileId.of((Long) a.get("dev"), (Long) a.get("ino"));
-    } catch (IOException | RuntimeException e) {
-      return null;
-    }
   }
 
   private static long device(FileId id) {
@@ -109,33 +97,70 @@ public final class FileUsersIndex {
     return byFile.computeIfAbsent(id, k -> new Users(new TreeSet<>(), new TreeSet<>()));
   }
 
-  private static String readPid(Path pidDir, Set<Long> wanted, Map<FileId, Users> byFile) {
-    int pid = Integer.parseInt(pidDir.getFileName().toString());
-    try (DirectoryStream<Path> fds = Files.newDirectoryStream(pidDir.resolve("fd"))) {
-      for (Path link : fds) {
-        // stat through the link: the open file's device and inode, whatever path the process sees
-        // it under (pipes and sockets have devices of their own and never match a volume's)
-        FileId id = openFile(link);
-        if (id != null && wanted.contains(device(id))) {
-          entry(byFile, id).open().add(pid);
-        }
-      }
-    } catch (NoSuchFileException e) {
-      return null; // exited
-    } catch (AccessDeniedException e) {
-      return "cannot read the open files of pid " + pid + " (" + pidDir.resolve("fd") + "): permission denied (the agent needs root)";
-    } catch (IOException | RuntimeException e) {
-      return Files.exists(pidDir) ? "cannot read the open files of pid " + pid + ": " + e : null;
+  private static final byte[] FD = {'f', 'd', 0};
+  private static final byte[] MAPS = {'m', 'a', 'p', 's', 0};
+
+  private static boolean isPid(byte[] name, int length) {
+    if (length == 0 || length > 10) {
+      return false;
     }
+    for (int i = 0; i < length; i++) {
+      if (name[i] < '0' || name[i] > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * One process, read through descriptors: its fd directory (each link stat'ed through, relative to
+   * the directory: the open file's device and inode, whatever path the process sees it under; pipes and
+   * sockets have devices of their own and never match a volume's), then its maps. A process that exits
+   * meanwhile is skipped; any other failure is returned as the reason the index is not known.
+   */
+  private static String readPid(AtFiles.Directory proc, byte[] pidName, int length, Set<Long> wanted, Map<FileId, Users> byFile) {
+    int pid = Integer.parseInt(AtFiles.name(pidName, length));
+    String where = proc.path() + "/" + pid;
     byte[] maps;
-    try {
-      maps = Files.readAllBytes(pidDir.resolve("maps"));
-    } catch (NoSuchFileException e) {
+    try (AtFiles.Directory pidDir = proc.enter(pidName)) {
+      if (pidDir == null) {
+        return null; // exited
+      }
+      try (AtFiles.Directory fds = pidDir.enter(FD)) {
+        if (fds == null) {
+          return null;
+        }
+        fds.forEach((fd, fdLength) -> {
+          AtFiles.Stat st;
+          try {
+            st = fds.statThrough(fd);
+          } catch (KernelException e) {
+            return; // closed meanwhile, or a descriptor that cannot be stat'ed: not a file of a volume
+          }
+          if (st != null) {
+            FileId id = FileId.of(st.dev(), st.ino());
+            if (wanted.contains(device(id))) {
+              entry(byFile, id).open().add(pid);
+            }
+          }
+        });
+      } catch (KernelException e) {
+        return gone(proc, pidName) ? null : e.isPermission()
+            ? "cannot read the open files of pid " + pid + " (" + where + "/fd): permission denied (the agent needs root)"
+            : "cannot read the open files of pid " + pid + ": " + e.getMessage();
+      }
+      try {
+        maps = pidDir.readFile(MAPS);
+      } catch (KernelException e) {
+        return gone(proc, pidName) ? null : e.isPermission()
+            ? "cannot read the mappings of pid " + pid + ": permission denied (the agent needs root)"
+            : "cannot read the mappings of pid " + pid + ": " + e.getMessage();
+      }
+    } catch (KernelException e) {
+      return gone(proc, pidName) ? null : "cannot open " + where + ": " + e.getMessage();
+    }
+    if (maps == null) {
       return null;
-    } catch (AccessDeniedException e) {
-      return "cannot read the mappings of pid " + pid + ": permission denied (the agent needs root)";
-    } catch (IOException | RuntimeException e) {
-      return Files.exists(pidDir) ? "cannot read the mappings of pid " + pid + ": " + e : null;
     }
     mappedFiles(maps, (device, inode) -> {
       if (wanted.contains(device)) {
@@ -143,6 +168,15 @@ public final class FileUsersIndex {
       }
     });
     return null;
+  }
+
+  /** Whether a process exited (its /proc directory is gone), which makes any failure to read it harmless. */
+  private static boolean gone(AtFiles.Directory proc, byte[] pidName) {
+    try {
+      return proc.statThrough(pidName) == null;
+    } catch (KernelException e) {
+      return false;
+    }
   }
 
   /** Receives the device (major in the high 32 bits, minor in the low) and inode of one file mapping. */
