@@ -9,6 +9,7 @@ import dev.sharedipc.agent.scan.MemoryVolume;
 import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
 import dev.sharedipc.agent.scan.PosixObject;
 import dev.sharedipc.agent.scan.PosixObjectCollector;
+import dev.sharedipc.agent.scan.PosixScan;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,8 +22,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The POSIX benchmark (run by agent/bench/posix-bench.sh, which makes the volumes, the objects and
  * the processes that map them, and removes them all on exit): over the volumes {@code vol-*} under
- * {@code --root}, prints side by side the agent's POSIX pass ({@link PosixObjectCollector} then
- * {@link FileUsersIndex}, warm, median of {@code --rounds}), a raw read ({@code find -printf} of
+ * {@code --root}, prints side by side the agent's POSIX pass ({@link PosixScan}: {@link PosixObjectCollector} and
+ * {@link FileUsersIndex} at the same time, warm, median of {@code --rounds}), a raw read ({@code find -printf} of
  * every file, then every {@code /proc/*}{@code /maps} read once) and {@code lsof +D} over the same
  * directories, with the ratios.
  */
@@ -58,7 +59,7 @@ public final class PosixBenchmark {
       rawRead(volumes);
       raw[i] = System.nanoTime() - t0;
     }
-    // where the agent's time goes: listing the volumes, and reading every process's fds and maps
+    // where the agent's time goes: listing the volumes, and reading every process's fds and maps (each alone)
     long[] collect = new long[rounds];
     long[] index = new long[rounds];
     for (int i = 0; i < rounds; i++) {
@@ -89,9 +90,9 @@ public final class PosixBenchmark {
     System.out.println();
     System.out.printf("%-72s %10s %10s%n", "POSIX pass over " + volumes.size() + " volumes, " + seen[0] + " objects", "median ms", "x raw");
     System.out.printf("%-72s %10.1f %10.2f%n", "raw read (find -printf of the files + every /proc/*/maps)", rawMs, 1.0);
-    System.out.printf("%-72s %10.1f %10.2f%n", "agent (PosixObjectCollector + FileUsersIndex, warm)", agentMs, agentMs / rawMs);
-    System.out.printf("%-72s %10.1f %10.2f%n", "  of which listing the volumes (PosixObjectCollector)", median(collect) / 1e6, median(collect) / 1e6 / rawMs);
-    System.out.printf("%-72s %10.1f %10.2f%n", "  of which every process's fds and maps (FileUsersIndex)", median(index) / 1e6, median(index) / 1e6 / rawMs);
+    System.out.printf("%-72s %10.1f %10.2f%n", "agent (PosixScan: PosixObjectCollector | FileUsersIndex, warm)", agentMs, agentMs / rawMs);
+    System.out.printf("%-72s %10.1f %10.2f%n", "  listing the volumes alone (PosixObjectCollector)", median(collect) / 1e6, median(collect) / 1e6 / rawMs);
+    System.out.printf("%-72s %10.1f %10.2f%n", "  every process's fds and maps alone (FileUsersIndex)", median(index) / 1e6, median(index) / 1e6 / rawMs);
     if (lsofMs != null) {
       System.out.printf("%-72s %10.1f %10.2f%n", "lsof +D over the same directories (" + lsofNote + ")", lsofMs, lsofMs / rawMs);
     } else {
@@ -103,12 +104,11 @@ public final class PosixBenchmark {
     }
   }
 
-  /** What the agent does each pass for POSIX objects: list every volume, then read who uses files on their devices. */
+  /** What the agent does each pass for POSIX objects: list every volume and, at the same time, read who uses files on their devices. */
   private static void agentPass(List<MemoryVolume> volumes, List<String> problems, int[] seen) {
-    List<PosixObject> objects = PosixObjectCollector.collect(volumes, problems);
-    Set<FileId> ids = new HashSet<>();
-    objects.forEach(o -> ids.add(o.id()));
-    FileUsersIndex index = FileUsersIndex.read(List.of(Path.of("/proc")), ids);
+    PosixScan scan = PosixScan.read(volumes, List.of(Path.of("/proc")), List.of(), problems);
+    List<PosixObject> objects = scan.objects();
+    FileUsersIndex index = scan.users();
     if (index.unknown() != null && problems.isEmpty()) {
       problems.add("who uses the objects is not known: " + index.unknown());
     }

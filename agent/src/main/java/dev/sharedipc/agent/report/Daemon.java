@@ -81,7 +81,7 @@ public final class Daemon {
       }
     }
     if (sharedDirs != null) {
-      for (SharedDirDecision d : sharedDirs.reap()) {
+      for (SharedDirDecision d : sharedDirs.reap(f.posix().users())) { // the survey's read of /proc, not another
         metrics.recordSharedDir(d);
         if (reporter != null) {
           reporter.recordEvent(d);

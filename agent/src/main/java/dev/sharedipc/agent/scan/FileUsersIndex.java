@@ -16,13 +16,15 @@ import java.util.TreeSet;
  * {@code fd} links ({@code stat} through the link gives the target's device and inode, whatever
  * path the process sees it under in its own mount namespace). Only files on the given devices are
  * kept, so the index stays as small as the volumes it serves. Joining objects to it costs one
- * lookup each, instead of a walk of {@code /proc} per object.
+ * lookup each, instead of a walk of {@code /proc} per object. Each process's working directory is
+ * indexed too, so one read per pass also tells who uses a SameNode shared directory (its files'
+ * identities, walked, joined here), and {@code /proc} is read once per pass for both.
  *
  * <p>Pids that exit while being read are skipped. A pid whose fds or maps cannot be read for another
  * reason makes the whole index unknown ({@link #unknown()} says why): callers then keep everything.
  */
 public final class FileUsersIndex {
-  /** The pids that have one file open and the pids that have it mapped. */
+  /** The pids that have one file open (a directory: as their working directory too) and the pids that have it mapped. */
   public record Users(Set<Integer> open, Set<Integer> mapped) {
     /** Every pid that uses it either way. */
     public Set<Integer> all() {
@@ -34,11 +36,37 @@ public final class FileUsersIndex {
 
   private static final Users NOBODY = new Users(Set.of(), Set.of());
   private final Map<FileId, Users> byFile;
+  private final Set<Long> devices;
   private final String unknown;
 
-  private FileUsersIndex(Map<FileId, Users> byFile, String unknown) {
+  private FileUsersIndex(Map<FileId, Users> byFile, Set<Long> devices, String unknown) {
     this.byFile = byFile;
+    this.devices = devices;
     this.unknown = unknown;
+  }
+
+  /** Whether the index was asked to cover the filesystem of this file (files elsewhere are never in it). */
+  public boolean covers(FileId anyOnDevice) {
+    return devices.contains(device(anyOnDevice));
+  }
+
+  /**
+   * Every pid that has any of these files open or mapped, or as its working directory (a directory's
+   * users, given everything under it), or null when the index is not known.
+   */
+  public Set<Integer> users(Set<FileId> files) {
+    if (unknown != null) {
+      return null;
+    }
+    Set<Integer> out = new TreeSet<>();
+    for (FileId f : files) {
+      Users u = byFile.get(f);
+      if (u != null) {
+        out.addAll(u.open());
+        out.addAll(u.mapped());
+      }
+    }
+    return out;
   }
 
   /** Why the index is not known (a process could not be read), or null when it is. */
@@ -66,10 +94,10 @@ public final class FileUsersIndex {
     }
     Map<FileId, Users> byFile = new HashMap<>();
     if (wanted.isEmpty()) {
-      return new FileUsersIndex(byFile, null);
+      return new FileUsersIndex(byFile, wanted, null);
     }
     if (!AtFiles.available()) {
-      return new FileUsersIndex(Map.of(), "openat/fstatat/getdents64 are not available in this libc (the agent needs glibc 2.33+ on x86_64 or aarch64)");
+      return new FileUsersIndex(Map.of(), wanted, "openat/fstatat/getdents64 are not available in this libc (the agent needs glibc 2.33+ on x86_64 or aarch64)");
     }
     for (Path root : new java.util.LinkedHashSet<>(procRoots)) {
       try (AtFiles.Directory proc = AtFiles.openDirectory(root, List.of())) {
@@ -80,13 +108,13 @@ public final class FileUsersIndex {
           }
         });
         if (problem[0] != null) {
-          return new FileUsersIndex(Map.of(), problem[0]);
+          return new FileUsersIndex(Map.of(), wanted, problem[0]);
         }
       } catch (KernelException | RuntimeException e) {
-        return new FileUsersIndex(Map.of(), "cannot list processes under " + root + ": " + e.getMessage());
+        return new FileUsersIndex(Map.of(), wanted, "cannot list processes under " + root + ": " + e.getMessage());
       }
     }
-    return new FileUsersIndex(byFile, null);
+    return new FileUsersIndex(byFile, wanted, null);
   }
 
   private static long device(FileId id) {
@@ -99,6 +127,16 @@ public final class FileUsersIndex {
 
   private static final byte[] FD = {'f', 'd', 0};
   private static final byte[] MAPS = {'m', 'a', 'p', 's', 0};
+  private static final byte[] CWD = {'c', 'w', 'd', 0};
+
+  /** stat through an entry, or null when it cannot be (a kernel thread has no cwd, a fixture pid none either). */
+  private static AtFiles.Stat statQuietly(AtFiles.Directory dir, byte[] name) {
+    try {
+      return dir.statThrough(name);
+    } catch (KernelException e) {
+      return null;
+    }
+  }
 
   private static boolean isPid(byte[] name, int length) {
     if (length == 0 || length > 10) {
@@ -144,6 +182,11 @@ public final class FileUsersIndex {
             }
           }
         });
+        // a working directory holds its directory as an open descriptor would (a shared directory's user)
+        AtFiles.Stat cwd = statQuietly(pidDir, CWD);
+        if (cwd != null && wanted.contains(device(FileId.of(cwd.dev(), cwd.ino())))) {
+          entry(byFile, FileId.of(cwd.dev(), cwd.ino())).open().add(pid);
+        }
       } catch (KernelException e) {
         return gone(proc, pidName) ? null : e.isPermission()
             ? "cannot read the open files of pid " + pid + " (" + where + "/fd): permission denied (the agent needs root)"
