@@ -95,7 +95,7 @@ public final class Daemon {
     lastSuccess = Instant.now();
     if (reporter != null) {
       var report = status.build(f, decisions, metrics.removedSegments());
-      status.addPosix(report, f.posix(), posix);
+      status.addPosix(report, f.posix(), posix, metrics.removedPosixObjects());
       metrics.apiServerUp(reporter.report(report));
     }
     log.debug("pass done segments={} namespaces={} duration={}ms", f.segments().size(), f.namespaces().size(), f.duration().toMillis());
