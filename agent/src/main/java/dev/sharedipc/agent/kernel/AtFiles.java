@@ -40,6 +40,7 @@ public final class AtFiles {
   private static final boolean AVAILABLE = register();
   /** One stat buffer per thread: a pass stats thousands of files, and native memory is not free to allocate. */
   private static final ThreadLocal<Memory> BUFFER = ThreadLocal.withInitial(() -> new Memory(STAT_SIZE));
+  private static final ThreadLocal<byte[]> STAT_COPY = ThreadLocal.withInitial(() -> new byte[STAT_SIZE]);
   /** One native buffer per thread for listings and small reads, copied out once per call. */
   private static final int DENTS_SIZE = 32 * 1024;
   private static final ThreadLocal<Memory> DENTS = ThreadLocal.withInitial(() -> new Memory(DENTS_SIZE));
@@ -107,7 +108,12 @@ public final class AtFiles {
     return fstatat(AT_FDCWD, path, buf, 0) == 0 ? decode(buf) : null;
   }
 
-  private static Stat decode(Memory b) {
+  private static Stat decode(Memory m) {
+    // one copy out of native memory, then plain reads (both supported ABIs are little-endian): a pass decodes
+    // a stat per file and per open fd, and each Memory.getLong would be a native call of its own
+    byte[] raw = STAT_COPY.get();
+    m.read(0, raw, 0, STAT_SIZE);
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.LITTLE_ENDIAN);
     return new Stat(b.getLong(ST_DEV), b.getLong(ST_INO), b.getInt(ST_MODE), b.getInt(ST_UID), b.getInt(ST_GID), b.getLong(ST_SIZE),
         b.getLong(ST_BLOCKS) * 512,
         b.getLong(ST_MTIM) * 1_000_000_000L + b.getLong(ST_MTIM + 8), b.getLong(ST_CTIM) * 1_000_000_000L + b.getLong(ST_CTIM + 8));

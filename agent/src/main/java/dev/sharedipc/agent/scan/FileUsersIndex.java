@@ -4,11 +4,15 @@ import dev.sharedipc.agent.kernel.AtFiles;
 import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
 import dev.sharedipc.agent.kernel.KernelException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Who has which file open or mapped, for every process of the node, read once per pass: each
@@ -88,6 +92,18 @@ public final class FileUsersIndex {
    * @param devices the devices (as {@link FileId#major()}/{@link FileId#minor()} pairs of any file on them) worth indexing
    */
   public static FileUsersIndex read(List<Path> procRoots, Set<FileId> devices) {
+    return read(procRoots, devices, 1);
+  }
+
+  /**
+   * Reads every pid under each proc root with {@code workers} threads (the caller's one of them): each
+   * takes the next pid of the listing, so a process with many mappings does not hold the others up, and
+   * their partial indexes are merged at the end. The work is system calls, so two workers on a node with
+   * two cores take about half the time of one.
+   *
+   * @param devices the devices (as {@link FileId#major()}/{@link FileId#minor()} pairs of any file on them) worth indexing
+   */
+  public static FileUsersIndex read(List<Path> procRoots, Set<FileId> devices, int workers) {
     Set<Long> wanted = new java.util.HashSet<>();
     for (FileId d : devices) {
       wanted.add(device(d));
@@ -101,20 +117,64 @@ public final class FileUsersIndex {
     }
     for (Path root : new java.util.LinkedHashSet<>(procRoots)) {
       try (AtFiles.Directory proc = AtFiles.openDirectory(root, List.of())) {
-        String[] problem = new String[1];
+        List<byte[]> pids = new ArrayList<>();
         proc.forEach((name, length) -> {
-          if (problem[0] == null && isPid(name, length)) {
-            problem[0] = readPid(proc, name, length, wanted, byFile);
+          if (isPid(name, length)) {
+            pids.add(Arrays.copyOf(name, length + 1));
           }
         });
-        if (problem[0] != null) {
-          return new FileUsersIndex(Map.of(), wanted, problem[0]);
+        String problem = readPids(proc, pids, wanted, byFile, Math.max(1, Math.min(workers, pids.size())));
+        if (problem != null) {
+          return new FileUsersIndex(Map.of(), wanted, problem);
         }
       } catch (KernelException | RuntimeException e) {
         return new FileUsersIndex(Map.of(), wanted, "cannot list processes under " + root + ": " + e.getMessage());
       }
     }
     return new FileUsersIndex(byFile, wanted, null);
+  }
+
+  /** Reads the listed pids into {@code byFile} with {@code workers} threads; returns the first problem, or null. */
+  private static String readPids(AtFiles.Directory proc, List<byte[]> pids, Set<Long> wanted, Map<FileId, Users> byFile, int workers) {
+    AtomicInteger next = new AtomicInteger();
+    AtomicReference<String> problem = new AtomicReference<>();
+    java.util.function.Function<Map<FileId, Users>, Runnable> worker = into -> () -> {
+      int i;
+      while (problem.get() == null && (i = next.getAndIncrement()) < pids.size()) {
+        byte[] name = pids.get(i);
+        String p = readPid(proc, name, name.length - 1, wanted, into);
+        if (p != null) {
+          problem.compareAndSet(null, p);
+        }
+      }
+    };
+    List<Thread> helpers = new ArrayList<>();
+    List<Map<FileId, Users>> partial = new ArrayList<>();
+    for (int w = 1; w < workers; w++) {
+      Map<FileId, Users> into = new HashMap<>();
+      partial.add(into);
+      Thread t = new Thread(null, worker.apply(into), "proc-reader-" + w, 256 * 1024);
+      t.setDaemon(true);
+      t.start();
+      helpers.add(t);
+    }
+    worker.apply(byFile).run();
+    for (Thread t : helpers) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return "interrupted while reading processes";
+      }
+    }
+    for (Map<FileId, Users> part : partial) {
+      part.forEach((id, u) -> {
+        Users all = entry(byFile, id);
+        all.open().addAll(u.open());
+        all.mapped().addAll(u.mapped());
+      });
+    }
+    return problem.get();
   }
 
   private static long device(FileId id) {

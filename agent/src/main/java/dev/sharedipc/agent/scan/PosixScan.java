@@ -22,6 +22,12 @@ import java.util.concurrent.FutureTask;
  */
 public record PosixScan(List<PosixObject> objects, FileUsersIndex users) {
   /**
+   * Threads reading /proc beside the one listing the volumes: /proc is the larger half (a stat per open fd,
+   * a maps text per process), so two readers and one lister keep two cores busy until the end.
+   */
+  static final int PROC_WORKERS = 2;
+
+  /**
    * @param procRoots where to look for processes
    * @param alsoIndexed directories whose filesystem the index covers too (the shared root, for its reaper)
    * @param problems where to note a volume that could not be read
@@ -32,7 +38,7 @@ public record PosixScan(List<PosixObject> objects, FileUsersIndex users) {
       deviceOf(Path.of(v.path()), devices);
     }
     alsoIndexed.forEach(p -> deviceOf(p, devices));
-    FutureTask<FileUsersIndex> users = new FutureTask<>(() -> FileUsersIndex.read(procRoots, devices));
+    FutureTask<FileUsersIndex> users = new FutureTask<>(() -> FileUsersIndex.read(procRoots, devices, PROC_WORKERS));
     Thread reader = new Thread(null, users, "posix-users", 256 * 1024); // a small stack, as the agent's other threads
     reader.setDaemon(true);
     reader.start();
