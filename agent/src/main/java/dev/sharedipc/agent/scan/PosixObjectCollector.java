@@ -12,12 +12,16 @@ import java.util.List;
 
 /**
  * Lists the POSIX shared-memory objects of memory-backed volumes: every entry under each volume's
- * root, read with {@code lstat} ({@link AtFiles}: Java's attributes lack the allocated blocks) and never followed (a symbolic link is reported as a link, and a
- * directory that is another mount is not entered: its files belong to another volume). Directories
+ * root, read through directory descriptors ({@link AtFiles}: getdents64, then fstatat without following,
+ * for the allocated blocks Java's attributes lack) and never followed (a symbolic link is reported as a
+ * link, and a directory that is another mount is not entered: its files belong to another volume). Directories
  * are walked into but not reported; everything else is, so that a link or a device planted in a
  * volume shows up as what it is.
  */
 public final class PosixObjectCollector {
+  /** "." as a null-terminated name: the directory itself, stat'ed through its own descriptor. */
+  private static final byte[] DOT = {'.', 0};
+
   private PosixObjectCollector() {}
 
   /**
@@ -58,9 +62,6 @@ public final class PosixObjectCollector {
       throw new IOException(e.getMessage(), e);
     }
   }
-
-  /** "." as a null-terminated name: the directory itself, stat'ed through its own descriptor. */
-  private static final byte[] DOT = {'.', 0};
 
   /**
    * One directory, read through its descriptor: a listing (getdents64) and one lstat per entry relative

@@ -220,6 +220,46 @@ class PosixObjectsIT {
     }
   }
 
+  /**
+   * A listing longer than one getdents64 buffer, in directories nested in each other (each level lists
+   * while its parent is half way through its own listing), with a directory link and another mount among
+   * them: every file is listed once, with its path relative to the volume, nothing behind the link or the
+   * mount, exactly what a plain walk that follows nothing finds.
+   */
+  @Test
+  void longListingsInNestedDirectoriesAreReadWholeWithoutFollowingLinksOrEnteringMounts() throws Exception {
+    Path deep = Files.createDirectories(volume.resolve("a/b"));
+    String pad = "x".repeat(100); // ~130-byte entries: 600 per level overflow the 32 KiB listing buffer
+    for (Path dir : List.of(volume, volume.resolve("a"), deep)) {
+      for (int i = 0; i < 600; i++) {
+        Files.createFile(dir.resolve("f" + i + pad));
+      }
+    }
+    Path outside = Files.createDirectory(tmp.resolve("outside"));
+    Files.createFile(outside.resolve("not-in-the-volume"));
+    Files.createSymbolicLink(volume.resolve("a/link-to-outside"), outside);
+    Path other = Files.createDirectory(volume.resolve("a/other-mount"));
+    run("mount", "-t", "tmpfs", "-o", "size=1m", "sharedipc-posix-it-inner", other.toString());
+    try {
+      Files.createFile(other.resolve("another-volumes-file"));
+      MemoryVolume v = new MemoryVolume(MemoryVolume.Kind.EmptyDir, "shm", volume.toString(), "pod-uid-4", 16 << 20, 0);
+      List<String> problems = new ArrayList<>();
+
+      List<String> listed = PosixObjectCollector.collect(List.of(v), problems).stream().map(PosixObject::name).toList();
+
+      assertThat(problems).isEmpty();
+      List<String> expected = new ArrayList<>(List.of("a/link-to-outside"));
+      try (var walk = Files.walk(volume)) {
+        walk.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !p.startsWith(other))
+            .forEach(p -> expected.add(volume.relativize(p).toString()));
+      }
+      assertThat(expected).hasSize(1 + 3 * 600);
+      assertThat(listed).containsExactlyInAnyOrderElementsOf(expected);
+    } finally {
+      run("umount", other.toString());
+    }
+  }
+
   private Path write(String name, int bytes) throws Exception {
     Path p = volume.resolve(name);
     Files.write(p, new byte[bytes]);
