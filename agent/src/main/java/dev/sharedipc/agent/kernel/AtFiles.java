@@ -146,7 +146,7 @@ public final class AtFiles {
     return new Directory(fd, at);
   }
 
-  /** Receives one entry of a directory listing (never "." or ".."): its name, as bytes and as a String. */
+  /** Receives one entry of a directory listing (never "." or ".."): its name's bytes ({@link #name} makes a String of them). */
   @FunctionalInterface
   public interface EntryVisitor {
     /**

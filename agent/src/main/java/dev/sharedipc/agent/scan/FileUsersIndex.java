@@ -1,8 +1,8 @@
 package dev.sharedipc.agent.scan;
 
 import dev.sharedipc.agent.kernel.AtFiles;
-import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
 import dev.sharedipc.agent.kernel.KernelException;
+import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -213,7 +213,7 @@ public final class FileUsersIndex {
   /**
    * One process, read through descriptors: its fd directory (each link stat'ed through, relative to
    * the directory: the open file's device and inode, whatever path the process sees it under; pipes and
-   * sockets have devices of their own and never match a volume's), then its maps. A process that exits
+   * sockets have devices of their own and never match a volume's), its cwd, then its maps. A process that exits
    * meanwhile is skipped; any other failure is returned as the reason the index is not known.
    */
   private static String readPid(AtFiles.Directory proc, byte[] pidName, int length, Set<Long> wanted, Map<FileId, Users> byFile) {
