@@ -139,13 +139,18 @@ public final class FileUsersIndex {
     AtomicInteger next = new AtomicInteger();
     AtomicReference<String> problem = new AtomicReference<>();
     java.util.function.Function<Map<FileId, Users>, Runnable> worker = into -> () -> {
-      int i;
-      while (problem.get() == null && (i = next.getAndIncrement()) < pids.size()) {
-        byte[] name = pids.get(i);
-        String p = readPid(proc, name, name.length - 1, wanted, into);
-        if (p != null) {
-          problem.compareAndSet(null, p);
+      try {
+        int i;
+        while (problem.get() == null && (i = next.getAndIncrement()) < pids.size()) {
+          byte[] name = pids.get(i);
+          String p = readPid(proc, name, name.length - 1, wanted, into);
+          if (p != null) {
+            problem.compareAndSet(null, p);
+          }
         }
+      } catch (RuntimeException e) {
+        // a worker that stopped half way leaves pids unread: the index must then be unknown, never short
+        problem.compareAndSet(null, "reading processes under " + proc.path() + " failed: " + e);
       }
     };
     List<Thread> helpers = new ArrayList<>();
