@@ -105,9 +105,15 @@ class PosixObjectsIT {
     assertThat(objects.get("sparse").apparentBytes()).isEqualTo(8 << 20);
     assertThat(objects.get("sparse").allocatedBytes()).as("a sparse file costs no memory").isZero();
 
-    FileUsersIndex index = FileUsersIndex.read(List.of(ReadableProc.view(tmp)),
+    Path procView = ReadableProc.view(tmp);
+    FileUsersIndex index = FileUsersIndex.read(List.of(procView),
         objects.values().stream().map(PosixObject::id).collect(Collectors.toSet()));
     assertThat(index.unknown()).isNull();
+    // the pass's own read: the listing and two /proc readers at once find the same objects and users
+    PosixScan pass = PosixScan.read(List.of(v), List.of(procView), List.of(), new ArrayList<>());
+    assertThat(pass.users().unknown()).isNull();
+    assertThat(pass.objects()).extracting(PosixObject::name).containsExactlyInAnyOrderElementsOf(objects.keySet());
+    objects.values().forEach(o -> assertThat(pass.users().users(o.id())).as(o.name()).isEqualTo(index.users(o.id())));
     assertThat(index.users(objects.get("torch_1234_0").id()).mapped()).containsExactly((int) mapper.pid());
     assertThat(index.users(objects.get("torch_1234_0").id()).open()).isEmpty();
     assertThat(index.users(objects.get("PostgreSQL.1804289383").id()).open()).containsExactly((int) holder.pid());
