@@ -45,7 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Under Delete the files go only if the agent can tell that no process on the host has them open or
  * mapped: a host process it may not read makes that unknown and keeps everything, as it must. The
  * harness therefore gives the agent a view of /proc without the processes root may not read here (a
- * sandbox's own init, {@link NodeAgent#readableProcesses}); the straggler is in it.
+ * sandbox's own init, {@link dev.sharedipc.agent.testing.ReadableProc#viewAt}); the straggler is in it.
  */
 @ExtendWith(E2EExtension.class)
 @Order(1)

@@ -1,5 +1,6 @@
 package dev.sharedipc.e2e;
 
+import dev.sharedipc.agent.testing.ReadableProc;
 import dev.sharedipc.e2e.harness.E2EEnvironment;
 import io.fabric8.kubernetes.api.model.AuthInfoBuilder;
 import io.fabric8.kubernetes.api.model.Cluster;
@@ -92,7 +93,11 @@ final class NodeAgent implements AutoCloseable {
     command.addAll(List.of("-jar", copy.toString(), "serve", "--node-name", node, "--proc-root", procRoot.toString(),
         "--kubeconfig", kubeconfig.toString(), "--interval", "2s", "--listen", httpAddress, "--ledger", "none",
         "--shared-root", sharedRoot.toString(), "--kubelet-root", kubeletRoot.toString(),
-        "--users-proc-root", readableProcesses(workDir.resolve("users-proc")).toString()));
+        // where the agent looks for processes that use files: this host's /proc without the processes even root may not
+        // inspect here (a sandbox's own init, which holds no shared memory of the tests; the real /proc would make every
+        // use unknown, so nothing would ever be removed). Made when the agent starts: tests start the processes that must
+        // keep files before.
+        "--users-proc-root", ReadableProc.viewAt(workDir.resolve("users-proc")).toString()));
     command.addAll(moreOptions);
     Files.createDirectories(log.getParent());
     Files.writeString(log, "$ " + String.join(" ", command) + "\n", StandardCharsets.UTF_8);
@@ -180,43 +185,6 @@ final class NodeAgent implements AutoCloseable {
       return s.getLocalPort();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
-    }
-  }
-
-  /**
-   * Where the agent looks for processes that use files: this host's /proc without the processes that
-   * even root may not inspect here (a sandbox's own init, which holds no shared memory of the tests).
-   * On such a host the real /proc would make every use unknown, so nothing would ever be removed.
-   * The view is made when the agent starts: the tests start the processes that must keep files before.
-   */
-  static Path readableProcesses(Path view) throws java.io.IOException {
-    Files.createDirectories(view);
-    try (var pids = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("[0-9]+"))) {
-      for (Path p : pids) {
-        if (unreadable(p)) {
-          continue;
-        }
-        Path link = view.resolve(p.getFileName().toString());
-        if (!Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-          Files.createSymbolicLink(link, p);
-        }
-      }
-    }
-    return view;
-  }
-
-  /** Whether root may not read this process's open files or mappings (an exited one counts as readable). */
-  static boolean unreadable(Path pidDir) {
-    try {
-      try (var fds = Files.newDirectoryStream(pidDir.resolve("fd"))) {
-        fds.iterator().hasNext();
-      }
-      Files.readAllBytes(pidDir.resolve("maps"));
-      return false;
-    } catch (java.nio.file.AccessDeniedException e) {
-      return true;
-    } catch (java.io.IOException e) {
-      return false;
     }
   }
 }

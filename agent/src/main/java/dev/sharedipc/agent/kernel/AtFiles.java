@@ -40,6 +40,12 @@ public final class AtFiles {
   private static final boolean AVAILABLE = register();
   /** One stat buffer per thread: a pass stats thousands of files, and native memory is not free to allocate. */
   private static final ThreadLocal<Memory> BUFFER = ThreadLocal.withInitial(() -> new Memory(STAT_SIZE));
+  private static final ThreadLocal<byte[]> STAT_COPY = ThreadLocal.withInitial(() -> new byte[STAT_SIZE]);
+  /** One native buffer per thread for listings and small reads, copied out once per call. */
+  private static final int DENTS_SIZE = 32 * 1024;
+  private static final ThreadLocal<Memory> DENTS = ThreadLocal.withInitial(() -> new Memory(DENTS_SIZE));
+  /** How names are turned into Strings and back: JNA's own encoding, so a name read here unlinks the same entry. */
+  private static final java.nio.charset.Charset NAMES = java.nio.charset.Charset.forName(Native.getDefaultStringEncoding());
 
   private AtFiles() {}
 
@@ -58,6 +64,14 @@ public final class AtFiles {
   private static native int openat(int dirfd, String path, int flags);
 
   private static native int fstatat(int dirfd, String path, Memory buf, int flags);
+
+  private static native int fstatat(int dirfd, byte[] path, Memory buf, int flags);
+
+  private static native int openat(int dirfd, byte[] path, int flags);
+
+  private static native long getdents64(int fd, Memory buf, long size);
+
+  private static native long read(int fd, Memory buf, long size);
 
   private static native int unlinkat(int dirfd, String path, int flags);
 
@@ -94,7 +108,12 @@ public final class AtFiles {
     return fstatat(AT_FDCWD, path, buf, 0) == 0 ? decode(buf) : null;
   }
 
-  private static Stat decode(Memory b) {
+  private static Stat decode(Memory m) {
+    // one copy out of native memory, then plain reads (both supported ABIs are little-endian): a pass decodes
+    // a stat per file and per open fd, and each Memory.getLong would be a native call of its own
+    byte[] raw = STAT_COPY.get();
+    m.read(0, raw, 0, STAT_SIZE);
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.LITTLE_ENDIAN);
     return new Stat(b.getLong(ST_DEV), b.getLong(ST_INO), b.getInt(ST_MODE), b.getInt(ST_UID), b.getInt(ST_GID), b.getLong(ST_SIZE),
         b.getLong(ST_BLOCKS) * 512,
         b.getLong(ST_MTIM) * 1_000_000_000L + b.getLong(ST_MTIM + 8), b.getLong(ST_CTIM) * 1_000_000_000L + b.getLong(ST_CTIM + 8));
@@ -127,6 +146,21 @@ public final class AtFiles {
     return new Directory(fd, at);
   }
 
+  /** Receives one entry of a directory listing (never "." or ".."): its name's bytes ({@link #name} makes a String of them). */
+  @FunctionalInterface
+  public interface EntryVisitor {
+    /**
+     * @param name the name's bytes, null-terminated at {@code name[length]} (valid only during the call)
+     * @param length the name's length in bytes
+     */
+    void visit(byte[] name, int length) throws KernelException;
+  }
+
+  /** A name's bytes as a String, decoded as JNA encodes Strings (so it names the same entry when passed back). */
+  public static String name(byte[] name, int length) {
+    return new String(name, 0, length, NAMES);
+  }
+
   /** An open directory: entries are read and removed relative to it. */
   public static final class Directory implements AutoCloseable {
     private final int fd;
@@ -144,6 +178,148 @@ public final class AtFiles {
         throw new KernelException("fstatat(" + path + "/" + name + ", AT_SYMLINK_NOFOLLOW)", Native.getLastError(), null);
       }
       return decode(buf);
+    }
+
+    /**
+     * lstat of an entry named by its null-terminated bytes (what {@link #forEach} hands out), into this
+     * thread's buffer: no String and no native allocation per entry. Null when it is gone meanwhile.
+     */
+    public Stat lstat(byte[] name) throws KernelException {
+      return statAt(name, AT_SYMLINK_NOFOLLOW);
+    }
+
+    /** stat through an entry (a link is followed: for /proc/PID/fd/N, the open file), or null when it is gone meanwhile. */
+    public Stat statThrough(byte[] name) throws KernelException {
+      return statAt(name, 0);
+    }
+
+    private Stat statAt(byte[] name, int flags) throws KernelException {
+      Memory buf = BUFFER.get();
+      if (fstatat(fd, name, buf, flags) == 0) {
+        return decode(buf);
+      }
+      int errno = Native.getLastError();
+      if (errno == LibC.ENOENT) {
+        return null;
+      }
+      throw new KernelException("fstatat(" + path + "/" + name(name, nameLength(name)) + ")", errno, null);
+    }
+
+    /** Opens a subdirectory by its null-terminated name, refusing a symbolic link; null when it is gone meanwhile. */
+    public Directory open(byte[] name) throws KernelException {
+      return openSub(name, O_NOFOLLOW);
+    }
+
+    /**
+     * Opens a subdirectory by its null-terminated name, following a symbolic link: only for trusted trees
+     * (a proc root, whose test fixtures link to /proc/PID), never for a volume. Null when it is gone meanwhile.
+     */
+    public Directory enter(byte[] name) throws KernelException {
+      return openSub(name, 0);
+    }
+
+    private Directory openSub(byte[] name, int follow) throws KernelException {
+      int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | follow | O_CLOEXEC);
+      if (sub < 0) {
+        int errno = Native.getLastError();
+        if (errno == LibC.ENOENT || errno == LibC.ESRCH) {
+          return null;
+        }
+        throw new KernelException("openat(" + path + "/" + name(name, nameLength(name)) + ", O_DIRECTORY" + (follow == 0 ? "" : "|O_NOFOLLOW") + ")",
+            errno, follow == 0 ? null : "not a directory or a symbolic link; nothing was followed");
+      }
+      return new Directory(sub, path + "/" + name(name, nameLength(name)));
+    }
+
+    /**
+     * The whole content of a small file of a trusted tree (a proc root: a link is followed), named by its
+     * null-terminated bytes, read through this thread's listing buffer; null when it is gone meanwhile.
+     */
+    public byte[] readFile(byte[] name) throws KernelException {
+      int file = openat(fd, name, O_RDONLY | O_CLOEXEC);
+      if (file < 0) {
+        int errno = Native.getLastError();
+        if (errno == LibC.ENOENT || errno == LibC.ESRCH) {
+          return null;
+        }
+        throw new KernelException("openat(" + path + "/" + name(name, nameLength(name)) + ")", errno, null);
+      }
+      try {
+        Memory buf = DENTS.get();
+        byte[] out = new byte[0];
+        int size = 0;
+        while (true) {
+          long n = read(file, buf, DENTS_SIZE);
+          if (n < 0) {
+            int errno = Native.getLastError();
+            if (errno == LibC.ESRCH) {
+              return null;
+            }
+            throw new KernelException("read(" + path + "/" + name(name, nameLength(name)) + ")", errno, null);
+          }
+          if (n == 0) {
+            return size == out.length ? out : java.util.Arrays.copyOf(out, size);
+          }
+          if (size + n > out.length) {
+            out = java.util.Arrays.copyOf(out, Math.max(out.length * 2, size + (int) n));
+          }
+          buf.read(0, out, size, (int) n);
+          size += (int) n;
+        }
+      } finally {
+        AtFiles.close(file);
+      }
+    }
+
+    /** This directory's path as it was opened (for messages). */
+    public String path() {
+      return path;
+    }
+
+    /**
+     * Every entry but "." and "..", read with getdents64 straight from the descriptor: one system call per
+     * few hundred entries and no object per entry unless the visitor makes one.
+     */
+    public void forEach(EntryVisitor visitor) throws KernelException {
+      Memory buf = DENTS.get();
+      byte[] name = new byte[256];
+      while (true) {
+        long n = getdents64(fd, buf, DENTS_SIZE);
+        if (n < 0) {
+          throw new KernelException("getdents64(" + path + ")", Native.getLastError(), null);
+        }
+        if (n == 0) {
+          return;
+        }
+        // copied out at once: the visitor may list another directory (or read a file) through the same buffer
+        byte[] b = new byte[(int) n];
+        buf.read(0, b, 0, (int) n);
+        int off = 0;
+        while (off < n) {
+          // struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen, u8 d_type, char d_name[] (null-terminated)
+          int reclen = (b[off + 16] & 0xff) | (b[off + 17] & 0xff) << 8;
+          int start = off + 19;
+          int end = start;
+          while (b[end] != 0) {
+            end++;
+          }
+          int len = end - start;
+          boolean dots = b[start] == '.' && (len == 1 || (len == 2 && b[start + 1] == '.'));
+          if (!dots) {
+            System.arraycopy(b, start, name, 0, len + 1);
+            visitor.visit(name, len);
+          }
+          off += reclen;
+        }
+      }
+    }
+
+    private static int nameLength(byte[] name) {
+      int n = 0;
+      while (n < name.length && name[n] != 0) {
+        n++;
+      }
+      return n;
     }
 
     /** unlinkat of a (non-directory) entry of this directory. */

@@ -2,7 +2,9 @@ package dev.sharedipc.agent.reap;
 
 import dev.sharedipc.agent.attribution.NodePod;
 import dev.sharedipc.agent.attribution.NodePods;
+import dev.sharedipc.agent.scan.FileUsersIndex;
 import dev.sharedipc.agent.scan.OpenFileUsers;
+import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
 import dev.sharedipc.agent.scan.SharedDirName;
 import dev.sharedipc.agent.verdict.SharedDirJudge;
 import dev.sharedipc.agent.verdict.SharedDirJudge.Dir;
@@ -74,7 +76,18 @@ public final class SharedDirReaper {
     this.mountInfo = mountInfo;
   }
 
+  /** One pass that reads {@code /proc} itself when a directory needs its users (a CLI run, a test). */
   public List<SharedDirDecision> reap() {
+    return reap(null);
+  }
+
+  /**
+   * One pass that judges from the users index the serve pass already read ({@link dev.sharedipc.agent.survey.PosixFindings#users()}),
+   * so a pass reads {@code /proc} once; the re-check before any removal still reads it afresh.
+   *
+   * @param passUsers the pass's index, or null (or one that does not cover the shared root's filesystem) to read afresh
+   */
+  public List<SharedDirDecision> reap(FileUsersIndex passUsers) {
     if (root == null || !Files.isDirectory(root)) {
       absentSince.clear();
       return List.of();
@@ -112,7 +125,7 @@ public final class SharedDirReaper {
     }
     if (!needUsers.isEmpty()) {
       Map<String, Set<Integer>> users = new HashMap<>();
-      String unknown = users(realRoot, needUsers, users);
+      String unknown = users(realRoot, needUsers, users, passUsers);
       for (String name : needUsers) {
         Dir d = dirs.get(name);
         SharedDirJudgement j = SharedDirJudge.judge(d, pods, absentSince.get(name), grace(d), unknown == null ? users.get(name) : null, now);
@@ -145,7 +158,7 @@ public final class SharedDirReaper {
     Dir again = inspect(realRoot, realRoot.resolve(d.name()), mountPoints());
     List<NodePod> pods = cluster.onThisNode().orElse(null);
     Map<String, Set<Integer>> users = new HashMap<>();
-    String unknown = again.unsafe() == null ? users(realRoot, List.of(d.name()), users) : null;
+    String unknown = again.unsafe() == null ? users(realRoot, List.of(d.name()), users, null) : null; // never the pass's index
     SharedDirJudgement fresh = SharedDirJudge.judge(again, pods, absentSince.get(d.name()), grace(again),
         unknown == null ? users.get(d.name()) : null, now);
     if (fresh.verdict() != SharedDirVerdict.Remove) {
@@ -236,25 +249,35 @@ public final class SharedDirReaper {
     return d.owner().flatMap(o -> cluster.orphanGrace(o.namespace(), o.group())).orElse(null);
   }
 
-  /** Fills users per entry name; returns why they are unknown, or null. */
-  private String users(Path realRoot, List<String> names, Map<String, Set<Integer>> out) {
-    List<OpenFileUsers.Target> targets = new ArrayList<>();
-    Map<String, String> nameByPath = new HashMap<>();
+  /**
+   * Fills users per entry name: every file under each directory (walked without following links, the
+   * directory itself included) joined to an index of who has files open, mapped or as working directory;
+   * returns why they are unknown, or null.
+   *
+   * @param index the pass's index, or null to read {@code /proc} now (the re-check before a removal always does)
+   */
+  private String users(Path realRoot, List<String> names, Map<String, Set<Integer>> out, FileUsersIndex index) {
+    Map<String, Set<FileId>> files = new HashMap<>();
+    Set<FileId> all = new HashSet<>();
     for (String n : names) {
       Path real = realRoot.resolve(n);
       try {
-        OpenFileUsers.Target t = OpenFileUsers.target(real);
-        targets.add(t);
-        nameByPath.put(t.realPath(), n);
+        Set<FileId> ids = OpenFileUsers.target(real).files();
+        files.put(n, ids);
+        all.addAll(ids);
       } catch (IOException e) {
         return "cannot walk " + real + ": " + e;
       }
     }
-    OpenFileUsers.Result r = OpenFileUsers.scan(procRoots, targets);
-    if (r.unknown() != null) {
-      return r.unknown();
+    if (all.isEmpty()) {
+      names.forEach(n -> out.put(n, new HashSet<>()));
+      return null;
     }
-    r.users().forEach((p, pids) -> out.put(nameByPath.get(p), new HashSet<>(pids)));
+    FileUsersIndex users = index != null && all.stream().allMatch(index::covers) ? index : FileUsersIndex.read(procRoots, all);
+    if (users.unknown() != null) {
+      return users.unknown();
+    }
+    files.forEach((n, ids) -> out.put(n, new HashSet<>(users.users(ids))));
     return null;
   }
 

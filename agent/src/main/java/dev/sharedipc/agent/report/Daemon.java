@@ -81,7 +81,7 @@ public final class Daemon {
       }
     }
     if (sharedDirs != null) {
-      for (SharedDirDecision d : sharedDirs.reap()) {
+      for (SharedDirDecision d : sharedDirs.reap(f.posix().users())) { // the survey's read of /proc, not another
         metrics.recordSharedDir(d);
         if (reporter != null) {
           reporter.recordEvent(d);
@@ -95,7 +95,7 @@ public final class Daemon {
     lastSuccess = Instant.now();
     if (reporter != null) {
       var report = status.build(f, decisions, metrics.removedSegments());
-      status.addPosix(report, f.posix(), posix);
+      status.addPosix(report, f.posix(), posix, metrics.removedPosixObjects());
       metrics.apiServerUp(reporter.report(report));
     }
     log.debug("pass done segments={} namespaces={} duration={}ms", f.segments().size(), f.namespaces().size(), f.duration().toMillis());

@@ -312,6 +312,11 @@ public final class Metrics {
     }
   }
 
+  /** POSIX objects removed per group, bounded: the same counts as {@code sharedipc_posix_objects_removed_total}, for the node report. */
+  public RemovalCounts removedPosixObjects() {
+    return removedPosixObjects;
+  }
+
   /** Segments removed per group, bounded: the same counts as {@code sharedipc_segments_removed_total}, for the node report. */
   public RemovalCounts removedSegments() {
     return removedSegments;

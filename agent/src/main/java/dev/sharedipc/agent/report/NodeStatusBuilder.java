@@ -266,6 +266,16 @@ public final class NodeStatusBuilder {
   public static final int MAX_ORPHAN_OBJECTS = 20;
 
   /**
+   * Adds the POSIX side to a built status ({@link #addPosix(SharedIpcNodeStatus, PosixFindings, List)}) and the
+   * POSIX objects removed per group, bounded as the segments' counts are.
+   */
+  public void addPosix(SharedIpcNodeStatus s, PosixFindings p, List<PosixObjectReaper.Decision> decisions, RemovalCounts removed) {
+    addPosix(s, p, decisions);
+    s.setPosixObjectsRemovedByGroup(removed.byGroup());
+    s.setPosixObjectsRemovedInOtherGroups(removed.other() == 0 ? null : removed.other());
+  }
+
+  /**
    * Adds the POSIX side to a built status: per volume its objects, their bytes, its orphans, its pod (so
    * the operator reaches the pod's group) and the crash-loop guard; the host's /dev/shm as a volume of its
    * own; node totals; the largest orphaned objects with what was done with them.

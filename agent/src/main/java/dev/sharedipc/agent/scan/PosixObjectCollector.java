@@ -1,12 +1,10 @@
 package dev.sharedipc.agent.scan;
 
 import dev.sharedipc.agent.kernel.AtFiles;
+import dev.sharedipc.agent.kernel.KernelException;
 import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
 import dev.sharedipc.agent.scan.PosixObject.FileKind;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,12 +12,16 @@ import java.util.List;
 
 /**
  * Lists the POSIX shared-memory objects of memory-backed volumes: every entry under each volume's
- * root, read with {@code lstat} ({@link AtFiles}: Java's attributes lack the allocated blocks) and never followed (a symbolic link is reported as a link, and a
- * directory that is another mount is not entered: its files belong to another volume). Directories
+ * root, read through directory descriptors ({@link AtFiles}: getdents64, then fstatat without following,
+ * for the allocated blocks Java's attributes lack) and never followed (a symbolic link is reported as a
+ * link, and a directory that is another mount is not entered: its files belong to another volume). Directories
  * are walked into but not reported; everything else is, so that a link or a device planted in a
  * volume shows up as what it is.
  */
 public final class PosixObjectCollector {
+  /** "." as a null-terminated name: the directory itself, stat'ed through its own descriptor. */
+  private static final byte[] DOT = {'.', 0};
+
   private PosixObjectCollector() {}
 
   /**
@@ -41,62 +43,63 @@ public final class PosixObjectCollector {
   }
 
   private static void walk(MemoryVolume volume, List<PosixObject> out) throws IOException {
-    Path root = Path.of(volume.path());
-    AtFiles.Stat top = stat(root);
-    if ((top.mode() & 0170000) != 0040000) {
-      throw new IOException(root + " is not a directory (a link or a file there is not followed)");
+    AtFiles.Directory root;
+    try {
+      root = AtFiles.openDirectory(Path.of(volume.path()), List.of());
+    } catch (KernelException e) {
+      if (e.isGone()) {
+        throw new NoSuchFileException(volume.path());
+      }
+      throw new IOException(volume.path() + " cannot be opened as a directory (a link or a file there is not followed): " + e.getMessage(), e);
     }
-    walk(volume, root, root, top.dev(), out);
+    try (root) {
+      AtFiles.Stat top = root.lstat(DOT);
+      if (top == null) {
+        throw new NoSuchFileException(volume.path());
+      }
+      walk(volume, root, "", top.dev(), out);
+    } catch (KernelException e) {
+      throw new IOException(e.getMessage(), e);
+    }
   }
 
   /**
-   * One directory: a plain listing (no stat by the JDK) and one lstat per entry, which both sorts
-   * the entry (a directory on the volume's filesystem is entered, one on another is not) and
-   * describes it. A file unlinked meanwhile is skipped.
+   * One directory, read through its descriptor: a listing (getdents64) and one lstat per entry relative
+   * to it, which both sorts the entry (a directory on the volume's filesystem is entered, through
+   * openat with O_NOFOLLOW; one on another filesystem is not) and describes it. Nothing is resolved
+   * from a path again, so no link is followed on the way, and no Path is made per entry. An entry
+   * unlinked meanwhile is skipped.
    */
-  private static void walk(MemoryVolume volume, Path root, Path dir, long rootDev, List<PosixObject> out) throws IOException {
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-      for (Path entry : entries) {
-        AtFiles.Stat st;
-        try {
-          st = stat(entry);
-        } catch (NoSuchFileException e) {
-          continue;
-        }
-        if ((st.mode() & 0170000) == 0040000) {
-          if (st.dev() == rootDev) {
-            walk(volume, root, entry, rootDev, out);
+  private static void walk(MemoryVolume volume, AtFiles.Directory dir, String prefix, long rootDev, List<PosixObject> out)
+      throws KernelException {
+    dir.forEach((name, length) -> {
+      AtFiles.Stat st = dir.lstat(name);
+      if (st == null) {
+        return;
+      }
+      String relative = prefix + AtFiles.name(name, length);
+      if ((st.mode() & 0170000) == 0040000) {
+        if (st.dev() == rootDev) {
+          try (AtFiles.Directory sub = dir.open(name)) {
+            if (sub != null) {
+              walk(volume, sub, relative + "/", rootDev, out);
+            }
           }
-          continue;
         }
-        out.add(object(volume, root, entry, st));
+        return;
       }
-    } catch (NoSuchFileException e) {
-      if (dir.equals(root)) {
-        throw e;
-      }
-    }
+      out.add(object(volume, relative, st));
+    });
   }
 
-  private static AtFiles.Stat stat(Path path) throws IOException {
-    AtFiles.Stat st = AtFiles.lstat(path.toString());
-    if (st == null) {
-      if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-        throw new NoSuchFileException(path.toString());
-      }
-      throw new IOException("lstat(" + path + ") failed");
-    }
-    return st;
-  }
-
-  private static PosixObject object(MemoryVolume volume, Path root, Path file, AtFiles.Stat st) {
+  private static PosixObject object(MemoryVolume volume, String relative, AtFiles.Stat st) {
     FileKind kind = switch (st.mode() & 0170000) {
       case 0100000 -> FileKind.Regular;
       case 0040000 -> FileKind.Directory;
       case 0120000 -> FileKind.SymbolicLink;
       default -> FileKind.Other;
     };
-    return new PosixObject(volume, root.relativize(file).toString(), kind, FileId.of(st.dev(), st.ino()), st.allocatedBytes(),
+    return new PosixObject(volume, relative, kind, FileId.of(st.dev(), st.ino()), st.allocatedBytes(),
         st.size(), st.uid(), st.gid(), st.mode() & 07777, st.mtimeNanos(), st.ctimeNanos());
   }
 }

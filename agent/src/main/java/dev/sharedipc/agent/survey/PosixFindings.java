@@ -1,5 +1,6 @@
 package dev.sharedipc.agent.survey;
 
+import dev.sharedipc.agent.scan.FileUsersIndex;
 import java.util.List;
 
 /**
@@ -7,7 +8,15 @@ import java.util.List;
  * crash-loop guard, every object judged.
  *
  * @param usersUnknown why who has the files open or mapped is not known (every object then kept), or null
+ * @param users the pass's one read of who uses files on the volumes and the shared root (the shared-directory
+ *     reaper judges from it too), or null when the pass read none
  */
-public record PosixFindings(List<PosixVolumeFinding> volumes, List<PosixObjectFinding> objects, String usersUnknown) {
-  public static final PosixFindings NONE = new PosixFindings(List.of(), List.of(), null);
+public record PosixFindings(List<PosixVolumeFinding> volumes, List<PosixObjectFinding> objects, String usersUnknown,
+    FileUsersIndex users) {
+  public static final PosixFindings NONE = new PosixFindings(List.of(), List.of(), null, null);
+
+  /** Findings made without an index of users to hand on (built in tests, or read elsewhere). */
+  public PosixFindings(List<PosixVolumeFinding> volumes, List<PosixObjectFinding> objects, String usersUnknown) {
+    this(volumes, objects, usersUnknown, null);
+  }
 }

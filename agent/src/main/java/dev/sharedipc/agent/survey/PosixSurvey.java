@@ -13,6 +13,7 @@ import dev.sharedipc.agent.scan.OpenFileUsers.FileId;
 import dev.sharedipc.agent.scan.PosixObject;
 import dev.sharedipc.agent.scan.PosixObject.FileKind;
 import dev.sharedipc.agent.scan.PosixObjectCollector;
+import dev.sharedipc.agent.scan.PosixScan;
 import dev.sharedipc.agent.verdict.Policy;
 import dev.sharedipc.agent.verdict.PolicyResolver;
 import dev.sharedipc.agent.verdict.PosixObjectJudgement;
@@ -37,8 +38,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The POSIX part of a pass: lists the objects of every memory volume the pass found plus the host's
- * /dev/shm ({@link PosixObjectCollector}), reads who has them open or mapped once for all of them
- * ({@link FileUsersIndex}), attributes each volume to its pod, checks the crash-loop guard per volume
+ * /dev/shm ({@link PosixObjectCollector}) and, at the same time, who has them open or mapped once for all
+ * of them ({@link FileUsersIndex}; both through {@link PosixScan}), attributes each volume to its pod, checks the crash-loop guard per volume
  * (full, and a container of its pod restarting), and judges every object ({@code PosixObjectJudge}
  * through {@link PosixObjectFinding#judge}).
  *
@@ -57,22 +58,26 @@ final class PosixSurvey {
   private final Path procRoot;
   private final List<Path> usersProcRoots;
   private final Path hostShm;
+  private final Path sharedRoot;
   private final IntFunction<String> podOfPid;
 
   /**
    * @param procRoot where pods' processes are found (their {@code root/dev/shm})
    * @param usersProcRoots where to look for processes that use an object (a user under any of them counts)
    * @param hostShm the host's /dev/shm, or null for none
+   * @param sharedRoot the SameNode shared root, or null: the users index covers its filesystem too, so that its
+   *     reaper judges from this pass's one read of /proc
    * @param podOfPid the pod UID of a pid under {@code procRoot}, or null
    */
   PosixSurvey(Kernel kernel, PodDirectory pods, PolicyResolver policies, Path procRoot, List<Path> usersProcRoots, Path hostShm,
-      IntFunction<String> podOfPid) {
+      Path sharedRoot, IntFunction<String> podOfPid) {
     this.kernel = kernel;
     this.pods = pods;
     this.policies = policies;
     this.procRoot = procRoot;
     this.usersProcRoots = usersProcRoots;
     this.hostShm = hostShm;
+    this.sharedRoot = sharedRoot;
     this.podOfPid = podOfPid;
   }
 
@@ -87,11 +92,12 @@ final class PosixSurvey {
       }
     }
     // one file seen through two volumes (a shared directory on the host's /dev/shm) counts once, in the first
+    PosixScan scan = PosixScan.read(volumes, usersProcRoots, sharedRoot == null ? List.of() : List.of(sharedRoot), problems);
     Map<FileId, PosixObject> unique = new LinkedHashMap<>();
-    for (PosixObject o : PosixObjectCollector.collect(volumes, problems)) {
+    for (PosixObject o : scan.objects()) {
       unique.putIfAbsent(o.id(), o);
     }
-    FileUsersIndex index = FileUsersIndex.read(usersProcRoots, unique.keySet());
+    FileUsersIndex index = scan.users();
     if (index.unknown() != null) {
       problems.add("who has POSIX shared-memory objects open or mapped is not known, so every object is kept: " + index.unknown());
     }
@@ -136,7 +142,7 @@ final class PosixSurvey {
       }
       volumeFindings.add(new PosixVolumeFinding(v, pod, podsOfVolume, objects.size(), bytes, orphans, guard));
     }
-    return new PosixFindings(volumeFindings, objectFindings, index.unknown());
+    return new PosixFindings(volumeFindings, objectFindings, index.unknown(), index);
   }
 
   private Optional<MemoryVolume> hostVolume(List<String> problems) {

@@ -130,7 +130,7 @@ public final class Survey {
   private PosixFindings posix(Attributor attributor, List<dev.sharedipc.agent.scan.MemoryVolume> volumes,
       Map<String, List<Integer>> podPids, Instant now, List<String> problems) {
     return new PosixSurvey(kernel, pods, policies, config.discoveryRoot(), List.of(config.discoveryRoot(), config.usersProcRoot()),
-        config.hostShm(), pid -> attributor.cgroupOf(pid).podUid()).run(volumes, podPids, now, problems);
+        config.hostShm(), config.nodeSharedRoot(), pid -> attributor.cgroupOf(pid).podUid()).run(volumes, podPids, now, problems);
   }
 
   public Findings run() throws IOException {

@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sharedipc.agent.attribution.NodePod;
 import dev.sharedipc.agent.attribution.NodePods;
+import dev.sharedipc.agent.scan.FileUsersIndex;
+import dev.sharedipc.agent.scan.PosixScan;
 import dev.sharedipc.agent.testing.ReadableProc;
 import dev.sharedipc.agent.testing.Root;
 import dev.sharedipc.agent.verdict.SharedDirVerdict;
@@ -177,6 +179,40 @@ class SharedDirReaperIT {
     assertThat(dir).exists();
   }
 
+  /**
+   * The serve pass reads /proc once: the POSIX survey's index (which covers the shared root) answers who
+   * uses each directory, and only the re-check before a removal reads /proc again. The reaper's own proc
+   * root here does not exist, so its own read can only say "unknown": a directory judged in use proves
+   * the index was used, one spared on the re-check proves the re-check did not use it.
+   */
+  @Test
+  void aPassJudgesFromTheSurveysIndexAndTheReCheckReadsProcAfresh() throws Exception {
+    Path held = instanceDir("team_g_8");
+    Path worked = instanceDir("team_g_6");
+    Path unheld = instanceDir("team_g_9");
+    Process holder = holdOpen(held.resolve("data"));
+    Process worker = workIn(worked.resolve("sub"));
+    Path procView = ReadableProc.view(tmp);
+    FileUsersIndex index = PosixScan.read(List.of(), List.of(procView), List.of(root), new ArrayList<>()).users();
+    assertThat(index.unknown()).isNull();
+    SharedDirReaper reaper = new SharedDirReaper(root, List.of(tmp.resolve("no-proc-here")), synced(List.of()), false, clock);
+    reaper.reap(index);
+    clock.advance(GRACE.plusSeconds(1));
+
+    Map<String, SharedDirDecision> d = byName(reaper.reap(index));
+
+    assertThat(d.get("team_g_8").judgement().verdict()).as(d.get("team_g_8").audit()).isEqualTo(SharedDirVerdict.InUse);
+    assertThat(d.get("team_g_8").reason()).contains(Long.toString(holder.pid()));
+    assertThat(d.get("team_g_6").judgement().verdict()).as(d.get("team_g_6").audit()).isEqualTo(SharedDirVerdict.InUse);
+    assertThat(d.get("team_g_6").reason()).contains(Long.toString(worker.pid()));
+    assertThat(d.get("team_g_9").judgement().verdict()).isEqualTo(SharedDirVerdict.Remove);
+    assertThat(d.get("team_g_9").action()).as(d.get("team_g_9").audit()).isEqualTo(Action.Spared);
+    assertThat(d.get("team_g_9").reason()).contains("re-check before removal").contains("no-proc-here");
+    assertThat(held).exists();
+    assertThat(worked).exists();
+    assertThat(unheld).exists();
+  }
+
   @Test
   void aProcessWhoseFilesCannotBeReadKeepsEveryDirectory() throws Exception {
     List<String> unreadable = ReadableProc.unreadablePids();
@@ -210,6 +246,17 @@ class SharedDirReaperIT {
     Path fd3 = Path.of("/proc", Long.toString(p.pid()), "fd", "3");
     await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
         .until(() -> Files.exists(fd3, LinkOption.NOFOLLOW_LINKS) && Files.readSymbolicLink(fd3).toString().equals(file.toRealPath().toString())
+            && Files.readString(Path.of("/proc", Long.toString(p.pid()), "comm")).trim().equals("sleep"));
+    return p;
+  }
+
+  /** A process whose working directory is {@code dir} (and no file of it open). */
+  Process workIn(Path dir) throws Exception {
+    Process p = new ProcessBuilder("sh", "-c", "cd \"$1\" && exec sleep 600", "sh", dir.toString()).redirectErrorStream(true).start();
+    started.add(p);
+    Path cwd = Path.of("/proc", Long.toString(p.pid()), "cwd");
+    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+        .until(() -> Files.readSymbolicLink(cwd).toString().equals(dir.toRealPath().toString())
             && Files.readString(Path.of("/proc", Long.toString(p.pid()), "comm")).trim().equals("sleep"));
     return p;
   }

@@ -22,6 +22,7 @@ import dev.sharedipc.api.v1alpha1.OrphanPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcNode;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.VolumeReport;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -147,6 +148,10 @@ class CrashLoopGuardIT {
         .allSatisfy(e -> assertThat(e.getInvolvedObject().getName()).isEqualTo("feed-0")));
     String scrape = metrics.scrape();
     assertThat(scrape).contains("sharedipc_posix_objects_removed_total{group=\"" + namespace + "/feed\"} " + leaked.size() + ".0");
+    SharedIpcNodeStatus node = client.resources(SharedIpcNode.class).withName(nodeName).get().getStatus();
+    assertThat(node.getPosixObjectsRemovedByGroup()).as("the node report counts the removals beside the segments'")
+        .containsExactly(Map.entry(namespace + "/feed", (long) leaked.size()));
+    assertThat(node.getPosixObjectsRemovedInOtherGroups()).isNull();
     assertThat(scrape).contains("sharedipc_crash_loop_guard_volumes{back_off=\"true\"} 1.0");
 
     // the back-off clears and the container ran long ago: the guard is off, the open file still kept

@@ -105,9 +105,15 @@ class PosixObjectsIT {
     assertThat(objects.get("sparse").apparentBytes()).isEqualTo(8 << 20);
     assertThat(objects.get("sparse").allocatedBytes()).as("a sparse file costs no memory").isZero();
 
-    FileUsersIndex index = FileUsersIndex.read(List.of(ReadableProc.view(tmp)),
+    Path procView = ReadableProc.view(tmp);
+    FileUsersIndex index = FileUsersIndex.read(List.of(procView),
         objects.values().stream().map(PosixObject::id).collect(Collectors.toSet()));
     assertThat(index.unknown()).isNull();
+    // the pass's own read: the listing and two /proc readers at once find the same objects and users
+    PosixScan pass = PosixScan.read(List.of(v), List.of(procView), List.of(), new ArrayList<>());
+    assertThat(pass.users().unknown()).isNull();
+    assertThat(pass.objects()).extracting(PosixObject::name).containsExactlyInAnyOrderElementsOf(objects.keySet());
+    objects.values().forEach(o -> assertThat(pass.users().users(o.id())).as(o.name()).isEqualTo(index.users(o.id())));
     assertThat(index.users(objects.get("torch_1234_0").id()).mapped()).containsExactly((int) mapper.pid());
     assertThat(index.users(objects.get("torch_1234_0").id()).open()).isEmpty();
     assertThat(index.users(objects.get("PostgreSQL.1804289383").id()).open()).containsExactly((int) holder.pid());
@@ -217,6 +223,46 @@ class PosixObjectsIT {
       assertThat(problems).isEmpty();
     } finally {
       run("umount", inner.toString());
+    }
+  }
+
+  /**
+   * A listing longer than one getdents64 buffer, in directories nested in each other (each level lists
+   * while its parent is half way through its own listing), with a directory link and another mount among
+   * them: every file is listed once, with its path relative to the volume, nothing behind the link or the
+   * mount, exactly what a plain walk that follows nothing finds.
+   */
+  @Test
+  void longListingsInNestedDirectoriesAreReadWholeWithoutFollowingLinksOrEnteringMounts() throws Exception {
+    Path deep = Files.createDirectories(volume.resolve("a/b"));
+    String pad = "x".repeat(100); // ~130-byte entries: 600 per level overflow the 32 KiB listing buffer
+    for (Path dir : List.of(volume, volume.resolve("a"), deep)) {
+      for (int i = 0; i < 600; i++) {
+        Files.createFile(dir.resolve("f" + i + pad));
+      }
+    }
+    Path outside = Files.createDirectory(tmp.resolve("outside"));
+    Files.createFile(outside.resolve("not-in-the-volume"));
+    Files.createSymbolicLink(volume.resolve("a/link-to-outside"), outside);
+    Path other = Files.createDirectory(volume.resolve("a/other-mount"));
+    run("mount", "-t", "tmpfs", "-o", "size=1m", "sharedipc-posix-it-inner", other.toString());
+    try {
+      Files.createFile(other.resolve("another-volumes-file"));
+      MemoryVolume v = new MemoryVolume(MemoryVolume.Kind.EmptyDir, "shm", volume.toString(), "pod-uid-4", 16 << 20, 0);
+      List<String> problems = new ArrayList<>();
+
+      List<String> listed = PosixObjectCollector.collect(List.of(v), problems).stream().map(PosixObject::name).toList();
+
+      assertThat(problems).isEmpty();
+      List<String> expected = new ArrayList<>(List.of("a/link-to-outside"));
+      try (var walk = Files.walk(volume)) {
+        walk.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !p.startsWith(other))
+            .forEach(p -> expected.add(volume.relativize(p).toString()));
+      }
+      assertThat(expected).hasSize(1 + 3 * 600);
+      assertThat(listed).containsExactlyInAnyOrderElementsOf(expected);
+    } finally {
+      run("umount", other.toString());
     }
   }
 

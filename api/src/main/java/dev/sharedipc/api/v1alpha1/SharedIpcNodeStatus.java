@@ -49,6 +49,15 @@ public class SharedIpcNodeStatus {
   @JsonPropertyDescription("Removals since the agent started of groups not listed in orphansRemovedByGroup (which keeps at most 50).")
   private Long orphansRemovedInOtherGroups;
 
+  @JsonPropertyDescription("POSIX shared-memory objects (files in /dev/shm and memory volumes) removed per group, counted since "
+      + "the agent started: namespace/name -> count. At most 50 groups, those with the latest removals; the others' removals are "
+      + "summed in posixObjectsRemovedInOtherGroups.")
+  private java.util.Map<String, Long> posixObjectsRemovedByGroup = new java.util.TreeMap<>();
+
+  @JsonPropertyDescription("POSIX shared-memory objects removed since the agent started in groups not listed in "
+      + "posixObjectsRemovedByGroup (which keeps at most 50), or in volumes of pods of no group.")
+  private Long posixObjectsRemovedInOtherGroups;
+
   @JsonPropertyDescription("Ready (the last scan succeeded) and Truncated (detail was cut to stay bounded).")
   private List<Condition> conditions = new ArrayList<>();
 
@@ -122,6 +131,22 @@ public class SharedIpcNodeStatus {
 
   public void setOrphansRemovedByGroup(java.util.Map<String, Long> orphansRemovedByGroup) {
     this.orphansRemovedByGroup = orphansRemovedByGroup;
+  }
+
+  public java.util.Map<String, Long> getPosixObjectsRemovedByGroup() {
+    return posixObjectsRemovedByGroup;
+  }
+
+  public void setPosixObjectsRemovedByGroup(java.util.Map<String, Long> posixObjectsRemovedByGroup) {
+    this.posixObjectsRemovedByGroup = posixObjectsRemovedByGroup;
+  }
+
+  public Long getPosixObjectsRemovedInOtherGroups() {
+    return posixObjectsRemovedInOtherGroups;
+  }
+
+  public void setPosixObjectsRemovedInOtherGroups(Long posixObjectsRemovedInOtherGroups) {
+    this.posixObjectsRemovedInOtherGroups = posixObjectsRemovedInOtherGroups;
   }
 
   public Long getOrphansRemovedInOtherGroups() {
