@@ -222,6 +222,9 @@ class KubectlPluginIT {
       assertThat(r.err).startsWith("kubectl sharedipc " + command + ": your RBAC does not allow it: ")
           .contains(nobody, "sharedipcnodes", "ask your cluster admin for get and list");
     }
+    Result before = plugin("--as", nobody, "top"); // kubectl's global-flag place, before the command
+    assertThat(before.exit).as(before.out).isEqualTo(1);
+    assertThat(before.err).startsWith("kubectl sharedipc top: your RBAC does not allow it: ").contains(nobody);
     Result why = plugin("why", "market", "-n", ns, "--as", nobody);
     assertThat(why.exit).isEqualTo(1);
     assertThat(why.err).startsWith("kubectl sharedipc why: your RBAC does not allow it: ").contains("sharedipcgroups");
@@ -249,6 +252,9 @@ class KubectlPluginIT {
         assertThat(r.err).startsWith("kubectl sharedipc " + command + ": the sharedipc CRDs are not installed on this cluster")
             .contains("install them: kubectl apply --server-side --force-conflicts -f crds/");
       }
+      Result before = plugin("--kubeconfig", bareConfig.toString(), "why", "market"); // the flag before the command
+      assertThat(before.exit).as(before.out).isEqualTo(1);
+      assertThat(before.err).startsWith("kubectl sharedipc why: the sharedipc CRDs are not installed on this cluster");
     } finally {
       bare.stop();
     }
