@@ -15,6 +15,8 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +66,8 @@ class KubectlPluginIT {
             Map.entry("objectBytes", 2 * 1048576))),
         "topOrphans", List.of(Map.of("ipcNamespace", 4026532001L, "shmid", 7, "key", "0x00001234", "bytes", 1048576,
             "podUid", "uid-writer", "group", ns + "/market", "verdict", "Orphaned", "action", "Kept",
-            "reason", "orphanPolicy is Report: kept and reported"))));
+            "reason", "orphanPolicy is Report: kept and reported",
+            "lastUsedTime", Instant.now().minus(Duration.ofHours(3)).minusSeconds(60).toString()))));
     report(nodeB, Map.of(
         "ipcNamespaces", List.of(Map.of("inode", 4026532002L, "podUid", "uid-other", "podNamespace", "elsewhere",
             "podName", "other-0", "group", "other", "instance", 0, "segments", 1, "bytes", 8192, "rssBytes", 8192, "orphans", 0),
@@ -155,9 +158,12 @@ class KubectlPluginIT {
     Result r = plugin("orphans", "-n", ns);
     assertThat(r.exit).as(r.err).isZero();
     List<String> lines = r.out.lines().toList();
-    assertThat(lines.get(0).split("\\s+")).containsExactly("NODE", "GROUP", "SHMID", "KEY", "SIZE", "VERDICT", "ACTION");
+    assertThat(lines.get(0).split("\\s+"))
+        .containsExactly("NODE", "GROUP", "SHMID", "KEY", "SIZE", "UNUSED-FOR", "VERDICT", "ACTION");
     assertThat(lines).hasSize(2);
-    assertThat(lines.get(1).split("\\s+")).containsExactly(nodeA, ns + "/market", "7", "0x00001234", "1M", "Orphaned", "Kept");
+    assertThat(lines.get(1).split("\\s+")).containsExactly(nodeA, ns + "/market", "7", "0x00001234", "1M", "3h", "Orphaned", "Kept");
+    // a report without the time (an older agent) shows - rather than failing
+    assertThat(plugin("orphans", "-A", "--node", nodeB).out.lines().toList().get(1)).contains(" - ");
 
     assertThat(plugin("orphans", "-A", "-o", "wide").out).contains("REASON", "idle past grace", "elsewhere/other", "Removed");
     assertThat(plugin("orphans", "-A", "--group", "elsewhere/other").out).contains("Removed").doesNotContain("Kept");
