@@ -325,7 +325,7 @@ pod_ipc_namespace() { # name
   unshare --ipc sleep 3600 </dev/null >/dev/null 2>&1 &
   NEW_NS_PID=$!
   ns_made() { local l; l="$(readlink "/proc/$NEW_NS_PID/ns/ipc")" && [[ "$l" != "$host_ns" ]]; }
-  wait_until 10 ns_made || { note "unshare --ipc (pid $NEW_NS_PID) made no IPC namespace within 10s"; return 1; }
+  wait_until 30 ns_made || { note "unshare --ipc (pid $NEW_NS_PID) made no IPC namespace within 30s"; return 1; }
   # The fixture proc root: <pid>/cgroup names the pod (cgroup v2, systemd driver, containerd), <pid>/ns/ipc links the namespace.
   mkdir -p "$DEMO_DIR/proc/$NEW_NS_PID/ns"
   ln -s "/proc/$NEW_NS_PID/ns/ipc" "$DEMO_DIR/proc/$NEW_NS_PID/ns/ipc"
@@ -355,7 +355,8 @@ map_group_namespace() {
   "${helper[@]}" create 0x5e1c0001 "$HELD_BYTES" hold </dev/null >"$DEMO_DIR/holder.out" 2>&1 &
   HOLDER_PID=$!
   held_made() { [[ -s "$DEMO_DIR/holder.out" ]]; }
-  if ! wait_until 10 held_made || ! line="$(head -n 1 "$DEMO_DIR/holder.out")" || [[ ! "$line" =~ ^[0-9]+$ ]]; then
+  # 30 s: on a loaded machine, python3 under nsenter has taken more than 10 s to start.
+  if ! wait_until 30 held_made || ! line="$(head -n 1 "$DEMO_DIR/holder.out")" || [[ ! "$line" =~ ^[0-9]+$ ]]; then
     note "the segment helper made no attached segment: $(cat "$DEMO_DIR/holder.out")"
     return 1
   fi
