@@ -325,7 +325,7 @@ pod_ipc_namespace() { # name
   unshare --ipc sleep 3600 </dev/null >/dev/null 2>&1 &
   NEW_NS_PID=$!
   ns_made() { local l; l="$(readlink "/proc/$NEW_NS_PID/ns/ipc")" && [[ "$l" != "$host_ns" ]]; }
-  wait_until 30 ns_made || { note "unshare --ipc (pid $NEW_NS_PID) made no IPC namespace within 30s"; return 1; }
+  wait_until 10 ns_made || { note "unshare --ipc (pid $NEW_NS_PID) made no IPC namespace within 10s"; return 1; }
   # The fixture proc root: <pid>/cgroup names the pod (cgroup v2, systemd driver, containerd), <pid>/ns/ipc links the namespace.
   mkdir -p "$DEMO_DIR/proc/$NEW_NS_PID/ns"
   ln -s "/proc/$NEW_NS_PID/ns/ipc" "$DEMO_DIR/proc/$NEW_NS_PID/ns/ipc"
@@ -352,11 +352,13 @@ map_group_namespace() {
   IPC_NS_PID=$NEW_NS_PID
   helper=(nsenter "--ipc=/proc/$IPC_NS_PID/ns/ipc" python3 "$ROOT/agent/src/test/resources/shm_helper.py")
   # A writer that stays attached (nattch 1: in use, never removed) and one that created a segment and exited (an orphan).
+  # Emptied first, here: the background job's own redirection truncates it only later, so a previous
+  # run's shmid could be read, then vanish.
+  : >"$DEMO_DIR/holder.out"
   "${helper[@]}" create 0x5e1c0001 "$HELD_BYTES" hold </dev/null >"$DEMO_DIR/holder.out" 2>&1 &
   HOLDER_PID=$!
   held_made() { [[ -s "$DEMO_DIR/holder.out" ]]; }
-  # 30 s: on a loaded machine, python3 under nsenter has taken more than 10 s to start.
-  if ! wait_until 30 held_made || ! line="$(head -n 1 "$DEMO_DIR/holder.out")" || [[ ! "$line" =~ ^[0-9]+$ ]]; then
+  if ! wait_until 10 held_made || ! line="$(head -n 1 "$DEMO_DIR/holder.out")" || [[ ! "$line" =~ ^[0-9]+$ ]]; then
     note "the segment helper made no attached segment: $(cat "$DEMO_DIR/holder.out")"
     return 1
   fi
