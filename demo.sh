@@ -12,8 +12,10 @@
 # of this host (an `unshare --ipc` process the demo starts) is mapped to that pod by a fixture proc
 # root (<pid>/cgroup naming the pod, <pid>/ns/ipc linking the namespace), holding one attached
 # segment and one orphan: the agent reports the segment into the group's status (usage) and removes
-# the orphan, with an OrphanSegmentRemoved Event. Needs root, unshare, nsenter and python3 for that
-# part (skipped otherwise).
+# the orphan, with an OrphanSegmentRemoved Event. A second group, orphanPolicy Report, gets the same
+# with one orphan, which the agent keeps and reports: `kubectl sharedipc orphans` lists it, and
+# `kubectl sharedipc top` (bin/kubectl-sharedipc, the kubectl plugin) closes the show. Needs root,
+# unshare, nsenter and python3 for that part (skipped otherwise).
 # Everything listens on 127.0.0.1.
 #
 # Usage: ./demo.sh [--keep] [--rebuild]
@@ -37,6 +39,9 @@ AGENT_NODE=kwok-node-0
 AGENT_GROUP=feed
 HELD_BYTES=4096
 ORPHAN_BYTES=262144
+# The Report group of the agent's half: its orphan stays, and the plugin lists it.
+REPORT_GROUP=archive
+REPORT_ORPHAN_BYTES=131072
 
 KEEP=0
 REBUILD=0
@@ -87,6 +92,7 @@ STARTED_CLUSTER=0
 SEGMENT_ID=""
 IPC_NS_PID=""
 HOLDER_PID=""
+REPORT_NS_PID=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -97,7 +103,8 @@ cleanup() {
     [[ -z "$AGENT_PID" ]] || say "agent:    pid $AGENT_PID, log $DEMO_DIR/agent.log"
     [[ -z "$SEGMENT_ID" ]] || say "demo segment: shmid $SEGMENT_ID (ipcrm -m $SEGMENT_ID)"
     [[ -z "$IPC_NS_PID" ]] || say "IPC namespace of group $NS/$AGENT_GROUP: held by pids $IPC_NS_PID $HOLDER_PID"
-    say "stop it all: kill ${OPERATOR_PID}${AGENT_PID:+ $AGENT_PID}${IPC_NS_PID:+ $IPC_NS_PID $HOLDER_PID}; scripts/local-cluster.sh down"
+    [[ -z "$REPORT_NS_PID" ]] || say "IPC namespace of group $NS/$REPORT_GROUP: held by pid $REPORT_NS_PID"
+    say "stop it all: kill ${OPERATOR_PID}${AGENT_PID:+ $AGENT_PID}${IPC_NS_PID:+ $IPC_NS_PID $HOLDER_PID}${REPORT_NS_PID:+ $REPORT_NS_PID}; scripts/local-cluster.sh down"
     return
   fi
   printf '\n%s==> tearing down%s\n' "$B" "$N"
@@ -106,6 +113,7 @@ cleanup() {
   # The namespace dies with its last process, and the kernel frees its segments with it.
   stop_process "segment holder" "$HOLDER_PID"
   stop_process "IPC namespace holder" "$IPC_NS_PID"
+  stop_process "IPC namespace holder" "$REPORT_NS_PID"
   rm -rf "$DEMO_DIR/proc"
   if [[ -n "$SEGMENT_ID" ]]; then
     ipcrm -m "$SEGMENT_ID" 2>/dev/null && say "removed the demo's System V segment (shmid $SEGMENT_ID)"
@@ -209,7 +217,8 @@ step "Kubernetes binaries (built from Go modules on first use, cached in ~/.cach
 command -v java >/dev/null || fail "java (17+) is not on PATH"
 run bash scripts/kube-binaries.sh ensure etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl
 BIN_DIR="$(bash scripts/kube-binaries.sh path 2>/dev/null)"
-export PATH="$BIN_DIR:$PATH"
+# bin/ for the kubectl plugin (kubectl finds bin/kubectl-sharedipc as `kubectl sharedipc`).
+export PATH="$ROOT/bin:$BIN_DIR:$PATH"
 say "kubectl: $(command -v kubectl), binaries in $BIN_DIR"
 
 # ---- 2. jars -----------------------------------------------------------------------
@@ -275,29 +284,19 @@ until operator_ready; do
 done
 say "operator ready (pid $OPERATOR_PID): $(curl -fsS "http://127.0.0.1:$OPERATOR_PORT/readyz")"
 
-# The agent's half (see the header): group $AGENT_GROUP's pod on $AGENT_NODE, a real IPC namespace with
-# an attached segment and an orphan, mapped to that pod under $DEMO_DIR/proc. False (with a note) when
-# this host cannot (not root, or no unshare/nsenter/python3).
-map_group_namespace() {
-  local tool uid host_ns line orphan
-  [[ $(id -u) == 0 ]] || { note "not root: no IPC namespace of our own to map to a pod"; return 1; }
-  for tool in unshare nsenter python3; do
-    command -v "$tool" >/dev/null || { note "no $tool on PATH"; return 1; }
-  done
-  say "a SamePod group with orphanPolicy Delete (grace 1s), its pod pinned to $AGENT_NODE:"
-  kubectl get namespace "$NS" >/dev/null 2>&1 || run kubectl create namespace "$NS"
-  wait_until 60 kubectl get serviceaccount default -n "$NS" || fail "no ServiceAccount $NS/default after 60s"
-  printf '%s$ kubectl apply --server-side -n %s -f - (SharedIpcGroup %s)%s\n' "$DIM" "$NS" "$AGENT_GROUP" "$N"
+# A SamePod group NAME with orphanPolicy POLICY (grace 1s), its one pod pinned to $AGENT_NODE.
+apply_agent_group() { # name policy
+  printf '%s$ kubectl apply --server-side -n %s -f - (SharedIpcGroup %s, orphanPolicy %s)%s\n' "$DIM" "$NS" "$1" "$2" "$N"
   kubectl apply --server-side -n "$NS" -f - <<EOF
 apiVersion: sharedipc.dev/v1alpha1
 kind: SharedIpcGroup
 metadata:
-  name: $AGENT_GROUP
+  name: $1
 spec:
   replicas: 1
   placement: SamePod
   sharedMemory: {size: 64Mi, mountPath: /dev/shm, accountTo: writer}
-  segments: {orphanPolicy: Delete, orphanGracePeriod: 1s, maxSegments: 16}
+  segments: {orphanPolicy: $2, orphanGracePeriod: 1s, maxSegments: 16}
   members:
     - name: writer
       template:
@@ -309,20 +308,53 @@ spec:
               command: [sh, -c, "sleep infinity"]
               resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {memory: 32Mi}}
 EOF
+}
+
+# A new IPC namespace on this host standing for the containers of group NAME's pod on $AGENT_NODE,
+# mapped to that pod under $DEMO_DIR/proc; its holder's pid in NEW_NS_PID. False (with a note) on failure.
+pod_ipc_namespace() { # name
+  local uid host_ns
   pod_running() {
-    [[ "$(kubectl get pod -n "$NS" "$AGENT_GROUP-0" -o jsonpath='{.spec.nodeName} {.status.phase}' 2>/dev/null)" == "$AGENT_NODE Running" ]]
+    [[ "$(kubectl get pod -n "$NS" "$1-0" -o jsonpath='{.spec.nodeName} {.status.phase}' 2>/dev/null)" == "$AGENT_NODE Running" ]]
   }
-  wait_until 60 pod_running || { note "pod $NS/$AGENT_GROUP-0 is not Running on $AGENT_NODE after 60s"; return 1; }
-  uid="$(kubectl get pod -n "$NS" "$AGENT_GROUP-0" -o jsonpath='{.metadata.uid}')"
-  say "pod $NS/$AGENT_GROUP-0 (uid $uid) runs on $AGENT_NODE; a new IPC namespace on this host stands for its containers'"
+  wait_until 60 pod_running "$1" || { note "pod $NS/$1-0 is not Running on $AGENT_NODE after 60s"; return 1; }
+  uid="$(kubectl get pod -n "$NS" "$1-0" -o jsonpath='{.metadata.uid}')"
+  say "pod $NS/$1-0 (uid $uid) runs on $AGENT_NODE; a new IPC namespace on this host stands for its containers'"
   host_ns="$(readlink /proc/self/ns/ipc)"
   # No --fork: unshare execs sleep in the new namespace, so that sleep is the namespace's only process.
   unshare --ipc sleep 3600 </dev/null >/dev/null 2>&1 &
-  IPC_NS_PID=$!
-  ns_made() { local l; l="$(readlink "/proc/$IPC_NS_PID/ns/ipc")" && [[ "$l" != "$host_ns" ]]; }
-  wait_until 10 ns_made || { note "unshare --ipc (pid $IPC_NS_PID) made no IPC namespace within 10s"; return 1; }
-  local helper=(nsenter "--ipc=/proc/$IPC_NS_PID/ns/ipc" python3 "$ROOT/agent/src/test/resources/shm_helper.py")
+  NEW_NS_PID=$!
+  ns_made() { local l; l="$(readlink "/proc/$NEW_NS_PID/ns/ipc")" && [[ "$l" != "$host_ns" ]]; }
+  wait_until 10 ns_made || { note "unshare --ipc (pid $NEW_NS_PID) made no IPC namespace within 10s"; return 1; }
+  # The fixture proc root: <pid>/cgroup names the pod (cgroup v2, systemd driver, containerd), <pid>/ns/ipc links the namespace.
+  mkdir -p "$DEMO_DIR/proc/$NEW_NS_PID/ns"
+  ln -s "/proc/$NEW_NS_PID/ns/ipc" "$DEMO_DIR/proc/$NEW_NS_PID/ns/ipc"
+  printf '0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod%s.slice/cri-containerd-%s.scope\n' \
+    "${uid//-/_}" "$(printf 'ab%.0s' {1..32})" >"$DEMO_DIR/proc/$NEW_NS_PID/cgroup"
+  say "mapped to the pod by ${DEMO_DIR#"$ROOT"/}/proc/$NEW_NS_PID/{cgroup,ns/ipc}"
+}
+
+# The agent's half (see the header): group $AGENT_GROUP's pod on $AGENT_NODE, a real IPC namespace with
+# an attached segment and an orphan; group $REPORT_GROUP's, with an orphan. False (with a note) when
+# this host cannot (not root, or no unshare/nsenter/python3).
+map_group_namespace() {
+  local tool line orphan helper
+  [[ $(id -u) == 0 ]] || { note "not root: no IPC namespace of our own to map to a pod"; return 1; }
+  for tool in unshare nsenter python3; do
+    command -v "$tool" >/dev/null || { note "no $tool on PATH"; return 1; }
+  done
+  kubectl get namespace "$NS" >/dev/null 2>&1 || run kubectl create namespace "$NS"
+  wait_until 60 kubectl get serviceaccount default -n "$NS" || fail "no ServiceAccount $NS/default after 60s"
+  say "a SamePod group whose orphans the agent removes, and one whose orphans it keeps and reports:"
+  apply_agent_group "$AGENT_GROUP" Delete
+  apply_agent_group "$REPORT_GROUP" Report
+  pod_ipc_namespace "$AGENT_GROUP" || return 1
+  IPC_NS_PID=$NEW_NS_PID
+  helper=(nsenter "--ipc=/proc/$IPC_NS_PID/ns/ipc" python3 "$ROOT/agent/src/test/resources/shm_helper.py")
   # A writer that stays attached (nattch 1: in use, never removed) and one that created a segment and exited (an orphan).
+  # Emptied first, here: the background job's own redirection truncates it only later, so a previous
+  # run's shmid could be read, then vanish.
+  : >"$DEMO_DIR/holder.out"
   "${helper[@]}" create 0x5e1c0001 "$HELD_BYTES" hold </dev/null >"$DEMO_DIR/holder.out" 2>&1 &
   HOLDER_PID=$!
   held_made() { [[ -s "$DEMO_DIR/holder.out" ]]; }
@@ -336,17 +368,20 @@ EOF
   ORPHAN_ID="$orphan"
   say "in it: shmid $HELD_ID ($HELD_BYTES bytes, attached by pid $HOLDER_PID) and shmid $ORPHAN_ID ($ORPHAN_BYTES bytes, its creator gone):"
   run nsenter "--ipc=/proc/$IPC_NS_PID/ns/ipc" ipcs -m
-  # The fixture proc root: <pid>/cgroup names the pod (cgroup v2, systemd driver, containerd), <pid>/ns/ipc links the namespace.
-  mkdir -p "$DEMO_DIR/proc/$IPC_NS_PID/ns"
-  ln -s "/proc/$IPC_NS_PID/ns/ipc" "$DEMO_DIR/proc/$IPC_NS_PID/ns/ipc"
-  printf '0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod%s.slice/cri-containerd-%s.scope\n' \
-    "${uid//-/_}" "$(printf 'ab%.0s' {1..32})" >"$DEMO_DIR/proc/$IPC_NS_PID/cgroup"
-  say "mapped to the pod by ${DEMO_DIR#"$ROOT"/}/proc/$IPC_NS_PID/{cgroup,ns/ipc}"
+  pod_ipc_namespace "$REPORT_GROUP" || return 1
+  REPORT_NS_PID=$NEW_NS_PID
+  helper=(nsenter "--ipc=/proc/$REPORT_NS_PID/ns/ipc" python3 "$ROOT/agent/src/test/resources/shm_helper.py")
+  orphan="$("${helper[@]}" create 0x5e1c0003 "$REPORT_ORPHAN_BYTES" </dev/null 2>&1)" || true
+  [[ "$orphan" =~ ^[0-9]+$ ]] || { note "the segment helper made no orphan: $orphan"; return 1; }
+  REPORT_ORPHAN_ID="$orphan"
+  say "in it: shmid $REPORT_ORPHAN_ID ($REPORT_ORPHAN_BYTES bytes, its creator gone)"
   MAPPED=1
 }
 MAPPED=0
 HELD_ID=""
 ORPHAN_ID=""
+REPORT_ORPHAN_ID=""
+NEW_NS_PID=""
 
 # ---- 6. agent ----------------------------------------------------------------------------
 step "The node agent"
@@ -443,7 +478,7 @@ done
 say "settled after $((SECONDS - t0))s"
 
 # ---- 9. the agent's half -------------------------------------------------------------------
-step "The agent's half: group $AGENT_GROUP's segments in its status, its orphan removed"
+step "The agent's half: group $AGENT_GROUP's segments in its status, its orphan removed; $REPORT_GROUP's kept"
 if ((MAPPED)) && [[ -n "$AGENT_PID" ]]; then
   usage_reported() {
     [[ "$(kubectl get sipc -n "$NS" "$AGENT_GROUP" -o jsonpath='{.status.usage.segments} {.status.usage.orphansRemoved}' 2>/dev/null)" == "1 1" ]]
@@ -457,6 +492,17 @@ if ((MAPPED)) && [[ -n "$AGENT_PID" ]]; then
     run kubectl get sipc -n "$NS" "$AGENT_GROUP" -o wide
     say "and the removal is an Event on the pod:"
     run kubectl get events -n "$NS" --field-selector reason=OrphanSegmentRemoved -o custom-columns='OBJECT:.involvedObject.name,REASON:.reason,FROM:.source.component,MESSAGE:.message'
+    report_orphan_kept() {
+      kubectl sharedipc orphans -n "$NS" --group "$REPORT_GROUP" -o json 2>/dev/null | grep -q '"action": "Kept"'
+    }
+    if wait_until 60 report_orphan_kept; then
+      say "group $REPORT_GROUP's orphan (shmid $REPORT_ORPHAN_ID) stays: its policy is Report. The kubectl plugin"
+      say "(bin/kubectl-sharedipc, on PATH) lists where the orphans are and what their policy does:"
+      run kubectl sharedipc orphans -n "$NS" -o wide
+    else
+      kubectl sharedipc orphans -A -o wide || true
+      fail "no Kept orphan of group $NS/$REPORT_GROUP in the agent's report 60s after the agent started (log: $DEMO_DIR/agent.log)"
+    fi
   else
     kubectl get sipc -n "$NS" "$AGENT_GROUP" -o jsonpath='{.status.usage}{"\n"}' || true
     tail -n 20 "$DEMO_DIR/agent.log" >&2
@@ -487,6 +533,9 @@ if [[ -n "$AGENT_PID" ]]; then
   agent_reported() { [[ -n "$(kubectl get sharedipcnode "$AGENT_NODE" -o jsonpath='{.status.lastScanTime}' 2>/dev/null)" ]]; }
   if wait_until 30 agent_reported; then
     run kubectl get sharedipcnodes -o wide
+    echo
+    say "every IPC object the agents report, per node and pod:"
+    run kubectl sharedipc ipcs -A
   else
     note "the agent wrote no SharedIpcNode/$AGENT_NODE within 30s (log: $DEMO_DIR/agent.log)"
   fi
@@ -496,3 +545,8 @@ say "the operator's metrics (http://127.0.0.1:$OPERATOR_PORT/metrics), first lin
 curl -fsS "http://127.0.0.1:$OPERATOR_PORT/metrics" | grep '^sharedipc_' | head -n 8 | sed 's/^/    /' || true
 say "the operator's log: $DEMO_DIR/operator.log ($(grep -c . "$DEMO_DIR/operator.log") lines); its decisions:"
 grep -E 'verdict=|phase=' "$DEMO_DIR/operator.log" | tail -n 5 | cut -c1-200 | sed 's/^/    /' || true
+if [[ -n "$AGENT_PID" ]]; then
+  echo
+  say "and the cluster's shared memory by group and pod, largest first:"
+  run kubectl sharedipc top -A
+fi

@@ -25,6 +25,7 @@ import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.OrphanReport;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.VolumeReport;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -188,6 +189,7 @@ public final class NodeStatusBuilder {
       Decision d = actions.get(x.segment().ipcNamespace() + "/" + x.segment().shmid());
       r.action = d == null ? "Kept" : d.action().name();
       r.reason = d == null ? x.judgement().reason() : d.reason();
+      r.lastUsedTime = Instant.ofEpochSecond(x.segment().lastUseEpochSecond()).toString();
       top.add(r);
     }
     s.setTopOrphans(top);

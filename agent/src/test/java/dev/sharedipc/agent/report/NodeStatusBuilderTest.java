@@ -46,6 +46,20 @@ class NodeStatusBuilderTest {
   }
 
   @Test
+  void anOrphanSaysSinceWhenItIsUnused() {
+    Findings f = new Findings(T, Duration.ofMillis(3),
+        List.of(namespace(POD_NS, false, new Attribution(Attribution.Source.POD_NAMESPACE, WRITER.uid(), WRITER, "pod"))),
+        List.of(finding(POD_NS, 7, 4096, new Attribution(Attribution.Source.POD_NAMESPACE, WRITER.uid(), WRITER, "pod"),
+            Verdict.Orphaned)),
+        List.of(), null, List.of(), 0);
+
+    var orphan = new NodeStatusBuilder("t").build(f, List.of(), Map.of()).getTopOrphans();
+
+    // finding() makes segments created at second 1000 and never attached since
+    assertThat(orphan).singleElement().satisfies(o -> assertThat(o.lastUsedTime).isEqualTo("1970-01-01T00:16:40Z"));
+  }
+
+  @Test
   void semaphoreSetsAndQueuesAreCountedInTheirNamespacesEntryAndTotals() {
     Attribution writer = new Attribution(Attribution.Source.POD_NAMESPACE, WRITER.uid(), WRITER, "pod");
     Attribution none = Attribution.none("host");

@@ -376,6 +376,10 @@ public class SharedIpcNodeStatus {
 
     @JsonPropertyDescription("Why, in a sentence.")
     public String reason;
+
+    @JsonPropertyDescription("When a process last used the segment (the latest of its creation, attach and detach times,"
+        + " RFC 3339): unused, hence orphaned, since then.")
+    public String lastUsedTime;
   }
 
   // ---- POSIX shared-memory objects and the crash-loop guard (issue "shared-memory inventory") ----
