@@ -53,8 +53,27 @@ public final class NodeOptions {
           + "(usage, POSIX objects; nothing in them is ever removed) (default: ${DEFAULT-VALUE}, the DaemonSet's); 'none' skips it.")
   String csiStateDir;
 
+  @Option(names = "--host-ipc-ns", paramLabel = "FILE", defaultValue = "/proc/1/ns/ipc",
+      description = "The host's IPC namespace file (default: ${DEFAULT-VALUE}, the host's init's, seen through hostPID). Its "
+          + "segments are listed as the host's; the agent's own namespace is never taken for it, so the agent needs no hostIPC.")
+  Path hostIpcNs;
+
+  /**
+   * The host's IPC namespace inode, named by a process in it rather than taken from the agent's own namespace: the agent
+   * runs without hostIPC and reaches the host's namespace with setns, as it does each pod's.
+   */
+  long hostIpcInode() {
+    Path file = hostIpcNs == null ? LinuxKernel.PROC.resolve("1/ns/ipc") : hostIpcNs;
+    long inode = NamespaceCollector.nsInode(file);
+    if (inode <= 0) {
+      throw new IllegalArgumentException("cannot read the host's IPC namespace from " + file
+          + " (the agent needs hostPID and CAP_SYS_PTRACE to read /proc/1/ns/ipc; --host-ipc-ns names another file)");
+    }
+    return inode;
+  }
+
   Survey.Config surveyConfig() {
-    long host = NamespaceCollector.nsInode(LinuxKernel.PROC.resolve("self/ns/ipc"));
+    long host = hostIpcInode();
     return new Survey.Config(procRoot, LinuxKernel.PROC, host, kubeletRoot, sharedRoot,
         hostShm == null || hostShm.equals("none") ? null : Path.of(hostShm), usersProcRoot(),
         csiStateDir == null || csiStateDir.equals("none") ? null : Path.of(csiStateDir));

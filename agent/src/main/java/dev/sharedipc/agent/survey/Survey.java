@@ -6,6 +6,7 @@ import dev.sharedipc.agent.attribution.Ledger;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.Kernel;
 import dev.sharedipc.agent.kernel.NamespaceUnavailableException;
+import dev.sharedipc.agent.kernel.ShmLimits;
 import dev.sharedipc.agent.scan.IpcNamespace;
 import dev.sharedipc.agent.scan.MessageQueue;
 import dev.sharedipc.agent.scan.PosixQueue;
@@ -90,13 +91,19 @@ public final class Survey {
       out.add(READ_POOL.submit(() -> kernel.inIpcNamespace(ns.ref(), session -> new SysvRead(
           SysvShmParser.parse(ns.inode(), session.readSysvShm()),
           SysvSemMsgParser.semaphores(ns.inode(), session.readSysvSem()),
-          SysvSemMsgParser.queues(ns.inode(), session.readSysvMsg())))));
+          SysvSemMsgParser.queues(ns.inode(), session.readSysvMsg()),
+          // limits are per namespace: the host's are read from inside it, not from the agent's own
+          ns.host() ? kernel.limits().orElse(null) : null))));
     }
     return out;
   }
 
-  /** The three System V tables of one namespace, read in one visit (each lists only the reading thread's namespace). */
-  private record SysvRead(SysvShmParser.Result shm, SysvSemMsgParser.Semaphores sem, SysvSemMsgParser.Queues msg) {}
+  /**
+   * The three System V tables of one namespace, read in one visit (each lists only the reading thread's namespace),
+   * and for the host's namespace its limits and usage.
+   */
+  private record SysvRead(SysvShmParser.Result shm, SysvSemMsgParser.Semaphores sem, SysvSemMsgParser.Queues msg,
+      ShmLimits hostLimits) {}
 
   private static SysvRead unwrap(java.util.concurrent.Future<SysvRead> f) throws Exception {
     try {
@@ -153,6 +160,7 @@ public final class Survey {
     List<Attributed<PosixQueue>> posixQueues = new ArrayList<>();
     Map<Long, String> posixQueuesUnreadable = new TreeMap<>();
     PosixQueueCollector posixQueueCollector = new PosixQueueCollector(kernel, config.discoveryRoot());
+    ShmLimits hostLimits = null;
     for (int i = 0; i < namespaces.size(); i++) {
       IpcNamespace ns = namespaces.get(i);
       Attribution nsAttribution = attributor.forNamespace(ns);
@@ -182,6 +190,9 @@ public final class Survey {
         problems.add(read.malformedLines() + " malformed line(s) in /proc/sysvipc/shm of ipc:[" + ns.inode() + "] skipped");
       }
       nsFindings.add(new NamespaceFinding(ns, nsAttribution, null));
+      if (sysv.hostLimits() != null) {
+        hostLimits = sysv.hostLimits();
+      }
       malformed += malformed(problems, "sem", sysv.sem().malformedLines(), ns);
       malformed += malformed(problems, "msg", sysv.msg().malformedLines(), ns);
       sysv.sem().sets().forEach(x -> semaphoreSets.add(new Attributed<>(x, nsAttribution)));
@@ -220,7 +231,7 @@ public final class Survey {
         .collect(podPids, problems);
     PosixFindings posix = posix(attributor, volumes, podPids, now, problems);
     return new Findings(now, Duration.ofNanos(System.nanoTime() - started), nsFindings, findings, volumes,
-        kernel.limits().orElse(null), problems, malformed,
+        hostLimits, problems, malformed,
         new IpcObjects(semaphoreSets, messageQueues, posixQueues, posixQueuesUnreadable), posix);
   }
 }

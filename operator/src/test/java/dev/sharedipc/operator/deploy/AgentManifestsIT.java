@@ -84,6 +84,8 @@ class AgentManifestsIT {
     assertThat(sc.getAppArmorProfile().getType()).as("default AppArmor profiles deny ptrace-reads of host processes")
         .isEqualTo("Unconfined");
     assertThat(pod.getHostPID()).isTrue();
+    assertThat(pod.getHostIPC()).as("hostIPC: the agent enters the host's namespace through /proc/1/ns/ipc")
+        .isNotEqualTo(Boolean.TRUE);
     assertThat(pod.getHostNetwork()).as("hostNetwork").isNotEqualTo(Boolean.TRUE);
     assertThat(pod.getPriorityClassName()).isEqualTo("sharedipc-agent");
     assertThat(pod.getContainers().get(0).getEnv()).anySatisfy(e -> {
