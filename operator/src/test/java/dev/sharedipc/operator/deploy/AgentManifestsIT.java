@@ -187,13 +187,15 @@ class AgentManifestsIT {
         "sharedipc.dev/sharedipcgroups list", "sharedipc.dev/sharedipcgroups watch",
         "sharedipc.dev/sharedipcnodes create", "sharedipc.dev/sharedipcnodes patch",
         "sharedipc.dev/sharedipcnodes/status patch",
-        "/events create", "/nodes get");
+        "/events create", "/nodes get",
+        "authentication.k8s.io/tokenreviews create", "authorization.k8s.io/subjectaccessreviews create");
     Set<String> probed = new TreeSet<>(expected);
     for (String verb : List.of("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")) {
       for (String resource : List.of("/pods", "/pods/exec", "/pods/eviction", "/secrets", "/configmaps", "/nodes", "/events",
           "/serviceaccounts/token", "sharedipc.dev/sharedipcgroups", "sharedipc.dev/sharedipcgroups/status",
           "sharedipc.dev/sharedipcnodes", "sharedipc.dev/sharedipcnodes/status", "sharedipc.dev/sharedipcpolicies",
-          "apps/daemonsets", "rbac.authorization.k8s.io/clusterroles")) {
+          "apps/daemonsets", "rbac.authorization.k8s.io/clusterroles", "authentication.k8s.io/tokenreviews",
+          "authorization.k8s.io/subjectaccessreviews", "sharedipc.dev/sharedipcnodes/segments")) {
         probed.add(resource + " " + verb);
       }
     }
