@@ -92,7 +92,9 @@ final class NodeAgent implements AutoCloseable {
     command.addAll(List.of("-jar", copy.toString(), "serve", "--node-name", node, "--proc-root", procRoot.toString(),
         "--kubeconfig", kubeconfig.toString(), "--interval", "2s", "--listen", httpAddress, "--ledger", "none",
         "--shared-root", sharedRoot.toString(), "--kubelet-root", kubeletRoot.toString(),
-        "--users-proc-root", readableProcesses(workDir.resolve("users-proc")).toString()));
+        "--users-proc-root", readableProcesses(workDir.resolve("users-proc")).toString(),
+        // the agent runs in this machine's IPC namespace, which is the node's here (/proc/1 may be unreadable)
+        "--host-ipc-ns", "/proc/self/ns/ipc"));
     command.addAll(moreOptions);
     Files.createDirectories(log.getParent());
     Files.writeString(log, "$ " + String.join(" ", command) + "\n", StandardCharsets.UTF_8);

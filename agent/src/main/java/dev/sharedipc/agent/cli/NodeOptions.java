@@ -14,10 +14,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** Where the agent looks: options shared by scan, reap and serve. */
 public final class NodeOptions {
+  @Spec(Spec.Target.MIXEE) CommandSpec command;
+
   @Option(names = "--proc-root", paramLabel = "DIR", defaultValue = "/proc",
       description = "Proc tree to discover processes, IPC namespaces and pod cgroups from (default: ${DEFAULT-VALUE}). "
           + "Kernel reads always use the real /proc after joining each namespace; a fixture tree here maps namespaces to pods.")
@@ -66,8 +71,13 @@ public final class NodeOptions {
     Path file = hostIpcNs == null ? LinuxKernel.PROC.resolve("1/ns/ipc") : hostIpcNs;
     long inode = NamespaceCollector.nsInode(file);
     if (inode <= 0) {
-      throw new IllegalArgumentException("cannot read the host's IPC namespace from " + file
-          + " (the agent needs hostPID and CAP_SYS_PTRACE to read /proc/1/ns/ipc; --host-ipc-ns names another file)");
+      String why = "cannot read the host's IPC namespace from " + file + " (the agent needs the host's PID namespace and "
+          + "CAP_SYS_PTRACE to read /proc/1/ns/ipc; run it as root on the host or in its DaemonSet, or name a process of the "
+          + "host's namespace with --host-ipc-ns)";
+      if (command == null) {
+        throw new IllegalArgumentException(why);
+      }
+      throw new ParameterException(command.commandLine(), why);
     }
     return inode;
   }

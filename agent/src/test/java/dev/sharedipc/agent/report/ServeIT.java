@@ -364,7 +364,8 @@ class ServeIT {
       Path shared = java.nio.file.Files.createDirectories(proc.resolve("shared-root"));
       thread = new Thread(() -> dev.sharedipc.agent.cli.Main.run("serve", "--node-name", nodeName, "--interval", "1s",
           "--listen", "127.0.0.1:" + port, "--kubeconfig", kubeconfig.toString(), "--proc-root", proc.toString(),
-          "--kubelet-root", proc.resolve("none").toString(), "--shared-root", shared.toString(), "--ledger", "none"), "serve-it");
+          "--kubelet-root", proc.resolve("none").toString(), "--shared-root", shared.toString(), "--ledger", "none",
+          "--host-ipc-ns", "/proc/self/ns/ipc"), "serve-it");
       thread.start();
       await("serve listens").atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> get("/metrics").statusCode() == 200);
     }
