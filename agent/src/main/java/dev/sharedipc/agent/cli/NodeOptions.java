@@ -68,7 +68,7 @@ public final class NodeOptions {
    * runs without hostIPC and reaches the host's namespace with setns, as it does each pod's.
    */
   long hostIpcInode() {
-    Path file = hostIpcNs == null ? LinuxKernel.PROC.resolve("1/ns/ipc") : hostIpcNs;
+    Path file = hostIpcFile();
     long inode = NamespaceCollector.nsInode(file);
     if (inode <= 0) {
       String why = "cannot read the host's IPC namespace from " + file + " (the agent needs the host's PID namespace and "
@@ -80,6 +80,10 @@ public final class NodeOptions {
       throw new ParameterException(command.commandLine(), why);
     }
     return inode;
+  }
+
+  private Path hostIpcFile() {
+    return hostIpcNs == null ? LinuxKernel.PROC.resolve("1/ns/ipc") : hostIpcNs;
   }
 
   Survey.Config surveyConfig() {
@@ -117,6 +121,6 @@ public final class NodeOptions {
   }
 
   Survey survey(Kernel kernel, PodDirectory pods, Ledger ledger, PolicyResolver policies) {
-    return new Survey(surveyConfig(), kernel, pods, ledger, policies, Clock.systemUTC());
+    return new Survey(surveyConfig(), kernel, pods, ledger, policies, Clock.systemUTC()).hostNamespaceFile(hostIpcFile());
   }
 }

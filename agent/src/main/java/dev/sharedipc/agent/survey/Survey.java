@@ -5,6 +5,7 @@ import dev.sharedipc.agent.attribution.Attributor;
 import dev.sharedipc.agent.attribution.Ledger;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.Kernel;
+import dev.sharedipc.agent.kernel.NamespaceRef;
 import dev.sharedipc.agent.kernel.NamespaceUnavailableException;
 import dev.sharedipc.agent.kernel.ShmLimits;
 import dev.sharedipc.agent.scan.IpcNamespace;
@@ -66,6 +67,7 @@ public final class Survey {
   }
 
   private final Config config;
+  private Path hostNamespaceFile;
   private final Kernel kernel;
   private final PodDirectory pods;
   private final Ledger ledger;
@@ -79,6 +81,16 @@ public final class Survey {
     this.ledger = ledger;
     this.policies = policies;
     this.clock = clock;
+  }
+
+  /**
+   * The file that leads into the host's IPC namespace ({@code /proc/1/ns/ipc} in the agent's pod), entered to read the
+   * host's limits when no process under the discovery root is in it (a fixture proc root). Without it such a pass
+   * reports no limits: the agent's own namespace is never taken for the host's.
+   */
+  public Survey hostNamespaceFile(Path file) {
+    this.hostNamespaceFile = file;
+    return this;
   }
 
   /**
@@ -104,6 +116,16 @@ public final class Survey {
    */
   private record SysvRead(SysvShmParser.Result shm, SysvSemMsgParser.Semaphores sem, SysvSemMsgParser.Queues msg,
       ShmLimits hostLimits) {}
+
+  private ShmLimits hostLimitsFromFile(List<String> problems) {
+    try {
+      return kernel.inIpcNamespace(new NamespaceRef(config.hostIpcNamespace(), List.of(hostNamespaceFile)),
+          session -> kernel.limits().orElse(null));
+    } catch (Exception e) {
+      problems.add("cannot read the host's IPC limits through " + hostNamespaceFile + ": " + e.getMessage());
+      return null;
+    }
+  }
 
   private static SysvRead unwrap(java.util.concurrent.Future<SysvRead> f) throws Exception {
     try {
@@ -220,6 +242,9 @@ public final class Survey {
       if (ns.host()) {
         ledger.retainOnly(ns.inode(), read.segments());
       }
+    }
+    if (hostLimits == null && hostNamespaceFile != null && namespaces.stream().noneMatch(IpcNamespace::host)) {
+      hostLimits = hostLimitsFromFile(problems);
     }
     try {
       ledger.save();

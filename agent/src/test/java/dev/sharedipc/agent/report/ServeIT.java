@@ -95,7 +95,9 @@ class ServeIT {
     Survey.Config config = new Survey.Config(proc, LinuxKernel.PROC, NamespaceCollector.nsInode(Path.of("/proc/self/ns/ipc")),
         proc.resolve("none"), proc.resolve("none"));
     LinuxKernel kernel = new LinuxKernel();
-    Survey survey = new Survey(config, kernel, cluster, Ledger.inMemory(), cluster, Clock.systemUTC());
+    // the fixture lists no process of this machine's (the host's) namespace: its limits are read through this file
+    Survey survey = new Survey(config, kernel, cluster, Ledger.inMemory(), cluster, Clock.systemUTC())
+        .hostNamespaceFile(Path.of("/proc/self/ns/ipc"));
     return new Daemon(survey, new Reaper(kernel, LinuxKernel.PROC, false, d -> {}), metrics, new NodeStatusBuilder("it"), reporter,
         Duration.ofSeconds(30));
   }
