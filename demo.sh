@@ -414,7 +414,9 @@ if [[ -f "$AGENT_JAR" ]]; then
       run kubectl --kubeconfig "$DEMO_DIR/agent.kubeconfig" auth whoami
       # The agent sees the processes of a fixture proc root, not this host's: the one below maps a real
       # IPC namespace to the pod of group $AGENT_GROUP. Shared directories and memory volumes: empty demo dirs.
-      AGENT_ARGS=(--proc-root "$DEMO_DIR/proc" --shared-root "$DEMO_DIR/shared-root" --kubelet-root "$DEMO_DIR/kubelet-root")
+      # the agent runs in this machine's IPC namespace, the node's here (its pod would read /proc/1/ns/ipc)
+      AGENT_ARGS=(--proc-root "$DEMO_DIR/proc" --shared-root "$DEMO_DIR/shared-root" --kubelet-root "$DEMO_DIR/kubelet-root"
+        --host-ipc-ns /proc/self/ns/ipc)
       rm -rf "$DEMO_DIR/proc" && mkdir -p "$DEMO_DIR/proc" "$DEMO_DIR/shared-root" "$DEMO_DIR/kubelet-root"
       map_group_namespace || note "the agent reports no group of its node (the reason is above)"
       AGENT_PORT="$(free_port)"

@@ -97,7 +97,9 @@ final class NodeAgent implements AutoCloseable {
         // inspect here (a sandbox's own init, which holds no shared memory of the tests; the real /proc would make every
         // use unknown, so nothing would ever be removed). Made when the agent starts: tests start the processes that must
         // keep files before.
-        "--users-proc-root", ReadableProc.viewAt(workDir.resolve("users-proc")).toString()));
+        "--users-proc-root", ReadableProc.viewAt(workDir.resolve("users-proc")).toString(),
+        // the agent runs in this machine's IPC namespace, which is the node's here (/proc/1 may be unreadable)
+        "--host-ipc-ns", "/proc/self/ns/ipc"));
     command.addAll(moreOptions);
     Files.createDirectories(log.getParent());
     Files.writeString(log, "$ " + String.join(" ", command) + "\n", StandardCharsets.UTF_8);

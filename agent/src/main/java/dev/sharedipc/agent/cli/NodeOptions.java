@@ -14,10 +14,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** Where the agent looks: options shared by scan, reap and serve. */
 public final class NodeOptions {
+  @Spec(Spec.Target.MIXEE) CommandSpec command;
+
   @Option(names = "--proc-root", paramLabel = "DIR", defaultValue = "/proc",
       description = "Proc tree to discover processes, IPC namespaces and pod cgroups from (default: ${DEFAULT-VALUE}). "
           + "Kernel reads always use the real /proc after joining each namespace; a fixture tree here maps namespaces to pods.")
@@ -53,8 +58,36 @@ public final class NodeOptions {
           + "(usage, POSIX objects; nothing in them is ever removed) (default: ${DEFAULT-VALUE}, the DaemonSet's); 'none' skips it.")
   String csiStateDir;
 
+  @Option(names = "--host-ipc-ns", paramLabel = "FILE", defaultValue = "/proc/1/ns/ipc",
+      description = "The host's IPC namespace file (default: ${DEFAULT-VALUE}, the host's init's, seen through hostPID). Its "
+          + "segments are listed as the host's; the agent's own namespace is never taken for it, so the agent needs no hostIPC.")
+  Path hostIpcNs;
+
+  /**
+   * The host's IPC namespace inode, named by a process in it rather than taken from the agent's own namespace: the agent
+   * runs without hostIPC and reaches the host's namespace with setns, as it does each pod's.
+   */
+  long hostIpcInode() {
+    Path file = hostIpcFile();
+    long inode = NamespaceCollector.nsInode(file);
+    if (inode <= 0) {
+      String why = "cannot read the host's IPC namespace from " + file + " (the agent needs the host's PID namespace and "
+          + "CAP_SYS_PTRACE to read /proc/1/ns/ipc; run it as root on the host or in its DaemonSet, or name a process of the "
+          + "host's namespace with --host-ipc-ns)";
+      if (command == null) {
+        throw new IllegalArgumentException(why);
+      }
+      throw new ParameterException(command.commandLine(), why);
+    }
+    return inode;
+  }
+
+  private Path hostIpcFile() {
+    return hostIpcNs == null ? LinuxKernel.PROC.resolve("1/ns/ipc") : hostIpcNs;
+  }
+
   Survey.Config surveyConfig() {
-    long host = NamespaceCollector.nsInode(LinuxKernel.PROC.resolve("self/ns/ipc"));
+    long host = hostIpcInode();
     return new Survey.Config(procRoot, LinuxKernel.PROC, host, kubeletRoot, sharedRoot,
         hostShm == null || hostShm.equals("none") ? null : Path.of(hostShm), usersProcRoot(),
         csiStateDir == null || csiStateDir.equals("none") ? null : Path.of(csiStateDir));
@@ -88,6 +121,6 @@ public final class NodeOptions {
   }
 
   Survey survey(Kernel kernel, PodDirectory pods, Ledger ledger, PolicyResolver policies) {
-    return new Survey(surveyConfig(), kernel, pods, ledger, policies, Clock.systemUTC());
+    return new Survey(surveyConfig(), kernel, pods, ledger, policies, Clock.systemUTC()).hostNamespaceFile(hostIpcFile());
   }
 }

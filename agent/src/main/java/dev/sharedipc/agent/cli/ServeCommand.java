@@ -9,6 +9,7 @@ import dev.sharedipc.agent.reap.Reaper;
 import dev.sharedipc.agent.report.ClusterView;
 import dev.sharedipc.agent.report.Daemon;
 import dev.sharedipc.agent.report.HttpEndpoint;
+import dev.sharedipc.agent.report.SegmentsAccess;
 import dev.sharedipc.agent.report.Metrics;
 import dev.sharedipc.agent.report.NodeReporter;
 import dev.sharedipc.agent.report.NodeStatusBuilder;
@@ -109,7 +110,7 @@ final class ServeCommand implements Callable<Integer> {
     int port = Integer.parseInt(listen.substring(listen.lastIndexOf(':') + 1));
     InetSocketAddress address = host.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(host, port);
     try (HttpEndpoint http = new HttpEndpoint(address, metrics, unhealthy, notReady,
-        () -> daemon.last() == null ? "{}\n" : Render.scanJson(daemon.last()))) {
+        () -> daemon.last() == null ? "{}\n" : Render.scanJson(daemon.last()), new SegmentsAccess(client, nodeName))) {
       log.info("serving node={} listen={} interval={} dryRun={} apiServer={}", nodeName, http.port(), interval, dryRun, !offline);
       daemon.run();
     } finally {

@@ -23,7 +23,10 @@ public interface Kernel {
    */
   <T> T inIpcNamespace(NamespaceRef ns, NamespaceWork<T> work) throws NamespaceUnavailableException, Exception;
 
-  /** The limits and usage of the namespace the agent itself lives in, when readable. */
+  /**
+   * The limits and usage of the calling thread's IPC namespace, when readable: called inside
+   * {@link #inIpcNamespace} for a given namespace's (the agent's own is not the host's).
+   */
   Optional<ShmLimits> limits();
 
   /** statfs(2) of a path, with its stat(2) device, empty when it does not exist (anymore). */

@@ -15,8 +15,9 @@ import java.util.function.Supplier;
  * {@code /metrics} (Prometheus text), {@code /healthz} (liveness: 200 while scans keep succeeding
  * and no informer has stopped for good; an API server that is merely away does not fail it, since
  * a restart would not bring it back), {@code /readyz} (readiness: healthy, and both informers have
- * listed once), {@code /segments} (the last scan, every segment, as the CLI's JSON). A 503 says why
- * in its body.
+ * listed once), {@code /segments} (the last scan, every segment, as the CLI's JSON, only to callers
+ * {@link SegmentsAccess} lets in: loopback, or a bearer token the API server authorizes). A 503 says
+ * why in its body; a 401 or 403 from {@code /segments} says what the caller lacks.
  */
 public final class HttpEndpoint implements AutoCloseable {
   private final HttpServer server;
@@ -26,7 +27,7 @@ public final class HttpEndpoint implements AutoCloseable {
    * @param notReady why the agent cannot yet judge by cluster facts (besides being unhealthy), or empty
    */
   public HttpEndpoint(InetSocketAddress address, Metrics metrics, Supplier<Optional<String>> unhealthy, Supplier<Optional<String>> notReady,
-      Supplier<String> segmentsJson) throws IOException {
+      Supplier<String> segmentsJson, SegmentsAccess segmentsAccess) throws IOException {
     server = HttpServer.create(address, 16);
     server.setExecutor(Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(null, r, "http", 256 * 1024);
@@ -36,7 +37,18 @@ public final class HttpEndpoint implements AutoCloseable {
     server.createContext("/metrics", ex -> send(ex, 200, Metrics.contentType(), metrics.scrape()));
     server.createContext("/healthz", ex -> probe(ex, unhealthy.get()));
     server.createContext("/readyz", ex -> probe(ex, unhealthy.get().or(notReady)));
-    server.createContext("/segments", ex -> send(ex, 200, "application/json", segmentsJson.get()));
+    server.createContext("/segments", ex -> {
+      SegmentsAccess.Decision d = segmentsAccess.decide(ex.getRemoteAddress().getAddress(),
+          ex.getRequestHeaders().getFirst("Authorization"));
+      if (d.allowed()) {
+        send(ex, 200, "application/json", segmentsJson.get());
+      } else {
+        if (d.status() == 401) {
+          ex.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+        }
+        send(ex, d.status(), "text/plain; charset=utf-8", d.reason() + "\n");
+      }
+    });
     server.createContext("/", ex -> send(ex, 404, "text/plain; charset=utf-8", "try /metrics, /healthz, /readyz or /segments\n"));
     server.start();
   }

@@ -23,7 +23,7 @@ public final class NamespaceCollector {
 
   /**
    * @param procRoot the proc root to discover from ({@code /proc}, or a fixture tree)
-   * @param hostInode the inode of the agent's own IPC namespace, which is the host's (hostIPC)
+   * @param hostInode the inode of the host's IPC namespace (--host-ipc-ns, by default /proc/1/ns/ipc; not the agent's own)
    */
   public NamespaceCollector(Path procRoot, long hostInode) {
     this.procRoot = procRoot;

@@ -5,7 +5,9 @@ import dev.sharedipc.agent.attribution.Attributor;
 import dev.sharedipc.agent.attribution.Ledger;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.Kernel;
+import dev.sharedipc.agent.kernel.NamespaceRef;
 import dev.sharedipc.agent.kernel.NamespaceUnavailableException;
+import dev.sharedipc.agent.kernel.ShmLimits;
 import dev.sharedipc.agent.scan.IpcNamespace;
 import dev.sharedipc.agent.scan.MessageQueue;
 import dev.sharedipc.agent.scan.PosixQueue;
@@ -65,6 +67,7 @@ public final class Survey {
   }
 
   private final Config config;
+  private Path hostNamespaceFile;
   private final Kernel kernel;
   private final PodDirectory pods;
   private final Ledger ledger;
@@ -81,6 +84,16 @@ public final class Survey {
   }
 
   /**
+   * The file that leads into the host's IPC namespace ({@code /proc/1/ns/ipc} in the agent's pod), entered to read the
+   * host's limits when no process under the discovery root is in it (a fixture proc root). Without it such a pass
+   * reports no limits: the agent's own namespace is never taken for the host's.
+   */
+  public Survey hostNamespaceFile(Path file) {
+    this.hostNamespaceFile = file;
+    return this;
+  }
+
+  /**
    * Starts reading every namespace, {@link #READERS} at a time. The dispatching threads never join a
    * namespace themselves: each visit is a fresh thread made by {@link Kernel#inIpcNamespace}.
    */
@@ -90,13 +103,29 @@ public final class Survey {
       out.add(READ_POOL.submit(() -> kernel.inIpcNamespace(ns.ref(), session -> new SysvRead(
           SysvShmParser.parse(ns.inode(), session.readSysvShm()),
           SysvSemMsgParser.semaphores(ns.inode(), session.readSysvSem()),
-          SysvSemMsgParser.queues(ns.inode(), session.readSysvMsg())))));
+          SysvSemMsgParser.queues(ns.inode(), session.readSysvMsg()),
+          // limits are per namespace: the host's are read from inside it, not from the agent's own
+          ns.host() ? kernel.limits().orElse(null) : null))));
     }
     return out;
   }
 
-  /** The three System V tables of one namespace, read in one visit (each lists only the reading thread's namespace). */
-  private record SysvRead(SysvShmParser.Result shm, SysvSemMsgParser.Semaphores sem, SysvSemMsgParser.Queues msg) {}
+  /**
+   * The three System V tables of one namespace, read in one visit (each lists only the reading thread's namespace),
+   * and for the host's namespace its limits and usage.
+   */
+  private record SysvRead(SysvShmParser.Result shm, SysvSemMsgParser.Semaphores sem, SysvSemMsgParser.Queues msg,
+      ShmLimits hostLimits) {}
+
+  private ShmLimits hostLimitsFromFile(List<String> problems) {
+    try {
+      return kernel.inIpcNamespace(new NamespaceRef(config.hostIpcNamespace(), List.of(hostNamespaceFile)),
+          session -> kernel.limits().orElse(null));
+    } catch (Exception e) {
+      problems.add("cannot read the host's IPC limits through " + hostNamespaceFile + ": " + e.getMessage());
+      return null;
+    }
+  }
 
   private static SysvRead unwrap(java.util.concurrent.Future<SysvRead> f) throws Exception {
     try {
@@ -153,6 +182,7 @@ public final class Survey {
     List<Attributed<PosixQueue>> posixQueues = new ArrayList<>();
     Map<Long, String> posixQueuesUnreadable = new TreeMap<>();
     PosixQueueCollector posixQueueCollector = new PosixQueueCollector(kernel, config.discoveryRoot());
+    ShmLimits hostLimits = null;
     for (int i = 0; i < namespaces.size(); i++) {
       IpcNamespace ns = namespaces.get(i);
       Attribution nsAttribution = attributor.forNamespace(ns);
@@ -182,6 +212,9 @@ public final class Survey {
         problems.add(read.malformedLines() + " malformed line(s) in /proc/sysvipc/shm of ipc:[" + ns.inode() + "] skipped");
       }
       nsFindings.add(new NamespaceFinding(ns, nsAttribution, null));
+      if (sysv.hostLimits() != null) {
+        hostLimits = sysv.hostLimits();
+      }
       malformed += malformed(problems, "sem", sysv.sem().malformedLines(), ns);
       malformed += malformed(problems, "msg", sysv.msg().malformedLines(), ns);
       sysv.sem().sets().forEach(x -> semaphoreSets.add(new Attributed<>(x, nsAttribution)));
@@ -210,6 +243,9 @@ public final class Survey {
         ledger.retainOnly(ns.inode(), read.segments());
       }
     }
+    if (hostLimits == null && hostNamespaceFile != null && namespaces.stream().noneMatch(IpcNamespace::host)) {
+      hostLimits = hostLimitsFromFile(problems);
+    }
     try {
       ledger.save();
     } catch (IOException e) {
@@ -220,7 +256,7 @@ public final class Survey {
         .collect(podPids, problems);
     PosixFindings posix = posix(attributor, volumes, podPids, now, problems);
     return new Findings(now, Duration.ofNanos(System.nanoTime() - started), nsFindings, findings, volumes,
-        kernel.limits().orElse(null), problems, malformed,
+        hostLimits, problems, malformed,
         new IpcObjects(semaphoreSets, messageQueues, posixQueues, posixQueuesUnreadable), posix);
   }
 }

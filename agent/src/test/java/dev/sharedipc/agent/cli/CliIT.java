@@ -48,6 +48,8 @@ class CliIT {
   static Result jar(String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of("java", "-jar", System.getProperty("sharedipc.agent.jar", "target/sharedipc-agent.jar")));
     cmd.addAll(List.of(args));
+    // the test's namespaces hang off this JVM's, the host's here (/proc/1 may be a sandbox's init, unreadable)
+    cmd.addAll(List.of("--host-ipc-ns", "/proc/self/ns/ipc"));
     Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     String out = new String(p.getInputStream().readAllBytes());
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();

@@ -95,7 +95,9 @@ class ServeIT {
     Survey.Config config = new Survey.Config(proc, LinuxKernel.PROC, NamespaceCollector.nsInode(Path.of("/proc/self/ns/ipc")),
         proc.resolve("none"), proc.resolve("none"));
     LinuxKernel kernel = new LinuxKernel();
-    Survey survey = new Survey(config, kernel, cluster, Ledger.inMemory(), cluster, Clock.systemUTC());
+    // the fixture lists no process of this machine's (the host's) namespace: its limits are read through this file
+    Survey survey = new Survey(config, kernel, cluster, Ledger.inMemory(), cluster, Clock.systemUTC())
+        .hostNamespaceFile(Path.of("/proc/self/ns/ipc"));
     return new Daemon(survey, new Reaper(kernel, LinuxKernel.PROC, false, d -> {}), metrics, new NodeStatusBuilder("it"), reporter,
         Duration.ofSeconds(30));
   }
@@ -364,7 +366,8 @@ class ServeIT {
       Path shared = java.nio.file.Files.createDirectories(proc.resolve("shared-root"));
       thread = new Thread(() -> dev.sharedipc.agent.cli.Main.run("serve", "--node-name", nodeName, "--interval", "1s",
           "--listen", "127.0.0.1:" + port, "--kubeconfig", kubeconfig.toString(), "--proc-root", proc.toString(),
-          "--kubelet-root", proc.resolve("none").toString(), "--shared-root", shared.toString(), "--ledger", "none"), "serve-it");
+          "--kubelet-root", proc.resolve("none").toString(), "--shared-root", shared.toString(), "--ledger", "none",
+          "--host-ipc-ns", "/proc/self/ns/ipc"), "serve-it");
       thread.start();
       await("serve listens").atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> get("/metrics").statusCode() == 200);
     }

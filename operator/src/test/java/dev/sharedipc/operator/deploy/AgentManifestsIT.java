@@ -84,6 +84,8 @@ class AgentManifestsIT {
     assertThat(sc.getAppArmorProfile().getType()).as("default AppArmor profiles deny ptrace-reads of host processes")
         .isEqualTo("Unconfined");
     assertThat(pod.getHostPID()).isTrue();
+    assertThat(pod.getHostIPC()).as("hostIPC: the agent enters the host's namespace through /proc/1/ns/ipc")
+        .isNotEqualTo(Boolean.TRUE);
     assertThat(pod.getHostNetwork()).as("hostNetwork").isNotEqualTo(Boolean.TRUE);
     assertThat(pod.getPriorityClassName()).isEqualTo("sharedipc-agent");
     assertThat(pod.getContainers().get(0).getEnv()).anySatisfy(e -> {
@@ -187,13 +189,15 @@ class AgentManifestsIT {
         // the watch on its own report (NodeReporter): a report deleted or changed by someone else is written again
         "sharedipc.dev/sharedipcnodes list", "sharedipc.dev/sharedipcnodes watch",
         "sharedipc.dev/sharedipcnodes/status patch",
-        "/events create", "/nodes get");
+        "/events create", "/nodes get",
+        "authentication.k8s.io/tokenreviews create", "authorization.k8s.io/subjectaccessreviews create");
     Set<String> probed = new TreeSet<>(expected);
     for (String verb : List.of("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")) {
       for (String resource : List.of("/pods", "/pods/exec", "/pods/eviction", "/secrets", "/configmaps", "/nodes", "/events",
           "/serviceaccounts/token", "sharedipc.dev/sharedipcgroups", "sharedipc.dev/sharedipcgroups/status",
           "sharedipc.dev/sharedipcnodes", "sharedipc.dev/sharedipcnodes/status", "sharedipc.dev/sharedipcpolicies",
-          "apps/daemonsets", "rbac.authorization.k8s.io/clusterroles")) {
+          "apps/daemonsets", "rbac.authorization.k8s.io/clusterroles", "authentication.k8s.io/tokenreviews",
+          "authorization.k8s.io/subjectaccessreviews", "sharedipc.dev/sharedipcnodes/segments")) {
         probed.add(resource + " " + verb);
       }
     }
