@@ -128,7 +128,9 @@ public final class ScanBenchmark {
         }
         int port = 19464;
         ProcessBuilder pb = new ProcessBuilder(launcher, "serve", "--offline", "--interval", "2s", "--listen", "127.0.0.1:" + port,
-            "--ledger", "none", "--host-shm", posixDir.toString());
+            "--ledger", "none", "--host-shm", posixDir.toString(),
+            // the benchmark's namespace is the host's here; /proc/1 may be unreadable in a sandbox
+            "--host-ipc-ns", "/proc/self/ns/ipc");
         pb.environment().remove("SHAREDIPC_AGENT_MAIN"); // the daemon, not another benchmark
         serve = pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         Path exporterBin = Path.of(strArg(args, "--node-exporter", "/usr/bin/prometheus-node-exporter"));
