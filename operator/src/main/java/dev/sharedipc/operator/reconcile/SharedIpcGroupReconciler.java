@@ -14,6 +14,7 @@ import dev.sharedipc.operator.render.Quantities;
 import dev.sharedipc.operator.samenode.SameNodePlanner;
 import dev.sharedipc.operator.samenode.SchedulingPodStore;
 import dev.sharedipc.operator.usage.NodeUsage;
+import dev.sharedipc.operator.usage.ReportIndex;
 import dev.sharedipc.operator.usage.ReportedGroups;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.render.GroupRenderer;
@@ -74,12 +75,21 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   private final PolicyEvaluator policyEvaluator;
   private final NodeUsage nodeUsage;
   private final Clock clock;
+  private final GroupReconciles observed;
   /** Per group UID: condition type to the status/reason last announced by an Event. */
   private final Map<String, Map<String, String>> announced = new ConcurrentHashMap<>();
 
   /** @param syncs the sync of each placement mode (like Flink's ReconcilerFactory, one per mode) */
   public SharedIpcGroupReconciler(GroupRenderer renderer, Map<Placement, GroupSync> syncs,
       StatusAggregator aggregator, PolicyEvaluator policyEvaluator, NodeUsage nodeUsage, EventRecorder events, Clock clock) {
+    this(renderer, syncs, aggregator, policyEvaluator, nodeUsage, events, clock, GroupReconciles.NONE);
+  }
+
+  /** @param observed told how many groups each report update wakes and how many reports each reconcile reads */
+  public SharedIpcGroupReconciler(GroupRenderer renderer, Map<Placement, GroupSync> syncs,
+      StatusAggregator aggregator, PolicyEvaluator policyEvaluator, NodeUsage nodeUsage, EventRecorder events, Clock clock,
+      GroupReconciles observed) {
+    this.observed = observed;
     this.renderer = renderer;
     this.syncs = Map.copyOf(syncs);
     this.policyEvaluator = policyEvaluator;
@@ -128,16 +138,26 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
             .build(),
         context);
     // Node reports, policies and namespaces are read from these caches; each event source also
-    // says which groups to look at again when one of its objects changes.
+    // says which groups to look at again when one of its objects changes. A report update wakes
+    // only the groups it names or named, and the hostIPC groups with an instance on its node
+    // (found through an index, not a scan of every group).
+    context.getPrimaryCache().addIndexer(ReportIndex.HOST_IPC_NODE, ReportIndex::hostIpcNodes);
     InformerEventSource<SharedIpcNode, SharedIpcGroup> nodes = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(SharedIpcNode.class, SharedIpcGroup.class)
-            .withSecondaryToPrimaryMapper(node -> java.util.stream.Stream.concat(
-                    reported.changedBy(node).stream().map(SharedIpcGroupReconciler::resourceId),
-                    context.getPrimaryCache().list(g -> NodeUsage.hasHostIpcInstanceOn(g, node.getMetadata().getName()))
-                        .map(ResourceID::fromResource))
-                .collect(Collectors.toSet()))
+            .withSecondaryToPrimaryMapper(node -> {
+              Set<ResourceID> woken = java.util.stream.Stream.concat(
+                      reported.changedBy(node).stream().map(SharedIpcGroupReconciler::resourceId),
+                      context.getPrimaryCache().byIndex(ReportIndex.HOST_IPC_NODE, node.getMetadata().getName()).stream()
+                          .filter(g -> NodeUsage.hasHostIpcInstanceOn(g, node.getMetadata().getName()))
+                          .map(ResourceID::fromResource))
+                  .collect(Collectors.toSet());
+              observed.reportUpdate(woken.size());
+              return woken;
+            })
             .build(),
         context);
+    // Each reconcile reads only the reports that can count for its group (see ReportIndex).
+    nodes.addIndexers(Map.of(ReportIndex.BY_GROUP, ReportIndex::groupKeys, ReportIndex.BY_POD_UID, ReportIndex::podUidKeys));
     InformerEventSource<SharedIpcPolicy, SharedIpcGroup> policies = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(SharedIpcPolicy.class, SharedIpcGroup.class)
             .withSecondaryToPrimaryMapper(policy -> context.getPrimaryCache().list()
@@ -202,8 +222,23 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
       LOG.info("group={} generation={} verdict=invalid reason={} message=\"{}\"", id,
           group.getMetadata().getGeneration(), e.reason(), e.getMessage());
     }
-    NodeUsage.GroupUsage usage = nodeUsage.of(group, cache(context, SharedIpcNode.class).list().toList(), owned,
-        cache(context, Node.class).list().map(n -> n.getMetadata().getName()).collect(Collectors.toSet()), clock.instant());
+    InformerEventSource<SharedIpcNode, SharedIpcGroup> reportCache = cache(context, SharedIpcNode.class);
+    List<SharedIpcNode> reports = ReportIndex.reportsOf(group, owned, new ReportIndex.Lookup() {
+      @Override
+      public List<SharedIpcNode> byIndex(String index, String key) {
+        return reportCache.byIndex(index, key);
+      }
+
+      @Override
+      public java.util.Optional<SharedIpcNode> ofNode(String node) {
+        return reportCache.get(new ResourceID(node));
+      }
+    });
+    InformerEventSource<Node, SharedIpcGroup> nodeCache = cache(context, Node.class);
+    Set<String> existingNodes = reports.stream().map(r -> r.getMetadata().getName())
+        .filter(n -> nodeCache.get(new ResourceID(n)).isPresent()).collect(Collectors.toSet());
+    NodeUsage.GroupUsage usage = nodeUsage.of(group, reports, owned, existingNodes, clock.instant());
+    observed.reconciled(ResourceID.fromResource(group), reports.size());
 
     Blockers blockers = Blockers.NONE;
     SyncResult synced = null;

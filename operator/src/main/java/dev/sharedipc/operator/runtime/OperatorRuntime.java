@@ -5,6 +5,7 @@ import dev.sharedipc.operator.placement.InstancePlacer;
 import dev.sharedipc.operator.policy.PolicyEvaluator;
 import dev.sharedipc.operator.policy.SharedIpcPolicyReconciler;
 import dev.sharedipc.operator.reconcile.EventRecorder;
+import dev.sharedipc.operator.reconcile.GroupReconciles;
 import dev.sharedipc.operator.reconcile.PodSync;
 import dev.sharedipc.operator.reconcile.SharedIpcGroupReconciler;
 import dev.sharedipc.operator.render.GroupRenderer;
@@ -76,6 +77,15 @@ public final class OperatorRuntime implements AutoCloseable {
   }
 
   public static OperatorRuntime start(OperatorSettings settings, KubernetesClient client) throws IOException {
+    return start(settings, client, GroupReconciles.NONE);
+  }
+
+  /**
+   * The operator, with one more listener of what group reconciles read (besides the metrics): a
+   * test counts one group's reconciles with it.
+   */
+  public static OperatorRuntime start(OperatorSettings settings, KubernetesClient client, GroupReconciles listener)
+      throws IOException {
     PrometheusRegistry registry = new PrometheusRegistry();
     ReconcileMetrics metrics = new ReconcileMetrics(registry);
     // JOSDK's "started" is true for a standby too; with leader election only the lease holder reconciles.
@@ -121,7 +131,19 @@ public final class OperatorRuntime implements AutoCloseable {
             Placement.SamePod, new PodSync(ownedPods, events),
             Placement.SameNode, new SameNodeSync(new SameNodePlanner(renderer, new InstancePlacer(), new AvoidList(AvoidList.DEFAULT_TTL)),
                 renderer, ownedPods, events, Clock.systemUTC())),
-        new StatusAggregator(), new PolicyEvaluator(), new NodeUsage(), events, Clock.systemUTC());
+        new StatusAggregator(), new PolicyEvaluator(), new NodeUsage(), events, Clock.systemUTC(), new GroupReconciles() {
+          @Override
+          public void reportUpdate(int groupsWoken) {
+            metrics.reportUpdate(groupsWoken);
+            listener.reportUpdate(groupsWoken);
+          }
+
+          @Override
+          public void reconciled(io.javaoperatorsdk.operator.processing.event.ResourceID group, int reportsRead) {
+            metrics.reconciled(group, reportsRead);
+            listener.reconciled(group, reportsRead);
+          }
+        });
     Set<String> namespaces = new HashSet<>(settings.namespaces);
     namespaces.removeIf(String::isBlank);
     operator.register(reconciler, o -> {
