@@ -32,6 +32,8 @@ import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Pod;
+import dev.sharedipc.operator.runtime.TrimmedStore;
+import io.javaoperatorsdk.operator.api.config.informer.InformerConfiguration;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -103,13 +105,18 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   public List<EventSource<?, SharedIpcGroup>> prepareEventSources(EventSourceContext<SharedIpcGroup> context) {
     // Pods map back to their group through the controller ownerReference (JOSDK's default);
     // the label selector keeps every other pod of the cluster out of the operator's memory.
-    InformerEventSource<Pod, SharedIpcGroup> pods = new InformerEventSource<>(
-        InformerEventSourceConfiguration.from(Pod.class, SharedIpcGroup.class)
-            .withName(OWNED_PODS)
-            .withLabelSelector(Labels.MANAGED_BY + "=" + Labels.MANAGED_BY_VALUE)
-            .withNamespacesInheritedFromController()
-            .build(),
-        context);
+    // Cached objects lose their managedFields (see TrimmedStore). JOSDK hands one item store to
+    // every per-namespace informer, so a namespaced cache is trimmed only when one informer
+    // watches all namespaces.
+    boolean oneInformer = InformerConfiguration.allNamespacesWatched(context.getControllerConfiguration().getEffectiveNamespaces());
+    InformerEventSourceConfiguration.Builder<Pod> ownedPods = InformerEventSourceConfiguration.from(Pod.class, SharedIpcGroup.class)
+        .withName(OWNED_PODS)
+        .withLabelSelector(Labels.MANAGED_BY + "=" + Labels.MANAGED_BY_VALUE)
+        .withNamespacesInheritedFromController();
+    if (oneInformer) {
+      ownedPods.withItemStore(TrimmedStore.withoutManagedFields());
+    }
+    InformerEventSource<Pod, SharedIpcGroup> pods = new InformerEventSource<>(ownedPods.build(), context);
     // SameNode placement needs what every pod requests on every node, and the nodes themselves.
     // Other pods trigger nothing (a waiting instance looks again every 30 s); a node change that
     // matters to placement (readiness, cordon, capacity, labels, taints) wakes every SameNode group.
@@ -129,6 +136,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     ReportedGroups reported = new ReportedGroups();
     InformerEventSource<Node, SharedIpcGroup> nodeObjects = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Node.class, SharedIpcGroup.class)
+            .withItemStore(TrimmedStore.nodes())
             .withSecondaryToPrimaryMapper(node -> java.util.stream.Stream.concat(context.getPrimaryCache()
                     .list(g -> g.getSpec().getPlacement() == Placement.SameNode)
                     .map(ResourceID::fromResource),
@@ -144,6 +152,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     context.getPrimaryCache().addIndexer(ReportIndex.HOST_IPC_NODE, ReportIndex::hostIpcNodes);
     InformerEventSource<SharedIpcNode, SharedIpcGroup> nodes = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(SharedIpcNode.class, SharedIpcGroup.class)
+            .withItemStore(TrimmedStore.withoutManagedFields())
             .withSecondaryToPrimaryMapper(node -> {
               Set<ResourceID> woken = java.util.stream.Stream.concat(
                       reported.changedBy(node).stream().map(SharedIpcGroupReconciler::resourceId),
@@ -160,6 +169,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     nodes.addIndexers(Map.of(ReportIndex.BY_GROUP, ReportIndex::groupKeys, ReportIndex.BY_POD_UID, ReportIndex::podUidKeys));
     InformerEventSource<SharedIpcPolicy, SharedIpcGroup> policies = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(SharedIpcPolicy.class, SharedIpcGroup.class)
+            .withItemStore(TrimmedStore.withoutManagedFields())
             .withSecondaryToPrimaryMapper(policy -> context.getPrimaryCache().list()
                 .map(ResourceID::fromResource)
                 .collect(Collectors.toSet()))
@@ -167,6 +177,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
         context);
     InformerEventSource<Namespace, SharedIpcGroup> namespaces = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Namespace.class, SharedIpcGroup.class)
+            .withItemStore(TrimmedStore.withoutManagedFields())
             .withSecondaryToPrimaryMapper(ns -> context.getPrimaryCache()
                 .list(g -> ns.getMetadata().getName().equals(g.getMetadata().getNamespace()))
                 .map(ResourceID::fromResource)

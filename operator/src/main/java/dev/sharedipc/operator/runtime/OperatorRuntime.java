@@ -149,6 +149,8 @@ public final class OperatorRuntime implements AutoCloseable {
     operator.register(reconciler, o -> {
       if (namespaces.isEmpty()) {
         o.watchingAllNamespaces();
+        // One informer for all namespaces: its cache may keep trimmed groups (see TrimmedStore).
+        o.withItemStore(TrimmedStore.withoutManagedFields());
       } else {
         o.settingNamespaces(namespaces);
       }
