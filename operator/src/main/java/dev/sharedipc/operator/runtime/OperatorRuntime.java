@@ -64,10 +64,12 @@ public final class OperatorRuntime implements AutoCloseable {
   private final AtomicBoolean stopping;
   private final LeaseRelease lease;
   private final CsiDriverPresence csiDriver;
+  private final EventRecorder events;
 
   private OperatorRuntime(Operator operator, HttpEndpoints http, AtomicBoolean leading, AtomicBoolean stopping,
-      LeaseRelease lease, CsiDriverPresence csiDriver) {
+      LeaseRelease lease, CsiDriverPresence csiDriver, EventRecorder events) {
     this.csiDriver = csiDriver;
+    this.events = events;
     this.operator = operator;
     this.http = http;
     this.leading = leading;
@@ -170,7 +172,7 @@ public final class OperatorRuntime implements AutoCloseable {
     metrics.exposeStarted(() -> leading.get() && info.isStarted());
     operator.start();
     LeaseRelease lease = settings.leaderElection ? new LeaseRelease(client, leaseNamespace, identity) : null;
-    return new OperatorRuntime(operator, http, leading, stopping, lease, csiDriver);
+    return new OperatorRuntime(operator, http, leading, stopping, lease, csiDriver, events);
   }
 
   /**
@@ -251,6 +253,7 @@ public final class OperatorRuntime implements AutoCloseable {
     LOG.info("stopping");
     stopping.set(true);
     operator.stop();
+    events.close();
     if (lease != null) {
       lease.release();
     }
