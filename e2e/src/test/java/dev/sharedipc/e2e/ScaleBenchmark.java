@@ -94,6 +94,7 @@ class ScaleBenchmark {
             && Groups.condition(g, "Ready") != null && "True".equals(Groups.condition(g, "Ready").getStatus()))
         .count());
     double operator = secs(groupStart, System.nanoTime());
+    Map<String, Double> atReady = operatorCounters(env);
     long heap = env.operator().peakHeapMiB();
     long live = env.operator().liveHeapAfterFullGcMiB();
     long rss = env.operator().peakRssMiB();
@@ -117,7 +118,9 @@ class ScaleBenchmark {
         String.format("  operator peak heap %d MiB (before a GC), live heap %s, peak RSS %d MiB at all Ready; target <= %d MiB: %s",
             heap, live == 0 ? "unknown (no full GC)" : live + " MiB (after a full GC)", rss, TARGET_MIB,
             rss <= TARGET_MIB ? "met" : "MISSED"),
-        String.format("  same run, peak RSS: kube-scheduler %d MiB, KWOK controller %d MiB", scheduler, kwok)));
+        String.format("  same run, peak RSS: kube-scheduler %d MiB, KWOK controller %d MiB", scheduler, kwok),
+        String.format("  until all Ready: %.0f group reconciles, %.0f status writes, %.0f skipped (status unchanged)",
+            atReady.getOrDefault("reconciles", 0.0), atReady.getOrDefault("written", 0.0), atReady.getOrDefault("skipped", 0.0))));
     lines.addAll(fleet);
     if (!fleet.isEmpty()) {
       lines.add(String.format("  operator peak RSS after the simulated fleet: %d MiB", rssAfterFleet));
@@ -163,8 +166,8 @@ class ScaleBenchmark {
     out.add(String.format("  simulated agents on %d nodes, %.0f s per mode, scan %d s, on-change: %.0f%% of nodes change per scan,"
         + " heartbeat %d s", nodes.size(), (double) FLEET_LENGTH.toSeconds(), SCAN.toSeconds(), CHANGE_FRACTION * 100,
         HEARTBEAT.toSeconds()));
-    out.add(String.format("  %-11s %7s %-34s %15s %13s %11s %15s", "mode", "writes", "SharedIpcNode requests (by verb)",
-        "req/node/min", "op updates", "woken/upd", "reads/reconcile"));
+    out.add(String.format("  %-11s %7s %-34s %13s %11s %10s %16s %15s", "mode", "writes", "SharedIpcNode requests (by verb)",
+        "req/node/min", "op updates", "woken/upd", "status written", "reads/reconcile"));
     for (String flag : REPORT_MODES) {
       ReportFleet.Mode mode = ReportFleet.Mode.of(flag);
       Map<String, Double> apiBefore = nodeReportRequests(client);
@@ -176,11 +179,12 @@ class ScaleBenchmark {
       double requests = apiDelta.values().stream().mapToDouble(Double::doubleValue).sum();
       double updates = op.getOrDefault("updates", 0.0);
       double reconciles = op.getOrDefault("reconciles", 0.0);
-      out.add(String.format("  %-11s %7d %-34s %15.2f %13.0f %11.2f %15.2f", flag, writes,
+      out.add(String.format("  %-11s %7d %-34s %13.2f %11.0f %10.2f %7.0f of %6.0f %15.2f", flag, writes,
           apiDelta.entrySet().stream().filter(e -> e.getValue() > 0).map(e -> e.getKey() + "=" + Math.round(e.getValue()))
               .sorted().reduce((a, b) -> a + " " + b).orElse("none"),
           requests / nodes.size() / (FLEET_LENGTH.toSeconds() / 60.0), updates,
           updates == 0 ? 0 : op.getOrDefault("woken", 0.0) / updates,
+          op.getOrDefault("written", 0.0), op.getOrDefault("written", 0.0) + op.getOrDefault("skipped", 0.0),
           reconciles == 0 ? 0 : op.getOrDefault("reads", 0.0) / reconciles));
     }
     out.add(String.format("  (op updates: SharedIpcNode events the operator saw; woken/upd: group reconciles asked per event;"
@@ -213,6 +217,8 @@ class ScaleBenchmark {
         counts.merge("woken", value, Double::sum);
       } else if (line.startsWith("sharedipc_operator_node_reports_read_total")) {
         counts.merge("reads", value, Double::sum);
+      } else if (line.startsWith("sharedipc_operator_group_status_writes_total{")) {
+        counts.merge(label(line, "result"), value, Double::sum);
       } else if (line.startsWith("sharedipc_operator_reconciliations_total{") && line.contains("controller=\"sharedipcgroup\"")) {
         counts.merge("reconciles", value, Double::sum);
       }

@@ -15,4 +15,7 @@ public interface GroupReconciles {
 
   /** One reconcile of this group read this many node reports. */
   default void reconciled(ResourceID group, int reportsRead) {}
+
+  /** One reconcile ended with a status write (written) or found the status unchanged (not written). */
+  default void statusWrite(boolean written) {}
 }

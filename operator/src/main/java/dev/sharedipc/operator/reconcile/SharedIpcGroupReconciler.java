@@ -282,6 +282,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
 
     SharedIpcGroupStatus old = group.getStatus();
     UpdateControl<SharedIpcGroup> control;
+    observed.statusWrite(!Objects.equals(old, status));
     if (Objects.equals(old, status)) {
       control = UpdateControl.noUpdate();
     } else {

@@ -145,6 +145,12 @@ public final class OperatorRuntime implements AutoCloseable {
             metrics.reconciled(group, reportsRead);
             listener.reconciled(group, reportsRead);
           }
+
+          @Override
+          public void statusWrite(boolean written) {
+            metrics.statusWrite(written);
+            listener.statusWrite(written);
+          }
         });
     Set<String> namespaces = new HashSet<>(settings.namespaces);
     namespaces.removeIf(String::isBlank);

@@ -24,6 +24,7 @@ public class ReconcileMetrics implements Metrics, GroupReconciles {
   private final Counter reportUpdates;
   private final Counter groupsWoken;
   private final Counter reportsRead;
+  private final Counter statusWrites;
   private final PrometheusRegistry registry;
 
   public ReconcileMetrics(PrometheusRegistry registry) {
@@ -57,6 +58,11 @@ public class ReconcileMetrics implements Metrics, GroupReconciles {
         .name("sharedipc_operator_node_reports_read_total")
         .help("SharedIpcNode reports read by group reconciles (only the reports that can count for the group).")
         .register(registry);
+    statusWrites = Counter.builder()
+        .name("sharedipc_operator_group_status_writes_total")
+        .help("Group reconciles by whether they wrote status (written) or found it unchanged and skipped the write (skipped).")
+        .labelNames("result")
+        .register(registry);
   }
 
   @Override
@@ -68,6 +74,11 @@ public class ReconcileMetrics implements Metrics, GroupReconciles {
   @Override
   public void reconciled(ResourceID group, int reports) {
     reportsRead.inc(reports);
+  }
+
+  @Override
+  public void statusWrite(boolean written) {
+    statusWrites.labelValues(written ? "written" : "skipped").inc();
   }
 
   /**
