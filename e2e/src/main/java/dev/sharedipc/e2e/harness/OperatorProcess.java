@@ -33,6 +33,9 @@ public final class OperatorProcess {
   public static final List<String> DEPLOYMENT_JVM_OPTIONS = List.of("-Xmx144m", "-Xss512k", "-XX:MaxMetaspaceSize=96m",
       "-XX:ReservedCodeCacheSize=32m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError");
 
+  /** The glibc malloc arenas deploy/operator-deployment.yaml allows (MALLOC_ARENA_MAX). */
+  public static final String DEPLOYMENT_MALLOC_ARENA_MAX = "2";
+
   /** {@link #DEPLOYMENT_JVM_OPTIONS}, or the space-separated system property sharedipc.e2e.operatorJvmOptions. */
   public static List<String> jvmOptions() {
     String configured = System.getProperty("sharedipc.e2e.operatorJvmOptions", "").strip();
@@ -72,7 +75,9 @@ public final class OperatorProcess {
     try {
       Files.createDirectories(logDir);
       Files.writeString(log, "$ " + String.join(" ", command) + "\n", StandardCharsets.UTF_8);
-      process = new ProcessBuilder(command)
+      ProcessBuilder builder = new ProcessBuilder(command);
+      builder.environment().put("MALLOC_ARENA_MAX", DEPLOYMENT_MALLOC_ARENA_MAX);
+      process = builder
           .redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
           .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))

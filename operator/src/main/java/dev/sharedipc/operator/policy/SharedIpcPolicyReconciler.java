@@ -48,7 +48,8 @@ public class SharedIpcPolicyReconciler implements Reconciler<SharedIpcPolicy> {
     InformerEventSource<SharedIpcGroup, SharedIpcPolicy> groups = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(SharedIpcGroup.class, SharedIpcPolicy.class)
             .withWatchAllNamespaces()
-            .withItemStore(TrimmedStore.withoutManagedFields())
+            // Compliance is judged on the spec: the groups' status stays out of this second cache.
+            .withItemStore(TrimmedStore.specOnly())
             .withSecondaryToPrimaryMapper(g -> context.getPrimaryCache().list().map(ResourceID::fromResource).collect(Collectors.toSet()))
             .build(),
         context);

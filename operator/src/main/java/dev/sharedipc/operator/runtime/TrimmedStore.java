@@ -2,6 +2,7 @@ package dev.sharedipc.operator.runtime;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.informers.cache.BasicItemStore;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
 import io.fabric8.kubernetes.client.informers.cache.ItemStore;
@@ -25,6 +26,15 @@ public final class TrimmedStore<T extends HasMetadata> implements ItemStore<T> {
   /** A cache of objects without their managedFields. */
   public static <T extends HasMetadata> TrimmedStore<T> withoutManagedFields() {
     return new TrimmedStore<>(TrimmedStore::dropManagedFields);
+  }
+
+  /** A cache of custom resources without managedFields and status, for a reader of their spec alone. */
+  public static <T extends CustomResource<?, ?>> TrimmedStore<T> specOnly() {
+    return new TrimmedStore<>(object -> {
+      dropManagedFields(object);
+      object.setStatus(null);
+      return object;
+    });
   }
 
   /** A cache of Nodes without managedFields and without their image lists (placement reads neither). */

@@ -48,4 +48,18 @@ class TrimmedStoreTest {
     assertThat(cached.getStatus().getConditions()).hasSize(1);
     assertThat(cached.getMetadata().getLabels()).containsEntry("zone", "a");
   }
+
+  @Test
+  void aSpecOnlyCacheKeepsTheSpecOfAGroupWithoutItsStatus() {
+    TrimmedStore<dev.sharedipc.api.v1alpha1.SharedIpcGroup> store = TrimmedStore.specOnly();
+    dev.sharedipc.api.v1alpha1.SharedIpcGroup group = dev.sharedipc.operator.Fixtures.group("md", 2, "64Mi",
+        dev.sharedipc.operator.Fixtures.member("w", null, null));
+    group.setStatus(new dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus());
+
+    store.put(store.getKey(group), group);
+
+    dev.sharedipc.api.v1alpha1.SharedIpcGroup cached = store.get(store.getKey(group));
+    assertThat(cached.getStatus()).isNull();
+    assertThat(cached.getSpec().getReplicas()).isEqualTo(2);
+  }
 }
