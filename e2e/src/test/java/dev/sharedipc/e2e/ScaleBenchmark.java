@@ -112,7 +112,7 @@ class ScaleBenchmark {
         String.format("  %-44s %10s", "", "all Ready"),
         String.format("  %-44s %9.1fs", "StatefulSets (baseline, OrderedReady)", baseline),
         String.format("  %-44s %9.1fs", "SharedIpcGroups (SamePod, operator)", operator),
-        String.format("  %-44s %9.2fx  target <= %.1fx: %s", "operator / baseline", ratio, TARGET_RATIO,
+        String.format("  %-44s %9.2fx  target <= %.2fx: %s", "operator / baseline", ratio, TARGET_RATIO,
             ratio <= TARGET_RATIO ? "met" : "MISSED"),
         String.format("  operator JVM: %s", String.join(" ", OperatorProcess.jvmOptions())),
         String.format("  operator peak heap %d MiB (before a GC), live heap %s, peak RSS %d MiB at all Ready; target <= %d MiB: %s",
