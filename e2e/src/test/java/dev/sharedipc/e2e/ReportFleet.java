@@ -24,9 +24,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * The node agents of a fleet, simulated for the scale benchmark: one SharedIpcNode report per
  * node, listing one IPC namespace entry per pod bound to it (group, instance, pod UID, segments,
  * bytes), written as the agent's NodeReporter writes it (one JSON patch that replaces the status
- * subresource, no read before) at the agent's cadence. Two modes: {@code every-scan} writes every scan (today's agent, 30 s);
- * {@code on-change} writes when the node's usage changed (each scan, {@code changeFraction} of the
- * nodes change) plus a heartbeat when the last write is older than the heartbeat interval (5 min).
+ * subresource, no read before) at the agent's cadence. Each scan, {@code changeFraction} of the
+ * nodes see their usage change. {@code every-scan} writes every scan all the same (today's agent,
+ * 30 s); {@code on-change} writes when the usage changed, plus a heartbeat when the last write is
+ * older than the heartbeat interval (5 min).
  * Scans are spread evenly over the interval, and first heartbeats over the heartbeat interval, as
  * agents started at different times would.
  */
@@ -95,9 +96,9 @@ final class ReportFleet {
       int[] generation = {1};
       Random own = new Random(i);
       agents.scheduleAtFixedRate(() -> {
-        boolean changed = mode == Mode.EVERY_SCAN || own.nextDouble() < changeFraction;
+        boolean changed = own.nextDouble() < changeFraction;
         boolean heartbeatDue = System.currentTimeMillis() - lastWrite[0] >= heartbeat.toMillis();
-        if (changed || heartbeatDue) {
+        if (mode == Mode.EVERY_SCAN || changed || heartbeatDue) {
           if (changed) {
             generation[0]++;
           }

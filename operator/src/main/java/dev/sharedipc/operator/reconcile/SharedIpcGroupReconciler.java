@@ -154,13 +154,16 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
         InformerEventSourceConfiguration.from(SharedIpcNode.class, SharedIpcGroup.class)
             .withItemStore(TrimmedStore.withoutManagedFields())
             .withSecondaryToPrimaryMapper(node -> {
+              boolean counted = reported.seen(node);
               Set<ResourceID> woken = java.util.stream.Stream.concat(
                       reported.changedBy(node).stream().map(SharedIpcGroupReconciler::resourceId),
                       context.getPrimaryCache().byIndex(ReportIndex.HOST_IPC_NODE, node.getMetadata().getName()).stream()
                           .filter(g -> NodeUsage.hasHostIpcInstanceOn(g, node.getMetadata().getName()))
                           .map(ResourceID::fromResource))
                   .collect(Collectors.toSet());
-              observed.reportUpdate(woken.size());
+              if (!counted) {
+                observed.reportUpdate(woken.size());
+              }
               return woken;
             })
             .build(),
