@@ -15,8 +15,8 @@
 #   --report-modes   simulated agents: every-scan (a write every 30 s scan, today's agent), on-change
 #                    (a write when usage changed, --change-fraction of the nodes per scan, plus a
 #                    heartbeat every 5 min), both in turn (default), or none
-#   --large          5,000 groups x 2 on 500 nodes, 90 min timeout, the operator heap of a 640Mi
-#                    limit (-Xmx288m), unless the options after it say otherwise
+#   --large          5,000 groups x 2 on 500 nodes, 90 min timeout, the operator heap of a 1280Mi
+#                    limit (-Xmx576m), unless the options after it say otherwise
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -33,7 +33,7 @@ while (($#)); do
     --change-fraction) FRACTION="$2"; shift 2 ;;
     --large)
       NODES=500 GROUP_COUNT=5000 TIMEOUT=90
-      JVM="-Xmx288m -Xss512k -XX:MaxMetaspaceSize=96m -XX:ReservedCodeCacheSize=32m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError"
+      JVM="-Xmx576m -Xss512k -XX:MaxMetaspaceSize=96m -XX:ReservedCodeCacheSize=32m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError"
       shift ;;
     -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) echo "scale-benchmark: unknown option '$1' (see --help)" >&2; exit 2 ;;
