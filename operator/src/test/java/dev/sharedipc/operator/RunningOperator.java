@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 public final class RunningOperator {
   private static OperatorRuntime runtime;
   private static KubernetesClient client;
+  private static final ReconcileLog RECONCILES = new ReconcileLog();
 
   private RunningOperator() {}
 
@@ -27,6 +28,11 @@ public final class RunningOperator {
       runtime = start();
     }
     return runtime;
+  }
+
+  /** Every group reconcile of the operators this JVM started, with the reports each read. */
+  public static ReconcileLog reconciles() {
+    return RECONCILES;
   }
 
   /**
@@ -46,7 +52,7 @@ public final class RunningOperator {
     settings.httpAddress = "127.0.0.1";
     settings.httpPort = 0;
     try {
-      return OperatorRuntime.start(settings, client);
+      return OperatorRuntime.start(settings, client, RECONCILES);
     } catch (IOException e) {
       throw new UncheckedIOException("operator did not start", e);
     }

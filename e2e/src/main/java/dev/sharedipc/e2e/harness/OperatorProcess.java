@@ -28,9 +28,13 @@ public final class OperatorProcess {
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
   /**
    * The JVM as deploy/operator-deployment.yaml runs it: its JAVA_TOOL_OPTIONS, with the heap that
-   * MaxRAMPercentage=60 gives under its 512Mi memory limit.
+   * MaxRAMPercentage=45 gives under its 320Mi memory limit.
    */
-  public static final List<String> DEPLOYMENT_JVM_OPTIONS = List.of("-Xmx307m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError");
+  public static final List<String> DEPLOYMENT_JVM_OPTIONS = List.of("-Xmx144m", "-Xss512k", "-XX:MaxMetaspaceSize=96m",
+      "-XX:ReservedCodeCacheSize=32m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError");
+
+  /** The glibc malloc arenas deploy/operator-deployment.yaml allows (MALLOC_ARENA_MAX). */
+  public static final String DEPLOYMENT_MALLOC_ARENA_MAX = "2";
 
   /** {@link #DEPLOYMENT_JVM_OPTIONS}, or the space-separated system property sharedipc.e2e.operatorJvmOptions. */
   public static List<String> jvmOptions() {
@@ -71,7 +75,9 @@ public final class OperatorProcess {
     try {
       Files.createDirectories(logDir);
       Files.writeString(log, "$ " + String.join(" ", command) + "\n", StandardCharsets.UTF_8);
-      process = new ProcessBuilder(command)
+      ProcessBuilder builder = new ProcessBuilder(command);
+      builder.environment().put("MALLOC_ARENA_MAX", DEPLOYMENT_MALLOC_ARENA_MAX);
+      process = builder
           .redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
           .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))

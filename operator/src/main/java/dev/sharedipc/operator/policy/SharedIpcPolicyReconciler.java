@@ -4,6 +4,7 @@ import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicyStatus;
 import dev.sharedipc.operator.Assessment;
+import dev.sharedipc.operator.runtime.TrimmedStore;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -47,11 +48,14 @@ public class SharedIpcPolicyReconciler implements Reconciler<SharedIpcPolicy> {
     InformerEventSource<SharedIpcGroup, SharedIpcPolicy> groups = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(SharedIpcGroup.class, SharedIpcPolicy.class)
             .withWatchAllNamespaces()
+            // Compliance is judged on the spec: the groups' status stays out of this second cache.
+            .withItemStore(TrimmedStore.specOnly())
             .withSecondaryToPrimaryMapper(g -> context.getPrimaryCache().list().map(ResourceID::fromResource).collect(Collectors.toSet()))
             .build(),
         context);
     InformerEventSource<Namespace, SharedIpcPolicy> namespaces = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Namespace.class, SharedIpcPolicy.class)
+            .withItemStore(TrimmedStore.withoutManagedFields())
             .withSecondaryToPrimaryMapper(n -> context.getPrimaryCache().list().map(ResourceID::fromResource).collect(Collectors.toSet()))
             .withOnUpdateFilter((now, before) -> !Objects.equals(now.getMetadata().getLabels(), before.getMetadata().getLabels()))
             .build(),

@@ -11,9 +11,11 @@ import dev.sharedipc.operator.policy.Admission;
 import dev.sharedipc.operator.policy.OrphanPolicyResolver;
 import dev.sharedipc.operator.policy.PolicyEvaluator;
 import dev.sharedipc.operator.render.Quantities;
+import dev.sharedipc.operator.runtime.TrimmedStore;
 import dev.sharedipc.operator.samenode.SameNodePlanner;
 import dev.sharedipc.operator.samenode.SchedulingPodStore;
 import dev.sharedipc.operator.usage.NodeUsage;
+import dev.sharedipc.operator.usage.ReportIndex;
 import dev.sharedipc.operator.usage.ReportedGroups;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.render.GroupRenderer;
@@ -32,6 +34,7 @@ import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.javaoperatorsdk.operator.api.config.informer.InformerConfiguration;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -78,24 +81,27 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   private final PolicyEvaluator policyEvaluator;
   private final NodeUsage nodeUsage;
   private final Clock clock;
+  private final GroupReconciles observed;
   /** Per group UID: condition type to the status/reason last announced by an Event. */
   private final Map<String, Map<String, String>> announced = new ConcurrentHashMap<>();
 
   /** @param syncs the sync of each placement mode (like Flink's ReconcilerFactory, one per mode) */
   public SharedIpcGroupReconciler(GroupRenderer renderer, Map<Placement, GroupSync> syncs,
       StatusAggregator aggregator, PolicyEvaluator policyEvaluator, NodeUsage nodeUsage, EventRecorder events, Clock clock) {
-    this(renderer, syncs, aggregator, policyEvaluator, nodeUsage, events, clock, listener -> {});
+    this(renderer, syncs, aggregator, policyEvaluator, nodeUsage, events, clock, listener -> {}, GroupReconciles.NONE);
   }
 
   /**
    * @param csiDriverChanges subscribes a listener to the CSIDriver {@code shm.sharedipc.dev} appearing
    *     or disappearing (the renderer's source of that fact): every SameNode group is then looked at
    *     again, so that its MemoryAccounted condition says which medium is in use and why
+   * @param observed told how many groups each report update wakes and how many reports each reconcile reads
    */
   public SharedIpcGroupReconciler(GroupRenderer renderer, Map<Placement, GroupSync> syncs,
       StatusAggregator aggregator, PolicyEvaluator policyEvaluator, NodeUsage nodeUsage, EventRecorder events, Clock clock,
-      Consumer<Runnable> csiDriverChanges) {
+      Consumer<Runnable> csiDriverChanges, GroupReconciles observed) {
     this.csiDriverChanges = csiDriverChanges;
+    this.observed = observed;
     this.renderer = renderer;
     this.syncs = Map.copyOf(syncs);
     this.policyEvaluator = policyEvaluator;
@@ -109,13 +115,18 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   public List<EventSource<?, SharedIpcGroup>> prepareEventSources(EventSourceContext<SharedIpcGroup> context) {
     // Pods map back to their group through the controller ownerReference (JOSDK's default);
     // the label selector keeps every other pod of the cluster out of the operator's memory.
-    InformerEventSource<Pod, SharedIpcGroup> pods = new InformerEventSource<>(
-        InformerEventSourceConfiguration.from(Pod.class, SharedIpcGroup.class)
-            .withName(OWNED_PODS)
-            .withLabelSelector(Labels.MANAGED_BY + "=" + Labels.MANAGED_BY_VALUE)
-            .withNamespacesInheritedFromController()
-            .build(),
-        context);
+    // Cached objects lose their managedFields (see TrimmedStore). JOSDK hands one item store to
+    // every per-namespace informer, so a namespaced cache is trimmed only when one informer
+    // watches all namespaces.
+    boolean oneInformer = InformerConfiguration.allNamespacesWatched(context.getControllerConfiguration().getEffectiveNamespaces());
+    InformerEventSourceConfiguration.Builder<Pod> ownedPods = InformerEventSourceConfiguration.from(Pod.class, SharedIpcGroup.class)
+        .withName(OWNED_PODS)
+        .withLabelSelector(Labels.MANAGED_BY + "=" + Labels.MANAGED_BY_VALUE)
+        .withNamespacesInheritedFromController();
+    if (oneInformer) {
+      ownedPods.withItemStore(TrimmedStore.withoutManagedFields());
+    }
+    InformerEventSource<Pod, SharedIpcGroup> pods = new InformerEventSource<>(ownedPods.build(), context);
     // SameNode placement needs what every pod requests on every node, and the nodes themselves.
     // Other pods trigger nothing (a waiting instance looks again every 30 s); a node change that
     // matters to placement (readiness, cordon, capacity, labels, taints) wakes every SameNode group.
@@ -135,6 +146,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     ReportedGroups reported = new ReportedGroups();
     InformerEventSource<Node, SharedIpcGroup> nodeObjects = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Node.class, SharedIpcGroup.class)
+            .withItemStore(TrimmedStore.nodes())
             .withSecondaryToPrimaryMapper(node -> java.util.stream.Stream.concat(context.getPrimaryCache()
                     .list(g -> g.getSpec().getPlacement() == Placement.SameNode)
                     .map(ResourceID::fromResource),
@@ -144,18 +156,33 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
             .build(),
         context);
     // Node reports, policies and namespaces are read from these caches; each event source also
-    // says which groups to look at again when one of its objects changes.
+    // says which groups to look at again when one of its objects changes. A report update wakes
+    // only the groups it names or named, and the hostIPC groups with an instance on its node
+    // (found through an index, not a scan of every group).
+    context.getPrimaryCache().addIndexer(ReportIndex.HOST_IPC_NODE, ReportIndex::hostIpcNodes);
     InformerEventSource<SharedIpcNode, SharedIpcGroup> nodes = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(SharedIpcNode.class, SharedIpcGroup.class)
-            .withSecondaryToPrimaryMapper(node -> java.util.stream.Stream.concat(
-                    reported.changedBy(node).stream().map(SharedIpcGroupReconciler::resourceId),
-                    context.getPrimaryCache().list(g -> NodeUsage.hasHostIpcInstanceOn(g, node.getMetadata().getName()))
-                        .map(ResourceID::fromResource))
-                .collect(Collectors.toSet()))
+            .withItemStore(TrimmedStore.withoutManagedFields())
+            .withSecondaryToPrimaryMapper(node -> {
+              boolean counted = reported.seen(node);
+              Set<ResourceID> woken = java.util.stream.Stream.concat(
+                      reported.changedBy(node).stream().map(SharedIpcGroupReconciler::resourceId),
+                      context.getPrimaryCache().byIndex(ReportIndex.HOST_IPC_NODE, node.getMetadata().getName()).stream()
+                          .filter(g -> NodeUsage.hasHostIpcInstanceOn(g, node.getMetadata().getName()))
+                          .map(ResourceID::fromResource))
+                  .collect(Collectors.toSet());
+              if (!counted) {
+                observed.reportUpdate(woken.size());
+              }
+              return woken;
+            })
             .build(),
         context);
+    // Each reconcile reads only the reports that can count for its group (see ReportIndex).
+    nodes.addIndexers(Map.of(ReportIndex.BY_GROUP, ReportIndex::groupKeys, ReportIndex.BY_POD_UID, ReportIndex::podUidKeys));
     InformerEventSource<SharedIpcPolicy, SharedIpcGroup> policies = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(SharedIpcPolicy.class, SharedIpcGroup.class)
+            .withItemStore(TrimmedStore.withoutManagedFields())
             .withSecondaryToPrimaryMapper(policy -> context.getPrimaryCache().list()
                 .map(ResourceID::fromResource)
                 .collect(Collectors.toSet()))
@@ -163,6 +190,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
         context);
     InformerEventSource<Namespace, SharedIpcGroup> namespaces = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Namespace.class, SharedIpcGroup.class)
+            .withItemStore(TrimmedStore.withoutManagedFields())
             .withSecondaryToPrimaryMapper(ns -> context.getPrimaryCache()
                 .list(g -> ns.getMetadata().getName().equals(g.getMetadata().getNamespace()))
                 .map(ResourceID::fromResource)
@@ -223,8 +251,23 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
       LOG.info("group={} generation={} verdict=invalid reason={} message=\"{}\"", id,
           group.getMetadata().getGeneration(), e.reason(), e.getMessage());
     }
-    NodeUsage.GroupUsage usage = nodeUsage.of(group, cache(context, SharedIpcNode.class).list().toList(), owned,
-        cache(context, Node.class).list().map(n -> n.getMetadata().getName()).collect(Collectors.toSet()), clock.instant());
+    InformerEventSource<SharedIpcNode, SharedIpcGroup> reportCache = cache(context, SharedIpcNode.class);
+    List<SharedIpcNode> reports = ReportIndex.reportsOf(group, owned, new ReportIndex.Lookup() {
+      @Override
+      public List<SharedIpcNode> byIndex(String index, String key) {
+        return reportCache.byIndex(index, key);
+      }
+
+      @Override
+      public java.util.Optional<SharedIpcNode> ofNode(String node) {
+        return reportCache.get(new ResourceID(node));
+      }
+    });
+    InformerEventSource<Node, SharedIpcGroup> nodeCache = cache(context, Node.class);
+    Set<String> existingNodes = reports.stream().map(r -> r.getMetadata().getName())
+        .filter(n -> nodeCache.get(new ResourceID(n)).isPresent()).collect(Collectors.toSet());
+    NodeUsage.GroupUsage usage = nodeUsage.of(group, reports, owned, existingNodes, clock.instant());
+    observed.reconciled(ResourceID.fromResource(group), reports.size());
 
     Blockers blockers = Blockers.NONE;
     SyncResult synced = null;
@@ -257,6 +300,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
 
     SharedIpcGroupStatus old = group.getStatus();
     UpdateControl<SharedIpcGroup> control;
+    observed.statusWrite(!Objects.equals(old, status));
     if (Objects.equals(old, status)) {
       control = UpdateControl.noUpdate();
     } else {

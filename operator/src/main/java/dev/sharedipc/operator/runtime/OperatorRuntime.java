@@ -5,6 +5,7 @@ import dev.sharedipc.operator.placement.InstancePlacer;
 import dev.sharedipc.operator.policy.PolicyEvaluator;
 import dev.sharedipc.operator.policy.SharedIpcPolicyReconciler;
 import dev.sharedipc.operator.reconcile.EventRecorder;
+import dev.sharedipc.operator.reconcile.GroupReconciles;
 import dev.sharedipc.operator.reconcile.PodSync;
 import dev.sharedipc.operator.reconcile.SharedIpcGroupReconciler;
 import dev.sharedipc.operator.render.GroupRenderer;
@@ -63,10 +64,12 @@ public final class OperatorRuntime implements AutoCloseable {
   private final AtomicBoolean stopping;
   private final LeaseRelease lease;
   private final CsiDriverPresence csiDriver;
+  private final EventRecorder events;
 
   private OperatorRuntime(Operator operator, HttpEndpoints http, AtomicBoolean leading, AtomicBoolean stopping,
-      LeaseRelease lease, CsiDriverPresence csiDriver) {
+      LeaseRelease lease, CsiDriverPresence csiDriver, EventRecorder events) {
     this.csiDriver = csiDriver;
+    this.events = events;
     this.operator = operator;
     this.http = http;
     this.leading = leading;
@@ -76,6 +79,15 @@ public final class OperatorRuntime implements AutoCloseable {
   }
 
   public static OperatorRuntime start(OperatorSettings settings, KubernetesClient client) throws IOException {
+    return start(settings, client, GroupReconciles.NONE);
+  }
+
+  /**
+   * The operator, with one more listener of what group reconciles read (besides the metrics): a
+   * test counts one group's reconciles with it.
+   */
+  public static OperatorRuntime start(OperatorSettings settings, KubernetesClient client, GroupReconciles listener)
+      throws IOException {
     PrometheusRegistry registry = new PrometheusRegistry();
     ReconcileMetrics metrics = new ReconcileMetrics(registry);
     // JOSDK's "started" is true for a standby too; with leader election only the lease holder reconciles.
@@ -121,12 +133,32 @@ public final class OperatorRuntime implements AutoCloseable {
             Placement.SamePod, new PodSync(ownedPods, events),
             Placement.SameNode, new SameNodeSync(new SameNodePlanner(renderer, new InstancePlacer(), new AvoidList(AvoidList.DEFAULT_TTL)),
                 renderer, ownedPods, events, Clock.systemUTC())),
-        new StatusAggregator(), new PolicyEvaluator(), new NodeUsage(), events, Clock.systemUTC(), csiDriver::onChange);
+        new StatusAggregator(), new PolicyEvaluator(), new NodeUsage(), events, Clock.systemUTC(), csiDriver::onChange, new GroupReconciles() {
+          @Override
+          public void reportUpdate(int groupsWoken) {
+            metrics.reportUpdate(groupsWoken);
+            listener.reportUpdate(groupsWoken);
+          }
+
+          @Override
+          public void reconciled(io.javaoperatorsdk.operator.processing.event.ResourceID group, int reportsRead) {
+            metrics.reconciled(group, reportsRead);
+            listener.reconciled(group, reportsRead);
+          }
+
+          @Override
+          public void statusWrite(boolean written) {
+            metrics.statusWrite(written);
+            listener.statusWrite(written);
+          }
+        });
     Set<String> namespaces = new HashSet<>(settings.namespaces);
     namespaces.removeIf(String::isBlank);
     operator.register(reconciler, o -> {
       if (namespaces.isEmpty()) {
         o.watchingAllNamespaces();
+        // One informer for all namespaces: its cache may keep trimmed groups (see TrimmedStore).
+        o.withItemStore(TrimmedStore.withoutManagedFields());
       } else {
         o.settingNamespaces(namespaces);
       }
@@ -146,7 +178,7 @@ public final class OperatorRuntime implements AutoCloseable {
     metrics.exposeStarted(() -> leading.get() && info.isStarted());
     operator.start();
     LeaseRelease lease = settings.leaderElection ? new LeaseRelease(client, leaseNamespace, identity) : null;
-    return new OperatorRuntime(operator, http, leading, stopping, lease, csiDriver);
+    return new OperatorRuntime(operator, http, leading, stopping, lease, csiDriver, events);
   }
 
   /**
@@ -227,6 +259,7 @@ public final class OperatorRuntime implements AutoCloseable {
     LOG.info("stopping");
     stopping.set(true);
     operator.stop();
+    events.close();
     if (lease != null) {
       lease.release();
     }

@@ -21,6 +21,13 @@ public final class ReportedGroups {
 
   private final Map<String, Seen> byNode = new ConcurrentHashMap<>();
 
+  /** Whether this version of the report was asked about before (JOSDK maps one event more than once). */
+  public boolean seen(SharedIpcNode report) {
+    Seen seen = byNode.get(report.getMetadata().getName());
+    return seen != null && report.getMetadata().getResourceVersion() != null
+        && report.getMetadata().getResourceVersion().equals(seen.resourceVersion());
+  }
+
   /** The groups of this report and of the one before it, as "namespace/name". */
   public Set<String> changedBy(SharedIpcNode report) {
     String node = report.getMetadata().getName();

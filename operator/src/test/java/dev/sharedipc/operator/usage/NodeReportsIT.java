@@ -128,6 +128,34 @@ class NodeReportsIT {
   }
 
   @Test
+  void aReportUpdateReconcilesOnlyTheGroupsItNamesAndEachReadsOnlyItsOwnReports() {
+    String node = node("a");
+    for (int i = 0; i < 10; i++) {
+      report(node("other-" + i), Instant.now(), entry("elsewhere-" + i, 0, 1));
+    }
+    groups.create(Fixtures.forCluster("named", 1, "64Mi"));
+    groups.create(Fixtures.forCluster("bystander", 1, "64Mi"));
+    report(node, Instant.now(), entry("named", 0, 2));
+    await().atMost(WAIT).until(() -> usage("named") == 2 && groups.get("bystander").getStatus() != null);
+    int bystanderBefore = RunningOperator.reconciles().of(ns, "bystander").size();
+    int namedBefore = RunningOperator.reconciles().of(ns, "named").size();
+
+    report(node, Instant.now(), entry("named", 0, 3));
+    await().atMost(WAIT).until(() -> usage("named") == 3);
+
+    // The update woke the group it names, which read the one report that can count for it (not
+    // all 11 reports): the other group was not reconciled at all.
+    List<Integer> named = RunningOperator.reconciles().of(ns, "named");
+    assertThat(named.subList(namedBefore, named.size())).isNotEmpty().containsOnly(1);
+    assertThat(RunningOperator.reconciles().of(ns, "bystander")).hasSize(bystanderBefore);
+  }
+
+  private long usage(String group) {
+    SharedIpcGroup g = groups.get(group);
+    return g == null || g.getStatus() == null || g.getStatus().getUsage() == null ? -1 : g.getStatus().getUsage().getSegments();
+  }
+
+  @Test
   void instancesBeyondReplicasAreNotJudged() {
     String node = node("a");
     groups.create(quotaOfOne(Fixtures.forCluster("shrunk", 1, "64Mi")));
