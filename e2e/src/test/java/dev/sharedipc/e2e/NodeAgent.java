@@ -152,6 +152,27 @@ final class NodeAgent implements AutoCloseable {
     return log;
   }
 
+  /**
+   * How many passes the agent has finished ({@code sharedipc_scans_total} of its /metrics): its report
+   * is written only when it changed or at the heartbeat (api ReportCadence), so lastScanTime does not
+   * move with every pass; -1 while /metrics does not answer.
+   */
+  long passes() {
+    try {
+      java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + httpAddress + "/metrics"))
+              .timeout(java.time.Duration.ofSeconds(5)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      return metrics.body().lines().filter(l -> l.startsWith("sharedipc_scans_total "))
+          .mapToLong(l -> (long) Double.parseDouble(l.substring(l.indexOf(' ') + 1).trim())).findFirst().orElse(-1);
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
+  }
+
   String logTail(int lines) {
     try {
       List<String> all = Files.readAllLines(log, StandardCharsets.UTF_8);
