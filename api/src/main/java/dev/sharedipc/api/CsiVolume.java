@@ -7,12 +7,16 @@ package dev.sharedipc.api;
 public final class CsiVolume {
   /** The CSI driver (and CSIDriver object) name. */
   public static final String DRIVER = "shm." + Labels.DOMAIN;
+
   /** Attribute: the group's name. */
   public static final String GROUP = "group";
+
   /** Attribute: the group's metadata.uid; instances are keyed by namespace, group uid and index. */
   public static final String GROUP_UID = "groupUID";
+
   /** Attribute: the instance index, as in the instance label. */
   public static final String INSTANCE = "instance";
+
   /** Attribute: the tmpfs size, a Kubernetes quantity (spec.sharedMemory.size). */
   public static final String SIZE = "size";
 

@@ -12,7 +12,8 @@ public final class Durations {
 
   public static Duration parse(String text) {
     if (text == null || text.isBlank()) {
-      throw new IllegalArgumentException("empty duration: use a Go-style duration such as 10m, 1h30m or 0s");
+      throw new IllegalArgumentException(
+          "empty duration: use a Go-style duration such as 10m, 1h30m or 0s");
     }
     String t = text.trim();
     if (t.equals("0")) {
@@ -23,18 +24,21 @@ public final class Durations {
     double nanos = 0;
     while (m.find() && m.start() == pos) {
       double v = Double.parseDouble(m.group(1));
-      nanos += v * switch (m.group(2)) {
-        case "ns" -> 1d;
-        case "us", "µs" -> 1e3;
-        case "ms" -> 1e6;
-        case "s" -> 1e9;
-        case "m" -> 60e9;
-        default -> 3600e9;
-      };
+      nanos +=
+          v
+              * switch (m.group(2)) {
+                case "ns" -> 1d;
+                case "us", "µs" -> 1e3;
+                case "ms" -> 1e6;
+                case "s" -> 1e9;
+                case "m" -> 60e9;
+                default -> 3600e9;
+              };
       pos = m.end();
     }
     if (pos != t.length()) {
-      throw new IllegalArgumentException("not a duration: '" + text + "' (use a Go-style duration such as 10m, 1h30m or 0s)");
+      throw new IllegalArgumentException(
+          "not a duration: '" + text + "' (use a Go-style duration such as 10m, 1h30m or 0s)");
     }
     return Duration.ofNanos((long) nanos);
   }

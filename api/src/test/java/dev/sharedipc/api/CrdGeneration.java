@@ -22,9 +22,9 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * Generates the CRD YAML of {@code crds/} from the Java model with the fabric8 crd-generator.
- * The generator sorts printer columns by name; we put them back in the order the model declares
- * them, because that order is what {@code kubectl get} shows.
+ * Generates the CRD YAML of {@code crds/} from the Java model with the fabric8 crd-generator. The
+ * generator sorts printer columns by name; we put them back in the order the model declares them,
+ * because that order is what {@code kubectl get} shows.
  */
 public final class CrdGeneration {
   public static final List<Class<? extends HasMetadata>> RESOURCES =
@@ -71,12 +71,14 @@ public final class CrdGeneration {
             .findFirst()
             .orElseThrow();
     List<String> declared = new ArrayList<>();
-    for (AdditionalPrinterColumn column : model.getAnnotationsByType(AdditionalPrinterColumn.class)) {
+    for (AdditionalPrinterColumn column :
+        model.getAnnotationsByType(AdditionalPrinterColumn.class)) {
       declared.add(column.name());
     }
     crd.getSpec().getNames().setCategories(List.of("sharedipc"));
     for (CustomResourceDefinitionVersion version : crd.getSpec().getVersions()) {
-      List<CustomResourceColumnDefinition> columns = new ArrayList<>(version.getAdditionalPrinterColumns());
+      List<CustomResourceColumnDefinition> columns =
+          new ArrayList<>(version.getAdditionalPrinterColumns());
       columns.sort(Comparator.comparingInt(c -> declared.indexOf(c.getName())));
       version.setAdditionalPrinterColumns(columns);
     }

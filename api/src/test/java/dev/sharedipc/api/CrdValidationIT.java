@@ -42,7 +42,12 @@ class CrdValidationIT {
   @Test
   void crdsAreEstablishedWithShortNamesAndStatusSubresource() {
     CustomResourceDefinition groups =
-        client.apiextensions().v1().customResourceDefinitions().withName("sharedipcgroups.sharedipc.dev").get();
+        client
+            .apiextensions()
+            .v1()
+            .customResourceDefinitions()
+            .withName("sharedipcgroups.sharedipc.dev")
+            .get();
     assertThat(groups.getSpec().getNames().getShortNames()).containsExactly("sipc");
     assertThat(groups.getSpec().getScope()).isEqualTo("Namespaced");
     assertThat(groups.getSpec().getVersions().get(0).getSubresources().getStatus()).isNotNull();
@@ -50,27 +55,57 @@ class CrdValidationIT {
         .extracting(c -> c.getName())
         .startsWith("Placement", "Replicas", "Ready")
         .endsWith("Age");
-    assertThat(client.apiextensions().v1().customResourceDefinitions().withName("sharedipcnodes.sharedipc.dev").get()
-        .getSpec().getScope()).isEqualTo("Cluster");
-    assertThat(client.apiextensions().v1().customResourceDefinitions().withName("sharedipcpolicies.sharedipc.dev").get()
-        .getSpec().getScope()).isEqualTo("Cluster");
+    assertThat(
+            client
+                .apiextensions()
+                .v1()
+                .customResourceDefinitions()
+                .withName("sharedipcnodes.sharedipc.dev")
+                .get()
+                .getSpec()
+                .getScope())
+        .isEqualTo("Cluster");
+    assertThat(
+            client
+                .apiextensions()
+                .v1()
+                .customResourceDefinitions()
+                .withName("sharedipcpolicies.sharedipc.dev")
+                .get()
+                .getSpec()
+                .getScope())
+        .isEqualTo("Cluster");
   }
 
   /**
    * The upgrade command of the README and docs/install.md, typed as users type it, over CRDs that
-   * another field manager installed (here fabric8; after a Helm install, Helm): it exits 0.
-   * {@code --force-conflicts} is part of the command because the CRDs are this project's own: an
-   * upgrade takes them over from whichever manager installed them.
+   * another field manager installed (here fabric8; after a Helm install, Helm): it exits 0. {@code
+   * --force-conflicts} is part of the command because the CRDs are this project's own: an upgrade
+   * takes them over from whichever manager installed them.
    */
   @Test
   void crdsDirectoryAppliesServerSideAsTheReadmeSays() throws Exception {
     Path kubeconfig = api.writeKubeConfig(Files.createTempFile("crd-apply", ".kubeconfig"));
-    Process kubectl = new ProcessBuilder(api.kubectl().toString(), "--kubeconfig", kubeconfig.toString(),
-        "apply", "--server-side", "--force-conflicts", "-f", RepoPaths.root().resolve("crds").toString())
-        .redirectErrorStream(true).start();
-    String output = new String(kubectl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-    assertThat(kubectl.waitFor()).as("kubectl apply --server-side --force-conflicts -f crds/ said:%n%s", output).isZero();
-    assertThat(output).contains("sharedipcgroups.sharedipc.dev serverside-applied")
+    Process kubectl =
+        new ProcessBuilder(
+                api.kubectl().toString(),
+                "--kubeconfig",
+                kubeconfig.toString(),
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "-f",
+                RepoPaths.root().resolve("crds").toString())
+            .redirectErrorStream(true)
+            .start();
+    String output =
+        new String(
+            kubectl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(kubectl.waitFor())
+        .as("kubectl apply --server-side --force-conflicts -f crds/ said:%n%s", output)
+        .isZero();
+    assertThat(output)
+        .contains("sharedipcgroups.sharedipc.dev serverside-applied")
         .contains("sharedipcnodes.sharedipc.dev serverside-applied")
         .contains("sharedipcpolicies.sharedipc.dev serverside-applied");
   }
@@ -86,7 +121,9 @@ class CrdValidationIT {
       try (InputStream in = Files.newInputStream(sample)) {
         for (HasMetadata item : client.load(in).items()) {
           HasMetadata created = client.resource(item).inNamespace(ns).dryRun().create();
-          assertThat(created.getMetadata().getName()).as("%s", sample).isEqualTo(item.getMetadata().getName());
+          assertThat(created.getMetadata().getName())
+              .as("%s", sample)
+              .isEqualTo(item.getMetadata().getName());
         }
       }
     }
@@ -94,8 +131,10 @@ class CrdValidationIT {
 
   @Test
   void defaultsAreFilledIn() {
-    GenericKubernetesResource created = client.resource(validGroup("defaults")).inNamespace(ns).create();
-    SharedIpcGroup group = Serialization.unmarshal(Serialization.asJson(created), SharedIpcGroup.class);
+    GenericKubernetesResource created =
+        client.resource(validGroup("defaults")).inNamespace(ns).create();
+    SharedIpcGroup group =
+        Serialization.unmarshal(Serialization.asJson(created), SharedIpcGroup.class);
     assertThat(group.getSpec().getReplicas()).isEqualTo(1);
     assertThat(group.getSpec().getPlacement().name()).isEqualTo("SamePod");
     assertThat(group.getSpec().getSharedMemory().getMountPath()).isEqualTo("/dev/shm");
@@ -107,12 +146,14 @@ class CrdValidationIT {
 
   @Test
   void rejectsSizeThatIsNotAQuantity() {
-    assertRejected(g -> sharedMemory(g).put("size", "lots"), "size must be a positive Kubernetes quantity");
+    assertRejected(
+        g -> sharedMemory(g).put("size", "lots"), "size must be a positive Kubernetes quantity");
   }
 
   @Test
   void rejectsZeroSize() {
-    assertRejected(g -> sharedMemory(g).put("size", "0"), "size must be a positive Kubernetes quantity");
+    assertRejected(
+        g -> sharedMemory(g).put("size", "0"), "size must be a positive Kubernetes quantity");
   }
 
   @Test
@@ -145,12 +186,16 @@ class CrdValidationIT {
 
   @Test
   void rejectsDuplicateMemberNames() {
-    assertRejected(g -> spec(g).put("members", List.of(member("same"), member("same"))), "member names must be unique");
+    assertRejected(
+        g -> spec(g).put("members", List.of(member("same"), member("same"))),
+        "member names must be unique");
   }
 
   @Test
   void rejectsMemberNameThatIsNotDns1123() {
-    assertRejected(g -> spec(g).put("members", List.of(member("Writer_1"))), "spec.members[0].name in body should match");
+    assertRejected(
+        g -> spec(g).put("members", List.of(member("Writer_1"))),
+        "spec.members[0].name in body should match");
   }
 
   @Test
@@ -175,17 +220,23 @@ class CrdValidationIT {
 
   @Test
   void rejectsAccountToNamingNoMember() {
-    assertRejected(g -> sharedMemory(g).put("accountTo", "nobody"), "sharedMemory.accountTo must name one of the members");
+    assertRejected(
+        g -> sharedMemory(g).put("accountTo", "nobody"),
+        "sharedMemory.accountTo must name one of the members");
   }
 
   @Test
   void rejectsRelativeMountPath() {
-    assertRejected(g -> sharedMemory(g).put("mountPath", "dev/shm"), "spec.sharedMemory.mountPath in body should match '^/.*'");
+    assertRejected(
+        g -> sharedMemory(g).put("mountPath", "dev/shm"),
+        "spec.sharedMemory.mountPath in body should match '^/.*'");
   }
 
   @Test
   void rejectsNegativeReplicas() {
-    assertRejected(g -> spec(g).put("replicas", -1), "spec.replicas in body should be greater than or equal to 0");
+    assertRejected(
+        g -> spec(g).put("replicas", -1),
+        "spec.replicas in body should be greater than or equal to 0");
   }
 
   @Test
@@ -195,14 +246,18 @@ class CrdValidationIT {
 
   @Test
   void rejectsGracePeriodThatIsNotADuration() {
-    assertRejected(g -> segments(g).put("orphanGracePeriod", "ten minutes"), "spec.segments.orphanGracePeriod in body should match");
+    assertRejected(
+        g -> segments(g).put("orphanGracePeriod", "ten minutes"),
+        "spec.segments.orphanGracePeriod in body should match");
   }
 
   @Test
   void rejectsSchedulingTimeoutBelowTenSeconds() {
-    assertRejected(g -> spec(g).put("scheduling", new java.util.HashMap<>(Map.of("timeout", "9s"))),
+    assertRejected(
+        g -> spec(g).put("scheduling", new java.util.HashMap<>(Map.of("timeout", "9s"))),
         "scheduling.timeout must be at least 10s");
-    assertRejected(g -> spec(g).put("scheduling", new java.util.HashMap<>(Map.of("timeout", "500ms"))),
+    assertRejected(
+        g -> spec(g).put("scheduling", new java.util.HashMap<>(Map.of("timeout", "500ms"))),
         "scheduling.timeout must be at least 10s");
   }
 
@@ -217,7 +272,9 @@ class CrdValidationIT {
 
   @Test
   void rejectsMaxBytesThatIsNotAQuantity() {
-    assertRejected(g -> segments(g).put("maxBytes", "a lot"), "maxBytes must be a positive Kubernetes quantity");
+    assertRejected(
+        g -> segments(g).put("maxBytes", "a lot"),
+        "maxBytes must be a positive Kubernetes quantity");
   }
 
   @Test
@@ -237,53 +294,99 @@ class CrdValidationIT {
     GenericKubernetesResource policy = new GenericKubernetesResource();
     policy.setApiVersion("sharedipc.dev/v1alpha1");
     policy.setKind("SharedIpcPolicy");
-    policy.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("too-strong").build());
-    policy.setAdditionalProperty("spec", new java.util.HashMap<>(Map.of("defaultOrphanPolicy", "Delete", "strongestOrphanPolicy", "Report")));
+    policy.setMetadata(
+        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("too-strong").build());
+    policy.setAdditionalProperty(
+        "spec",
+        new java.util.HashMap<>(
+            Map.of("defaultOrphanPolicy", "Delete", "strongestOrphanPolicy", "Report")));
     assertThatThrownBy(() -> client.resource(policy).dryRun().create())
         .isInstanceOf(KubernetesClientException.class)
-        .hasMessageContaining("defaultOrphanPolicy must not be stronger than strongestOrphanPolicy");
+        .hasMessageContaining(
+            "defaultOrphanPolicy must not be stronger than strongestOrphanPolicy");
   }
 
   @Test
   void placementCannotChangeOnceCreatedButTheRestOfTheSpecCan() {
-    GenericKubernetesResource created = client.resource(validGroup("immutable-placement")).inNamespace(ns).create();
+    GenericKubernetesResource created =
+        client.resource(validGroup("immutable-placement")).inNamespace(ns).create();
     spec(created).put("placement", "SameNode");
     assertThatThrownBy(() -> client.resource(created).inNamespace(ns).update())
         .isInstanceOf(KubernetesClientException.class)
         .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
         .hasMessageContaining("placement is immutable");
-    GenericKubernetesResource current = client.genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup")
-        .inNamespace(ns).withName("immutable-placement").get();
+    GenericKubernetesResource current =
+        client
+            .genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup")
+            .inNamespace(ns)
+            .withName("immutable-placement")
+            .get();
     spec(current).put("replicas", 3);
     GenericKubernetesResource scaled = client.resource(current).inNamespace(ns).update();
     assertThat(spec(scaled)).containsEntry("replicas", 3).containsEntry("placement", "SamePod");
   }
 
-  /** {@code kubectl scale sipc} changes spec.replicas, and the /scale subresource reads what the operator reports. */
+  /**
+   * {@code kubectl scale sipc} changes spec.replicas, and the /scale subresource reads what the
+   * operator reports.
+   */
   @Test
   void kubectlScaleWorksAndScaleReadsTheStatusReplicasAndSelector() throws Exception {
     client.resource(validGroup("scalable")).inNamespace(ns).create();
-    assertThat(kubectl("scale", "sipc", "scalable", "--replicas", "3", "-n", ns)).contains("scaled");
-    assertThat(spec(client.genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup").inNamespace(ns)
-        .withName("scalable").get())).containsEntry("replicas", 3);
-    setStatus("scalable", Map.of("replicas", 2, "selector", "app.kubernetes.io/managed-by=sharedipc-operator,sharedipc.dev/group=scalable"));
-    String scale = kubectl("get", "--subresource=scale", "sipc", "scalable", "-n", ns,
-        "-o", "jsonpath={.spec.replicas} {.status.replicas} {.status.selector}");
-    assertThat(scale).isEqualTo("3 2 app.kubernetes.io/managed-by=sharedipc-operator,sharedipc.dev/group=scalable");
+    assertThat(kubectl("scale", "sipc", "scalable", "--replicas", "3", "-n", ns))
+        .contains("scaled");
+    assertThat(
+            spec(
+                client
+                    .genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup")
+                    .inNamespace(ns)
+                    .withName("scalable")
+                    .get()))
+        .containsEntry("replicas", 3);
+    setStatus(
+        "scalable",
+        Map.of(
+            "replicas",
+            2,
+            "selector",
+            "app.kubernetes.io/managed-by=sharedipc-operator,sharedipc.dev/group=scalable"));
+    String scale =
+        kubectl(
+            "get",
+            "--subresource=scale",
+            "sipc",
+            "scalable",
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.spec.replicas} {.status.replicas} {.status.selector}");
+    assertThat(scale)
+        .isEqualTo(
+            "3 2 app.kubernetes.io/managed-by=sharedipc-operator,sharedipc.dev/group=scalable");
   }
 
-  /** {@code kubectl get sipc -o wide} shows the memory accounting and policy reasons and the orphan policy in effect. */
+  /**
+   * {@code kubectl get sipc -o wide} shows the memory accounting and policy reasons and the orphan
+   * policy in effect.
+   */
   @Test
   void wideListingShowsMemoryAccountingPolicyAndOrphanPolicy() throws Exception {
     client.resource(validGroup("wide")).inNamespace(ns).create();
-    setStatus("wide", Map.of("conditions", List.of(
-            condition("Ready", "False", "InstancesNotReady"),
-            condition("MemoryAccounted", "False", "SharedMemoryNotAccounted"),
-            condition("PolicyCompliant", "True", "Compliant")),
-        "effectiveOrphanPolicy", Map.of("policy", "Delete", "gracePeriod", "10m", "source", "the group")));
+    setStatus(
+        "wide",
+        Map.of(
+            "conditions",
+            List.of(
+                condition("Ready", "False", "InstancesNotReady"),
+                condition("MemoryAccounted", "False", "SharedMemoryNotAccounted"),
+                condition("PolicyCompliant", "True", "Compliant")),
+            "effectiveOrphanPolicy",
+            Map.of("policy", "Delete", "gracePeriod", "10m", "source", "the group")));
     String table = kubectl("get", "sipc", "wide", "-n", ns, "-o", "wide");
-    assertThat(table.lines().findFirst().orElseThrow()).contains("REASON", "MEMORY", "POLICY", "ORPHANS");
-    assertThat(table).contains("InstancesNotReady", "SharedMemoryNotAccounted", "Compliant", "Delete");
+    assertThat(table.lines().findFirst().orElseThrow())
+        .contains("REASON", "MEMORY", "POLICY", "ORPHANS");
+    assertThat(table)
+        .contains("InstancesNotReady", "SharedMemoryNotAccounted", "Compliant", "Delete");
   }
 
   /** {@code kubectl get sipcpolicy} shows how many governed groups break the policy. */
@@ -293,10 +396,15 @@ class CrdValidationIT {
     GenericKubernetesResource policy = new GenericKubernetesResource();
     policy.setApiVersion("sharedipc.dev/v1alpha1");
     policy.setKind("SharedIpcPolicy");
-    policy.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).build());
+    policy.setMetadata(
+        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).build());
     policy.setAdditionalProperty("spec", new java.util.HashMap<>(Map.of("allowHostIPC", false)));
     client.resource(policy).create();
-    GenericKubernetesResource current = client.genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcPolicy").withName(name).get();
+    GenericKubernetesResource current =
+        client
+            .genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcPolicy")
+            .withName(name)
+            .get();
     current.setAdditionalProperty("status", Map.of("matchedGroups", 5, "violatingGroups", 2));
     client.resource(current).updateStatus();
     String table = kubectl("get", "sipcpolicy", name);
@@ -305,23 +413,43 @@ class CrdValidationIT {
   }
 
   private static Map<String, Object> condition(String type, String status, String reason) {
-    return Map.of("type", type, "status", status, "reason", reason, "message", "m", "lastTransitionTime", "2026-01-01T00:00:00Z");
+    return Map.of(
+        "type",
+        type,
+        "status",
+        status,
+        "reason",
+        reason,
+        "message",
+        "m",
+        "lastTransitionTime",
+        "2026-01-01T00:00:00Z");
   }
 
   private void setStatus(String group, Map<String, Object> status) {
-    GenericKubernetesResource current = client.genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup")
-        .inNamespace(ns).withName(group).get();
+    GenericKubernetesResource current =
+        client
+            .genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup")
+            .inNamespace(ns)
+            .withName(group)
+            .get();
     current.setAdditionalProperty("status", status);
     client.resource(current).inNamespace(ns).updateStatus();
   }
 
-  /** Runs the kubectl next to the API server's binaries; returns its output, failing on a non-zero exit. */
+  /**
+   * Runs the kubectl next to the API server's binaries; returns its output, failing on a non-zero
+   * exit.
+   */
   private static String kubectl(String... args) throws Exception {
     Path kubeconfig = api.writeKubeConfig(Files.createTempFile("crd-kubectl", ".kubeconfig"));
-    List<String> command = new ArrayList<>(List.of(api.kubectl().toString(), "--kubeconfig", kubeconfig.toString()));
+    List<String> command =
+        new ArrayList<>(List.of(api.kubectl().toString(), "--kubeconfig", kubeconfig.toString()));
     command.addAll(List.of(args));
     Process kubectl = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String output = new String(kubectl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    String output =
+        new String(
+            kubectl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     assertThat(kubectl.waitFor()).as("%s said:%n%s", command, output).isZero();
     return output;
   }
@@ -341,7 +469,8 @@ class CrdValidationIT {
     GenericKubernetesResource group = new GenericKubernetesResource();
     group.setApiVersion("sharedipc.dev/v1alpha1");
     group.setKind("SharedIpcGroup");
-    group.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).build());
+    group.setMetadata(
+        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).build());
     Map<String, Object> spec = new java.util.HashMap<>();
     spec.put("sharedMemory", new java.util.HashMap<>(Map.of("size", "64Mi")));
     spec.put("segments", new java.util.HashMap<>());
@@ -351,7 +480,8 @@ class CrdValidationIT {
   }
 
   static Map<String, Object> member(String name) {
-    Map<String, Object> container = new java.util.HashMap<>(Map.of("name", name, "image", "busybox"));
+    Map<String, Object> container =
+        new java.util.HashMap<>(Map.of("name", name, "image", "busybox"));
     Map<String, Object> podSpec = new java.util.HashMap<>();
     podSpec.put("containers", new ArrayList<>(List.of(container)));
     Map<String, Object> template = new java.util.HashMap<>();

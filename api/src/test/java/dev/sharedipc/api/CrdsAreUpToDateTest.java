@@ -15,13 +15,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The checked-in {@code crds/} must be exactly what the model generates. Run with
- * {@code -Dsharedipc.updateCrds=true} (see scripts/update-crds.sh) to rewrite it instead.
+ * The checked-in {@code crds/} must be exactly what the model generates. Run with {@code
+ * -Dsharedipc.updateCrds=true} (see scripts/update-crds.sh) to rewrite it instead.
  */
 class CrdsAreUpToDateTest {
 
   static boolean isGenerated(Path file) {
-    return file.toString().endsWith(".yaml") && !file.getFileName().toString().equals("Kustomization");
+    return file.toString().endsWith(".yaml")
+        && !file.getFileName().toString().equals("Kustomization");
   }
 
   @Test
@@ -40,7 +41,8 @@ class CrdsAreUpToDateTest {
     Map<String, String> checkedIn = new TreeMap<>();
     if (Files.isDirectory(crds)) {
       try (Stream<Path> files = Files.list(crds)) {
-        // Kustomization is hand-written (no .yaml extension, so `kubectl apply -f crds/` skips it): it only lists the generated files.
+        // Kustomization is hand-written (no .yaml extension, so `kubectl apply -f crds/` skips it):
+        // it only lists the generated files.
         for (Path file : files.filter(CrdsAreUpToDateTest::isGenerated).toList()) {
           checkedIn.put(file.getFileName().toString(), Files.readString(file));
         }

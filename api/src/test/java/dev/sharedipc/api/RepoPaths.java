@@ -17,7 +17,8 @@ public final class RepoPaths {
       dir = dir.getParent();
     }
     if (dir == null) {
-      throw new IllegalStateException("cannot find the repository root (no mvnw above " + Path.of("").toAbsolutePath() + ")");
+      throw new IllegalStateException(
+          "cannot find the repository root (no mvnw above " + Path.of("").toAbsolutePath() + ")");
     }
     return dir;
   }

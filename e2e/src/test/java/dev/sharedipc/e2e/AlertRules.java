@@ -15,19 +15,24 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The alerting rules of a PrometheusRule (deploy/monitoring/prometheus-rule.yaml), read from the file
- * itself: as the plain rules file the {@code prometheus} binary loads, and the series selectors of each
- * alert's expression, so that a test can ask a Prometheus holding real scrapes whether each selector
- * matches anything (a misspelt metric or label value in an alert matches nothing, and the alert then
- * never fires, while its promtool test, fed by hand-written series, passes).
+ * The alerting rules of a PrometheusRule (deploy/monitoring/prometheus-rule.yaml), read from the
+ * file itself: as the plain rules file the {@code prometheus} binary loads, and the series
+ * selectors of each alert's expression, so that a test can ask a Prometheus holding real scrapes
+ * whether each selector matches anything (a misspelt metric or label value in an alert matches
+ * nothing, and the alert then never fires, while its promtool test, fed by hand-written series,
+ * passes).
  */
 final class AlertRules {
   /** One alert: its name and PromQL. */
   record Alert(String name, String expr) {}
 
-  /** Our metrics, kube-state-metrics' and {@code up}, with their matchers; never a function call. */
+  /**
+   * Our metrics, kube-state-metrics' and {@code up}, with their matchers; never a function call.
+   */
   private static final Pattern SELECTOR =
-      Pattern.compile("(?<![\\w:\"])((?:sharedipc|kube)_[a-zA-Z0-9_:]*|up)(\\s*\\{[^}]*})?(?!\\s*\\()");
+      Pattern.compile(
+          "(?<![\\w:\"])((?:sharedipc|kube)_[a-zA-Z0-9_:]*|up)(\\s*\\{[^}]*})?(?!\\s*\\()");
+
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
   private final JsonNode groups;
@@ -67,7 +72,10 @@ final class AlertRules {
     }
   }
 
-  /** The series selectors of an expression, in order, each once: {@code name{matchers}} or {@code name}. */
+  /**
+   * The series selectors of an expression, in order, each once: {@code name{matchers}} or {@code
+   * name}.
+   */
   static Set<String> selectors(String expr) {
     Set<String> out = new LinkedHashSet<>();
     Matcher m = SELECTOR.matcher(expr);

@@ -15,8 +15,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The API server goes away and comes back (etcd keeps the state): the operator keeps running,
- * its watches resume, and it acts on what changes afterwards, in groups and in pods.
+ * The API server goes away and comes back (etcd keeps the state): the operator keeps running, its
+ * watches resume, and it acts on what changes afterwards, in groups and in pods.
  */
 @ExtendWith(E2EExtension.class)
 @Order(3)
@@ -35,23 +35,37 @@ class ApiServerRestartE2E {
 
     env.cluster().restart("kube-apiserver");
 
-    assertThat(env.operator().isAlive()).as("the operator survives the API server's absence").isTrue();
+    assertThat(env.operator().isAlive())
+        .as("the operator survives the API server's absence")
+        .isTrue();
     groups.scale("survivor", 3);
     env.admin().pods().inNamespace(ns.name()).withName("survivor-0").withGracePeriod(0).delete();
-    await("survivor Ready with 3 instances after the API server restart").atMost(RECOVER).pollInterval(Groups.POLL)
-        .untilAsserted(() -> {
-          groups.assertReady("survivor", 3);
-          assertThat(Groups.uids(groups.pods("survivor")).get("survivor-0")).as("the deleted pod is re-created")
-              .isNotEqualTo(before.get("survivor-0"));
-        });
-    assertThat(Groups.uids(groups.pods("survivor"))).containsEntry("survivor-1", before.get("survivor-1"));
-    await("the operator's /readyz").atMost(RECOVER).pollInterval(Groups.POLL).until(() -> env.operator().ready());
+    await("survivor Ready with 3 instances after the API server restart")
+        .atMost(RECOVER)
+        .pollInterval(Groups.POLL)
+        .untilAsserted(
+            () -> {
+              groups.assertReady("survivor", 3);
+              assertThat(Groups.uids(groups.pods("survivor")).get("survivor-0"))
+                  .as("the deleted pod is re-created")
+                  .isNotEqualTo(before.get("survivor-0"));
+            });
+    assertThat(Groups.uids(groups.pods("survivor")))
+        .containsEntry("survivor-1", before.get("survivor-1"));
+    await("the operator's /readyz")
+        .atMost(RECOVER)
+        .pollInterval(Groups.POLL)
+        .until(() -> env.operator().ready());
   }
 
-  /** Runs last (this class is ordered last): over the whole run, deploy/'s RBAC never fell short. */
+  /**
+   * Runs last (this class is ordered last): over the whole run, deploy/'s RBAC never fell short.
+   */
   @Test
   @Order(2)
   void noRequestOfTheOperatorWasRefusedDuringTheRun(E2EEnvironment env) {
-    assertThat(Groups.rbacDenials(env)).as("RBAC refusals in the operator's logs, outside the API server's restarts").isEmpty();
+    assertThat(Groups.rbacDenials(env))
+        .as("RBAC refusals in the operator's logs, outside the API server's restarts")
+        .isEmpty();
   }
 }

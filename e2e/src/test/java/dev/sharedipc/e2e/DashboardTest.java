@@ -7,21 +7,29 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** How {@link Dashboard} turns a Grafana dashboard's panels and variables into PromQL Prometheus can run. */
+/**
+ * How {@link Dashboard} turns a Grafana dashboard's panels and variables into PromQL Prometheus can
+ * run.
+ */
 class DashboardTest {
-  private static final Map<String, String> VALUES = Map.of("instance", ".*", "__rate_interval", "30s");
+  private static final Map<String, String> VALUES =
+      Map.of("instance", ".*", "__rate_interval", "30s");
 
   @Test
   void substitutesBothVariableFormsAndGrafanasIntervals() {
-    assertThat(Dashboard.substitute("sum(rate(x{instance=~\"$instance\"}[$__rate_interval]))", VALUES))
+    assertThat(
+            Dashboard.substitute("sum(rate(x{instance=~\"$instance\"}[$__rate_interval]))", VALUES))
         .isEqualTo("sum(rate(x{instance=~\".*\"}[30s]))");
-    assertThat(Dashboard.substitute("x{instance=~\"${instance}\"} or y{i=~\"${instance:regex}\"}", VALUES))
+    assertThat(
+            Dashboard.substitute(
+                "x{instance=~\"${instance}\"} or y{i=~\"${instance:regex}\"}", VALUES))
         .isEqualTo("x{instance=~\".*\"} or y{i=~\".*\"}");
   }
 
   @Test
   void anUndefinedVariableFailsNamingIt() {
-    assertThatThrownBy(() -> Dashboard.substitute("x{node=~\"$node\"}", VALUES)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> Dashboard.substitute("x{node=~\"$node\"}", VALUES))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("$node");
   }
 
@@ -34,7 +42,8 @@ class DashboardTest {
 
   @Test
   void readsEveryTargetOfNestedPanelsAndTheQueryVariables() throws Exception {
-    String json = """
+    String json =
+        """
         {"templating": {"list": [
            {"name": "datasource", "type": "datasource", "query": "prometheus"},
            {"name": "instance", "type": "query", "includeAll": true, "allValue": ".+",
@@ -44,9 +53,10 @@ class DashboardTest {
            {"title": "Row", "type": "row", "panels": [
               {"title": "Inner", "targets": [{"refId": "B", "expr": "rate(m_total[$__rate_interval])"}]}]}]}
         """;
-    assertThat(new Dashboard(new ObjectMapper().readTree(json)).queries("1m")).containsExactly(
-        new Dashboard.Query("variable $instance", "group by (instance) (m_total)"),
-        new Dashboard.Query("panel \"Top\" A", "m{instance=~\".+\"}"),
-        new Dashboard.Query("panel \"Inner\" B", "rate(m_total[1m])"));
+    assertThat(new Dashboard(new ObjectMapper().readTree(json)).queries("1m"))
+        .containsExactly(
+            new Dashboard.Query("variable $instance", "group by (instance) (m_total)"),
+            new Dashboard.Query("panel \"Top\" A", "m{instance=~\".+\"}"),
+            new Dashboard.Query("panel \"Inner\" B", "rate(m_total[1m])"));
   }
 }

@@ -18,11 +18,11 @@ import org.junit.jupiter.api.Assumptions;
 /**
  * Real IPC namespaces and System V segments for the agent scenario, made the way the agent's
  * integration tests make them (agent/src/test/.../testing/RealNamespaces.java): a namespace is an
- * {@code unshare --ipc sleep} process this test owns; segments are made inside it by
- * {@code nsenter --ipc} + python3 running {@code agent/src/test/resources/shm_helper.py}. Only
- * namespaces made here are ever entered, and only segments made here are ever removed.
- * {@link #close()} removes every segment it made (IPC_RMID from inside its namespace) and kills
- * every process it started; a namespace dies with its last process anyway.
+ * {@code unshare --ipc sleep} process this test owns; segments are made inside it by {@code nsenter
+ * --ipc} + python3 running {@code agent/src/test/resources/shm_helper.py}. Only namespaces made
+ * here are ever entered, and only segments made here are ever removed. {@link #close()} removes
+ * every segment it made (IPC_RMID from inside its namespace) and kills every process it started; a
+ * namespace dies with its last process anyway.
  */
 final class RealIpc implements AutoCloseable {
   /** One namespace: the pid of the process that holds it. */
@@ -40,7 +40,9 @@ final class RealIpc implements AutoCloseable {
   static void requireRootAndTools() {
     String uid = String.valueOf(new com.sun.security.auth.module.UnixSystem().getUid());
     if (!uid.equals("0")) {
-      unavailable("needs root on the real kernel (unshare, setns into other IPC namespaces, IPC_RMID); running as uid " + uid);
+      unavailable(
+          "needs root on the real kernel (unshare, setns into other IPC namespaces, IPC_RMID); running as uid "
+              + uid);
     }
     for (String tool : List.of("unshare", "nsenter", "python3")) {
       boolean found = false;
@@ -84,7 +86,8 @@ final class RealIpc implements AutoCloseable {
       }
       Thread.sleep(10);
     }
-    throw new IllegalStateException("unshare --ipc (pid " + p.pid() + ") did not enter a new IPC namespace within 10s");
+    throw new IllegalStateException(
+        "unshare --ipc (pid " + p.pid() + ") did not enter a new IPC namespace within 10s");
   }
 
   /** A segment whose creator has exited: an orphan candidate. Returns its shmid. */
@@ -93,7 +96,8 @@ final class RealIpc implements AutoCloseable {
     int shmid = Integer.parseInt(firstLine(p));
     made.get(ns).add(shmid);
     if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IllegalStateException("the segment helper did not exit cleanly after creating shmid " + shmid);
+      throw new IllegalStateException(
+          "the segment helper did not exit cleanly after creating shmid " + shmid);
     }
     return shmid;
   }
@@ -107,11 +111,18 @@ final class RealIpc implements AutoCloseable {
   }
 
   /**
-   * A System V semaphore set of two semaphores and a message queue holding one 16-byte message, made
-   * inside the namespace; they go with the namespace (its last process is ours).
+   * A System V semaphore set of two semaphores and a message queue holding one 16-byte message,
+   * made inside the namespace; they go with the namespace (its last process is ours).
    */
   void semaphoreSetAndMessageQueue(Ns ns, int semKey, int queueKey) throws Exception {
-    Process p = start(List.of("nsenter", "--ipc=" + ns.nsFile(), "python3", "-c", """
+    Process p =
+        start(
+            List.of(
+                "nsenter",
+                "--ipc=" + ns.nsFile(),
+                "python3",
+                "-c",
+                """
         import ctypes, sys
         libc = ctypes.CDLL(None, use_errno=True)
         class Message(ctypes.Structure):
@@ -120,18 +131,25 @@ final class RealIpc implements AutoCloseable {
         queue = libc.msgget(int(sys.argv[2], 0), 0o1600)
         sent = libc.msgsnd(queue, ctypes.byref(Message(1, b"sharedipc-e2e")), 16, 0) if queue >= 0 else -1
         print("error errno %d" % ctypes.get_errno() if min(sem, queue, sent) < 0 else "%d %d" % (sem, queue), flush=True)
-        """, "0x" + Integer.toHexString(semKey), "0x" + Integer.toHexString(queueKey)));
+        """,
+                "0x" + Integer.toHexString(semKey),
+                "0x" + Integer.toHexString(queueKey)));
     String ids = firstLine(p);
     if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IllegalStateException("the semaphore and queue helper did not exit cleanly after printing " + ids);
+      throw new IllegalStateException(
+          "the semaphore and queue helper did not exit cleanly after printing " + ids);
     }
   }
 
   /** The shmids in the namespace now, as the kernel lists them from inside it. */
   TreeSet<Integer> shmids(Ns ns) throws Exception {
-    Process p = new ProcessBuilder("nsenter", "--ipc=" + ns.nsFile(), "cat", "/proc/sysvipc/shm").redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder("nsenter", "--ipc=" + ns.nsFile(), "cat", "/proc/sysvipc/shm")
+            .redirectErrorStream(true)
+            .start();
     List<String> lines;
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader r =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
       lines = r.lines().toList();
     }
     if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
@@ -149,8 +167,8 @@ final class RealIpc implements AutoCloseable {
   }
 
   /**
-   * IPC_RMID of every segment this object made and that is still there (from inside its
-   * namespace), then SIGKILL of every process it started. Never throws; problems are printed.
+   * IPC_RMID of every segment this object made and that is still there (from inside its namespace),
+   * then SIGKILL of every process it started. Never throws; problems are printed.
    */
   @Override
   public void close() {
@@ -159,17 +177,28 @@ final class RealIpc implements AutoCloseable {
         TreeSet<Integer> left = shmids(e.getKey());
         left.retainAll(e.getValue());
         if (!left.isEmpty()) {
-          List<String> cmd = new ArrayList<>(List.of("nsenter", "--ipc=" + e.getKey().nsFile(), "python3", "-c",
-              "import ctypes,sys\nlibc=ctypes.CDLL(None,use_errno=True)\nlibc.shmctl.argtypes=[ctypes.c_int,ctypes.c_int,ctypes.c_void_p]\n"
-                  + "for a in sys.argv[1:]:\n  libc.shmctl(int(a),0,None)\n"));
+          List<String> cmd =
+              new ArrayList<>(
+                  List.of(
+                      "nsenter",
+                      "--ipc=" + e.getKey().nsFile(),
+                      "python3",
+                      "-c",
+                      "import ctypes,sys\nlibc=ctypes.CDLL(None,use_errno=True)\nlibc.shmctl.argtypes=[ctypes.c_int,ctypes.c_int,ctypes.c_void_p]\n"
+                          + "for a in sys.argv[1:]:\n  libc.shmctl(int(a),0,None)\n"));
           left.forEach(id -> cmd.add(Integer.toString(id)));
-          Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+          Process p =
+              new ProcessBuilder(cmd)
+                  .redirectErrorStream(true)
+                  .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                  .start();
           if (!p.waitFor(10, TimeUnit.SECONDS)) {
             p.destroyForcibly();
           }
         }
       } catch (Exception ex) {
-        System.err.println("[e2e] could not remove the segments of namespace pid " + e.getKey().pid() + ": " + ex);
+        System.err.println(
+            "[e2e] could not remove the segments of namespace pid " + e.getKey().pid() + ": " + ex);
       }
     }
     made.clear();
@@ -188,20 +217,25 @@ final class RealIpc implements AutoCloseable {
   }
 
   private Process helper(Ns ns, String... args) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of("nsenter", "--ipc=" + ns.nsFile(), "python3", helper.toString()));
+    List<String> cmd =
+        new ArrayList<>(List.of("nsenter", "--ipc=" + ns.nsFile(), "python3", helper.toString()));
     cmd.addAll(List.of(args));
     return start(cmd);
   }
 
   private Process start(List<String> cmd) throws IOException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-        .start();
+    Process p =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            .start();
     processes.add(p);
     return p;
   }
 
   private static String firstLine(Process p) throws IOException {
-    BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    BufferedReader r =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     String line = r.readLine();
     if (line == null || line.startsWith("error")) {
       throw new IllegalStateException("segment helper failed: " + line);
@@ -219,15 +253,23 @@ final class RealIpc implements AutoCloseable {
     }
   }
 
-  /** Builds {@code <root>/<pid>/cgroup} naming the pod and {@code <root>/<pid>/ns/ipc} linking the real namespace. */
+  /**
+   * Builds {@code <root>/<pid>/cgroup} naming the pod and {@code <root>/<pid>/ns/ipc} linking the
+   * real namespace.
+   */
   static void fixtureProcess(Path root, Ns ns, String podUid) {
     try {
       Path dir = root.resolve(Long.toString(ns.pid()));
       Files.createDirectories(dir.resolve("ns"));
       Files.createSymbolicLink(dir.resolve("ns/ipc"), Path.of(ns.nsFile()));
       // cgroup v2, systemd driver, containerd (CgroupParser's most common form)
-      Files.writeString(dir.resolve("cgroup"), "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
-          + podUid.replace('-', '_') + ".slice/cri-containerd-" + "ab".repeat(32) + ".scope\n");
+      Files.writeString(
+          dir.resolve("cgroup"),
+          "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
+              + podUid.replace('-', '_')
+              + ".slice/cri-containerd-"
+              + "ab".repeat(32)
+              + ".scope\n");
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

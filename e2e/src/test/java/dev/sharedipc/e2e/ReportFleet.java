@@ -21,19 +21,19 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The node agents of a fleet, simulated for the scale benchmark: one SharedIpcNode report per
- * node, listing one IPC namespace entry per pod bound to it (group, instance, pod UID, segments,
- * bytes), written as the agent's NodeReporter writes it (one JSON patch that replaces the status
+ * The node agents of a fleet, simulated for the scale benchmark: one SharedIpcNode report per node,
+ * listing one IPC namespace entry per pod bound to it (group, instance, pod UID, segments, bytes),
+ * written as the agent's NodeReporter writes it (one JSON patch that replaces the status
  * subresource, no read before) at the agent's cadence. Each scan, {@code changeFraction} of the
  * nodes see their usage change. {@code every-scan} writes every scan all the same (today's agent,
  * 30 s); {@code on-change} writes when the usage changed, plus a heartbeat when the last write is
- * older than the heartbeat interval (5 min).
- * Scans are spread evenly over the interval, and first heartbeats over the heartbeat interval, as
- * agents started at different times would.
+ * older than the heartbeat interval (5 min). Scans are spread evenly over the interval, and first
+ * heartbeats over the heartbeat interval, as agents started at different times would.
  */
 final class ReportFleet {
   enum Mode {
-    EVERY_SCAN("every-scan"), ON_CHANGE("on-change");
+    EVERY_SCAN("every-scan"),
+    ON_CHANGE("on-change");
 
     final String flag;
 
@@ -47,7 +47,8 @@ final class ReportFleet {
           return m;
         }
       }
-      throw new IllegalArgumentException("unknown report mode '" + flag + "': every-scan or on-change");
+      throw new IllegalArgumentException(
+          "unknown report mode '" + flag + "': every-scan or on-change");
     }
   }
 
@@ -59,18 +60,31 @@ final class ReportFleet {
   private final AtomicLong writes = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
 
-  ReportFleet(KubernetesClient client, List<String> nodes, List<Pod> pods, Duration scan, Duration heartbeat, double changeFraction) {
+  ReportFleet(
+      KubernetesClient client,
+      List<String> nodes,
+      List<Pod> pods,
+      Duration scan,
+      Duration heartbeat,
+      double changeFraction) {
     this.client = client;
     this.scan = scan;
     this.heartbeat = heartbeat;
     this.changeFraction = changeFraction;
     podsByNode = new HashMap<>();
     nodes.forEach(n -> podsByNode.put(n, new ArrayList<>()));
-    pods.stream().filter(p -> p.getSpec().getNodeName() != null && podsByNode.containsKey(p.getSpec().getNodeName()))
+    pods.stream()
+        .filter(
+            p ->
+                p.getSpec().getNodeName() != null
+                    && podsByNode.containsKey(p.getSpec().getNodeName()))
         .forEach(p -> podsByNode.get(p.getSpec().getNodeName()).add(p));
   }
 
-  /** Creates each node's report object, as the agent does once at start (not part of a measured window). */
+  /**
+   * Creates each node's report object, as the agent does once at start (not part of a measured
+   * window).
+   */
   void createReports() {
     for (Map.Entry<String, List<Pod>> node : podsByNode.entrySet()) {
       if (client.resources(SharedIpcNode.class).withName(node.getKey()).get() == null) {
@@ -92,20 +106,27 @@ final class ReportFleet {
     for (int i = 0; i < nodes.size(); i++) {
       String node = nodes.get(i);
       List<Pod> pods = podsByNode.get(node);
-      long[] lastWrite = {System.currentTimeMillis() - (long) (random.nextDouble() * heartbeat.toMillis())};
+      long[] lastWrite = {
+        System.currentTimeMillis() - (long) (random.nextDouble() * heartbeat.toMillis())
+      };
       int[] generation = {1};
       Random own = new Random(i);
-      agents.scheduleAtFixedRate(() -> {
-        boolean changed = own.nextDouble() < changeFraction;
-        boolean heartbeatDue = System.currentTimeMillis() - lastWrite[0] >= heartbeat.toMillis();
-        if (mode == Mode.EVERY_SCAN || changed || heartbeatDue) {
-          if (changed) {
-            generation[0]++;
-          }
-          write(node, pods, generation[0]);
-          lastWrite[0] = System.currentTimeMillis();
-        }
-      }, scanMillis * i / Math.max(1, nodes.size()), scanMillis, TimeUnit.MILLISECONDS);
+      agents.scheduleAtFixedRate(
+          () -> {
+            boolean changed = own.nextDouble() < changeFraction;
+            boolean heartbeatDue =
+                System.currentTimeMillis() - lastWrite[0] >= heartbeat.toMillis();
+            if (mode == Mode.EVERY_SCAN || changed || heartbeatDue) {
+              if (changed) {
+                generation[0]++;
+              }
+              write(node, pods, generation[0]);
+              lastWrite[0] = System.currentTimeMillis();
+            }
+          },
+          scanMillis * i / Math.max(1, nodes.size()),
+          scanMillis,
+          TimeUnit.MILLISECONDS);
     }
     Thread.sleep(length.toMillis());
     agents.shutdownNow();
@@ -117,7 +138,10 @@ final class ReportFleet {
     return failures.get();
   }
 
-  /** One write: PATCH the report's status with this node's entries, as the agent does; generation varies the counts. */
+  /**
+   * One write: PATCH the report's status with this node's entries, as the agent does; generation
+   * varies the counts.
+   */
   private void write(String node, List<Pod> pods, int generation) {
     try {
       SharedIpcNodeStatus status = new SharedIpcNodeStatus();
@@ -143,12 +167,20 @@ final class ReportFleet {
       status.setIpcNamespaces(entries);
       SharedIpcNode named = new SharedIpcNode();
       named.getMetadata().setName(node);
-      String patch = "[{\"op\":\"add\",\"path\":\"/status\",\"value\":" + client.getKubernetesSerialization().asJson(status) + "}]";
-      client.resources(SharedIpcNode.class).resource(named).subresource("status").patch(PatchContext.of(PatchType.JSON), patch);
+      String patch =
+          "[{\"op\":\"add\",\"path\":\"/status\",\"value\":"
+              + client.getKubernetesSerialization().asJson(status)
+              + "}]";
+      client
+          .resources(SharedIpcNode.class)
+          .resource(named)
+          .subresource("status")
+          .patch(PatchContext.of(PatchType.JSON), patch);
       writes.incrementAndGet();
     } catch (RuntimeException e) {
       if (failures.getAndIncrement() == 0) {
-        System.err.println("[bench] simulated agent: report of node " + node + " not written: " + e.getMessage());
+        System.err.println(
+            "[bench] simulated agent: report of node " + node + " not written: " + e.getMessage());
       }
     }
   }

@@ -43,13 +43,15 @@ public final class Main implements Callable<Integer> {
    * and exit code 1 instead of a stack trace.
    */
   static CommandLine commandLine() {
-    return new CommandLine(new Main()).setExecutionExceptionHandler((e, cmd, parsed) -> {
-      if (e instanceof StartupFailure) {
-        cmd.getErr().println("sharedipc-operator: " + e.getMessage());
-        return 1;
-      }
-      throw e;
-    });
+    return new CommandLine(new Main())
+        .setExecutionExceptionHandler(
+            (e, cmd, parsed) -> {
+              if (e instanceof StartupFailure) {
+                cmd.getErr().println("sharedipc-operator: " + e.getMessage());
+                return 1;
+              }
+              throw e;
+            });
   }
 
   @Override
@@ -58,8 +60,11 @@ public final class Main implements Callable<Integer> {
   }
 
   /** {@code run}: the same as no command, spelled out. */
-  @Command(name = "run", mixinStandardHelpOptions = true,
-      description = "Run the operator: reconcile SharedIpcGroups until stopped (SIGTERM or Ctrl-C).")
+  @Command(
+      name = "run",
+      mixinStandardHelpOptions = true,
+      description =
+          "Run the operator: reconcile SharedIpcGroups until stopped (SIGTERM or Ctrl-C).")
   static final class Run implements Callable<Integer> {
     @Mixin OperatorSettings settings;
 
@@ -74,11 +79,15 @@ public final class Main implements Callable<Integer> {
     KubernetesClient client = client(settings);
     CountDownLatch stopped = new CountDownLatch(1);
     OperatorRuntime runtime = OperatorRuntime.start(settings, client);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      runtime.close();
-      client.close();
-      stopped.countDown();
-    }, "shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  runtime.close();
+                  client.close();
+                  stopped.countDown();
+                },
+                "shutdown"));
     stopped.await();
     return 0;
   }
@@ -101,7 +110,9 @@ public final class Main implements Callable<Integer> {
     @Override
     public String[] getVersion() {
       String version = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"sharedipc-operator " + (version == null ? "(development build)" : version)};
+      return new String[] {
+        "sharedipc-operator " + (version == null ? "(development build)" : version)
+      };
     }
   }
 }

@@ -24,18 +24,50 @@ public final class DumpOnFailure implements TestWatcher {
     if (ns == null) {
       return;
     }
-    StringBuilder out = new StringBuilder("\n==== " + context.getDisplayName() + " failed; Events in namespace " + ns + " ====\n");
+    StringBuilder out =
+        new StringBuilder(
+            "\n==== "
+                + context.getDisplayName()
+                + " failed; Events in namespace "
+                + ns
+                + " ====\n");
     try {
       client.get().v1().events().inNamespace(ns).list().getItems().stream()
           .sorted(Comparator.comparing(e -> String.valueOf(e.getLastTimestamp())))
-          .forEach((Event e) -> out.append(String.format("%s %-7s %-28s %s/%s: %s%n", e.getLastTimestamp(), e.getType(),
-              e.getReason(), e.getInvolvedObject().getKind(), e.getInvolvedObject().getName(), e.getMessage())));
+          .forEach(
+              (Event e) ->
+                  out.append(
+                      String.format(
+                          "%s %-7s %-28s %s/%s: %s%n",
+                          e.getLastTimestamp(),
+                          e.getType(),
+                          e.getReason(),
+                          e.getInvolvedObject().getKind(),
+                          e.getInvolvedObject().getName(),
+                          e.getMessage())));
       out.append("==== SharedIpcGroups ====\n");
-      client.get().genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup").inNamespace(ns).list().getItems()
+      client
+          .get()
+          .genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup")
+          .inNamespace(ns)
+          .list()
+          .getItems()
           .forEach(g -> out.append(Serialization.asYaml(g)));
       out.append("==== Pods ====\n");
-      client.get().pods().inNamespace(ns).list().getItems().forEach(p -> out.append(String.format("%s node=%s phase=%s%n",
-          p.getMetadata().getName(), p.getSpec().getNodeName(), p.getStatus() == null ? null : p.getStatus().getPhase())));
+      client
+          .get()
+          .pods()
+          .inNamespace(ns)
+          .list()
+          .getItems()
+          .forEach(
+              p ->
+                  out.append(
+                      String.format(
+                          "%s node=%s phase=%s%n",
+                          p.getMetadata().getName(),
+                          p.getSpec().getNodeName(),
+                          p.getStatus() == null ? null : p.getStatus().getPhase())));
     } catch (RuntimeException e) {
       out.append("(could not read the namespace: ").append(e.getMessage()).append(")\n");
     }

@@ -14,7 +14,8 @@ import java.util.List;
 public final class Fixtures {
   private Fixtures() {}
 
-  public static SharedIpcGroup group(String name, int replicas, String size, MemberSpec... members) {
+  public static SharedIpcGroup group(
+      String name, int replicas, String size, MemberSpec... members) {
     SharedIpcGroup group = new SharedIpcGroup();
     group.getMetadata().setName(name);
     group.getMetadata().setNamespace("ns");
@@ -32,7 +33,9 @@ public final class Fixtures {
 
   /** A group ready to create on a cluster: members writer (limit 128Mi) and reader (limit 64Mi). */
   public static SharedIpcGroup forCluster(String name, int replicas, String size) {
-    SharedIpcGroup group = group(name, replicas, size, member("writer", null, "128Mi"), member("reader", null, "64Mi"));
+    SharedIpcGroup group =
+        group(
+            name, replicas, size, member("writer", null, "128Mi"), member("reader", null, "64Mi"));
     group.getMetadata().setNamespace(null);
     group.getMetadata().setUid(null);
     group.getMetadata().setGeneration(null);
@@ -45,12 +48,21 @@ public final class Fixtures {
     if (memoryRequest != null || memoryLimit != null) {
       container.withNewResources().endResources();
       if (memoryRequest != null) {
-        container.editResources().addToRequests("memory", new Quantity(memoryRequest)).endResources();
+        container
+            .editResources()
+            .addToRequests("memory", new Quantity(memoryRequest))
+            .endResources();
       }
       if (memoryLimit != null) {
         container.editResources().addToLimits("memory", new Quantity(memoryLimit)).endResources();
       }
     }
-    return new MemberSpec(name, new PodTemplateSpecBuilder().withNewSpec().addToContainers(container.build()).endSpec().build());
+    return new MemberSpec(
+        name,
+        new PodTemplateSpecBuilder()
+            .withNewSpec()
+            .addToContainers(container.build())
+            .endSpec()
+            .build());
   }
 }

@@ -12,12 +12,19 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The operator's command line on input a user can get wrong: one line saying what to do, no stack trace. */
+/**
+ * The operator's command line on input a user can get wrong: one line saying what to do, no stack
+ * trace.
+ */
 class MainTest {
   @Test
   void aPortInUseIsSaidInOneLineWithExitCodeOne(@TempDir Path dir) throws IOException {
-    // A kubeconfig to an address where nothing listens: the HTTP endpoints bind before any API call.
-    Path kubeconfig = Files.writeString(dir.resolve("kubeconfig"), """
+    // A kubeconfig to an address where nothing listens: the HTTP endpoints bind before any API
+    // call.
+    Path kubeconfig =
+        Files.writeString(
+            dir.resolve("kubeconfig"),
+            """
         apiVersion: v1
         kind: Config
         clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
@@ -27,12 +34,25 @@ class MainTest {
         """);
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       StringWriter err = new StringWriter();
-      int exit = Main.commandLine().setErr(new PrintWriter(err, true)).execute("--kubeconfig", kubeconfig.toString(),
-          "--http-address", "127.0.0.1", "--http-port", String.valueOf(taken.getLocalPort()), "--leader-election=false");
+      int exit =
+          Main.commandLine()
+              .setErr(new PrintWriter(err, true))
+              .execute(
+                  "--kubeconfig",
+                  kubeconfig.toString(),
+                  "--http-address",
+                  "127.0.0.1",
+                  "--http-port",
+                  String.valueOf(taken.getLocalPort()),
+                  "--leader-election=false");
       assertThat(exit).isEqualTo(1);
-      assertThat(err.toString()).startsWith("sharedipc-operator: cannot serve /healthz, /readyz and /metrics on 127.0.0.1:"
-              + taken.getLocalPort())
-          .contains("--http-port").doesNotContain("Exception").doesNotContain("\tat ");
+      assertThat(err.toString())
+          .startsWith(
+              "sharedipc-operator: cannot serve /healthz, /readyz and /metrics on 127.0.0.1:"
+                  + taken.getLocalPort())
+          .contains("--http-port")
+          .doesNotContain("Exception")
+          .doesNotContain("\tat ");
     }
   }
 }

@@ -7,7 +7,10 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-/** What the running operator's group reconciles read, per group: how many times each ran and how many reports each read. */
+/**
+ * What the running operator's group reconciles read, per group: how many times each ran and how
+ * many reports each read.
+ */
 public final class ReconcileLog implements GroupReconciles {
   private final Map<ResourceID, List<Integer>> reportsRead = new ConcurrentHashMap<>();
 

@@ -19,10 +19,14 @@ public final class RunningOperator {
   public static synchronized OperatorRuntime shared() {
     if (client == null) {
       client = RealApiServer.shared().newClient();
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        stop();
-        client.close();
-      }, "operator-stop"));
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    stop();
+                    client.close();
+                  },
+                  "operator-stop"));
     }
     if (runtime == null) {
       runtime = start();

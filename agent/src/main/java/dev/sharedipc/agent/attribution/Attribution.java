@@ -1,8 +1,8 @@
 package dev.sharedipc.agent.attribution;
 
 /**
- * Who a segment belongs to and how the agent knows. Only {@link Source#POD_NAMESPACE},
- * {@link Source#LIVE_CREATOR} and {@link Source#LEDGER} name a pod; the others never allow removal.
+ * Who a segment belongs to and how the agent knows. Only {@link Source#POD_NAMESPACE}, {@link
+ * Source#LIVE_CREATOR} and {@link Source#LEDGER} name a pod; the others never allow removal.
  */
 public record Attribution(Source source, String podUid, PodInfo pod, String detail) {
 
@@ -28,7 +28,10 @@ public record Attribution(Source source, String podUid, PodInfo pod, String deta
   }
 
   public boolean attributed() {
-    return podUid != null && (source == Source.POD_NAMESPACE || source == Source.LIVE_CREATOR || source == Source.LEDGER);
+    return podUid != null
+        && (source == Source.POD_NAMESPACE
+            || source == Source.LIVE_CREATOR
+            || source == Source.LEDGER);
   }
 
   public String groupKey() {

@@ -6,21 +6,32 @@ import java.util.regex.Pattern;
 
 /**
  * Reads a pod UID out of {@code /proc/<pid>/cgroup}, for every layout the kubelet produces:
+ *
  * <ul>
  *   <li>cgroup v1 and v2 (lines {@code id:controllers:path}; v2 is {@code 0::path});
  *   <li>cgroupfs driver: {@code /kubepods/[burstable|besteffort/]pod<uid>/<container>};
- *   <li>systemd driver: {@code /kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_with_underscores>.slice/cri-containerd-<id>.scope}
+ *   <li>systemd driver: {@code
+ *       /kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_with_underscores>.slice/cri-containerd-<id>.scope}
  *       (CRI-O: {@code crio-<id>.scope}, Docker: {@code docker-<id>.scope});
  *   <li>k3s/rke2 ({@code /kubepods/...} under the k3s agent, same pod segment).
  * </ul>
+ *
  * Lines that are not {@code id:controllers:path} are ignored. When two lines name different pods
  * the result has no pod (a conflict is reported, not resolved).
  */
 public final class CgroupParser {
-  private static final String UID = "[0-9a-fA-F]{8}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{12}";
-  /** "pod<uid>" as a whole path element or as the last dash-separated part of a systemd slice name. */
-  private static final Pattern POD = Pattern.compile("(?:^|[/-])pod(" + UID + ")(?:\\.slice)?(?=/|$)");
-  private static final Pattern SCOPE = Pattern.compile("(?:^|/)(cri-containerd|crio|docker|containerd)-([0-9a-fA-F]{12,64})\\.scope(?=/|$)");
+  private static final String UID =
+      "[0-9a-fA-F]{8}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{12}";
+
+  /**
+   * "pod<uid>" as a whole path element or as the last dash-separated part of a systemd slice name.
+   */
+  private static final Pattern POD =
+      Pattern.compile("(?:^|[/-])pod(" + UID + ")(?:\\.slice)?(?=/|$)");
+
+  private static final Pattern SCOPE =
+      Pattern.compile(
+          "(?:^|/)(cri-containerd|crio|docker|containerd)-([0-9a-fA-F]{12,64})\\.scope(?=/|$)");
   private static final Pattern BARE_ID = Pattern.compile("/([0-9a-f]{64})$");
   private static final Pattern DOCKER = Pattern.compile("/docker/([0-9a-f]{12,64})(?=/|$)");
 

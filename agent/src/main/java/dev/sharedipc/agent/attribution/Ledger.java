@@ -27,30 +27,36 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The agent's memory of who created host-namespace segments. A segment in the host namespace has
- * no pod namespace to say whose it is; the only proof is its creator, seen alive in a pod's
- * cgroup. This small JSON file records that sighting (segment identity: namespace inode, shmid,
- * key and ctime) so that the segment can still be attributed after its creator is gone. Entries
- * whose segment no longer exists are dropped.
+ * The agent's memory of who created host-namespace segments. A segment in the host namespace has no
+ * pod namespace to say whose it is; the only proof is its creator, seen alive in a pod's cgroup.
+ * This small JSON file records that sighting (segment identity: namespace inode, shmid, key and
+ * ctime) so that the segment can still be attributed after its creator is gone. Entries whose
+ * segment no longer exists are dropped.
  *
  * <p>Durable and shared: a write goes to a temp file that is fsynced, renamed over the ledger, and
  * the directory is fsynced, so a crash leaves the old or the new ledger, never a torn one. Writers
  * (the daemon and a {@code reap} run beside it) take an exclusive lock on {@code <ledger>.lock}
- * and, holding it, re-read the file and apply only their own changes, so neither loses the
- * other's entries. A ledger that cannot be read is renamed aside ({@code <ledger>.unreadable-<time>},
- * kept for a person to inspect) and the agent starts empty: host segments recorded only there are
- * then unattributed, hence kept, never removed.
+ * and, holding it, re-read the file and apply only their own changes, so neither loses the other's
+ * entries. A ledger that cannot be read is renamed aside ({@code <ledger>.unreadable-<time>}, kept
+ * for a person to inspect) and the agent starts empty: host segments recorded only there are then
+ * unattributed, hence kept, never removed.
  */
 public final class Ledger {
   private static final Logger log = LoggerFactory.getLogger(Ledger.class);
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
-  private static final DateTimeFormatter ASIDE_SUFFIX = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
-  /** How long a writer waits for another one's lock; a save is milliseconds, so longer means something is stuck. */
-  private static final long LOCK_WAIT_MILLIS = 10_000;
+  private static final ObjectMapper JSON =
+      new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+  private static final DateTimeFormatter ASIDE_SUFFIX =
+      DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
+
   /**
-   * One monitor per ledger path in this JVM: file locks belong to the process, and a second
-   * {@code FileChannel.lock} on the same file in one JVM throws {@code OverlappingFileLockException}
+   * How long a writer waits for another one's lock; a save is milliseconds, so longer means
+   * something is stuck.
+   */
+  private static final long LOCK_WAIT_MILLIS = 10_000;
+
+  /**
+   * One monitor per ledger path in this JVM: file locks belong to the process, and a second {@code
+   * FileChannel.lock} on the same file in one JVM throws {@code OverlappingFileLockException}
    * instead of waiting.
    */
   private static final Map<Path, Object> IN_JVM = new ConcurrentHashMap<>();
@@ -81,8 +87,13 @@ public final class Ledger {
 
   private final Path path;
   private final Map<String, Entry> entries = new LinkedHashMap<>();
-  /** Ids this instance recorded or dropped since its last save: what it applies over the file's current content. */
+
+  /**
+   * Ids this instance recorded or dropped since its last save: what it applies over the file's
+   * current content.
+   */
   private final Set<String> recorded = new HashSet<>();
+
   private final Set<String> dropped = new HashSet<>();
   private volatile String loadProblem;
 
@@ -95,7 +106,10 @@ public final class Ledger {
     return new Ledger(null);
   }
 
-  /** Reads the ledger at {@code path}; a missing file is an empty ledger, an unreadable one is moved aside. */
+  /**
+   * Reads the ledger at {@code path}; a missing file is an empty ledger, an unreadable one is moved
+   * aside.
+   */
   public static Ledger open(Path path) {
     Ledger ledger = new Ledger(path);
     if (path == null || !Files.exists(path)) {
@@ -104,7 +118,8 @@ public final class Ledger {
     try {
       File file = ledger.read();
       if (file == null) {
-        // unreadable: look again under the lock (a writer may have just replaced it), and move it aside if still so
+        // unreadable: look again under the lock (a writer may have just replaced it), and move it
+        // aside if still so
         file = ledger.locked(ledger::readOrMoveAside);
       }
       if (file != null) {
@@ -113,8 +128,12 @@ public final class Ledger {
         }
       }
     } catch (IOException e) {
-      ledger.loadProblem = "cannot read, or set aside, the ledger " + ledger.path + ": " + e.getMessage()
-          + "; starting empty, so host-namespace segments recorded there are kept, not removed";
+      ledger.loadProblem =
+          "cannot read, or set aside, the ledger "
+              + ledger.path
+              + ": "
+              + e.getMessage()
+              + "; starting empty, so host-namespace segments recorded there are kept, not removed";
       log.warn("ledger unreadable path={} reason=\"{}\"", ledger.path, e.getMessage());
     }
     return ledger;
@@ -133,7 +152,9 @@ public final class Ledger {
   public synchronized void record(Segment s, PodInfo pod, Instant now) {
     String id = id(s.ipcNamespace(), s.shmid(), s.key(), s.ctime());
     Entry old = entries.get(id);
-    if (old != null && old.podUid.equals(pod.uid()) && (old.group != null || pod.group() == null)
+    if (old != null
+        && old.podUid.equals(pod.uid())
+        && (old.group != null || pod.group() == null)
         && (old.podName != null || pod.name() == null)) {
       return;
     }
@@ -143,7 +164,8 @@ public final class Ledger {
     e.key = s.key();
     e.ctime = s.ctime();
     e.podUid = pod.uid();
-    e.podNamespace = pod.namespace() != null ? pod.namespace() : old != null ? old.podNamespace : null;
+    e.podNamespace =
+        pod.namespace() != null ? pod.namespace() : old != null ? old.podNamespace : null;
     e.podName = pod.name() != null ? pod.name() : old != null ? old.podName : null;
     e.group = pod.group() != null ? pod.group() : old != null ? old.group : null;
     e.instance = pod.instance() != null ? pod.instance() : old != null ? old.instance : null;
@@ -152,20 +174,26 @@ public final class Ledger {
     recorded.add(id);
   }
 
-  /** Drops entries of namespace {@code ipcNamespace} whose segments are not among {@code present}. */
+  /**
+   * Drops entries of namespace {@code ipcNamespace} whose segments are not among {@code present}.
+   */
   public synchronized void retainOnly(long ipcNamespace, Collection<Segment> present) {
     Set<String> keep = new HashSet<>();
     for (Segment s : present) {
       keep.add(id(s.ipcNamespace(), s.shmid(), s.key(), s.ctime()));
     }
-    entries.entrySet().removeIf(e -> {
-      boolean drop = e.getValue().ipcNamespace == ipcNamespace && !keep.contains(e.getKey());
-      if (drop) {
-        dropped.add(e.getKey());
-        recorded.remove(e.getKey());
-      }
-      return drop;
-    });
+    entries
+        .entrySet()
+        .removeIf(
+            e -> {
+              boolean drop =
+                  e.getValue().ipcNamespace == ipcNamespace && !keep.contains(e.getKey());
+              if (drop) {
+                dropped.add(e.getKey());
+                recorded.remove(e.getKey());
+              }
+              return drop;
+            });
   }
 
   public synchronized int size() {
@@ -175,39 +203,42 @@ public final class Ledger {
   /**
    * Writes this instance's changes, if any, under the lock: the file as it is now (another writer
    * may have saved since this one read it; what this instance holds when the file is unreadable),
-   * minus what this one dropped, plus what it recorded.
-   * The result is also what this instance holds afterwards.
+   * minus what this one dropped, plus what it recorded. The result is also what this instance holds
+   * afterwards.
    */
   public synchronized void save() throws IOException {
     if (path == null || (recorded.isEmpty() && dropped.isEmpty())) {
       return;
     }
-    locked(() -> {
-      Map<String, Entry> merged = new LinkedHashMap<>();
-      File current = readOrMoveAside();
-      if (current != null) {
-        for (Entry e : current.entries) {
-          merged.put(id(e.ipcNamespace, e.shmid, e.key, e.ctime), e);
-        }
-      } else {
-        merged.putAll(entries); // the file was unreadable (now aside): what this instance holds is the best left
-      }
-      dropped.forEach(merged::remove);
-      for (String id : recorded) {
-        Entry mine = entries.get(id);
-        if (mine != null) {
-          merged.put(id, mine);
-        }
-      }
-      File file = new File();
-      file.entries = new ArrayList<>(merged.values());
-      writeDurably(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(file));
-      entries.clear();
-      entries.putAll(merged);
-      recorded.clear();
-      dropped.clear();
-      return null;
-    });
+    locked(
+        () -> {
+          Map<String, Entry> merged = new LinkedHashMap<>();
+          File current = readOrMoveAside();
+          if (current != null) {
+            for (Entry e : current.entries) {
+              merged.put(id(e.ipcNamespace, e.shmid, e.key, e.ctime), e);
+            }
+          } else {
+            merged.putAll(
+                entries); // the file was unreadable (now aside): what this instance holds is the
+            // best left
+          }
+          dropped.forEach(merged::remove);
+          for (String id : recorded) {
+            Entry mine = entries.get(id);
+            if (mine != null) {
+              merged.put(id, mine);
+            }
+          }
+          File file = new File();
+          file.entries = new ArrayList<>(merged.values());
+          writeDurably(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(file));
+          entries.clear();
+          entries.putAll(merged);
+          recorded.clear();
+          dropped.clear();
+          return null;
+        });
   }
 
   /** The file's content, or null when it does not parse; missing is an empty file. */
@@ -223,30 +254,46 @@ public final class Ledger {
     }
   }
 
-  /** Under the lock: the file's content, or null after renaming an unreadable file aside (never overwritten, never deleted). */
+  /**
+   * Under the lock: the file's content, or null after renaming an unreadable file aside (never
+   * overwritten, never deleted).
+   */
   private File readOrMoveAside() throws IOException {
     File file = read();
     if (file != null) {
       return file;
     }
-    Path aside = path.resolveSibling(path.getFileName() + ".unreadable-" + ASIDE_SUFFIX.format(Instant.now()));
+    Path aside =
+        path.resolveSibling(
+            path.getFileName() + ".unreadable-" + ASIDE_SUFFIX.format(Instant.now()));
     for (int n = 1; Files.exists(aside); n++) {
-      aside = path.resolveSibling(path.getFileName() + ".unreadable-" + ASIDE_SUFFIX.format(Instant.now()) + "-" + n);
+      aside =
+          path.resolveSibling(
+              path.getFileName() + ".unreadable-" + ASIDE_SUFFIX.format(Instant.now()) + "-" + n);
     }
     Files.move(path, aside, StandardCopyOption.ATOMIC_MOVE);
     fsyncDirectory(path.getParent());
-    loadProblem = "the ledger " + path + " was unreadable and was moved to " + aside + " (kept for inspection); starting"
-        + " empty, so host-namespace segments recorded there are kept, not removed";
+    loadProblem =
+        "the ledger "
+            + path
+            + " was unreadable and was moved to "
+            + aside
+            + " (kept for inspection); starting"
+            + " empty, so host-namespace segments recorded there are kept, not removed";
     log.warn("ledger unreadable path={} movedTo={} action=StartedEmpty", path, aside);
     return null;
   }
 
-  /** Temp file written and fsynced, renamed over the ledger, directory fsynced: the old or the new file survives a crash. */
+  /**
+   * Temp file written and fsynced, renamed over the ledger, directory fsynced: the old or the new
+   * file survives a crash.
+   */
   private void writeDurably(byte[] bytes) throws IOException {
     Path dir = path.getParent();
     Path tmp = Files.createTempFile(dir, "." + path.getFileName(), ".tmp");
     try {
-      try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      try (FileChannel out =
+          FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
         ByteBuffer buf = ByteBuffer.wrap(bytes);
         while (buf.hasRemaining()) {
           out.write(buf);
@@ -271,19 +318,27 @@ public final class Ledger {
     T run() throws IOException;
   }
 
-  /** Runs {@code work} holding this JVM's monitor for the path and the exclusive lock on {@code <ledger>.lock}. */
+  /**
+   * Runs {@code work} holding this JVM's monitor for the path and the exclusive lock on {@code
+   * <ledger>.lock}.
+   */
   private <T> T locked(LockedWork<T> work) throws IOException {
     Path dir = path.getParent();
     Files.createDirectories(dir);
     Path lockFile = dir.resolve(path.getFileName() + ".lock");
     synchronized (IN_JVM.computeIfAbsent(path, p -> new Object())) {
-      try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+      try (FileChannel channel =
+          FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LOCK_WAIT_MILLIS);
         FileLock lock;
         while ((lock = channel.tryLock()) == null) {
           if (System.nanoTime() > deadline) {
-            throw new IOException("the lock " + lockFile + " has been held by another process for " + LOCK_WAIT_MILLIS / 1000
-                + "s (another sharedipc-agent writing the same ledger?); this pass's ledger changes are kept in memory and written next pass");
+            throw new IOException(
+                "the lock "
+                    + lockFile
+                    + " has been held by another process for "
+                    + LOCK_WAIT_MILLIS / 1000
+                    + "s (another sharedipc-agent writing the same ledger?); this pass's ledger changes are kept in memory and written next pass");
           }
           try {
             Thread.sleep(20);

@@ -2,7 +2,9 @@ package dev.sharedipc.agent.bench;
 
 import java.util.Arrays;
 
-/** What the benchmarks share: their {@code --name value} arguments and the median of their rounds. */
+/**
+ * What the benchmarks share: their {@code --name value} arguments and the median of their rounds.
+ */
 final class BenchArgs {
   private BenchArgs() {}
 

@@ -4,9 +4,6 @@ import static dev.sharedipc.agent.bench.BenchArgs.intArg;
 import static dev.sharedipc.agent.bench.BenchArgs.median;
 import static dev.sharedipc.agent.bench.BenchArgs.strArg;
 
-import dev.sharedipc.agent.survey.Findings;
-import dev.sharedipc.agent.verdict.PolicyResolver;
-import dev.sharedipc.agent.survey.Survey;
 import dev.sharedipc.agent.attribution.Ledger;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.LinuxKernel;
@@ -14,7 +11,10 @@ import dev.sharedipc.agent.kernel.NamespaceRef;
 import dev.sharedipc.agent.kernel.Sysv;
 import dev.sharedipc.agent.scan.IpcNamespace;
 import dev.sharedipc.agent.scan.NamespaceCollector;
+import dev.sharedipc.agent.survey.Findings;
+import dev.sharedipc.agent.survey.Survey;
 import dev.sharedipc.agent.verdict.Policy;
+import dev.sharedipc.agent.verdict.PolicyResolver;
 import java.io.IOException;
 import java.net.HttpURLConnection;
 import java.net.URI;
@@ -30,10 +30,10 @@ import java.util.concurrent.TimeUnit;
  * across M fresh IPC namespaces, then prints side by side the agent's warm full scan, the raw
  * kernel read ({@code /proc/sysvipc/shm} read in each namespace by one thread that joins each in
  * turn, no parsing), {@code ipcs -m} in each namespace, the ratios, and the peak resident memory of
- * a serving agent started through the launcher over those segments plus {@code --posix} POSIX objects
- * (files in a tmpfs directory it takes for the host's /dev/shm), beside that of Prometheus
- * node_exporter serving its metrics in the same run. Everything it makes dies with its namespaces or
- * is removed at the end.
+ * a serving agent started through the launcher over those segments plus {@code --posix} POSIX
+ * objects (files in a tmpfs directory it takes for the host's /dev/shm), beside that of Prometheus
+ * node_exporter serving its metrics in the same run. Everything it makes dies with its namespaces
+ * or is removed at the end.
  */
 public final class ScanBenchmark {
   public static void main(String[] args) throws Exception {
@@ -42,9 +42,16 @@ public final class ScanBenchmark {
     String launcher = strArg(args, "--launcher", "agent/bin/sharedipc-agent");
     int rounds = intArg(args, "--rounds", 15);
     int perNs = (segments + namespaces - 1) / namespaces;
-    long shmmni = Long.parseLong(new String(LinuxKernel.readProcFile(Path.of("/proc/sys/kernel/shmmni"))).trim());
+    long shmmni =
+        Long.parseLong(
+            new String(LinuxKernel.readProcFile(Path.of("/proc/sys/kernel/shmmni"))).trim());
     if (shmmni < perNs) {
-      System.err.println("kernel.shmmni=" + shmmni + " < " + perNs + " segments per namespace: raise it or use more namespaces");
+      System.err.println(
+          "kernel.shmmni="
+              + shmmni
+              + " < "
+              + perNs
+              + " segments per namespace: raise it or use more namespaces");
       System.exit(2);
     }
     List<Process> holders = new ArrayList<>();
@@ -53,7 +60,9 @@ public final class ScanBenchmark {
     Path posixDir = null;
     int posix = intArg(args, "--posix", 10_000);
     try {
-      System.out.printf("setup: %d segments of 4 KiB across %d namespaces (%d each; kernel.shmmni=%d)%n", segments, namespaces, perNs, shmmni);
+      System.out.printf(
+          "setup: %d segments of 4 KiB across %d namespaces (%d each; kernel.shmmni=%d)%n",
+          segments, namespaces, perNs, shmmni);
       LinuxKernel kernel = new LinuxKernel();
       long hostNs = NamespaceCollector.nsInode(Path.of("/proc/self/ns/ipc"));
       int made = 0;
@@ -67,20 +76,34 @@ public final class ScanBenchmark {
           inode = NamespaceCollector.nsInode(nsFile);
         }
         int count = Math.min(perNs, segments - made);
-        kernel.inIpcNamespace(new NamespaceRef(inode, List.of(nsFile)), s -> {
-          for (int k = 0; k < count; k++) {
-            Sysv.create(0x5eed0000 + k, 4096, 0600);
-          }
-          return null;
-        });
+        kernel.inIpcNamespace(
+            new NamespaceRef(inode, List.of(nsFile)),
+            s -> {
+              for (int k = 0; k < count; k++) {
+                Sysv.create(0x5eed0000 + k, 4096, 0600);
+              }
+              return null;
+            });
         made += count;
       }
 
-      Survey survey = new Survey(new Survey.Config(Path.of("/proc"), LinuxKernel.PROC, hostNs, Path.of("/var/lib/kubelet"),
-          Path.of("/dev/shm/sharedipc")), kernel, PodDirectory.OFFLINE, Ledger.inMemory(), PolicyResolver.fixed(Policy.UNKNOWN),
-          Clock.systemUTC());
+      Survey survey =
+          new Survey(
+              new Survey.Config(
+                  Path.of("/proc"),
+                  LinuxKernel.PROC,
+                  hostNs,
+                  Path.of("/var/lib/kubelet"),
+                  Path.of("/dev/shm/sharedipc")),
+              kernel,
+              PodDirectory.OFFLINE,
+              Ledger.inMemory(),
+              PolicyResolver.fixed(Policy.UNKNOWN),
+              Clock.systemUTC());
       Findings first = survey.run();
-      System.out.printf("agent sees %d namespaces, %d segments (the node's own included)%n", first.namespaces().size(), first.segments().size());
+      System.out.printf(
+          "agent sees %d namespaces, %d segments (the node's own included)%n",
+          first.namespaces().size(), first.segments().size());
       List<IpcNamespace> all = new NamespaceCollector(Path.of("/proc"), hostNs).collect();
 
       for (int i = 0; i < 5; i++) {
@@ -102,8 +125,11 @@ public final class ScanBenchmark {
       for (int i = 0; i < ipcs.length; i++) {
         long t0 = System.nanoTime();
         for (IpcNamespace ns : all) {
-          Process p = new ProcessBuilder("nsenter", "--ipc=" + ns.nsFiles().get(0), "ipcs", "-m")
-              .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
+          Process p =
+              new ProcessBuilder("nsenter", "--ipc=" + ns.nsFiles().get(0), "ipcs", "-m")
+                  .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                  .redirectErrorStream(true)
+                  .start();
           p.waitFor(30, TimeUnit.SECONDS);
         }
         ipcs[i] = System.nanoTime() - t0;
@@ -112,32 +138,67 @@ public final class ScanBenchmark {
       double rawMs = median(raw) / 1e6;
       double ipcsMs = median(ipcs) / 1e6;
       System.out.println();
-      System.out.printf("%-52s %10s %14s%n", "full read of " + all.size() + " namespaces, " + first.segments().size() + " segments", "median ms",
+      System.out.printf(
+          "%-52s %10s %14s%n",
+          "full read of " + all.size() + " namespaces, " + first.segments().size() + " segments",
+          "median ms",
           "x raw read");
-      System.out.printf("%-52s %10.1f %14.2f%n", "raw kernel read (/proc/sysvipc/shm, " + rawBytes / 1024 + " KiB)", rawMs, 1.0);
-      System.out.printf("%-52s %10.1f %14.2f%n", "agent warm full scan (discover+read+attribute+judge)", agentMs, agentMs / rawMs);
-      System.out.printf("%-52s %10.1f %14.2f%n", "ipcs -m in each namespace (nsenter, one process each)", ipcsMs, ipcsMs / rawMs);
-      System.out.printf("target: agent within 1.3x the raw read -> %s%n", agentMs <= 1.3 * rawMs ? "MET" : "NOT MET");
+      System.out.printf(
+          "%-52s %10.1f %14.2f%n",
+          "raw kernel read (/proc/sysvipc/shm, " + rawBytes / 1024 + " KiB)", rawMs, 1.0);
+      System.out.printf(
+          "%-52s %10.1f %14.2f%n",
+          "agent warm full scan (discover+read+attribute+judge)", agentMs, agentMs / rawMs);
+      System.out.printf(
+          "%-52s %10.1f %14.2f%n",
+          "ipcs -m in each namespace (nsenter, one process each)", ipcsMs, ipcsMs / rawMs);
+      System.out.printf(
+          "target: agent within 1.3x the raw read -> %s%n",
+          agentMs <= 1.3 * rawMs ? "MET" : "NOT MET");
 
       if (launcher != null && !launcher.equals("none") && Files.isExecutable(Path.of(launcher))) {
-        // POSIX objects in a directory the serving agent takes for the host's /dev/shm (tmpfs, removed at the end)
-        posixDir = Files.createDirectories(Path.of("/dev/shm/sharedipc-scan-bench-" + ProcessHandle.current().pid()));
+        // POSIX objects in a directory the serving agent takes for the host's /dev/shm (tmpfs,
+        // removed at the end)
+        posixDir =
+            Files.createDirectories(
+                Path.of("/dev/shm/sharedipc-scan-bench-" + ProcessHandle.current().pid()));
         byte[] page = new byte[4096];
         for (int i = 0; i < posix; i++) {
           Files.write(posixDir.resolve("bench." + i), page);
         }
         int port = 19464;
-        ProcessBuilder pb = new ProcessBuilder(launcher, "serve", "--offline", "--interval", "2s", "--listen", "127.0.0.1:" + port,
-            "--ledger", "none", "--host-shm", posixDir.toString(),
-            // the benchmark's namespace is the host's here; /proc/1 may be unreadable in a sandbox
-            "--host-ipc-ns", "/proc/self/ns/ipc");
+        ProcessBuilder pb =
+            new ProcessBuilder(
+                launcher,
+                "serve",
+                "--offline",
+                "--interval",
+                "2s",
+                "--listen",
+                "127.0.0.1:" + port,
+                "--ledger",
+                "none",
+                "--host-shm",
+                posixDir.toString(),
+                // the benchmark's namespace is the host's here; /proc/1 may be unreadable in a
+                // sandbox
+                "--host-ipc-ns",
+                "/proc/self/ns/ipc");
         pb.environment().remove("SHAREDIPC_AGENT_MAIN"); // the daemon, not another benchmark
-        serve = pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        Path exporterBin = Path.of(strArg(args, "--node-exporter", "/usr/bin/prometheus-node-exporter"));
+        serve =
+            pb.redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        Path exporterBin =
+            Path.of(strArg(args, "--node-exporter", "/usr/bin/prometheus-node-exporter"));
         int exporterPort = 19100;
         if (Files.isExecutable(exporterBin)) {
-          exporter = new ProcessBuilder(exporterBin.toString(), "--web.listen-address=127.0.0.1:" + exporterPort)
-              .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+          exporter =
+              new ProcessBuilder(
+                      exporterBin.toString(), "--web.listen-address=127.0.0.1:" + exporterPort)
+                  .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                  .redirectError(ProcessBuilder.Redirect.DISCARD)
+                  .start();
         }
         long peak = 0;
         long exporterPeak = 0;
@@ -154,13 +215,25 @@ public final class ScanBenchmark {
             }
           }
         }
-        System.out.printf("serving agent (%s serve, 15 passes over %d segments and %d POSIX objects, /metrics scraped): peak RSS %.1f MiB "
-            + "(target <= 48 MiB -> %s)%n", launcher, first.segments().size(), posix, peak / 1024.0, peak <= 48 * 1024 ? "MET" : "NOT MET");
+        System.out.printf(
+            "serving agent (%s serve, 15 passes over %d segments and %d POSIX objects, /metrics scraped): peak RSS %.1f MiB "
+                + "(target <= 48 MiB -> %s)%n",
+            launcher,
+            first.segments().size(),
+            posix,
+            peak / 1024.0,
+            peak <= 48 * 1024 ? "MET" : "NOT MET");
         if (exporter != null) {
-          System.out.printf("node_exporter (%s, default collectors, /metrics scraped alike): peak RSS %.1f MiB; agent/node_exporter %.2fx%n",
-              exporterBin, exporterPeak / 1024.0, exporterPeak == 0 ? 0.0 : (double) peak / exporterPeak);
+          System.out.printf(
+              "node_exporter (%s, default collectors, /metrics scraped alike): peak RSS %.1f MiB; agent/node_exporter %.2fx%n",
+              exporterBin,
+              exporterPeak / 1024.0,
+              exporterPeak == 0 ? 0.0 : (double) peak / exporterPeak);
         } else {
-          System.out.println("node_exporter: not measured (" + exporterBin + " not installed; apt-get install -y prometheus-node-exporter)");
+          System.out.println(
+              "node_exporter: not measured ("
+                  + exporterBin
+                  + " not installed; apt-get install -y prometheus-node-exporter)");
         }
       }
     } finally {
@@ -194,20 +267,23 @@ public final class ScanBenchmark {
   /** The floor: one thread joins each namespace in turn and reads /proc/sysvipc/shm into memory. */
   private static long rawRead(LinuxKernel kernel, List<IpcNamespace> all) throws Exception {
     long[] total = new long[1];
-    Thread t = new Thread(() -> {
-      try {
-        for (IpcNamespace ns : all) {
-          try {
-            dev.sharedipc.agent.kernel.RawNamespace.join(ns.nsFiles().get(0));
-          } catch (dev.sharedipc.agent.kernel.KernelException gone) {
-            continue; // a process that is not ours exited: the agent skips it too
-          }
-          total[0] += LinuxKernel.readProcFile(Path.of("/proc/sysvipc/shm")).length;
-        }
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    }, "raw-read");
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                for (IpcNamespace ns : all) {
+                  try {
+                    dev.sharedipc.agent.kernel.RawNamespace.join(ns.nsFiles().get(0));
+                  } catch (dev.sharedipc.agent.kernel.KernelException gone) {
+                    continue; // a process that is not ours exited: the agent skips it too
+                  }
+                  total[0] += LinuxKernel.readProcFile(Path.of("/proc/sysvipc/shm")).length;
+                }
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            },
+            "raw-read");
     t.start();
     t.join();
     return total[0];
@@ -215,7 +291,9 @@ public final class ScanBenchmark {
 
   private static void scrape(int port) {
     try {
-      HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/metrics").toURL().openConnection();
+      HttpURLConnection c =
+          (HttpURLConnection)
+              URI.create("http://127.0.0.1:" + port + "/metrics").toURL().openConnection();
       c.getInputStream().readAllBytes();
       c.disconnect();
     } catch (IOException e) {

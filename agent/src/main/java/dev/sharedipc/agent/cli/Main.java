@@ -9,13 +9,25 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code sharedipc-agent}: the node agent and its CLI. */
-@Command(name = "sharedipc-agent", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-    subcommands = {ScanCommand.class, ReapCommand.class, ServeCommand.class, CsiCommand.class, CommandLine.HelpCommand.class},
+@Command(
+    name = "sharedipc-agent",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    subcommands = {
+      ScanCommand.class,
+      ReapCommand.class,
+      ServeCommand.class,
+      CsiCommand.class,
+      CommandLine.HelpCommand.class
+    },
     description = {
-        "A pod-aware inventory of System V shared memory and memory-backed volumes, and a reaper that never removes memory in use. Like lsipc, but it sees every IPC namespace on the host and knows which pod each belongs to. Needs root (CAP_SYS_ADMIN and CAP_SYS_PTRACE) to join other namespaces. Logs (one key=value line per decision) go to stderr; results go to stdout."},
+      "A pod-aware inventory of System V shared memory and memory-backed volumes, and a reaper that never removes memory in use. Like lsipc, but it sees every IPC namespace on the host and knows which pod each belongs to. Needs root (CAP_SYS_ADMIN and CAP_SYS_PTRACE) to join other namespaces. Logs (one key=value line per decision) go to stderr; results go to stdout."
+    },
     footer = {"", "Run 'sharedipc-agent COMMAND --help' for a command's options."})
 public final class Main {
-  @Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
+  @Option(
+      names = {"-v", "--verbose"},
+      scope = CommandLine.ScopeType.INHERIT,
       description = "Log every decision, including segments that are simply in use.")
   void verbose(boolean v) {
     if (v) {

@@ -1,7 +1,5 @@
 package dev.sharedipc.agent.cli;
 
-import dev.sharedipc.agent.verdict.PolicyResolver;
-import dev.sharedipc.agent.survey.Survey;
 import dev.sharedipc.agent.attribution.Ledger;
 import dev.sharedipc.agent.attribution.NodePods;
 import dev.sharedipc.agent.attribution.PodDirectory;
@@ -10,6 +8,8 @@ import dev.sharedipc.agent.kernel.LinuxKernel;
 import dev.sharedipc.agent.reap.PosixObjectReaper;
 import dev.sharedipc.agent.reap.SharedDirReaper;
 import dev.sharedipc.agent.scan.NamespaceCollector;
+import dev.sharedipc.agent.survey.Survey;
+import dev.sharedipc.agent.verdict.PolicyResolver;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -21,59 +21,95 @@ import picocli.CommandLine.Spec;
 
 /** Where the agent looks: options shared by scan, reap and serve. */
 public final class NodeOptions {
-  @Spec(Spec.Target.MIXEE) CommandSpec command;
+  @Spec(Spec.Target.MIXEE)
+  CommandSpec command;
 
-  @Option(names = "--proc-root", paramLabel = "DIR", defaultValue = "/proc",
-      description = "Proc tree to discover processes, IPC namespaces and pod cgroups from (default: ${DEFAULT-VALUE}). "
-          + "Kernel reads always use the real /proc after joining each namespace; a fixture tree here maps namespaces to pods.")
+  @Option(
+      names = "--proc-root",
+      paramLabel = "DIR",
+      defaultValue = "/proc",
+      description =
+          "Proc tree to discover processes, IPC namespaces and pod cgroups from (default: ${DEFAULT-VALUE}). "
+              + "Kernel reads always use the real /proc after joining each namespace; a fixture tree here maps namespaces to pods.")
   Path procRoot;
 
-  @Option(names = "--kubelet-root", paramLabel = "DIR", defaultValue = "/var/lib/kubelet",
+  @Option(
+      names = "--kubelet-root",
+      paramLabel = "DIR",
+      defaultValue = "/var/lib/kubelet",
       description = "Kubelet state directory, for memory emptyDirs (default: ${DEFAULT-VALUE}).")
   Path kubeletRoot;
 
-  @Option(names = "--shared-root", paramLabel = "DIR", defaultValue = "/dev/shm/sharedipc",
-      description = "Where SameNode shared directories <namespace>_<group>_<index> live, as the operator's --node-shared-root "
-          + "(default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--shared-root",
+      paramLabel = "DIR",
+      defaultValue = "/dev/shm/sharedipc",
+      description =
+          "Where SameNode shared directories <namespace>_<group>_<index> live, as the operator's --node-shared-root "
+              + "(default: ${DEFAULT-VALUE}).")
   Path sharedRoot;
 
-  @Option(names = "--ledger", paramLabel = "FILE", defaultValue = "/var/lib/sharedipc/ledger.json",
-      description = "Ledger of host-namespace segment creators (default: ${DEFAULT-VALUE}); 'none' keeps it in memory.")
+  @Option(
+      names = "--ledger",
+      paramLabel = "FILE",
+      defaultValue = "/var/lib/sharedipc/ledger.json",
+      description =
+          "Ledger of host-namespace segment creators (default: ${DEFAULT-VALUE}); 'none' keeps it in memory.")
   String ledger;
 
-  @Option(names = "--host-shm", paramLabel = "DIR", defaultValue = "/proc/1/root/dev/shm",
-      description = "The host's /dev/shm, whose POSIX objects are listed and never removed (default: ${DEFAULT-VALUE}, the host's "
-          + "init's view, which is the host's even from the agent's container); 'none' skips it.")
+  @Option(
+      names = "--host-shm",
+      paramLabel = "DIR",
+      defaultValue = "/proc/1/root/dev/shm",
+      description =
+          "The host's /dev/shm, whose POSIX objects are listed and never removed (default: ${DEFAULT-VALUE}, the host's "
+              + "init's view, which is the host's even from the agent's container); 'none' skips it.")
   String hostShm;
 
-  @Option(names = "--users-proc-root", paramLabel = "DIR", defaultValue = "/proc",
-      description = "Proc tree in which, besides --proc-root, processes with a file open or mapped are looked for before a POSIX "
-          + "object or a shared directory may be removed (default: ${DEFAULT-VALUE}, every process of the host; a process there "
-          + "that cannot be read keeps everything). Change it only to leave out processes known to hold no shared memory, such "
-          + "as a test sandbox's own init.")
+  @Option(
+      names = "--users-proc-root",
+      paramLabel = "DIR",
+      defaultValue = "/proc",
+      description =
+          "Proc tree in which, besides --proc-root, processes with a file open or mapped are looked for before a POSIX "
+              + "object or a shared directory may be removed (default: ${DEFAULT-VALUE}, every process of the host; a process there "
+              + "that cannot be read keeps everything). Change it only to leave out processes known to hold no shared memory, such "
+              + "as a test sandbox's own init.")
   Path usersProcRoot;
 
-  @Option(names = "--csi-state-dir", paramLabel = "DIR", defaultValue = "/var/lib/kubelet/plugins/shm.sharedipc.dev/state",
-      description = "The CSI driver's --state-dir, whose instance tmpfs mounts are inventoried as volumes of their SameNode instance "
-          + "(usage, POSIX objects; nothing in them is ever removed) (default: ${DEFAULT-VALUE}, the DaemonSet's); 'none' skips it.")
+  @Option(
+      names = "--csi-state-dir",
+      paramLabel = "DIR",
+      defaultValue = "/var/lib/kubelet/plugins/shm.sharedipc.dev/state",
+      description =
+          "The CSI driver's --state-dir, whose instance tmpfs mounts are inventoried as volumes of their SameNode instance "
+              + "(usage, POSIX objects; nothing in them is ever removed) (default: ${DEFAULT-VALUE}, the DaemonSet's); 'none' skips it.")
   String csiStateDir;
 
-  @Option(names = "--host-ipc-ns", paramLabel = "FILE", defaultValue = "/proc/1/ns/ipc",
-      description = "The host's IPC namespace file (default: ${DEFAULT-VALUE}, the host's init's, seen through hostPID). Its "
-          + "segments are listed as the host's; the agent's own namespace is never taken for it, so the agent needs no hostIPC.")
+  @Option(
+      names = "--host-ipc-ns",
+      paramLabel = "FILE",
+      defaultValue = "/proc/1/ns/ipc",
+      description =
+          "The host's IPC namespace file (default: ${DEFAULT-VALUE}, the host's init's, seen through hostPID). Its "
+              + "segments are listed as the host's; the agent's own namespace is never taken for it, so the agent needs no hostIPC.")
   Path hostIpcNs;
 
   /**
-   * The host's IPC namespace inode, named by a process in it rather than taken from the agent's own namespace: the agent
-   * runs without hostIPC and reaches the host's namespace with setns, as it does each pod's.
+   * The host's IPC namespace inode, named by a process in it rather than taken from the agent's own
+   * namespace: the agent runs without hostIPC and reaches the host's namespace with setns, as it
+   * does each pod's.
    */
   long hostIpcInode() {
     Path file = hostIpcFile();
     long inode = NamespaceCollector.nsInode(file);
     if (inode <= 0) {
-      String why = "cannot read the host's IPC namespace from " + file + " (the agent needs the host's PID namespace and "
-          + "CAP_SYS_PTRACE to read /proc/1/ns/ipc; run it as root on the host or in its DaemonSet, or name a process of the "
-          + "host's namespace with --host-ipc-ns)";
+      String why =
+          "cannot read the host's IPC namespace from "
+              + file
+              + " (the agent needs the host's PID namespace and "
+              + "CAP_SYS_PTRACE to read /proc/1/ns/ipc; run it as root on the host or in its DaemonSet, or name a process of the "
+              + "host's namespace with --host-ipc-ns)";
       if (command == null) {
         throw new IllegalArgumentException(why);
       }
@@ -88,12 +124,20 @@ public final class NodeOptions {
 
   Survey.Config surveyConfig() {
     long host = hostIpcInode();
-    return new Survey.Config(procRoot, LinuxKernel.PROC, host, kubeletRoot, sharedRoot,
-        hostShm == null || hostShm.equals("none") ? null : Path.of(hostShm), usersProcRoot(),
+    return new Survey.Config(
+        procRoot,
+        LinuxKernel.PROC,
+        host,
+        kubeletRoot,
+        sharedRoot,
+        hostShm == null || hostShm.equals("none") ? null : Path.of(hostShm),
+        usersProcRoot(),
         csiStateDir == null || csiStateDir.equals("none") ? null : Path.of(csiStateDir));
   }
 
-  /** Removes POSIX objects; a user under the discovery root or the users' proc tree keeps an object. */
+  /**
+   * Removes POSIX objects; a user under the discovery root or the users' proc tree keeps an object.
+   */
   PosixObjectReaper posixObjectReaper(boolean dryRun) {
     return new PosixObjectReaper(List.of(procRoot, usersProcRoot()), dryRun);
   }
@@ -108,19 +152,26 @@ public final class NodeOptions {
     }
     Path path = Path.of(ledger);
     Path dir = path.toAbsolutePath().getParent();
-    if (!Files.isWritable(dir) && !Files.exists(path) && !(dir.getParent() != null && Files.isWritable(dir.getParent()))) {
+    if (!Files.isWritable(dir)
+        && !Files.exists(path)
+        && !(dir.getParent() != null && Files.isWritable(dir.getParent()))) {
       // a CLI run without a state directory still works; host attributions are then not remembered
       return Ledger.inMemory();
     }
     return Ledger.open(path);
   }
 
-  /** Looks for users of a directory under the discovery root and the users' proc tree: a user in either keeps it. */
+  /**
+   * Looks for users of a directory under the discovery root and the users' proc tree: a user in
+   * either keeps it.
+   */
   SharedDirReaper sharedDirReaper(NodePods pods, boolean dryRun) {
-    return new SharedDirReaper(sharedRoot, List.of(procRoot, usersProcRoot()), pods, dryRun, Clock.systemUTC());
+    return new SharedDirReaper(
+        sharedRoot, List.of(procRoot, usersProcRoot()), pods, dryRun, Clock.systemUTC());
   }
 
   Survey survey(Kernel kernel, PodDirectory pods, Ledger ledger, PolicyResolver policies) {
-    return new Survey(surveyConfig(), kernel, pods, ledger, policies, Clock.systemUTC()).hostNamespaceFile(hostIpcFile());
+    return new Survey(surveyConfig(), kernel, pods, ledger, policies, Clock.systemUTC())
+        .hostNamespaceFile(hostIpcFile());
   }
 }

@@ -11,8 +11,8 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * What {@code scan} shows: which kinds of object ({@code --kind}) and whose ({@code --pod},
- * {@code --group}). The kinds are validated here and only here, so a new section is one constant.
+ * What {@code scan} shows: which kinds of object ({@code --kind}) and whose ({@code --pod}, {@code
+ * --group}). The kinds are validated here and only here, so a new section is one constant.
  */
 record ScanFilter(Set<Kind> kinds, String pod, String group) {
   /** The sections of {@code scan}, named as {@code --kind} takes them. */
@@ -44,8 +44,12 @@ record ScanFilter(Set<Kind> kinds, String pod, String group) {
         try {
           out.add(Kind.valueOf(name));
         } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException("unknown --kind '" + k.trim() + "': use one or more of "
-              + Arrays.stream(Kind.values()).map(Enum::name).collect(Collectors.joining(", ")), e);
+          throw new IllegalArgumentException(
+              "unknown --kind '"
+                  + k.trim()
+                  + "': use one or more of "
+                  + Arrays.stream(Kind.values()).map(Enum::name).collect(Collectors.joining(", ")),
+              e);
         }
       }
     }
@@ -59,15 +63,20 @@ record ScanFilter(Set<Kind> kinds, String pod, String group) {
     return kinds.contains(kind);
   }
 
-  /** Whether an object with this attribution passes {@code --pod} (NAMESPACE/NAME or UID) and {@code --group}. */
+  /**
+   * Whether an object with this attribution passes {@code --pod} (NAMESPACE/NAME or UID) and {@code
+   * --group}.
+   */
   boolean matches(Attribution a) {
-    return (pod == null || pod.equals(a.podUid()) || pod.equals(a.podLabel())) && (group == null || group.equals(a.groupKey()));
+    return (pod == null || pod.equals(a.podUid()) || pod.equals(a.podLabel()))
+        && (group == null || group.equals(a.groupKey()));
   }
 
   /** A volume knows its pod by UID only (and, for shared directories, no pod at all). */
   boolean matches(MemoryVolume v) {
     return (pod == null || pod.equals(v.podUid()))
-        && (group == null || (v.group() != null && group.equals(v.podNamespace() + "/" + v.group())));
+        && (group == null
+            || (v.group() != null && group.equals(v.podNamespace() + "/" + v.group())));
   }
 
   boolean everything() {
@@ -76,6 +85,11 @@ record ScanFilter(Set<Kind> kinds, String pod, String group) {
 
   @Override
   public String toString() {
-    return "kinds=" + kinds + " pod=" + Objects.toString(pod, "*") + " group=" + Objects.toString(group, "*");
+    return "kinds="
+        + kinds
+        + " pod="
+        + Objects.toString(pod, "*")
+        + " group="
+        + Objects.toString(group, "*");
   }
 }

@@ -1,6 +1,9 @@
 package dev.sharedipc.agent.cli;
 
-/** Human-readable sizes as util-linux prints them: binary units, one decimal below 10 (4K, 1.5M, 64M, 0B). */
+/**
+ * Human-readable sizes as util-linux prints them: binary units, one decimal below 10 (4K, 1.5M,
+ * 64M, 0B).
+ */
 public final class Sizes {
   private static final String UNITS = "BKMGTPE";
 

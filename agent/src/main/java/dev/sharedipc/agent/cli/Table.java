@@ -24,7 +24,8 @@ public final class Table {
 
   public Table row(Object... cells) {
     if (cells.length != headers.length) {
-      throw new IllegalArgumentException("row has " + cells.length + " cells, table has " + headers.length + " columns");
+      throw new IllegalArgumentException(
+          "row has " + cells.length + " cells, table has " + headers.length + " columns");
     }
     String[] r = new String[cells.length];
     for (int i = 0; i < cells.length; i++) {

@@ -8,16 +8,20 @@ import java.util.function.Function;
 
 /**
  * One column table that drives both the aligned text and {@code --json}, as util-linux lsipc's
- * {@code coldescs[]}: each column has a header, a JSON key, how it prints in the table (human sizes)
- * and what it holds in JSON (bytes, RFC 3339 times, null for unknown). A column with no header is
- * JSON-only; adding a column is one line.
+ * {@code coldescs[]}: each column has a header, a JSON key, how it prints in the table (human
+ * sizes) and what it holds in JSON (bytes, RFC 3339 times, null for unknown). A column with no
+ * header is JSON-only; adding a column is one line.
  */
 final class View<T> {
-  private record Column<T>(String header, String key, Function<T, Object> text, Function<T, Object> json) {}
+  private record Column<T>(
+      String header, String key, Function<T, Object> text, Function<T, Object> json) {}
 
   private final List<Column<T>> columns = new ArrayList<>();
 
-  /** A column whose table cell is its JSON value as text. A header starting with '&gt;' is right-aligned. */
+  /**
+   * A column whose table cell is its JSON value as text. A header starting with '&gt;' is
+   * right-aligned.
+   */
   View<T> col(String header, String key, Function<T, Object> value) {
     return col(header, key, value, value);
   }

@@ -14,9 +14,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The gRPC server on the UNIX socket the kubelet and node-driver-registrar dial
- * ({@code unix:///csi/csi.sock}). Netty's epoll transport, because it is the one grpc-java transport
- * that speaks UNIX domain sockets. A socket file left by an earlier run is replaced.
+ * The gRPC server on the UNIX socket the kubelet and node-driver-registrar dial ({@code
+ * unix:///csi/csi.sock}). Netty's epoll transport, because it is the one grpc-java transport that
+ * speaks UNIX domain sockets. A socket file left by an earlier run is replaced.
  */
 public final class CsiServer implements AutoCloseable {
   private final Server server;
@@ -32,11 +32,13 @@ public final class CsiServer implements AutoCloseable {
   /** The socket path of an endpoint {@code unix:///path} (or {@code unix:/path}). */
   public static Path socketPath(String endpoint) {
     if (!endpoint.startsWith("unix:")) {
-      throw new IllegalArgumentException("--endpoint " + endpoint + " is not a UNIX socket: use unix:///path/csi.sock");
+      throw new IllegalArgumentException(
+          "--endpoint " + endpoint + " is not a UNIX socket: use unix:///path/csi.sock");
     }
     String path = endpoint.substring("unix:".length()).replaceFirst("^/+", "/");
     if (!path.startsWith("/")) {
-      throw new IllegalArgumentException("--endpoint " + endpoint + " has no absolute path: use unix:///path/csi.sock");
+      throw new IllegalArgumentException(
+          "--endpoint " + endpoint + " has no absolute path: use unix:///path/csi.sock");
     }
     return Path.of(path);
   }
@@ -46,10 +48,11 @@ public final class CsiServer implements AutoCloseable {
     Files.deleteIfExists(socket);
     EventLoopGroup boss = new EpollEventLoopGroup(1);
     EventLoopGroup workers = new EpollEventLoopGroup(2);
-    NettyServerBuilder builder = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .channelType(EpollServerDomainSocketChannel.class)
-        .bossEventLoopGroup(boss)
-        .workerEventLoopGroup(workers);
+    NettyServerBuilder builder =
+        NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+            .channelType(EpollServerDomainSocketChannel.class)
+            .bossEventLoopGroup(boss)
+            .workerEventLoopGroup(workers);
     services.forEach(builder::addService);
     try {
       return new CsiServer(builder.build().start(), boss, workers);

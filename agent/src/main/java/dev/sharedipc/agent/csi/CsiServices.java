@@ -36,10 +36,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The three CSI services of {@code shm.sharedipc.dev}: Identity, a Controller that reports no
  * capabilities (csi-sanity asks it of node plugins too), and Node with NodePublishVolume and
- * NodeUnpublishVolume over {@link InstanceVolumes}. Only argument checks and the mapping of failures to
- * CSI status codes live here; every decision is in {@link InstanceVolumes} and {@link Membership}.
- * Methods not written in csi.proto (NodeStageVolume, CreateVolume, ...) answer UNIMPLEMENTED, as
- * the specification allows for capabilities a plugin does not report.
+ * NodeUnpublishVolume over {@link InstanceVolumes}. Only argument checks and the mapping of
+ * failures to CSI status codes live here; every decision is in {@link InstanceVolumes} and {@link
+ * Membership}. Methods not written in csi.proto (NodeStageVolume, CreateVolume, ...) answer
+ * UNIMPLEMENTED, as the specification allows for capabilities a plugin does not report.
  */
 public final class CsiServices {
   public static final String DRIVER_NAME = dev.sharedipc.api.CsiVolume.DRIVER;
@@ -61,12 +61,19 @@ public final class CsiServices {
 
   final class Identity extends IdentityGrpc.IdentityImplBase {
     @Override
-    public void getPluginInfo(GetPluginInfoRequest request, StreamObserver<GetPluginInfoResponse> out) {
-      reply(out, GetPluginInfoResponse.newBuilder().setName(DRIVER_NAME).setVendorVersion(version).build());
+    public void getPluginInfo(
+        GetPluginInfoRequest request, StreamObserver<GetPluginInfoResponse> out) {
+      reply(
+          out,
+          GetPluginInfoResponse.newBuilder()
+              .setName(DRIVER_NAME)
+              .setVendorVersion(version)
+              .build());
     }
 
     @Override
-    public void getPluginCapabilities(GetPluginCapabilitiesRequest request, StreamObserver<GetPluginCapabilitiesResponse> out) {
+    public void getPluginCapabilities(
+        GetPluginCapabilitiesRequest request, StreamObserver<GetPluginCapabilitiesResponse> out) {
       // No CONTROLLER_SERVICE: volumes are ephemeral inline, made and freed on the node.
       reply(out, GetPluginCapabilitiesResponse.getDefaultInstance());
     }
@@ -79,26 +86,46 @@ public final class CsiServices {
 
   static final class Controller extends ControllerGrpc.ControllerImplBase {
     @Override
-    public void validateVolumeCapabilities(ValidateVolumeCapabilitiesRequest request,
-                                           StreamObserver<ValidateVolumeCapabilitiesResponse> out) {
-      handle(out, "ValidateVolumeCapabilities", request.getVolumeId(), () -> {
-        require(!request.getVolumeId().isEmpty(), "volume_id is missing");
-        require(request.getVolumeCapabilitiesCount() > 0, "volume_capabilities is missing");
-        throw new NoSuchVolume("no volume " + request.getVolumeId() + ": " + DRIVER_NAME
-            + " serves ephemeral inline volumes only, which exist on their node and have no id a controller knows");
-      });
+    public void validateVolumeCapabilities(
+        ValidateVolumeCapabilitiesRequest request,
+        StreamObserver<ValidateVolumeCapabilitiesResponse> out) {
+      handle(
+          out,
+          "ValidateVolumeCapabilities",
+          request.getVolumeId(),
+          () -> {
+            require(!request.getVolumeId().isEmpty(), "volume_id is missing");
+            require(request.getVolumeCapabilitiesCount() > 0, "volume_capabilities is missing");
+            throw new NoSuchVolume(
+                "no volume "
+                    + request.getVolumeId()
+                    + ": "
+                    + DRIVER_NAME
+                    + " serves ephemeral inline volumes only, which exist on their node and have no id a controller knows");
+          });
     }
 
     @Override
-    public void controllerGetCapabilities(ControllerGetCapabilitiesRequest request,
-                                          StreamObserver<ControllerGetCapabilitiesResponse> out) {
-      // Never called by a kubelet (no CONTROLLER_SERVICE plugin capability). csi-sanity v5.4.0 asks it even of node
-      // plugins and fails on an empty list (protobuf sends none, Go reads nil); SINGLE_NODE_MULTI_WRITER is the one
-      // capability that is a property of the volumes, not an RPC, and it is true: members on one node all write.
-      reply(out, ControllerGetCapabilitiesResponse.newBuilder()
-          .addCapabilities(ControllerServiceCapability.newBuilder().setRpc(ControllerServiceCapability.RPC.newBuilder()
-              .setType(ControllerServiceCapability.RPC.Type.SINGLE_NODE_MULTI_WRITER)))
-          .build());
+    public void controllerGetCapabilities(
+        ControllerGetCapabilitiesRequest request,
+        StreamObserver<ControllerGetCapabilitiesResponse> out) {
+      // Never called by a kubelet (no CONTROLLER_SERVICE plugin capability). csi-sanity v5.4.0 asks
+      // it even of node
+      // plugins and fails on an empty list (protobuf sends none, Go reads nil);
+      // SINGLE_NODE_MULTI_WRITER is the one
+      // capability that is a property of the volumes, not an RPC, and it is true: members on one
+      // node all write.
+      reply(
+          out,
+          ControllerGetCapabilitiesResponse.newBuilder()
+              .addCapabilities(
+                  ControllerServiceCapability.newBuilder()
+                      .setRpc(
+                          ControllerServiceCapability.RPC
+                              .newBuilder()
+                              .setType(
+                                  ControllerServiceCapability.RPC.Type.SINGLE_NODE_MULTI_WRITER)))
+              .build());
     }
   }
 
@@ -109,36 +136,60 @@ public final class CsiServices {
     }
 
     @Override
-    public void nodeGetCapabilities(NodeGetCapabilitiesRequest request, StreamObserver<NodeGetCapabilitiesResponse> out) {
-      // VOLUME_MOUNT_GROUP: the kubelet hands the pod's fsGroup to the driver, which makes it the tmpfs's group.
-      reply(out, NodeGetCapabilitiesResponse.newBuilder()
-          .addCapabilities(NodeServiceCapability.newBuilder().setRpc(NodeServiceCapability.RPC.newBuilder()
-              .setType(NodeServiceCapability.RPC.Type.VOLUME_MOUNT_GROUP)))
-          .build());
+    public void nodeGetCapabilities(
+        NodeGetCapabilitiesRequest request, StreamObserver<NodeGetCapabilitiesResponse> out) {
+      // VOLUME_MOUNT_GROUP: the kubelet hands the pod's fsGroup to the driver, which makes it the
+      // tmpfs's group.
+      reply(
+          out,
+          NodeGetCapabilitiesResponse.newBuilder()
+              .addCapabilities(
+                  NodeServiceCapability.newBuilder()
+                      .setRpc(
+                          NodeServiceCapability.RPC
+                              .newBuilder()
+                              .setType(NodeServiceCapability.RPC.Type.VOLUME_MOUNT_GROUP)))
+              .build());
     }
 
     @Override
-    public void nodePublishVolume(NodePublishVolumeRequest request, StreamObserver<NodePublishVolumeResponse> out) {
-      handle(out, "NodePublishVolume", request.getVolumeId(), () -> {
-        require(!request.getVolumeId().isEmpty(), "volume_id is missing");
-        require(!request.getTargetPath().isEmpty(), "target_path is missing");
-        require(request.hasVolumeCapability(), "volume_capability is missing");
-        require(request.getVolumeCapability().hasMount(), "only mount volumes are served (block access is not a tmpfs)");
-        VolumeRequest volume = VolumeRequest.parse(request.getVolumeContextMap());
-        volumes.publish(request.getVolumeId(), Path.of(request.getTargetPath()), request.getReadonly(),
-            mountGroup(request.getVolumeCapability().getMount()), volume);
-        return NodePublishVolumeResponse.getDefaultInstance();
-      });
+    public void nodePublishVolume(
+        NodePublishVolumeRequest request, StreamObserver<NodePublishVolumeResponse> out) {
+      handle(
+          out,
+          "NodePublishVolume",
+          request.getVolumeId(),
+          () -> {
+            require(!request.getVolumeId().isEmpty(), "volume_id is missing");
+            require(!request.getTargetPath().isEmpty(), "target_path is missing");
+            require(request.hasVolumeCapability(), "volume_capability is missing");
+            require(
+                request.getVolumeCapability().hasMount(),
+                "only mount volumes are served (block access is not a tmpfs)");
+            VolumeRequest volume = VolumeRequest.parse(request.getVolumeContextMap());
+            volumes.publish(
+                request.getVolumeId(),
+                Path.of(request.getTargetPath()),
+                request.getReadonly(),
+                mountGroup(request.getVolumeCapability().getMount()),
+                volume);
+            return NodePublishVolumeResponse.getDefaultInstance();
+          });
     }
 
     @Override
-    public void nodeUnpublishVolume(NodeUnpublishVolumeRequest request, StreamObserver<NodeUnpublishVolumeResponse> out) {
-      handle(out, "NodeUnpublishVolume", request.getVolumeId(), () -> {
-        require(!request.getVolumeId().isEmpty(), "volume_id is missing");
-        require(!request.getTargetPath().isEmpty(), "target_path is missing");
-        volumes.unpublish(request.getVolumeId(), Path.of(request.getTargetPath()));
-        return NodeUnpublishVolumeResponse.getDefaultInstance();
-      });
+    public void nodeUnpublishVolume(
+        NodeUnpublishVolumeRequest request, StreamObserver<NodeUnpublishVolumeResponse> out) {
+      handle(
+          out,
+          "NodeUnpublishVolume",
+          request.getVolumeId(),
+          () -> {
+            require(!request.getVolumeId().isEmpty(), "volume_id is missing");
+            require(!request.getTargetPath().isEmpty(), "target_path is missing");
+            volumes.unpublish(request.getVolumeId(), Path.of(request.getTargetPath()));
+            return NodeUnpublishVolumeResponse.getDefaultInstance();
+          });
     }
   }
 
@@ -153,7 +204,8 @@ public final class CsiServices {
       require(gid >= 0, "volume_mount_group " + group + " is negative");
       return gid;
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("volume_mount_group " + group + " is not a numeric group id", e);
+      throw new IllegalArgumentException(
+          "volume_mount_group " + group + " is not a numeric group id", e);
     }
   }
 
@@ -168,7 +220,8 @@ public final class CsiServices {
     T run() throws Exception;
   }
 
-  private static <T> void handle(StreamObserver<T> out, String method, String volumeId, Call<T> call) {
+  private static <T> void handle(
+      StreamObserver<T> out, String method, String volumeId, Call<T> call) {
     T response;
     try {
       response = call.run();
@@ -194,8 +247,14 @@ public final class CsiServices {
     reply(out, response);
   }
 
-  private static void fail(StreamObserver<?> out, String method, String volumeId, Status status, Exception e) {
-    LOG.warn("action=refuse method={} volume={} code={} reason=\"{}\"", method, volumeId, status.getCode(), e.getMessage());
+  private static void fail(
+      StreamObserver<?> out, String method, String volumeId, Status status, Exception e) {
+    LOG.warn(
+        "action=refuse method={} volume={} code={} reason=\"{}\"",
+        method,
+        volumeId,
+        status.getCode(),
+        e.getMessage());
     out.onError(new StatusRuntimeException(status.withDescription(method + ": " + e.getMessage())));
   }
 

@@ -15,9 +15,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The instance volumes of this node: the first publish of an instance mounts its tmpfs under
- * {@code <state dir>/instances/<namespace>_<group>_<group uid>_<index>}, every publish bind-mounts it
- * at the pod's target path, the last unpublish unmounts it so its memory returns to the node at once.
+ * The instance volumes of this node: the first publish of an instance mounts its tmpfs under {@code
+ * <state dir>/instances/<namespace>_<group>_<group uid>_<index>}, every publish bind-mounts it at
+ * the pod's target path, the last unpublish unmounts it so its memory returns to the node at once.
  * A larger size asked by a later publish is applied in place. Publish and unpublish are idempotent;
  * every change is recorded in {@link PublishedVolumes} before the mount it allows (so a crash never
  * leaves a mount the state does not name) and after the unmount it follows. One lock: publishes are
@@ -54,27 +54,38 @@ public final class InstanceVolumes {
   }
 
   /**
-   * After a start: forgets targets that are no longer mounted (their pods are gone: the node rebooted,
-   * or the kubelet unmounted them while the driver was down) and frees every instance left with none,
-   * and any tmpfs under the instances directory that the state does not name.
+   * After a start: forgets targets that are no longer mounted (their pods are gone: the node
+   * rebooted, or the kubelet unmounted them while the driver was down) and frees every instance
+   * left with none, and any tmpfs under the instances directory that the state does not name.
    */
   public synchronized void recover() throws IOException {
     Set<String> mounted = mounter.mountPoints();
-    for (Iterator<Map.Entry<String, Instance>> it = instances.entrySet().iterator(); it.hasNext(); ) {
+    for (Iterator<Map.Entry<String, Instance>> it = instances.entrySet().iterator();
+        it.hasNext(); ) {
       Map.Entry<String, Instance> e = it.next();
       Instance instance = e.getValue();
-      instance.targets().keySet().removeIf(target -> {
-        boolean gone = !mounted.contains(target);
-        if (gone) {
-          LOG.info("action=forget instance={} target={} reason=\"target no longer mounted\"", e.getKey(), target);
-        }
-        return gone;
-      });
+      instance
+          .targets()
+          .keySet()
+          .removeIf(
+              target -> {
+                boolean gone = !mounted.contains(target);
+                if (gone) {
+                  LOG.info(
+                      "action=forget instance={} target={} reason=\"target no longer mounted\"",
+                      e.getKey(),
+                      target);
+                }
+                return gone;
+              });
       if (instance.targets().isEmpty()) {
         free(e.getKey(), mounted, "no target left after restart");
         it.remove();
       } else {
-        LOG.info("action=keep instance={} targets={} reason=\"targets still mounted\"", e.getKey(), instance.targets().size());
+        LOG.info(
+            "action=keep instance={} targets={} reason=\"targets still mounted\"",
+            e.getKey(),
+            instance.targets().size());
       }
     }
     try (DirectoryStream<Path> dirs = Files.newDirectoryStream(instancesDir)) {
@@ -89,11 +100,14 @@ public final class InstanceVolumes {
   }
 
   /**
-   * Publishes the instance {@code request} names at {@code target}, after {@link Membership} agreed.
+   * Publishes the instance {@code request} names at {@code target}, after {@link Membership}
+   * agreed.
    *
    * @param gid the pod's fsGroup (the CSI volume_mount_group), owner group of a new tmpfs
    */
-  public void publish(String volumeId, Path target, boolean readOnly, int gid, VolumeRequest request) throws IOException {
+  public void publish(
+      String volumeId, Path target, boolean readOnly, int gid, VolumeRequest request)
+      throws IOException {
     membership.check(request);
     String key = request.instance().directoryName();
     String targetKey = target.toString();
@@ -103,8 +117,14 @@ public final class InstanceVolumes {
         Target existing = e.getValue().targets().get(targetKey);
         if (existing != null) {
           if (!e.getKey().equals(key) || !existing.volumeId().equals(volumeId)) {
-            throw new Conflict("target " + target + " already publishes volume " + existing.volumeId() + " of instance "
-                + e.getKey() + "; unpublish it first");
+            throw new Conflict(
+                "target "
+                    + target
+                    + " already publishes volume "
+                    + existing.volumeId()
+                    + " of instance "
+                    + e.getKey()
+                    + "; unpublish it first");
           }
           if (mounted.contains(targetKey)) {
             LOG.debug("action=publish instance={} target={} result=already-published", key, target);
@@ -115,8 +135,15 @@ public final class InstanceVolumes {
       Path dir = instancesDir.resolve(key);
       Instance instance = instances.get(key);
       if (instance == null) {
-        instance = new Instance(request.instance().namespace(), request.instance().group(), request.instance().groupUid(),
-            request.instance().instance(), request.sizeBytes(), gid, Map.of());
+        instance =
+            new Instance(
+                request.instance().namespace(),
+                request.instance().group(),
+                request.instance().groupUid(),
+                request.instance().instance(),
+                request.sizeBytes(),
+                gid,
+                Map.of());
         instances.put(key, instance);
         store.save(instances);
       }
@@ -124,11 +151,21 @@ public final class InstanceVolumes {
         if (!mounted.contains(dir.toString())) {
           Files.createDirectories(dir);
           mounter.mountTmpfs(dir, instance.sizeBytes(), instance.gid());
-          LOG.info("action=mount instance={} size={} gid={} mode=2770 path={}", key, instance.sizeBytes(), instance.gid(), dir);
+          LOG.info(
+              "action=mount instance={} size={} gid={} mode=2770 path={}",
+              key,
+              instance.sizeBytes(),
+              instance.gid(),
+              dir);
         }
         if (request.sizeBytes() > instance.sizeBytes()) {
           mounter.resizeTmpfs(dir, request.sizeBytes());
-          LOG.info("action=resize instance={} from={} to={} path={}", key, instance.sizeBytes(), request.sizeBytes(), dir);
+          LOG.info(
+              "action=resize instance={} from={} to={} path={}",
+              key,
+              instance.sizeBytes(),
+              request.sizeBytes(),
+              dir);
           instance = withSize(instance, request.sizeBytes());
           instances.put(key, instance);
           store.save(instances);
@@ -137,10 +174,19 @@ public final class InstanceVolumes {
         if (!mounted.contains(targetKey)) {
           mounter.bind(dir, target, readOnly);
         }
-        instance.targets().put(targetKey, new Target(volumeId, request.podName(), request.podUid()));
+        instance
+            .targets()
+            .put(targetKey, new Target(volumeId, request.podName(), request.podUid()));
         store.save(instances);
-        LOG.info("action=publish instance={} volume={} pod={}/{} podUid={} target={} readOnly={}", key, volumeId,
-            request.instance().namespace(), request.podName(), request.podUid(), target, readOnly);
+        LOG.info(
+            "action=publish instance={} volume={} pod={}/{} podUid={} target={} readOnly={}",
+            key,
+            volumeId,
+            request.instance().namespace(),
+            request.podName(),
+            request.podUid(),
+            target,
+            readOnly);
       } finally {
         if (instance.targets().isEmpty()) {
           // The first publish failed: nothing holds the tmpfs, so it must not outlive this call.
@@ -152,13 +198,18 @@ public final class InstanceVolumes {
     }
   }
 
-  /** Unpublishes {@code target}; frees its instance when it was the last. Unknown targets succeed. */
+  /**
+   * Unpublishes {@code target}; frees its instance when it was the last. Unknown targets succeed.
+   */
   public synchronized void unpublish(String volumeId, Path target) throws IOException {
     String targetKey = target.toString();
     Set<String> mounted = mounter.mountPoints();
-    String key = instances.entrySet().stream()
-        .filter(e -> e.getValue().targets().containsKey(targetKey))
-        .map(Map.Entry::getKey).findFirst().orElse(null);
+    String key =
+        instances.entrySet().stream()
+            .filter(e -> e.getValue().targets().containsKey(targetKey))
+            .map(Map.Entry::getKey)
+            .findFirst()
+            .orElse(null);
     if (mounted.contains(targetKey)) {
       mounter.unmount(target);
     }
@@ -169,7 +220,12 @@ public final class InstanceVolumes {
     }
     Instance instance = instances.get(key);
     instance.targets().remove(targetKey);
-    LOG.info("action=unpublish instance={} volume={} target={} remaining={}", key, volumeId, target, instance.targets().size());
+    LOG.info(
+        "action=unpublish instance={} volume={} target={} remaining={}",
+        key,
+        volumeId,
+        target,
+        instance.targets().size());
     if (instance.targets().isEmpty()) {
       free(key, mounted, "last target unpublished");
       instances.remove(key);
@@ -192,6 +248,7 @@ public final class InstanceVolumes {
   }
 
   private static Instance withSize(Instance i, long size) {
-    return new Instance(i.namespace(), i.group(), i.groupUid(), i.index(), size, i.gid(), i.targets());
+    return new Instance(
+        i.namespace(), i.group(), i.groupUid(), i.index(), size, i.gid(), i.targets());
   }
 }

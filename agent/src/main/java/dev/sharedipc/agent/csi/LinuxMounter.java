@@ -11,9 +11,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link Mounter} by the mount(2) and umount2(2) syscalls through JNA, not the {@code mount} binary:
- * the agent image need not carry util-linux, options reach the kernel as written (no shell, no
- * fstab, no helper that may add its own), and a failure is an errno the message can name.
+ * {@link Mounter} by the mount(2) and umount2(2) syscalls through JNA, not the {@code mount}
+ * binary: the agent image need not carry util-linux, options reach the kernel as written (no shell,
+ * no fstab, no helper that may add its own), and a failure is an errno the message can name.
  */
 public final class LinuxMounter implements Mounter {
   private static final Logger LOG = LoggerFactory.getLogger(LinuxMounter.class);
@@ -31,7 +31,8 @@ public final class LinuxMounter implements Mounter {
     Native.register(NativeLibrary.getInstance(Platform.C_LIBRARY_NAME));
   }
 
-  private static native int mount(String source, String target, String fstype, long flags, String data);
+  private static native int mount(
+      String source, String target, String fstype, long flags, String data);
 
   private static native int umount2(String target, int flags);
 
@@ -40,23 +41,41 @@ public final class LinuxMounter implements Mounter {
   @Override
   public void mountTmpfs(Path dir, long sizeBytes, int gid) throws IOException {
     String data = "size=" + sizeBytes + ",mode=2770,uid=0,gid=" + gid;
-    call(mount("sharedipc-shm", dir.toString(), "tmpfs", MS_NOSUID | MS_NODEV, data),
-        "mount -t tmpfs -o " + data + " " + dir, "the csi container needs CAP_SYS_ADMIN");
+    call(
+        mount("sharedipc-shm", dir.toString(), "tmpfs", MS_NOSUID | MS_NODEV, data),
+        "mount -t tmpfs -o " + data + " " + dir,
+        "the csi container needs CAP_SYS_ADMIN");
   }
 
   @Override
   public void resizeTmpfs(Path dir, long sizeBytes) throws IOException {
-    call(mount("sharedipc-shm", dir.toString(), "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, "size=" + sizeBytes),
-        "mount -o remount,size=" + sizeBytes + " " + dir, "a size below what the instance already holds is refused with EINVAL");
+    call(
+        mount(
+            "sharedipc-shm",
+            dir.toString(),
+            "tmpfs",
+            MS_REMOUNT | MS_NOSUID | MS_NODEV,
+            "size=" + sizeBytes),
+        "mount -o remount,size=" + sizeBytes + " " + dir,
+        "a size below what the instance already holds is refused with EINVAL");
   }
 
   @Override
   public void bind(Path source, Path target, boolean readOnly) throws IOException {
-    call(mount(source.toString(), target.toString(), null, MS_BIND, null),
-        "mount --bind " + source + " " + target, "the target's parent must exist in this mount namespace");
+    call(
+        mount(source.toString(), target.toString(), null, MS_BIND, null),
+        "mount --bind " + source + " " + target,
+        "the target's parent must exist in this mount namespace");
     if (readOnly) {
-      call(mount(null, target.toString(), null, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, null),
-          "mount -o remount,bind,ro " + target, "");
+      call(
+          mount(
+              null,
+              target.toString(),
+              null,
+              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+              null),
+          "mount -o remount,bind,ro " + target,
+          "");
     }
   }
 
@@ -67,7 +86,9 @@ public final class LinuxMounter implements Mounter {
     }
     int errno = Native.getLastError();
     if (errno == EBUSY) {
-      LOG.warn("action=umount path={} result=busy then=detach reason=\"a process still has files open in it\"", dir);
+      LOG.warn(
+          "action=umount path={} result=busy then=detach reason=\"a process still has files open in it\"",
+          dir);
       call(umount2(dir.toString(), MNT_DETACH), "umount -l " + dir, "");
       return;
     }
@@ -86,6 +107,13 @@ public final class LinuxMounter implements Mounter {
   }
 
   private static IOException failure(String what, int errno, String hint) {
-    return new IOException(what + " failed: errno " + errno + " (" + strerror(errno) + ")" + (hint.isEmpty() ? "" : "; " + hint));
+    return new IOException(
+        what
+            + " failed: errno "
+            + errno
+            + " ("
+            + strerror(errno)
+            + ")"
+            + (hint.isEmpty() ? "" : "; " + hint));
   }
 }

@@ -4,8 +4,8 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * The mount points of this mount namespace, read from {@code /proc/self/mountinfo} (field 5, with the
- * kernel's octal escapes of space, tab, newline and backslash undone). Pure: parses text.
+ * The mount points of this mount namespace, read from {@code /proc/self/mountinfo} (field 5, with
+ * the kernel's octal escapes of space, tab, newline and backslash undone). Pure: parses text.
  */
 public final class MountTable {
   private MountTable() {}

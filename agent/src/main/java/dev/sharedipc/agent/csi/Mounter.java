@@ -5,11 +5,13 @@ import java.nio.file.Path;
 import java.util.Set;
 
 /**
- * The mount syscalls the CSI node plugin makes: the one seam between {@link InstanceVolumes} and the
- * kernel. {@link LinuxMounter} makes them.
+ * The mount syscalls the CSI node plugin makes: the one seam between {@link InstanceVolumes} and
+ * the kernel. {@link LinuxMounter} makes them.
  */
 public interface Mounter {
-  /** Mounts a tmpfs of {@code sizeBytes} at {@code dir}, root-owned, group {@code gid}, mode 2770. */
+  /**
+   * Mounts a tmpfs of {@code sizeBytes} at {@code dir}, root-owned, group {@code gid}, mode 2770.
+   */
   void mountTmpfs(Path dir, long sizeBytes, int gid) throws IOException;
 
   /** Sets the size of the tmpfs at {@code dir} in place (a remount keeps its files). */
@@ -18,7 +20,9 @@ public interface Mounter {
   /** Bind-mounts {@code source} at {@code target}, read-only if asked. */
   void bind(Path source, Path target, boolean readOnly) throws IOException;
 
-  /** Unmounts {@code dir}; detaches it lazily if it is busy, so its memory goes with its last user. */
+  /**
+   * Unmounts {@code dir}; detaches it lazily if it is busy, so its memory goes with its last user.
+   */
   void unmount(Path dir) throws IOException;
 
   /** The mount points of this mount namespace now. */

@@ -14,25 +14,33 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Which instance volumes this node holds and which targets publish them, kept in
- * {@code <state dir>/state.json} so that a restarted driver knows what is in use: it neither unmounts
- * a volume whose pods still run nor forgets one it must free. Written whole on every change: to a
- * temporary file, fsync'd, renamed over the old one and the directory fsync'd, so a crash leaves
- * either the old state or the new, never half of one.
+ * Which instance volumes this node holds and which targets publish them, kept in {@code <state
+ * dir>/state.json} so that a restarted driver knows what is in use: it neither unmounts a volume
+ * whose pods still run nor forgets one it must free. Written whole on every change: to a temporary
+ * file, fsync'd, renamed over the old one and the directory fsync'd, so a crash leaves either the
+ * old state or the new, never half of one.
  */
 public final class PublishedVolumes {
   private static final ObjectMapper JSON =
       new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
   /** One instance's tmpfs: its size and group as mounted, and its targets by path. */
-  public record Instance(String namespace, String group, String groupUid, int index, long sizeBytes, int gid,
-                         Map<String, Target> targets) {
+  public record Instance(
+      String namespace,
+      String group,
+      String groupUid,
+      int index,
+      long sizeBytes,
+      int gid,
+      Map<String, Target> targets) {
     public Instance {
       targets = new TreeMap<>(targets == null ? Map.of() : targets);
     }
   }
 
-  /** One NodePublishVolume that holds an instance: the kubelet's volume id and the pod it is for. */
+  /**
+   * One NodePublishVolume that holds an instance: the kubelet's volume id and the pod it is for.
+   */
   public record Target(String volumeId, String podName, String podUid) {}
 
   /** The file's content: instances by directory name. */
@@ -56,17 +64,28 @@ public final class PublishedVolumes {
     try {
       state = JSON.readValue(file.toFile(), State.class);
     } catch (IOException e) {
-      throw new IOException("cannot read CSI state " + file + ": " + e.getMessage()
-          + "; it is written only by this driver (move it away to start empty, after unmounting what it lists)", e);
+      throw new IOException(
+          "cannot read CSI state "
+              + file
+              + ": "
+              + e.getMessage()
+              + "; it is written only by this driver (move it away to start empty, after unmounting what it lists)",
+          e);
     }
     return new LinkedHashMap<>(state.instances() == null ? Map.of() : state.instances());
   }
 
   public void save(Map<String, Instance> instances) throws IOException {
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(new State(new TreeMap<>(instances)));
-    try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        StandardOpenOption.TRUNCATE_EXISTING)) {
+    byte[] bytes =
+        JSON.writerWithDefaultPrettyPrinter()
+            .writeValueAsBytes(new State(new TreeMap<>(instances)));
+    try (FileChannel out =
+        FileChannel.open(
+            tmp,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING)) {
       ByteBuffer buffer = ByteBuffer.wrap(bytes);
       while (buffer.hasRemaining()) {
         out.write(buffer);

@@ -8,12 +8,12 @@ import java.util.Map;
 
 /**
  * What one NodePublishVolume asks for, read from the volume attributes the operator renders into an
- * inline {@code csi} volume ({@link CsiVolume}: group, group UID, instance, size) and
- * the pod information the kubelet adds with {@code podInfoOnMount: true}. The instance is keyed by the
+ * inline {@code csi} volume ({@link CsiVolume}: group, group UID, instance, size) and the pod
+ * information the kubelet adds with {@code podInfoOnMount: true}. The instance is keyed by the
  * pod's namespace, the group's UID and the instance index, as SameNode shared directories are
  * ({@link SharedDirName}): a group deleted and created again under the same name never sees the old
- * group's memory. Pure: a malformed request is an {@link IllegalArgumentException} whose message names
- * the attribute, which the node service answers with INVALID_ARGUMENT.
+ * group's memory. Pure: a malformed request is an {@link IllegalArgumentException} whose message
+ * names the attribute, which the node service answers with INVALID_ARGUMENT.
  */
 public record VolumeRequest(SharedDirName instance, long sizeBytes, String podName, String podUid) {
   public static final String GROUP = CsiVolume.GROUP;
@@ -25,18 +25,31 @@ public record VolumeRequest(SharedDirName instance, long sizeBytes, String podNa
   public static final String POD_UID = "csi.storage.k8s.io/pod.uid";
 
   public static VolumeRequest parse(Map<String, String> attributes) {
-    String namespace = required(attributes, POD_NAMESPACE,
-        " (the kubelet sends it when the CSIDriver object has podInfoOnMount: true)");
+    String namespace =
+        required(
+            attributes,
+            POD_NAMESPACE,
+            " (the kubelet sends it when the CSIDriver object has podInfoOnMount: true)");
     String group = required(attributes, GROUP, "");
     String groupUid = required(attributes, GROUP_UID, "");
     String index = required(attributes, INSTANCE, "");
     String podName = required(attributes, POD_NAME, " (podInfoOnMount: true)");
     String podUid = required(attributes, POD_UID, " (podInfoOnMount: true)");
-    SharedDirName name = SharedDirName.parse(namespace + "_" + group + "_" + groupUid + "_" + index)
-        .filter(n -> n.groupUid() != null)
-        .orElseThrow(() -> new IllegalArgumentException("volume attributes namespace=" + namespace + " group=" + group
-            + " groupUID=" + groupUid + " instance=" + index
-            + " do not name an instance: expected Kubernetes names, the group's metadata.uid and a non-negative index"));
+    SharedDirName name =
+        SharedDirName.parse(namespace + "_" + group + "_" + groupUid + "_" + index)
+            .filter(n -> n.groupUid() != null)
+            .orElseThrow(
+                () ->
+                    new IllegalArgumentException(
+                        "volume attributes namespace="
+                            + namespace
+                            + " group="
+                            + group
+                            + " groupUID="
+                            + groupUid
+                            + " instance="
+                            + index
+                            + " do not name an instance: expected Kubernetes names, the group's metadata.uid and a non-negative index"));
     return new VolumeRequest(name, sizeBytes(required(attributes, SIZE, "")), podName, podUid);
   }
 
@@ -46,10 +59,12 @@ public record VolumeRequest(SharedDirName instance, long sizeBytes, String podNa
     try {
       bytes = Quantity.getAmountInBytes(new Quantity(size));
     } catch (RuntimeException e) {
-      throw new IllegalArgumentException("volume attribute size=" + size + " is not a Kubernetes quantity such as 64Mi", e);
+      throw new IllegalArgumentException(
+          "volume attribute size=" + size + " is not a Kubernetes quantity such as 64Mi", e);
     }
     if (bytes.signum() <= 0 || bytes.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
-      throw new IllegalArgumentException("volume attribute size=" + size + " must be a positive size such as 64Mi");
+      throw new IllegalArgumentException(
+          "volume attribute size=" + size + " must be a positive size such as 64Mi");
     }
     return bytes.setScale(0, java.math.RoundingMode.CEILING).longValueExact();
   }

@@ -4,9 +4,9 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * The one seam between the agent and the kernel. Scanner and reaper talk to this interface;
- * {@link LinuxKernel} is the real one, unit tests use an in-memory one. Parsers and the verdict
- * never see it.
+ * The one seam between the agent and the kernel. Scanner and reaper talk to this interface; {@link
+ * LinuxKernel} is the real one, unit tests use an in-memory one. Parsers and the verdict never see
+ * it.
  */
 public interface Kernel {
 
@@ -17,15 +17,16 @@ public interface Kernel {
   }
 
   /**
-   * Runs {@code work} on a fresh thread that has joined the namespace with setns(CLONE_NEWIPC)
-   * and checked that it is the expected one (by inode). The thread does nothing else and ends
-   * with the call, so it never holds a namespace alive and never carries one into other work.
+   * Runs {@code work} on a fresh thread that has joined the namespace with setns(CLONE_NEWIPC) and
+   * checked that it is the expected one (by inode). The thread does nothing else and ends with the
+   * call, so it never holds a namespace alive and never carries one into other work.
    */
-  <T> T inIpcNamespace(NamespaceRef ns, NamespaceWork<T> work) throws NamespaceUnavailableException, Exception;
+  <T> T inIpcNamespace(NamespaceRef ns, NamespaceWork<T> work)
+      throws NamespaceUnavailableException, Exception;
 
   /**
-   * The limits and usage of the calling thread's IPC namespace, when readable: called inside
-   * {@link #inIpcNamespace} for a given namespace's (the agent's own is not the host's).
+   * The limits and usage of the calling thread's IPC namespace, when readable: called inside {@link
+   * #inIpcNamespace} for a given namespace's (the agent's own is not the host's).
    */
   Optional<ShmLimits> limits();
 

@@ -1,17 +1,23 @@
 package dev.sharedipc.agent.kernel;
 
 /**
- * A failed system call: which call, on what, the errno with its name and text, and what a
- * person can do about it. {@link #errno()} lets callers tell "gone" (EINVAL, EIDRM, ENOENT)
- * from "not allowed" (EPERM, EACCES).
+ * A failed system call: which call, on what, the errno with its name and text, and what a person
+ * can do about it. {@link #errno()} lets callers tell "gone" (EINVAL, EIDRM, ENOENT) from "not
+ * allowed" (EPERM, EACCES).
  */
 public final class KernelException extends Exception {
   private static final long serialVersionUID = 1L;
   private final int errno;
 
   public KernelException(String call, int errno, String advice) {
-    super(call + " failed: " + Errno.name(errno) + " (" + Errno.describe(errno) + ")"
-        + (advice == null || advice.isEmpty() ? "" : "; " + advice));
+    super(
+        call
+            + " failed: "
+            + Errno.name(errno)
+            + " ("
+            + Errno.describe(errno)
+            + ")"
+            + (advice == null || advice.isEmpty() ? "" : "; " + advice));
     this.errno = errno;
   }
 

@@ -7,14 +7,15 @@ import com.sun.jna.Pointer;
 
 /**
  * The few libc functions the agent calls, bound by JNA direct mapping (cheaper per call than
- * interface mapping, which matters when a scan stats thousands of segments). Callers read
- * {@link Native#getLastError()} right after a failed call; JNA saves errno for direct calls.
+ * interface mapping, which matters when a scan stats thousands of segments). Callers read {@link
+ * Native#getLastError()} right after a failed call; JNA saves errno for direct calls.
  */
 final class LibC {
   static {
     if (!Platform.isLinux()) {
       throw new UnsupportedOperationException(
-          "sharedipc-agent needs Linux (System V IPC namespaces, setns); this is " + System.getProperty("os.name"));
+          "sharedipc-agent needs Linux (System V IPC namespaces, setns); this is "
+              + System.getProperty("os.name"));
     }
     Native.register(NativeLibrary.getInstance(Platform.C_LIBRARY_NAME));
   }

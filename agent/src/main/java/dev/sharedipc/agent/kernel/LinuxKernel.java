@@ -12,28 +12,36 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * The real kernel. Each namespace visit is a new platform thread that opens the namespace file,
  * checks its inode, calls setns(CLONE_NEWIPC), checks {@code /proc/thread-self/ns/ipc}, does the
- * work and ends: setns changes only the calling thread, so the JVM's other threads stay where
- * they were, and a thread that ends cannot carry the namespace into unrelated work or keep it alive.
+ * work and ends: setns changes only the calling thread, so the JVM's other threads stay where they
+ * were, and a thread that ends cannot carry the namespace into unrelated work or keep it alive.
  */
 public final class LinuxKernel implements Kernel {
   /** The real procfs: kernel reads never go through a fixture root. */
   public static final Path PROC = Path.of("/proc");
+
   private static final long STACK_BYTES = 256 * 1024;
 
   @Override
   public <T> T inIpcNamespace(NamespaceRef ns, NamespaceWork<T> work) throws Exception {
     AtomicReference<T> result = new AtomicReference<>();
     AtomicReference<Exception> failure = new AtomicReference<>();
-    Thread visitor = new Thread(null, () -> {
-      try {
-        join(ns);
-        result.set(work.run(new Session()));
-      } catch (Exception e) {
-        failure.set(e);
-      } catch (Error e) {
-        failure.set(new IllegalStateException("namespace visit of ipc:[" + ns.inode() + "] failed: " + e, e));
-      }
-    }, "ipcns-" + ns.inode(), STACK_BYTES);
+    Thread visitor =
+        new Thread(
+            null,
+            () -> {
+              try {
+                join(ns);
+                result.set(work.run(new Session()));
+              } catch (Exception e) {
+                failure.set(e);
+              } catch (Error e) {
+                failure.set(
+                    new IllegalStateException(
+                        "namespace visit of ipc:[" + ns.inode() + "] failed: " + e, e));
+              }
+            },
+            "ipcns-" + ns.inode(),
+            STACK_BYTES);
     visitor.setDaemon(true);
     visitor.start();
     visitor.join();
@@ -52,8 +60,13 @@ public final class LinuxKernel implements Kernel {
         int errno = Native.getLastError();
         tried.append(' ').append(file).append(": ").append(Errno.name(errno)).append(';');
         if (errno == LibC.EPERM || errno == LibC.EACCES) {
-          throw new NamespaceUnavailableException("cannot open " + file + ": " + Errno.name(errno)
-              + " (the agent needs CAP_SYS_PTRACE to open other processes' namespaces: run it as root)", false);
+          throw new NamespaceUnavailableException(
+              "cannot open "
+                  + file
+                  + ": "
+                  + Errno.name(errno)
+                  + " (the agent needs CAP_SYS_PTRACE to open other processes' namespaces: run it as root)",
+              false);
         }
         continue;
       }
@@ -66,19 +79,28 @@ public final class LinuxKernel implements Kernel {
         }
         if (LibC.setns(fd, LibC.CLONE_NEWIPC) < 0) {
           int errno = Native.getLastError();
-          throw new NamespaceUnavailableException("setns(" + file + ", CLONE_NEWIPC) failed: " + Errno.name(errno)
-              + " (" + Errno.describe(errno) + "); the agent needs CAP_SYS_ADMIN over the namespace's user namespace", false);
+          throw new NamespaceUnavailableException(
+              "setns("
+                  + file
+                  + ", CLONE_NEWIPC) failed: "
+                  + Errno.name(errno)
+                  + " ("
+                  + Errno.describe(errno)
+                  + "); the agent needs CAP_SYS_ADMIN over the namespace's user namespace",
+              false);
         }
       } finally {
         LibC.close(fd);
       }
       long joined = currentThreadIpcInode();
       if (joined != ns.inode()) {
-        throw new IllegalStateException("after setns into ipc:[" + ns.inode() + "] this thread is in ipc:[" + joined + "]");
+        throw new IllegalStateException(
+            "after setns into ipc:[" + ns.inode() + "] this thread is in ipc:[" + joined + "]");
       }
       return;
     }
-    throw new NamespaceUnavailableException("ipc:[" + ns.inode() + "] is gone (no process left in it:" + tried + ")", true);
+    throw new NamespaceUnavailableException(
+        "ipc:[" + ns.inode() + "] is gone (no process left in it:" + tried + ")", true);
   }
 
   private static long inodeOfFd(int fd) {
@@ -139,7 +161,9 @@ public final class LinuxKernel implements Kernel {
       if (errno == LibC.ENOENT) {
         return Optional.empty();
       }
-      throw new KernelException("statfs(" + path + ")", errno,
+      throw new KernelException(
+          "statfs(" + path + ")",
+          errno,
           errno == LibC.EACCES || errno == LibC.EPERM ? "run the agent as root" : "");
     }
     long frsize = buf.getLong(Layout.STATFS_FRSIZE);
@@ -155,7 +179,13 @@ public final class LinuxKernel implements Kernel {
     } catch (IOException | UnsupportedOperationException e) {
       device = -1;
     }
-    return Optional.of(new FsUsage(buf.getLong(Layout.STATFS_TYPE), blocks * block, (blocks - free) * block, avail * block, device));
+    return Optional.of(
+        new FsUsage(
+            buf.getLong(Layout.STATFS_TYPE),
+            blocks * block,
+            (blocks - free) * block,
+            avail * block,
+            device));
   }
 
   private static final class Session implements NamespaceSession {
@@ -174,12 +204,19 @@ public final class LinuxKernel implements Kernel {
       return readSysvipc("msg");
     }
 
-    /** /proc/sysvipc/{shm,sem,msg} lists only the reading thread's IPC namespace, which is why this runs on the joined thread. */
+    /**
+     * /proc/sysvipc/{shm,sem,msg} lists only the reading thread's IPC namespace, which is why this
+     * runs on the joined thread.
+     */
     private static byte[] readSysvipc(String table) throws IOException {
       try {
         return readProcFile(PROC.resolve("sysvipc/" + table));
       } catch (NoSuchFileException | java.io.FileNotFoundException e) {
-        throw new IOException("/proc/sysvipc/" + table + " does not exist: the kernel was built without CONFIG_SYSVIPC", e);
+        throw new IOException(
+            "/proc/sysvipc/"
+                + table
+                + " does not exist: the kernel was built without CONFIG_SYSVIPC",
+            e);
       }
     }
 

@@ -3,14 +3,17 @@ package dev.sharedipc.agent.kernel;
 import java.io.IOException;
 
 /**
- * What may be done from inside a joined IPC namespace. Valid only on the thread that joined it,
- * for the duration of one {@link Kernel#inIpcNamespace} call.
+ * What may be done from inside a joined IPC namespace. Valid only on the thread that joined it, for
+ * the duration of one {@link Kernel#inIpcNamespace} call.
  */
 public interface NamespaceSession {
-  /** The raw text of {@code /proc/sysvipc/shm}, read through the real procfs from the joined thread. */
+  /**
+   * The raw text of {@code /proc/sysvipc/shm}, read through the real procfs from the joined thread.
+   */
   byte[] readSysvShm() throws IOException;
 
-  // --- System V semaphore sets and message queues: inventoried only, so there is no stat or remove for them ---
+  // --- System V semaphore sets and message queues: inventoried only, so there is no stat or remove
+  // for them ---
 
   /** The raw text of {@code /proc/sysvipc/sem} of the joined namespace. */
   byte[] readSysvSem() throws IOException;

@@ -10,7 +10,10 @@ import java.nio.file.Path;
 public final class RawNamespace {
   private RawNamespace() {}
 
-  /** Moves the calling thread into the IPC namespace of {@code nsFile}. Use only on a thread made for it. */
+  /**
+   * Moves the calling thread into the IPC namespace of {@code nsFile}. Use only on a thread made
+   * for it.
+   */
   public static void join(Path nsFile) throws KernelException {
     int fd = LibC.open(nsFile.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
     if (fd < 0) {

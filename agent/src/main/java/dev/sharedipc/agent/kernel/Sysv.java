@@ -3,7 +3,6 @@ package dev.sharedipc.agent.kernel;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -21,7 +20,8 @@ public final class Sysv {
     Memory buf = new Memory(Layout.SHMID_DS_SIZE);
     if (LibC.shmctl(shmid, LibC.IPC_STAT, buf) < 0) {
       int errno = Native.getLastError();
-      throw new KernelException("shmctl(IPC_STAT, shmid=" + shmid + ")", errno, adviceFor(errno, "read"));
+      throw new KernelException(
+          "shmctl(IPC_STAT, shmid=" + shmid + ")", errno, adviceFor(errno, "read"));
     }
     return decode(shmid, buf);
   }
@@ -38,7 +38,9 @@ public final class Sysv {
       if (errno == LibC.EINVAL) {
         return null;
       }
-      throw new KernelException("shmctl(SHM_STAT_ANY, index=" + index + ")", errno,
+      throw new KernelException(
+          "shmctl(SHM_STAT_ANY, index=" + index + ")",
+          errno,
           errno == LibC.EINVAL ? "" : adviceFor(errno, "read"));
     }
     return decode(shmid, buf);
@@ -48,7 +50,8 @@ public final class Sysv {
   public static void remove(int shmid) throws KernelException {
     if (LibC.shmctl(shmid, LibC.IPC_RMID, Pointer.NULL) < 0) {
       int errno = Native.getLastError();
-      throw new KernelException("shmctl(IPC_RMID, shmid=" + shmid + ")", errno, adviceFor(errno, "remove"));
+      throw new KernelException(
+          "shmctl(IPC_RMID, shmid=" + shmid + ")", errno, adviceFor(errno, "remove"));
     }
   }
 
@@ -66,7 +69,10 @@ public final class Sysv {
     }
     long rmidForced = -1;
     try {
-      rmidForced = Long.parseLong(new String(LinuxKernel.readProcFile(Path.of("/proc/sys/kernel/shm_rmid_forced"))).trim());
+      rmidForced =
+          Long.parseLong(
+              new String(LinuxKernel.readProcFile(Path.of("/proc/sys/kernel/shm_rmid_forced")))
+                  .trim());
     } catch (Exception e) {
       // not readable (old kernel or masked /proc/sys): reported as unknown (-1)
     }
@@ -86,8 +92,12 @@ public final class Sysv {
     int shmid = LibC.shmget(key, bytes, LibC.IPC_CREAT | LibC.IPC_EXCL | (mode & 0777));
     if (shmid < 0) {
       int errno = Native.getLastError();
-      throw new KernelException("shmget(key=" + String.format("0x%08x", key) + ", bytes=" + bytes + ")", errno,
-          errno == LibC.ENOSPC ? "the namespace is at kernel.shmmni segments or kernel.shmall pages" : "");
+      throw new KernelException(
+          "shmget(key=" + String.format("0x%08x", key) + ", bytes=" + bytes + ")",
+          errno,
+          errno == LibC.ENOSPC
+              ? "the namespace is at kernel.shmmni segments or kernel.shmall pages"
+              : "");
     }
     return shmid;
   }
@@ -130,7 +140,8 @@ public final class Sysv {
 
   static String adviceFor(int errno, String what) {
     if (errno == LibC.EPERM || errno == LibC.EACCES) {
-      return "the agent needs CAP_SYS_ADMIN (and CAP_IPC_OWNER to " + what
+      return "the agent needs CAP_SYS_ADMIN (and CAP_IPC_OWNER to "
+          + what
           + " others' segments) in the user namespace that owns this IPC namespace: run it as root, privileged, with hostPID";
     }
     if (errno == LibC.EINVAL || errno == LibC.EIDRM) {

@@ -18,25 +18,27 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Makes the node directory a SameNode instance shares (hostPath mode) before the kubelet mounts it:
- * when a member pod is bound to this node, {@code <shared root>/<namespace>_<group>_<group uid>_<index>}
- * is created with owner root, the members' group (annotation {@link Labels#SHARED_DIRECTORY_GID_ANNOTATION},
- * group 0 without it) and mode 2770: the members, non-root ones included, can read and write, files
- * made in it inherit the group (setgid), and nobody else on the node can enter. The operator renders
- * the volume as hostPath type {@code Directory}, so the kubelet keeps the pod in ContainerCreating
- * (FailedMount, retried) until the directory is here, and never makes a root-owned 0755 one itself.
+ * when a member pod is bound to this node, {@code <shared root>/<namespace>_<group>_<group
+ * uid>_<index>} is created with owner root, the members' group (annotation {@link
+ * Labels#SHARED_DIRECTORY_GID_ANNOTATION}, group 0 without it) and mode 2770: the members, non-root
+ * ones included, can read and write, files made in it inherit the group (setgid), and nobody else
+ * on the node can enter. The operator renders the volume as hostPath type {@code Directory}, so the
+ * kubelet keeps the pod in ContainerCreating (FailedMount, retried) until the directory is here,
+ * and never makes a root-owned 0755 one itself.
  *
- * <p>Why the agent and not an init container: making and chowning a directory on the node needs root
- * and CAP_CHOWN in the pod that does it, which Pod Security {@code baseline} and {@code restricted}
- * refuse to members; the agent is privileged already and watches this node's pods.
+ * <p>Why the agent and not an init container: making and chowning a directory on the node needs
+ * root and CAP_CHOWN in the pod that does it, which Pod Security {@code baseline} and {@code
+ * restricted} refuse to members; the agent is privileged already and watches this node's pods.
  *
- * <p>Only pods the operator made are believed: the managed-by label, a controller ownerReference to a
- * SharedIpcGroup named like the group label (whose uid names the directory), an instance label, and
- * a hostPath volume that ends in exactly that directory's name. The directory is made directly under
- * the shared root, its attributes read and changed without following a symbolic link; an entry of
- * that name that is not a directory is left alone and reported.
+ * <p>Only pods the operator made are believed: the managed-by label, a controller ownerReference to
+ * a SharedIpcGroup named like the group label (whose uid names the directory), an instance label,
+ * and a hostPath volume that ends in exactly that directory's name. The directory is made directly
+ * under the shared root, its attributes read and changed without following a symbolic link; an
+ * entry of that name that is not a directory is left alone and reported.
  */
 public final class SharedDirPreparer {
   private static final Logger log = LoggerFactory.getLogger(SharedDirPreparer.class);
+
   /** rwxrws---: owner and group read, write and enter; new entries inherit the group. */
   public static final int MODE = 02770;
 
@@ -49,11 +51,20 @@ public final class SharedDirPreparer {
   /** What the pod asks for: its instance's directory and its group, or why it asks for nothing. */
   public record Wanted(SharedDirName name, int gid) {}
 
-  /** What preparing did: Created, Repaired (owner or mode set right), Present (already right), Failed or Refused. */
+  /**
+   * What preparing did: Created, Repaired (owner or mode set right), Present (already right),
+   * Failed or Refused.
+   */
   public record Prepared(String path, Outcome outcome, String reason) {}
 
   /** Outcome of one preparation. */
-  public enum Outcome { Created, Repaired, Present, Refused, Failed }
+  public enum Outcome {
+    Created,
+    Repaired,
+    Present,
+    Refused,
+    Failed
+  }
 
   /**
    * Ensures the pod's instance directory exists with owner root, the wanted group and mode 2770.
@@ -65,8 +76,20 @@ public final class SharedDirPreparer {
       return Optional.empty();
     }
     Prepared p = ensure(wanted.get());
-    String line = "shared-dir-prepare dir=\"" + p.path() + "\" pod=" + pod.getMetadata().getNamespace() + "/"
-        + pod.getMetadata().getName() + " gid=" + wanted.get().gid() + " outcome=" + p.outcome() + " reason=\"" + p.reason() + "\"";
+    String line =
+        "shared-dir-prepare dir=\""
+            + p.path()
+            + "\" pod="
+            + pod.getMetadata().getNamespace()
+            + "/"
+            + pod.getMetadata().getName()
+            + " gid="
+            + wanted.get().gid()
+            + " outcome="
+            + p.outcome()
+            + " reason=\""
+            + p.reason()
+            + "\"";
     switch (p.outcome()) {
       case Present -> log.debug(line);
       case Created, Repaired -> log.info(line);
@@ -77,27 +100,46 @@ public final class SharedDirPreparer {
 
   /** The directory and group a pod of this node asks for, as a pure function of the pod. */
   public static Optional<Wanted> wanted(Pod pod) {
-    if (pod.getMetadata() == null || pod.getSpec() == null || pod.getMetadata().getDeletionTimestamp() != null) {
+    if (pod.getMetadata() == null
+        || pod.getSpec() == null
+        || pod.getMetadata().getDeletionTimestamp() != null) {
       return Optional.empty();
     }
     String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
     if ("Succeeded".equals(phase) || "Failed".equals(phase)) {
       return Optional.empty();
     }
-    Map<String, String> labels = pod.getMetadata().getLabels() == null ? Map.of() : pod.getMetadata().getLabels();
+    Map<String, String> labels =
+        pod.getMetadata().getLabels() == null ? Map.of() : pod.getMetadata().getLabels();
     String group = labels.get(Labels.GROUP);
     if (!Labels.MANAGED_BY_VALUE.equals(labels.get(Labels.MANAGED_BY)) || group == null) {
       return Optional.empty();
     }
-    OwnerReference owner = (pod.getMetadata().getOwnerReferences() == null ? List.<OwnerReference>of()
-        : pod.getMetadata().getOwnerReferences()).stream()
-        .filter(r -> Boolean.TRUE.equals(r.getController()) && "SharedIpcGroup".equals(r.getKind()) && group.equals(r.getName())
-            && r.getApiVersion() != null && r.getApiVersion().startsWith(Labels.DOMAIN + "/"))
-        .findFirst().orElse(null);
+    OwnerReference owner =
+        (pod.getMetadata().getOwnerReferences() == null
+                ? List.<OwnerReference>of()
+                : pod.getMetadata().getOwnerReferences())
+            .stream()
+                .filter(
+                    r ->
+                        Boolean.TRUE.equals(r.getController())
+                            && "SharedIpcGroup".equals(r.getKind())
+                            && group.equals(r.getName())
+                            && r.getApiVersion() != null
+                            && r.getApiVersion().startsWith(Labels.DOMAIN + "/"))
+                .findFirst()
+                .orElse(null);
     if (owner == null || owner.getUid() == null) {
       return Optional.empty();
     }
-    String candidate = pod.getMetadata().getNamespace() + "_" + group + "_" + owner.getUid() + "_" + labels.get(Labels.INSTANCE);
+    String candidate =
+        pod.getMetadata().getNamespace()
+            + "_"
+            + group
+            + "_"
+            + owner.getUid()
+            + "_"
+            + labels.get(Labels.INSTANCE);
     Optional<SharedDirName> name = SharedDirName.parse(candidate).filter(n -> n.groupUid() != null);
     if (name.isEmpty() || !mountsDirectory(pod, name.get().directoryName())) {
       return Optional.empty();
@@ -106,8 +148,10 @@ public final class SharedDirPreparer {
   }
 
   private static boolean mountsDirectory(Pod pod, String directoryName) {
-    for (Volume v : pod.getSpec().getVolumes() == null ? List.<Volume>of() : pod.getSpec().getVolumes()) {
-      if (v.getHostPath() != null && v.getHostPath().getPath() != null
+    for (Volume v :
+        pod.getSpec().getVolumes() == null ? List.<Volume>of() : pod.getSpec().getVolumes()) {
+      if (v.getHostPath() != null
+          && v.getHostPath().getPath() != null
           && Path.of(v.getHostPath().getPath()).getFileName() != null
           && directoryName.equals(Path.of(v.getHostPath().getPath()).getFileName().toString())) {
         return true;
@@ -116,10 +160,15 @@ public final class SharedDirPreparer {
     return false;
   }
 
-  /** The annotation's group id; absent or unreadable is group 0 (root), which the operator documents. */
+  /**
+   * The annotation's group id; absent or unreadable is group 0 (root), which the operator
+   * documents.
+   */
   private static int gid(Pod pod) {
-    String value = pod.getMetadata().getAnnotations() == null ? null
-        : pod.getMetadata().getAnnotations().get(Labels.SHARED_DIRECTORY_GID_ANNOTATION);
+    String value =
+        pod.getMetadata().getAnnotations() == null
+            ? null
+            : pod.getMetadata().getAnnotations().get(Labels.SHARED_DIRECTORY_GID_ANNOTATION);
     try {
       long gid = value == null ? 0 : Long.parseLong(value);
       return gid >= 0 && gid <= Integer.MAX_VALUE ? (int) gid : 0;
@@ -145,28 +194,56 @@ public final class SharedDirPreparer {
         created = false;
       }
       if (Files.isSymbolicLink(dir) || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-        return new Prepared(path, Outcome.Refused, "an entry of that name exists and is not a directory; left alone "
-            + "(remove it so that the instance's pods can start)");
+        return new Prepared(
+            path,
+            Outcome.Refused,
+            "an entry of that name exists and is not a directory; left alone "
+                + "(remove it so that the instance's pods can start)");
       }
-      Map<String, Object> now = Files.readAttributes(dir, "unix:uid,gid,mode", LinkOption.NOFOLLOW_LINKS);
+      Map<String, Object> now =
+          Files.readAttributes(dir, "unix:uid,gid,mode", LinkOption.NOFOLLOW_LINKS);
       int mode = (Integer) now.get("mode") & 07777;
       int gid = (Integer) now.get("gid");
       int uid = (Integer) now.get("uid");
       if (mode == MODE && gid == wanted.gid() && uid == 0) {
-        return new Prepared(path, created ? Outcome.Created : Outcome.Present,
-            created ? "made for the instance's pods" : "already owned by root:" + gid + " with mode 2770");
+        return new Prepared(
+            path,
+            created ? Outcome.Created : Outcome.Present,
+            created
+                ? "made for the instance's pods"
+                : "already owned by root:" + gid + " with mode 2770");
       }
       // Group 0 first: the agent runs as root:0, so chmod keeps the setgid bit without CAP_FSETID.
       Files.setAttribute(dir, "unix:uid", 0, LinkOption.NOFOLLOW_LINKS);
       Files.setAttribute(dir, "unix:gid", 0, LinkOption.NOFOLLOW_LINKS);
       Files.setAttribute(dir, "unix:mode", MODE, LinkOption.NOFOLLOW_LINKS);
       Files.setAttribute(dir, "unix:gid", wanted.gid(), LinkOption.NOFOLLOW_LINKS);
-      return new Prepared(path, created ? Outcome.Created : Outcome.Repaired, created ? "made for the instance's pods"
-          : "was " + uid + ":" + gid + " mode " + Integer.toOctalString(mode) + ", set to 0:" + wanted.gid() + " mode 2770");
+      return new Prepared(
+          path,
+          created ? Outcome.Created : Outcome.Repaired,
+          created
+              ? "made for the instance's pods"
+              : "was "
+                  + uid
+                  + ":"
+                  + gid
+                  + " mode "
+                  + Integer.toOctalString(mode)
+                  + ", set to 0:"
+                  + wanted.gid()
+                  + " mode 2770");
     } catch (IOException | RuntimeException e) {
-      return new Prepared(path, Outcome.Failed, "preparing " + path + " for gid " + wanted.gid() + " failed: " + e
-          + " (the agent needs CAP_CHOWN and DAC_OVERRIDE and the shared root mounted read-write; the pods wait in "
-          + "ContainerCreating until it exists)");
+      return new Prepared(
+          path,
+          Outcome.Failed,
+          "preparing "
+              + path
+              + " for gid "
+              + wanted.gid()
+              + " failed: "
+              + e
+              + " (the agent needs CAP_CHOWN and DAC_OVERRIDE and the shared root mounted read-write; the pods wait in "
+              + "ContainerCreating until it exists)");
     }
   }
 }

@@ -10,6 +10,8 @@ public enum Action {
   Kept,
   /** Judged removable, but a re-check just before acting failed: kept. */
   Spared,
-  /** Judged removable, re-checks held, but the kernel refused or the namespace could not be joined. */
+  /**
+   * Judged removable, re-checks held, but the kernel refused or the namespace could not be joined.
+   */
   Failed
 }

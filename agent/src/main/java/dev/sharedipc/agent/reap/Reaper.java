@@ -1,7 +1,5 @@
 package dev.sharedipc.agent.reap;
 
-import dev.sharedipc.agent.survey.Finding;
-import dev.sharedipc.agent.survey.NamespaceFinding;
 import dev.sharedipc.agent.kernel.Kernel;
 import dev.sharedipc.agent.kernel.KernelException;
 import dev.sharedipc.agent.kernel.NamespaceRef;
@@ -9,6 +7,8 @@ import dev.sharedipc.agent.kernel.NamespaceUnavailableException;
 import dev.sharedipc.agent.kernel.ShmStat;
 import dev.sharedipc.agent.scan.ProcessTable;
 import dev.sharedipc.agent.scan.Segment;
+import dev.sharedipc.agent.survey.Finding;
+import dev.sharedipc.agent.survey.NamespaceFinding;
 import dev.sharedipc.agent.verdict.Liveness;
 import dev.sharedipc.agent.verdict.Verdict;
 import java.nio.file.Path;
@@ -24,13 +24,13 @@ import org.slf4j.LoggerFactory;
  * Acts on verdicts. It judges nothing itself: for each {@link Verdict#Remove} it joins the
  * segment's namespace and, on that thread, immediately before {@code IPC_RMID}, checks again that
  * the segment is the one judged (same shmid, key and ctime), still unattached, untouched since
- * (same atime, dtime, last operator) and that its creator and last operator are still gone
- * (a fresh look at the real procfs). Any difference spares the segment. Every decision is logged
- * as one key=value line and passed to the listener (metrics, Events).
+ * (same atime, dtime, last operator) and that its creator and last operator are still gone (a fresh
+ * look at the real procfs). Any difference spares the segment. Every decision is logged as one
+ * key=value line and passed to the listener (metrics, Events).
  *
- * <p>Residual race: between the final IPC_STAT and IPC_RMID (microseconds) a process could
- * attach by shmid. IPC_RMID then only marks the segment: the attacher keeps its memory until it
- * detaches, so no data in use is destroyed; only new attaches by key fail.
+ * <p>Residual race: between the final IPC_STAT and IPC_RMID (microseconds) a process could attach
+ * by shmid. IPC_RMID then only marks the segment: the attacher keeps its memory until it detaches,
+ * so no data in use is destroyed; only new attaches by key fail.
  */
 public final class Reaper {
   private static final Logger log = LoggerFactory.getLogger(Reaper.class);
@@ -83,42 +83,58 @@ public final class Reaper {
       return new Decision(f, Action.WouldRemove, "dry run: " + f.judgement().reason());
     }
     if (ns == null) {
-      return new Decision(f, Action.Failed, "its namespace ipc:[" + f.segment().ipcNamespace() + "] is not known to this pass");
+      return new Decision(
+          f,
+          Action.Failed,
+          "its namespace ipc:[" + f.segment().ipcNamespace() + "] is not known to this pass");
     }
     try {
-      return kernel.inIpcNamespace(ns, session -> {
-        Segment judged = f.segment();
-        ShmStat now;
-        try {
-          now = session.stat(judged.shmid());
-        } catch (KernelException e) {
-          if (e.isGone()) {
-            return new Decision(f, Action.Spared, "segment shmid=" + judged.shmid() + " no longer exists");
-          }
-          return new Decision(f, Action.Failed, e.getMessage());
-        }
-        String changed = difference(judged, now);
-        if (changed != null) {
-          return new Decision(f, Action.Spared, changed);
-        }
-        // judged and now agree on cpid, lpid, ctime, atime and dtime (difference above): ask as the judgement did
-        Liveness again = Liveness.of(judged, new ProcessTable(kernelProcRoot));
-        if (again.creatorAlive()) {
-          return new Decision(f, Action.Spared, "creator pid " + now.cpid() + " is alive in the namespace again");
-        }
-        if (again.lastOperatorAlive()) {
-          return new Decision(f, Action.Spared, "last operator pid " + now.lpid() + " is alive in the namespace");
-        }
-        try {
-          session.remove(judged.shmid());
-        } catch (KernelException e) {
-          if (e.isGone()) {
-            return new Decision(f, Action.Spared, "segment shmid=" + judged.shmid() + " vanished before IPC_RMID");
-          }
-          return new Decision(f, Action.Failed, e.getMessage());
-        }
-        return new Decision(f, Action.Removed, f.judgement().reason());
-      });
+      return kernel.inIpcNamespace(
+          ns,
+          session -> {
+            Segment judged = f.segment();
+            ShmStat now;
+            try {
+              now = session.stat(judged.shmid());
+            } catch (KernelException e) {
+              if (e.isGone()) {
+                return new Decision(
+                    f, Action.Spared, "segment shmid=" + judged.shmid() + " no longer exists");
+              }
+              return new Decision(f, Action.Failed, e.getMessage());
+            }
+            String changed = difference(judged, now);
+            if (changed != null) {
+              return new Decision(f, Action.Spared, changed);
+            }
+            // judged and now agree on cpid, lpid, ctime, atime and dtime (difference above): ask as
+            // the judgement did
+            Liveness again = Liveness.of(judged, new ProcessTable(kernelProcRoot));
+            if (again.creatorAlive()) {
+              return new Decision(
+                  f,
+                  Action.Spared,
+                  "creator pid " + now.cpid() + " is alive in the namespace again");
+            }
+            if (again.lastOperatorAlive()) {
+              return new Decision(
+                  f,
+                  Action.Spared,
+                  "last operator pid " + now.lpid() + " is alive in the namespace");
+            }
+            try {
+              session.remove(judged.shmid());
+            } catch (KernelException e) {
+              if (e.isGone()) {
+                return new Decision(
+                    f,
+                    Action.Spared,
+                    "segment shmid=" + judged.shmid() + " vanished before IPC_RMID");
+              }
+              return new Decision(f, Action.Failed, e.getMessage());
+            }
+            return new Decision(f, Action.Removed, f.judgement().reason());
+          });
     } catch (NamespaceUnavailableException e) {
       return new Decision(f, e.gone() ? Action.Spared : Action.Failed, e.getMessage());
     } catch (Exception e) {
@@ -129,10 +145,16 @@ public final class Reaper {
   /** Why the segment is not the one that was judged, or null when nothing that matters changed. */
   static String difference(Segment judged, ShmStat now) {
     if (now.key() != judged.key()) {
-      return String.format("key changed from 0x%08x to 0x%08x since judgement (removed and re-created?)", judged.key(), now.key());
+      return String.format(
+          "key changed from 0x%08x to 0x%08x since judgement (removed and re-created?)",
+          judged.key(), now.key());
     }
     if (now.ctime() != judged.ctime()) {
-      return "ctime changed from " + judged.ctime() + " to " + now.ctime() + " since judgement (re-created or IPC_SET)";
+      return "ctime changed from "
+          + judged.ctime()
+          + " to "
+          + now.ctime()
+          + " since judgement (re-created or IPC_SET)";
     }
     if (now.markedForRemoval()) {
       return "already marked for removal by someone else";
@@ -143,9 +165,22 @@ public final class Reaper {
     if (now.cpid() != judged.cpid()) {
       return "creator pid changed from " + judged.cpid() + " to " + now.cpid();
     }
-    if (now.lpid() != judged.lpid() || now.atime() != judged.atime() || now.dtime() != judged.dtime()) {
-      return "used since judgement (last operator " + judged.lpid() + "->" + now.lpid() + ", atime " + judged.atime() + "->"
-          + now.atime() + ", dtime " + judged.dtime() + "->" + now.dtime() + ")";
+    if (now.lpid() != judged.lpid()
+        || now.atime() != judged.atime()
+        || now.dtime() != judged.dtime()) {
+      return "used since judgement (last operator "
+          + judged.lpid()
+          + "->"
+          + now.lpid()
+          + ", atime "
+          + judged.atime()
+          + "->"
+          + now.atime()
+          + ", dtime "
+          + judged.dtime()
+          + "->"
+          + now.dtime()
+          + ")";
     }
     return null;
   }

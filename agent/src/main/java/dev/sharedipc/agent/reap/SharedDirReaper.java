@@ -37,11 +37,11 @@ import org.slf4j.LoggerFactory;
  * Removes SameNode shared directories whose instance is gone. Each pass lists the shared root
  * (symbolic links are never followed), inspects every entry, remembers since when each instance has
  * had no pod on this node, asks {@link SharedDirJudge} for a verdict, and scans processes' open and
- * mapped files only for the directories that reach that question. For a {@link SharedDirVerdict#Remove}
- * it gathers every fact again (inspection, the informer's pods, open files) and judges again
- * immediately before removing; the removal itself goes through file descriptors relative to the
- * shared root ({@link SecureDirectoryStream}), never following a symbolic link, so a directory
- * swapped for a link meanwhile cannot lead it elsewhere.
+ * mapped files only for the directories that reach that question. For a {@link
+ * SharedDirVerdict#Remove} it gathers every fact again (inspection, the informer's pods, open
+ * files) and judges again immediately before removing; the removal itself goes through file
+ * descriptors relative to the shared root ({@link SecureDirectoryStream}), never following a
+ * symbolic link, so a directory swapped for a link meanwhile cannot lead it elsewhere.
  *
  * <p>Residual race: a process could open a file under the directory between the last scan of open
  * files and the removal (milliseconds). On tmpfs, removal unlinks names only; such a process keeps
@@ -56,6 +56,7 @@ public final class SharedDirReaper {
   private final boolean dryRun;
   private final Clock clock;
   private final Path mountInfo;
+
   /** Entry name -> when no pod of its instance was first seen, continuously since. */
   private final Map<String, Instant> absentSince = new HashMap<>();
 
@@ -63,11 +64,18 @@ public final class SharedDirReaper {
    * @param procRoots where to look for processes using a directory: the discovery root and the real
    *     /proc (a user anywhere keeps it)
    */
-  public SharedDirReaper(Path root, List<Path> procRoots, NodePods cluster, boolean dryRun, Clock clock) {
+  public SharedDirReaper(
+      Path root, List<Path> procRoots, NodePods cluster, boolean dryRun, Clock clock) {
     this(root, procRoots, cluster, dryRun, clock, Path.of("/proc/self/mountinfo"));
   }
 
-  SharedDirReaper(Path root, List<Path> procRoots, NodePods cluster, boolean dryRun, Clock clock, Path mountInfo) {
+  SharedDirReaper(
+      Path root,
+      List<Path> procRoots,
+      NodePods cluster,
+      boolean dryRun,
+      Clock clock,
+      Path mountInfo) {
     this.root = root;
     this.procRoots = List.copyOf(procRoots);
     this.cluster = cluster;
@@ -76,16 +84,20 @@ public final class SharedDirReaper {
     this.mountInfo = mountInfo;
   }
 
-  /** One pass that reads {@code /proc} itself when a directory needs its users (a CLI run, a test). */
+  /**
+   * One pass that reads {@code /proc} itself when a directory needs its users (a CLI run, a test).
+   */
   public List<SharedDirDecision> reap() {
     return reap(null);
   }
 
   /**
-   * One pass that judges from the users index the serve pass already read ({@link dev.sharedipc.agent.survey.PosixFindings#users()}),
-   * so a pass reads {@code /proc} once; the re-check before any removal still reads it afresh.
+   * One pass that judges from the users index the serve pass already read ({@link
+   * dev.sharedipc.agent.survey.PosixFindings#users()}), so a pass reads {@code /proc} once; the
+   * re-check before any removal still reads it afresh.
    *
-   * @param passUsers the pass's index, or null (or one that does not cover the shared root's filesystem) to read afresh
+   * @param passUsers the pass's index, or null (or one that does not cover the shared root's
+   *     filesystem) to read afresh
    */
   public List<SharedDirDecision> reap(FileUsersIndex passUsers) {
     if (root == null || !Files.isDirectory(root)) {
@@ -117,7 +129,8 @@ public final class SharedDirReaper {
     Map<String, SharedDirJudgement> judged = new TreeMap<>();
     List<String> needUsers = new ArrayList<>();
     for (Dir d : dirs.values()) {
-      SharedDirJudgement j = SharedDirJudge.judge(d, pods, absentSince.get(d.name()), grace(d), null, now);
+      SharedDirJudgement j =
+          SharedDirJudge.judge(d, pods, absentSince.get(d.name()), grace(d), null, now);
       judged.put(d.name(), j);
       if (j.verdict() == SharedDirVerdict.UsersUnknown) {
         needUsers.add(d.name());
@@ -128,7 +141,14 @@ public final class SharedDirReaper {
       String unknown = users(realRoot, needUsers, users, passUsers);
       for (String name : needUsers) {
         Dir d = dirs.get(name);
-        SharedDirJudgement j = SharedDirJudge.judge(d, pods, absentSince.get(name), grace(d), unknown == null ? users.get(name) : null, now);
+        SharedDirJudgement j =
+            SharedDirJudge.judge(
+                d,
+                pods,
+                absentSince.get(name),
+                grace(d),
+                unknown == null ? users.get(name) : null,
+                now);
         if (unknown != null) {
           j = new SharedDirJudgement(j.verdict(), j.reason() + " (" + unknown + ")");
         }
@@ -151,46 +171,90 @@ public final class SharedDirReaper {
       return new SharedDirDecision(path, d.name(), d.owner(), j, Action.Kept, j.reason());
     }
     if (dryRun) {
-      return new SharedDirDecision(path, d.name(), d.owner(), j, Action.WouldRemove, "dry run: " + j.reason());
+      return new SharedDirDecision(
+          path, d.name(), d.owner(), j, Action.WouldRemove, "dry run: " + j.reason());
     }
     // every fact again, right before acting
     Instant now = clock.instant();
     Dir again = inspect(realRoot, realRoot.resolve(d.name()), mountPoints());
     List<NodePod> pods = cluster.onThisNode().orElse(null);
     Map<String, Set<Integer>> users = new HashMap<>();
-    String unknown = again.unsafe() == null ? users(realRoot, List.of(d.name()), users, null) : null; // never the pass's index
-    SharedDirJudgement fresh = SharedDirJudge.judge(again, pods, absentSince.get(d.name()), grace(again),
-        unknown == null ? users.get(d.name()) : null, now);
+    String unknown =
+        again.unsafe() == null
+            ? users(realRoot, List.of(d.name()), users, null)
+            : null; // never the pass's index
+    SharedDirJudgement fresh =
+        SharedDirJudge.judge(
+            again,
+            pods,
+            absentSince.get(d.name()),
+            grace(again),
+            unknown == null ? users.get(d.name()) : null,
+            now);
     if (fresh.verdict() != SharedDirVerdict.Remove) {
-      return new SharedDirDecision(path, d.name(), d.owner(), j, Action.Spared,
-          "re-check before removal: " + fresh.reason() + (unknown == null ? "" : " (" + unknown + ")"));
+      return new SharedDirDecision(
+          path,
+          d.name(),
+          d.owner(),
+          j,
+          Action.Spared,
+          "re-check before removal: "
+              + fresh.reason()
+              + (unknown == null ? "" : " (" + unknown + ")"));
     }
     try (DirectoryStream<Path> s = Files.newDirectoryStream(realRoot)) {
       if (!(s instanceof SecureDirectoryStream<Path> secure)) {
-        return new SharedDirDecision(path, d.name(), d.owner(), j, Action.Failed,
+        return new SharedDirDecision(
+            path,
+            d.name(),
+            d.owner(),
+            j,
+            Action.Failed,
             "this platform cannot remove without following links (no SecureDirectoryStream); kept");
       }
       deleteTree(secure, realRoot.getFileSystem().getPath(d.name()));
     } catch (NoSuchFileException e) {
       absentSince.remove(d.name());
-      return new SharedDirDecision(path, d.name(), d.owner(), j, Action.Spared, "it vanished before removal: " + e.getMessage());
+      return new SharedDirDecision(
+          path,
+          d.name(),
+          d.owner(),
+          j,
+          Action.Spared,
+          "it vanished before removal: " + e.getMessage());
     } catch (IOException | RuntimeException e) {
-      return new SharedDirDecision(path, d.name(), d.owner(), j, Action.Failed,
-          "removing " + path + " failed: " + e + " (what remains is kept and judged again next pass)");
+      return new SharedDirDecision(
+          path,
+          d.name(),
+          d.owner(),
+          j,
+          Action.Failed,
+          "removing "
+              + path
+              + " failed: "
+              + e
+              + " (what remains is kept and judged again next pass)");
     }
     absentSince.remove(d.name());
     return new SharedDirDecision(path, d.name(), d.owner(), fresh, Action.Removed, fresh.reason());
   }
 
-  /** Deletes {@code name} relative to {@code parent}'s descriptor: links are removed as links, never followed. */
+  /**
+   * Deletes {@code name} relative to {@code parent}'s descriptor: links are removed as links, never
+   * followed.
+   */
   private static void deleteTree(SecureDirectoryStream<Path> parent, Path name) throws IOException {
-    BasicFileAttributes a = parent.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).readAttributes();
+    BasicFileAttributes a =
+        parent
+            .getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+            .readAttributes();
     if (!a.isDirectory()) {
       parent.deleteFile(name);
       return;
     }
     List<Path> children = new ArrayList<>();
-    try (SecureDirectoryStream<Path> child = parent.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS)) {
+    try (SecureDirectoryStream<Path> child =
+        parent.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS)) {
       child.forEach(p -> children.add(p.getFileName()));
       for (Path c : children) {
         deleteTree(child, c);
@@ -199,22 +263,30 @@ public final class SharedDirReaper {
     parent.deleteDirectory(name);
   }
 
-  /** The entry as it is: unsafe (with why) unless a real directory directly under the real root with nothing mounted in it. */
+  /**
+   * The entry as it is: unsafe (with why) unless a real directory directly under the real root with
+   * nothing mounted in it.
+   */
   static Dir inspect(Path realRoot, Path entry, Set<String> mounts) {
     String name = entry.getFileName().toString();
     try {
       if (Files.isSymbolicLink(entry)) {
-        return Dir.named(name, "is a symbolic link (to " + Files.readSymbolicLink(entry) + "), never followed");
+        return Dir.named(
+            name, "is a symbolic link (to " + Files.readSymbolicLink(entry) + "), never followed");
       }
       if (!Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
         return Dir.named(name, "is not a directory");
       }
       Path real = entry.toRealPath();
       if (!realRoot.equals(real.getParent())) {
-        return Dir.named(name, "resolves to " + real + ", not directly under the shared root " + realRoot);
+        return Dir.named(
+            name, "resolves to " + real + ", not directly under the shared root " + realRoot);
       }
       if (mounts == null) {
-        return Dir.named(name, "mount points are unknown (" + "/proc/self/mountinfo unreadable), so a mount under it cannot be ruled out");
+        return Dir.named(
+            name,
+            "mount points are unknown ("
+                + "/proc/self/mountinfo unreadable), so a mount under it cannot be ruled out");
       }
       String prefix = real + "/";
       for (String m : mounts) {
@@ -250,13 +322,15 @@ public final class SharedDirReaper {
   }
 
   /**
-   * Fills users per entry name: every file under each directory (walked without following links, the
-   * directory itself included) joined to an index of who has files open, mapped or as working directory;
-   * returns why they are unknown, or null.
+   * Fills users per entry name: every file under each directory (walked without following links,
+   * the directory itself included) joined to an index of who has files open, mapped or as working
+   * directory; returns why they are unknown, or null.
    *
-   * @param index the pass's index, or null to read {@code /proc} now (the re-check before a removal always does)
+   * @param index the pass's index, or null to read {@code /proc} now (the re-check before a removal
+   *     always does)
    */
-  private String users(Path realRoot, List<String> names, Map<String, Set<Integer>> out, FileUsersIndex index) {
+  private String users(
+      Path realRoot, List<String> names, Map<String, Set<Integer>> out, FileUsersIndex index) {
     Map<String, Set<FileId>> files = new HashMap<>();
     Set<FileId> all = new HashSet<>();
     for (String n : names) {
@@ -273,7 +347,10 @@ public final class SharedDirReaper {
       names.forEach(n -> out.put(n, new HashSet<>()));
       return null;
     }
-    FileUsersIndex users = index != null && all.stream().allMatch(index::covers) ? index : FileUsersIndex.read(procRoots, all);
+    FileUsersIndex users =
+        index != null && all.stream().allMatch(index::covers)
+            ? index
+            : FileUsersIndex.read(procRoots, all);
     if (users.unknown() != null) {
       return users.unknown();
     }
@@ -281,7 +358,9 @@ public final class SharedDirReaper {
     return null;
   }
 
-  /** Mount points in the agent's mount namespace (where removal happens), or null when unreadable. */
+  /**
+   * Mount points in the agent's mount namespace (where removal happens), or null when unreadable.
+   */
   private Set<String> mountPoints() {
     Set<String> out = new HashSet<>();
     try {

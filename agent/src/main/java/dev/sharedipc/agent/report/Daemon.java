@@ -1,32 +1,31 @@
 package dev.sharedipc.agent.report;
 
-import dev.sharedipc.agent.survey.Findings;
-import dev.sharedipc.agent.survey.Survey;
-import dev.sharedipc.agent.reap.Action;
 import dev.sharedipc.agent.reap.Decision;
+import dev.sharedipc.agent.reap.PosixObjectReaper;
 import dev.sharedipc.agent.reap.Reaper;
 import dev.sharedipc.agent.reap.SharedDirDecision;
 import dev.sharedipc.agent.reap.SharedDirReaper;
-import java.time.Duration;
-import java.time.Instant;
-import dev.sharedipc.agent.reap.PosixObjectReaper;
 import dev.sharedipc.agent.scan.PosixObject;
+import dev.sharedipc.agent.survey.Findings;
 import dev.sharedipc.agent.survey.PosixObjectFinding;
 import dev.sharedipc.agent.survey.PosixVolumeFinding;
+import dev.sharedipc.agent.survey.Survey;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The serve loop: survey, reap, record metrics, report. One pass at a time on one thread; a pass
- * that fails is logged and the next one runs on schedule. The reporter is optional: without it
- * the agent keeps scanning and reaping; with it, writes to the API server never hold a pass up
- * for longer than the reporter's bounded wait (see {@link NodeReporter}).
+ * that fails is logged and the next one runs on schedule. The reporter is optional: without it the
+ * agent keeps scanning and reaping; with it, writes to the API server never hold a pass up for
+ * longer than the reporter's bounded wait (see {@link NodeReporter}).
  */
 public final class Daemon {
   private static final Logger log = LoggerFactory.getLogger(Daemon.class);
@@ -39,18 +38,37 @@ public final class Daemon {
   private final Duration interval;
   private final SharedDirReaper sharedDirs;
   private PosixObjectReaper posixObjects;
-  /** Volumes whose crash-loop guard was on in the last pass: its Event is filed when it turns on, not every pass. */
+
+  /**
+   * Volumes whose crash-loop guard was on in the last pass: its Event is filed when it turns on,
+   * not every pass.
+   */
   private Set<String> guarded = Set.of();
+
   private volatile Findings last;
   private volatile Instant lastSuccess;
   private final Instant started = Instant.now();
 
-  public Daemon(Survey survey, Reaper reaper, Metrics metrics, NodeStatusBuilder status, NodeReporter reporter, Duration interval) {
+  public Daemon(
+      Survey survey,
+      Reaper reaper,
+      Metrics metrics,
+      NodeStatusBuilder status,
+      NodeReporter reporter,
+      Duration interval) {
     this(survey, reaper, null, metrics, status, reporter, interval);
   }
 
-  /** @param sharedDirs removes SameNode shared directories whose instance is gone; null for none */
-  public Daemon(Survey survey, Reaper reaper, SharedDirReaper sharedDirs, Metrics metrics, NodeStatusBuilder status, NodeReporter reporter,
+  /**
+   * @param sharedDirs removes SameNode shared directories whose instance is gone; null for none
+   */
+  public Daemon(
+      Survey survey,
+      Reaper reaper,
+      SharedDirReaper sharedDirs,
+      Metrics metrics,
+      NodeStatusBuilder status,
+      NodeReporter reporter,
       Duration interval) {
     this.sharedDirs = sharedDirs;
     this.survey = survey;
@@ -62,8 +80,8 @@ public final class Daemon {
   }
 
   /**
-   * Removes POSIX shared-memory objects each pass (judged under the groups' published policies); without
-   * it they are inventoried and reported only.
+   * Removes POSIX shared-memory objects each pass (judged under the groups' published policies);
+   * without it they are inventoried and reported only.
    */
   public Daemon posixObjects(PosixObjectReaper reaper) {
     this.posixObjects = reaper;
@@ -81,7 +99,8 @@ public final class Daemon {
       }
     }
     if (sharedDirs != null) {
-      for (SharedDirDecision d : sharedDirs.reap(f.posix().users())) { // the survey's read of /proc, not another
+      for (SharedDirDecision d :
+          sharedDirs.reap(f.posix().users())) { // the survey's read of /proc, not another
         metrics.recordSharedDir(d);
         if (reporter != null) {
           reporter.recordEvent(d);
@@ -98,16 +117,21 @@ public final class Daemon {
       status.addPosix(report, f.posix(), posix, metrics.removedPosixObjects());
       metrics.apiServerUp(reporter.report(report));
     }
-    log.debug("pass done segments={} namespaces={} duration={}ms", f.segments().size(), f.namespaces().size(), f.duration().toMillis());
+    log.debug(
+        "pass done segments={} namespaces={} duration={}ms",
+        f.segments().size(),
+        f.namespaces().size(),
+        f.duration().toMillis());
     return decisions;
   }
 
   /**
-   * The POSIX part of a pass: removes what the verdicts allow (re-checked), one Event and one count per
-   * removal, and an Event on the pod when a volume's crash-loop guard turns on.
+   * The POSIX part of a pass: removes what the verdicts allow (re-checked), one Event and one count
+   * per removal, and an Event on the pod when a volume's crash-loop guard turns on.
    */
   private List<PosixObjectReaper.Decision> posixPass(Findings f) {
-    List<PosixObjectReaper.Decision> decisions = posixObjects == null ? List.of() : posixObjects.reap(f.posix(), Instant.now());
+    List<PosixObjectReaper.Decision> decisions =
+        posixObjects == null ? List.of() : posixObjects.reap(f.posix(), Instant.now());
     Map<PosixObject, PosixObjectFinding> byObject = new IdentityHashMap<>();
     f.posix().objects().forEach(o -> byObject.put(o.object(), o));
     for (PosixObjectReaper.Decision d : decisions) {
@@ -124,8 +148,13 @@ public final class Daemon {
       }
       on.add(v.volume().path());
       if (!guarded.contains(v.volume().path())) {
-        log.warn("crash-loop guard on volume=\"{}\" pod={} used={} size={} backOff={} restarted={}", v.volume().path(),
-            v.pod() == null ? "-" : v.pod().uid(), v.volume().usedBytes(), v.volume().sizeBytes(), v.guard().backOff(),
+        log.warn(
+            "crash-loop guard on volume=\"{}\" pod={} used={} size={} backOff={} restarted={}",
+            v.volume().path(),
+            v.pod() == null ? "-" : v.pod().uid(),
+            v.volume().usedBytes(),
+            v.volume().sizeBytes(),
+            v.guard().backOff(),
             v.guard().restarted());
         if (reporter != null) {
           reporter.recordGuard(v);
@@ -167,12 +196,24 @@ public final class Daemon {
     return unhealthy().isEmpty();
   }
 
-  /** Why the loop is unhealthy: no pass succeeded within three intervals (the first one is allowed as long). */
+  /**
+   * Why the loop is unhealthy: no pass succeeded within three intervals (the first one is allowed
+   * as long).
+   */
   public Optional<String> unhealthy() {
     Instant ok = lastSuccess;
     Duration window = interval.multipliedBy(3).plusSeconds(30);
-    boolean fine = ok == null ? Instant.now().isBefore(started.plus(window)) : Instant.now().isBefore(ok.plus(window));
-    return fine ? Optional.empty() : Optional.of("no successful scan " + (ok == null ? "since the start " : "since " + ok)
-        + " (more than " + dev.sharedipc.api.Durations.format(window) + "); the agent log says why passes fail");
+    boolean fine =
+        ok == null
+            ? Instant.now().isBefore(started.plus(window))
+            : Instant.now().isBefore(ok.plus(window));
+    return fine
+        ? Optional.empty()
+        : Optional.of(
+            "no successful scan "
+                + (ok == null ? "since the start " : "since " + ok)
+                + " (more than "
+                + dev.sharedipc.api.Durations.format(window)
+                + "); the agent log says why passes fail");
   }
 }

@@ -1,27 +1,27 @@
 package dev.sharedipc.agent.report;
 
+import dev.sharedipc.agent.reap.Decision;
+import dev.sharedipc.agent.reap.PosixObjectReaper;
+import dev.sharedipc.agent.scan.MemoryVolume;
 import dev.sharedipc.agent.scan.MessageQueue;
 import dev.sharedipc.agent.scan.PosixQueue;
 import dev.sharedipc.agent.scan.SemaphoreSet;
 import dev.sharedipc.agent.survey.Attributed;
 import dev.sharedipc.agent.survey.Finding;
-import dev.sharedipc.agent.survey.IpcObjects;
 import dev.sharedipc.agent.survey.Findings;
+import dev.sharedipc.agent.survey.IpcObjects;
 import dev.sharedipc.agent.survey.NamespaceFinding;
-import dev.sharedipc.agent.reap.Decision;
-import dev.sharedipc.agent.scan.MemoryVolume;
-import dev.sharedipc.agent.reap.PosixObjectReaper;
 import dev.sharedipc.agent.survey.PosixFindings;
 import dev.sharedipc.agent.survey.PosixObjectFinding;
 import dev.sharedipc.agent.survey.PosixVolumeFinding;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.CrashLoopGuardReport;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.GuardFileReport;
-import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.PosixOrphanReport;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.KernelLimits;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.NamespaceReport;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.NodeTotals;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.OrphanReport;
+import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.PosixOrphanReport;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.VolumeReport;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
@@ -34,11 +34,11 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Builds the SharedIpcNode status from one pass, bounded so that the object stays far below
- * etcd's limit whatever the node holds: totals always; at most {@link #MAX_NAMESPACES} namespace
- * entries, {@link #MAX_VOLUMES} volumes (largest first) and {@link #MAX_ORPHANS} orphans;
- * condition Truncated=True says when something was cut. Pure apart from remembering condition
- * transition times between calls.
+ * Builds the SharedIpcNode status from one pass, bounded so that the object stays far below etcd's
+ * limit whatever the node holds: totals always; at most {@link #MAX_NAMESPACES} namespace entries,
+ * {@link #MAX_VOLUMES} volumes (largest first) and {@link #MAX_ORPHANS} orphans; condition
+ * Truncated=True says when something was cut. Pure apart from remembering condition transition
+ * times between calls.
  *
  * <p>The host namespace has one entry for its unattributed segments and one per pod that its other
  * segments are attributed to (live creator or ledger), shaped like a pod namespace's entry plus
@@ -57,18 +57,26 @@ public final class NodeStatusBuilder {
     this.agentVersion = agentVersion;
   }
 
-  /** The status with the bounded removal counts: at most {@link RemovalCounts#MAX_GROUPS} groups by name, the rest summed. */
+  /**
+   * The status with the bounded removal counts: at most {@link RemovalCounts#MAX_GROUPS} groups by
+   * name, the rest summed.
+   */
   public SharedIpcNodeStatus build(Findings f, List<Decision> decisions, RemovalCounts removed) {
     SharedIpcNodeStatus s = build(f, decisions, removed.byGroup());
     s.setOrphansRemovedInOtherGroups(removed.other() == 0 ? null : removed.other());
     return s;
   }
 
-  public SharedIpcNodeStatus build(Findings f, List<Decision> decisions, Map<String, Long> removedByGroup) {
+  public SharedIpcNodeStatus build(
+      Findings f, List<Decision> decisions, Map<String, Long> removedByGroup) {
     SharedIpcNodeStatus s = new SharedIpcNodeStatus();
     s.setAgentVersion(agentVersion);
     String finished = f.scannedAt().plus(f.duration()).toString();
-    s.setLastScanTime(f.scannedAt().plus(f.duration()).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
+    s.setLastScanTime(
+        f.scannedAt()
+            .plus(f.duration())
+            .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+            .toString());
     s.setLastScanDurationSeconds(Math.round(f.duration().toNanos() / 1e6) / 1e3);
     if (f.limits() != null) {
       KernelLimits k = new KernelLimits();
@@ -86,8 +94,13 @@ public final class NodeStatusBuilder {
     t.rssBytes = f.segments().stream().mapToLong(x -> Math.max(0, x.segment().rssBytes())).sum();
     t.swapBytes = f.segments().stream().mapToLong(x -> Math.max(0, x.segment().swapBytes())).sum();
     t.orphans = f.segments().stream().filter(x -> x.judgement().verdict().orphan()).count();
-    t.unattributedSegments = f.segments().stream().filter(x -> !x.attribution().attributed()).count();
-    t.unattributedBytes = f.segments().stream().filter(x -> !x.attribution().attributed()).mapToLong(x -> x.segment().bytes()).sum();
+    t.unattributedSegments =
+        f.segments().stream().filter(x -> !x.attribution().attributed()).count();
+    t.unattributedBytes =
+        f.segments().stream()
+            .filter(x -> !x.attribution().attributed())
+            .mapToLong(x -> x.segment().bytes())
+            .sum();
     t.memoryVolumes = (long) f.volumes().size();
     t.memoryVolumeUsedBytes = f.volumes().stream().mapToLong(MemoryVolume::usedBytes).sum();
     ipcObjectTotals(t, f.ipcObjects());
@@ -112,7 +125,8 @@ public final class NodeStatusBuilder {
       r.orphans = 0L;
       byInode.put(r.inode, r);
     }
-    // host-namespace segments attributed to a pod (live creator or ledger): one entry per pod, so that
+    // host-namespace segments attributed to a pod (live creator or ledger): one entry per pod, so
+    // that
     // usage reaches the pod's group and instance exactly as a pod namespace's entry does
     Map<String, NamespaceReport> hostByPod = new TreeMap<>();
     for (Finding x : f.segments()) {
@@ -121,9 +135,12 @@ public final class NodeStatusBuilder {
         continue;
       }
       if (Boolean.TRUE.equals(r.host) && x.attribution().attributed()) {
-        r = hostByPod.computeIfAbsent(x.attribution().podUid(), uid -> hostPodEntry(x.segment().ipcNamespace(), uid));
+        r =
+            hostByPod.computeIfAbsent(
+                x.attribution().podUid(), uid -> hostPodEntry(x.segment().ipcNamespace(), uid));
         if (r.podNamespace == null && x.attribution().pod() != null) {
-          // the first segment seen may have named only the UID (creator alive, pod not yet known); a ledger entry more
+          // the first segment seen may have named only the UID (creator alive, pod not yet known);
+          // a ledger entry more
           r.podNamespace = x.attribution().pod().namespace();
           r.podName = x.attribution().pod().name();
           r.group = x.attribution().pod().group();
@@ -136,12 +153,22 @@ public final class NodeStatusBuilder {
       r.orphans += x.judgement().verdict().orphan() ? 1 : 0;
     }
     countIpcObjects(byInode, f.ipcObjects());
-    // pod namespaces, the host namespace and its pods; a namespace of no pod and no objects says nothing
-    List<NamespaceReport> namespaces = java.util.stream.Stream.concat(byInode.values().stream(), hostByPod.values().stream())
-        .filter(r -> r.podUid != null || r.segments > 0 || Boolean.TRUE.equals(r.host) || holdsIpcObjects(r))
-        .sorted(Comparator.comparingLong((NamespaceReport r) -> r.bytes).reversed().thenComparingLong(r -> r.inode)
-            .thenComparing(r -> r.podUid == null ? "" : r.podUid))
-        .toList();
+    // pod namespaces, the host namespace and its pods; a namespace of no pod and no objects says
+    // nothing
+    List<NamespaceReport> namespaces =
+        java.util.stream.Stream.concat(byInode.values().stream(), hostByPod.values().stream())
+            .filter(
+                r ->
+                    r.podUid != null
+                        || r.segments > 0
+                        || Boolean.TRUE.equals(r.host)
+                        || holdsIpcObjects(r))
+            .sorted(
+                Comparator.comparingLong((NamespaceReport r) -> r.bytes)
+                    .reversed()
+                    .thenComparingLong(r -> r.inode)
+                    .thenComparing(r -> r.podUid == null ? "" : r.podUid))
+            .toList();
     if (namespaces.size() > MAX_NAMESPACES) {
       truncated = true;
       namespaces = namespaces.subList(0, MAX_NAMESPACES);
@@ -149,19 +176,22 @@ public final class NodeStatusBuilder {
     s.setIpcNamespaces(new ArrayList<>(namespaces));
 
     List<VolumeReport> volumes = new ArrayList<>();
-    f.volumes().stream().sorted(Comparator.comparingLong(MemoryVolume::usedBytes).reversed()).forEach(v -> {
-      VolumeReport r = new VolumeReport();
-      r.kind = v.kind().name();
-      r.name = v.name();
-      r.path = v.path();
-      r.podUid = v.podUid();
-      r.podNamespace = v.podNamespace();
-      r.group = v.group();
-      r.instance = v.instance();
-      r.sizeBytes = v.sizeBytes();
-      r.usedBytes = v.usedBytes();
-      volumes.add(r);
-    });
+    f.volumes().stream()
+        .sorted(Comparator.comparingLong(MemoryVolume::usedBytes).reversed())
+        .forEach(
+            v -> {
+              VolumeReport r = new VolumeReport();
+              r.kind = v.kind().name();
+              r.name = v.name();
+              r.path = v.path();
+              r.podUid = v.podUid();
+              r.podNamespace = v.podNamespace();
+              r.group = v.group();
+              r.instance = v.instance();
+              r.sizeBytes = v.sizeBytes();
+              r.usedBytes = v.usedBytes();
+              volumes.add(r);
+            });
     if (volumes.size() > MAX_VOLUMES) {
       truncated = true;
     }
@@ -171,8 +201,11 @@ public final class NodeStatusBuilder {
     for (Decision d : decisions) {
       actions.put(d.finding().segment().ipcNamespace() + "/" + d.finding().segment().shmid(), d);
     }
-    List<Finding> orphans = f.segments().stream().filter(x -> x.judgement().verdict().orphan())
-        .sorted(Comparator.comparingLong((Finding x) -> x.segment().bytes()).reversed()).toList();
+    List<Finding> orphans =
+        f.segments().stream()
+            .filter(x -> x.judgement().verdict().orphan())
+            .sorted(Comparator.comparingLong((Finding x) -> x.segment().bytes()).reversed())
+            .toList();
     if (orphans.size() > MAX_ORPHANS) {
       truncated = true;
     }
@@ -196,14 +229,30 @@ public final class NodeStatusBuilder {
     s.setOrphansRemovedByGroup(new TreeMap<>(removedByGroup));
 
     List<Condition> conditions = new ArrayList<>();
-    boolean unreadable = f.namespaces().stream().anyMatch(n -> n.problem() != null && !n.problem().contains("is gone"));
-    conditions.add(condition("Ready", "True", unreadable ? "ScannedWithProblems" : "Scanned",
-        unreadable || !f.problems().isEmpty()
-            ? "The last scan finished with " + f.problems().size() + " problem(s); the first: " + f.problems().get(0)
-            : "The last scan read every IPC namespace on the node.", finished));
-    conditions.add(condition("Truncated", truncated ? "True" : "False", truncated ? "TooManyEntries" : "Complete",
-        truncated ? "Detail was cut to stay small; the agent's /segments endpoint and CLI have all of it."
-            : "Every namespace, volume and orphan is listed.", finished));
+    boolean unreadable =
+        f.namespaces().stream()
+            .anyMatch(n -> n.problem() != null && !n.problem().contains("is gone"));
+    conditions.add(
+        condition(
+            "Ready",
+            "True",
+            unreadable ? "ScannedWithProblems" : "Scanned",
+            unreadable || !f.problems().isEmpty()
+                ? "The last scan finished with "
+                    + f.problems().size()
+                    + " problem(s); the first: "
+                    + f.problems().get(0)
+                : "The last scan read every IPC namespace on the node.",
+            finished));
+    conditions.add(
+        condition(
+            "Truncated",
+            truncated ? "True" : "False",
+            truncated ? "TooManyEntries" : "Complete",
+            truncated
+                ? "Detail was cut to stay small; the agent's /segments endpoint and CLI have all of it."
+                : "Every namespace, volume and orphan is listed.",
+            finished));
     s.setConditions(conditions);
     return s;
   }
@@ -220,8 +269,9 @@ public final class NodeStatusBuilder {
   }
 
   /**
-   * Counts each namespace's semaphore sets and queues into its entry. In the host namespace they go to the entry
-   * without a pod: nothing says which pod made a semaphore set there (no creator pid is kept), so none is guessed.
+   * Counts each namespace's semaphore sets and queues into its entry. In the host namespace they go
+   * to the entry without a pod: nothing says which pod made a semaphore set there (no creator pid
+   * is kept), so none is guessed.
    */
   private static void countIpcObjects(Map<Long, NamespaceReport> byInode, IpcObjects o) {
     for (NamespaceReport r : byInode.values()) {
@@ -258,31 +308,38 @@ public final class NodeStatusBuilder {
   }
 
   private static boolean holdsIpcObjects(NamespaceReport r) {
-    return r.semaphoreSets != null && r.semaphoreSets > 0 || r.messageQueues != null && r.messageQueues > 0
+    return r.semaphoreSets != null && r.semaphoreSets > 0
+        || r.messageQueues != null && r.messageQueues > 0
         || r.posixMessageQueues != null && r.posixMessageQueues > 0;
   }
 
-  // ---- POSIX shared-memory objects and the crash-loop guard (issue "shared-memory inventory", items 1-3) ----
+  // ---- POSIX shared-memory objects and the crash-loop guard (issue "shared-memory inventory",
+  // items 1-3) ----
 
   /** Most orphaned POSIX objects listed in {@code topOrphanObjects}. */
   public static final int MAX_ORPHAN_OBJECTS = 20;
 
   /**
-   * Adds the POSIX side to a built status ({@link #addPosix(SharedIpcNodeStatus, PosixFindings, List)}) and the
-   * POSIX objects removed per group, bounded as the segments' counts are.
+   * Adds the POSIX side to a built status ({@link #addPosix(SharedIpcNodeStatus, PosixFindings,
+   * List)}) and the POSIX objects removed per group, bounded as the segments' counts are.
    */
-  public void addPosix(SharedIpcNodeStatus s, PosixFindings p, List<PosixObjectReaper.Decision> decisions, RemovalCounts removed) {
+  public void addPosix(
+      SharedIpcNodeStatus s,
+      PosixFindings p,
+      List<PosixObjectReaper.Decision> decisions,
+      RemovalCounts removed) {
     addPosix(s, p, decisions);
     s.setPosixObjectsRemovedByGroup(removed.byGroup());
     s.setPosixObjectsRemovedInOtherGroups(removed.other() == 0 ? null : removed.other());
   }
 
   /**
-   * Adds the POSIX side to a built status: per volume its objects, their bytes, its orphans, its pod (so
-   * the operator reaches the pod's group) and the crash-loop guard; the host's /dev/shm as a volume of its
-   * own; node totals; the largest orphaned objects with what was done with them.
+   * Adds the POSIX side to a built status: per volume its objects, their bytes, its orphans, its
+   * pod (so the operator reaches the pod's group) and the crash-loop guard; the host's /dev/shm as
+   * a volume of its own; node totals; the largest orphaned objects with what was done with them.
    */
-  public void addPosix(SharedIpcNodeStatus s, PosixFindings p, List<PosixObjectReaper.Decision> decisions) {
+  public void addPosix(
+      SharedIpcNodeStatus s, PosixFindings p, List<PosixObjectReaper.Decision> decisions) {
     Map<String, VolumeReport> byPath = new HashMap<>();
     if (s.getMemoryVolumes() != null) {
       s.getMemoryVolumes().forEach(r -> byPath.put(r.path, r));
@@ -309,7 +366,8 @@ public final class NodeStatusBuilder {
         CrashLoopGuardReport g = new CrashLoopGuardReport();
         g.full = v.guard().full();
         g.backOff = v.guard().inBackOff();
-        g.containers = new ArrayList<>(v.guard().inBackOff() ? v.guard().backOff() : v.guard().restarted());
+        g.containers =
+            new ArrayList<>(v.guard().inBackOff() ? v.guard().backOff() : v.guard().restarted());
         g.files = new ArrayList<>();
         for (PosixVolumeFinding.GuardFile file : v.guard().files()) {
           GuardFileReport fr = new GuardFileReport();
@@ -326,22 +384,30 @@ public final class NodeStatusBuilder {
     Map<String, PosixObjectReaper.Decision> actions = new HashMap<>();
     decisions.forEach(d -> actions.put(d.object().path(), d));
     List<PosixOrphanReport> top = new ArrayList<>();
-    p.objects().stream().filter(o -> o.judgement().orphan())
-        .sorted(Comparator.comparingLong((PosixObjectFinding o) -> o.object().allocatedBytes()).reversed()
-            .thenComparing(o -> o.object().path()))
-        .limit(MAX_ORPHAN_OBJECTS).forEach(o -> {
-          PosixOrphanReport r = new PosixOrphanReport();
-          r.path = o.object().path();
-          r.volumeKind = o.object().volume().kind().name();
-          r.bytes = o.object().allocatedBytes();
-          r.podUid = o.pod() == null ? null : o.pod().uid();
-          r.group = o.pod() == null ? null : o.pod().groupKey();
-          PosixObjectReaper.Decision d = actions.get(o.object().path());
-          r.verdict = (d == null ? o.judgement() : d.judgement()).verdict().name();
-          r.action = d == null ? "Kept" : d.action().name();
-          r.reason = d == null ? o.judgement().reason() : d.judgement().reason() + (d.detail() == null ? "" : "; " + d.detail());
-          top.add(r);
-        });
+    p.objects().stream()
+        .filter(o -> o.judgement().orphan())
+        .sorted(
+            Comparator.comparingLong((PosixObjectFinding o) -> o.object().allocatedBytes())
+                .reversed()
+                .thenComparing(o -> o.object().path()))
+        .limit(MAX_ORPHAN_OBJECTS)
+        .forEach(
+            o -> {
+              PosixOrphanReport r = new PosixOrphanReport();
+              r.path = o.object().path();
+              r.volumeKind = o.object().volume().kind().name();
+              r.bytes = o.object().allocatedBytes();
+              r.podUid = o.pod() == null ? null : o.pod().uid();
+              r.group = o.pod() == null ? null : o.pod().groupKey();
+              PosixObjectReaper.Decision d = actions.get(o.object().path());
+              r.verdict = (d == null ? o.judgement() : d.judgement()).verdict().name();
+              r.action = d == null ? "Kept" : d.action().name();
+              r.reason =
+                  d == null
+                      ? o.judgement().reason()
+                      : d.judgement().reason() + (d.detail() == null ? "" : "; " + d.detail());
+              top.add(r);
+            });
     s.setTopOrphanObjects(top);
   }
 
@@ -356,7 +422,10 @@ public final class NodeStatusBuilder {
     return r;
   }
 
-  /** The entry of one pod's segments in the host namespace (its pod details are filled from the segments' attribution). */
+  /**
+   * The entry of one pod's segments in the host namespace (its pod details are filled from the
+   * segments' attribution).
+   */
   private static NamespaceReport hostPodEntry(long hostInode, String podUid) {
     NamespaceReport r = new NamespaceReport();
     r.inode = hostInode;
@@ -369,12 +438,21 @@ public final class NodeStatusBuilder {
     return r;
   }
 
-  private Condition condition(String type, String status, String reason, String message, String now) {
+  private Condition condition(
+      String type, String status, String reason, String message, String now) {
     Condition old = previous.get(type);
-    String since = old != null && status.equals(old.getStatus()) ? old.getLastTransitionTime()
-        : now.substring(0, Math.min(now.length(), 19)) + "Z";
-    Condition c = new ConditionBuilder().withType(type).withStatus(status).withReason(reason).withMessage(message)
-        .withLastTransitionTime(since).build();
+    String since =
+        old != null && status.equals(old.getStatus())
+            ? old.getLastTransitionTime()
+            : now.substring(0, Math.min(now.length(), 19)) + "Z";
+    Condition c =
+        new ConditionBuilder()
+            .withType(type)
+            .withStatus(status)
+            .withReason(reason)
+            .withMessage(message)
+            .withLastTransitionTime(since)
+            .build();
     previous.put(type, c);
     return c;
   }

@@ -5,15 +5,16 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Removals counted per group since the agent started, bounded: at most {@link #MAX_GROUPS}
- * groups by name, the ones with the most recent removals; when another group needs a place, the
- * group whose last removal is oldest gives it up and its count moves to {@link #other()}. The sum
- * over groups and other never decreases, so a total computed from it is a true counter; a node
- * that sees thousands of short-lived groups keeps {@value #MAX_GROUPS} entries in its
- * SharedIpcNode status and as many series in its metrics.
+ * Removals counted per group since the agent started, bounded: at most {@link #MAX_GROUPS} groups
+ * by name, the ones with the most recent removals; when another group needs a place, the group
+ * whose last removal is oldest gives it up and its count moves to {@link #other()}. The sum over
+ * groups and other never decreases, so a total computed from it is a true counter; a node that sees
+ * thousands of short-lived groups keeps {@value #MAX_GROUPS} entries in its SharedIpcNode status
+ * and as many series in its metrics.
  */
 public final class RemovalCounts {
   public static final int MAX_GROUPS = 50;
+
   /** The metric label value that stands for every group without its own series. */
   public static final String OTHER = "_other";
 

@@ -8,7 +8,8 @@ import java.util.Set;
 
 /**
  * Whether a new report differs materially from the one last written, so that a node where nothing
- * changes costs the API server nothing between heartbeats (see {@link dev.sharedipc.api.ReportCadence}).
+ * changes costs the API server nothing between heartbeats (see {@link
+ * dev.sharedipc.api.ReportCadence}).
  *
  * <p>Material: any count, verdict, action, attribution, removal, condition status or reason, kernel
  * limit, and a byte figure that fills or drains over time (resident, used, allocated or queued
@@ -18,11 +19,25 @@ import java.util.Set;
  * material change or heartbeat. A pure function of two JSON trees of {@code SharedIpcNodeStatus}.
  */
 public final class ReportChange {
-  /** Fields that change with every pass and say nothing new (an orphan's reason carries its idle time). */
-  static final Set<String> VOLATILE = Set.of("lastScanTime", "lastScanDurationSeconds", "reason", "message", "lastTransitionTime");
+  /**
+   * Fields that change with every pass and say nothing new (an orphan's reason carries its idle
+   * time).
+   */
+  static final Set<String> VOLATILE =
+      Set.of("lastScanTime", "lastScanDurationSeconds", "reason", "message", "lastTransitionTime");
+
   /** Byte figures that move while programs write: material only past {@link #gaugeMoved}. */
-  static final Set<String> GAUGES = Set.of("rssBytes", "swapBytes", "usedBytes", "memoryVolumeUsedBytes", "objectBytes",
-      "posixObjectBytes", "queuedBytes", "posixQueuedBytes");
+  static final Set<String> GAUGES =
+      Set.of(
+          "rssBytes",
+          "swapBytes",
+          "usedBytes",
+          "memoryVolumeUsedBytes",
+          "objectBytes",
+          "posixObjectBytes",
+          "queuedBytes",
+          "posixQueuedBytes");
+
   static final long MIN_GAUGE_DELTA = 1 << 20;
 
   private ReportChange() {}
@@ -48,7 +63,8 @@ public final class ReportChange {
       for (Iterator<Map.Entry<String, JsonNode>> it = a.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
         if (!ignored(path, e.getKey())) {
-          Optional<String> d = diff(path + "/" + e.getKey(), e.getKey(), e.getValue(), b.get(e.getKey()));
+          Optional<String> d =
+              diff(path + "/" + e.getKey(), e.getKey(), e.getValue(), b.get(e.getKey()));
           if (d.isPresent()) {
             return d;
           }
@@ -75,13 +91,17 @@ public final class ReportChange {
       return Optional.empty();
     }
     if (field != null && GAUGES.contains(field) && a.isIntegralNumber() && b.isIntegralNumber()) {
-      return gaugeMoved(a.longValue(), b.longValue()) ? Optional.of(path + " (" + a.longValue() + " -> " + b.longValue() + ")")
+      return gaugeMoved(a.longValue(), b.longValue())
+          ? Optional.of(path + " (" + a.longValue() + " -> " + b.longValue() + ")")
           : Optional.empty();
     }
     return a.equals(b) ? Optional.empty() : Optional.of(path);
   }
 
-  /** Volatile fields are ignored, except a condition's reason (CamelCase, no time in it), which says what changed. */
+  /**
+   * Volatile fields are ignored, except a condition's reason (CamelCase, no time in it), which says
+   * what changed.
+   */
   private static boolean ignored(String path, String field) {
     return VOLATILE.contains(field) && !(field.equals("reason") && path.startsWith("/conditions/"));
   }

@@ -13,14 +13,14 @@ import java.util.Map;
 
 /**
  * Who may read {@code /segments} (every segment of the node, with its pod and group): a caller on
- * loopback (inside the agent's pod: {@code kubectl exec}, or {@code kubectl port-forward}, which the
- * API server already authorized), or a caller whose bearer token the API server authenticates
- * (TokenReview) and authorizes (SubjectAccessReview) for {@code get} on the subresource
- * {@code sharedipcnodes/segments} of group {@code sharedipc.dev}, named after this node, as a
- * ClusterRole grants it:
- * {@code {apiGroups: [sharedipc.dev], resources: [sharedipcnodes/segments], verbs: [get]}}.
- * The subresource is not served by the API server; it only names the right, the way kubelets name
- * {@code nodes/proxy}. {@code /metrics}, {@code /healthz} and {@code /readyz} stay open.
+ * loopback (inside the agent's pod: {@code kubectl exec}, or {@code kubectl port-forward}, which
+ * the API server already authorized), or a caller whose bearer token the API server authenticates
+ * (TokenReview) and authorizes (SubjectAccessReview) for {@code get} on the subresource {@code
+ * sharedipcnodes/segments} of group {@code sharedipc.dev}, named after this node, as a ClusterRole
+ * grants it: {@code {apiGroups: [sharedipc.dev], resources: [sharedipcnodes/segments], verbs:
+ * [get]}}. The subresource is not served by the API server; it only names the right, the way
+ * kubelets name {@code nodes/proxy}. {@code /metrics}, {@code /healthz} and {@code /readyz} stay
+ * open.
  */
 public final class SegmentsAccess {
   public static final String GROUP = "sharedipc.dev";
@@ -39,7 +39,8 @@ public final class SegmentsAccess {
   private final String nodeName;
 
   /**
-   * @param client the agent's client for the reviews, or null without an API server (then only loopback is let in)
+   * @param client the agent's client for the reviews, or null without an API server (then only
+   *     loopback is let in)
    * @param nodeName this node, the name the SubjectAccessReview asks about
    */
   public SegmentsAccess(KubernetesClient client, String nodeName) {
@@ -57,37 +58,78 @@ public final class SegmentsAccess {
     }
     String token = bearer(authorization);
     if (token == null) {
-      return new Decision(401, "/segments needs a bearer token (Authorization: Bearer <token>) of a user allowed to "
-          + rightText() + ", or a call from inside the agent's pod (kubectl exec or port-forward)");
+      return new Decision(
+          401,
+          "/segments needs a bearer token (Authorization: Bearer <token>) of a user allowed to "
+              + rightText()
+              + ", or a call from inside the agent's pod (kubectl exec or port-forward)");
     }
     if (client == null) {
-      return new Decision(403, "the agent runs without an API server and cannot check tokens: call /segments on loopback");
+      return new Decision(
+          403,
+          "the agent runs without an API server and cannot check tokens: call /segments on loopback");
     }
     try {
-      TokenReview review = client.authentication().v1().tokenReviews()
-          .create(new TokenReviewBuilder().withNewSpec().withToken(token).endSpec().build());
-      if (review.getStatus() == null || !Boolean.TRUE.equals(review.getStatus().getAuthenticated())) {
+      TokenReview review =
+          client
+              .authentication()
+              .v1()
+              .tokenReviews()
+              .create(new TokenReviewBuilder().withNewSpec().withToken(token).endSpec().build());
+      if (review.getStatus() == null
+          || !Boolean.TRUE.equals(review.getStatus().getAuthenticated())) {
         String error = review.getStatus() == null ? null : review.getStatus().getError();
-        return new Decision(401, "the API server did not authenticate the bearer token" + (error == null ? "" : ": " + error));
+        return new Decision(
+            401,
+            "the API server did not authenticate the bearer token"
+                + (error == null ? "" : ": " + error));
       }
       UserInfo user = review.getStatus().getUser();
-      SubjectAccessReview access = client.authorization().v1().subjectAccessReview().create(new SubjectAccessReviewBuilder()
-          .withNewSpec()
-          .withUser(user.getUsername()).withUid(user.getUid()).withGroups(user.getGroups())
-          .withExtra(extra(user.getExtra()))
-          .withNewResourceAttributes()
-          .withGroup(GROUP).withResource(RESOURCE).withSubresource(SUBRESOURCE).withVerb(VERB).withName(nodeName)
-          .endResourceAttributes()
-          .endSpec().build());
+      SubjectAccessReview access =
+          client
+              .authorization()
+              .v1()
+              .subjectAccessReview()
+              .create(
+                  new SubjectAccessReviewBuilder()
+                      .withNewSpec()
+                      .withUser(user.getUsername())
+                      .withUid(user.getUid())
+                      .withGroups(user.getGroups())
+                      .withExtra(extra(user.getExtra()))
+                      .withNewResourceAttributes()
+                      .withGroup(GROUP)
+                      .withResource(RESOURCE)
+                      .withSubresource(SUBRESOURCE)
+                      .withVerb(VERB)
+                      .withName(nodeName)
+                      .endResourceAttributes()
+                      .endSpec()
+                      .build());
       if (access.getStatus() == null || !Boolean.TRUE.equals(access.getStatus().getAllowed())) {
-        return new Decision(403, "user " + user.getUsername() + " may not " + rightText()
-            + " (grant it with a ClusterRole rule {apiGroups: [" + GROUP + "], resources: [" + RESOURCE + "/" + SUBRESOURCE
-            + "], verbs: [" + VERB + "]})");
+        return new Decision(
+            403,
+            "user "
+                + user.getUsername()
+                + " may not "
+                + rightText()
+                + " (grant it with a ClusterRole rule {apiGroups: ["
+                + GROUP
+                + "], resources: ["
+                + RESOURCE
+                + "/"
+                + SUBRESOURCE
+                + "], verbs: ["
+                + VERB
+                + "]})");
       }
       return new Decision(200, "authorized " + user.getUsername());
     } catch (KubernetesClientException e) {
-      return new Decision(503, "cannot check the caller with the API server (TokenReview/SubjectAccessReview): "
-          + e.getMessage() + "; try again, or call /segments on loopback");
+      return new Decision(
+          503,
+          "cannot check the caller with the API server (TokenReview/SubjectAccessReview): "
+              + e.getMessage()
+              + "; try again, or call /segments on loopback");
     }
   }
 

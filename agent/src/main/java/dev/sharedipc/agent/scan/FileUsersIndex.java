@@ -24,11 +24,15 @@ import java.util.concurrent.atomic.AtomicReference;
  * indexed too, so one read per pass also tells who uses a SameNode shared directory (its files'
  * identities, walked, joined here), and {@code /proc} is read once per pass for both.
  *
- * <p>Pids that exit while being read are skipped. A pid whose fds or maps cannot be read for another
- * reason makes the whole index unknown ({@link #unknown()} says why): callers then keep everything.
+ * <p>Pids that exit while being read are skipped. A pid whose fds or maps cannot be read for
+ * another reason makes the whole index unknown ({@link #unknown()} says why): callers then keep
+ * everything.
  */
 public final class FileUsersIndex {
-  /** The pids that have one file open (a directory: as their working directory too) and the pids that have it mapped. */
+  /**
+   * The pids that have one file open (a directory: as their working directory too) and the pids
+   * that have it mapped.
+   */
   public record Users(Set<Integer> open, Set<Integer> mapped) {
     /** Every pid that uses it either way. */
     public Set<Integer> all() {
@@ -49,14 +53,17 @@ public final class FileUsersIndex {
     this.unknown = unknown;
   }
 
-  /** Whether the index was asked to cover the filesystem of this file (files elsewhere are never in it). */
+  /**
+   * Whether the index was asked to cover the filesystem of this file (files elsewhere are never in
+   * it).
+   */
   public boolean covers(FileId anyOnDevice) {
     return devices.contains(device(anyOnDevice));
   }
 
   /**
-   * Every pid that has any of these files open or mapped, or as its working directory (a directory's
-   * users, given everything under it), or null when the index is not known.
+   * Every pid that has any of these files open or mapped, or as its working directory (a
+   * directory's users, given everything under it), or null when the index is not known.
    */
   public Set<Integer> users(Set<FileId> files) {
     if (unknown != null) {
@@ -89,19 +96,21 @@ public final class FileUsersIndex {
   /**
    * Reads every pid under each proc root.
    *
-   * @param devices the devices (as {@link FileId#major()}/{@link FileId#minor()} pairs of any file on them) worth indexing
+   * @param devices the devices (as {@link FileId#major()}/{@link FileId#minor()} pairs of any file
+   *     on them) worth indexing
    */
   public static FileUsersIndex read(List<Path> procRoots, Set<FileId> devices) {
     return read(procRoots, devices, 1);
   }
 
   /**
-   * Reads every pid under each proc root with {@code workers} threads (the caller's one of them): each
-   * takes the next pid of the listing, so a process with many mappings does not hold the others up, and
-   * their partial indexes are merged at the end. The work is system calls, so two workers on a node with
-   * two cores take about half the time of one.
+   * Reads every pid under each proc root with {@code workers} threads (the caller's one of them):
+   * each takes the next pid of the listing, so a process with many mappings does not hold the
+   * others up, and their partial indexes are merged at the end. The work is system calls, so two
+   * workers on a node with two cores take about half the time of one.
    *
-   * @param devices the devices (as {@link FileId#major()}/{@link FileId#minor()} pairs of any file on them) worth indexing
+   * @param devices the devices (as {@link FileId#major()}/{@link FileId#minor()} pairs of any file
+   *     on them) worth indexing
    */
   public static FileUsersIndex read(List<Path> procRoots, Set<FileId> devices, int workers) {
     Set<Long> wanted = new java.util.HashSet<>();
@@ -113,46 +122,64 @@ public final class FileUsersIndex {
       return new FileUsersIndex(byFile, wanted, null);
     }
     if (!AtFiles.available()) {
-      return new FileUsersIndex(Map.of(), wanted, "openat/fstatat/getdents64 are not available in this libc (the agent needs glibc 2.33+ on x86_64 or aarch64)");
+      return new FileUsersIndex(
+          Map.of(),
+          wanted,
+          "openat/fstatat/getdents64 are not available in this libc (the agent needs glibc 2.33+ on x86_64 or aarch64)");
     }
     for (Path root : new java.util.LinkedHashSet<>(procRoots)) {
       try (AtFiles.Directory proc = AtFiles.openDirectory(root, List.of())) {
         List<byte[]> pids = new ArrayList<>();
-        proc.forEach((name, length) -> {
-          if (isPid(name, length)) {
-            pids.add(Arrays.copyOf(name, length + 1));
-          }
-        });
-        String problem = readPids(proc, pids, wanted, byFile, Math.max(1, Math.min(workers, pids.size())));
+        proc.forEach(
+            (name, length) -> {
+              if (isPid(name, length)) {
+                pids.add(Arrays.copyOf(name, length + 1));
+              }
+            });
+        String problem =
+            readPids(proc, pids, wanted, byFile, Math.max(1, Math.min(workers, pids.size())));
         if (problem != null) {
           return new FileUsersIndex(Map.of(), wanted, problem);
         }
       } catch (KernelException | RuntimeException e) {
-        return new FileUsersIndex(Map.of(), wanted, "cannot list processes under " + root + ": " + e.getMessage());
+        return new FileUsersIndex(
+            Map.of(), wanted, "cannot list processes under " + root + ": " + e.getMessage());
       }
     }
     return new FileUsersIndex(byFile, wanted, null);
   }
 
-  /** Reads the listed pids into {@code byFile} with {@code workers} threads; returns the first problem, or null. */
-  private static String readPids(AtFiles.Directory proc, List<byte[]> pids, Set<Long> wanted, Map<FileId, Users> byFile, int workers) {
+  /**
+   * Reads the listed pids into {@code byFile} with {@code workers} threads; returns the first
+   * problem, or null.
+   */
+  private static String readPids(
+      AtFiles.Directory proc,
+      List<byte[]> pids,
+      Set<Long> wanted,
+      Map<FileId, Users> byFile,
+      int workers) {
     AtomicInteger next = new AtomicInteger();
     AtomicReference<String> problem = new AtomicReference<>();
-    java.util.function.Function<Map<FileId, Users>, Runnable> worker = into -> () -> {
-      try {
-        int i;
-        while (problem.get() == null && (i = next.getAndIncrement()) < pids.size()) {
-          byte[] name = pids.get(i);
-          String p = readPid(proc, name, name.length - 1, wanted, into);
-          if (p != null) {
-            problem.compareAndSet(null, p);
-          }
-        }
-      } catch (RuntimeException e) {
-        // a worker that stopped half way leaves pids unread: the index must then be unknown, never short
-        problem.compareAndSet(null, "reading processes under " + proc.path() + " failed: " + e);
-      }
-    };
+    java.util.function.Function<Map<FileId, Users>, Runnable> worker =
+        into ->
+            () -> {
+              try {
+                int i;
+                while (problem.get() == null && (i = next.getAndIncrement()) < pids.size()) {
+                  byte[] name = pids.get(i);
+                  String p = readPid(proc, name, name.length - 1, wanted, into);
+                  if (p != null) {
+                    problem.compareAndSet(null, p);
+                  }
+                }
+              } catch (RuntimeException e) {
+                // a worker that stopped half way leaves pids unread: the index must then be
+                // unknown, never short
+                problem.compareAndSet(
+                    null, "reading processes under " + proc.path() + " failed: " + e);
+              }
+            };
     List<Thread> helpers = new ArrayList<>();
     List<Map<FileId, Users>> partial = new ArrayList<>();
     for (int w = 1; w < workers; w++) {
@@ -173,11 +200,12 @@ public final class FileUsersIndex {
       }
     }
     for (Map<FileId, Users> part : partial) {
-      part.forEach((id, u) -> {
-        Users all = entry(byFile, id);
-        all.open().addAll(u.open());
-        all.mapped().addAll(u.mapped());
-      });
+      part.forEach(
+          (id, u) -> {
+            Users all = entry(byFile, id);
+            all.open().addAll(u.open());
+            all.mapped().addAll(u.mapped());
+          });
     }
     return problem.get();
   }
@@ -194,7 +222,10 @@ public final class FileUsersIndex {
   private static final byte[] MAPS = {'m', 'a', 'p', 's', 0};
   private static final byte[] CWD = {'c', 'w', 'd', 0};
 
-  /** stat through an entry, or null when it cannot be (a kernel thread has no cwd, a fixture pid none either). */
+  /**
+   * stat through an entry, or null when it cannot be (a kernel thread has no cwd, a fixture pid
+   * none either).
+   */
   private static AtFiles.Stat statQuietly(AtFiles.Directory dir, byte[] name) {
     try {
       return dir.statThrough(name);
@@ -217,11 +248,17 @@ public final class FileUsersIndex {
 
   /**
    * One process, read through descriptors: its fd directory (each link stat'ed through, relative to
-   * the directory: the open file's device and inode, whatever path the process sees it under; pipes and
-   * sockets have devices of their own and never match a volume's), its cwd, then its maps. A process that exits
-   * meanwhile is skipped; any other failure is returned as the reason the index is not known.
+   * the directory: the open file's device and inode, whatever path the process sees it under; pipes
+   * and sockets have devices of their own and never match a volume's), its cwd, then its maps. A
+   * process that exits meanwhile is skipped; any other failure is returned as the reason the index
+   * is not known.
    */
-  private static String readPid(AtFiles.Directory proc, byte[] pidName, int length, Set<Long> wanted, Map<FileId, Users> byFile) {
+  private static String readPid(
+      AtFiles.Directory proc,
+      byte[] pidName,
+      int length,
+      Set<Long> wanted,
+      Map<FileId, Users> byFile) {
     int pid = Integer.parseInt(AtFiles.name(pidName, length));
     String where = proc.path() + "/" + pid;
     byte[] maps;
@@ -233,36 +270,49 @@ public final class FileUsersIndex {
         if (fds == null) {
           return null;
         }
-        fds.forEach((fd, fdLength) -> {
-          AtFiles.Stat st;
-          try {
-            st = fds.statThrough(fd);
-          } catch (KernelException e) {
-            return; // closed meanwhile, or a descriptor that cannot be stat'ed: not a file of a volume
-          }
-          if (st != null) {
-            FileId id = FileId.of(st.dev(), st.ino());
-            if (wanted.contains(device(id))) {
-              entry(byFile, id).open().add(pid);
-            }
-          }
-        });
-        // a working directory holds its directory as an open descriptor would (a shared directory's user)
+        fds.forEach(
+            (fd, fdLength) -> {
+              AtFiles.Stat st;
+              try {
+                st = fds.statThrough(fd);
+              } catch (KernelException e) {
+                return; // closed meanwhile, or a descriptor that cannot be stat'ed: not a file of a
+                // volume
+              }
+              if (st != null) {
+                FileId id = FileId.of(st.dev(), st.ino());
+                if (wanted.contains(device(id))) {
+                  entry(byFile, id).open().add(pid);
+                }
+              }
+            });
+        // a working directory holds its directory as an open descriptor would (a shared directory's
+        // user)
         AtFiles.Stat cwd = statQuietly(pidDir, CWD);
         if (cwd != null && wanted.contains(device(FileId.of(cwd.dev(), cwd.ino())))) {
           entry(byFile, FileId.of(cwd.dev(), cwd.ino())).open().add(pid);
         }
       } catch (KernelException e) {
-        return gone(proc, pidName) ? null : e.isPermission()
-            ? "cannot read the open files of pid " + pid + " (" + where + "/fd): permission denied (the agent needs root)"
-            : "cannot read the open files of pid " + pid + ": " + e.getMessage();
+        return gone(proc, pidName)
+            ? null
+            : e.isPermission()
+                ? "cannot read the open files of pid "
+                    + pid
+                    + " ("
+                    + where
+                    + "/fd): permission denied (the agent needs root)"
+                : "cannot read the open files of pid " + pid + ": " + e.getMessage();
       }
       try {
         maps = pidDir.readFile(MAPS);
       } catch (KernelException e) {
-        return gone(proc, pidName) ? null : e.isPermission()
-            ? "cannot read the mappings of pid " + pid + ": permission denied (the agent needs root)"
-            : "cannot read the mappings of pid " + pid + ": " + e.getMessage();
+        return gone(proc, pidName)
+            ? null
+            : e.isPermission()
+                ? "cannot read the mappings of pid "
+                    + pid
+                    + ": permission denied (the agent needs root)"
+                : "cannot read the mappings of pid " + pid + ": " + e.getMessage();
       }
     } catch (KernelException e) {
       return gone(proc, pidName) ? null : "cannot open " + where + ": " + e.getMessage();
@@ -270,15 +320,20 @@ public final class FileUsersIndex {
     if (maps == null) {
       return null;
     }
-    mappedFiles(maps, (device, inode) -> {
-      if (wanted.contains(device)) {
-        entry(byFile, new FileId(device >>> 32, device & 0xffffffffL, inode)).mapped().add(pid);
-      }
-    });
+    mappedFiles(
+        maps,
+        (device, inode) -> {
+          if (wanted.contains(device)) {
+            entry(byFile, new FileId(device >>> 32, device & 0xffffffffL, inode)).mapped().add(pid);
+          }
+        });
     return null;
   }
 
-  /** Whether a process exited (its /proc directory is gone), which makes any failure to read it harmless. */
+  /**
+   * Whether a process exited (its /proc directory is gone), which makes any failure to read it
+   * harmless.
+   */
   private static boolean gone(AtFiles.Directory proc, byte[] pidName) {
     try {
       return proc.statThrough(pidName) == null;
@@ -287,16 +342,20 @@ public final class FileUsersIndex {
     }
   }
 
-  /** Receives the device (major in the high 32 bits, minor in the low) and inode of one file mapping. */
+  /**
+   * Receives the device (major in the high 32 bits, minor in the low) and inode of one file
+   * mapping.
+   */
   @FunctionalInterface
   interface MappingSink {
     void accept(long device, long inode);
   }
 
   /**
-   * The file mappings of a {@code /proc/<pid>/maps} text ({@code address perms offset MM:mm inode [path]}),
-   * read off the bytes: a process maps hundreds of regions and a node runs thousands of processes, so no
-   * string is made per line. Anonymous mappings (inode 0) and lines that do not parse are skipped.
+   * The file mappings of a {@code /proc/<pid>/maps} text ({@code address perms offset MM:mm inode
+   * [path]}), read off the bytes: a process maps hundreds of regions and a node runs thousands of
+   * processes, so no string is made per line. Anonymous mappings (inode 0) and lines that do not
+   * parse are skipped.
    */
   static void mappedFiles(byte[] t, MappingSink sink) {
     int n = t.length;
@@ -344,7 +403,10 @@ public final class FileUsersIndex {
     }
   }
 
-  /** The index just past {@code count} space-separated fields from {@code from}, spaces after them skipped. */
+  /**
+   * The index just past {@code count} space-separated fields from {@code from}, spaces after them
+   * skipped.
+   */
   private static int skipFields(byte[] t, int from, int end, int count) {
     int i = from;
     for (int k = 0; k < count && i < end; k++) {

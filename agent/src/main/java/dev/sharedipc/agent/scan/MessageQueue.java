@@ -6,8 +6,22 @@ package dev.sharedipc.agent.scan;
  * times in seconds since the epoch (0: never). Inventoried and reported, never removed: a queue has
  * no attach count either.
  */
-public record MessageQueue(long ipcNamespace, int key, int msqid, int mode, long queuedBytes, long messages, int lastSendPid,
-    int lastReceivePid, int uid, int gid, int cuid, int cgid, long stime, long rtime, long ctime) {
+public record MessageQueue(
+    long ipcNamespace,
+    int key,
+    int msqid,
+    int mode,
+    long queuedBytes,
+    long messages,
+    int lastSendPid,
+    int lastReceivePid,
+    int uid,
+    int gid,
+    int cuid,
+    int cgid,
+    long stime,
+    long rtime,
+    long ctime) {
 
   public String keyHex() {
     return String.format("0x%08x", key);

@@ -13,8 +13,8 @@ import java.util.TreeMap;
 /**
  * Finds the distinct IPC namespaces under a proc root from {@code <pid>/ns/ipc}. The link text
  * ({@code ipc:[inode]}) is read first; when it is not of that form (a fixture root links to a real
- * {@code /proc/<pid>/ns/ipc}) the file is followed and its inode taken. A pid that exits while
- * it is being read is skipped: processes come and go during every scan.
+ * {@code /proc/<pid>/ns/ipc}) the file is followed and its inode taken. A pid that exits while it
+ * is being read is skipped: processes come and go during every scan.
  */
 public final class NamespaceCollector {
   private static final int MAX_WAYS_IN = 4;
@@ -23,7 +23,8 @@ public final class NamespaceCollector {
 
   /**
    * @param procRoot the proc root to discover from ({@code /proc}, or a fixture tree)
-   * @param hostInode the inode of the host's IPC namespace (--host-ipc-ns, by default /proc/1/ns/ipc; not the agent's own)
+   * @param hostInode the inode of the host's IPC namespace (--host-ipc-ns, by default
+   *     /proc/1/ns/ipc; not the agent's own)
    */
   public NamespaceCollector(Path procRoot, long hostInode) {
     this.procRoot = procRoot;
@@ -57,7 +58,10 @@ public final class NamespaceCollector {
     return namespaces;
   }
 
-  /** The inode of an {@code ns/ipc} file, or -1 when the process is gone or the file is not a namespace. */
+  /**
+   * The inode of an {@code ns/ipc} file, or -1 when the process is gone or the file is not a
+   * namespace.
+   */
   public static long nsInode(Path nsFile) {
     try {
       if (Files.isSymbolicLink(nsFile)) {

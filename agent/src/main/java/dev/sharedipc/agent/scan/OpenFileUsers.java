@@ -8,7 +8,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -30,7 +29,10 @@ public final class OpenFileUsers {
     }
   }
 
-  /** A directory to look for: its real path and the identities of everything under it (itself included). */
+  /**
+   * A directory to look for: its real path and the identities of everything under it (itself
+   * included).
+   */
   public record Target(String realPath, Set<FileId> files) {}
 
   private OpenFileUsers() {}
@@ -38,36 +40,41 @@ public final class OpenFileUsers {
   /** Walks {@code realDir} without following symbolic links, collecting identities. */
   public static Target target(Path realDir) throws IOException {
     Set<FileId> ids = new HashSet<>();
-    Files.walkFileTree(realDir, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-        add(dir);
-        return FileVisitResult.CONTINUE;
-      }
+    Files.walkFileTree(
+        realDir,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs)
+              throws IOException {
+            add(dir);
+            return FileVisitResult.CONTINUE;
+          }
 
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        add(file);
-        return FileVisitResult.CONTINUE;
-      }
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+              throws IOException {
+            add(file);
+            return FileVisitResult.CONTINUE;
+          }
 
-      @Override
-      public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-        if (e instanceof NoSuchFileException) {
-          return FileVisitResult.CONTINUE;
-        }
-        throw e;
-      }
+          @Override
+          public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+            if (e instanceof NoSuchFileException) {
+              return FileVisitResult.CONTINUE;
+            }
+            throw e;
+          }
 
-      private void add(Path p) throws IOException {
-        try {
-          Map<String, Object> a = Files.readAttributes(p, "unix:dev,ino", LinkOption.NOFOLLOW_LINKS);
-          ids.add(FileId.of((Long) a.get("dev"), (Long) a.get("ino")));
-        } catch (NoSuchFileException e) {
-          // removed while walking
-        }
-      }
-    });
+          private void add(Path p) throws IOException {
+            try {
+              Map<String, Object> a =
+                  Files.readAttributes(p, "unix:dev,ino", LinkOption.NOFOLLOW_LINKS);
+              ids.add(FileId.of((Long) a.get("dev"), (Long) a.get("ino")));
+            } catch (NoSuchFileException e) {
+              // removed while walking
+            }
+          }
+        });
     return new Target(realDir.toString(), ids);
   }
 }

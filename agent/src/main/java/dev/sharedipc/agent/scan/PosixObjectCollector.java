@@ -12,11 +12,11 @@ import java.util.List;
 
 /**
  * Lists the POSIX shared-memory objects of memory-backed volumes: every entry under each volume's
- * root, read through directory descriptors ({@link AtFiles}: getdents64, then fstatat without following,
- * for the allocated blocks Java's attributes lack) and never followed (a symbolic link is reported as a
- * link, and a directory that is another mount is not entered: its files belong to another volume). Directories
- * are walked into but not reported; everything else is, so that a link or a device planted in a
- * volume shows up as what it is.
+ * root, read through directory descriptors ({@link AtFiles}: getdents64, then fstatat without
+ * following, for the allocated blocks Java's attributes lack) and never followed (a symbolic link
+ * is reported as a link, and a directory that is another mount is not entered: its files belong to
+ * another volume). Directories are walked into but not reported; everything else is, so that a link
+ * or a device planted in a volume shows up as what it is.
  */
 public final class PosixObjectCollector {
   /** "." as a null-terminated name: the directory itself, stat'ed through its own descriptor. */
@@ -50,7 +50,11 @@ public final class PosixObjectCollector {
       if (e.isGone()) {
         throw new NoSuchFileException(volume.path());
       }
-      throw new IOException(volume.path() + " cannot be opened as a directory (a link or a file there is not followed): " + e.getMessage(), e);
+      throw new IOException(
+          volume.path()
+              + " cannot be opened as a directory (a link or a file there is not followed): "
+              + e.getMessage(),
+          e);
     }
     try (root) {
       AtFiles.Stat top = root.lstat(DOT);
@@ -64,42 +68,59 @@ public final class PosixObjectCollector {
   }
 
   /**
-   * One directory, read through its descriptor: a listing (getdents64) and one lstat per entry relative
-   * to it, which both sorts the entry (a directory on the volume's filesystem is entered, through
-   * openat with O_NOFOLLOW; one on another filesystem is not) and describes it. Nothing is resolved
-   * from a path again, so no link is followed on the way, and no Path is made per entry. An entry
-   * unlinked meanwhile is skipped.
+   * One directory, read through its descriptor: a listing (getdents64) and one lstat per entry
+   * relative to it, which both sorts the entry (a directory on the volume's filesystem is entered,
+   * through openat with O_NOFOLLOW; one on another filesystem is not) and describes it. Nothing is
+   * resolved from a path again, so no link is followed on the way, and no Path is made per entry.
+   * An entry unlinked meanwhile is skipped.
    */
-  private static void walk(MemoryVolume volume, AtFiles.Directory dir, String prefix, long rootDev, List<PosixObject> out)
+  private static void walk(
+      MemoryVolume volume,
+      AtFiles.Directory dir,
+      String prefix,
+      long rootDev,
+      List<PosixObject> out)
       throws KernelException {
-    dir.forEach((name, length) -> {
-      AtFiles.Stat st = dir.lstat(name);
-      if (st == null) {
-        return;
-      }
-      String relative = prefix + AtFiles.name(name, length);
-      if ((st.mode() & 0170000) == 0040000) {
-        if (st.dev() == rootDev) {
-          try (AtFiles.Directory sub = dir.open(name)) {
-            if (sub != null) {
-              walk(volume, sub, relative + "/", rootDev, out);
-            }
+    dir.forEach(
+        (name, length) -> {
+          AtFiles.Stat st = dir.lstat(name);
+          if (st == null) {
+            return;
           }
-        }
-        return;
-      }
-      out.add(object(volume, relative, st));
-    });
+          String relative = prefix + AtFiles.name(name, length);
+          if ((st.mode() & 0170000) == 0040000) {
+            if (st.dev() == rootDev) {
+              try (AtFiles.Directory sub = dir.open(name)) {
+                if (sub != null) {
+                  walk(volume, sub, relative + "/", rootDev, out);
+                }
+              }
+            }
+            return;
+          }
+          out.add(object(volume, relative, st));
+        });
   }
 
   private static PosixObject object(MemoryVolume volume, String relative, AtFiles.Stat st) {
-    FileKind kind = switch (st.mode() & 0170000) {
-      case 0100000 -> FileKind.Regular;
-      case 0040000 -> FileKind.Directory;
-      case 0120000 -> FileKind.SymbolicLink;
-      default -> FileKind.Other;
-    };
-    return new PosixObject(volume, relative, kind, FileId.of(st.dev(), st.ino()), st.allocatedBytes(),
-        st.size(), st.uid(), st.gid(), st.mode() & 07777, st.mtimeNanos(), st.ctimeNanos());
+    FileKind kind =
+        switch (st.mode() & 0170000) {
+          case 0100000 -> FileKind.Regular;
+          case 0040000 -> FileKind.Directory;
+          case 0120000 -> FileKind.SymbolicLink;
+          default -> FileKind.Other;
+        };
+    return new PosixObject(
+        volume,
+        relative,
+        kind,
+        FileId.of(st.dev(), st.ino()),
+        st.allocatedBytes(),
+        st.size(),
+        st.uid(),
+        st.gid(),
+        st.mode() & 07777,
+        st.mtimeNanos(),
+        st.ctimeNanos());
   }
 }

@@ -7,36 +7,44 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Answers "is pid P alive in IPC namespace N?" from a procfs, for the creator and last operator
- * of a segment. A pid counts as alive there when the process, or any of its threads, is in N; a
- * pid reused by a process in another namespace is not the creator. Answers are memoized for one
- * pass (create a new table per pass); the reaper asks a fresh table right before acting.
+ * Answers "is pid P alive in IPC namespace N?" from a procfs, for the creator and last operator of
+ * a segment. A pid counts as alive there when the process, or any of its threads, is in N; a pid
+ * reused by a process in another namespace is not the creator. Answers are memoized for one pass
+ * (create a new table per pass); the reaper asks a fresh table right before acting.
  *
  * <p>A live pid is not always the process that acted on a segment: pids are reused. {@link
  * #aliveSince} also compares the process's start time ({@code <pid>/stat} field 22, clock ticks
  * since boot, plus {@code btime} of {@code /proc/stat}) with the second of the act (a segment's
  * ctime for its creator, its last attach or detach for its last operator): a process that started
  * after that second cannot have done it. Both clocks are truncated (btime to the second, the start
- * to the tick, the segment's times to the second), so the test takes the earliest start the
- * numbers allow and the latest act: it never disowns the real actor, and a process that started
- * less than two seconds after the act may still be taken for it. An unreadable start time proves nothing, and the pid is taken as before. A wall clock
- * stepped between the act and the scan shifts btime with it; that is the limit of this test.
+ * to the tick, the segment's times to the second), so the test takes the earliest start the numbers
+ * allow and the latest act: it never disowns the real actor, and a process that started less than
+ * two seconds after the act may still be taken for it. An unreadable start time proves nothing, and
+ * the pid is taken as before. A wall clock stepped between the act and the scan shifts btime with
+ * it; that is the limit of this test.
  *
  * <p>Production always reads the real {@code /proc}, even when discovery uses a fixture root:
  * liveness is kernel truth that decides removal.
  */
 public final class ProcessTable {
   private final Path procRoot;
+
   /**
-   * The unit of {@code <pid>/stat} start times: USER_HZ, which the kernel fixes at 100 for user space
-   * on every architecture Kubernetes nodes run (x86, arm64, ppc64le, s390x), whatever its internal HZ.
+   * The unit of {@code <pid>/stat} start times: USER_HZ, which the kernel fixes at 100 for user
+   * space on every architecture Kubernetes nodes run (x86, arm64, ppc64le, s390x), whatever its
+   * internal HZ.
    */
   static final long USER_HZ = 100;
 
-  /** Per pid, the IPC namespace inodes of its threads (the first is the process's own); empty when gone. */
+  /**
+   * Per pid, the IPC namespace inodes of its threads (the first is the process's own); empty when
+   * gone.
+   */
   private final Map<Integer, long[]> nsByPid = new HashMap<>();
+
   /** Per pid, its start in clock ticks since boot; -1 when unreadable. */
   private final Map<Integer, Long> startTicks = new HashMap<>();
+
   private Long bootEpochSecond;
 
   public ProcessTable(Path procRoot) {
@@ -56,15 +64,17 @@ public final class ProcessTable {
   }
 
   /**
-   * True when {@code pid} is alive in the namespace and may be the process that acted on a segment at
-   * {@code actEpochSecond}: it did not start after that second. A time of 0 or less (never) has
+   * True when {@code pid} is alive in the namespace and may be the process that acted on a segment
+   * at {@code actEpochSecond}: it did not start after that second. A time of 0 or less (never) has
    * nothing to compare with and checks liveness only.
    */
   public boolean aliveSince(int pid, long ipcNamespace, long actEpochSecond) {
     return aliveIn(pid, ipcNamespace) && !startedAfter(pid, actEpochSecond);
   }
 
-  /** True only when the pid's start time is known and provably after the second {@code epochSecond}. */
+  /**
+   * True only when the pid's start time is known and provably after the second {@code epochSecond}.
+   */
   boolean startedAfter(int pid, long epochSecond) {
     if (epochSecond <= 0) {
       return false;
@@ -74,22 +84,26 @@ public final class ProcessTable {
     if (ticks < 0 || boot < 0) {
       return false;
     }
-    // the process started no earlier than boot + ticks/USER_HZ; the act happened before epochSecond + 1
+    // the process started no earlier than boot + ticks/USER_HZ; the act happened before epochSecond
+    // + 1
     return boot * USER_HZ + ticks >= (epochSecond + 1) * USER_HZ;
   }
 
   private long readStartTicks(int pid) {
     try {
-      return parseStartTicks(new String(Files.readAllBytes(procRoot.resolve(Integer.toString(pid)).resolve("stat")),
-          java.nio.charset.StandardCharsets.US_ASCII));
+      return parseStartTicks(
+          new String(
+              Files.readAllBytes(procRoot.resolve(Integer.toString(pid)).resolve("stat")),
+              java.nio.charset.StandardCharsets.US_ASCII));
     } catch (Exception e) {
       return -1; // gone, or a fixture without stat
     }
   }
 
   /**
-   * Field 22 (starttime) of a {@code /proc/<pid>/stat} line, or -1. The command name (field 2) is in
-   * parentheses and may itself hold spaces and parentheses, so fields are counted after the last ')'.
+   * Field 22 (starttime) of a {@code /proc/<pid>/stat} line, or -1. The command name (field 2) is
+   * in parentheses and may itself hold spaces and parentheses, so fields are counted after the last
+   * ')'.
    */
   static long parseStartTicks(String stat) {
     int close = stat.lastIndexOf(')');
@@ -112,7 +126,9 @@ public final class ProcessTable {
     if (bootEpochSecond == null) {
       bootEpochSecond = -1L;
       try {
-        for (String line : Files.readAllLines(procRoot.resolve("stat"), java.nio.charset.StandardCharsets.US_ASCII)) {
+        for (String line :
+            Files.readAllLines(
+                procRoot.resolve("stat"), java.nio.charset.StandardCharsets.US_ASCII)) {
           if (line.startsWith("btime ")) {
             bootEpochSecond = Long.parseLong(line.substring(6).trim());
             break;
@@ -131,7 +147,8 @@ public final class ProcessTable {
     if (own < 0) {
       return new long[0];
     }
-    // a thread of a live process may have joined another namespace with setns (the agent itself does that)
+    // a thread of a live process may have joined another namespace with setns (the agent itself
+    // does that)
     java.util.Set<Long> all = new java.util.LinkedHashSet<>();
     all.add(own);
     try (DirectoryStream<Path> threads = Files.newDirectoryStream(dir.resolve("task"))) {
@@ -142,7 +159,8 @@ public final class ProcessTable {
         }
       }
     } catch (Exception e) {
-      // no task directory (fixture trees) or the process just exited: its own namespace is what we know
+      // no task directory (fixture trees) or the process just exited: its own namespace is what we
+      // know
     }
     return all.stream().mapToLong(Long::longValue).toArray();
   }

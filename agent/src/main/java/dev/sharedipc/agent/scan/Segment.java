@@ -1,13 +1,28 @@
 package dev.sharedipc.agent.scan;
 
 /**
- * One System V shared memory segment as one line of {@code /proc/sysvipc/shm} describes it,
- * tagged with the IPC namespace it was read from. Times are seconds since the epoch (0: never);
- * {@code rssBytes} and {@code swapBytes} are -1 on kernels that do not print them.
+ * One System V shared memory segment as one line of {@code /proc/sysvipc/shm} describes it, tagged
+ * with the IPC namespace it was read from. Times are seconds since the epoch (0: never); {@code
+ * rssBytes} and {@code swapBytes} are -1 on kernels that do not print them.
  */
 public record Segment(
-    long ipcNamespace, int key, int shmid, int mode, long bytes, int cpid, int lpid, long nattch,
-    int uid, int gid, int cuid, int cgid, long atime, long dtime, long ctime, long rssBytes, long swapBytes) {
+    long ipcNamespace,
+    int key,
+    int shmid,
+    int mode,
+    long bytes,
+    int cpid,
+    int lpid,
+    long nattch,
+    int uid,
+    int gid,
+    int cuid,
+    int cgid,
+    long atime,
+    long dtime,
+    long ctime,
+    long rssBytes,
+    long swapBytes) {
 
   /** SHM_DEST: already marked for removal, freed by the kernel at its last detach. */
   public static final int SHM_DEST = 01000;

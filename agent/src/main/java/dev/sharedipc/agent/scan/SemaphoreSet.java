@@ -6,8 +6,18 @@ package dev.sharedipc.agent.scan;
  * attach count, so nothing about a set says whether it is still in use: the agent inventories and
  * reports them and never removes one (systemd-logind's RemoveIPC does, and breaks PostgreSQL).
  */
-public record SemaphoreSet(long ipcNamespace, int key, int semid, int mode, long nsems, int uid, int gid, int cuid, int cgid,
-    long otime, long ctime) {
+public record SemaphoreSet(
+    long ipcNamespace,
+    int key,
+    int semid,
+    int mode,
+    long nsems,
+    int uid,
+    int gid,
+    int cuid,
+    int cgid,
+    long otime,
+    long ctime) {
 
   public String keyHex() {
     return String.format("0x%08x", key);

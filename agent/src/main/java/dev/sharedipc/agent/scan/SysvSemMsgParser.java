@@ -4,10 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Parses {@code /proc/sysvipc/sem} (key semid perms nsems uid gid cuid cgid otime ctime) and
- * {@code /proc/sysvipc/msg} (key msqid perms cbytes qnum lspid lrpid uid gid cuid cgid stime rtime
- * ctime), read by {@link SysvTable}: the semaphore and message-queue halves of {@code ipcs -a},
- * beside {@link SysvShmParser}.
+ * Parses {@code /proc/sysvipc/sem} (key semid perms nsems uid gid cuid cgid otime ctime) and {@code
+ * /proc/sysvipc/msg} (key msqid perms cbytes qnum lspid lrpid uid gid cuid cgid stime rtime ctime),
+ * read by {@link SysvTable}: the semaphore and message-queue halves of {@code ipcs -a}, beside
+ * {@link SysvShmParser}.
  */
 public final class SysvSemMsgParser {
   /** The semaphore sets and how many lines were skipped as malformed. */
@@ -22,8 +22,19 @@ public final class SysvSemMsgParser {
     SysvTable.Rows table = SysvTable.parse(text, 10);
     List<SemaphoreSet> sets = new ArrayList<>(table.rows().size());
     for (long[] f : table.rows()) {
-      sets.add(new SemaphoreSet(ipcNamespace, (int) f[0], (int) f[1], (int) f[2], f[3], (int) f[4], (int) f[5], (int) f[6],
-          (int) f[7], f[8], f[9]));
+      sets.add(
+          new SemaphoreSet(
+              ipcNamespace,
+              (int) f[0],
+              (int) f[1],
+              (int) f[2],
+              f[3],
+              (int) f[4],
+              (int) f[5],
+              (int) f[6],
+              (int) f[7],
+              f[8],
+              f[9]));
     }
     return new Semaphores(sets, table.malformedLines());
   }
@@ -32,8 +43,23 @@ public final class SysvSemMsgParser {
     SysvTable.Rows table = SysvTable.parse(text, 14);
     List<MessageQueue> queues = new ArrayList<>(table.rows().size());
     for (long[] f : table.rows()) {
-      queues.add(new MessageQueue(ipcNamespace, (int) f[0], (int) f[1], (int) f[2], f[3], f[4], (int) f[5], (int) f[6],
-          (int) f[7], (int) f[8], (int) f[9], (int) f[10], f[11], f[12], f[13]));
+      queues.add(
+          new MessageQueue(
+              ipcNamespace,
+              (int) f[0],
+              (int) f[1],
+              (int) f[2],
+              f[3],
+              f[4],
+              (int) f[5],
+              (int) f[6],
+              (int) f[7],
+              (int) f[8],
+              (int) f[9],
+              (int) f[10],
+              f[11],
+              f[12],
+              f[13]));
     }
     return new Queues(queues, table.malformedLines());
   }

@@ -4,9 +4,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Parses {@code /proc/sysvipc/shm}: a header line, then one line per segment with the columns
- * key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime [rss swap]
- * (key signed decimal, perms octal), read by {@link SysvTable}.
+ * Parses {@code /proc/sysvipc/shm}: a header line, then one line per segment with the columns key
+ * shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime [rss swap] (key signed
+ * decimal, perms octal), read by {@link SysvTable}.
  */
 public final class SysvShmParser {
 
@@ -20,8 +20,25 @@ public final class SysvShmParser {
     List<Segment> segments = new ArrayList<>(table.rows().size());
     for (long[] f : table.rows()) {
       boolean memory = f.length == 16;
-      segments.add(new Segment(ipcNamespace, (int) f[0], (int) f[1], (int) f[2], f[3], (int) f[4], (int) f[5], f[6],
-          (int) f[7], (int) f[8], (int) f[9], (int) f[10], f[11], f[12], f[13], memory ? f[14] : -1, memory ? f[15] : -1));
+      segments.add(
+          new Segment(
+              ipcNamespace,
+              (int) f[0],
+              (int) f[1],
+              (int) f[2],
+              f[3],
+              (int) f[4],
+              (int) f[5],
+              f[6],
+              (int) f[7],
+              (int) f[8],
+              (int) f[9],
+              (int) f[10],
+              f[11],
+              f[12],
+              f[13],
+              memory ? f[14] : -1,
+              memory ? f[15] : -1));
     }
     return new Result(segments, table.malformedLines());
   }

@@ -4,11 +4,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Reads the tables of {@code /proc/sysvipc/} ({@code shm}, {@code sem}, {@code msg}): a header line,
- * then one line per object of whitespace-separated numbers, the third column (perms) in octal and the
- * rest in decimal. Works on bytes without building strings per field, since a scan reads thousands of
- * lines. A line that does not parse, or has a column count not accepted, is counted and skipped,
- * never guessed.
+ * Reads the tables of {@code /proc/sysvipc/} ({@code shm}, {@code sem}, {@code msg}): a header
+ * line, then one line per object of whitespace-separated numbers, the third column (perms) in octal
+ * and the rest in decimal. Works on bytes without building strings per field, since a scan reads
+ * thousands of lines. A line that does not parse, or has a column count not accepted, is counted
+ * and skipped, never guessed.
  */
 final class SysvTable {
   /** The rows (one array of columns each) and how many lines were skipped as malformed. */
@@ -70,7 +70,10 @@ final class SysvTable {
     return true;
   }
 
-  /** Parses the numeric fields of one line into f; returns their count, or -1 when a field is not a number or there are too many. */
+  /**
+   * Parses the numeric fields of one line into f; returns their count, or -1 when a field is not a
+   * number or there are too many.
+   */
   private static int fields(byte[] t, int from, int to, long[] f) {
     int count = 0;
     int i = from;

@@ -7,9 +7,9 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * The result of one survey of the node: namespaces, judged segments, memory volumes, limits, problems,
- * the IPC objects that are only inventoried (semaphore sets, message queues, POSIX message queues), and
- * the POSIX shared-memory objects of memory volumes.
+ * The result of one survey of the node: namespaces, judged segments, memory volumes, limits,
+ * problems, the IPC objects that are only inventoried (semaphore sets, message queues, POSIX
+ * message queues), and the POSIX shared-memory objects of memory volumes.
  */
 public record Findings(
     Instant scannedAt,
@@ -26,20 +26,73 @@ public record Findings(
     PosixFindings posix) {
 
   /** Findings with segments and volumes only. */
-  public Findings(Instant scannedAt, Duration duration, List<NamespaceFinding> namespaces, List<Finding> segments,
-      List<MemoryVolume> volumes, ShmLimits limits, List<String> problems, int malformedLines) {
-    this(scannedAt, duration, namespaces, segments, volumes, limits, problems, malformedLines, IpcObjects.NONE, PosixFindings.NONE);
+  public Findings(
+      Instant scannedAt,
+      Duration duration,
+      List<NamespaceFinding> namespaces,
+      List<Finding> segments,
+      List<MemoryVolume> volumes,
+      ShmLimits limits,
+      List<String> problems,
+      int malformedLines) {
+    this(
+        scannedAt,
+        duration,
+        namespaces,
+        segments,
+        volumes,
+        limits,
+        problems,
+        malformedLines,
+        IpcObjects.NONE,
+        PosixFindings.NONE);
   }
 
   /** Findings with the inventoried-only objects, without POSIX objects. */
-  public Findings(Instant scannedAt, Duration duration, List<NamespaceFinding> namespaces, List<Finding> segments,
-      List<MemoryVolume> volumes, ShmLimits limits, List<String> problems, int malformedLines, IpcObjects ipcObjects) {
-    this(scannedAt, duration, namespaces, segments, volumes, limits, problems, malformedLines, ipcObjects, PosixFindings.NONE);
+  public Findings(
+      Instant scannedAt,
+      Duration duration,
+      List<NamespaceFinding> namespaces,
+      List<Finding> segments,
+      List<MemoryVolume> volumes,
+      ShmLimits limits,
+      List<String> problems,
+      int malformedLines,
+      IpcObjects ipcObjects) {
+    this(
+        scannedAt,
+        duration,
+        namespaces,
+        segments,
+        volumes,
+        limits,
+        problems,
+        malformedLines,
+        ipcObjects,
+        PosixFindings.NONE);
   }
 
   /** Findings with POSIX objects, without the inventoried-only objects. */
-  public Findings(Instant scannedAt, Duration duration, List<NamespaceFinding> namespaces, List<Finding> segments,
-      List<MemoryVolume> volumes, ShmLimits limits, List<String> problems, int malformedLines, PosixFindings posix) {
-    this(scannedAt, duration, namespaces, segments, volumes, limits, problems, malformedLines, IpcObjects.NONE, posix);
+  public Findings(
+      Instant scannedAt,
+      Duration duration,
+      List<NamespaceFinding> namespaces,
+      List<Finding> segments,
+      List<MemoryVolume> volumes,
+      ShmLimits limits,
+      List<String> problems,
+      int malformedLines,
+      PosixFindings posix) {
+    this(
+        scannedAt,
+        duration,
+        namespaces,
+        segments,
+        volumes,
+        limits,
+        problems,
+        malformedLines,
+        IpcObjects.NONE,
+        posix);
   }
 }

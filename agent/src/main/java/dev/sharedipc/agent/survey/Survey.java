@@ -10,13 +10,13 @@ import dev.sharedipc.agent.kernel.NamespaceUnavailableException;
 import dev.sharedipc.agent.kernel.ShmLimits;
 import dev.sharedipc.agent.scan.IpcNamespace;
 import dev.sharedipc.agent.scan.MessageQueue;
+import dev.sharedipc.agent.scan.NamespaceCollector;
 import dev.sharedipc.agent.scan.PosixQueue;
 import dev.sharedipc.agent.scan.PosixQueueCollector;
-import dev.sharedipc.agent.scan.SemaphoreSet;
-import dev.sharedipc.agent.scan.SysvSemMsgParser;
-import dev.sharedipc.agent.scan.NamespaceCollector;
 import dev.sharedipc.agent.scan.ProcessTable;
 import dev.sharedipc.agent.scan.Segment;
+import dev.sharedipc.agent.scan.SemaphoreSet;
+import dev.sharedipc.agent.scan.SysvSemMsgParser;
 import dev.sharedipc.agent.scan.SysvShmParser;
 import dev.sharedipc.agent.scan.VolumeCollector;
 import dev.sharedipc.agent.verdict.Judgement;
@@ -39,29 +39,70 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One pass over the node: discover namespaces, read each one's segments from inside it, attribute,
- * judge, and collect memory volumes. Collaborators are passed in; this class only sequences them.
- * A namespace that cannot be read is reported with the reason and skipped; the pass goes on.
+ * judge, and collect memory volumes. Collaborators are passed in; this class only sequences them. A
+ * namespace that cannot be read is reported with the reason and skipped; the pass goes on.
  */
 public final class Survey {
   private static final Logger log = LoggerFactory.getLogger(Survey.class);
 
-  /** Where things are. {@code discoveryRoot} is /proc or a fixture; {@code kernelProcRoot} is always the real /proc in production. */
-  public record Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot,
-      Path hostShm, Path usersProcRoot, Path csiStateDir) {
+  /**
+   * Where things are. {@code discoveryRoot} is /proc or a fixture; {@code kernelProcRoot} is always
+   * the real /proc in production.
+   */
+  public record Config(
+      Path discoveryRoot,
+      Path kernelProcRoot,
+      long hostIpcNamespace,
+      Path kubeletRoot,
+      Path nodeSharedRoot,
+      Path hostShm,
+      Path usersProcRoot,
+      Path csiStateDir) {
     /** Without the CSI driver's instance volumes. */
-    public Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot,
-        Path hostShm, Path usersProcRoot) {
-      this(discoveryRoot, kernelProcRoot, hostIpcNamespace, kubeletRoot, nodeSharedRoot, hostShm, usersProcRoot, null);
+    public Config(
+        Path discoveryRoot,
+        Path kernelProcRoot,
+        long hostIpcNamespace,
+        Path kubeletRoot,
+        Path nodeSharedRoot,
+        Path hostShm,
+        Path usersProcRoot) {
+      this(
+          discoveryRoot,
+          kernelProcRoot,
+          hostIpcNamespace,
+          kubeletRoot,
+          nodeSharedRoot,
+          hostShm,
+          usersProcRoot,
+          null);
     }
 
     /** Users of files looked for in the real /proc. */
-    public Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot,
+    public Config(
+        Path discoveryRoot,
+        Path kernelProcRoot,
+        long hostIpcNamespace,
+        Path kubeletRoot,
+        Path nodeSharedRoot,
         Path hostShm) {
-      this(discoveryRoot, kernelProcRoot, hostIpcNamespace, kubeletRoot, nodeSharedRoot, hostShm, kernelProcRoot);
+      this(
+          discoveryRoot,
+          kernelProcRoot,
+          hostIpcNamespace,
+          kubeletRoot,
+          nodeSharedRoot,
+          hostShm,
+          kernelProcRoot);
     }
 
     /** Without the host's /dev/shm. */
-    public Config(Path discoveryRoot, Path kernelProcRoot, long hostIpcNamespace, Path kubeletRoot, Path nodeSharedRoot) {
+    public Config(
+        Path discoveryRoot,
+        Path kernelProcRoot,
+        long hostIpcNamespace,
+        Path kubeletRoot,
+        Path nodeSharedRoot) {
       this(discoveryRoot, kernelProcRoot, hostIpcNamespace, kubeletRoot, nodeSharedRoot, null);
     }
   }
@@ -74,7 +115,13 @@ public final class Survey {
   private final PolicyResolver policies;
   private final Clock clock;
 
-  public Survey(Config config, Kernel kernel, PodDirectory pods, Ledger ledger, PolicyResolver policies, Clock clock) {
+  public Survey(
+      Config config,
+      Kernel kernel,
+      PodDirectory pods,
+      Ledger ledger,
+      PolicyResolver policies,
+      Clock clock) {
     this.config = config;
     this.kernel = kernel;
     this.pods = pods;
@@ -84,9 +131,10 @@ public final class Survey {
   }
 
   /**
-   * The file that leads into the host's IPC namespace ({@code /proc/1/ns/ipc} in the agent's pod), entered to read the
-   * host's limits when no process under the discovery root is in it (a fixture proc root). Without it such a pass
-   * reports no limits: the agent's own namespace is never taken for the host's.
+   * The file that leads into the host's IPC namespace ({@code /proc/1/ns/ipc} in the agent's pod),
+   * entered to read the host's limits when no process under the discovery root is in it (a fixture
+   * proc root). Without it such a pass reports no limits: the agent's own namespace is never taken
+   * for the host's.
    */
   public Survey hostNamespaceFile(Path file) {
     this.hostNamespaceFile = file;
@@ -94,35 +142,47 @@ public final class Survey {
   }
 
   /**
-   * Starts reading every namespace, {@link #READERS} at a time. The dispatching threads never join a
-   * namespace themselves: each visit is a fresh thread made by {@link Kernel#inIpcNamespace}.
+   * Starts reading every namespace, {@link #READERS} at a time. The dispatching threads never join
+   * a namespace themselves: each visit is a fresh thread made by {@link Kernel#inIpcNamespace}.
    */
   private List<java.util.concurrent.Future<SysvRead>> readAll(List<IpcNamespace> namespaces) {
     List<java.util.concurrent.Future<SysvRead>> out = new ArrayList<>(namespaces.size());
     for (IpcNamespace ns : namespaces) {
-      out.add(READ_POOL.submit(() -> kernel.inIpcNamespace(ns.ref(), session -> new SysvRead(
-          SysvShmParser.parse(ns.inode(), session.readSysvShm()),
-          SysvSemMsgParser.semaphores(ns.inode(), session.readSysvSem()),
-          SysvSemMsgParser.queues(ns.inode(), session.readSysvMsg()),
-          // limits are per namespace: the host's are read from inside it, not from the agent's own
-          ns.host() ? kernel.limits().orElse(null) : null))));
+      out.add(
+          READ_POOL.submit(
+              () ->
+                  kernel.inIpcNamespace(
+                      ns.ref(),
+                      session ->
+                          new SysvRead(
+                              SysvShmParser.parse(ns.inode(), session.readSysvShm()),
+                              SysvSemMsgParser.semaphores(ns.inode(), session.readSysvSem()),
+                              SysvSemMsgParser.queues(ns.inode(), session.readSysvMsg()),
+                              // limits are per namespace: the host's are read from inside it, not
+                              // from the agent's own
+                              ns.host() ? kernel.limits().orElse(null) : null))));
     }
     return out;
   }
 
   /**
-   * The three System V tables of one namespace, read in one visit (each lists only the reading thread's namespace),
-   * and for the host's namespace its limits and usage.
+   * The three System V tables of one namespace, read in one visit (each lists only the reading
+   * thread's namespace), and for the host's namespace its limits and usage.
    */
-  private record SysvRead(SysvShmParser.Result shm, SysvSemMsgParser.Semaphores sem, SysvSemMsgParser.Queues msg,
+  private record SysvRead(
+      SysvShmParser.Result shm,
+      SysvSemMsgParser.Semaphores sem,
+      SysvSemMsgParser.Queues msg,
       ShmLimits hostLimits) {}
 
   private ShmLimits hostLimitsFromFile(List<String> problems) {
     try {
-      return kernel.inIpcNamespace(new NamespaceRef(config.hostIpcNamespace(), List.of(hostNamespaceFile)),
+      return kernel.inIpcNamespace(
+          new NamespaceRef(config.hostIpcNamespace(), List.of(hostNamespaceFile)),
           session -> kernel.limits().orElse(null));
     } catch (Exception e) {
-      problems.add("cannot read the host's IPC limits through " + hostNamespaceFile + ": " + e.getMessage());
+      problems.add(
+          "cannot read the host's IPC limits through " + hostNamespaceFile + ": " + e.getMessage());
       return null;
     }
   }
@@ -141,25 +201,49 @@ public final class Survey {
   /** Two readers: the work is syscalls and parsing, and a node agent should not take every core. */
   static final int READERS = Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors()));
 
-  private static final java.util.concurrent.ExecutorService READ_POOL = java.util.concurrent.Executors.newFixedThreadPool(READERS, r -> {
-    Thread t = new Thread(null, r, "ipcns-dispatch", 256 * 1024);
-    t.setDaemon(true);
-    return t;
-  });
+  private static final java.util.concurrent.ExecutorService READ_POOL =
+      java.util.concurrent.Executors.newFixedThreadPool(
+          READERS,
+          r -> {
+            Thread t = new Thread(null, r, "ipcns-dispatch", 256 * 1024);
+            t.setDaemon(true);
+            return t;
+          });
 
   /** Notes skipped lines of one /proc/sysvipc table as a problem; returns their count. */
   private static int malformed(List<String> problems, String table, int lines, IpcNamespace ns) {
     if (lines > 0) {
-      problems.add(lines + " malformed line(s) in /proc/sysvipc/" + table + " of ipc:[" + ns.inode() + "] skipped");
+      problems.add(
+          lines
+              + " malformed line(s) in /proc/sysvipc/"
+              + table
+              + " of ipc:["
+              + ns.inode()
+              + "] skipped");
     }
     return lines;
   }
 
-  /** The POSIX objects of the volumes found plus the host's /dev/shm; users looked for under both proc roots. */
-  private PosixFindings posix(Attributor attributor, List<dev.sharedipc.agent.scan.MemoryVolume> volumes,
-      Map<String, List<Integer>> podPids, Instant now, List<String> problems) {
-    return new PosixSurvey(kernel, pods, policies, config.discoveryRoot(), List.of(config.discoveryRoot(), config.usersProcRoot()),
-        config.hostShm(), config.nodeSharedRoot(), pid -> attributor.cgroupOf(pid).podUid()).run(volumes, podPids, now, problems);
+  /**
+   * The POSIX objects of the volumes found plus the host's /dev/shm; users looked for under both
+   * proc roots.
+   */
+  private PosixFindings posix(
+      Attributor attributor,
+      List<dev.sharedipc.agent.scan.MemoryVolume> volumes,
+      Map<String, List<Integer>> podPids,
+      Instant now,
+      List<String> problems) {
+    return new PosixSurvey(
+            kernel,
+            pods,
+            policies,
+            config.discoveryRoot(),
+            List.of(config.discoveryRoot(), config.usersProcRoot()),
+            config.hostShm(),
+            config.nodeSharedRoot(),
+            pid -> attributor.cgroupOf(pid).podUid())
+        .run(volumes, podPids, now, problems);
   }
 
   public Findings run() throws IOException {
@@ -169,19 +253,22 @@ public final class Survey {
     if (ledger.loadProblem() != null) {
       problems.add(ledger.loadProblem());
     }
-    List<IpcNamespace> namespaces = new NamespaceCollector(config.discoveryRoot(), config.hostIpcNamespace()).collect();
+    List<IpcNamespace> namespaces =
+        new NamespaceCollector(config.discoveryRoot(), config.hostIpcNamespace()).collect();
     Attributor attributor = new Attributor(config.discoveryRoot(), pods, ledger);
     ProcessTable live = new ProcessTable(config.kernelProcRoot());
     List<NamespaceFinding> nsFindings = new ArrayList<>(namespaces.size());
     List<Finding> findings = new ArrayList<>();
     int malformed = 0;
     List<java.util.concurrent.Future<SysvRead>> reads = readAll(namespaces);
-    // semaphore sets and message queues: inventoried with their namespace's attribution, never judged
+    // semaphore sets and message queues: inventoried with their namespace's attribution, never
+    // judged
     List<Attributed<SemaphoreSet>> semaphoreSets = new ArrayList<>();
     List<Attributed<MessageQueue>> messageQueues = new ArrayList<>();
     List<Attributed<PosixQueue>> posixQueues = new ArrayList<>();
     Map<Long, String> posixQueuesUnreadable = new TreeMap<>();
-    PosixQueueCollector posixQueueCollector = new PosixQueueCollector(kernel, config.discoveryRoot());
+    PosixQueueCollector posixQueueCollector =
+        new PosixQueueCollector(kernel, config.discoveryRoot());
     ShmLimits hostLimits = null;
     for (int i = 0; i < namespaces.size(); i++) {
       IpcNamespace ns = namespaces.get(i);
@@ -209,7 +296,11 @@ public final class Survey {
       }
       if (read.malformedLines() > 0) {
         malformed += read.malformedLines();
-        problems.add(read.malformedLines() + " malformed line(s) in /proc/sysvipc/shm of ipc:[" + ns.inode() + "] skipped");
+        problems.add(
+            read.malformedLines()
+                + " malformed line(s) in /proc/sysvipc/shm of ipc:["
+                + ns.inode()
+                + "] skipped");
       }
       nsFindings.add(new NamespaceFinding(ns, nsAttribution, null));
       if (sysv.hostLimits() != null) {
@@ -219,7 +310,8 @@ public final class Survey {
       malformed += malformed(problems, "msg", sysv.msg().malformedLines(), ns);
       sysv.sem().sets().forEach(x -> semaphoreSets.add(new Attributed<>(x, nsAttribution)));
       sysv.msg().queues().forEach(x -> messageQueues.add(new Attributed<>(x, nsAttribution)));
-      // POSIX queues of a namespace that could be read (a namespace gone before setns has nothing to say)
+      // POSIX queues of a namespace that could be read (a namespace gone before setns has nothing
+      // to say)
       PosixQueueCollector.Result posix = posixQueueCollector.collect(ns);
       posix.queues().forEach(q -> posixQueues.add(new Attributed<>(q, nsAttribution)));
       if (posix.unreadable() != null) {
@@ -243,20 +335,39 @@ public final class Survey {
         ledger.retainOnly(ns.inode(), read.segments());
       }
     }
-    if (hostLimits == null && hostNamespaceFile != null && namespaces.stream().noneMatch(IpcNamespace::host)) {
+    if (hostLimits == null
+        && hostNamespaceFile != null
+        && namespaces.stream().noneMatch(IpcNamespace::host)) {
       hostLimits = hostLimitsFromFile(problems);
     }
     try {
       ledger.save();
     } catch (IOException e) {
-      problems.add("cannot write the ledger: " + e.getMessage() + " (host-namespace attributions will not survive a restart)");
+      problems.add(
+          "cannot write the ledger: "
+              + e.getMessage()
+              + " (host-namespace attributions will not survive a restart)");
     }
     Map<String, List<Integer>> podPids = attributor.podPids(namespaces);
-    var volumes = new VolumeCollector(kernel, config.kubeletRoot(), config.discoveryRoot(), config.nodeSharedRoot(), config.csiStateDir())
-        .collect(podPids, problems);
+    var volumes =
+        new VolumeCollector(
+                kernel,
+                config.kubeletRoot(),
+                config.discoveryRoot(),
+                config.nodeSharedRoot(),
+                config.csiStateDir())
+            .collect(podPids, problems);
     PosixFindings posix = posix(attributor, volumes, podPids, now, problems);
-    return new Findings(now, Duration.ofNanos(System.nanoTime() - started), nsFindings, findings, volumes,
-        hostLimits, problems, malformed,
-        new IpcObjects(semaphoreSets, messageQueues, posixQueues, posixQueuesUnreadable), posix);
+    return new Findings(
+        now,
+        Duration.ofNanos(System.nanoTime() - started),
+        nsFindings,
+        findings,
+        volumes,
+        hostLimits,
+        problems,
+        malformed,
+        new IpcObjects(semaphoreSets, messageQueues, posixQueues, posixQueuesUnreadable),
+        posix);
   }
 }

@@ -4,8 +4,8 @@ import dev.sharedipc.agent.scan.ProcessTable;
 import dev.sharedipc.agent.scan.Segment;
 
 /**
- * Whether the creator and last operator of a segment are alive in its namespace, as the real
- * procfs says at judgement time.
+ * Whether the creator and last operator of a segment are alive in its namespace, as the real procfs
+ * says at judgement time.
  */
 public record Liveness(boolean creatorAlive, boolean lastOperatorAlive) {
 
@@ -16,7 +16,8 @@ public record Liveness(boolean creatorAlive, boolean lastOperatorAlive) {
    * IPC_SET did to ctime). The same pid may be both: each is checked.
    */
   public static Liveness of(Segment s, ProcessTable live) {
-    return new Liveness(live.aliveSince(s.cpid(), s.ipcNamespace(), s.ctime()),
+    return new Liveness(
+        live.aliveSince(s.cpid(), s.ipcNamespace(), s.ctime()),
         live.aliveSince(s.lpid(), s.ipcNamespace(), s.lastUseEpochSecond()));
   }
 }

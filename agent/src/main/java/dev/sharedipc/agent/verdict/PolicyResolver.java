@@ -1,13 +1,12 @@
 package dev.sharedipc.agent.verdict;
 
 import dev.sharedipc.agent.attribution.Attribution;
-import dev.sharedipc.agent.verdict.Policy;
 
 /**
- * Which orphan policy applies to an attributed segment. The CLI applies one policy to every
- * segment attributed to a pod; the daemon uses the policy the operator publishes in the pod's
- * group's {@code status.effectiveOrphanPolicy} (Report when none is published; the last known one
- * when the API server is away). Unattributed segments never reach removal whatever this returns.
+ * Which orphan policy applies to an attributed segment. The CLI applies one policy to every segment
+ * attributed to a pod; the daemon uses the policy the operator publishes in the pod's group's
+ * {@code status.effectiveOrphanPolicy} (Report when none is published; the last known one when the
+ * API server is away). Unattributed segments never reach removal whatever this returns.
  */
 @FunctionalInterface
 public interface PolicyResolver {

@@ -4,7 +4,8 @@ package dev.sharedipc.agent.verdict;
 public record PosixObjectJudgement(PosixObjectVerdict verdict, String reason) {
   /** Whether nobody uses it (it is an orphan, whatever the policy does with it). */
   public boolean orphan() {
-    return verdict == PosixObjectVerdict.KeptByPolicy || verdict == PosixObjectVerdict.WithinGrace
+    return verdict == PosixObjectVerdict.KeptByPolicy
+        || verdict == PosixObjectVerdict.WithinGrace
         || verdict == PosixObjectVerdict.Remove;
   }
 }

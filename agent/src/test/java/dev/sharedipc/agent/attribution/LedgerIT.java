@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Two real processes (two JVMs, as the daemon and a {@code reap} run are) writing one ledger at once:
- * the file lock serializes their saves and each save keeps the other's entries.
+ * Two real processes (two JVMs, as the daemon and a {@code reap} run are) writing one ledger at
+ * once: the file lock serializes their saves and each save keeps the other's entries.
  */
 class LedgerIT {
   @TempDir Path dir;
@@ -37,15 +37,25 @@ class LedgerIT {
     int perWriter = 60;
     List<BufferedReader> outputs = new ArrayList<>();
     for (int first : new int[] {1000, 2000}) {
-      Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-cp", System.getProperty("java.class.path"), LedgerWriter.class.getName(),
-          ledger.toString(), Integer.toString(first), Integer.toString(perWriter), go.toString())
-          .redirectErrorStream(true).start();
+      Process p =
+          new ProcessBuilder(
+                  Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  LedgerWriter.class.getName(),
+                  ledger.toString(),
+                  Integer.toString(first),
+                  Integer.toString(perWriter),
+                  go.toString())
+              .redirectErrorStream(true)
+              .start();
       started.add(p);
-      outputs.add(new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)));
+      outputs.add(
+          new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)));
     }
     for (BufferedReader out : outputs) {
-      // both opened the (then absent) ledger before either writes: without the lock and merge, one overwrites the other
+      // both opened the (then absent) ledger before either writes: without the lock and merge, one
+      // overwrites the other
       String line = out.readLine();
       while (line != null && !line.equals("opened")) {
         line = out.readLine(); // a logging backend may print first

@@ -15,7 +15,10 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The ledger's file: survives restarts, moves an unreadable file aside, and lets two writers share it. */
+/**
+ * The ledger's file: survives restarts, moves an unreadable file aside, and lets two writers share
+ * it.
+ */
 class LedgerTest {
   @TempDir Path dir;
 
@@ -32,7 +35,9 @@ class LedgerTest {
 
     Ledger again = Ledger.open(file);
     assertThat(again.lookup(seg(5, 100))).isEqualTo(new PodInfo("uid-1", "ns", "pod", "g", 0));
-    assertThat(again.lookup(seg(5, 101))).as("same id and key, new ctime: a different segment").isNull();
+    assertThat(again.lookup(seg(5, 101)))
+        .as("same id and key, new ctime: a different segment")
+        .isNull();
     assertThat(again.lookup(seg(6, 100))).isNull();
   }
 
@@ -55,17 +60,25 @@ class LedgerTest {
     assertThat(ledger.loadProblem()).contains("unreadable", "moved to", "kept, not removed");
     List<Path> aside;
     try (Stream<Path> files = Files.list(dir)) {
-      aside = files.filter(p -> p.getFileName().toString().startsWith("ledger.json.unreadable-")).toList();
+      aside =
+          files
+              .filter(p -> p.getFileName().toString().startsWith("ledger.json.unreadable-"))
+              .toList();
     }
-    assertThat(aside).singleElement().satisfies(p -> {
-      assertThat(Files.readString(p)).isEqualTo("{not json");
-      assertThat(ledger.loadProblem()).contains(p.toString());
-    });
+    assertThat(aside)
+        .singleElement()
+        .satisfies(
+            p -> {
+              assertThat(Files.readString(p)).isEqualTo("{not json");
+              assertThat(ledger.loadProblem()).contains(p.toString());
+            });
 
     ledger.record(seg(5, 100), new PodInfo("uid-1", "ns", "pod", "g", 0), Instant.EPOCH);
     ledger.save();
 
-    assertThat(Files.readString(aside.get(0))).as("the unreadable ledger survives the next save").isEqualTo("{not json");
+    assertThat(Files.readString(aside.get(0)))
+        .as("the unreadable ledger survives the next save")
+        .isEqualTo("{not json");
     assertThat(Ledger.open(file).lookup(seg(5, 100))).isNotNull();
   }
 
@@ -81,8 +94,10 @@ class LedgerTest {
     ledger.save();
 
     try (Stream<Path> files = Files.list(dir)) {
-      assertThat(files.filter(p -> p.getFileName().toString().startsWith("ledger.json.unreadable-")))
-          .singleElement().satisfies(p -> assertThat(Files.readString(p)).isEqualTo("garbage"));
+      assertThat(
+              files.filter(p -> p.getFileName().toString().startsWith("ledger.json.unreadable-")))
+          .singleElement()
+          .satisfies(p -> assertThat(Files.readString(p)).isEqualTo("garbage"));
     }
     assertThat(ledger.loadProblem()).contains("moved to");
     assertThat(Ledger.open(file).size()).isEqualTo(2);
@@ -92,13 +107,15 @@ class LedgerTest {
   void twoWritersOfOneFileKeepEachOthersEntries() throws Exception {
     Path file = dir.resolve("state/ledger.json");
     Ledger serve = Ledger.open(file);
-    Ledger reapRun = Ledger.open(file); // opened before either saved: each starts from the same empty file
+    Ledger reapRun =
+        Ledger.open(file); // opened before either saved: each starts from the same empty file
     int perWriter = 40;
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
-      List<Future<?>> done = List.of(
-          pool.submit(() -> write(serve, 1000, perWriter)),
-          pool.submit(() -> write(reapRun, 2000, perWriter)));
+      List<Future<?>> done =
+          List.of(
+              pool.submit(() -> write(serve, 1000, perWriter)),
+              pool.submit(() -> write(reapRun, 2000, perWriter)));
       for (Future<?> f : done) {
         f.get(60, TimeUnit.SECONDS);
       }
@@ -131,7 +148,10 @@ class LedgerTest {
 
   static Void write(Ledger ledger, int firstShmid, int count) throws Exception {
     for (int i = 0; i < count; i++) {
-      ledger.record(seg(firstShmid + i, 100), new PodInfo("uid-" + firstShmid, null, null, null, null), Instant.EPOCH);
+      ledger.record(
+          seg(firstShmid + i, 100),
+          new PodInfo("uid-" + firstShmid, null, null, null, null),
+          Instant.EPOCH);
       ledger.save();
     }
     return null;

@@ -29,7 +29,8 @@ public final class LedgerWriter {
       Thread.sleep(5);
     }
     for (int i = 0; i < count; i++) {
-      Segment s = new Segment(1, 0x42, first + i, 0600, 4096, 10, 10, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0);
+      Segment s =
+          new Segment(1, 0x42, first + i, 0600, 4096, 10, 10, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0);
       ledger.record(s, new PodInfo("uid-" + first, null, null, null, null), Instant.EPOCH);
       ledger.save();
     }

@@ -39,7 +39,11 @@ class AttacherLookupIT {
     // Fresh namespaces number their segments from 0: the same shmid in both.
     assertThat(decoy.shmid()).isEqualTo(attacher.shmid());
 
-    String script = snippet().replace("ns=<ipcNamespace>; id=<shmid>", "ns=" + asked.inode() + "; id=" + attacher.shmid());
+    String script =
+        snippet()
+            .replace(
+                "ns=<ipcNamespace>; id=<shmid>",
+                "ns=" + asked.inode() + "; id=" + attacher.shmid());
     Process p = new ProcessBuilder("bash", "-c", script).start();
     String out = new String(p.getInputStream().readAllBytes());
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();

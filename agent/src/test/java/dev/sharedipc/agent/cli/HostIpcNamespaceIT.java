@@ -20,10 +20,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The agent without hostIPC, on the real kernel: the shaded jar runs in an IPC namespace of its own
- * (as a pod without hostIPC does) and is pointed at a "host" namespace the test made, by
- * {@code --host-ipc-ns} (in a pod, its default {@code /proc/1/ns/ipc}). It must list the host's
- * segments as the host's, reached with setns like any pod's, and never take its own namespace for
- * the host's.
+ * (as a pod without hostIPC does) and is pointed at a "host" namespace the test made, by {@code
+ * --host-ipc-ns} (in a pod, its default {@code /proc/1/ns/ipc}). It must list the host's segments
+ * as the host's, reached with setns like any pod's, and never take its own namespace for the
+ * host's.
  */
 class HostIpcNamespaceIT {
   static final String AGENT_POD = "a9000000-0000-4000-8000-0000000000a9";
@@ -54,19 +54,32 @@ class HostIpcNamespaceIT {
   void agentInItsOwnNamespaceListsTheHostsSegmentsAsTheHostsAndItsOwnAsItsPods() throws Exception {
     JsonNode root = scanFrom(own, "--host-ipc-ns", "/proc/" + host.pid() + "/ns/ipc");
 
-    assertThat(list(root.get("ipcNamespaces"))).extracting(n -> n.get("inode").asLong() + " host=" + n.get("host").asBoolean())
+    assertThat(list(root.get("ipcNamespaces")))
+        .extracting(n -> n.get("inode").asLong() + " host=" + n.get("host").asBoolean())
         .containsExactlyInAnyOrder(host.inode() + " host=true", own.inode() + " host=false");
     List<JsonNode> segments = list(root.get("segments"));
-    assertThat(segments).filteredOn(s -> s.get("key").asText().equals("0x00005e0a")).singleElement().satisfies(s -> {
-      assertThat(s.get("ipcNamespace").asLong()).as("the host's segment, read from inside the host's namespace").isEqualTo(host.inode());
-      assertThat(s.get("bytes").asLong()).isEqualTo(4096);
-      assertThat(s.get("podUid").isNull()).as("no pod made it").isTrue();
-    });
-    assertThat(segments).filteredOn(s -> s.get("key").asText().equals("0x00005e0b")).singleElement().satisfies(s -> {
-      assertThat(s.get("ipcNamespace").asLong()).as("the agent's own namespace is not the host's").isEqualTo(own.inode());
-      assertThat(s.get("podUid").asText()).isEqualTo(AGENT_POD);
-      assertThat(s.get("attribution").asText()).isEqualTo("POD_NAMESPACE");
-    });
+    assertThat(segments)
+        .filteredOn(s -> s.get("key").asText().equals("0x00005e0a"))
+        .singleElement()
+        .satisfies(
+            s -> {
+              assertThat(s.get("ipcNamespace").asLong())
+                  .as("the host's segment, read from inside the host's namespace")
+                  .isEqualTo(host.inode());
+              assertThat(s.get("bytes").asLong()).isEqualTo(4096);
+              assertThat(s.get("podUid").isNull()).as("no pod made it").isTrue();
+            });
+    assertThat(segments)
+        .filteredOn(s -> s.get("key").asText().equals("0x00005e0b"))
+        .singleElement()
+        .satisfies(
+            s -> {
+              assertThat(s.get("ipcNamespace").asLong())
+                  .as("the agent's own namespace is not the host's")
+                  .isEqualTo(own.inode());
+              assertThat(s.get("podUid").asText()).isEqualTo(AGENT_POD);
+              assertThat(s.get("attribution").asText()).isEqualTo("POD_NAMESPACE");
+            });
   }
 
   @Test
@@ -78,7 +91,10 @@ class HostIpcNamespaceIT {
     assertThat(err).contains("cannot read the host's IPC namespace from /proc/0/ns/ipc");
   }
 
-  /** Runs {@code scan --json} with the agent's process in {@code ns}, as the agent's pod is in its own namespace. */
+  /**
+   * Runs {@code scan --json} with the agent's process in {@code ns}, as the agent's pod is in its
+   * own namespace.
+   */
   private JsonNode scanFrom(Ns ns, String... args) throws Exception {
     Process p = start(ns, args);
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -89,9 +105,24 @@ class HostIpcNamespaceIT {
   }
 
   private Process start(Ns ns, String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("nsenter", "--ipc=/proc/" + ns.pid() + "/ns/ipc", "java", "-jar",
-        Path.of(System.getProperty("sharedipc.agent.jar", "target/sharedipc-agent.jar")).toAbsolutePath().toString(),
-        "scan", "--json", "--proc-root", proc.toString(), "--ledger", "none", "--host-shm", "none"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "nsenter",
+                "--ipc=/proc/" + ns.pid() + "/ns/ipc",
+                "java",
+                "-jar",
+                Path.of(System.getProperty("sharedipc.agent.jar", "target/sharedipc-agent.jar"))
+                    .toAbsolutePath()
+                    .toString(),
+                "scan",
+                "--json",
+                "--proc-root",
+                proc.toString(),
+                "--ledger",
+                "none",
+                "--host-shm",
+                "none"));
     cmd.addAll(List.of(args));
     return new ProcessBuilder(cmd).start();
   }

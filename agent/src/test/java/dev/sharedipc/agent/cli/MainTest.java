@@ -30,7 +30,16 @@ class MainTest {
   @Test
   void reapHelpExplainsTheSafetyRulesAndOptions() {
     Run r = run("reap", "--help");
-    assertThat(r.out()).contains("--dry-run", "--policy", "--grace", "--proc-root", "--json", "never", "IPC_RMID", "Examples");
+    assertThat(r.out())
+        .contains(
+            "--dry-run",
+            "--policy",
+            "--grace",
+            "--proc-root",
+            "--json",
+            "never",
+            "IPC_RMID",
+            "Examples");
   }
 
   @Test

@@ -36,7 +36,8 @@ class SemaphoresAndQueuesIT {
   static final String POD_A = "5e000000-0000-4000-8000-00000000000a";
   static final String POD_B = "5e000000-0000-4000-8000-00000000000b";
   static final String POD_C = "5e000000-0000-4000-8000-00000000000c";
-  static final String MQ_HELPER = """
+  static final String MQ_HELPER =
+      """
       import ctypes, os, sys, time
       rt = ctypes.CDLL("librt.so.1", use_errno=True)
       rt.mq_open.restype = ctypes.c_int
@@ -50,7 +51,8 @@ class SemaphoresAndQueuesIT {
       while True:
           time.sleep(3600)
       """;
-  static final String MSG_HELPER = """
+  static final String MSG_HELPER =
+      """
       import ctypes, sys
       libc = ctypes.CDLL(None, use_errno=True)
       class Msg(ctypes.Structure):
@@ -85,12 +87,26 @@ class SemaphoresAndQueuesIT {
 
     Path mq = work.resolve("mq.py");
     Files.writeString(mq, MQ_HELPER);
-    // its own IPC and mount namespaces: a private tmpfs over /dev there, with the namespace's mqueue filesystem in it
-    posixHolder = new ProcessBuilder("unshare", "--ipc", "--mount", "--propagation", "private", "sh", "-c",
-        "mount -t tmpfs none /dev && mkdir /dev/mqueue && mount -t mqueue none /dev/mqueue && exec python3 " + mq)
-        .redirectErrorStream(true).start();
+    // its own IPC and mount namespaces: a private tmpfs over /dev there, with the namespace's
+    // mqueue filesystem in it
+    posixHolder =
+        new ProcessBuilder(
+                "unshare",
+                "--ipc",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                "mount -t tmpfs none /dev && mkdir /dev/mqueue && mount -t mqueue none /dev/mqueue && exec python3 "
+                    + mq)
+            .redirectErrorStream(true)
+            .start();
     started.add(posixHolder);
-    String line = new BufferedReader(new InputStreamReader(posixHolder.getInputStream(), StandardCharsets.UTF_8)).readLine();
+    String line =
+        new BufferedReader(
+                new InputStreamReader(posixHolder.getInputStream(), StandardCharsets.UTF_8))
+            .readLine();
     assertThat(line).as("mq_open helper").isEqualTo("ok");
 
     new ProcFixture(proc)
@@ -122,47 +138,74 @@ class SemaphoresAndQueuesIT {
   }
 
   private static long posixNamespace(Process p) {
-    return dev.sharedipc.agent.scan.NamespaceCollector.nsInode(Path.of("/proc/" + p.pid() + "/ns/ipc"));
+    return dev.sharedipc.agent.scan.NamespaceCollector.nsInode(
+        Path.of("/proc/" + p.pid() + "/ns/ipc"));
   }
 
   @Test
   void scanListsSemaphoreSetsAndQueuesOfEveryNamespaceWithTheirPod() throws Exception {
-    CliIT.Result r = CliIT.jar("scan", "--json", "--proc-root", proc.toString(), "--ledger", "none");
+    CliIT.Result r =
+        CliIT.jar("scan", "--json", "--proc-root", proc.toString(), "--ledger", "none");
     assertThat(r.code()).isZero();
     JsonNode root = new ObjectMapper().readTree(r.out());
 
     List<JsonNode> sets = list(root.get("semaphoreSets"));
-    assertThat(sets).hasSize(2).allSatisfy(s -> {
-      assertThat(s.get("ipcNamespace").asLong()).isEqualTo(a.inode());
-      assertThat(s.get("pod").get("uid").asText()).isEqualTo(POD_A);
-      assertThat(s.get("attribution").asText()).isEqualTo("POD_NAMESPACE");
-    });
+    assertThat(sets)
+        .hasSize(2)
+        .allSatisfy(
+            s -> {
+              assertThat(s.get("ipcNamespace").asLong()).isEqualTo(a.inode());
+              assertThat(s.get("pod").get("uid").asText()).isEqualTo(POD_A);
+              assertThat(s.get("attribution").asText()).isEqualTo("POD_NAMESPACE");
+            });
     assertThat(sets).extracting(s -> s.get("nsems").asLong()).containsExactlyInAnyOrder(3L, 1L);
 
     List<JsonNode> queues = list(root.get("messageQueues"));
-    assertThat(queues).extracting(q -> q.get("ipcNamespace").asLong() + "=" + q.get("pod").get("uid").asText())
+    assertThat(queues)
+        .extracting(q -> q.get("ipcNamespace").asLong() + "=" + q.get("pod").get("uid").asText())
         .containsExactlyInAnyOrder(a.inode() + "=" + POD_A, b.inode() + "=" + POD_B);
-    assertThat(queues).filteredOn(q -> q.get("ipcNamespace").asLong() == b.inode()).singleElement().satisfies(q -> {
-      assertThat(q.get("key").asText()).isEqualTo("0x00005e01");
-      assertThat(q.get("messages").asLong()).isEqualTo(2);
-      assertThat(q.get("queuedBytes").asLong()).isEqualTo(128);
-      assertThat(q.get("lastSendPid").asInt()).isPositive();
-    });
+    assertThat(queues)
+        .filteredOn(q -> q.get("ipcNamespace").asLong() == b.inode())
+        .singleElement()
+        .satisfies(
+            q -> {
+              assertThat(q.get("key").asText()).isEqualTo("0x00005e01");
+              assertThat(q.get("messages").asLong()).isEqualTo(2);
+              assertThat(q.get("queuedBytes").asLong()).isEqualTo(128);
+              assertThat(q.get("lastSendPid").asInt()).isPositive();
+            });
 
     List<JsonNode> posix = list(root.get("posixMessageQueues"));
-    assertThat(posix).singleElement().satisfies(q -> {
-      assertThat(q.get("name").asText()).isEqualTo("/orders");
-      assertThat(q.get("queuedBytes").asLong()).isEqualTo(100);
-      assertThat(q.get("ipcNamespace").asLong()).isEqualTo(posixNamespace(posixHolder));
-      assertThat(q.get("pod").get("uid").asText()).isEqualTo(POD_C);
-    });
+    assertThat(posix)
+        .singleElement()
+        .satisfies(
+            q -> {
+              assertThat(q.get("name").asText()).isEqualTo("/orders");
+              assertThat(q.get("queuedBytes").asLong()).isEqualTo(100);
+              assertThat(q.get("ipcNamespace").asLong()).isEqualTo(posixNamespace(posixHolder));
+              assertThat(q.get("pod").get("uid").asText()).isEqualTo(POD_C);
+            });
     // the two namespaces with no process showing an mqueue filesystem: unknown, not "no queues"
-    assertThat(list(root.get("posixMessageQueuesUnknown"))).extracting(n -> n.get("ipcNamespace").asLong())
+    assertThat(list(root.get("posixMessageQueuesUnknown")))
+        .extracting(n -> n.get("ipcNamespace").asLong())
         .containsExactlyInAnyOrder(a.inode(), b.inode());
 
-    CliIT.Result table = CliIT.jar("scan", "--kind", "semaphores,queues", "--pod", POD_A, "--proc-root", proc.toString(), "--ledger", "none");
-    assertThat(table.out()).contains("------ Semaphore sets ------", "------ Message queues ------")
-        .doesNotContain("------ Shared memory segments ------").doesNotContain(POD_B).doesNotContain("/orders");
+    CliIT.Result table =
+        CliIT.jar(
+            "scan",
+            "--kind",
+            "semaphores,queues",
+            "--pod",
+            POD_A,
+            "--proc-root",
+            proc.toString(),
+            "--ledger",
+            "none");
+    assertThat(table.out())
+        .contains("------ Semaphore sets ------", "------ Message queues ------")
+        .doesNotContain("------ Shared memory segments ------")
+        .doesNotContain(POD_B)
+        .doesNotContain("/orders");
   }
 
   @Test
@@ -170,7 +213,17 @@ class SemaphoresAndQueuesIT {
     List<Integer> setsBefore = semids(a);
     assertThat(setsBefore).hasSize(2);
 
-    CliIT.Result r = CliIT.jar("reap", "--policy", "Delete", "--grace", "0s", "--proc-root", proc.toString(), "--ledger", "none");
+    CliIT.Result r =
+        CliIT.jar(
+            "reap",
+            "--policy",
+            "Delete",
+            "--grace",
+            "0s",
+            "--proc-root",
+            proc.toString(),
+            "--ledger",
+            "none");
 
     assertThat(r.code()).isZero();
     assertThat(semids(a)).isEqualTo(setsBefore);
@@ -180,13 +233,23 @@ class SemaphoresAndQueuesIT {
   }
 
   private static List<Integer> semids(Ns ns) throws Exception {
-    return new LinuxKernel().inIpcNamespace(ns.ref(), s -> SysvSemMsgParser.semaphores(ns.inode(), s.readSysvSem()).sets())
-        .stream().map(x -> x.semid()).sorted().toList();
+    return new LinuxKernel()
+            .inIpcNamespace(
+                ns.ref(), s -> SysvSemMsgParser.semaphores(ns.inode(), s.readSysvSem()).sets())
+            .stream()
+            .map(x -> x.semid())
+            .sorted()
+            .toList();
   }
 
   private static List<Integer> msqids(Ns ns) throws Exception {
-    return new LinuxKernel().inIpcNamespace(ns.ref(), s -> SysvSemMsgParser.queues(ns.inode(), s.readSysvMsg()).queues())
-        .stream().map(x -> x.msqid()).sorted().toList();
+    return new LinuxKernel()
+            .inIpcNamespace(
+                ns.ref(), s -> SysvSemMsgParser.queues(ns.inode(), s.readSysvMsg()).queues())
+            .stream()
+            .map(x -> x.msqid())
+            .sorted()
+            .toList();
   }
 
   private static List<JsonNode> list(JsonNode array) {

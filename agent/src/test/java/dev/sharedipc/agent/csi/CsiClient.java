@@ -19,16 +19,20 @@ import java.util.concurrent.TimeUnit;
 /**
  * Calls the plugin through its UNIX socket as the kubelet does for an ephemeral inline volume: the
  * volume attributes the operator renders plus the pod information of {@code podInfoOnMount: true},
- * a mount capability with the pod's fsGroup as volume_mount_group. Shared with the e2e module through
- * the agent's test-jar (CsiVolumeE2E stands in for the kubelet of a KWOK node with it).
+ * a mount capability with the pod's fsGroup as volume_mount_group. Shared with the e2e module
+ * through the agent's test-jar (CsiVolumeE2E stands in for the kubelet of a KWOK node with it).
  */
 public final class CsiClient implements AutoCloseable {
   private final EventLoopGroup group = new EpollEventLoopGroup(1);
   private final ManagedChannel channel;
 
   public CsiClient(Path socket) {
-    channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .eventLoopGroup(group).channelType(EpollDomainSocketChannel.class).usePlaintext().build();
+    channel =
+        NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+            .eventLoopGroup(group)
+            .channelType(EpollDomainSocketChannel.class)
+            .usePlaintext()
+            .build();
   }
 
   NodeGrpc.NodeBlockingStub node() {
@@ -40,8 +44,14 @@ public final class CsiClient implements AutoCloseable {
   }
 
   /** The kubelet's volume attributes for a member pod of {@code group}'s instance {@code index}. */
-  public static Map<String, String> attributes(String namespace, String group, String groupUid, int index, String size,
-                                        String podName, String podUid) {
+  public static Map<String, String> attributes(
+      String namespace,
+      String group,
+      String groupUid,
+      int index,
+      String size,
+      String podName,
+      String podUid) {
     Map<String, String> a = new HashMap<>();
     a.put(VolumeRequest.GROUP, group);
     a.put(VolumeRequest.GROUP_UID, groupUid);
@@ -55,20 +65,30 @@ public final class CsiClient implements AutoCloseable {
   }
 
   public void publish(String volumeId, Path target, int fsGroup, Map<String, String> attributes) {
-    node().nodePublishVolume(NodePublishVolumeRequest.newBuilder()
-        .setVolumeId(volumeId)
-        .setTargetPath(target.toString())
-        .setVolumeCapability(VolumeCapability.newBuilder()
-            .setMount(VolumeCapability.MountVolume.newBuilder().setVolumeMountGroup(String.valueOf(fsGroup)))
-            .setAccessMode(VolumeCapability.AccessMode.newBuilder()
-                .setMode(VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)))
-        .putAllVolumeContext(attributes)
-        .build());
+    node()
+        .nodePublishVolume(
+            NodePublishVolumeRequest.newBuilder()
+                .setVolumeId(volumeId)
+                .setTargetPath(target.toString())
+                .setVolumeCapability(
+                    VolumeCapability.newBuilder()
+                        .setMount(
+                            VolumeCapability.MountVolume.newBuilder()
+                                .setVolumeMountGroup(String.valueOf(fsGroup)))
+                        .setAccessMode(
+                            VolumeCapability.AccessMode.newBuilder()
+                                .setMode(VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)))
+                .putAllVolumeContext(attributes)
+                .build());
   }
 
   public void unpublish(String volumeId, Path target) {
-    node().nodeUnpublishVolume(NodeUnpublishVolumeRequest.newBuilder()
-        .setVolumeId(volumeId).setTargetPath(target.toString()).build());
+    node()
+        .nodeUnpublishVolume(
+            NodeUnpublishVolumeRequest.newBuilder()
+                .setVolumeId(volumeId)
+                .setTargetPath(target.toString())
+                .build());
   }
 
   @Override

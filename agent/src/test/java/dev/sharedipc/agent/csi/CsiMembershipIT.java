@@ -45,8 +45,13 @@ class CsiMembershipIT {
     api = RealApiServer.shared();
     k8s = api.newClient();
     namespace = api.newNamespace("csi");
-    driver = new DriverProcess(tmp.resolve("csi.sock"), tmp.resolve("state"), tmp.resolve("driver.log"),
-        "--kubeconfig", api.writeKubeConfig(tmp.resolve("kubeconfig")).toString());
+    driver =
+        new DriverProcess(
+            tmp.resolve("csi.sock"),
+            tmp.resolve("state"),
+            tmp.resolve("driver.log"),
+            "--kubeconfig",
+            api.writeKubeConfig(tmp.resolve("kubeconfig")).toString());
     client = new CsiClient(tmp.resolve("csi.sock"));
   }
 
@@ -62,8 +67,11 @@ class CsiMembershipIT {
       k8s.close();
     }
     LinuxMounter mounter = new LinuxMounter();
-    List<String> left = mounter.mountPoints().stream().filter(p -> p.startsWith(tmp.toString()))
-        .sorted(Comparator.comparing(String::length).reversed()).toList();
+    List<String> left =
+        mounter.mountPoints().stream()
+            .filter(p -> p.startsWith(tmp.toString()))
+            .sorted(Comparator.comparing(String::length).reversed())
+            .toList();
     for (String p : left) {
       mounter.unmount(Path.of(p));
     }
@@ -118,15 +126,23 @@ class CsiMembershipIT {
   private void assertRefused(Pod pod, Map<String, String> attributes, String why) throws Exception {
     Path target = target(pod);
     assertThatThrownBy(() -> client.publish("vol", target, 0, attributes))
-        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-          assertThat(e.getStatus().getDescription()).contains(why);
-        });
-    assertThat(new LinuxMounter().mountPoints()).as("no mount for a refused pod").noneMatch(p -> p.startsWith(tmp.toString()));
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+              assertThat(e.getStatus().getDescription()).contains(why);
+            });
+    assertThat(new LinuxMounter().mountPoints())
+        .as("no mount for a refused pod")
+        .noneMatch(p -> p.startsWith(tmp.toString()));
   }
 
   private SharedIpcGroup group(String name) {
-    return k8s.resources(SharedIpcGroup.class).inNamespace(namespace).load(new ByteArrayInputStream(("""
+    return k8s.resources(SharedIpcGroup.class)
+        .inNamespace(namespace)
+        .load(
+            new ByteArrayInputStream(
+                ("""
         apiVersion: sharedipc.dev/v1alpha1
         kind: SharedIpcGroup
         metadata: {name: %s}
@@ -135,27 +151,54 @@ class CsiMembershipIT {
           members:
             - name: worker
               template: {spec: {containers: [{name: worker, image: busybox:1.36}]}}
-        """.formatted(name)).getBytes(StandardCharsets.UTF_8))).create();
+        """
+                        .formatted(name))
+                    .getBytes(StandardCharsets.UTF_8)))
+        .create();
   }
 
   private Pod pod(String name, SharedIpcGroup owner, String instance, String node) {
-    return k8s.pods().inNamespace(namespace).resource(new PodBuilder()
-        .withNewMetadata().withName(name)
-        .addToLabels(Labels.GROUP, owner.getMetadata().getName())
-        .addToLabels(Labels.INSTANCE, instance)
-        .addNewOwnerReference().withApiVersion("sharedipc.dev/v1alpha1").withKind("SharedIpcGroup")
-        .withName(owner.getMetadata().getName()).withUid(owner.getMetadata().getUid()).withController(true).endOwnerReference()
-        .endMetadata()
-        .withNewSpec().withNodeName(node).addNewContainer().withName("worker").withImage("busybox:1.36").endContainer().endSpec()
-        .build()).create();
+    return k8s.pods()
+        .inNamespace(namespace)
+        .resource(
+            new PodBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .addToLabels(Labels.GROUP, owner.getMetadata().getName())
+                .addToLabels(Labels.INSTANCE, instance)
+                .addNewOwnerReference()
+                .withApiVersion("sharedipc.dev/v1alpha1")
+                .withKind("SharedIpcGroup")
+                .withName(owner.getMetadata().getName())
+                .withUid(owner.getMetadata().getUid())
+                .withController(true)
+                .endOwnerReference()
+                .endMetadata()
+                .withNewSpec()
+                .withNodeName(node)
+                .addNewContainer()
+                .withName("worker")
+                .withImage("busybox:1.36")
+                .endContainer()
+                .endSpec()
+                .build())
+        .create();
   }
 
   private Map<String, String> attributes(SharedIpcGroup group, int instance, Pod pod) {
-    return CsiClient.attributes(namespace, group.getMetadata().getName(), group.getMetadata().getUid(), instance, "4Mi",
-        pod.getMetadata().getName(), pod.getMetadata().getUid());
+    return CsiClient.attributes(
+        namespace,
+        group.getMetadata().getName(),
+        group.getMetadata().getUid(),
+        instance,
+        "4Mi",
+        pod.getMetadata().getName(),
+        pod.getMetadata().getUid());
   }
 
   private Path target(Pod pod) throws Exception {
-    return Files.createDirectories(tmp.resolve("pods").resolve(pod.getMetadata().getUid()).resolve("volumes")).resolve("shm");
+    return Files.createDirectories(
+            tmp.resolve("pods").resolve(pod.getMetadata().getUid()).resolve("volumes"))
+        .resolve("shm");
   }
 }

@@ -61,8 +61,11 @@ class CsiNodeIT {
     }
     // A failed test must not leave mounts behind (nor let @TempDir's cleanup walk into them).
     LinuxMounter mounter = new LinuxMounter();
-    List<String> left = mounter.mountPoints().stream().filter(p -> p.startsWith(tmp.toString()))
-        .sorted(Comparator.comparing(String::length).reversed()).toList();
+    List<String> left =
+        mounter.mountPoints().stream()
+            .filter(p -> p.startsWith(tmp.toString()))
+            .sorted(Comparator.comparing(String::length).reversed())
+            .toList();
     for (String p : left) {
       mounter.unmount(Path.of(p));
     }
@@ -89,7 +92,8 @@ class CsiNodeIT {
     client.publish("vol-a", a, FS_GROUP, attributes("pod-a", "4Mi"));
 
     assertThatThrownBy(() -> write(a.resolve("big"), 5 * MIB))
-        .isInstanceOf(IOException.class).hasMessageContaining("No space left on device");
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("No space left on device");
   }
 
   @Test
@@ -111,7 +115,8 @@ class CsiNodeIT {
     client.publish("vol-a", a, FS_GROUP, attributes("pod-a", "4Mi"));
 
     assertThatThrownBy(() -> client.publish("vol-other", a, FS_GROUP, attributes("pod-a", "4Mi")))
-        .isInstanceOfSatisfying(StatusRuntimeException.class,
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
             e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS));
   }
 
@@ -121,7 +126,8 @@ class CsiNodeIT {
     forged.put(VolumeRequest.GROUP_UID, "not-a-uid");
 
     assertThatThrownBy(() -> client.publish("vol-a", target("pod-a"), FS_GROUP, forged))
-        .isInstanceOfSatisfying(StatusRuntimeException.class,
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
             e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
     assertThat(new LinuxMounter().mountPoints()).noneMatch(p -> p.startsWith(tmp.toString()));
   }
@@ -145,8 +151,11 @@ class CsiNodeIT {
     assertThat(mountCount(b)).isZero();
     assertThat(instance).doesNotExist();
     assertThat(b).doesNotExist();
-    // Other processes on the machine move Shmem too: wait, bounded, for the drop of most of the 48 MiB.
-    await("Shmem drops by the freed tmpfs").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+    // Other processes on the machine move Shmem too: wait, bounded, for the drop of most of the 48
+    // MiB.
+    await("Shmem drops by the freed tmpfs")
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(100))
         .until(() -> shmemHeld - shmemBytes() >= 40 * MIB);
   }
 
@@ -206,12 +215,14 @@ class CsiNodeIT {
   }
 
   private Map<String, String> attributes(String pod, String size) {
-    return CsiClient.attributes("ns-it", "grp", groupUid, 0, size, pod, UUID.nameUUIDFromBytes(pod.getBytes()).toString());
+    return CsiClient.attributes(
+        "ns-it", "grp", groupUid, 0, size, pod, UUID.nameUUIDFromBytes(pod.getBytes()).toString());
   }
 
   private Path target(String pod) throws IOException {
     // The kubelet makes the parent; the plugin makes the target itself.
-    Path parent = Files.createDirectories(pods.resolve(pod).resolve("volumes/kubernetes.io~csi/shm"));
+    Path parent =
+        Files.createDirectories(pods.resolve(pod).resolve("volumes/kubernetes.io~csi/shm"));
     return parent.resolve("mount");
   }
 
@@ -221,12 +232,15 @@ class CsiNodeIT {
 
   private static long mountCount(Path path) throws IOException {
     return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
-        .map(l -> l.split(" ")[4]).filter(p -> p.equals(path.toString())).count();
+        .map(l -> l.split(" ")[4])
+        .filter(p -> p.equals(path.toString()))
+        .count();
   }
 
   private static void write(Path file, long bytes) throws IOException {
     ByteBuffer chunk = ByteBuffer.allocate((int) MIB);
-    try (FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+    try (FileChannel out =
+        FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
       for (long done = 0; done < bytes; done += MIB) {
         chunk.clear();
         while (chunk.hasRemaining()) {
@@ -237,7 +251,10 @@ class CsiNodeIT {
   }
 
   private static long shmemBytes() throws IOException {
-    return Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("Shmem:"))
-        .map(l -> Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024).findFirst().orElseThrow();
+    return Files.readAllLines(Path.of("/proc/meminfo")).stream()
+        .filter(l -> l.startsWith("Shmem:"))
+        .map(l -> Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024)
+        .findFirst()
+        .orElseThrow();
   }
 }

@@ -24,11 +24,18 @@ class CsiSanityIT {
     Root.requireTool("go");
     Path script = Path.of("..", "scripts", "csi-sanity.sh").toAbsolutePath().normalize();
     Path log = tmp.resolve("csi-sanity.log");
-    ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), "run").redirectErrorStream(true)
-        .redirectOutput(log.toFile());
-    pb.environment().put("SHAREDIPC_AGENT_JAR",
-        Path.of(System.getProperty("sharedipc.agent.jar", "target/sharedipc-agent.jar")).toAbsolutePath().toString());
-    pb.environment().put("JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    ProcessBuilder pb =
+        new ProcessBuilder("bash", script.toString(), "run")
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile());
+    pb.environment()
+        .put(
+            "SHAREDIPC_AGENT_JAR",
+            Path.of(System.getProperty("sharedipc.agent.jar", "target/sharedipc-agent.jar"))
+                .toAbsolutePath()
+                .toString());
+    pb.environment()
+        .put("JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
     Process p = pb.start();
     // The first run builds csi-sanity from Go modules (about a minute); later runs take seconds.
     boolean done = p.waitFor(15, TimeUnit.MINUTES);

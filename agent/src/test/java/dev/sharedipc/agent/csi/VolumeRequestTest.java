@@ -10,7 +10,8 @@ class VolumeRequestTest {
   private static final String UID = "0b6c4a4e-3a52-4a8f-9d7e-1f2b3c4d5e6f";
 
   private static Map<String, String> attributes() {
-    return CsiClient.attributes("team-a", "trainer", UID, 2, "64Mi", "trainer-2-0", "11111111-2222-3333-4444-555555555555");
+    return CsiClient.attributes(
+        "team-a", "trainer", UID, 2, "64Mi", "trainer-2-0", "11111111-2222-3333-4444-555555555555");
   }
 
   @Test
@@ -27,7 +28,8 @@ class VolumeRequestTest {
     Map<String, String> a = attributes();
     a.remove(VolumeRequest.POD_NAMESPACE);
 
-    assertThatThrownBy(() -> VolumeRequest.parse(a)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> VolumeRequest.parse(a))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("podInfoOnMount");
   }
 
@@ -36,7 +38,8 @@ class VolumeRequestTest {
     Map<String, String> a = attributes();
     a.put(VolumeRequest.GROUP_UID, "../../etc");
 
-    assertThatThrownBy(() -> VolumeRequest.parse(a)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> VolumeRequest.parse(a))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("do not name an instance");
   }
 
@@ -45,6 +48,7 @@ class VolumeRequestTest {
     assertThat(VolumeRequest.sizeBytes("1Gi")).isEqualTo(1L << 30);
     assertThat(VolumeRequest.sizeBytes("1M")).isEqualTo(1_000_000L);
     assertThatThrownBy(() -> VolumeRequest.sizeBytes("0")).hasMessageContaining("positive");
-    assertThatThrownBy(() -> VolumeRequest.sizeBytes("lots")).hasMessageContaining("not a Kubernetes quantity");
+    assertThatThrownBy(() -> VolumeRequest.sizeBytes("lots"))
+        .hasMessageContaining("not a Kubernetes quantity");
   }
 }

@@ -16,7 +16,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The JNA bindings against the real kernel and the C headers, inside a namespace of the test's own. */
+/**
+ * The JNA bindings against the real kernel and the C headers, inside a namespace of the test's own.
+ */
 class KernelIT {
   RealNamespaces real;
   RealNamespaces.Ns ns;
@@ -37,7 +39,9 @@ class KernelIT {
   void structLayoutsMatchTheCHeaders(@TempDir Path dir) throws Exception {
     Root.requireTool("gcc");
     Path c = dir.resolve("layout.c");
-    Files.writeString(c, """
+    Files.writeString(
+        c,
+        """
         #include <stdio.h>
         #include <stddef.h>
         #include <sys/shm.h>
@@ -86,8 +90,11 @@ class KernelIT {
           return 0;
         }
         """);
-    Process gcc = new ProcessBuilder("gcc", "-D_GNU_SOURCE", "-o", dir.resolve("layout").toString(), c.toString())
-        .redirectErrorStream(true).start();
+    Process gcc =
+        new ProcessBuilder(
+                "gcc", "-D_GNU_SOURCE", "-o", dir.resolve("layout").toString(), c.toString())
+            .redirectErrorStream(true)
+            .start();
     String gccOut = new String(gcc.getInputStream().readAllBytes());
     assertThat(gcc.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(gcc.exitValue()).as(gccOut).isZero();
@@ -122,26 +129,35 @@ class KernelIT {
     long host = LinuxKernel.currentThreadIpcInode();
     long before = System.currentTimeMillis() / 1000;
 
-    Map<String, Object> seen = kernel.inIpcNamespace(ns.ref(), session -> {
-      Map<String, Object> out = new HashMap<>();
-      out.put("thread ns", LinuxKernel.currentThreadIpcInode());
-      int shmid = Sysv.create(0x7e57, 12288, 0640);
-      out.put("stat", Sysv.stat(shmid));
-      out.put("statAny", Sysv.statIndex(shmid % 32768));
-      out.put("limits", Sysv.limits());
-      out.put("sysctl shmmax", new String(LinuxKernel.readProcFile(Path.of("/proc/sys/kernel/shmmax"))).trim());
-      out.put("sysctl shmall", new String(LinuxKernel.readProcFile(Path.of("/proc/sys/kernel/shmall"))).trim());
-      out.put("text", new String(session.readSysvShm()));
-      session.remove(shmid);
-      try {
-        Sysv.stat(shmid);
-      } catch (KernelException e) {
-        out.put("after", e);
-      }
-      return out;
-    });
+    Map<String, Object> seen =
+        kernel.inIpcNamespace(
+            ns.ref(),
+            session -> {
+              Map<String, Object> out = new HashMap<>();
+              out.put("thread ns", LinuxKernel.currentThreadIpcInode());
+              int shmid = Sysv.create(0x7e57, 12288, 0640);
+              out.put("stat", Sysv.stat(shmid));
+              out.put("statAny", Sysv.statIndex(shmid % 32768));
+              out.put("limits", Sysv.limits());
+              out.put(
+                  "sysctl shmmax",
+                  new String(LinuxKernel.readProcFile(Path.of("/proc/sys/kernel/shmmax"))).trim());
+              out.put(
+                  "sysctl shmall",
+                  new String(LinuxKernel.readProcFile(Path.of("/proc/sys/kernel/shmall"))).trim());
+              out.put("text", new String(session.readSysvShm()));
+              session.remove(shmid);
+              try {
+                Sysv.stat(shmid);
+              } catch (KernelException e) {
+                out.put("after", e);
+              }
+              return out;
+            });
 
-    assertThat(LinuxKernel.currentThreadIpcInode()).as("the caller's thread never moved").isEqualTo(host);
+    assertThat(LinuxKernel.currentThreadIpcInode())
+        .as("the caller's thread never moved")
+        .isEqualTo(host);
     assertThat(seen.get("thread ns")).isEqualTo(ns.inode());
     ShmStat stat = (ShmStat) seen.get("stat");
     assertThat(stat.key()).isEqualTo(0x7e57);
@@ -153,20 +169,24 @@ class KernelIT {
     assertThat(seen.get("statAny")).isEqualTo(stat);
     ShmLimits limits = (ShmLimits) seen.get("limits");
     assertThat(limits.shmmni()).isPositive();
-    assertThat(limits.shmmax()).as("unsigned in the kernel, exact here").isPositive()
+    assertThat(limits.shmmax())
+        .as("unsigned in the kernel, exact here")
+        .isPositive()
         .hasToString((String) seen.get("sysctl shmmax"));
     assertThat(limits.shmall()).isPositive().hasToString((String) seen.get("sysctl shmall"));
     assertThat(limits.usedIds()).isEqualTo(1);
     assertThat((String) seen.get("text")).contains(Integer.toString(0x7e57));
     assertThat(((KernelException) seen.get("after")).errno()).isEqualTo(LibC.EINVAL);
-    assertThat(((KernelException) seen.get("after")).getMessage()).contains("shmctl(IPC_STAT", "EINVAL", "no longer exists");
+    assertThat(((KernelException) seen.get("after")).getMessage())
+        .contains("shmctl(IPC_STAT", "EINVAL", "no longer exists");
     assertThat(real.shmids(ns)).isEmpty();
   }
 
   @Test
   void joiningThroughAFileOfAnotherNamespaceIsRefused() throws Exception {
     RealNamespaces.Ns other = real.newNamespace();
-    NamespaceRef lying = new NamespaceRef(ns.inode(), List.of(Path.of("/proc/" + other.pid() + "/ns/ipc")));
+    NamespaceRef lying =
+        new NamespaceRef(ns.inode(), List.of(Path.of("/proc/" + other.pid() + "/ns/ipc")));
     assertThatThrownBy(() -> kernel.inIpcNamespace(lying, s -> s.readSysvShm()))
         .isInstanceOf(NamespaceUnavailableException.class)
         .hasMessageContaining("now ipc:[" + other.inode() + "]");
@@ -174,10 +194,12 @@ class KernelIT {
 
   @Test
   void statfsSeesTmpfs() throws Exception {
-    assertThat(kernel.statfs(Path.of("/dev/shm"))).hasValueSatisfying(u -> {
-      assertThat(u.memoryBacked()).isTrue();
-      assertThat(u.sizeBytes()).isPositive();
-    });
+    assertThat(kernel.statfs(Path.of("/dev/shm")))
+        .hasValueSatisfying(
+            u -> {
+              assertThat(u.memoryBacked()).isTrue();
+              assertThat(u.sizeBytes()).isPositive();
+            });
     assertThat(kernel.statfs(Path.of("/nonexistent/path"))).isEmpty();
   }
 }

@@ -24,10 +24,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The agent's pod informer makes the shared directory of a SameNode member bound to its node: a real
- * API server holding a real SharedIpcGroup (its uid names the directory) and member pods as the
- * operator makes them, the agent's {@link ClusterView} with the {@link SharedDirPreparer} hooked in,
- * and a real tmpfs as the shared root (root needed for the mount and the chown).
+ * The agent's pod informer makes the shared directory of a SameNode member bound to its node: a
+ * real API server holding a real SharedIpcGroup (its uid names the directory) and member pods as
+ * the operator makes them, the agent's {@link ClusterView} with the {@link SharedDirPreparer}
+ * hooked in, and a real tmpfs as the shared root (root needed for the mount and the chown).
  */
 class SharedDirPreparationIT {
   @TempDir Path tmp;
@@ -44,7 +44,8 @@ class SharedDirPreparationIT {
     Root.requireTool("mount");
     Root.requireTool("umount");
     root = Files.createDirectory(tmp.resolve("shared"));
-    SharedDirPreparerIT.run("mount", "-t", "tmpfs", "-o", "size=8m,mode=0755", "sharedipc-it", root.toString());
+    SharedDirPreparerIT.run(
+        "mount", "-t", "tmpfs", "-o", "size=8m,mode=0755", "sharedipc-it", root.toString());
     api = RealApiServer.shared();
     namespace = api.newNamespace("prepare");
     nodeName = "node-" + namespace;
@@ -59,30 +60,68 @@ class SharedDirPreparationIT {
     if (client != null) {
       client.close();
     }
-    if (root != null && Files.readString(Path.of("/proc/self/mountinfo")).contains(" " + root.toRealPath() + " ")) {
+    if (root != null
+        && Files.readString(Path.of("/proc/self/mountinfo"))
+            .contains(" " + root.toRealPath() + " ")) {
       SharedDirPreparerIT.run("umount", root.toString());
     }
   }
 
   Pod member(SharedIpcGroup group, int instance, String member, String node) {
     String dir = namespace + "_cache_" + group.getMetadata().getUid() + "_" + instance;
-    return client.pods().inNamespace(namespace).resource(new PodBuilder()
-        .withNewMetadata().withName("cache-" + instance + "-" + member)
-        .withLabels(Map.of(Labels.MANAGED_BY, Labels.MANAGED_BY_VALUE, Labels.GROUP, "cache",
-            Labels.INSTANCE, Integer.toString(instance), Labels.MEMBER, member))
-        .withAnnotations(Map.of(Labels.SHARED_DIRECTORY_GID_ANNOTATION, "2000"))
-        .addNewOwnerReference().withApiVersion("sharedipc.dev/v1alpha1").withKind("SharedIpcGroup").withName("cache")
-        .withUid(group.getMetadata().getUid()).withController(true).endOwnerReference()
-        .endMetadata()
-        .withNewSpec().withNodeName(node).addNewContainer().withName(member).withImage("busybox:1.36").endContainer()
-        .addNewVolume().withName("sharedipc-shm").withNewHostPath().withPath("/dev/shm/sharedipc/" + dir).withType("Directory")
-        .endHostPath().endVolume().endSpec()
-        .build()).create();
+    return client
+        .pods()
+        .inNamespace(namespace)
+        .resource(
+            new PodBuilder()
+                .withNewMetadata()
+                .withName("cache-" + instance + "-" + member)
+                .withLabels(
+                    Map.of(
+                        Labels.MANAGED_BY,
+                        Labels.MANAGED_BY_VALUE,
+                        Labels.GROUP,
+                        "cache",
+                        Labels.INSTANCE,
+                        Integer.toString(instance),
+                        Labels.MEMBER,
+                        member))
+                .withAnnotations(Map.of(Labels.SHARED_DIRECTORY_GID_ANNOTATION, "2000"))
+                .addNewOwnerReference()
+                .withApiVersion("sharedipc.dev/v1alpha1")
+                .withKind("SharedIpcGroup")
+                .withName("cache")
+                .withUid(group.getMetadata().getUid())
+                .withController(true)
+                .endOwnerReference()
+                .endMetadata()
+                .withNewSpec()
+                .withNodeName(node)
+                .addNewContainer()
+                .withName(member)
+                .withImage("busybox:1.36")
+                .endContainer()
+                .addNewVolume()
+                .withName("sharedipc-shm")
+                .withNewHostPath()
+                .withPath("/dev/shm/sharedipc/" + dir)
+                .withType("Directory")
+                .endHostPath()
+                .endVolume()
+                .endSpec()
+                .build())
+        .create();
   }
 
   @Test
   void aMemberBoundToThisNodeGetsItsDirectoryBeforeTheKubeletNeedsIt() throws Exception {
-    SharedIpcGroup group = client.resources(SharedIpcGroup.class).inNamespace(namespace).load(new ByteArrayInputStream(("""
+    SharedIpcGroup group =
+        client
+            .resources(SharedIpcGroup.class)
+            .inNamespace(namespace)
+            .load(
+                new ByteArrayInputStream(
+                    ("""
         apiVersion: sharedipc.dev/v1alpha1
         kind: SharedIpcGroup
         metadata: {name: cache}
@@ -92,7 +131,9 @@ class SharedDirPreparationIT {
           members:
             - name: w
               template: {spec: {containers: [{name: w, image: busybox:1.36}]}}
-        """).getBytes(StandardCharsets.UTF_8))).create();
+        """)
+                        .getBytes(StandardCharsets.UTF_8)))
+            .create();
     String uid = group.getMetadata().getUid();
     member(group, 0, "w", nodeName); // there before the agent starts
 
@@ -103,9 +144,12 @@ class SharedDirPreparationIT {
 
     for (int instance : new int[] {0, 1}) {
       Path dir = root.resolve(namespace + "_cache_" + uid + "_" + instance);
-      await("directory of instance " + instance).atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+      await("directory of instance " + instance)
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(100))
           .until(() -> Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS));
-      Map<String, Object> a = Files.readAttributes(dir, "unix:uid,gid,mode", LinkOption.NOFOLLOW_LINKS);
+      Map<String, Object> a =
+          Files.readAttributes(dir, "unix:uid,gid,mode", LinkOption.NOFOLLOW_LINKS);
       assertThat(a.get("uid")).isEqualTo(0);
       assertThat(a.get("gid")).isEqualTo(2000);
       assertThat(Integer.toOctalString((Integer) a.get("mode") & 07777)).isEqualTo("2770");

@@ -11,18 +11,45 @@ final class SharedDirPreparerFixtures {
 
   private SharedDirPreparerFixtures() {}
 
-  /** Member w of instance 1 of group team/cache, mounting {@code <root>/DIR}, with the given gid annotation (or none). */
+  /**
+   * Member w of instance 1 of group team/cache, mounting {@code <root>/DIR}, with the given gid
+   * annotation (or none).
+   */
   static PodBuilder member(String root, String gid) {
-    PodBuilder b = new PodBuilder().withNewMetadata().withNamespace("team").withName("cache-1-w")
-        .addToLabels(Labels.MANAGED_BY, Labels.MANAGED_BY_VALUE).addToLabels(Labels.GROUP, "cache")
-        .addToLabels(Labels.INSTANCE, "1").addToLabels(Labels.MEMBER, "w")
-        .addNewOwnerReference().withApiVersion("sharedipc.dev/v1alpha1").withKind("SharedIpcGroup").withName("cache")
-        .withUid(UID).withController(true).endOwnerReference()
-        .endMetadata()
-        .withNewSpec().withNodeName("n1").addNewContainer().withName("w").withImage("busybox").endContainer()
-        .addNewVolume().withName("sharedipc-shm").withNewHostPath().withPath(root + "/" + DIR).withType("Directory").endHostPath()
-        .endVolume().endSpec()
-        .withNewStatus().withPhase("Pending").endStatus();
+    PodBuilder b =
+        new PodBuilder()
+            .withNewMetadata()
+            .withNamespace("team")
+            .withName("cache-1-w")
+            .addToLabels(Labels.MANAGED_BY, Labels.MANAGED_BY_VALUE)
+            .addToLabels(Labels.GROUP, "cache")
+            .addToLabels(Labels.INSTANCE, "1")
+            .addToLabels(Labels.MEMBER, "w")
+            .addNewOwnerReference()
+            .withApiVersion("sharedipc.dev/v1alpha1")
+            .withKind("SharedIpcGroup")
+            .withName("cache")
+            .withUid(UID)
+            .withController(true)
+            .endOwnerReference()
+            .endMetadata()
+            .withNewSpec()
+            .withNodeName("n1")
+            .addNewContainer()
+            .withName("w")
+            .withImage("busybox")
+            .endContainer()
+            .addNewVolume()
+            .withName("sharedipc-shm")
+            .withNewHostPath()
+            .withPath(root + "/" + DIR)
+            .withType("Directory")
+            .endHostPath()
+            .endVolume()
+            .endSpec()
+            .withNewStatus()
+            .withPhase("Pending")
+            .endStatus();
     if (gid != null) {
       b.editMetadata().addToAnnotations(Labels.SHARED_DIRECTORY_GID_ANNOTATION, gid).endMetadata();
     }

@@ -22,10 +22,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The agent making a SameNode shared directory on the real kernel, as root: a real tmpfs mounted on a
- * temp dir as the shared root, real mkdir/chmod/chown, and processes running as non-root users (setpriv)
- * proving who can write there. Nothing outside the temp dir is touched; the tmpfs is unmounted after
- * each test.
+ * The agent making a SameNode shared directory on the real kernel, as root: a real tmpfs mounted on
+ * a temp dir as the shared root, real mkdir/chmod/chown, and processes running as non-root users
+ * (setpriv) proving who can write there. Nothing outside the temp dir is touched; the tmpfs is
+ * unmounted after each test.
  */
 class SharedDirPreparerIT {
   @TempDir Path tmp;
@@ -48,7 +48,9 @@ class SharedDirPreparerIT {
 
   @AfterEach
   void unmount() throws Exception {
-    if (root != null && Files.readString(Path.of("/proc/self/mountinfo")).contains(" " + root.toRealPath() + " ")) {
+    if (root != null
+        && Files.readString(Path.of("/proc/self/mountinfo"))
+            .contains(" " + root.toRealPath() + " ")) {
       run("umount", root.toString());
     }
   }
@@ -56,29 +58,44 @@ class SharedDirPreparerIT {
   @Test
   void theDirectoryIsMadeForTheMembersGroupAndNonRootMembersWriteThere() throws Exception {
     Pod pod = member(root.toString(), "2000").build();
-    assertThat(preparer.prepare(pod)).get().extracting(SharedDirPreparer.Prepared::outcome).isEqualTo(Outcome.Created);
+    assertThat(preparer.prepare(pod))
+        .get()
+        .extracting(SharedDirPreparer.Prepared::outcome)
+        .isEqualTo(Outcome.Created);
     Path dir = root.resolve(DIR);
-    Map<String, Object> a = Files.readAttributes(dir, "unix:uid,gid,mode", LinkOption.NOFOLLOW_LINKS);
+    Map<String, Object> a =
+        Files.readAttributes(dir, "unix:uid,gid,mode", LinkOption.NOFOLLOW_LINKS);
     assertThat(a.get("uid")).isEqualTo(0);
     assertThat(a.get("gid")).isEqualTo(2000);
     assertThat(Integer.toOctalString((Integer) a.get("mode") & 07777)).isEqualTo("2770");
 
-    // A member running as uid 1000 whose fsGroup 2000 is a supplementary group writes; its file takes group 2000.
+    // A member running as uid 1000 whose fsGroup 2000 is a supplementary group writes; its file
+    // takes group 2000.
     assertThat(as(1000, 3000, 2000, "echo written > " + dir + "/by-member")).isZero();
-    assertThat(Files.readAttributes(dir.resolve("by-member"), "unix:gid").get("gid")).as("setgid: files inherit the group")
+    assertThat(Files.readAttributes(dir.resolve("by-member"), "unix:gid").get("gid"))
+        .as("setgid: files inherit the group")
         .isEqualTo(2000);
-    // Another member (other uid, same group) reads it; a process without the group cannot even enter.
+    // Another member (other uid, same group) reads it; a process without the group cannot even
+    // enter.
     assertThat(as(1001, 1001, 2000, "cat " + dir + "/by-member")).isZero();
     assertThat(as(1002, 1002, 1002, "ls " + dir)).isNotZero();
     // The same pod again (an update event) finds it right and changes nothing.
-    assertThat(preparer.prepare(pod)).get().extracting(SharedDirPreparer.Prepared::outcome).isEqualTo(Outcome.Present);
+    assertThat(preparer.prepare(pod))
+        .get()
+        .extracting(SharedDirPreparer.Prepared::outcome)
+        .isEqualTo(Outcome.Present);
   }
 
   @Test
   void aDirectoryLeftRootOwned0755IsSetRight() throws Exception {
-    Path dir = Files.createDirectory(root.resolve(DIR), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+    Path dir =
+        Files.createDirectory(
+            root.resolve(DIR),
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
     Files.writeString(dir.resolve("kept"), "data");
-    assertThat(as(1000, 3000, 2000, "touch " + dir + "/x")).as("as the kubelet's DirectoryOrCreate left it").isNotZero();
+    assertThat(as(1000, 3000, 2000, "touch " + dir + "/x"))
+        .as("as the kubelet's DirectoryOrCreate left it")
+        .isNotZero();
     var prepared = preparer.prepare(member(root.toString(), "2000").build()).orElseThrow();
     assertThat(prepared.outcome()).isEqualTo(Outcome.Repaired);
     assertThat(prepared.reason()).contains("was 0:0 mode 755", "0:2000 mode 2770");
@@ -88,8 +105,10 @@ class SharedDirPreparerIT {
 
   @Test
   void anEntryOfThatNameThatIsNotADirectoryIsLeftAloneAndNothingIsFollowed() throws Exception {
-    Path outside = Files.createDirectory(tmp.resolve("outside"),
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+    Path outside =
+        Files.createDirectory(
+            tmp.resolve("outside"),
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
     Files.createSymbolicLink(root.resolve(DIR), outside);
     var prepared = preparer.prepare(member(root.toString(), "2000").build()).orElseThrow();
     assertThat(prepared.outcome()).isEqualTo(Outcome.Refused);
@@ -100,18 +119,35 @@ class SharedDirPreparerIT {
 
   @Test
   void podsThatAreNotOperatorMembersMakeNothing() throws Exception {
-    Pod foreign = new PodBuilder(member(root.toString(), "2000").build()).editMetadata().withOwnerReferences(List.of())
-        .endMetadata().build();
+    Pod foreign =
+        new PodBuilder(member(root.toString(), "2000").build())
+            .editMetadata()
+            .withOwnerReferences(List.of())
+            .endMetadata()
+            .build();
     assertThat(preparer.prepare(foreign)).isEmpty();
     try (var entries = Files.list(root)) {
       assertThat(entries).isEmpty();
     }
   }
 
-  /** Exit status of {@code sh -c script} as uid/gid with one supplementary group, without any capability. */
+  /**
+   * Exit status of {@code sh -c script} as uid/gid with one supplementary group, without any
+   * capability.
+   */
   static int as(int uid, int gid, int group, String script) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=" + uid, "--regid=" + gid, "--groups=" + group,
-        "--inh-caps=-all", "--bounding-set=-all", "sh", "-c", script));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "setpriv",
+                "--reuid=" + uid,
+                "--regid=" + gid,
+                "--groups=" + group,
+                "--inh-caps=-all",
+                "--bounding-set=-all",
+                "sh",
+                "-c",
+                script));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     p.getInputStream().readAllBytes();
     if (!p.waitFor(30, TimeUnit.SECONDS)) {

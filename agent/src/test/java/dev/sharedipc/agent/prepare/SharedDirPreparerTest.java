@@ -22,39 +22,110 @@ class SharedDirPreparerTest {
   }
 
   static Stream<Arguments> gids() {
-    return Stream.of(Arguments.of(null, 0), Arguments.of("0", 0), Arguments.of("65534", 65534), Arguments.of("-5", 0),
-        Arguments.of("lots", 0), Arguments.of("99999999999", 0));
+    return Stream.of(
+        Arguments.of(null, 0),
+        Arguments.of("0", 0),
+        Arguments.of("65534", 65534),
+        Arguments.of("-5", 0),
+        Arguments.of("lots", 0),
+        Arguments.of("99999999999", 0));
   }
 
   @ParameterizedTest(name = "annotation {0} -> gid {1}")
   @MethodSource("gids")
   void aMissingOrUnreadableGroupIsGroupZero(String annotation, int gid) {
-    assertThat(SharedDirPreparer.wanted(member(annotation))).get().extracting(SharedDirPreparer.Wanted::gid).isEqualTo(gid);
+    assertThat(SharedDirPreparer.wanted(member(annotation)))
+        .get()
+        .extracting(SharedDirPreparer.Wanted::gid)
+        .isEqualTo(gid);
   }
 
   static Stream<Arguments> notOurs() {
     return Stream.of(
-        Arguments.of("without the managed-by label",
-            new PodBuilder(member("1")).editMetadata().removeFromLabels(Labels.MANAGED_BY).endMetadata().build()),
-        Arguments.of("without a controller", new PodBuilder(member("1")).editMetadata().editFirstOwnerReference()
-            .withController(false).endOwnerReference().endMetadata().build()),
-        Arguments.of("controlled by a group of another name", new PodBuilder(member("1")).editMetadata().editFirstOwnerReference()
-            .withName("other").endOwnerReference().endMetadata().build()),
-        Arguments.of("controlled by something else", new PodBuilder(member("1")).editMetadata().editFirstOwnerReference()
-            .withKind("ReplicaSet").withApiVersion("apps/v1").endOwnerReference().endMetadata().build()),
-        Arguments.of("with an owner uid that is not a UUID", new PodBuilder(member("1")).editMetadata().editFirstOwnerReference()
-            .withUid("../../etc").endOwnerReference().endMetadata().build()),
-        Arguments.of("with an instance label that is not an index",
-            new PodBuilder(member("1")).editMetadata().addToLabels(Labels.INSTANCE, "1_x").endMetadata().build()),
-        Arguments.of("mounting another directory (a hostPath of its own choosing)",
-            new PodBuilder(member("1")).editSpec().editFirstVolume().editHostPath().withPath("/etc").endHostPath().endVolume()
-                .endSpec().build()),
-        Arguments.of("sharing memory without a hostPath (SamePod or the CSI driver)",
-            new PodBuilder(member("1")).editSpec().editFirstVolume().withHostPath(null).withNewEmptyDir().withMedium("Memory")
-                .endEmptyDir().endVolume().endSpec().build()),
-        Arguments.of("being deleted", new PodBuilder(member("1")).editMetadata().withDeletionTimestamp("2026-01-01T00:00:00Z")
-            .endMetadata().build()),
-        Arguments.of("finished", new PodBuilder(member("1")).editStatus().withPhase("Succeeded").endStatus().build()));
+        Arguments.of(
+            "without the managed-by label",
+            new PodBuilder(member("1"))
+                .editMetadata()
+                .removeFromLabels(Labels.MANAGED_BY)
+                .endMetadata()
+                .build()),
+        Arguments.of(
+            "without a controller",
+            new PodBuilder(member("1"))
+                .editMetadata()
+                .editFirstOwnerReference()
+                .withController(false)
+                .endOwnerReference()
+                .endMetadata()
+                .build()),
+        Arguments.of(
+            "controlled by a group of another name",
+            new PodBuilder(member("1"))
+                .editMetadata()
+                .editFirstOwnerReference()
+                .withName("other")
+                .endOwnerReference()
+                .endMetadata()
+                .build()),
+        Arguments.of(
+            "controlled by something else",
+            new PodBuilder(member("1"))
+                .editMetadata()
+                .editFirstOwnerReference()
+                .withKind("ReplicaSet")
+                .withApiVersion("apps/v1")
+                .endOwnerReference()
+                .endMetadata()
+                .build()),
+        Arguments.of(
+            "with an owner uid that is not a UUID",
+            new PodBuilder(member("1"))
+                .editMetadata()
+                .editFirstOwnerReference()
+                .withUid("../../etc")
+                .endOwnerReference()
+                .endMetadata()
+                .build()),
+        Arguments.of(
+            "with an instance label that is not an index",
+            new PodBuilder(member("1"))
+                .editMetadata()
+                .addToLabels(Labels.INSTANCE, "1_x")
+                .endMetadata()
+                .build()),
+        Arguments.of(
+            "mounting another directory (a hostPath of its own choosing)",
+            new PodBuilder(member("1"))
+                .editSpec()
+                .editFirstVolume()
+                .editHostPath()
+                .withPath("/etc")
+                .endHostPath()
+                .endVolume()
+                .endSpec()
+                .build()),
+        Arguments.of(
+            "sharing memory without a hostPath (SamePod or the CSI driver)",
+            new PodBuilder(member("1"))
+                .editSpec()
+                .editFirstVolume()
+                .withHostPath(null)
+                .withNewEmptyDir()
+                .withMedium("Memory")
+                .endEmptyDir()
+                .endVolume()
+                .endSpec()
+                .build()),
+        Arguments.of(
+            "being deleted",
+            new PodBuilder(member("1"))
+                .editMetadata()
+                .withDeletionTimestamp("2026-01-01T00:00:00Z")
+                .endMetadata()
+                .build()),
+        Arguments.of(
+            "finished",
+            new PodBuilder(member("1")).editStatus().withPhase("Succeeded").endStatus().build()));
   }
 
   @ParameterizedTest(name = "{0}")

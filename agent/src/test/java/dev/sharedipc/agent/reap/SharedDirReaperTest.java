@@ -31,8 +31,10 @@ class SharedDirReaperTest {
     Path mounted = Files.createDirectory(root.resolve("team_g_4"));
     assertThat(SharedDirReaper.inspect(root, link, Set.of()).unsafe()).contains("symbolic link");
     assertThat(SharedDirReaper.inspect(root, file, Set.of()).unsafe()).contains("not a directory");
-    assertThat(SharedDirReaper.inspect(root, mounted, Set.of(mounted + "/sub")).unsafe()).contains("mounted");
-    assertThat(SharedDirReaper.inspect(root, mounted, Set.of(mounted.toString())).unsafe()).contains("mounted");
+    assertThat(SharedDirReaper.inspect(root, mounted, Set.of(mounted + "/sub")).unsafe())
+        .contains("mounted");
+    assertThat(SharedDirReaper.inspect(root, mounted, Set.of(mounted.toString())).unsafe())
+        .contains("mounted");
     assertThat(SharedDirReaper.inspect(root, mounted, null).unsafe()).contains("unknown");
   }
 

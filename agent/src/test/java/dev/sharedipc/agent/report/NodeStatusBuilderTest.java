@@ -2,26 +2,26 @@ package dev.sharedipc.agent.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sharedipc.agent.scan.MessageQueue;
-import dev.sharedipc.agent.scan.PosixQueue;
-import dev.sharedipc.agent.scan.SemaphoreSet;
-import dev.sharedipc.agent.survey.Attributed;
-import dev.sharedipc.agent.survey.Finding;
-import dev.sharedipc.agent.survey.IpcObjects;
-import dev.sharedipc.agent.survey.Findings;
-import dev.sharedipc.agent.survey.NamespaceFinding;
 import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.attribution.PodInfo;
 import dev.sharedipc.agent.kernel.ShmLimits;
 import dev.sharedipc.agent.scan.IpcNamespace;
+import dev.sharedipc.agent.scan.MemoryVolume;
+import dev.sharedipc.agent.scan.MessageQueue;
+import dev.sharedipc.agent.scan.PosixQueue;
 import dev.sharedipc.agent.scan.Segment;
+import dev.sharedipc.agent.scan.SemaphoreSet;
+import dev.sharedipc.agent.survey.Attributed;
+import dev.sharedipc.agent.survey.Finding;
+import dev.sharedipc.agent.survey.Findings;
+import dev.sharedipc.agent.survey.IpcObjects;
+import dev.sharedipc.agent.survey.NamespaceFinding;
 import dev.sharedipc.agent.verdict.Judgement;
 import dev.sharedipc.agent.verdict.Liveness;
 import dev.sharedipc.agent.verdict.Policy;
 import dev.sharedipc.agent.verdict.Verdict;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.KernelLimits;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.NamespaceReport;
-import dev.sharedipc.agent.scan.MemoryVolume;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus.VolumeReport;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,8 +37,11 @@ class NodeStatusBuilderTest {
   static final PodInfo WRITER = new PodInfo("uid-writer", "team", "pair-0-writer", "pair", 1);
 
   static Finding finding(long ns, int shmid, long bytes, Attribution a, Verdict verdict) {
-    Segment s = new Segment(ns, 0x100 + shmid, shmid, 0600, bytes, 10, 10, 0, 0, 0, 0, 0, 0, 0, 1000, bytes / 2, 0);
-    return new Finding(s, a, new Liveness(false, false), Policy.UNKNOWN, new Judgement(verdict, "test"));
+    Segment s =
+        new Segment(
+            ns, 0x100 + shmid, shmid, 0600, bytes, 10, 10, 0, 0, 0, 0, 0, 0, 0, 1000, bytes / 2, 0);
+    return new Finding(
+        s, a, new Liveness(false, false), Policy.UNKNOWN, new Judgement(verdict, "test"));
   }
 
   static NamespaceFinding namespace(long inode, boolean host, Attribution a) {
@@ -47,55 +50,106 @@ class NodeStatusBuilderTest {
 
   @Test
   void anOrphanSaysSinceWhenItIsUnused() {
-    Findings f = new Findings(T, Duration.ofMillis(3),
-        List.of(namespace(POD_NS, false, new Attribution(Attribution.Source.POD_NAMESPACE, WRITER.uid(), WRITER, "pod"))),
-        List.of(finding(POD_NS, 7, 4096, new Attribution(Attribution.Source.POD_NAMESPACE, WRITER.uid(), WRITER, "pod"),
-            Verdict.Orphaned)),
-        List.of(), null, List.of(), 0);
+    Findings f =
+        new Findings(
+            T,
+            Duration.ofMillis(3),
+            List.of(
+                namespace(
+                    POD_NS,
+                    false,
+                    new Attribution(
+                        Attribution.Source.POD_NAMESPACE, WRITER.uid(), WRITER, "pod"))),
+            List.of(
+                finding(
+                    POD_NS,
+                    7,
+                    4096,
+                    new Attribution(Attribution.Source.POD_NAMESPACE, WRITER.uid(), WRITER, "pod"),
+                    Verdict.Orphaned)),
+            List.of(),
+            null,
+            List.of(),
+            0);
 
     var orphan = new NodeStatusBuilder("t").build(f, List.of(), Map.of()).getTopOrphans();
 
     // finding() makes segments created at second 1000 and never attached since
-    assertThat(orphan).singleElement().satisfies(o -> assertThat(o.lastUsedTime).isEqualTo("1970-01-01T00:16:40Z"));
+    assertThat(orphan)
+        .singleElement()
+        .satisfies(o -> assertThat(o.lastUsedTime).isEqualTo("1970-01-01T00:16:40Z"));
   }
 
   @Test
   void semaphoreSetsAndQueuesAreCountedInTheirNamespacesEntryAndTotals() {
-    Attribution writer = new Attribution(Attribution.Source.POD_NAMESPACE, WRITER.uid(), WRITER, "pod");
+    Attribution writer =
+        new Attribution(Attribution.Source.POD_NAMESPACE, WRITER.uid(), WRITER, "pod");
     Attribution none = Attribution.none("host");
     long quiet = 4026532002L;
-    Findings f = new Findings(T, Duration.ofMillis(3),
-        List.of(namespace(HOST, true, none), namespace(POD_NS, false, writer), namespace(quiet, false, none)),
-        List.of(), List.of(), null, List.of(), 0,
-        new IpcObjects(
-            List.of(new Attributed<>(new SemaphoreSet(POD_NS, 1, 0, 0600, 3, 0, 0, 0, 0, 0, 1), writer),
-                new Attributed<>(new SemaphoreSet(POD_NS, 2, 1, 0600, 2, 0, 0, 0, 0, 0, 1), writer),
-                new Attributed<>(new SemaphoreSet(HOST, 3, 0, 0600, 1, 0, 0, 0, 0, 0, 1), none)),
-            List.of(new Attributed<>(new MessageQueue(POD_NS, 4, 0, 0600, 100, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1), writer),
-                new Attributed<>(new MessageQueue(quiet, 5, 0, 0600, 7, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1), none)),
-            List.of(new Attributed<>(new PosixQueue(POD_NS, "/q", 0, 0, 0100600, 50, 1, 1, "/x"), writer)),
-            Map.of(HOST, "unknown: no mqueue", quiet, "unknown: no mqueue")));
+    Findings f =
+        new Findings(
+            T,
+            Duration.ofMillis(3),
+            List.of(
+                namespace(HOST, true, none),
+                namespace(POD_NS, false, writer),
+                namespace(quiet, false, none)),
+            List.of(),
+            List.of(),
+            null,
+            List.of(),
+            0,
+            new IpcObjects(
+                List.of(
+                    new Attributed<>(
+                        new SemaphoreSet(POD_NS, 1, 0, 0600, 3, 0, 0, 0, 0, 0, 1), writer),
+                    new Attributed<>(
+                        new SemaphoreSet(POD_NS, 2, 1, 0600, 2, 0, 0, 0, 0, 0, 1), writer),
+                    new Attributed<>(
+                        new SemaphoreSet(HOST, 3, 0, 0600, 1, 0, 0, 0, 0, 0, 1), none)),
+                List.of(
+                    new Attributed<>(
+                        new MessageQueue(POD_NS, 4, 0, 0600, 100, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1),
+                        writer),
+                    new Attributed<>(
+                        new MessageQueue(quiet, 5, 0, 0600, 7, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1),
+                        none)),
+                List.of(
+                    new Attributed<>(
+                        new PosixQueue(POD_NS, "/q", 0, 0, 0100600, 50, 1, 1, "/x"), writer)),
+                Map.of(HOST, "unknown: no mqueue", quiet, "unknown: no mqueue")));
 
     var status = new NodeStatusBuilder("t").build(f, List.of(), Map.of());
 
-    assertThat(status.getIpcNamespaces()).filteredOn(r -> r.inode == POD_NS).singleElement().satisfies(r -> {
-      assertThat(r.podUid).isEqualTo(WRITER.uid());
-      assertThat(r.group).isEqualTo("pair");
-      assertThat(r.semaphoreSets).isEqualTo(2L);
-      assertThat(r.semaphores).isEqualTo(5L);
-      assertThat(r.messageQueues).isEqualTo(1L);
-      assertThat(r.queuedBytes).isEqualTo(100L);
-      assertThat(r.posixMessageQueues).isEqualTo(1L);
-      assertThat(r.posixQueuedBytes).isEqualTo(50L);
-      assertThat(r.posixMessageQueuesUnknown).isNull();
-    });
-    // a namespace of no pod holding only a queue is listed, and says its POSIX queues are unknown, not zero
-    assertThat(status.getIpcNamespaces()).filteredOn(r -> r.inode == quiet).singleElement().satisfies(r -> {
-      assertThat(r.messageQueues).isEqualTo(1L);
-      assertThat(r.posixMessageQueues).isNull();
-      assertThat(r.posixMessageQueuesUnknown).isTrue();
-    });
-    assertThat(status.getIpcNamespaces()).filteredOn(r -> r.inode == HOST).singleElement()
+    assertThat(status.getIpcNamespaces())
+        .filteredOn(r -> r.inode == POD_NS)
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.podUid).isEqualTo(WRITER.uid());
+              assertThat(r.group).isEqualTo("pair");
+              assertThat(r.semaphoreSets).isEqualTo(2L);
+              assertThat(r.semaphores).isEqualTo(5L);
+              assertThat(r.messageQueues).isEqualTo(1L);
+              assertThat(r.queuedBytes).isEqualTo(100L);
+              assertThat(r.posixMessageQueues).isEqualTo(1L);
+              assertThat(r.posixQueuedBytes).isEqualTo(50L);
+              assertThat(r.posixMessageQueuesUnknown).isNull();
+            });
+    // a namespace of no pod holding only a queue is listed, and says its POSIX queues are unknown,
+    // not zero
+    assertThat(status.getIpcNamespaces())
+        .filteredOn(r -> r.inode == quiet)
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.messageQueues).isEqualTo(1L);
+              assertThat(r.posixMessageQueues).isNull();
+              assertThat(r.posixMessageQueuesUnknown).isTrue();
+            });
+    assertThat(status.getIpcNamespaces())
+        .filteredOn(r -> r.inode == HOST)
+        .singleElement()
         .satisfies(r -> assertThat(r.semaphoreSets).isEqualTo(1L));
     assertThat(status.getTotals().semaphoreSets).isEqualTo(3L);
     assertThat(status.getTotals().semaphores).isEqualTo(6L);
@@ -108,47 +162,110 @@ class NodeStatusBuilderTest {
   @Test
   void hostNamespaceSegmentsOfAPodAreReportedAsThatPodsEntry() {
     Attribution none = Attribution.none("host");
-    Findings f = new Findings(T, Duration.ofMillis(3),
-        List.of(namespace(HOST, true, none),
-            namespace(POD_NS, false, new Attribution(Attribution.Source.POD_NAMESPACE, "uid-other", null, "pod"))),
-        List.of(
-            // creator alive but the pod not known yet: the UID only; the ledger's entry names the rest
-            finding(HOST, 1, 4096, new Attribution(Attribution.Source.LIVE_CREATOR, WRITER.uid(), null, "creator"), Verdict.OwnerAlive),
-            finding(HOST, 2, 8192, new Attribution(Attribution.Source.LEDGER, WRITER.uid(), WRITER, "ledger"), Verdict.Orphaned),
-            finding(HOST, 3, 1024, new Attribution(Attribution.Source.LIVE_CREATOR, "uid-unknown-pod", null, "creator"), Verdict.OwnerAlive),
-            finding(HOST, 4, 512, none, Verdict.Unattributed),
-            finding(POD_NS, 1, 2048, new Attribution(Attribution.Source.POD_NAMESPACE, "uid-other", null, "pod"), Verdict.InUse)),
-        List.of(), null, List.of(), 0);
+    Findings f =
+        new Findings(
+            T,
+            Duration.ofMillis(3),
+            List.of(
+                namespace(HOST, true, none),
+                namespace(
+                    POD_NS,
+                    false,
+                    new Attribution(Attribution.Source.POD_NAMESPACE, "uid-other", null, "pod"))),
+            List.of(
+                // creator alive but the pod not known yet: the UID only; the ledger's entry names
+                // the rest
+                finding(
+                    HOST,
+                    1,
+                    4096,
+                    new Attribution(Attribution.Source.LIVE_CREATOR, WRITER.uid(), null, "creator"),
+                    Verdict.OwnerAlive),
+                finding(
+                    HOST,
+                    2,
+                    8192,
+                    new Attribution(Attribution.Source.LEDGER, WRITER.uid(), WRITER, "ledger"),
+                    Verdict.Orphaned),
+                finding(
+                    HOST,
+                    3,
+                    1024,
+                    new Attribution(
+                        Attribution.Source.LIVE_CREATOR, "uid-unknown-pod", null, "creator"),
+                    Verdict.OwnerAlive),
+                finding(HOST, 4, 512, none, Verdict.Unattributed),
+                finding(
+                    POD_NS,
+                    1,
+                    2048,
+                    new Attribution(Attribution.Source.POD_NAMESPACE, "uid-other", null, "pod"),
+                    Verdict.InUse)),
+            List.of(),
+            null,
+            List.of(),
+            0);
 
-    List<NamespaceReport> entries = new NodeStatusBuilder("t").build(f, List.of(), Map.of()).getIpcNamespaces();
+    List<NamespaceReport> entries =
+        new NodeStatusBuilder("t").build(f, List.of(), Map.of()).getIpcNamespaces();
 
-    assertThat(entries).filteredOn(r -> WRITER.uid().equals(r.podUid)).singleElement().satisfies(r -> {
-      // the shape the operator sums per instance: pod namespace, group and instance, as for a pod's own namespace
-      assertThat(r.inode).isEqualTo(HOST);
-      assertThat(r.host).isTrue();
-      assertThat(r.podNamespace).isEqualTo("team");
-      assertThat(r.podName).isEqualTo("pair-0-writer");
-      assertThat(r.group).isEqualTo("pair");
-      assertThat(r.instance).isEqualTo(1);
-      assertThat(r.segments).isEqualTo(2);
-      assertThat(r.bytes).isEqualTo(4096 + 8192);
-      assertThat(r.rssBytes).isEqualTo((4096 + 8192) / 2);
-      assertThat(r.orphans).isEqualTo(1);
-    });
-    assertThat(entries).filteredOn(r -> "uid-unknown-pod".equals(r.podUid)).singleElement().satisfies(r -> {
-      assertThat(r.host).isTrue();
-      assertThat(r.group).isNull();
-      assertThat(r.segments).isEqualTo(1);
-    });
-    assertThat(entries).filteredOn(r -> r.inode == HOST && r.podUid == null).singleElement()
-        .satisfies(r -> assertThat(r.segments).as("only the unattributed host segments").isEqualTo(1));
-    assertThat(entries.stream().mapToLong(r -> r.segments).sum()).as("each segment in exactly one entry").isEqualTo(5);
+    assertThat(entries)
+        .filteredOn(r -> WRITER.uid().equals(r.podUid))
+        .singleElement()
+        .satisfies(
+            r -> {
+              // the shape the operator sums per instance: pod namespace, group and instance, as for
+              // a pod's own namespace
+              assertThat(r.inode).isEqualTo(HOST);
+              assertThat(r.host).isTrue();
+              assertThat(r.podNamespace).isEqualTo("team");
+              assertThat(r.podName).isEqualTo("pair-0-writer");
+              assertThat(r.group).isEqualTo("pair");
+              assertThat(r.instance).isEqualTo(1);
+              assertThat(r.segments).isEqualTo(2);
+              assertThat(r.bytes).isEqualTo(4096 + 8192);
+              assertThat(r.rssBytes).isEqualTo((4096 + 8192) / 2);
+              assertThat(r.orphans).isEqualTo(1);
+            });
+    assertThat(entries)
+        .filteredOn(r -> "uid-unknown-pod".equals(r.podUid))
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.host).isTrue();
+              assertThat(r.group).isNull();
+              assertThat(r.segments).isEqualTo(1);
+            });
+    assertThat(entries)
+        .filteredOn(r -> r.inode == HOST && r.podUid == null)
+        .singleElement()
+        .satisfies(
+            r -> assertThat(r.segments).as("only the unattributed host segments").isEqualTo(1));
+    assertThat(entries.stream().mapToLong(r -> r.segments).sum())
+        .as("each segment in exactly one entry")
+        .isEqualTo(5);
   }
 
   @Test
   void kernelLimitsAreReportedExactlyAlthoughTheyExceedASignedLong() {
-    Findings f = new Findings(T, Duration.ofMillis(3), List.of(), List.of(), List.of(),
-        new ShmLimits(ShmLimits.unsigned(-16777217L), ShmLimits.unsigned(-16777217L), 4096, 0, 0, 0, 0, 0), List.of(), 0);
+    Findings f =
+        new Findings(
+            T,
+            Duration.ofMillis(3),
+            List.of(),
+            List.of(),
+            List.of(),
+            new ShmLimits(
+                ShmLimits.unsigned(-16777217L),
+                ShmLimits.unsigned(-16777217L),
+                4096,
+                0,
+                0,
+                0,
+                0,
+                0),
+            List.of(),
+            0);
 
     KernelLimits k = new NodeStatusBuilder("t").build(f, List.of(), Map.of()).getKernel();
 
@@ -159,11 +276,35 @@ class NodeStatusBuilderTest {
 
   @Test
   void sharedDirectoriesCarryTheirInstanceSoTheOperatorCanSumThem() {
-    Findings f = new Findings(T, Duration.ofMillis(3), List.of(), List.of(), List.of(
-        new MemoryVolume(MemoryVolume.Kind.NodeShared, "team_g_2", "/dev/shm/sharedipc/team_g_2", null, 1L << 30, 4096, "team", "g", 2),
-        new MemoryVolume(MemoryVolume.Kind.NodeShared, "scratch", "/dev/shm/sharedipc/scratch", null, 1L << 30, 1024)),
-        null, List.of(), 0);
-    List<VolumeReport> volumes = new NodeStatusBuilder("t").build(f, List.of(), Map.of()).getMemoryVolumes();
+    Findings f =
+        new Findings(
+            T,
+            Duration.ofMillis(3),
+            List.of(),
+            List.of(),
+            List.of(
+                new MemoryVolume(
+                    MemoryVolume.Kind.NodeShared,
+                    "team_g_2",
+                    "/dev/shm/sharedipc/team_g_2",
+                    null,
+                    1L << 30,
+                    4096,
+                    "team",
+                    "g",
+                    2),
+                new MemoryVolume(
+                    MemoryVolume.Kind.NodeShared,
+                    "scratch",
+                    "/dev/shm/sharedipc/scratch",
+                    null,
+                    1L << 30,
+                    1024)),
+            null,
+            List.of(),
+            0);
+    List<VolumeReport> volumes =
+        new NodeStatusBuilder("t").build(f, List.of(), Map.of()).getMemoryVolumes();
     assertThat(volumes).hasSize(2);
     VolumeReport attributed = volumes.get(0);
     assertThat(attributed.name).isEqualTo("team_g_2");
@@ -179,33 +320,90 @@ class NodeStatusBuilderTest {
 
   // ---- POSIX objects and the crash-loop guard ----
 
-  static dev.sharedipc.agent.survey.PosixObjectFinding posixObject(MemoryVolume v, PodInfo pod, String name, long bytes,
+  static dev.sharedipc.agent.survey.PosixObjectFinding posixObject(
+      MemoryVolume v,
+      PodInfo pod,
+      String name,
+      long bytes,
       dev.sharedipc.agent.verdict.PosixObjectVerdict verdict) {
-    var o = new dev.sharedipc.agent.scan.PosixObject(v, name, dev.sharedipc.agent.scan.PosixObject.FileKind.Regular,
-        new dev.sharedipc.agent.scan.OpenFileUsers.FileId(0, 42, name.hashCode() & 0xffff), bytes, bytes, 0, 0, 0600, 0, 0);
-    return new dev.sharedipc.agent.survey.PosixObjectFinding(o, pod, 1, java.util.Set.of(), java.util.Set.of(), java.util.Set.of(),
-        dev.sharedipc.agent.verdict.Policy.UNKNOWN, false, new dev.sharedipc.agent.verdict.PosixObjectJudgement(verdict, "because"));
+    var o =
+        new dev.sharedipc.agent.scan.PosixObject(
+            v,
+            name,
+            dev.sharedipc.agent.scan.PosixObject.FileKind.Regular,
+            new dev.sharedipc.agent.scan.OpenFileUsers.FileId(0, 42, name.hashCode() & 0xffff),
+            bytes,
+            bytes,
+            0,
+            0,
+            0600,
+            0,
+            0);
+    return new dev.sharedipc.agent.survey.PosixObjectFinding(
+        o,
+        pod,
+        1,
+        java.util.Set.of(),
+        java.util.Set.of(),
+        java.util.Set.of(),
+        dev.sharedipc.agent.verdict.Policy.UNKNOWN,
+        false,
+        new dev.sharedipc.agent.verdict.PosixObjectJudgement(verdict, "because"));
   }
 
   @Test
   void posixObjectsAreCountedPerVolumeWithItsPodAndTheGuardAndTheOrphanListIsBounded() {
-    MemoryVolume shm = new MemoryVolume(MemoryVolume.Kind.DevShm, "dev-shm", "/proc/7/root/dev/shm", "uid-writer", 64L << 20, 62L << 20);
-    MemoryVolume host = new MemoryVolume(MemoryVolume.Kind.HostShm, "host-dev-shm", "/dev/shm", null, 1L << 30, 4096);
+    MemoryVolume shm =
+        new MemoryVolume(
+            MemoryVolume.Kind.DevShm,
+            "dev-shm",
+            "/proc/7/root/dev/shm",
+            "uid-writer",
+            64L << 20,
+            62L << 20);
+    MemoryVolume host =
+        new MemoryVolume(
+            MemoryVolume.Kind.HostShm, "host-dev-shm", "/dev/shm", null, 1L << 30, 4096);
     List<dev.sharedipc.agent.survey.PosixObjectFinding> objects = new ArrayList<>();
     for (int i = 0; i < NodeStatusBuilder.MAX_ORPHAN_OBJECTS + 5; i++) {
-      objects.add(posixObject(shm, WRITER, "leak-" + i, 1024L * (i + 1), dev.sharedipc.agent.verdict.PosixObjectVerdict.Remove));
+      objects.add(
+          posixObject(
+              shm,
+              WRITER,
+              "leak-" + i,
+              1024L * (i + 1),
+              dev.sharedipc.agent.verdict.PosixObjectVerdict.Remove));
     }
-    objects.add(posixObject(shm, WRITER, "in-use", 1L << 20, dev.sharedipc.agent.verdict.PosixObjectVerdict.InUse));
-    var guard = new dev.sharedipc.agent.survey.PosixVolumeFinding.CrashLoopGuard(true, List.of("writer"), List.of(),
-        List.of(new dev.sharedipc.agent.survey.PosixVolumeFinding.GuardFile("in-use", 1L << 20, true)));
-    var posix = new dev.sharedipc.agent.survey.PosixFindings(List.of(
-        new dev.sharedipc.agent.survey.PosixVolumeFinding(shm, WRITER, 1, objects.size(), 1L << 21, objects.size() - 1, guard),
-        new dev.sharedipc.agent.survey.PosixVolumeFinding(host, null, 0, 0, 0, 0, null)), objects, null);
-    Findings f = new Findings(T, Duration.ofMillis(3), List.of(), List.of(), List.of(shm), null, List.of(), 0, posix);
+    objects.add(
+        posixObject(
+            shm, WRITER, "in-use", 1L << 20, dev.sharedipc.agent.verdict.PosixObjectVerdict.InUse));
+    var guard =
+        new dev.sharedipc.agent.survey.PosixVolumeFinding.CrashLoopGuard(
+            true,
+            List.of("writer"),
+            List.of(),
+            List.of(
+                new dev.sharedipc.agent.survey.PosixVolumeFinding.GuardFile(
+                    "in-use", 1L << 20, true)));
+    var posix =
+        new dev.sharedipc.agent.survey.PosixFindings(
+            List.of(
+                new dev.sharedipc.agent.survey.PosixVolumeFinding(
+                    shm, WRITER, 1, objects.size(), 1L << 21, objects.size() - 1, guard),
+                new dev.sharedipc.agent.survey.PosixVolumeFinding(host, null, 0, 0, 0, 0, null)),
+            objects,
+            null);
+    Findings f =
+        new Findings(
+            T, Duration.ofMillis(3), List.of(), List.of(), List.of(shm), null, List.of(), 0, posix);
     NodeStatusBuilder b = new NodeStatusBuilder("t");
     var s = b.build(f, List.of(), Map.of());
-    var removed = new dev.sharedipc.agent.reap.PosixObjectReaper.Decision(objects.get(objects.size() - 2).object(),
-        objects.get(objects.size() - 2).judgement(), dev.sharedipc.agent.reap.Action.Removed, null);
+    var removed =
+        new dev.sharedipc.agent.reap.PosixObjectReaper.Decision(
+            objects.get(objects.size() - 2).object(),
+            objects.get(objects.size() - 2).judgement(),
+            dev.sharedipc.agent.reap.Action.Removed,
+            null);
 
     b.addPosix(s, posix, List.of(removed));
 

@@ -40,7 +40,11 @@ class RemovalCountsTest {
     }
     counts.add(null);
 
-    assertThat(counts.byGroup()).hasSize(RemovalCounts.MAX_GROUPS).containsKey("ns-19999/group").doesNotContainKey("ns-0/group");
-    assertThat(counts.byGroup().values().stream().mapToLong(Long::longValue).sum() + counts.other()).isEqualTo(20_001);
+    assertThat(counts.byGroup())
+        .hasSize(RemovalCounts.MAX_GROUPS)
+        .containsKey("ns-19999/group")
+        .doesNotContainKey("ns-0/group");
+    assertThat(counts.byGroup().values().stream().mapToLong(Long::longValue).sum() + counts.other())
+        .isEqualTo(20_001);
   }
 }

@@ -79,9 +79,16 @@ class ReportCadenceIT {
     api = RealApiServer.shared();
     nodeName = "node-" + api.newNamespace("cadence");
     client = api.newClient();
-    client.nodes().resource(new NodeBuilder().withNewMetadata().withName(nodeName).endMetadata().build()).create();
+    client
+        .nodes()
+        .resource(new NodeBuilder().withNewMetadata().withName(nodeName).endMetadata().build())
+        .create();
     ns = real.newNamespace();
-    new ProcFixture(proc).realNamespace((int) ns.pid(), ns.pid(), ProcFixture.podCgroup("0b1c2d3e-0000-4000-8000-000000000001"));
+    new ProcFixture(proc)
+        .realNamespace(
+            (int) ns.pid(),
+            ns.pid(),
+            ProcFixture.podCgroup("0b1c2d3e-0000-4000-8000-000000000001"));
     real.orphan(ns, 0x6200, 4096);
   }
 
@@ -105,13 +112,32 @@ class ReportCadenceIT {
     return daemon(Clock.systemUTC());
   }
 
-  /** @param clock the survey's clock, so that lastScanTime moves with a test's clock */
+  /**
+   * @param clock the survey's clock, so that lastScanTime moves with a test's clock
+   */
   Daemon daemon(Clock clock) {
-    Survey.Config config = new Survey.Config(proc, LinuxKernel.PROC, NamespaceCollector.nsInode(Path.of("/proc/self/ns/ipc")),
-        proc.resolve("none"), proc.resolve("none"));
+    Survey.Config config =
+        new Survey.Config(
+            proc,
+            LinuxKernel.PROC,
+            NamespaceCollector.nsInode(Path.of("/proc/self/ns/ipc")),
+            proc.resolve("none"),
+            proc.resolve("none"));
     LinuxKernel kernel = new LinuxKernel();
-    Survey survey = new Survey(config, kernel, PodDirectory.OFFLINE, Ledger.inMemory(), PolicyResolver.fixed(Policy.UNKNOWN), clock);
-    return new Daemon(survey, new Reaper(kernel, LinuxKernel.PROC, false, d -> {}), new Metrics(), new NodeStatusBuilder("it"), reporter,
+    Survey survey =
+        new Survey(
+            config,
+            kernel,
+            PodDirectory.OFFLINE,
+            Ledger.inMemory(),
+            PolicyResolver.fixed(Policy.UNKNOWN),
+            clock);
+    return new Daemon(
+        survey,
+        new Reaper(kernel, LinuxKernel.PROC, false, d -> {}),
+        new Metrics(),
+        new NodeStatusBuilder("it"),
+        reporter,
         Duration.ofSeconds(30));
   }
 
@@ -126,15 +152,20 @@ class ReportCadenceIT {
 
   /** Records every resourceVersion the object takes from now on. */
   void watchVersions() {
-    watch = client.resources(SharedIpcNode.class).withName(nodeName).watch(new Watcher<>() {
-      @Override
-      public void eventReceived(Action action, SharedIpcNode resource) {
-        versions.add(action + " " + resource.getMetadata().getResourceVersion());
-      }
+    watch =
+        client
+            .resources(SharedIpcNode.class)
+            .withName(nodeName)
+            .watch(
+                new Watcher<>() {
+                  @Override
+                  public void eventReceived(Action action, SharedIpcNode resource) {
+                    versions.add(action + " " + resource.getMetadata().getResourceVersion());
+                  }
 
-      @Override
-      public void onClose(WatcherException cause) {}
-    });
+                  @Override
+                  public void onClose(WatcherException cause) {}
+                });
   }
 
   /**
@@ -142,10 +173,18 @@ class ReportCadenceIT {
    * every earlier event has arrived once the marker has (a watch delivers in order).
    */
   List<String> versionsSoFar(String marker) {
-    SharedIpcNode marked = client.resources(SharedIpcNode.class).withName(nodeName)
-        .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"labels\":{\"test-marker\":\"" + marker + "\"}}}");
+    SharedIpcNode marked =
+        client
+            .resources(SharedIpcNode.class)
+            .withName(nodeName)
+            .patch(
+                PatchContext.of(PatchType.JSON_MERGE),
+                "{\"metadata\":{\"labels\":{\"test-marker\":\"" + marker + "\"}}}");
     String end = "MODIFIED " + marked.getMetadata().getResourceVersion();
-    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> versions.contains(end));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> versions.contains(end));
     List<String> seen = List.copyOf(versions.subList(0, versions.indexOf(end)));
     versions.clear();
     return seen;
@@ -163,7 +202,9 @@ class ReportCadenceIT {
     for (int i = 0; i < 10; i++) {
       daemon.pass();
     }
-    assertThat(versionsSoFar("quiet")).as("ten quiet passes within a heartbeat write nothing").isEmpty();
+    assertThat(versionsSoFar("quiet"))
+        .as("ten quiet passes within a heartbeat write nothing")
+        .isEmpty();
 
     real.orphan(ns, 0x6201, 4096);
     daemon.pass();
@@ -174,7 +215,9 @@ class ReportCadenceIT {
   @Test
   void aQuietNodeWritesOneHeartbeatPerHeartbeatInterval() throws Exception {
     ManualClock clock = new ManualClock();
-    reporter = new NodeReporter(client, nodeName, false, Duration.ofSeconds(10), Duration.ofMinutes(5), clock);
+    reporter =
+        new NodeReporter(
+            client, nodeName, false, Duration.ofSeconds(10), Duration.ofMinutes(5), clock);
     Daemon daemon = daemon(clock);
     daemon.pass();
     watchVersions();
@@ -187,7 +230,8 @@ class ReportCadenceIT {
     }
     assertThat(versionsSoFar("beats")).as("two heartbeats in ten quiet minutes").hasSize(2);
     assertThat(reporter.writesAndSkips()).containsExactly(3, 18);
-    assertThat(Instant.parse(report().getStatus().getLastScanTime())).as("the last heartbeat renewed lastScanTime")
+    assertThat(Instant.parse(report().getStatus().getLastScanTime()))
+        .as("the last heartbeat renewed lastScanTime")
         .isAfterOrEqualTo(clock.now);
   }
 
@@ -199,19 +243,32 @@ class ReportCadenceIT {
     assertThat(segments()).isEqualTo(1);
 
     client.resources(SharedIpcNode.class).withName(nodeName).delete();
-    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
-      daemon.pass();
-      return segments() == 1;
-    });
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(200))
+        .until(
+            () -> {
+              daemon.pass();
+              return segments() == 1;
+            });
 
-    client.resources(SharedIpcNode.class).withName(nodeName).subresource("status")
-        .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"totals\":{\"segments\":99}}}");
+    client
+        .resources(SharedIpcNode.class)
+        .withName(nodeName)
+        .subresource("status")
+        .patch(
+            PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"totals\":{\"segments\":99}}}");
     assertThat(segments()).isEqualTo(99);
-    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
-      daemon.pass();
-      return segments() == 1;
-    });
-    assertThat(report().getMetadata().getOwnerReferences()).as("still owned by its Node")
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(200))
+        .until(
+            () -> {
+              daemon.pass();
+              return segments() == 1;
+            });
+    assertThat(report().getMetadata().getOwnerReferences())
+        .as("still owned by its Node")
         .anySatisfy(r -> assertThat(r.getName()).isEqualTo(nodeName));
   }
 }

@@ -52,30 +52,65 @@ class SegmentsAccessIT {
     api = RealApiServer.shared();
     KubernetesClient admin = api.client();
     if (admin.namespaces().withName("sharedipc-agent").get() == null) {
-      admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("sharedipc-agent").endMetadata().build()).create();
+      admin
+          .namespaces()
+          .resource(
+              new NamespaceBuilder()
+                  .withNewMetadata()
+                  .withName("sharedipc-agent")
+                  .endMetadata()
+                  .build())
+          .create();
     }
-    try (InputStream in = Files.newInputStream(RepoPaths.root().resolve("deploy/agent-rbac.yaml"))) {
+    try (InputStream in =
+        Files.newInputStream(RepoPaths.root().resolve("deploy/agent-rbac.yaml"))) {
       admin.load(in).forceConflicts().serverSideApply();
     }
     namespace = api.newNamespace("segments");
     nodeName = "node-" + namespace;
     for (String sa : new String[] {"reader", "stranger"}) {
-      admin.serviceAccounts().inNamespace(namespace)
-          .resource(new ServiceAccountBuilder().withNewMetadata().withName(sa).endMetadata().build()).create();
+      admin
+          .serviceAccounts()
+          .inNamespace(namespace)
+          .resource(
+              new ServiceAccountBuilder().withNewMetadata().withName(sa).endMetadata().build())
+          .create();
     }
     binding = "segments-reader-" + namespace;
-    admin.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder().withNewMetadata().withName(binding).endMetadata()
-        .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole").withName("sharedipc-segments-reader")
-        .endRoleRef()
-        .addNewSubject().withKind("ServiceAccount").withName("reader").withNamespace(namespace).endSubject()
-        .build()).create();
+    admin
+        .rbac()
+        .clusterRoleBindings()
+        .resource(
+            new ClusterRoleBindingBuilder()
+                .withNewMetadata()
+                .withName(binding)
+                .endMetadata()
+                .withNewRoleRef()
+                .withApiGroup("rbac.authorization.k8s.io")
+                .withKind("ClusterRole")
+                .withName("sharedipc-segments-reader")
+                .endRoleRef()
+                .addNewSubject()
+                .withKind("ServiceAccount")
+                .withName("reader")
+                .withNamespace(namespace)
+                .endSubject()
+                .build())
+        .create();
 
     Config config = Config.fromKubeconfig(api.kubeConfigYaml());
     config.setImpersonateUsername(AGENT_USER);
-    config.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:sharedipc-agent", "system:authenticated");
+    config.setImpersonateGroups(
+        "system:serviceaccounts", "system:serviceaccounts:sharedipc-agent", "system:authenticated");
     agent = new KubernetesClientBuilder().withConfig(config).build();
-    endpoint = new HttpEndpoint(new InetSocketAddress(0), new Metrics(), Optional::empty, Optional::empty, () -> BODY,
-        new SegmentsAccess(agent, nodeName));
+    endpoint =
+        new HttpEndpoint(
+            new InetSocketAddress(0),
+            new Metrics(),
+            Optional::empty,
+            Optional::empty,
+            () -> BODY,
+            new SegmentsAccess(agent, nodeName));
   }
 
   @AfterEach
@@ -101,15 +136,23 @@ class SegmentsAccessIT {
     assertThat(none.body()).contains("needs a bearer token").doesNotContain("segments\":");
 
     HttpResponse<String> forged = get(remote, "/segments", "not-a-token");
-    assertThat(forged.statusCode()).as("a token the API server does not know: %s", forged.body()).isEqualTo(401);
+    assertThat(forged.statusCode())
+        .as("a token the API server does not know: %s", forged.body())
+        .isEqualTo(401);
 
     HttpResponse<String> stranger = get(remote, "/segments", token("stranger"));
-    assertThat(stranger.statusCode()).as("a token without the right: %s", stranger.body()).isEqualTo(403);
-    assertThat(stranger.body()).contains("system:serviceaccount:" + namespace + ":stranger may not get sharedipcnodes/segments")
+    assertThat(stranger.statusCode())
+        .as("a token without the right: %s", stranger.body())
+        .isEqualTo(403);
+    assertThat(stranger.body())
+        .contains(
+            "system:serviceaccount:" + namespace + ":stranger may not get sharedipcnodes/segments")
         .doesNotContain("segments\":");
 
     HttpResponse<String> reader = get(remote, "/segments", token("reader"));
-    assertThat(reader.statusCode()).as("a token with get sharedipcnodes/segments: %s", reader.body()).isEqualTo(200);
+    assertThat(reader.statusCode())
+        .as("a token with get sharedipcnodes/segments: %s", reader.body())
+        .isEqualTo(200);
     assertThat(reader.body()).isEqualTo(BODY);
 
     HttpResponse<String> loopback = get("127.0.0.1", "/segments", null);
@@ -121,13 +164,19 @@ class SegmentsAccessIT {
   }
 
   private String token(String serviceAccount) {
-    return api.client().serviceAccounts().inNamespace(namespace).withName(serviceAccount)
-        .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
-        .getStatus().getToken();
+    return api.client()
+        .serviceAccounts()
+        .inNamespace(namespace)
+        .withName(serviceAccount)
+        .tokenRequest(
+            new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
+        .getStatus()
+        .getToken();
   }
 
   private HttpResponse<String> get(String host, String path, String token) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + host + ":" + endpoint.port() + path));
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create("http://" + host + ":" + endpoint.port() + path));
     if (token != null) {
       request.header("Authorization", "Bearer " + token);
     }

@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.net.InetAddress;
 import org.junit.jupiter.api.Test;
 
-/** The parts of {@link SegmentsAccess} that need no API server: the bearer header and the refusals without one. */
+/**
+ * The parts of {@link SegmentsAccess} that need no API server: the bearer header and the refusals
+ * without one.
+ */
 class SegmentsAccessTest {
   @Test
   void bearerTakesTheTokenOfABearerHeaderOnly() {
@@ -22,6 +25,7 @@ class SegmentsAccessTest {
     assertThat(access.decide(InetAddress.getByName("127.0.0.1"), null).status()).isEqualTo(200);
     assertThat(access.decide(InetAddress.getByName("::1"), null).status()).isEqualTo(200);
     assertThat(access.decide(InetAddress.getByName("192.0.2.7"), null).status()).isEqualTo(401);
-    assertThat(access.decide(InetAddress.getByName("192.0.2.7"), "Bearer t").status()).isEqualTo(403);
+    assertThat(access.decide(InetAddress.getByName("192.0.2.7"), "Bearer t").status())
+        .isEqualTo(403);
   }
 }

@@ -36,10 +36,10 @@ import org.junit.jupiter.api.io.TempDir;
  * The CSI driver's instance tmpfs in the agent's inventory, on the real kernel as root: a tmpfs of
  * 4 MiB at {@code <csi state dir>/instances/<namespace>_<group>_<uid>_<index>} as the driver mounts
  * it, bound as the {@code /dev/shm} of a member pod (a fixture process whose root holds the bind
- * mount), with an idle file in it. A pass under policy Delete (grace 1 min) reports the volume once,
- * as the instance's (group, instance, size, use; no pod), and its file as the instance's: not the one
- * member's /dev/shm, so the POSIX reaper keeps the file, though no process has it open and the pod
- * that mounts it would otherwise be its only owner.
+ * mount), with an idle file in it. A pass under policy Delete (grace 1 min) reports the volume
+ * once, as the instance's (group, instance, size, use; no pod), and its file as the instance's: not
+ * the one member's /dev/shm, so the POSIX reaper keeps the file, though no process has it open and
+ * the pod that mounts it would otherwise be its only owner.
  */
 class CsiInstanceVolumeIT {
   private static final String POD = "c0000000-0000-4000-8000-00000000000c";
@@ -65,14 +65,22 @@ class CsiInstanceVolumeIT {
   }
 
   @Test
-  void anInstanceTmpfsIsTheInstancesVolumeAndNothingInItIsReapedThoughOneMemberMountsItAsDevShm() throws Exception {
+  void anInstanceTmpfsIsTheInstancesVolumeAndNothingInItIsReapedThoughOneMemberMountsItAsDevShm()
+      throws Exception {
     Path stateDir = tmp.resolve("csi-state");
-    Path instance = mount(Files.createDirectories(stateDir.resolve("instances").resolve(INSTANCE)), "-t", "tmpfs", "-o", "size=4m",
-        "sharedipc-csi-it");
+    Path instance =
+        mount(
+            Files.createDirectories(stateDir.resolve("instances").resolve(INSTANCE)),
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=4m",
+            "sharedipc-csi-it");
     Path frame = Files.write(instance.resolve("frame"), new byte[(int) MiB]);
     Files.setLastModifiedTime(frame, FileTime.from(Instant.now().minus(Duration.ofHours(1))));
     // a directory the driver made but has not mounted: no instance memory, not a volume
-    Files.createDirectories(stateDir.resolve("instances").resolve("trainers_pair_" + GROUP_UID + "_1"));
+    Files.createDirectories(
+        stateDir.resolve("instances").resolve("trainers_pair_" + GROUP_UID + "_1"));
     // the member's /dev/shm is a bind mount of the instance, as the kubelet's target is
     Path root = tmp.resolve("member-root");
     mount(Files.createDirectories(root.resolve("dev/shm")), "--bind", instance.toString());
@@ -82,34 +90,60 @@ class CsiInstanceVolumeIT {
 
     Findings f = survey(procRoot, stateDir);
 
-    assertThat(f.volumes()).as("the instance's tmpfs, once, and not as the member's /dev/shm").singleElement().satisfies(v -> {
-      assertThat(v.kind()).isEqualTo(MemoryVolume.Kind.CsiInstance);
-      assertThat(v.path()).isEqualTo(instance.toString());
-      assertThat(v.podUid()).as("no one pod's").isNull();
-      assertThat(v.podNamespace()).isEqualTo("trainers");
-      assertThat(v.group()).isEqualTo("pair");
-      assertThat(v.instance()).isZero();
-      assertThat(v.sizeBytes()).isEqualTo(4 * MiB);
-      assertThat(v.usedBytes()).isBetween(MiB, MiB + 64 * 1024);
-    });
-    assertThat(f.posix().objects()).singleElement().satisfies(o -> {
-      assertThat(o.object().path()).isEqualTo(frame.toString());
-      assertThat(o.object().volume().kind()).isEqualTo(MemoryVolume.Kind.CsiInstance);
-      assertThat(o.judgement().verdict()).isEqualTo(PosixObjectVerdict.Unattributed);
-    });
+    assertThat(f.volumes())
+        .as("the instance's tmpfs, once, and not as the member's /dev/shm")
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.kind()).isEqualTo(MemoryVolume.Kind.CsiInstance);
+              assertThat(v.path()).isEqualTo(instance.toString());
+              assertThat(v.podUid()).as("no one pod's").isNull();
+              assertThat(v.podNamespace()).isEqualTo("trainers");
+              assertThat(v.group()).isEqualTo("pair");
+              assertThat(v.instance()).isZero();
+              assertThat(v.sizeBytes()).isEqualTo(4 * MiB);
+              assertThat(v.usedBytes()).isBetween(MiB, MiB + 64 * 1024);
+            });
+    assertThat(f.posix().objects())
+        .singleElement()
+        .satisfies(
+            o -> {
+              assertThat(o.object().path()).isEqualTo(frame.toString());
+              assertThat(o.object().volume().kind()).isEqualTo(MemoryVolume.Kind.CsiInstance);
+              assertThat(o.judgement().verdict()).isEqualTo(PosixObjectVerdict.Unattributed);
+            });
     // scan's volumes and POSIX objects views name the instance's group for both
-    assertThat(Render.volumeTable(f.volumes())).contains("CsiInstance", "trainers/pair", instance.toString());
-    assertThat(Render.posixTable(f.posix().objects(), List.of())).contains(frame.toString(), "trainers/pair", "Unattributed");
-    assertThat(new PosixObjectReaper(List.of(ReadableProc.view(tmp)), false).reap(f.posix(), Instant.now()))
+    assertThat(Render.volumeTable(f.volumes()))
+        .contains("CsiInstance", "trainers/pair", instance.toString());
+    assertThat(Render.posixTable(f.posix().objects(), List.of()))
+        .contains(frame.toString(), "trainers/pair", "Unattributed");
+    assertThat(
+            new PosixObjectReaper(List.of(ReadableProc.view(tmp)), false)
+                .reap(f.posix(), Instant.now()))
         .allSatisfy(d -> assertThat(d.action()).isEqualTo(Action.Kept));
     assertThat(frame).exists();
   }
 
   private Findings survey(Path procRoot, Path stateDir) throws Exception {
-    Survey.Config config = new Survey.Config(procRoot, LinuxKernel.PROC, NamespaceCollector.nsInode(Path.of("/proc/self/ns/ipc")),
-        tmp.resolve("no-kubelet"), tmp.resolve("no-shared-root"), null, ReadableProc.view(tmp), stateDir);
-    return new Survey(config, new LinuxKernel(), PodDirectory.OFFLINE, Ledger.inMemory(),
-        PolicyResolver.fixed(new Policy(OrphanPolicy.Delete, Duration.ofMinutes(1), "--policy Delete")), Clock.systemUTC()).run();
+    Survey.Config config =
+        new Survey.Config(
+            procRoot,
+            LinuxKernel.PROC,
+            NamespaceCollector.nsInode(Path.of("/proc/self/ns/ipc")),
+            tmp.resolve("no-kubelet"),
+            tmp.resolve("no-shared-root"),
+            null,
+            ReadableProc.view(tmp),
+            stateDir);
+    return new Survey(
+            config,
+            new LinuxKernel(),
+            PodDirectory.OFFLINE,
+            Ledger.inMemory(),
+            PolicyResolver.fixed(
+                new Policy(OrphanPolicy.Delete, Duration.ofMinutes(1), "--policy Delete")),
+            Clock.systemUTC())
+        .run();
   }
 
   private Path mount(Path dir, String... how) throws Exception {

@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 
 /** The byte-level reading of /proc/PID/maps that the users index joins on. */
 class FileUsersIndexTest {
-  static final String MAPS = """
+  static final String MAPS =
+      """
       55d0c6a00000-55d0c6a02000 r--p 00000000 fd:01 1835101                    /usr/bin/sleep
       7f1c2c000000-7f1c2c021000 rw-p 00000000 00:00 0
       7f1c2c400000-7f1c2c410000 rw-s 00000000 00:1a 42                         /dev/shm/torch_1234_0
@@ -27,14 +28,19 @@ class FileUsersIndexTest {
 
   static List<FileId> mapped(byte[] text) {
     List<FileId> out = new ArrayList<>();
-    FileUsersIndex.mappedFiles(text, (device, inode) -> out.add(new FileId(device >>> 32, device & 0xffffffffL, inode)));
+    FileUsersIndex.mappedFiles(
+        text, (device, inode) -> out.add(new FileId(device >>> 32, device & 0xffffffffL, inode)));
     return out;
   }
 
   @Test
   void fileMappingsAreReadOffTheBytesAndAnonymousOnesSkipped() {
-    assertThat(mapped(MAPS.getBytes(StandardCharsets.US_ASCII))).containsExactly(
-        new FileId(0xfd, 0x01, 1835101), new FileId(0, 0x1a, 42), new FileId(0, 0x1a, 43), new FileId(0x103, 0x0c, 7));
+    assertThat(mapped(MAPS.getBytes(StandardCharsets.US_ASCII)))
+        .containsExactly(
+            new FileId(0xfd, 0x01, 1835101),
+            new FileId(0, 0x1a, 42),
+            new FileId(0, 0x1a, 43),
+            new FileId(0x103, 0x0c, 7));
   }
 
   @Test

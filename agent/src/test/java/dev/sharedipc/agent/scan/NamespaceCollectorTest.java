@@ -24,11 +24,14 @@ class NamespaceCollectorTest {
 
     var namespaces = new NamespaceCollector(root, 4026531839L).collect();
 
-    assertThat(namespaces).extracting(IpcNamespace::inode).containsExactly(4026531839L, 4026532001L, 4026532002L);
+    assertThat(namespaces)
+        .extracting(IpcNamespace::inode)
+        .containsExactly(4026531839L, 4026532001L, 4026532002L);
     assertThat(namespaces.get(0).host()).isTrue();
     assertThat(namespaces.get(1).host()).isFalse();
     assertThat(namespaces.get(1).pids()).containsExactly(200, 300);
-    assertThat(namespaces.get(1).nsFiles()).containsExactly(root.resolve("200/ns/ipc"), root.resolve("300/ns/ipc"));
+    assertThat(namespaces.get(1).nsFiles())
+        .containsExactly(root.resolve("200/ns/ipc"), root.resolve("300/ns/ipc"));
   }
 
   @Test
@@ -36,13 +39,16 @@ class NamespaceCollectorTest {
     new ProcFixture(root).process(10, 4026532001L, null);
     Files.createDirectories(root.resolve("11")); // exited between readdir and readlink: no ns/ipc
     Files.createDirectories(root.resolve("12/ns"));
-    Files.createSymbolicLink(root.resolve("12/ns/ipc"), Path.of("net:[4026531840]")); // not an IPC namespace, dangling
+    Files.createSymbolicLink(
+        root.resolve("12/ns/ipc"), Path.of("net:[4026531840]")); // not an IPC namespace, dangling
     Files.createDirectories(root.resolve("13/ns"));
     Files.createSymbolicLink(root.resolve("13/ns/ipc"), Path.of("ipc:[garbage]"));
 
     var namespaces = new NamespaceCollector(root, 1).collect();
 
-    assertThat(namespaces).singleElement().satisfies(ns -> assertThat(ns.pids()).containsExactly(10));
+    assertThat(namespaces)
+        .singleElement()
+        .satisfies(ns -> assertThat(ns.pids()).containsExactly(10));
   }
 
   @Test
@@ -52,9 +58,12 @@ class NamespaceCollectorTest {
 
     var namespaces = new NamespaceCollector(root, real).collect();
 
-    assertThat(namespaces).singleElement().satisfies(ns -> {
-      assertThat(ns.inode()).isEqualTo(real);
-      assertThat(ns.host()).isTrue();
-    });
+    assertThat(namespaces)
+        .singleElement()
+        .satisfies(
+            ns -> {
+              assertThat(ns.inode()).isEqualTo(real);
+              assertThat(ns.host()).isTrue();
+            });
   }
 }

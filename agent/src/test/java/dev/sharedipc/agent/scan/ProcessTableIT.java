@@ -43,23 +43,55 @@ class ProcessTableIT {
   @Test
   void theRealCreatorIsAliveAndAProcessStartedAfterCtimeIsNotTheCreator() throws Exception {
     RealNamespaces.Handle creator = real.live(ns, 0x5eed, 4096);
-    Segment s = real.segments(ns).stream().filter(x -> x.shmid() == creator.shmid()).findFirst().orElseThrow();
+    Segment s =
+        real.segments(ns).stream()
+            .filter(x -> x.shmid() == creator.shmid())
+            .findFirst()
+            .orElseThrow();
 
-    assertThat(Liveness.of(s, new ProcessTable(LinuxKernel.PROC)).creatorAlive()).as("the real creator").isTrue();
+    assertThat(Liveness.of(s, new ProcessTable(LinuxKernel.PROC)).creatorAlive())
+        .as("the real creator")
+        .isTrue();
 
     // btime is truncated to the second: only a start 2 s past the ctime second is provably after it
-    await("two seconds after the segment's ctime").atMost(Duration.ofSeconds(6)).pollInterval(Duration.ofMillis(50))
+    await("two seconds after the segment's ctime")
+        .atMost(Duration.ofSeconds(6))
+        .pollInterval(Duration.ofMillis(50))
         .until(() -> System.currentTimeMillis() >= (s.ctime() + 2) * 1000 + 200);
-    later = new ProcessBuilder("nsenter", "--ipc=/proc/" + ns.pid() + "/ns/ipc", "sleep", "600").start();
+    later =
+        new ProcessBuilder("nsenter", "--ipc=/proc/" + ns.pid() + "/ns/ipc", "sleep", "600")
+            .start();
     int pid = (int) later.pid();
-    await("the later process in the namespace").atMost(RealNamespaces.timeout()).pollInterval(Duration.ofMillis(20))
+    await("the later process in the namespace")
+        .atMost(RealNamespaces.timeout())
+        .pollInterval(Duration.ofMillis(20))
         .until(() -> NamespaceCollector.nsInode(Path.of("/proc/" + pid + "/ns/ipc")) == ns.inode());
-    Segment namingTheLaterPid = new Segment(s.ipcNamespace(), s.key(), s.shmid(), s.mode(), s.bytes(), pid, pid, s.nattch(),
-        s.uid(), s.gid(), s.cuid(), s.cgid(), s.atime(), s.dtime(), s.ctime(), s.rssBytes(), s.swapBytes());
+    Segment namingTheLaterPid =
+        new Segment(
+            s.ipcNamespace(),
+            s.key(),
+            s.shmid(),
+            s.mode(),
+            s.bytes(),
+            pid,
+            pid,
+            s.nattch(),
+            s.uid(),
+            s.gid(),
+            s.cuid(),
+            s.cgid(),
+            s.atime(),
+            s.dtime(),
+            s.ctime(),
+            s.rssBytes(),
+            s.swapBytes());
 
     ProcessTable table = new ProcessTable(LinuxKernel.PROC);
-    assertThat(table.aliveIn(pid, ns.inode())).as("the later process is alive in the namespace").isTrue();
-    assertThat(Liveness.of(namingTheLaterPid, table)).as("but neither created nor last used the segment")
+    assertThat(table.aliveIn(pid, ns.inode()))
+        .as("the later process is alive in the namespace")
+        .isTrue();
+    assertThat(Liveness.of(namingTheLaterPid, table))
+        .as("but neither created nor last used the segment")
         .isEqualTo(new Liveness(false, false));
   }
 }

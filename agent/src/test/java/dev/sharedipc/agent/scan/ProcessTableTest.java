@@ -23,17 +23,26 @@ class ProcessTableTest {
 
   @Test
   void aProcessStartedWithinTheSecondOfTheActMayBeTheActor() {
-    // started at CTIME + 0.99 s: the act (truncated to CTIME) may have come after it in the same second
-    new ProcFixture(proc).booted(BOOT).process(10, NS, null).startedAtTick(10, (CTIME - BOOT) * 100 + 99);
+    // started at CTIME + 0.99 s: the act (truncated to CTIME) may have come after it in the same
+    // second
+    new ProcFixture(proc)
+        .booted(BOOT)
+        .process(10, NS, null)
+        .startedAtTick(10, (CTIME - BOOT) * 100 + 99);
     assertThat(new ProcessTable(proc).aliveSince(10, NS, CTIME)).isTrue();
   }
 
   @Test
   void aProcessStartedAfterTheActIsAReusedPidNotTheActor() {
-    new ProcFixture(proc).booted(BOOT).process(10, NS, null).startedAtTick(10, (CTIME + 1 - BOOT) * 100);
+    new ProcFixture(proc)
+        .booted(BOOT)
+        .process(10, NS, null)
+        .startedAtTick(10, (CTIME + 1 - BOOT) * 100);
     ProcessTable table = new ProcessTable(proc);
     assertThat(table.aliveIn(10, NS)).as("the pid is alive").isTrue();
-    assertThat(table.aliveSince(10, NS, CTIME)).as("but is not the process that acted at ctime").isFalse();
+    assertThat(table.aliveSince(10, NS, CTIME))
+        .as("but is not the process that acted at ctime")
+        .isFalse();
   }
 
   @Test
@@ -56,7 +65,9 @@ class ProcessTableTest {
 
   @Test
   void theStartTimeIsField22CountedAfterTheLastParenthesis() {
-    assertThat(ProcessTable.parseStartTicks("42 (a) b (c)) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10"))
+    assertThat(
+            ProcessTable.parseStartTicks(
+                "42 (a) b (c)) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10"))
         .isEqualTo(123456);
     assertThat(ProcessTable.parseStartTicks("42 (truncated")).isEqualTo(-1);
     assertThat(ProcessTable.parseStartTicks("42 (short) S 1 2")).isEqualTo(-1);

@@ -9,9 +9,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SharedDirNameTest {
   @Test
   void operatorLayoutParsesIntoNamespaceGroupAndInstance() {
-    assertThat(SharedDirName.parse("team-a_writer-pool_3")).contains(new SharedDirName("team-a", "writer-pool", 3));
+    assertThat(SharedDirName.parse("team-a_writer-pool_3"))
+        .contains(new SharedDirName("team-a", "writer-pool", 3));
     assertThat(SharedDirName.parse("default_g_0")).contains(new SharedDirName("default", "g", 0));
-    assertThat(SharedDirName.parse("ns1_grp.v2_12")).contains(new SharedDirName("ns1", "grp.v2", 12));
+    assertThat(SharedDirName.parse("ns1_grp.v2_12"))
+        .contains(new SharedDirName("ns1", "grp.v2", 12));
   }
 
   static final String UID = "0b0e6b7e-3c55-4d2a-9a39-1f6c1d8e2a10";
@@ -28,14 +30,25 @@ class SharedDirNameTest {
 
   @Test
   void theOldNameWithoutTheUidStillParsesWithNoUid() {
-    assertThat(SharedDirName.parse("team-a_g_3")).get().extracting(SharedDirName::groupUid).isNull();
+    assertThat(SharedDirName.parse("team-a_g_3"))
+        .get()
+        .extracting(SharedDirName::groupUid)
+        .isNull();
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-      "team_g_0B0E6B7E-3C55-4D2A-9A39-1F6C1D8E2A10_1", // upper case: not how the API server writes uids
-      "team_g_0b0e6b7e3c554d2a9a391f6c1d8e2a10_1", "team_g_not-a-uid_1", "team_g__1", "team_g_" + UID + "_01",
-      "team_g_" + UID + "_1_2", "team_g_" + UID, "team_" + UID + "_g_1"})
+  @ValueSource(
+      strings = {
+        "team_g_0B0E6B7E-3C55-4D2A-9A39-1F6C1D8E2A10_1", // upper case: not how the API server
+        // writes uids
+        "team_g_0b0e6b7e3c554d2a9a391f6c1d8e2a10_1",
+        "team_g_not-a-uid_1",
+        "team_g__1",
+        "team_g_" + UID + "_01",
+        "team_g_" + UID + "_1_2",
+        "team_g_" + UID,
+        "team_" + UID + "_g_1"
+      })
   void aUidPartThatIsNotAUuidDoesNotParse(String name) {
     assertThat(SharedDirName.parse(name)).isEmpty();
   }
@@ -49,11 +62,31 @@ class SharedDirNameTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-      "", "lost+found", "team_g", "team_g_1_2", "team__1", "a_b_c_d_1", "_g_1", "team_g_", // wrong number of parts or empty parts
-      "Team_g_1", "team_G_1", "team-_g_1", "-team_g_1", "team_g-_1", "te.am_g_1", // not Kubernetes names
-      "team_g_01", "team_g_-1", "team_g_+1", "team_g_1a", "team_g_ 1", "team_g_9999999999", // not an index the operator writes
-      "..", "team_g_1.tmp"})
+  @ValueSource(
+      strings = {
+        "",
+        "lost+found",
+        "team_g",
+        "team_g_1_2",
+        "team__1",
+        "a_b_c_d_1",
+        "_g_1",
+        "team_g_", // wrong number of parts or empty parts
+        "Team_g_1",
+        "team_G_1",
+        "team-_g_1",
+        "-team_g_1",
+        "team_g-_1",
+        "te.am_g_1", // not Kubernetes names
+        "team_g_01",
+        "team_g_-1",
+        "team_g_+1",
+        "team_g_1a",
+        "team_g_ 1",
+        "team_g_9999999999", // not an index the operator writes
+        "..",
+        "team_g_1.tmp"
+      })
   void anythingElseDoesNotParse(String name) {
     assertThat(SharedDirName.parse(name)).isEmpty();
   }

@@ -2,15 +2,15 @@ package dev.sharedipc.agent.scan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sharedipc.agent.survey.Findings;
-import dev.sharedipc.agent.verdict.PolicyResolver;
-import dev.sharedipc.agent.survey.Survey;
 import dev.sharedipc.agent.attribution.Ledger;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.LinuxKernel;
+import dev.sharedipc.agent.survey.Findings;
+import dev.sharedipc.agent.survey.Survey;
 import dev.sharedipc.agent.testing.ProcFixture;
 import dev.sharedipc.agent.testing.Root;
 import dev.sharedipc.agent.verdict.Policy;
+import dev.sharedipc.agent.verdict.PolicyResolver;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -66,54 +66,104 @@ class VolumeCollectorIT {
 
   @Test
   void anEmptyDirMountedAtTheMembersDevShmIsCountedOnce() throws Exception {
-    Path emptyDir = tmpfs(kubelet.resolve("pods/" + POD + "/volumes/kubernetes.io~empty-dir/shm"), MiB);
-    Process member = start("unshare", "--ipc", "--mount", "--propagation", "private", "bash", "-c",
-        "mount --bind " + emptyDir + " /dev/shm && echo ready && exec sleep 600");
+    Path emptyDir =
+        tmpfs(kubelet.resolve("pods/" + POD + "/volumes/kubernetes.io~empty-dir/shm"), MiB);
+    Process member =
+        start(
+            "unshare",
+            "--ipc",
+            "--mount",
+            "--propagation",
+            "private",
+            "bash",
+            "-c",
+            "mount --bind " + emptyDir + " /dev/shm && echo ready && exec sleep 600");
     new ProcFixture(proc).realProcess(101, member.pid(), ProcFixture.podCgroup(POD));
 
     Findings f = survey();
 
-    assertThat(f.volumes()).as("the emptyDir, and not again as the member's /dev/shm").singleElement().satisfies(v -> {
-      assertThat(v.kind()).isEqualTo(MemoryVolume.Kind.EmptyDir);
-      assertThat(v.podUid()).isEqualTo(POD);
-      assertThat(v.usedBytes()).isBetween(MiB, MiB + 64 * 1024);
-    });
+    assertThat(f.volumes())
+        .as("the emptyDir, and not again as the member's /dev/shm")
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.kind()).isEqualTo(MemoryVolume.Kind.EmptyDir);
+              assertThat(v.podUid()).isEqualTo(POD);
+              assertThat(v.usedBytes()).isBetween(MiB, MiB + 64 * 1024);
+            });
   }
 
   @Test
   void aPodsDevShmIsReadFromItsMembersNotFromThePauseProcess() throws Exception {
-    // the sandbox: its own mount namespace with its own /dev/shm holding 2 MiB, argv[0] /pause as the runtimes' image has
-    Process pause = start("unshare", "--ipc", "--mount", "--propagation", "private", "bash", "-c",
-        "mount -t tmpfs -o size=8m sharedipc-it-sandbox /dev/shm && head -c " + 2 * MiB + " /dev/zero > /dev/shm/sandbox"
-            + " && echo ready && exec -a /pause sleep 600");
-    // two member containers of the pod (in its IPC namespace), both with one tmpfs holding 1 MiB at /dev/shm
+    // the sandbox: its own mount namespace with its own /dev/shm holding 2 MiB, argv[0] /pause as
+    // the runtimes' image has
+    Process pause =
+        start(
+            "unshare",
+            "--ipc",
+            "--mount",
+            "--propagation",
+            "private",
+            "bash",
+            "-c",
+            "mount -t tmpfs -o size=8m sharedipc-it-sandbox /dev/shm && head -c "
+                + 2 * MiB
+                + " /dev/zero > /dev/shm/sandbox"
+                + " && echo ready && exec -a /pause sleep 600");
+    // two member containers of the pod (in its IPC namespace), both with one tmpfs holding 1 MiB at
+    // /dev/shm
     Path memberShm = tmpfs(tmp.resolve("member-shm"), MiB);
     List<Process> members = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
-      members.add(start("nsenter", "--ipc=/proc/" + pause.pid() + "/ns/ipc", "unshare", "--mount", "--propagation", "private",
-          "bash", "-c", "mount --bind " + memberShm + " /dev/shm && echo ready && exec sleep 600"));
+      members.add(
+          start(
+              "nsenter",
+              "--ipc=/proc/" + pause.pid() + "/ns/ipc",
+              "unshare",
+              "--mount",
+              "--propagation",
+              "private",
+              "bash",
+              "-c",
+              "mount --bind " + memberShm + " /dev/shm && echo ready && exec sleep 600"));
     }
-    new ProcFixture(proc).realProcess(100, pause.pid(), ProcFixture.podCgroup(POD))
+    new ProcFixture(proc)
+        .realProcess(100, pause.pid(), ProcFixture.podCgroup(POD))
         .realProcess(101, members.get(0).pid(), ProcFixture.podCgroup(POD))
         .realProcess(102, members.get(1).pid(), ProcFixture.podCgroup(POD));
 
     Findings f = survey();
 
-    assertThat(f.volumes()).as("one /dev/shm for the pod, the members'").singleElement().satisfies(v -> {
-      assertThat(v.kind()).isEqualTo(MemoryVolume.Kind.DevShm);
-      assertThat(v.podUid()).isEqualTo(POD);
-      assertThat(v.usedBytes()).as("the members' 1 MiB, not the sandbox's 2 MiB").isBetween(MiB, MiB + 64 * 1024);
-    });
+    assertThat(f.volumes())
+        .as("one /dev/shm for the pod, the members'")
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.kind()).isEqualTo(MemoryVolume.Kind.DevShm);
+              assertThat(v.podUid()).isEqualTo(POD);
+              assertThat(v.usedBytes())
+                  .as("the members' 1 MiB, not the sandbox's 2 MiB")
+                  .isBetween(MiB, MiB + 64 * 1024);
+            });
   }
 
   Findings survey() throws Exception {
     long host = NamespaceCollector.nsInode(Path.of("/proc/self/ns/ipc"));
     Survey.Config config = new Survey.Config(proc, LinuxKernel.PROC, host, kubelet, null);
-    return new Survey(config, new LinuxKernel(), PodDirectory.OFFLINE, Ledger.inMemory(), PolicyResolver.fixed(Policy.UNKNOWN),
-        Clock.systemUTC()).run();
+    return new Survey(
+            config,
+            new LinuxKernel(),
+            PodDirectory.OFFLINE,
+            Ledger.inMemory(),
+            PolicyResolver.fixed(Policy.UNKNOWN),
+            Clock.systemUTC())
+        .run();
   }
 
-  /** A tmpfs mounted at {@code dir} in the test's mount namespace, with {@code used} bytes written in it. */
+  /**
+   * A tmpfs mounted at {@code dir} in the test's mount namespace, with {@code used} bytes written
+   * in it.
+   */
   Path tmpfs(Path dir, long used) throws Exception {
     Files.createDirectories(dir);
     run("mount", "-t", "tmpfs", "-o", "size=8m", "sharedipc-it", dir.toString());
@@ -126,7 +176,9 @@ class VolumeCollectorIT {
   Process start(String... cmd) throws Exception {
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     started.add(p);
-    String line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
+    String line =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))
+            .readLine();
     assertThat(line).as("%s", String.join(" ", cmd)).isEqualTo("ready");
     return p;
   }

@@ -14,7 +14,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Memory volumes over fixture trees and an in-memory kernel whose filesystems carry device numbers. */
+/**
+ * Memory volumes over fixture trees and an in-memory kernel whose filesystems carry device numbers.
+ */
 class VolumeCollectorTest {
   static final String POD = "aaaaaaaa-0000-4000-8000-000000000001";
   static final String OTHER_POD = "bbbbbbbb-0000-4000-8000-000000000002";
@@ -39,7 +41,9 @@ class VolumeCollectorTest {
   }
 
   Path emptyDir(String pod, String name, FsUsage fs) throws Exception {
-    Path dir = Files.createDirectories(kubelet.resolve("pods/" + pod + "/volumes/kubernetes.io~empty-dir/" + name));
+    Path dir =
+        Files.createDirectories(
+            kubelet.resolve("pods/" + pod + "/volumes/kubernetes.io~empty-dir/" + name));
     kernel.filesystems.put(dir, fs);
     return dir;
   }
@@ -62,15 +66,22 @@ class VolumeCollectorTest {
   @Test
   void anEmptyDirMountedAtDevShmIsCountedOnceAsTheEmptyDir() throws Exception {
     emptyDir(POD, "shm", tmpfs(7, 5 * MiB));
-    process(101, "/usr/bin/python3", "1", tmpfs(7, 5 * MiB)); // the member sees the emptyDir at /dev/shm
+    process(
+        101,
+        "/usr/bin/python3",
+        "1",
+        tmpfs(7, 5 * MiB)); // the member sees the emptyDir at /dev/shm
 
     List<MemoryVolume> volumes = collect(Map.of(POD, List.of(101)));
 
-    assertThat(volumes).singleElement().satisfies(v -> {
-      assertThat(v.kind()).isEqualTo(MemoryVolume.Kind.EmptyDir);
-      assertThat(v.name()).isEqualTo("shm");
-      assertThat(v.usedBytes()).isEqualTo(5 * MiB);
-    });
+    assertThat(volumes)
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.kind()).isEqualTo(MemoryVolume.Kind.EmptyDir);
+              assertThat(v.name()).isEqualTo("shm");
+              assertThat(v.usedBytes()).isEqualTo(5 * MiB);
+            });
   }
 
   @Test
@@ -78,16 +89,20 @@ class VolumeCollectorTest {
     process(100, "/pause", "1", tmpfs(8, 0)); // the sandbox's own /dev/shm
     Path member = process(101, "/app/server", "2", tmpfs(9, 3 * MiB));
     process(102, "/app/server", "2", tmpfs(9, 3 * MiB)); // a second process of the same container
-    process(103, "/app/sidecar", "3", tmpfs(9, 3 * MiB)); // another container, same tmpfs at /dev/shm
+    process(
+        103, "/app/sidecar", "3", tmpfs(9, 3 * MiB)); // another container, same tmpfs at /dev/shm
 
     List<MemoryVolume> volumes = collect(Map.of(POD, List.of(100, 101, 102, 103)));
 
-    assertThat(volumes).singleElement().satisfies(v -> {
-      assertThat(v.kind()).isEqualTo(MemoryVolume.Kind.DevShm);
-      assertThat(v.podUid()).isEqualTo(POD);
-      assertThat(v.path()).isEqualTo(member.toString());
-      assertThat(v.usedBytes()).isEqualTo(3 * MiB);
-    });
+    assertThat(volumes)
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.kind()).isEqualTo(MemoryVolume.Kind.DevShm);
+              assertThat(v.podUid()).isEqualTo(POD);
+              assertThat(v.path()).isEqualTo(member.toString());
+              assertThat(v.usedBytes()).isEqualTo(3 * MiB);
+            });
   }
 
   @Test
@@ -96,7 +111,8 @@ class VolumeCollectorTest {
     process(101, "/app/a", "2", tmpfs(9, 3 * MiB));
     process(102, "/app/b", "3", tmpfs(10, 1 * MiB));
 
-    assertThat(collect(Map.of(POD, List.of(100, 101, 102)))).extracting(MemoryVolume::usedBytes)
+    assertThat(collect(Map.of(POD, List.of(100, 101, 102))))
+        .extracting(MemoryVolume::usedBytes)
         .containsExactlyInAnyOrder(3 * MiB, 1 * MiB);
   }
 
@@ -104,7 +120,8 @@ class VolumeCollectorTest {
   void aPodWithOnlyItsPauseProcessLeftShowsTheSandboxDevShm() throws Exception {
     process(100, "/pause", "1", tmpfs(8, 2 * MiB));
 
-    assertThat(collect(Map.of(POD, List.of(100)))).singleElement()
+    assertThat(collect(Map.of(POD, List.of(100))))
+        .singleElement()
         .satisfies(v -> assertThat(v.usedBytes()).isEqualTo(2 * MiB));
   }
 
@@ -113,8 +130,13 @@ class VolumeCollectorTest {
     process(101, "/app/writer", "1", tmpfs(9, 3 * MiB));
     process(201, "/app/reader", "2", tmpfs(9, 3 * MiB));
 
-    assertThat(collect(Map.of(POD, List.of(101), OTHER_POD, List.of(201)))).singleElement()
-        .satisfies(v -> assertThat(v.podUid()).as("the first pod by UID, every scan the same").isEqualTo(POD));
+    assertThat(collect(Map.of(POD, List.of(101), OTHER_POD, List.of(201))))
+        .singleElement()
+        .satisfies(
+            v ->
+                assertThat(v.podUid())
+                    .as("the first pod by UID, every scan the same")
+                    .isEqualTo(POD));
   }
 
   @Test
@@ -123,12 +145,19 @@ class VolumeCollectorTest {
     Files.write(dir.resolve("data"), new byte[4096]);
     kernel.filesystems.put(shared, tmpfs(11, 10 * MiB));
     kernel.filesystems.put(dir, tmpfs(11, 10 * MiB));
-    process(101, "/app/writer", "1", tmpfs(11, 10 * MiB)); // hostPath bind of team_g_0 at /dev/shm: the whole host tmpfs
+    process(
+        101,
+        "/app/writer",
+        "1",
+        tmpfs(11, 10 * MiB)); // hostPath bind of team_g_0 at /dev/shm: the whole host tmpfs
 
-    assertThat(collect(Map.of(POD, List.of(101)))).singleElement().satisfies(v -> {
-      assertThat(v.kind()).isEqualTo(MemoryVolume.Kind.NodeShared);
-      assertThat(v.usedBytes()).isEqualTo(4096);
-    });
+    assertThat(collect(Map.of(POD, List.of(101))))
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.kind()).isEqualTo(MemoryVolume.Kind.NodeShared);
+              assertThat(v.usedBytes()).isEqualTo(4096);
+            });
   }
 
   @Test

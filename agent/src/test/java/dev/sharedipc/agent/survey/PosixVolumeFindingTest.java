@@ -16,8 +16,12 @@ class PosixVolumeFindingTest {
     assertThat(PosixVolumeFinding.full(used(1000, 899))).isFalse();
     assertThat(PosixVolumeFinding.full(used(64L << 20, 64L << 20))).isTrue();
     assertThat(PosixVolumeFinding.full(used(0, 0))).as("size unknown").isFalse();
-    assertThat(PosixVolumeFinding.full(used(Long.MAX_VALUE / 50, Long.MAX_VALUE / 50))).as("no overflow near the top").isTrue();
-    assertThat(PosixVolumeFinding.full(used(Long.MAX_VALUE / 50, Long.MAX_VALUE / 100))).as("half full near the top").isFalse();
+    assertThat(PosixVolumeFinding.full(used(Long.MAX_VALUE / 50, Long.MAX_VALUE / 50)))
+        .as("no overflow near the top")
+        .isTrue();
+    assertThat(PosixVolumeFinding.full(used(Long.MAX_VALUE / 50, Long.MAX_VALUE / 100)))
+        .as("half full near the top")
+        .isFalse();
     assertThat(PosixVolumeFinding.full(used(999, 900))).isTrue();
     assertThat(PosixVolumeFinding.full(used(999, 899))).as("89.99%%").isFalse();
   }

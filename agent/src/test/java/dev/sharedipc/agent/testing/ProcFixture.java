@@ -21,7 +21,9 @@ public final class ProcFixture {
     return root;
   }
 
-  /** A process in namespace {@code inode} with the given cgroup file content (null: no cgroup file). */
+  /**
+   * A process in namespace {@code inode} with the given cgroup file content (null: no cgroup file).
+   */
   public ProcFixture process(int pid, long inode, String cgroup) {
     return link(pid, "ipc:[" + inode + "]", cgroup);
   }
@@ -32,8 +34,9 @@ public final class ProcFixture {
   }
 
   /**
-   * A real process as a fixture pid: its {@code ns/ipc}, {@code ns/mnt}, {@code root} and {@code cmdline}
-   * lead to the real process's, so its namespaces, its command and its view of the filesystem are real.
+   * A real process as a fixture pid: its {@code ns/ipc}, {@code ns/mnt}, {@code root} and {@code
+   * cmdline} lead to the real process's, so its namespaces, its command and its view of the
+   * filesystem are real.
    */
   public ProcFixture realProcess(int fixturePid, long realPid, String cgroup) {
     realNamespace(fixturePid, realPid, cgroup);
@@ -63,10 +66,15 @@ public final class ProcFixture {
     }
   }
 
-  /** {@code /proc/stat} with this boot time (epoch seconds), so that process start times mean something. */
+  /**
+   * {@code /proc/stat} with this boot time (epoch seconds), so that process start times mean
+   * something.
+   */
   public ProcFixture booted(long btimeEpochSecond) {
     try {
-      Files.writeString(root.resolve("stat"), "cpu  1 2 3 4 5 6 7 8 9 10\nbtime " + btimeEpochSecond + "\nprocesses 42\n");
+      Files.writeString(
+          root.resolve("stat"),
+          "cpu  1 2 3 4 5 6 7 8 9 10\nbtime " + btimeEpochSecond + "\nprocesses 42\n");
       return this;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -74,8 +82,8 @@ public final class ProcFixture {
   }
 
   /**
-   * {@code <pid>/stat} saying the process started {@code ticksSinceBoot} clock ticks (1/100 s) after
-   * boot; the command name holds a space and a parenthesis, as real ones may.
+   * {@code <pid>/stat} saying the process started {@code ticksSinceBoot} clock ticks (1/100 s)
+   * after boot; the command name holds a space and a parenthesis, as real ones may.
    */
   public ProcFixture startedAtTick(int pid, long ticksSinceBoot) {
     StringBuilder line = new StringBuilder(pid + " (we ird) name) S");
@@ -92,15 +100,21 @@ public final class ProcFixture {
     }
   }
 
-  /** As {@link #startedAtTick}, at a wall-clock second, given the boot time passed to {@link #booted}. */
+  /**
+   * As {@link #startedAtTick}, at a wall-clock second, given the boot time passed to {@link
+   * #booted}.
+   */
   public ProcFixture started(int pid, long btimeEpochSecond, long startEpochSecond) {
     return startedAtTick(pid, (startEpochSecond - btimeEpochSecond) * 100);
   }
 
   /** cgroup v2, systemd driver, containerd: the most common layout today. */
   public static String podCgroup(String podUid) {
-    return "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + podUid.replace('-', '_')
-        + ".slice/cri-containerd-" + "ab".repeat(32) + ".scope\n";
+    return "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
+        + podUid.replace('-', '_')
+        + ".slice/cri-containerd-"
+        + "ab".repeat(32)
+        + ".scope\n";
   }
 
   public static final String HOST_CGROUP = "0::/system.slice/sshd.service\n";

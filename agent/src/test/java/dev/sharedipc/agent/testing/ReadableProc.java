@@ -21,7 +21,9 @@ public final class ReadableProc {
   /** Pids of the real /proc whose open files or mappings this process may not read. */
   public static List<String> unreadablePids() throws IOException {
     List<String> out = new ArrayList<>();
-    try (var pids = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("[0-9]+"))) {
+    try (var pids =
+        Files.newDirectoryStream(
+            Path.of("/proc"), p -> p.getFileName().toString().matches("[0-9]+"))) {
       for (Path p : pids) {
         if (unreadable(p)) {
           out.add(p.getFileName().toString());
@@ -31,7 +33,10 @@ public final class ReadableProc {
     return out;
   }
 
-  /** Whether root may not read this process's open files or mappings (an exited one counts as readable). */
+  /**
+   * Whether root may not read this process's open files or mappings (an exited one counts as
+   * readable).
+   */
   public static boolean unreadable(Path pidDir) {
     try {
       try (var fds = Files.newDirectoryStream(pidDir.resolve("fd"))) {
@@ -52,12 +57,14 @@ public final class ReadableProc {
   }
 
   /**
-   * {@code dir} (made when missing) with a link to every readable /proc/<pid>; links already there are kept,
-   * so a view made again adds the processes started since.
+   * {@code dir} (made when missing) with a link to every readable /proc/<pid>; links already there
+   * are kept, so a view made again adds the processes started since.
    */
   public static Path viewAt(Path dir) throws IOException {
     Files.createDirectories(dir);
-    try (var pids = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("[0-9]+"))) {
+    try (var pids =
+        Files.newDirectoryStream(
+            Path.of("/proc"), p -> p.getFileName().toString().matches("[0-9]+"))) {
       for (Path p : pids) {
         Path link = dir.resolve(p.getFileName().toString());
         if (!unreadable(p) && !Files.exists(link, LinkOption.NOFOLLOW_LINKS)) {

@@ -21,10 +21,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Real IPC namespaces for integration tests: each is an {@code unshare --ipc sleep} process the
- * test owns, with segments made inside it by {@code nsenter --ipc} + python3 (so creators are
- * real processes of that namespace, which can be left running, attached, or gone). Closing kills
- * every process it started; a namespace dies with its last process and its segments with it, so
- * nothing is left behind and nothing outside these namespaces is ever touched.
+ * test owns, with segments made inside it by {@code nsenter --ipc} + python3 (so creators are real
+ * processes of that namespace, which can be left running, attached, or gone). Closing kills every
+ * process it started; a namespace dies with its last process and its segments with it, so nothing
+ * is left behind and nothing outside these namespaces is ever touched.
  */
 public final class RealNamespaces implements AutoCloseable {
   private static final Path HOST_NS = Path.of("/proc/self/ns/ipc");
@@ -63,7 +63,8 @@ public final class RealNamespaces implements AutoCloseable {
       }
       Thread.sleep(10);
     }
-    throw new IllegalStateException("unshare --ipc (pid " + p.pid() + ") did not enter a new IPC namespace within 10s");
+    throw new IllegalStateException(
+        "unshare --ipc (pid " + p.pid() + ") did not enter a new IPC namespace within 10s");
   }
 
   /** A segment whose creator has exited. Returns its shmid. */
@@ -98,7 +99,10 @@ public final class RealNamespaces implements AutoCloseable {
     return new Handle(shmid, p);
   }
 
-  /** Removes the segment with this key and creates a new one with the same key; returns the new shmid. */
+  /**
+   * Removes the segment with this key and creates a new one with the same key; returns the new
+   * shmid.
+   */
   public int recreate(Ns ns, int key, long bytes) throws Exception {
     Process p = helper(ns, "recreate", hex(key), Long.toString(bytes));
     int shmid = Integer.parseInt(firstLine(p));
@@ -108,7 +112,8 @@ public final class RealNamespaces implements AutoCloseable {
 
   /** What the kernel says is in the namespace right now (read from inside it). */
   public List<Segment> segments(Ns ns) throws Exception {
-    return new LinuxKernel().inIpcNamespace(ns.ref(), s -> SysvShmParser.parse(ns.inode(), s.readSysvShm()).segments());
+    return new LinuxKernel()
+        .inIpcNamespace(ns.ref(), s -> SysvShmParser.parse(ns.inode(), s.readSysvShm()).segments());
   }
 
   public List<Integer> shmids(Ns ns) throws Exception {
@@ -133,7 +138,10 @@ public final class RealNamespaces implements AutoCloseable {
   }
 
   private Process helper(Ns ns, String... args) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of("nsenter", "--ipc=/proc/" + ns.pid() + "/ns/ipc", "python3", helper.toString()));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "nsenter", "--ipc=/proc/" + ns.pid() + "/ns/ipc", "python3", helper.toString()));
     cmd.addAll(List.of(args));
     return start(cmd.toArray(String[]::new));
   }
@@ -145,7 +153,8 @@ public final class RealNamespaces implements AutoCloseable {
   }
 
   private static String firstLine(Process p) throws IOException {
-    BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    BufferedReader r =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     String line = r.readLine();
     if (line == null || line.startsWith("error")) {
       throw new IllegalStateException("segment helper failed: " + line);

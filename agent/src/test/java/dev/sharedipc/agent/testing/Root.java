@@ -14,7 +14,9 @@ public final class Root {
     if (uid.equals("0")) {
       return;
     }
-    String reason = "needs root on the real kernel (setns into other IPC namespaces, unshare, IPC_RMID); running as uid " + uid;
+    String reason =
+        "needs root on the real kernel (setns into other IPC namespaces, unshare, IPC_RMID); running as uid "
+            + uid;
     if ("true".equalsIgnoreCase(System.getenv("CI"))) {
       throw new IllegalStateException(reason + " (CI=true: integration tests must run, not skip)");
     }

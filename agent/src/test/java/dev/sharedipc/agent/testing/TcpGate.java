@@ -15,11 +15,15 @@ import java.util.List;
  * A TCP gate on a fixed loopback port in front of a real server, for tests of a client that must
  * live through the server being away: {@link #refuse() refusing} (nothing listens: connection
  * refused, as a server that is down), {@link #blackhole() blackholing} (connections are accepted
- * and never answered, as a server behind a dropped route), or {@link #open() open} (bytes pass
- * both ways, TLS and all, to the target). Starts refusing. Closing closes every socket it made.
+ * and never answered, as a server behind a dropped route), or {@link #open() open} (bytes pass both
+ * ways, TLS and all, to the target). Starts refusing. Closing closes every socket it made.
  */
 public final class TcpGate implements AutoCloseable {
-  private enum Mode { REFUSE, BLACKHOLE, OPEN }
+  private enum Mode {
+    REFUSE,
+    BLACKHOLE,
+    OPEN
+  }
 
   private final InetSocketAddress target;
   private final int port;
@@ -57,7 +61,10 @@ public final class TcpGate implements AutoCloseable {
     listen();
   }
 
-  /** Forwards every new connection to the target; blackholed connections are cut, so their clients try again. */
+  /**
+   * Forwards every new connection to the target; blackholed connections are cut, so their clients
+   * try again.
+   */
   public synchronized void open() throws IOException {
     mode = Mode.OPEN;
     dropConnections();
@@ -100,16 +107,20 @@ public final class TcpGate implements AutoCloseable {
   }
 
   private void pump(Socket from, Socket to) {
-    Thread t = new Thread(() -> {
-      try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-        in.transferTo(out);
-      } catch (IOException e) {
-        // one side closed
-      } finally {
-        closeQuietly(from);
-        closeQuietly(to);
-      }
-    }, "tcp-gate-pump-" + port);
+    Thread t =
+        new Thread(
+            () -> {
+              try (InputStream in = from.getInputStream();
+                  OutputStream out = to.getOutputStream()) {
+                in.transferTo(out);
+              } catch (IOException e) {
+                // one side closed
+              } finally {
+                closeQuietly(from);
+                closeQuietly(to);
+              }
+            },
+            "tcp-gate-pump-" + port);
     t.setDaemon(true);
     t.start();
   }

@@ -20,7 +20,8 @@ public class AdmittedSpec {
 
   // Kept as an opaque copy: repeating the whole group schema (member pod templates) in status would
   // double the CRD, and the operator reads it back through the same model class as spec.
-  @JsonPropertyDescription("A copy of that spec, with replicas lowered to the group's when it was scaled down since.")
+  @JsonPropertyDescription(
+      "A copy of that spec, with replicas lowered to the group's when it was scaled down since.")
   @PreserveUnknownFields
   private JsonNode spec;
 
@@ -49,7 +50,9 @@ public class AdmittedSpec {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof AdmittedSpec that && Objects.equals(generation, that.generation) && Objects.equals(spec, that.spec);
+    return o instanceof AdmittedSpec that
+        && Objects.equals(generation, that.generation)
+        && Objects.equals(spec, that.spec);
   }
 
   @Override

@@ -5,10 +5,10 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import java.util.Objects;
 
 /**
- * The orphan policy the node agents obey for a group, resolved and published by the operator:
- * the group's own setting, else the default of the SharedIpcPolicy that governs its namespace,
- * capped by that policy's strongest allowed. The agent reads only this; a group without it (not
- * yet reconciled, or breaking policy) is treated as Report.
+ * The orphan policy the node agents obey for a group, resolved and published by the operator: the
+ * group's own setting, else the default of the SharedIpcPolicy that governs its namespace, capped
+ * by that policy's strongest allowed. The agent reads only this; a group without it (not yet
+ * reconciled, or breaking policy) is treated as Report.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class EffectiveOrphanPolicy {
@@ -16,10 +16,12 @@ public class EffectiveOrphanPolicy {
   @JsonPropertyDescription("Report or Delete: what the node agents do with this group's orphans.")
   private OrphanPolicy policy;
 
-  @JsonPropertyDescription("How long an orphan stays unused before it may be removed (a Go duration such as 10m).")
+  @JsonPropertyDescription(
+      "How long an orphan stays unused before it may be removed (a Go duration such as 10m).")
   private String gracePeriod;
 
-  @JsonPropertyDescription("Where the value comes from, as a sentence (the group, a policy's default, a policy's cap).")
+  @JsonPropertyDescription(
+      "Where the value comes from, as a sentence (the group, a policy's default, a policy's cap).")
   private String source;
 
   public EffectiveOrphanPolicy() {}

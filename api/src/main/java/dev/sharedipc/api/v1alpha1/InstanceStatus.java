@@ -25,23 +25,29 @@ public class InstanceStatus {
   @JsonPropertyDescription("Why the instance is not ready yet, when it is not.")
   private String message;
 
-  @JsonPropertyDescription("SameNode: when the operator chose the instance's node (RFC 3339). An instance not yet whole there within scheduling.timeout of this moment is placed again whole.")
+  @JsonPropertyDescription(
+      "SameNode: when the operator chose the instance's node (RFC 3339). An instance not yet whole there within scheduling.timeout of this moment is placed again whole.")
   private String placedAt;
 
-  @JsonPropertyDescription("SameNode: when every member of the instance first ran on its node (RFC 3339); from then on a lost or updated member is re-created on that node, and the instance moves only if the node is gone, cordoned or not Ready.")
+  @JsonPropertyDescription(
+      "SameNode: when every member of the instance first ran on its node (RFC 3339); from then on a lost or updated member is re-created on that node, and the instance moves only if the node is gone, cordoned or not Ready.")
   private String firstWholeAt;
 
-  @JsonPropertyDescription("SameNode: since when a member of an instance that was whole is missing or not running (RFC 3339); absent while the instance is whole.")
+  @JsonPropertyDescription(
+      "SameNode: since when a member of an instance that was whole is missing or not running (RFC 3339); absent while the instance is whole.")
   private String brokenSince;
 
-  @JsonPropertyDescription("System V segments in the instance's IPC namespace, from the node agent.")
+  @JsonPropertyDescription(
+      "System V segments in the instance's IPC namespace, from the node agent.")
   private SegmentUsage segments;
 
-  @JsonPropertyDescription("Bytes used in the instance's memory-backed volume, from the node agent.")
+  @JsonPropertyDescription(
+      "Bytes used in the instance's memory-backed volume, from the node agent.")
   private Long sharedMemoryUsedBytes;
 
   // --- semaphore sets and message queues (inventoried, never removed) ---
-  @JsonPropertyDescription("Semaphore sets and message queues (System V, and POSIX where readable) in the instance's IPC namespace, from the node agent.")
+  @JsonPropertyDescription(
+      "Semaphore sets and message queues (System V, and POSIX where readable) in the instance's IPC namespace, from the node agent.")
   private IpcObjectUsage ipcObjects;
 
   public IpcObjectUsage getIpcObjects() {
@@ -153,6 +159,17 @@ public class InstanceStatus {
 
   @Override
   public int hashCode() {
-    return Objects.hash(index, node, pods, phase, message, placedAt, firstWholeAt, brokenSince, segments, sharedMemoryUsedBytes, ipcObjects);
+    return Objects.hash(
+        index,
+        node,
+        pods,
+        phase,
+        message,
+        placedAt,
+        firstWholeAt,
+        brokenSince,
+        segments,
+        sharedMemoryUsedBytes,
+        ipcObjects);
   }
 }

@@ -31,7 +31,12 @@ public class IpcObjectUsage {
 
   public IpcObjectUsage() {}
 
-  public IpcObjectUsage(long semaphoreSets, long semaphores, long messageQueues, long queuedBytes, long posixMessageQueues,
+  public IpcObjectUsage(
+      long semaphoreSets,
+      long semaphores,
+      long messageQueues,
+      long queuedBytes,
+      long posixMessageQueues,
       long posixQueuedBytes) {
     this.semaphoreSets = semaphoreSets;
     this.semaphores = semaphores;
@@ -43,12 +48,18 @@ public class IpcObjectUsage {
 
   /** Adds another count to this one. */
   public IpcObjectUsage add(IpcObjectUsage o) {
-    return new IpcObjectUsage(nz(semaphoreSets) + nz(o.semaphoreSets), nz(semaphores) + nz(o.semaphores),
-        nz(messageQueues) + nz(o.messageQueues), nz(queuedBytes) + nz(o.queuedBytes),
-        nz(posixMessageQueues) + nz(o.posixMessageQueues), nz(posixQueuedBytes) + nz(o.posixQueuedBytes));
+    return new IpcObjectUsage(
+        nz(semaphoreSets) + nz(o.semaphoreSets),
+        nz(semaphores) + nz(o.semaphores),
+        nz(messageQueues) + nz(o.messageQueues),
+        nz(queuedBytes) + nz(o.queuedBytes),
+        nz(posixMessageQueues) + nz(o.posixMessageQueues),
+        nz(posixQueuedBytes) + nz(o.posixQueuedBytes));
   }
 
-  /** Message queues of both kinds, System V and POSIX: what spec.segments.maxMessageQueues counts. */
+  /**
+   * Message queues of both kinds, System V and POSIX: what spec.segments.maxMessageQueues counts.
+   */
   public long allMessageQueues() {
     return nz(messageQueues) + nz(posixMessageQueues);
   }
@@ -107,14 +118,23 @@ public class IpcObjectUsage {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof IpcObjectUsage that && Objects.equals(semaphoreSets, that.semaphoreSets)
-        && Objects.equals(semaphores, that.semaphores) && Objects.equals(messageQueues, that.messageQueues)
-        && Objects.equals(queuedBytes, that.queuedBytes) && Objects.equals(posixMessageQueues, that.posixMessageQueues)
+    return o instanceof IpcObjectUsage that
+        && Objects.equals(semaphoreSets, that.semaphoreSets)
+        && Objects.equals(semaphores, that.semaphores)
+        && Objects.equals(messageQueues, that.messageQueues)
+        && Objects.equals(queuedBytes, that.queuedBytes)
+        && Objects.equals(posixMessageQueues, that.posixMessageQueues)
         && Objects.equals(posixQueuedBytes, that.posixQueuedBytes);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(semaphoreSets, semaphores, messageQueues, queuedBytes, posixMessageQueues, posixQueuedBytes);
+    return Objects.hash(
+        semaphoreSets,
+        semaphores,
+        messageQueues,
+        queuedBytes,
+        posixMessageQueues,
+        posixQueuedBytes);
   }
 }

@@ -22,11 +22,13 @@ public class SharedIpcGroupStatus {
   @JsonPropertyDescription("Instances whose every member is ready.")
   private Integer readyInstances;
 
-  @JsonPropertyDescription("Instances that exist (have at least one pod), whatever their state: the /scale subresource's status.replicas, as kubectl scale and autoscalers read it.")
+  @JsonPropertyDescription(
+      "Instances that exist (have at least one pod), whatever their state: the /scale subresource's status.replicas, as kubectl scale and autoscalers read it.")
   @StatusReplicas
   private Integer replicas;
 
-  @JsonPropertyDescription("Label selector of the group's pods, as a string (the /scale subresource's selector, for autoscalers).")
+  @JsonPropertyDescription(
+      "Label selector of the group's pods, as a string (the /scale subresource's selector, for autoscalers).")
   @LabelSelector
   private String selector;
 
@@ -36,13 +38,16 @@ public class SharedIpcGroupStatus {
   @JsonPropertyDescription("Totals over all instances, from the node agents' reports.")
   private UsageStatus usage;
 
-  @JsonPropertyDescription("The orphan policy the node agents obey for this group (group setting, policy default, policy cap). Absent means Report.")
+  @JsonPropertyDescription(
+      "The orphan policy the node agents obey for this group (group setting, policy default, policy cap). Absent means Report.")
   private EffectiveOrphanPolicy effectiveOrphanPolicy;
 
-  @JsonPropertyDescription("The last spec admitted under SharedIpcPolicy: while the group breaks a policy, lost pods of its running instances are re-created from it, and new instances and spec changes wait.")
+  @JsonPropertyDescription(
+      "The last spec admitted under SharedIpcPolicy: while the group breaks a policy, lost pods of its running instances are re-created from it, and new instances and spec changes wait.")
   private AdmittedSpec admitted;
 
-  @JsonPropertyDescription("Ready, Placed, MemoryAccounted, WithinQuota and PolicyCompliant, always all present.")
+  @JsonPropertyDescription(
+      "Ready, Placed, MemoryAccounted, WithinQuota and PolicyCompliant, always all present.")
   private List<Condition> conditions = new ArrayList<>();
 
   public Long getObservedGeneration() {
@@ -145,6 +150,16 @@ public class SharedIpcGroupStatus {
 
   @Override
   public int hashCode() {
-    return Objects.hash(observedGeneration, phase, readyInstances, replicas, selector, instances, usage, effectiveOrphanPolicy, admitted, conditions);
+    return Objects.hash(
+        observedGeneration,
+        phase,
+        readyInstances,
+        replicas,
+        selector,
+        instances,
+        usage,
+        effectiveOrphanPolicy,
+        admitted,
+        conditions);
   }
 }

@@ -9,8 +9,8 @@ import java.util.List;
 
 /**
  * A node agent's report. Bounded in size on purpose (etcd objects must stay well under 1 MiB):
- * totals always, one entry per pod IPC namespace and memory volume, per-segment detail only for
- * the top orphans. Full detail is on the agent's HTTP endpoint and CLI.
+ * totals always, one entry per pod IPC namespace and memory volume, per-segment detail only for the
+ * top orphans. Full detail is on the agent's HTTP endpoint and CLI.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class SharedIpcNodeStatus {
@@ -18,8 +18,9 @@ public class SharedIpcNodeStatus {
   @JsonPropertyDescription("Version of the agent that wrote this report.")
   private String agentVersion;
 
-  @JsonPropertyDescription("When the scan of the last write finished (RFC 3339). The agent writes when the report changes "
-      + "materially and at least every 5 minutes, so this is its heartbeat: the operator ignores a report older than 11 minutes.")
+  @JsonPropertyDescription(
+      "When the scan of the last write finished (RFC 3339). The agent writes when the report changes "
+          + "materially and at least every 5 minutes, so this is its heartbeat: the operator ignores a report older than 11 minutes.")
   private String lastScanTime;
 
   @JsonPropertyDescription("How long the last scan took, in seconds.")
@@ -31,34 +32,41 @@ public class SharedIpcNodeStatus {
   @JsonPropertyDescription("Node-wide totals.")
   private NodeTotals totals;
 
-  @JsonPropertyDescription("One entry per IPC namespace holding segments, with its pod when known. The host namespace"
-      + " (host: true) has one entry without a pod for its unattributed segments and one per pod (hostIPC) that its other"
-      + " segments are attributed to, by live creator or by the agent's ledger; each segment is in exactly one entry.")
+  @JsonPropertyDescription(
+      "One entry per IPC namespace holding segments, with its pod when known. The host namespace"
+          + " (host: true) has one entry without a pod for its unattributed segments and one per pod (hostIPC) that its other"
+          + " segments are attributed to, by live creator or by the agent's ledger; each segment is in exactly one entry.")
   private List<NamespaceReport> ipcNamespaces = new ArrayList<>();
 
-  @JsonPropertyDescription("One entry per memory-backed volume (memory emptyDir, pod /dev/shm, SameNode shared directory).")
+  @JsonPropertyDescription(
+      "One entry per memory-backed volume (memory emptyDir, pod /dev/shm, SameNode shared directory).")
   private List<VolumeReport> memoryVolumes = new ArrayList<>();
 
   @JsonPropertyDescription("The largest orphaned segments and what the agent did with them.")
   private List<OrphanReport> topOrphans = new ArrayList<>();
 
-  @JsonPropertyDescription("Removals per group, counted since the agent started: namespace/name -> count. At most 50 groups, "
-      + "those with the latest removals; the others' removals are summed in orphansRemovedInOtherGroups.")
+  @JsonPropertyDescription(
+      "Removals per group, counted since the agent started: namespace/name -> count. At most 50 groups, "
+          + "those with the latest removals; the others' removals are summed in orphansRemovedInOtherGroups.")
   private java.util.Map<String, Long> orphansRemovedByGroup = new java.util.TreeMap<>();
 
-  @JsonPropertyDescription("Removals since the agent started of groups not listed in orphansRemovedByGroup (which keeps at most 50).")
+  @JsonPropertyDescription(
+      "Removals since the agent started of groups not listed in orphansRemovedByGroup (which keeps at most 50).")
   private Long orphansRemovedInOtherGroups;
 
-  @JsonPropertyDescription("POSIX shared-memory objects (files in /dev/shm and memory volumes) removed per group, counted since "
-      + "the agent started: namespace/name -> count. At most 50 groups, those with the latest removals; the others' removals are "
-      + "summed in posixObjectsRemovedInOtherGroups.")
+  @JsonPropertyDescription(
+      "POSIX shared-memory objects (files in /dev/shm and memory volumes) removed per group, counted since "
+          + "the agent started: namespace/name -> count. At most 50 groups, those with the latest removals; the others' removals are "
+          + "summed in posixObjectsRemovedInOtherGroups.")
   private java.util.Map<String, Long> posixObjectsRemovedByGroup = new java.util.TreeMap<>();
 
-  @JsonPropertyDescription("POSIX shared-memory objects removed since the agent started in groups not listed in "
-      + "posixObjectsRemovedByGroup (which keeps at most 50), or in volumes of pods of no group.")
+  @JsonPropertyDescription(
+      "POSIX shared-memory objects removed since the agent started in groups not listed in "
+          + "posixObjectsRemovedByGroup (which keeps at most 50), or in volumes of pods of no group.")
   private Long posixObjectsRemovedInOtherGroups;
 
-  @JsonPropertyDescription("Ready (the last scan succeeded) and Truncated (detail was cut to stay bounded).")
+  @JsonPropertyDescription(
+      "Ready (the last scan succeeded) and Truncated (detail was cut to stay bounded).")
   private List<Condition> conditions = new ArrayList<>();
 
   public String getAgentVersion() {
@@ -137,7 +145,8 @@ public class SharedIpcNodeStatus {
     return posixObjectsRemovedByGroup;
   }
 
-  public void setPosixObjectsRemovedByGroup(java.util.Map<String, Long> posixObjectsRemovedByGroup) {
+  public void setPosixObjectsRemovedByGroup(
+      java.util.Map<String, Long> posixObjectsRemovedByGroup) {
     this.posixObjectsRemovedByGroup = posixObjectsRemovedByGroup;
   }
 
@@ -168,21 +177,24 @@ public class SharedIpcNodeStatus {
   /** The kernel's limits, from shmctl(IPC_INFO) and /proc/sys/kernel. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class KernelLimits {
-    @JsonPropertyDescription("Largest segment in bytes (kernel.shmmax), exactly, as a decimal string: the kernel holds it as an"
-        + " unsigned 64-bit integer whose stock value, 18446744073692774399 (in effect unlimited), is beyond what a JSON"
-        + " number in a Kubernetes object keeps exactly.")
+    @JsonPropertyDescription(
+        "Largest segment in bytes (kernel.shmmax), exactly, as a decimal string: the kernel holds it as an"
+            + " unsigned 64-bit integer whose stock value, 18446744073692774399 (in effect unlimited), is beyond what a JSON"
+            + " number in a Kubernetes object keeps exactly.")
     @Pattern("^[0-9]+$")
     public String shmmax;
 
-    @JsonPropertyDescription("Total shared memory in pages (kernel.shmall), exactly, as a decimal string: unsigned 64-bit in"
-        + " the kernel, like shmmax (stock value 18446744073692774399).")
+    @JsonPropertyDescription(
+        "Total shared memory in pages (kernel.shmall), exactly, as a decimal string: unsigned 64-bit in"
+            + " the kernel, like shmmax (stock value 18446744073692774399).")
     @Pattern("^[0-9]+$")
     public String shmall;
 
     @JsonPropertyDescription("Most segments per IPC namespace (kernel.shmmni).")
     public Long shmmni;
 
-    @JsonPropertyDescription("kernel.shm_rmid_forced: 1 when segments are removed as soon as their last user detaches or exits.")
+    @JsonPropertyDescription(
+        "kernel.shm_rmid_forced: 1 when segments are removed as soon as their last user detaches or exits.")
     public Long shmRmidForced;
   }
 
@@ -235,7 +247,8 @@ public class SharedIpcNodeStatus {
     @JsonPropertyDescription("POSIX message queues in the namespaces where they could be read.")
     public Long posixMessageQueues;
 
-    @JsonPropertyDescription("IPC namespaces whose POSIX message queues could not be read (no process there shows an mqueue filesystem at /dev/mqueue): their queues are unknown, not none.")
+    @JsonPropertyDescription(
+        "IPC namespaces whose POSIX message queues could not be read (no process there shows an mqueue filesystem at /dev/mqueue): their queues are unknown, not none.")
     public Long posixMessageQueuesUnknownNamespaces;
   }
 
@@ -288,20 +301,23 @@ public class SharedIpcNodeStatus {
     @JsonPropertyDescription("Bytes waiting in those queues.")
     public Long queuedBytes;
 
-    @JsonPropertyDescription("POSIX message queues in the namespace; absent when they could not be read (see posixMessageQueuesUnknown).")
+    @JsonPropertyDescription(
+        "POSIX message queues in the namespace; absent when they could not be read (see posixMessageQueuesUnknown).")
     public Long posixMessageQueues;
 
     @JsonPropertyDescription("Bytes waiting in the POSIX message queues.")
     public Long posixQueuedBytes;
 
-    @JsonPropertyDescription("True when the namespace's POSIX message queues could not be read: unknown, not none.")
+    @JsonPropertyDescription(
+        "True when the namespace's POSIX message queues could not be read: unknown, not none.")
     public Boolean posixMessageQueuesUnknown;
   }
 
   /** One memory-backed volume. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class VolumeReport {
-    @JsonPropertyDescription("EmptyDir, DevShm, NodeShared (a SameNode hostPath directory) or CsiInstance (a SameNode instance's tmpfs from the CSI driver; group and instance set, no pod).")
+    @JsonPropertyDescription(
+        "EmptyDir, DevShm, NodeShared (a SameNode hostPath directory) or CsiInstance (a SameNode instance's tmpfs from the CSI driver; group and instance set, no pod).")
     public String kind;
 
     @JsonPropertyDescription("Volume name (emptyDir) or directory name.")
@@ -342,8 +358,9 @@ public class SharedIpcNodeStatus {
     @JsonPropertyDescription("Files that no process on the node has open or mapped.")
     public Long orphanObjects;
 
-    @JsonPropertyDescription("Set when the volume is at least 90% full and a container of its pod is in CrashLoopBackOff or "
-        + "restarted within the grace period: a crash that left files behind makes every restart fail for lack of room.")
+    @JsonPropertyDescription(
+        "Set when the volume is at least 90% full and a container of its pod is in CrashLoopBackOff or "
+            + "restarted within the grace period: a crash that left files behind makes every restart fail for lack of room.")
     public CrashLoopGuardReport crashLoopGuard;
   }
 
@@ -377,15 +394,18 @@ public class SharedIpcNodeStatus {
     @JsonPropertyDescription("Why, in a sentence.")
     public String reason;
 
-    @JsonPropertyDescription("When a process last used the segment (the latest of its creation, attach and detach times,"
-        + " RFC 3339): unused, hence orphaned, since then.")
+    @JsonPropertyDescription(
+        "When a process last used the segment (the latest of its creation, attach and detach times,"
+            + " RFC 3339): unused, hence orphaned, since then.")
     public String lastUsedTime;
   }
 
-  // ---- POSIX shared-memory objects and the crash-loop guard (issue "shared-memory inventory") ----
+  // ---- POSIX shared-memory objects and the crash-loop guard (issue "shared-memory inventory")
+  // ----
 
-  @JsonPropertyDescription("The largest orphaned POSIX shared-memory objects (files no process has open or mapped) and what the "
-      + "agent did with them; at most 20.")
+  @JsonPropertyDescription(
+      "The largest orphaned POSIX shared-memory objects (files no process has open or mapped) and what the "
+          + "agent did with them; at most 20.")
   private List<PosixOrphanReport> topOrphanObjects;
 
   public List<PosixOrphanReport> getTopOrphanObjects() {
@@ -424,11 +444,13 @@ public class SharedIpcNodeStatus {
     @JsonPropertyDescription("True: the volume is at least 90% full.")
     public Boolean full;
 
-    @JsonPropertyDescription("True when a container of the pod is in CrashLoopBackOff now (under orphan policy Delete the agent then "
-        + "removes the volume's unused files without waiting for the grace period); false when one only restarted within it.")
+    @JsonPropertyDescription(
+        "True when a container of the pod is in CrashLoopBackOff now (under orphan policy Delete the agent then "
+            + "removes the volume's unused files without waiting for the grace period); false when one only restarted within it.")
     public Boolean backOff;
 
-    @JsonPropertyDescription("The containers in back-off, or else those that restarted within the grace period.")
+    @JsonPropertyDescription(
+        "The containers in back-off, or else those that restarted within the grace period.")
     public List<String> containers;
 
     @JsonPropertyDescription("The largest files of the volume (at most 5).")
@@ -444,7 +466,8 @@ public class SharedIpcNodeStatus {
     @JsonPropertyDescription("Allocated bytes.")
     public Long bytes;
 
-    @JsonPropertyDescription("Whether a process on the node has it open or mapped (absent when not known).")
+    @JsonPropertyDescription(
+        "Whether a process on the node has it open or mapped (absent when not known).")
     public Boolean inUse;
   }
 
@@ -454,7 +477,8 @@ public class SharedIpcNodeStatus {
     @JsonPropertyDescription("Path on the node.")
     public String path;
 
-    @JsonPropertyDescription("Kind of its volume: EmptyDir, DevShm, NodeShared, CsiInstance or HostShm.")
+    @JsonPropertyDescription(
+        "Kind of its volume: EmptyDir, DevShm, NodeShared, CsiInstance or HostShm.")
     public String volumeKind;
 
     @JsonPropertyDescription("Allocated bytes.")

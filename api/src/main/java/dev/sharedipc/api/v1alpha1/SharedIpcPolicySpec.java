@@ -13,19 +13,22 @@ import java.util.List;
 /** The rules a cluster admin sets for the groups in the namespaces the policy selects. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(
-    value = "!has(self.defaultOrphanPolicy) || !has(self.strongestOrphanPolicy) || self.defaultOrphanPolicy == self.strongestOrphanPolicy || self.strongestOrphanPolicy == 'Delete'",
+    value =
+        "!has(self.defaultOrphanPolicy) || !has(self.strongestOrphanPolicy) || self.defaultOrphanPolicy == self.strongestOrphanPolicy || self.strongestOrphanPolicy == 'Delete'",
     message = "defaultOrphanPolicy must not be stronger than strongestOrphanPolicy",
     reason = "FieldValueInvalid",
     fieldPath = ".defaultOrphanPolicy")
 public class SharedIpcPolicySpec {
 
-  @JsonPropertyDescription("Namespaces whose groups this policy governs; empty selects every namespace.")
+  @JsonPropertyDescription(
+      "Namespaces whose groups this policy governs; empty selects every namespace.")
   private LabelSelector namespaceSelector;
 
   @JsonPropertyDescription("Placements groups may use; empty allows both.")
   private List<Placement> allowedPlacements = new ArrayList<>();
 
-  @JsonPropertyDescription("Whether SameNode groups may run in the node's IPC namespace (hostIPC: true). Default false. A hostIPC group is refused unless a policy selecting its namespace allows it.")
+  @JsonPropertyDescription(
+      "Whether SameNode groups may run in the node's IPC namespace (hostIPC: true). Default false. A hostIPC group is refused unless a policy selecting its namespace allows it.")
   @Default("false")
   private Boolean allowHostIPC = false;
 
@@ -47,10 +50,12 @@ public class SharedIpcPolicySpec {
       reason = "FieldValueInvalid")
   private Quantity maxBytesPerInstance;
 
-  @JsonPropertyDescription("Orphan policy of the groups that set no segments.orphanPolicy (unset: Report). Where several policies set one, Report wins.")
+  @JsonPropertyDescription(
+      "Orphan policy of the groups that set no segments.orphanPolicy (unset: Report). Where several policies set one, Report wins.")
   private OrphanPolicy defaultOrphanPolicy;
 
-  @JsonPropertyDescription("Strongest orphan policy in effect for the governed groups: with Report, a group asking for Delete gets Report (status.effectiveOrphanPolicy says it is capped). Where several policies set one, Report wins.")
+  @JsonPropertyDescription(
+      "Strongest orphan policy in effect for the governed groups: with Report, a group asking for Delete gets Report (status.effectiveOrphanPolicy says it is capped). Where several policies set one, Report wins.")
   private OrphanPolicy strongestOrphanPolicy;
 
   public LabelSelector getNamespaceSelector() {

@@ -12,7 +12,8 @@ import io.fabric8.kubernetes.api.model.Quantity;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class SharedMemorySpec {
 
-  @JsonPropertyDescription("Size of the instance's shared memory, a Kubernetes quantity such as 512Mi or 2Gi: the sizeLimit of the memory emptyDir (SamePod), the size of the instance's tmpfs (SameNode with medium CSI).")
+  @JsonPropertyDescription(
+      "Size of the instance's shared memory, a Kubernetes quantity such as 512Mi or 2Gi: the sizeLimit of the memory emptyDir (SamePod), the size of the instance's tmpfs (SameNode with medium CSI).")
   @Required
   @ValidationRule(
       value = Rules.POSITIVE_QUANTITY,
@@ -20,15 +21,18 @@ public class SharedMemorySpec {
       reason = "FieldValueInvalid")
   private Quantity size;
 
-  @JsonPropertyDescription("Absolute path at which every member sees the shared memory. Default /dev/shm.")
+  @JsonPropertyDescription(
+      "Absolute path at which every member sees the shared memory. Default /dev/shm.")
   @Default("/dev/shm")
   @Pattern("^/.*")
   private String mountPath = "/dev/shm";
 
-  @JsonPropertyDescription("Name of the member whose memory request and limit are raised by size, so that the kernel's charge for the shared pages has room in that member's budget. Shared pages are charged to whichever container first writes them.")
+  @JsonPropertyDescription(
+      "Name of the member whose memory request and limit are raised by size, so that the kernel's charge for the shared pages has room in that member's budget. Shared pages are charged to whichever container first writes them.")
   private String accountTo;
 
-  @JsonPropertyDescription("SameNode only: where an instance's shared memory lives. CSI: a tmpfs of exactly size per instance from the CSI driver shm.sharedipc.dev, mounted into every member as an inline csi volume and freed with the instance's last member (Pod Security restricted admits it). HostPath: a directory of the node's /dev/shm through a hostPath volume (needs a namespace that allows hostPath; the node's tmpfs is the only limit). Default: the medium the group's pods use while it has any (a CSIDriver that appears or disappears replaces no member: members moved one by one would split an instance across two memories); for a group without pods, CSI where the driver is installed (a CSIDriver object shm.sharedipc.dev exists), else HostPath. Setting it to the other medium replaces the instances whole, one at a time. The MemoryAccounted condition says which is in use and why.")
+  @JsonPropertyDescription(
+      "SameNode only: where an instance's shared memory lives. CSI: a tmpfs of exactly size per instance from the CSI driver shm.sharedipc.dev, mounted into every member as an inline csi volume and freed with the instance's last member (Pod Security restricted admits it). HostPath: a directory of the node's /dev/shm through a hostPath volume (needs a namespace that allows hostPath; the node's tmpfs is the only limit). Default: the medium the group's pods use while it has any (a CSIDriver that appears or disappears replaces no member: members moved one by one would split an instance across two memories); for a group without pods, CSI where the driver is installed (a CSIDriver object shm.sharedipc.dev exists), else HostPath. Setting it to the other medium replaces the instances whole, one at a time. The MemoryAccounted condition says which is in use and why.")
   private SharedMemoryMedium medium;
 
   public Quantity getSize() {

@@ -24,7 +24,8 @@ public class UsageStatus {
   private Long orphansRemoved;
 
   // --- semaphore sets and message queues (inventoried, never removed) ---
-  @JsonPropertyDescription("Semaphore sets and message queues (System V, and POSIX where readable) held by all instances.")
+  @JsonPropertyDescription(
+      "Semaphore sets and message queues (System V, and POSIX where readable) held by all instances.")
   private IpcObjectUsage ipcObjects;
 
   public IpcObjectUsage getIpcObjects() {
@@ -91,6 +92,7 @@ public class UsageStatus {
 
   @Override
   public int hashCode() {
-    return Objects.hash(segments, bytes, rssBytes, sharedMemoryUsedBytes, orphansRemoved, ipcObjects);
+    return Objects.hash(
+        segments, bytes, rssBytes, sharedMemoryUsedBytes, orphansRemoved, ipcObjects);
   }
 }

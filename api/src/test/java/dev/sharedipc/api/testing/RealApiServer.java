@@ -22,22 +22,24 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * One real kube-apiserver + etcd (fabric8 kube-api-test) per test JVM, shared by every
- * integration test of a module, with the CRDs of {@code crds/} installed, and a real
- * kube-controller-manager running only its garbage collector and namespace controllers, so that
- * ownerReferences and namespace deletion behave as in a cluster. Tests isolate themselves with
- * {@link #newNamespace(String)}.
+ * One real kube-apiserver + etcd (fabric8 kube-api-test) per test JVM, shared by every integration
+ * test of a module, with the CRDs of {@code crds/} installed, and a real kube-controller-manager
+ * running only its garbage collector and namespace controllers, so that ownerReferences and
+ * namespace deletion behave as in a cluster. Tests isolate themselves with {@link
+ * #newNamespace(String)}.
  *
  * <p>The binaries are built from Go modules by {@code scripts/kube-binaries.sh} into a cache
- * outside the repository; when they are missing this runs that script first (the first build
- * takes minutes). Where they cannot be had, the test is skipped with the reason, except under
- * {@code CI=true}, where a missing API server is a failure: nothing skips silently in CI.
+ * outside the repository; when they are missing this runs that script first (the first build takes
+ * minutes). Where they cannot be had, the test is skipped with the reason, except under {@code
+ * CI=true}, where a missing API server is a failure: nothing skips silently in CI.
  */
 public final class RealApiServer {
   private static RealApiServer shared;
   private static String unavailableReason;
 
-  private static final String[] COMPONENTS = {"etcd", "kube-apiserver", "kubectl", "kube-controller-manager"};
+  private static final String[] COMPONENTS = {
+    "etcd", "kube-apiserver", "kubectl", "kube-controller-manager"
+  };
 
   private final KubeAPIServer server;
   private final String kubeConfigYaml;
@@ -53,7 +55,10 @@ public final class RealApiServer {
     this.client = newClient();
   }
 
-  /** The shared server, started on first use; skips (or, in CI, fails) the test when it cannot start. */
+  /**
+   * The shared server, started on first use; skips (or, in CI, fails) the test when it cannot
+   * start.
+   */
   public static synchronized RealApiServer shared() {
     if (shared == null && unavailableReason == null) {
       try {
@@ -69,7 +74,8 @@ public final class RealApiServer {
     }
     if (shared == null) {
       if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-        throw new IllegalStateException(unavailableReason + " (CI=true: integration tests must run, not skip)");
+        throw new IllegalStateException(
+            unavailableReason + " (CI=true: integration tests must run, not skip)");
       }
       Assumptions.abort(unavailableReason);
     }
@@ -79,12 +85,15 @@ public final class RealApiServer {
   private static RealApiServer start() throws IOException, InterruptedException {
     String version = System.getProperty("sharedipc.kube.version");
     if (version == null || version.isBlank()) {
-      throw new IllegalStateException("no sharedipc.kube.version: run the integration tests through Maven "
-          + "(the parent pom's kube.version is the one place that names it) or pass -Dsharedipc.kube.version=1.37.2");
+      throw new IllegalStateException(
+          "no sharedipc.kube.version: run the integration tests through Maven "
+              + "(the parent pom's kube.version is the one place that names it) or pass -Dsharedipc.kube.version=1.37.2");
     }
     Path testDir =
-        Path.of(System.getProperty("sharedipc.kube.api.test.dir",
-            System.getProperty("user.home") + "/.cache/sharedipc/kube-api-test"));
+        Path.of(
+            System.getProperty(
+                "sharedipc.kube.api.test.dir",
+                System.getProperty("user.home") + "/.cache/sharedipc/kube-api-test"));
     ensureBinaries(version, testDir);
     KubeAPIServer server =
         new KubeAPIServer(
@@ -110,14 +119,19 @@ public final class RealApiServer {
   }
 
   /** Runs scripts/kube-binaries.sh when a binary is not in the cache yet. */
-  private static void ensureBinaries(String version, Path testDir) throws IOException, InterruptedException {
+  private static void ensureBinaries(String version, Path testDir)
+      throws IOException, InterruptedException {
     Path binDir = binDir(version, testDir);
     if (java.util.Arrays.stream(COMPONENTS).allMatch(c -> Files.isExecutable(binDir.resolve(c)))) {
       return;
     }
     Path script = RepoPaths.root().resolve("scripts/kube-binaries.sh");
-    System.err.println("[sharedipc] " + binDir + " has no kube-apiserver/etcd/kubectl yet: running " + script
-        + " (the first build takes 10-20 minutes on 2 cores)");
+    System.err.println(
+        "[sharedipc] "
+            + binDir
+            + " has no kube-apiserver/etcd/kubectl yet: running "
+            + script
+            + " (the first build takes 10-20 minutes on 2 cores)");
     List<String> command = new java.util.ArrayList<>(List.of("bash", script.toString(), "ensure"));
     command.addAll(List.of(COMPONENTS));
     ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
@@ -129,7 +143,8 @@ public final class RealApiServer {
       throw new IllegalStateException(script + " did not finish within 60 minutes");
     }
     if (build.exitValue() != 0) {
-      throw new IllegalStateException(script + " failed with exit code " + build.exitValue() + " (its output is above)");
+      throw new IllegalStateException(
+          script + " failed with exit code " + build.exitValue() + " (its output is above)");
     }
   }
 
@@ -147,29 +162,34 @@ public final class RealApiServer {
     Files.writeString(kubeconfig, kubeConfigYaml);
     Path log = Path.of("target", "kube-controller-manager.log").toAbsolutePath();
     Files.createDirectories(log.getParent());
-    controllerManager = new ProcessBuilder(
-            binDir.resolve("kube-controller-manager").toString(),
-            "--kubeconfig=" + kubeconfig,
-            "--controllers=garbagecollector,namespace",
-            "--leader-elect=false",
-            "--bind-address=127.0.0.1",
-            "--secure-port=0",
-            "--concurrent-gc-syncs=5",
-            "--v=1")
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile())
-        .start();
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      controllerManager.destroy();
-      try {
-        if (!controllerManager.waitFor(10, TimeUnit.SECONDS)) {
-          controllerManager.destroyForcibly();
-        }
-      } catch (InterruptedException e) {
-        controllerManager.destroyForcibly();
-        Thread.currentThread().interrupt();
-      }
-    }, "kube-controller-manager-stop"));
+    controllerManager =
+        new ProcessBuilder(
+                binDir.resolve("kube-controller-manager").toString(),
+                "--kubeconfig=" + kubeconfig,
+                "--controllers=garbagecollector,namespace",
+                "--leader-elect=false",
+                "--bind-address=127.0.0.1",
+                "--secure-port=0",
+                "--concurrent-gc-syncs=5",
+                "--v=1")
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  controllerManager.destroy();
+                  try {
+                    if (!controllerManager.waitFor(10, TimeUnit.SECONDS)) {
+                      controllerManager.destroyForcibly();
+                    }
+                  } catch (InterruptedException e) {
+                    controllerManager.destroyForcibly();
+                    Thread.currentThread().interrupt();
+                  }
+                },
+                "kube-controller-manager-stop"));
   }
 
   /** Installs every CRD in crds/ and waits until each is Established. */
@@ -190,9 +210,17 @@ public final class RealApiServer {
               .customResourceDefinitions()
               .withName(crd.getMetadata().getName())
               .waitUntilCondition(
-                  c -> c != null && c.getStatus() != null && c.getStatus().getConditions() != null && c.getStatus().getConditions().stream()
-                      .anyMatch(cond -> "Established".equals(cond.getType()) && "True".equals(cond.getStatus())),
-                  60, TimeUnit.SECONDS);
+                  c ->
+                      c != null
+                          && c.getStatus() != null
+                          && c.getStatus().getConditions() != null
+                          && c.getStatus().getConditions().stream()
+                              .anyMatch(
+                                  cond ->
+                                      "Established".equals(cond.getType())
+                                          && "True".equals(cond.getStatus())),
+                  60,
+                  TimeUnit.SECONDS);
         }
       }
     }
@@ -225,11 +253,21 @@ public final class RealApiServer {
     return file;
   }
 
-  /** Creates a fresh namespace; kube-api-test runs no namespace controller, so none is ever reused. */
+  /**
+   * Creates a fresh namespace; kube-api-test runs no namespace controller, so none is ever reused.
+   */
   public String newNamespace(String prefix) {
-    String name = (prefix + "-" + namespaces.incrementAndGet() + "-" + Long.toString(System.nanoTime() % 1_000_000, 36))
-        .toLowerCase(Locale.ROOT);
-    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
+    String name =
+        (prefix
+                + "-"
+                + namespaces.incrementAndGet()
+                + "-"
+                + Long.toString(System.nanoTime() % 1_000_000, 36))
+            .toLowerCase(Locale.ROOT);
+    client
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build())
+        .create();
     return name;
   }
 }

@@ -15,9 +15,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs the harness's external commands (scripts/local-cluster.sh, kube-binaries.sh, kubectl) with
- * a time bound, keeping their output: appended to a log file, echoed to stderr when asked (so a
- * long cold build shows progress in the Maven output), and returned for error messages.
+ * Runs the harness's external commands (scripts/local-cluster.sh, kube-binaries.sh, kubectl) with a
+ * time bound, keeping their output: appended to a log file, echoed to stderr when asked (so a long
+ * cold build shows progress in the Maven output), and returned for error messages.
  */
 public final class Commands {
   private Commands() {}
@@ -37,23 +37,38 @@ public final class Commands {
 
     public Result orThrow(String what) {
       if (!ok()) {
-        throw new IllegalStateException(what + " failed: `" + String.join(" ", command) + "` exited " + exitCode
-            + "; its last output:\n" + tail(30));
+        throw new IllegalStateException(
+            what
+                + " failed: `"
+                + String.join(" ", command)
+                + "` exited "
+                + exitCode
+                + "; its last output:\n"
+                + tail(30));
       }
       return this;
     }
   }
 
-  public static Result run(List<String> command, Map<String, String> env, Path log, boolean echo, Duration timeout) {
-    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(devNull()));
+  public static Result run(
+      List<String> command, Map<String, String> env, Path log, boolean echo, Duration timeout) {
+    ProcessBuilder pb =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectInput(ProcessBuilder.Redirect.from(devNull()));
     pb.environment().putAll(env);
     StringBuilder output = new StringBuilder();
     try {
       Files.createDirectories(log.getParent());
-      try (Writer out = Files.newBufferedWriter(log, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+      try (Writer out =
+          Files.newBufferedWriter(
+              log, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
         out.write("\n$ " + String.join(" ", command) + "\n");
         Process process = pb.start();
-        Thread reader = new Thread(() -> copy(process, out, output, echo), "output-of-" + Path.of(command.get(0)).getFileName());
+        Thread reader =
+            new Thread(
+                () -> copy(process, out, output, echo),
+                "output-of-" + Path.of(command.get(0)).getFileName());
         reader.setDaemon(true);
         reader.start();
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -62,8 +77,14 @@ public final class Commands {
           process.waitFor(10, TimeUnit.SECONDS);
           process.destroyForcibly();
           reader.join(2_000);
-          throw new IllegalStateException("`" + String.join(" ", command) + "` did not finish within " + timeout
-              + " (output in " + log + ")");
+          throw new IllegalStateException(
+              "`"
+                  + String.join(" ", command)
+                  + "` did not finish within "
+                  + timeout
+                  + " (output in "
+                  + log
+                  + ")");
         }
         reader.join(5_000);
         synchronized (output) {
@@ -79,7 +100,9 @@ public final class Commands {
   }
 
   private static void copy(Process process, Writer out, StringBuilder output, boolean echo) {
-    try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader in =
+        new BufferedReader(
+            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
       while ((line = in.readLine()) != null) {
         synchronized (output) {

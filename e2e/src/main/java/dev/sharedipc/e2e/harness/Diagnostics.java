@@ -8,7 +8,6 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.Objects;
@@ -20,8 +19,10 @@ import java.util.Objects;
  */
 final class Diagnostics {
   private static final int OPERATOR_LOG_LINES = 150;
+
   /** A namespace of a scale run holds thousands: the dump stays readable. */
   private static final int MAX_ITEMS = 200;
+
   private static final int MAX_GROUPS = 10;
 
   private Diagnostics() {}
@@ -32,19 +33,45 @@ final class Diagnostics {
     out.append("==== Events in namespace ").append(ns.name()).append(" ====\n");
     KubernetesClient client = env.admin();
     try {
-      java.util.List<Event> events = client.v1().events().inNamespace(ns.name()).list().getItems().stream()
-          .sorted(Comparator.comparing(Diagnostics::when)).toList();
+      java.util.List<Event> events =
+          client.v1().events().inNamespace(ns.name()).list().getItems().stream()
+              .sorted(Comparator.comparing(Diagnostics::when))
+              .toList();
       if (events.size() > MAX_ITEMS) {
-        out.append("(the last ").append(MAX_ITEMS).append(" of ").append(events.size()).append(")\n");
+        out.append("(the last ")
+            .append(MAX_ITEMS)
+            .append(" of ")
+            .append(events.size())
+            .append(")\n");
       }
-      events.subList(Math.max(0, events.size() - MAX_ITEMS), events.size()).forEach(e -> out.append(String.format("%s %-7s %-24s %s/%s: %s (x%s, from %s)%n", when(e), e.getType(), e.getReason(),
-              e.getInvolvedObject().getKind(), e.getInvolvedObject().getName(), e.getMessage(),
-              Objects.requireNonNullElse(e.getCount(), 1), reporter(e))));
+      events
+          .subList(Math.max(0, events.size() - MAX_ITEMS), events.size())
+          .forEach(
+              e ->
+                  out.append(
+                      String.format(
+                          "%s %-7s %-24s %s/%s: %s (x%s, from %s)%n",
+                          when(e),
+                          e.getType(),
+                          e.getReason(),
+                          e.getInvolvedObject().getKind(),
+                          e.getInvolvedObject().getName(),
+                          e.getMessage(),
+                          Objects.requireNonNullElse(e.getCount(), 1),
+                          reporter(e))));
       out.append("==== SharedIpcGroups ====\n");
-      java.util.List<GenericKubernetesResource> groups = client.genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup")
-          .inNamespace(ns.name()).list().getItems();
+      java.util.List<GenericKubernetesResource> groups =
+          client
+              .genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup")
+              .inNamespace(ns.name())
+              .list()
+              .getItems();
       if (groups.size() > MAX_GROUPS) {
-        out.append("(the first ").append(MAX_GROUPS).append(" of ").append(groups.size()).append(")\n");
+        out.append("(the first ")
+            .append(MAX_GROUPS)
+            .append(" of ")
+            .append(groups.size())
+            .append(")\n");
       }
       for (GenericKubernetesResource g : groups.subList(0, Math.min(groups.size(), MAX_GROUPS))) {
         g.getMetadata().setManagedFields(null);
@@ -53,31 +80,56 @@ final class Diagnostics {
       out.append("==== Pods ====\n");
       java.util.List<Pod> pods = client.pods().inNamespace(ns.name()).list().getItems();
       if (pods.size() > MAX_ITEMS) {
-        out.append("(the first ").append(MAX_ITEMS).append(" of ").append(pods.size()).append(")\n");
+        out.append("(the first ")
+            .append(MAX_ITEMS)
+            .append(" of ")
+            .append(pods.size())
+            .append(")\n");
       }
       for (Pod p : pods.subList(0, Math.min(pods.size(), MAX_ITEMS))) {
         Map<String, String> annotations = p.getMetadata().getAnnotations();
-        out.append(String.format("%s uid=%s node=%s phase=%s ready=%s deleting=%s hash=%s%n", p.getMetadata().getName(),
-            p.getMetadata().getUid(), p.getSpec().getNodeName(), p.getStatus() == null ? null : p.getStatus().getPhase(),
-            p.getStatus() == null ? null : p.getStatus().getConditions().stream().filter(c -> "Ready".equals(c.getType()))
-                .map(c -> c.getStatus()).findFirst().orElse("-"),
-            p.getMetadata().getDeletionTimestamp() != null,
-            annotations == null ? null : annotations.get("sharedipc.dev/template-hash")));
+        out.append(
+            String.format(
+                "%s uid=%s node=%s phase=%s ready=%s deleting=%s hash=%s%n",
+                p.getMetadata().getName(),
+                p.getMetadata().getUid(),
+                p.getSpec().getNodeName(),
+                p.getStatus() == null ? null : p.getStatus().getPhase(),
+                p.getStatus() == null
+                    ? null
+                    : p.getStatus().getConditions().stream()
+                        .filter(c -> "Ready".equals(c.getType()))
+                        .map(c -> c.getStatus())
+                        .findFirst()
+                        .orElse("-"),
+                p.getMetadata().getDeletionTimestamp() != null,
+                annotations == null ? null : annotations.get("sharedipc.dev/template-hash")));
       }
     } catch (RuntimeException e) {
       out.append("(could not read the namespace: ").append(e).append(")\n");
     }
     OperatorProcess operator = env.operator();
     if (operator != null) {
-      out.append("==== operator: alive=").append(operator.isAlive()).append(", last ").append(OPERATOR_LOG_LINES)
-          .append(" lines of ").append(operator.log()).append(" ====\n").append(operator.logTail(OPERATOR_LOG_LINES)).append('\n');
+      out.append("==== operator: alive=")
+          .append(operator.isAlive())
+          .append(", last ")
+          .append(OPERATOR_LOG_LINES)
+          .append(" lines of ")
+          .append(operator.log())
+          .append(" ====\n")
+          .append(operator.logTail(OPERATOR_LOG_LINES))
+          .append('\n');
     }
-    out.append("==== cluster component logs: ").append(env.cluster().stateDir().resolve("logs"))
-        .append(" (copied to ").append(env.logDir().resolve("cluster")).append(" at the end of the run) ====\n");
+    out.append("==== cluster component logs: ")
+        .append(env.cluster().stateDir().resolve("logs"))
+        .append(" (copied to ")
+        .append(env.logDir().resolve("cluster"))
+        .append(" at the end of the run) ====\n");
     System.err.println(out);
     try {
       Files.createDirectories(env.logDir());
-      Files.writeString(env.logDir().resolve(test + ".txt"), out.toString(), StandardCharsets.UTF_8);
+      Files.writeString(
+          env.logDir().resolve(test + ".txt"), out.toString(), StandardCharsets.UTF_8);
     } catch (IOException e) {
       System.err.println("[e2e] cannot write the diagnostics file: " + e);
     }

@@ -26,12 +26,11 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * Everything the E2E scenarios share, once per test run: the local control plane (through
- * {@code scripts/local-cluster.sh}), the CRDs and the operator's RBAC installed from
- * {@code deploy/} exactly as a user installs them (minus the operator's Deployment, whose image
- * does not exist here), and the operator running from its jar as a process whose kubeconfig
- * holds only a token of its ServiceAccount: so every scenario also proves that deploy/'s RBAC
- * is all the operator needs.
+ * Everything the E2E scenarios share, once per test run: the local control plane (through {@code
+ * scripts/local-cluster.sh}), the CRDs and the operator's RBAC installed from {@code deploy/}
+ * exactly as a user installs them (minus the operator's Deployment, whose image does not exist
+ * here), and the operator running from its jar as a process whose kubeconfig holds only a token of
+ * its ServiceAccount: so every scenario also proves that deploy/'s RBAC is all the operator needs.
  *
  * <p>Where the Kubernetes binaries cannot be had (not Linux, no Go to build them), the scenarios
  * are skipped with that reason, except under {@code CI=true}, where that is a failure. Anything
@@ -40,6 +39,7 @@ import org.junit.jupiter.api.Assumptions;
 public final class E2EEnvironment implements AutoCloseable {
   public static final String OPERATOR_NAMESPACE = "sharedipc-system";
   public static final String OPERATOR_SERVICE_ACCOUNT = "sharedipc-operator";
+
   /** Kinds of deploy/ that are not installed: workloads, which KWOK would only pretend to run. */
   private static final Set<String> SKIPPED_KINDS = Set.of("Deployment", "DaemonSet", "StatefulSet");
 
@@ -69,8 +69,12 @@ public final class E2EEnvironment implements AutoCloseable {
   /** The environment of this test run, started on first use. */
   public static synchronized E2EEnvironment shared() {
     if (shared == null && unavailable == null && failed == null) {
-      E2EEnvironment env = new E2EEnvironment(Repo.root(), Repo.path("sharedipc.e2e.clusterDir", "e2e/target/local-cluster"),
-          Repo.path("sharedipc.e2e.logs", "e2e/target/e2e-logs"), Boolean.getBoolean("sharedipc.e2e.keepCluster"));
+      E2EEnvironment env =
+          new E2EEnvironment(
+              Repo.root(),
+              Repo.path("sharedipc.e2e.clusterDir", "e2e/target/local-cluster"),
+              Repo.path("sharedipc.e2e.logs", "e2e/target/e2e-logs"),
+              Boolean.getBoolean("sharedipc.e2e.keepCluster"));
       try {
         env.start();
         shared = env;
@@ -86,11 +90,13 @@ public final class E2EEnvironment implements AutoCloseable {
       }
     }
     if (failed != null) {
-      throw new IllegalStateException("the E2E environment did not start: " + failed.getMessage(), failed);
+      throw new IllegalStateException(
+          "the E2E environment did not start: " + failed.getMessage(), failed);
     }
     if (unavailable != null) {
       if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-        throw new IllegalStateException(unavailable + " (CI=true: the E2E scenarios must run, not skip)");
+        throw new IllegalStateException(
+            unavailable + " (CI=true: the E2E scenarios must run, not skip)");
       }
       Assumptions.abort(unavailable);
     }
@@ -100,18 +106,27 @@ public final class E2EEnvironment implements AutoCloseable {
   private void start() {
     long t0 = System.nanoTime();
     if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
-      throw new Unavailable("the local control plane runs on Linux only (this is " + System.getProperty("os.name") + ")");
+      throw new Unavailable(
+          "the local control plane runs on Linux only (this is "
+              + System.getProperty("os.name")
+              + ")");
     }
     Path jar = repo.resolve("operator/target/sharedipc-operator.jar");
     if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException("no " + jar + ": build the operator first (./mvnw verify builds it before e2e; "
-          + "for this module alone: ./mvnw verify -pl e2e -am)");
+      throw new IllegalStateException(
+          "no "
+              + jar
+              + ": build the operator first (./mvnw verify builds it before e2e; "
+              + "for this module alone: ./mvnw verify -pl e2e -am)");
     }
     clearOldLogs();
     Commands.Result binaries = cluster.ensureBinaries();
     if (!binaries.ok()) {
-      throw new Unavailable("the Kubernetes binaries could not be built by scripts/kube-binaries.sh (exit "
-          + binaries.exitCode() + "): " + binaries.tail(5));
+      throw new Unavailable(
+          "the Kubernetes binaries could not be built by scripts/kube-binaries.sh (exit "
+              + binaries.exitCode()
+              + "): "
+              + binaries.tail(5));
     }
     binDir = cluster.binDir();
     Runtime.getRuntime().addShutdownHook(new Thread(this::close, "e2e-environment-close"));
@@ -129,8 +144,14 @@ public final class E2EEnvironment implements AutoCloseable {
     operatorJar = snapshot(jar);
     operator = new OperatorProcess(operatorJar, operatorKubeconfig, logDir);
     operator.start();
-    log("environment ready in %.1f s: %d KWOK nodes, operator pid %d as ServiceAccount %s/%s (log %s)",
-        (System.nanoTime() - t0) / 1e9, nodes.count(), operator.pid(), OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, operator.log());
+    log(
+        "environment ready in %.1f s: %d KWOK nodes, operator pid %d as ServiceAccount %s/%s (log %s)",
+        (System.nanoTime() - t0) / 1e9,
+        nodes.count(),
+        operator.pid(),
+        OPERATOR_NAMESPACE,
+        OPERATOR_SERVICE_ACCOUNT,
+        operator.log());
   }
 
   /**
@@ -141,8 +162,14 @@ public final class E2EEnvironment implements AutoCloseable {
   private Path snapshot(Path jar) {
     Path copy = logDir.resolveSibling("operator-under-test.jar");
     try {
-      Files.copy(jar, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
-      log("operator under test: %s, built %s (copied to %s)", jar, Files.getLastModifiedTime(jar), copy);
+      Files.copy(
+          jar,
+          copy,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+      log(
+          "operator under test: %s, built %s (copied to %s)",
+          jar, Files.getLastModifiedTime(jar), copy);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot copy " + jar + " to " + copy, e);
     }
@@ -155,7 +182,10 @@ public final class E2EEnvironment implements AutoCloseable {
       return;
     }
     try (java.util.stream.Stream<Path> files = Files.walk(logDir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).filter(p -> !p.equals(logDir)).forEach(p -> p.toFile().delete());
+      files
+          .sorted(java.util.Comparator.reverseOrder())
+          .filter(p -> !p.equals(logDir))
+          .forEach(p -> p.toFile().delete());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot clear " + logDir, e);
     }
@@ -163,39 +193,85 @@ public final class E2EEnvironment implements AutoCloseable {
 
   /** kubectl kustomize deploy/, applied server-side, without its workloads. */
   private void installDeploy() {
-    String manifests = kubectl(List.of("kustomize", repo.resolve("deploy").toString()), Duration.ofMinutes(1))
-        .orThrow("kubectl kustomize deploy/").output();
-    List<HasMetadata> items = admin.load(new ByteArrayInputStream(manifests.getBytes(StandardCharsets.UTF_8))).items();
+    String manifests =
+        kubectl(List.of("kustomize", repo.resolve("deploy").toString()), Duration.ofMinutes(1))
+            .orThrow("kubectl kustomize deploy/")
+            .output();
+    List<HasMetadata> items =
+        admin.load(new ByteArrayInputStream(manifests.getBytes(StandardCharsets.UTF_8))).items();
     for (HasMetadata item : items) {
       if (SKIPPED_KINDS.contains(item.getKind())) {
-        log("not installing %s %s from deploy/: the operator runs as a local process", item.getKind(), item.getMetadata().getName());
+        log(
+            "not installing %s %s from deploy/: the operator runs as a local process",
+            item.getKind(), item.getMetadata().getName());
         continue;
       }
       admin.resource(item).fieldManager("sharedipc-e2e").forceConflicts().serverSideApply();
     }
-    items.stream().filter(i -> i.getKind().equals("CustomResourceDefinition")).forEach(crd ->
-        admin.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName()).waitUntilCondition(
-            c -> c != null && c.getStatus() != null && c.getStatus().getConditions().stream()
-                .anyMatch(cond -> "Established".equals(cond.getType()) && "True".equals(cond.getStatus())),
-            60, TimeUnit.SECONDS));
+    items.stream()
+        .filter(i -> i.getKind().equals("CustomResourceDefinition"))
+        .forEach(
+            crd ->
+                admin
+                    .apiextensions()
+                    .v1()
+                    .customResourceDefinitions()
+                    .withName(crd.getMetadata().getName())
+                    .waitUntilCondition(
+                        c ->
+                            c != null
+                                && c.getStatus() != null
+                                && c.getStatus().getConditions().stream()
+                                    .anyMatch(
+                                        cond ->
+                                            "Established".equals(cond.getType())
+                                                && "True".equals(cond.getStatus())),
+                        60,
+                        TimeUnit.SECONDS));
   }
 
   /** A kubeconfig whose only credential is a token of the operator's ServiceAccount. */
   private Path writeOperatorKubeconfig() {
-    String token = admin.serviceAccounts().inNamespace(OPERATOR_NAMESPACE).withName(OPERATOR_SERVICE_ACCOUNT)
-        .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(4 * 3600L).endSpec().build())
-        .getStatus().getToken();
+    String token =
+        admin
+            .serviceAccounts()
+            .inNamespace(OPERATOR_NAMESPACE)
+            .withName(OPERATOR_SERVICE_ACCOUNT)
+            .tokenRequest(
+                new TokenRequestBuilder()
+                    .withNewSpec()
+                    .withExpirationSeconds(4 * 3600L)
+                    .endSpec()
+                    .build())
+            .getStatus()
+            .getToken();
     try {
-      io.fabric8.kubernetes.api.model.Config adminConfig = KubeConfigUtils.parseConfig(cluster.kubeconfig().toFile());
+      io.fabric8.kubernetes.api.model.Config adminConfig =
+          KubeConfigUtils.parseConfig(cluster.kubeconfig().toFile());
       Cluster server = adminConfig.getClusters().get(0).getCluster();
-      io.fabric8.kubernetes.api.model.Config config = new ConfigBuilder()
-          .addNewCluster().withName("sharedipc-local").withNewCluster()
-          .withServer(server.getServer()).withCertificateAuthorityData(server.getCertificateAuthorityData()).endCluster().endCluster()
-          .addNewUser().withName(OPERATOR_SERVICE_ACCOUNT).withUser(new AuthInfoBuilder().withToken(token).build()).endUser()
-          .addNewContext().withName(OPERATOR_SERVICE_ACCOUNT).withNewContext().withCluster("sharedipc-local")
-          .withUser(OPERATOR_SERVICE_ACCOUNT).withNamespace(OPERATOR_NAMESPACE).endContext().endContext()
-          .withCurrentContext(OPERATOR_SERVICE_ACCOUNT)
-          .build();
+      io.fabric8.kubernetes.api.model.Config config =
+          new ConfigBuilder()
+              .addNewCluster()
+              .withName("sharedipc-local")
+              .withNewCluster()
+              .withServer(server.getServer())
+              .withCertificateAuthorityData(server.getCertificateAuthorityData())
+              .endCluster()
+              .endCluster()
+              .addNewUser()
+              .withName(OPERATOR_SERVICE_ACCOUNT)
+              .withUser(new AuthInfoBuilder().withToken(token).build())
+              .endUser()
+              .addNewContext()
+              .withName(OPERATOR_SERVICE_ACCOUNT)
+              .withNewContext()
+              .withCluster("sharedipc-local")
+              .withUser(OPERATOR_SERVICE_ACCOUNT)
+              .withNamespace(OPERATOR_NAMESPACE)
+              .endContext()
+              .endContext()
+              .withCurrentContext(OPERATOR_SERVICE_ACCOUNT)
+              .build();
       Path file = logDir.resolve("operator.kubeconfig");
       Files.createDirectories(logDir);
       Files.writeString(file, Serialization.asYaml(config), StandardCharsets.UTF_8);
@@ -241,7 +317,10 @@ public final class E2EEnvironment implements AutoCloseable {
     return repo;
   }
 
-  /** Runs the kubectl of the binaries cache against this cluster (as admin unless --kubeconfig is given). */
+  /**
+   * Runs the kubectl of the binaries cache against this cluster (as admin unless --kubeconfig is
+   * given).
+   */
   public Commands.Result kubectl(List<String> args, Duration timeout) {
     List<String> command = new java.util.ArrayList<>();
     command.add(binDir.resolve("kubectl").toString());
@@ -256,16 +335,22 @@ public final class E2EEnvironment implements AutoCloseable {
     try {
       Config config = Config.fromKubeconfig(Files.readString(kubeconfig, StandardCharsets.UTF_8));
       config.setRequestTimeout(30_000);
-      // Named, not discovered: the test classpath also holds the agent's jar (CsiVolumeE2E's CSI client) and with it
+      // Named, not discovered: the test classpath also holds the agent's jar (CsiVolumeE2E's CSI
+      // client) and with it
       // the JDK http client factory, and fabric8 would pick one of two equal candidates at random.
-      return new KubernetesClientBuilder().withConfig(config)
-          .withHttpClientFactory(new io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory()).build();
+      return new KubernetesClientBuilder()
+          .withConfig(config)
+          .withHttpClientFactory(new io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory())
+          .build();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + kubeconfig, e);
     }
   }
 
-  /** Stops the operator and the control plane (keeping their logs); runs once, at the end of the run. */
+  /**
+   * Stops the operator and the control plane (keeping their logs); runs once, at the end of the
+   * run.
+   */
   @Override
   public synchronized void close() {
     if (closed) {
@@ -284,7 +369,9 @@ public final class E2EEnvironment implements AutoCloseable {
       if (!keepCluster) {
         cluster.down(true);
       } else {
-        log("-Dsharedipc.e2e.keepCluster=true: the control plane keeps running; KUBECONFIG=%s", cluster.kubeconfig());
+        log(
+            "-Dsharedipc.e2e.keepCluster=true: the control plane keeps running; KUBECONFIG=%s",
+            cluster.kubeconfig());
       }
     }
   }

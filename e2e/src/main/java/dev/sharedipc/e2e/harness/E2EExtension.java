@@ -16,13 +16,19 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * test; when a test fails, prints (and keeps in {@code e2e/target/e2e-logs/}) the namespace's
  * Events, groups and pods and the operator's log, then deletes the namespace.
  */
-public final class E2EExtension implements BeforeAllCallback, BeforeEachCallback, AfterEachCallback, ParameterResolver {
-  private static final ExtensionContext.Namespace STORE = ExtensionContext.Namespace.create(E2EExtension.class);
+public final class E2EExtension
+    implements BeforeAllCallback, BeforeEachCallback, AfterEachCallback, ParameterResolver {
+  private static final ExtensionContext.Namespace STORE =
+      ExtensionContext.Namespace.create(E2EExtension.class);
 
   @Override
   public void beforeAll(ExtensionContext context) {
     // In the root store, so that JUnit closes it once, after the last test class of the run.
-    context.getRoot().getStore(STORE).getOrComputeIfAbsent(E2EEnvironment.class, k -> E2EEnvironment.shared(), E2EEnvironment.class);
+    context
+        .getRoot()
+        .getStore(STORE)
+        .getOrComputeIfAbsent(
+            E2EEnvironment.class, k -> E2EEnvironment.shared(), E2EEnvironment.class);
   }
 
   @Override
@@ -38,8 +44,17 @@ public final class E2EExtension implements BeforeAllCallback, BeforeEachCallback
     if (ns == null) {
       return;
     }
-    context.getExecutionException().ifPresent(failure ->
-        Diagnostics.dump(environment(context), ns, context.getRequiredTestClass().getSimpleName() + "." + context.getRequiredTestMethod().getName(), failure));
+    context
+        .getExecutionException()
+        .ifPresent(
+            failure ->
+                Diagnostics.dump(
+                    environment(context),
+                    ns,
+                    context.getRequiredTestClass().getSimpleName()
+                        + "."
+                        + context.getRequiredTestMethod().getName(),
+                    failure));
     ns.delete();
   }
 
@@ -57,23 +72,33 @@ public final class E2EExtension implements BeforeAllCallback, BeforeEachCallback
     }
     TestNamespace ns = context.getStore(STORE).get(TestNamespace.class, TestNamespace.class);
     if (ns == null) {
-      throw new IllegalStateException("a TestNamespace exists only for test methods (not in @BeforeAll)");
+      throw new IllegalStateException(
+          "a TestNamespace exists only for test methods (not in @BeforeAll)");
     }
     return ns;
   }
 
   private static E2EEnvironment environment(ExtensionContext context) {
-    return context.getRoot().getStore(STORE).getOrComputeIfAbsent(E2EEnvironment.class, k -> E2EEnvironment.shared(), E2EEnvironment.class);
+    return context
+        .getRoot()
+        .getStore(STORE)
+        .getOrComputeIfAbsent(
+            E2EEnvironment.class, k -> E2EEnvironment.shared(), E2EEnvironment.class);
   }
 
   /** e2e-<method, shortened>-<4 random chars>: a DNS-1123 label of at most 63 characters. */
   static String namespaceName(ExtensionContext context) {
     String method = context.getTestMethod().map(Method::getName).orElse("test");
-    String kebab = method.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-");
+    String kebab =
+        method
+            .replaceAll("([a-z0-9])([A-Z])", "$1-$2")
+            .toLowerCase(Locale.ROOT)
+            .replaceAll("[^a-z0-9-]", "-");
     if (kebab.length() > 40) {
       kebab = kebab.substring(0, 40).replaceAll("-+$", "");
     }
-    String suffix = Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36, 36 * 36 * 36 * 36), 36);
+    String suffix =
+        Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36, 36 * 36 * 36 * 36), 36);
     return "e2e-" + kebab + "-" + suffix;
   }
 }

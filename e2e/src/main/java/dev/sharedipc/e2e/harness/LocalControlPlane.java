@@ -13,14 +13,15 @@ import java.util.stream.Stream;
 
 /**
  * The local control plane of {@code scripts/local-cluster.sh} (etcd, kube-apiserver,
- * kube-controller-manager, kube-scheduler, KWOK nodes, on 127.0.0.1), in a state directory of
- * its own so that the tests never touch a developer's cluster in {@code target/local-cluster}.
- * Every action goes through the script, so the tests exercise the same entry point people use.
+ * kube-controller-manager, kube-scheduler, KWOK nodes, on 127.0.0.1), in a state directory of its
+ * own so that the tests never touch a developer's cluster in {@code target/local-cluster}. Every
+ * action goes through the script, so the tests exercise the same entry point people use.
  */
 public final class LocalControlPlane {
   /** The binaries the control plane needs; kube-binaries.sh builds the missing ones. */
   public static final List<String> BINARIES =
-      List.of("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl");
+      List.of(
+          "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl");
 
   private final Path repo;
   private final Path stateDir;
@@ -38,31 +39,57 @@ public final class LocalControlPlane {
    * build from Go modules (minutes) on a fresh machine; its progress is echoed.
    */
   public Commands.Result ensureBinaries() {
-    List<String> command = new ArrayList<>(List.of("bash", repo.resolve("scripts/kube-binaries.sh").toString(), "ensure"));
+    List<String> command =
+        new ArrayList<>(
+            List.of("bash", repo.resolve("scripts/kube-binaries.sh").toString(), "ensure"));
     command.addAll(BINARIES);
-    return Commands.run(command, binariesEnv(), logDir.resolve("kube-binaries.log"), true, Duration.ofMinutes(60));
+    return Commands.run(
+        command, binariesEnv(), logDir.resolve("kube-binaries.log"), true, Duration.ofMinutes(60));
   }
 
   /** The directory of the built binaries (kubectl among them). */
   public Path binDir() {
-    String out = Commands.run(List.of("bash", repo.resolve("scripts/kube-binaries.sh").toString(), "path"), binariesEnv(),
-        logDir.resolve("kube-binaries.log"), false, Duration.ofSeconds(30)).orThrow("kube-binaries.sh path").output();
+    String out =
+        Commands.run(
+                List.of("bash", repo.resolve("scripts/kube-binaries.sh").toString(), "path"),
+                binariesEnv(),
+                logDir.resolve("kube-binaries.log"),
+                false,
+                Duration.ofSeconds(30))
+            .orThrow("kube-binaries.sh path")
+            .output();
     String[] lines = out.strip().split("\n");
     return Path.of(lines[lines.length - 1].strip());
   }
 
   /** {@code local-cluster.sh up --nodes N ...}: returns when the nodes are Ready. */
   public void up(Nodes nodes) {
-    script(Duration.ofMinutes(10), "up", "--nodes", Integer.toString(nodes.count()), "--node-cpu", nodes.cpu(),
-        "--node-memory", nodes.memory(), "--node-pods", Integer.toString(nodes.pods())).orThrow("local-cluster.sh up");
+    script(
+            Duration.ofMinutes(10),
+            "up",
+            "--nodes",
+            Integer.toString(nodes.count()),
+            "--node-cpu",
+            nodes.cpu(),
+            "--node-memory",
+            nodes.memory(),
+            "--node-pods",
+            Integer.toString(nodes.pods()))
+        .orThrow("local-cluster.sh up");
   }
 
   /** How many simulated nodes, and the capacity of each. */
   public record Nodes(int count, String cpu, String memory, int pods) {
-    /** From the system properties sharedipc.e2e.nodes, .nodeCpu, .nodeMemory, .nodePods (3 x 8 / 32Gi / 110). */
+    /**
+     * From the system properties sharedipc.e2e.nodes, .nodeCpu, .nodeMemory, .nodePods (3 x 8 /
+     * 32Gi / 110).
+     */
     public static Nodes fromSystemProperties() {
-      return new Nodes(Integer.getInteger("sharedipc.e2e.nodes", 3), System.getProperty("sharedipc.e2e.nodeCpu", "8"),
-          System.getProperty("sharedipc.e2e.nodeMemory", "32Gi"), Integer.getInteger("sharedipc.e2e.nodePods", 110));
+      return new Nodes(
+          Integer.getInteger("sharedipc.e2e.nodes", 3),
+          System.getProperty("sharedipc.e2e.nodeCpu", "8"),
+          System.getProperty("sharedipc.e2e.nodeMemory", "32Gi"),
+          Integer.getInteger("sharedipc.e2e.nodePods", 110));
     }
   }
 
@@ -79,7 +106,8 @@ public final class LocalControlPlane {
   public void restart(String component) {
     Instant stopping = Instant.now();
     try {
-      script(Duration.ofMinutes(3), "restart", component).orThrow("local-cluster.sh restart " + component);
+      script(Duration.ofMinutes(3), "restart", component)
+          .orThrow("local-cluster.sh restart " + component);
     } finally {
       if (component.equals("kube-apiserver")) {
         synchronized (this) {
@@ -127,7 +155,8 @@ public final class LocalControlPlane {
       Files.createDirectories(into);
       try (Stream<Path> files = Files.list(logs)) {
         for (Path f : (Iterable<Path>) files::iterator) {
-          Files.copy(f, into.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+          Files.copy(
+              f, into.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
       }
     } catch (IOException e) {
@@ -136,7 +165,8 @@ public final class LocalControlPlane {
   }
 
   private Commands.Result script(Duration timeout, String... args) {
-    List<String> command = new ArrayList<>(List.of("bash", repo.resolve("scripts/local-cluster.sh").toString()));
+    List<String> command =
+        new ArrayList<>(List.of("bash", repo.resolve("scripts/local-cluster.sh").toString()));
     command.addAll(List.of(args));
     Map<String, String> env = new java.util.HashMap<>(binariesEnv());
     env.put("SHAREDIPC_CLUSTER_DIR", stateDir.toString());

@@ -21,32 +21,46 @@ import org.awaitility.core.TerminalFailureException;
 /**
  * The operator as users run it: {@code java -jar operator/target/sharedipc-operator.jar run}, a
  * separate process with its own kubeconfig (in the E2E tests, a token of its ServiceAccount),
- * serving /healthz, /readyz and /metrics on a loopback port. Each start writes its own log,
- * {@code operator-<n>.log}, so a restart scenario keeps both incarnations' logs.
+ * serving /healthz, /readyz and /metrics on a loopback port. Each start writes its own log, {@code
+ * operator-<n>.log}, so a restart scenario keeps both incarnations' logs.
  */
 public final class OperatorProcess {
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
+
   /**
    * The JVM as deploy/operator-deployment.yaml runs it: its JAVA_TOOL_OPTIONS, with the heap that
    * MaxRAMPercentage=45 gives under its 320Mi memory limit.
    */
-  public static final List<String> DEPLOYMENT_JVM_OPTIONS = List.of("-Xmx144m", "-Xss512k", "-XX:MaxMetaspaceSize=96m",
-      "-XX:ReservedCodeCacheSize=32m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError");
+  public static final List<String> DEPLOYMENT_JVM_OPTIONS =
+      List.of(
+          "-Xmx144m",
+          "-Xss512k",
+          "-XX:MaxMetaspaceSize=96m",
+          "-XX:ReservedCodeCacheSize=32m",
+          "-XX:TieredStopAtLevel=1",
+          "-XX:+UseSerialGC",
+          "-XX:+ExitOnOutOfMemoryError");
 
   /** The glibc malloc arenas deploy/operator-deployment.yaml allows (MALLOC_ARENA_MAX). */
   public static final String DEPLOYMENT_MALLOC_ARENA_MAX = "2";
 
-  /** {@link #DEPLOYMENT_JVM_OPTIONS}, or the space-separated system property sharedipc.e2e.operatorJvmOptions. */
+  /**
+   * {@link #DEPLOYMENT_JVM_OPTIONS}, or the space-separated system property
+   * sharedipc.e2e.operatorJvmOptions.
+   */
   public static List<String> jvmOptions() {
     String configured = System.getProperty("sharedipc.e2e.operatorJvmOptions", "").strip();
     return configured.isEmpty() ? DEPLOYMENT_JVM_OPTIONS : List.of(configured.split("\\s+"));
   }
-  private static final java.util.regex.Pattern GC_HEAP = java.util.regex.Pattern.compile("(\\d+)M->(\\d+)M\\((\\d+)M\\)");
+
+  private static final java.util.regex.Pattern GC_HEAP =
+      java.util.regex.Pattern.compile("(\\d+)M->(\\d+)M\\((\\d+)M\\)");
 
   private final Path jar;
   private final Path kubeconfig;
   private final Path logDir;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private Process process;
   private Path log;
   private int port;
@@ -70,18 +84,29 @@ public final class OperatorProcess {
     List<String> command = new java.util.ArrayList<>(List.of(java));
     command.addAll(jvmOptions());
     command.add("-Xlog:gc:file=" + gcLog());
-    command.addAll(List.of("-jar", jar.toString(), "run", "--no-leader-election",
-        "--http-address", "127.0.0.1", "--http-port", Integer.toString(port), "--kubeconfig", kubeconfig.toString()));
+    command.addAll(
+        List.of(
+            "-jar",
+            jar.toString(),
+            "run",
+            "--no-leader-election",
+            "--http-address",
+            "127.0.0.1",
+            "--http-port",
+            Integer.toString(port),
+            "--kubeconfig",
+            kubeconfig.toString()));
     try {
       Files.createDirectories(logDir);
       Files.writeString(log, "$ " + String.join(" ", command) + "\n", StandardCharsets.UTF_8);
       ProcessBuilder builder = new ProcessBuilder(command);
       builder.environment().put("MALLOC_ARENA_MAX", DEPLOYMENT_MALLOC_ARENA_MAX);
-      process = builder
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-          .start();
+      process =
+          builder
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+              .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+              .start();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start the operator: " + command, e);
     }
@@ -96,16 +121,23 @@ public final class OperatorProcess {
           .failFast("the operator exited before it was ready", () -> !process.isAlive())
           .until(this::ready);
     } catch (ConditionTimeoutException | TerminalFailureException e) {
-      throw new IllegalStateException(e.getMessage() + "; last lines of " + log + ":\n" + logTail(40), e);
+      throw new IllegalStateException(
+          e.getMessage() + "; last lines of " + log + ":\n" + logTail(40), e);
     }
   }
 
   /** True when the running operator's /readyz answers 200. */
   public boolean ready() {
     try {
-      return process != null && process.isAlive()
-          && http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz"))
-              .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+      return process != null
+          && process.isAlive()
+          && http.send(
+                      HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz"))
+                          .timeout(Duration.ofSeconds(2))
+                          .build(),
+                      HttpResponse.BodyHandlers.discarding())
+                  .statusCode()
+              == 200;
     } catch (IOException e) {
       return false;
     } catch (InterruptedException e) {
@@ -114,15 +146,22 @@ public final class OperatorProcess {
     }
   }
 
-  /** Where the running operator serves /healthz, /readyz and /metrics: {@code 127.0.0.1:PORT} (a new port at each start). */
+  /**
+   * Where the running operator serves /healthz, /readyz and /metrics: {@code 127.0.0.1:PORT} (a new
+   * port at each start).
+   */
   public synchronized String httpAddress() {
     return "127.0.0.1:" + port;
   }
 
   public String metrics() {
     try {
-      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
-          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+      return http.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                  .timeout(Duration.ofSeconds(5))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString())
+          .body();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the operator's /metrics", e);
     } catch (InterruptedException e) {
@@ -173,26 +212,35 @@ public final class OperatorProcess {
   }
 
   /**
-   * The most heap the current incarnation had in use, in MiB, as its GC log saw it (the "before"
-   * of the largest collection: the heap is at its fullest just before a collection).
+   * The most heap the current incarnation had in use, in MiB, as its GC log saw it (the "before" of
+   * the largest collection: the heap is at its fullest just before a collection).
    */
   public synchronized long peakHeapMiB() {
     try (java.util.stream.Stream<String> lines = Files.lines(gcLog(), StandardCharsets.UTF_8)) {
-      return lines.map(GC_HEAP::matcher).filter(java.util.regex.Matcher::find)
-          .mapToLong(m -> Long.parseLong(m.group(1))).max().orElse(0);
+      return lines
+          .map(GC_HEAP::matcher)
+          .filter(java.util.regex.Matcher::find)
+          .mapToLong(m -> Long.parseLong(m.group(1)))
+          .max()
+          .orElse(0);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + gcLog(), e);
     }
   }
 
   /**
-   * The largest live heap the current incarnation's GC log shows, in MiB: the "after" of its
-   * full collections (what the operator really needs), or 0 when none happened.
+   * The largest live heap the current incarnation's GC log shows, in MiB: the "after" of its full
+   * collections (what the operator really needs), or 0 when none happened.
    */
   public synchronized long liveHeapAfterFullGcMiB() {
     try (java.util.stream.Stream<String> lines = Files.lines(gcLog(), StandardCharsets.UTF_8)) {
-      return lines.filter(l -> l.contains("Pause Full") && !l.contains("Metadata GC Threshold")).map(GC_HEAP::matcher)
-          .filter(java.util.regex.Matcher::find).mapToLong(m -> Long.parseLong(m.group(2))).max().orElse(0);
+      return lines
+          .filter(l -> l.contains("Pause Full") && !l.contains("Metadata GC Threshold"))
+          .map(GC_HEAP::matcher)
+          .filter(java.util.regex.Matcher::find)
+          .mapToLong(m -> Long.parseLong(m.group(2)))
+          .max()
+          .orElse(0);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + gcLog(), e);
     }
@@ -202,8 +250,12 @@ public final class OperatorProcess {
   public synchronized long peakRssMiB() {
     try {
       return Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status")).stream()
-          .filter(l -> l.startsWith("VmHWM:")).map(l -> l.replaceAll("\\D+", ""))
-          .mapToLong(Long::parseLong).findFirst().orElseThrow() / 1024;
+              .filter(l -> l.startsWith("VmHWM:"))
+              .map(l -> l.replaceAll("\\D+", ""))
+              .mapToLong(Long::parseLong)
+              .findFirst()
+              .orElseThrow()
+          / 1024;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the operator's /proc status", e);
     }
@@ -247,5 +299,4 @@ public final class OperatorProcess {
       throw new UncheckedIOException("no free port on 127.0.0.1", e);
     }
   }
-
 }

@@ -17,7 +17,8 @@ final class Repo {
       dir = dir.getParent();
     }
     if (dir == null) {
-      throw new IllegalStateException("cannot find the repository root (no mvnw above " + Path.of("").toAbsolutePath() + ")");
+      throw new IllegalStateException(
+          "cannot find the repository root (no mvnw above " + Path.of("").toAbsolutePath() + ")");
     }
     return dir;
   }
@@ -25,6 +26,8 @@ final class Repo {
   /** A path from a system property, else relative to the repository root. */
   static Path path(String property, String fallback) {
     String configured = System.getProperty(property);
-    return configured != null && !configured.isBlank() ? Path.of(configured).toAbsolutePath() : root().resolve(fallback);
+    return configured != null && !configured.isBlank()
+        ? Path.of(configured).toAbsolutePath()
+        : root().resolve(fallback);
   }
 }

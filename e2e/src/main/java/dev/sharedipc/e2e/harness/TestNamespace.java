@@ -5,8 +5,8 @@ import java.time.Duration;
 import org.awaitility.Awaitility;
 
 /**
- * A namespace of one test, created before it and deleted after it (the namespace controller of
- * the real kube-controller-manager then removes what is left in it).
+ * A namespace of one test, created before it and deleted after it (the namespace controller of the
+ * real kube-controller-manager then removes what is left in it).
  */
 public final class TestNamespace {
   public static final String LABEL = "sharedipc.dev/e2e";
@@ -20,12 +20,24 @@ public final class TestNamespace {
   }
 
   static TestNamespace create(E2EEnvironment env, String name) {
-    env.admin().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).addToLabels(LABEL, "true")
-        .endMetadata().build()).create();
+    env.admin()
+        .namespaces()
+        .resource(
+            new NamespaceBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .addToLabels(LABEL, "true")
+                .endMetadata()
+                .build())
+        .create();
     // The ServiceAccount admission plugin rejects pods until the namespace's default ServiceAccount
     // exists (the serviceaccount controller creates it a moment after the namespace).
-    Awaitility.await("ServiceAccount " + name + "/default").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
-        .until(() -> env.admin().serviceAccounts().inNamespace(name).withName("default").get() != null);
+    Awaitility.await("ServiceAccount " + name + "/default")
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(100))
+        .until(
+            () ->
+                env.admin().serviceAccounts().inNamespace(name).withName("default").get() != null);
     return new TestNamespace(env, name);
   }
 

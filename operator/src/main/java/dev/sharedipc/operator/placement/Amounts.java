@@ -2,7 +2,10 @@ package dev.sharedipc.operator.placement;
 
 import dev.sharedipc.operator.render.Quantities;
 
-/** Cpu, memory and other resources printed the way Kubernetes users write them, for placement messages. */
+/**
+ * Cpu, memory and other resources printed the way Kubernetes users write them, for placement
+ * messages.
+ */
 final class Amounts {
   private static final long KI = 1024;
   private static final long MI = KI * 1024;
@@ -44,7 +47,9 @@ final class Amounts {
     return Long.toString(bytes);
   }
 
-  /** "nvidia.com/gpu 2"; resources counted in bytes (hugepages-*, ephemeral-storage) as memory is. */
+  /**
+   * "nvidia.com/gpu 2"; resources counted in bytes (hugepages-*, ephemeral-storage) as memory is.
+   */
   static String other(String resource, long units) {
     boolean bytes = resource.startsWith("hugepages-") || resource.equals("ephemeral-storage");
     return resource + " " + (bytes ? memory(units) : Long.toString(units));

@@ -21,8 +21,11 @@ final class HostPorts {
   /** One bound host port: protocol (TCP when unset), host IP (wildcard when unset) and port. */
   record HostPort(String protocol, String hostIp, int port) {
     boolean collidesWith(HostPort other) {
-      return port == other.port && protocol.equals(other.protocol)
-          && (hostIp.equals(other.hostIp) || WILDCARD.equals(hostIp) || WILDCARD.equals(other.hostIp));
+      return port == other.port
+          && protocol.equals(other.protocol)
+          && (hostIp.equals(other.hostIp)
+              || WILDCARD.equals(hostIp)
+              || WILDCARD.equals(other.hostIp));
     }
 
     @Override
@@ -47,8 +50,11 @@ final class HostPorts {
     for (Container c : containers) {
       for (ContainerPort p : c.getPorts() == null ? List.<ContainerPort>of() : c.getPorts()) {
         if (p.getHostPort() != null && p.getHostPort() > 0) {
-          out.add(new HostPort(p.getProtocol() == null || p.getProtocol().isEmpty() ? "TCP" : p.getProtocol(),
-              p.getHostIP() == null || p.getHostIP().isEmpty() ? WILDCARD : p.getHostIP(), p.getHostPort()));
+          out.add(
+              new HostPort(
+                  p.getProtocol() == null || p.getProtocol().isEmpty() ? "TCP" : p.getProtocol(),
+                  p.getHostIP() == null || p.getHostIP().isEmpty() ? WILDCARD : p.getHostIP(),
+                  p.getHostPort()));
         }
       }
     }

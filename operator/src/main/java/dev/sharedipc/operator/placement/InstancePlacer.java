@@ -29,8 +29,13 @@ public final class InstancePlacer {
   static final String NO_NODE_FITS = "NoNodeFits";
   static final String NO_NODES = "NoNodes";
   static final String MEMBERS_EXCLUDE_EACH_OTHER = "MembersExcludeEachOther";
-  /** Reason of a placed instance whose members have constraints only the scheduler judges ({@link #unchecked}). */
+
+  /**
+   * Reason of a placed instance whose members have constraints only the scheduler judges ({@link
+   * #unchecked}).
+   */
   public static final String LEFT_TO_SCHEDULER = "LeftToScheduler";
+
   /** How many nodes a NoFit message names before "and N more". */
   static final int MAX_NODES_NAMED = 5;
 
@@ -45,11 +50,17 @@ public final class InstancePlacer {
    * @param avoid nodes never to use in this call (for example where an instance recently timed out)
    * @return one placement per demand, in index order
    */
-  public List<NodeChoice> place(List<InstanceDemand> demands, List<NodeInfo> nodes, Map<String, Integer> instancesPerNode,
+  public List<NodeChoice> place(
+      List<InstanceDemand> demands,
+      List<NodeInfo> nodes,
+      Map<String, Integer> instancesPerNode,
       Set<String> avoid) {
     Map<String, Slot> slots = new LinkedHashMap<>();
     for (NodeInfo node : nodes) {
-      slots.put(node.name(), new Slot(node, instancesPerNode == null ? 0 : instancesPerNode.getOrDefault(node.name(), 0)));
+      slots.put(
+          node.name(),
+          new Slot(
+              node, instancesPerNode == null ? 0 : instancesPerNode.getOrDefault(node.name(), 0)));
     }
     Set<String> avoided = avoid == null ? Set.of() : avoid;
     List<InstanceDemand> ordered = new ArrayList<>(demands);
@@ -65,12 +76,24 @@ public final class InstancePlacer {
     Need need = Need.of(demand);
     String conflict = membersConflict(demand);
     if (conflict != null) {
-      return new NodeChoice.NoFit(demand.index(), MEMBERS_EXCLUDE_EACH_OTHER, "instance " + demand.index()
-          + " can never be placed: its members cannot share a node: " + conflict + ". Change the member templates");
+      return new NodeChoice.NoFit(
+          demand.index(),
+          MEMBERS_EXCLUDE_EACH_OTHER,
+          "instance "
+              + demand.index()
+              + " can never be placed: its members cannot share a node: "
+              + conflict
+              + ". Change the member templates");
     }
     if (slots.isEmpty()) {
-      return new NodeChoice.NoFit(demand.index(), NO_NODES, "no node can hold instance " + demand.index() + " ("
-          + need.describe() + "): the cluster has no nodes");
+      return new NodeChoice.NoFit(
+          demand.index(),
+          NO_NODES,
+          "no node can hold instance "
+              + demand.index()
+              + " ("
+              + need.describe()
+              + "): the cluster has no nodes");
     }
     Slot best = null;
     List<Refusal> refusals = new ArrayList<>();
@@ -86,11 +109,16 @@ public final class InstancePlacer {
       best.take(need, demand);
       return new NodeChoice.Placed(demand.index(), best.node.name(), unchecked(demand.members()));
     }
-    refusals.sort(Comparator.comparingInt((Refusal r) -> r.kind.ordinal())
-        .thenComparingDouble(r -> r.distance)
-        .thenComparing(r -> r.node));
-    StringBuilder message = new StringBuilder("no node can hold instance ").append(demand.index())
-        .append(" (").append(need.describe()).append("): ");
+    refusals.sort(
+        Comparator.comparingInt((Refusal r) -> r.kind.ordinal())
+            .thenComparingDouble(r -> r.distance)
+            .thenComparing(r -> r.node));
+    StringBuilder message =
+        new StringBuilder("no node can hold instance ")
+            .append(demand.index())
+            .append(" (")
+            .append(need.describe())
+            .append("): ");
     for (int i = 0; i < refusals.size() && i < MAX_NODES_NAMED; i++) {
       message.append(i == 0 ? "" : "; ").append(refusals.get(i).text);
     }
@@ -119,7 +147,11 @@ public final class InstancePlacer {
     NodeInfo node = slot.node;
     String name = node.name();
     if (avoid.contains(name)) {
-      return new Refusal(Kind.AVOIDED, name, 0, name + " is avoided for now (an instance recently failed to start there)");
+      return new Refusal(
+          Kind.AVOIDED,
+          name,
+          0,
+          name + " is avoided for now (an instance recently failed to start there)");
     }
     if (!node.ready()) {
       return new Refusal(Kind.NOT_READY, name, 0, name + " is not Ready");
@@ -138,7 +170,10 @@ public final class InstancePlacer {
     return resourceRefusal(slot, need);
   }
 
-  /** Host ports and required anti-affinity against the pods on the node, and those this call put there. */
+  /**
+   * Host ports and required anti-affinity against the pods on the node, and those this call put
+   * there.
+   */
   private static Refusal podsRefusal(Slot slot, InstanceDemand demand) {
     String name = slot.node.name();
     List<Pod> members = demand.members();
@@ -149,30 +184,48 @@ public final class InstancePlacer {
       for (Pod present : slot.pods()) {
         HostPorts.HostPort taken = HostPorts.firstCollision(ports, HostPorts.of(present.getSpec()));
         if (taken != null) {
-          return new Refusal(Kind.HOST_PORT, name, 0, name + " already has host port " + taken + " of " + memberName
-              + " in use by pod " + podName(present));
+          return new Refusal(
+              Kind.HOST_PORT,
+              name,
+              0,
+              name
+                  + " already has host port "
+                  + taken
+                  + " of "
+                  + memberName
+                  + " in use by pod "
+                  + podName(present));
         }
       }
     }
     for (int m = 0; m < members.size(); m++) {
       Pod member = members.get(m);
       for (Pod present : slot.pods()) {
-        String conflict = PodAntiAffinity.conflict(member, "member " + memberName(member, m), present, "pod " + podName(present));
+        String conflict =
+            PodAntiAffinity.conflict(
+                member, "member " + memberName(member, m), present, "pod " + podName(present));
         if (conflict != null) {
-          return new Refusal(Kind.ANTI_AFFINITY, name, 0, name + " runs pod " + podName(present) + ": " + conflict);
+          return new Refusal(
+              Kind.ANTI_AFFINITY,
+              name,
+              0,
+              name + " runs pod " + podName(present) + ": " + conflict);
         }
       }
     }
     return null;
   }
 
-  /** Two members that can never share any node: one host port twice, or anti-affinity between them. */
+  /**
+   * Two members that can never share any node: one host port twice, or anti-affinity between them.
+   */
   private static String membersConflict(InstanceDemand demand) {
     List<Pod> members = demand.members();
     for (int a = 0; a < members.size(); a++) {
       List<HostPorts.HostPort> own = HostPorts.of(members.get(a).getSpec());
       for (int i = 0; i < own.size(); i++) {
-        HostPorts.HostPort twice = HostPorts.firstCollision(List.of(own.get(i)), own.subList(i + 1, own.size()));
+        HostPorts.HostPort twice =
+            HostPorts.firstCollision(List.of(own.get(i)), own.subList(i + 1, own.size()));
         if (twice != null) {
           return "member " + memberName(members.get(a), a) + " uses host port " + twice + " twice";
         }
@@ -180,7 +233,8 @@ public final class InstancePlacer {
       for (int b = a + 1; b < members.size(); b++) {
         String nameA = "member " + memberName(members.get(a), a);
         String nameB = "member " + memberName(members.get(b), b);
-        HostPorts.HostPort both = HostPorts.firstCollision(own, HostPorts.of(members.get(b).getSpec()));
+        HostPorts.HostPort both =
+            HostPorts.firstCollision(own, HostPorts.of(members.get(b).getSpec()));
         if (both != null) {
           return nameA + " and " + nameB + " both use host port " + both;
         }
@@ -205,11 +259,15 @@ public final class InstancePlacer {
         notes.add("member " + memberName(members.get(m), m) + " has " + note);
       }
     }
-    return notes.isEmpty() ? null : "not judged by the operator, left to the scheduler: " + String.join("; ", notes);
+    return notes.isEmpty()
+        ? null
+        : "not judged by the operator, left to the scheduler: " + String.join("; ", notes);
   }
 
   private static String podName(Pod pod) {
-    return pod.getMetadata() == null ? "?" : pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
+    return pod.getMetadata() == null
+        ? "?"
+        : pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
   }
 
   private static Refusal constraintRefusal(NodeInfo node, InstanceDemand demand) {
@@ -238,18 +296,42 @@ public final class InstancePlacer {
     String name = node.name();
     if (!taints.isEmpty()) {
       var first = taints.entrySet().iterator().next();
-      return new Refusal(Kind.TAINT, name, 0, name + " has taint " + NodeConstraints.describe(first.getKey())
-          + " not tolerated by " + members(first.getValue()));
+      return new Refusal(
+          Kind.TAINT,
+          name,
+          0,
+          name
+              + " has taint "
+              + NodeConstraints.describe(first.getKey())
+              + " not tolerated by "
+              + members(first.getValue()));
     }
     if (!selectors.isEmpty()) {
       var first = selectors.entrySet().iterator().next();
-      return new Refusal(Kind.SELECTOR, name, 0, name + " does not match nodeSelector " + first.getKey().wantedText()
-          + " of " + members(first.getValue()) + " (it has " + first.getKey().actualText() + ")");
+      return new Refusal(
+          Kind.SELECTOR,
+          name,
+          0,
+          name
+              + " does not match nodeSelector "
+              + first.getKey().wantedText()
+              + " of "
+              + members(first.getValue())
+              + " (it has "
+              + first.getKey().actualText()
+              + ")");
     }
     if (!affinities.isEmpty()) {
       var first = affinities.entrySet().iterator().next();
-      return new Refusal(Kind.AFFINITY, name, 0, name + " does not match the required node affinity of "
-          + members(first.getValue()) + ": " + first.getKey());
+      return new Refusal(
+          Kind.AFFINITY,
+          name,
+          0,
+          name
+              + " does not match the required node affinity of "
+              + members(first.getValue())
+              + ": "
+              + first.getKey());
     }
     return null;
   }
@@ -263,37 +345,59 @@ public final class InstancePlacer {
     }
     long memoryShort = need.memory - slot.freeMemory();
     if (need.memory > 0 && memoryShort > 0) {
-      shortfalls.add(new Shortfall((double) memoryShort / need.memory, "memory " + Amounts.memory(memoryShort)));
+      shortfalls.add(
+          new Shortfall(
+              (double) memoryShort / need.memory, "memory " + Amounts.memory(memoryShort)));
     }
     long podsShort = need.pods - slot.freePods();
     if (need.pods > 0 && podsShort > 0) {
-      shortfalls.add(new Shortfall((double) podsShort / need.pods, podsShort + (podsShort == 1 ? " pod slot" : " pod slots")));
+      shortfalls.add(
+          new Shortfall(
+              (double) podsShort / need.pods,
+              podsShort + (podsShort == 1 ? " pod slot" : " pod slots")));
     }
-    // Any other resource (nvidia.com/gpu, hugepages-2Mi, ...): one the node does not advertise has none free.
-    need.other.forEach((resource, wanted) -> {
-      long missing = wanted - slot.freeOther(resource);
-      if (missing > 0) {
-        shortfalls.add(new Shortfall((double) missing / wanted, Amounts.other(resource, missing)
-            + (slot.node.allocatableOther().containsKey(resource) ? "" : " (not advertised)")));
-      }
-    });
+    // Any other resource (nvidia.com/gpu, hugepages-2Mi, ...): one the node does not advertise has
+    // none free.
+    need.other.forEach(
+        (resource, wanted) -> {
+          long missing = wanted - slot.freeOther(resource);
+          if (missing > 0) {
+            shortfalls.add(
+                new Shortfall(
+                    (double) missing / wanted,
+                    Amounts.other(resource, missing)
+                        + (slot.node.allocatableOther().containsKey(resource)
+                            ? ""
+                            : " (not advertised)")));
+          }
+        });
     if (shortfalls.isEmpty()) {
       return null;
     }
-    shortfalls.sort(Comparator.comparingDouble((Shortfall s) -> -s.fraction).thenComparing(s -> s.text));
+    shortfalls.sort(
+        Comparator.comparingDouble((Shortfall s) -> -s.fraction).thenComparing(s -> s.text));
     List<String> texts = shortfalls.stream().map(s -> s.text).toList();
-    return new Refusal(Kind.RESOURCES, slot.node.name(), shortfalls.get(0).fraction,
+    return new Refusal(
+        Kind.RESOURCES,
+        slot.node.name(),
+        shortfalls.get(0).fraction,
         slot.node.name() + " lacks " + joinAnd(texts));
   }
 
-  /** The member label the renderer sets; else the first container's name (the member's in what users write). */
+  /**
+   * The member label the renderer sets; else the first container's name (the member's in what users
+   * write).
+   */
   private static String memberName(Pod pod, int position) {
     Map<String, String> labels = pod.getMetadata() == null ? null : pod.getMetadata().getLabels();
     if (labels != null && labels.get(Labels.MEMBER) != null) {
       return labels.get(Labels.MEMBER);
     }
     PodSpec spec = pod.getSpec();
-    if (spec != null && spec.getContainers() != null && !spec.getContainers().isEmpty() && spec.getContainers().get(0).getName() != null) {
+    if (spec != null
+        && spec.getContainers() != null
+        && !spec.getContainers().isEmpty()
+        && spec.getContainers().get(0).getName() != null) {
       return spec.getContainers().get(0).getName();
     }
     return "#" + (position + 1);
@@ -307,11 +411,23 @@ public final class InstancePlacer {
     if (items.size() == 1) {
       return items.get(0);
     }
-    return String.join(", ", items.subList(0, items.size() - 1)) + " and " + items.get(items.size() - 1);
+    return String.join(", ", items.subList(0, items.size() - 1))
+        + " and "
+        + items.get(items.size() - 1);
   }
 
   /** Kinds of refusal, closest first: freeing resources is the smallest step to a fit. */
-  private enum Kind { RESOURCES, AVOIDED, HOST_PORT, ANTI_AFFINITY, TAINT, SELECTOR, AFFINITY, CORDONED, NOT_READY }
+  private enum Kind {
+    RESOURCES,
+    AVOIDED,
+    HOST_PORT,
+    ANTI_AFFINITY,
+    TAINT,
+    SELECTOR,
+    AFFINITY,
+    CORDONED,
+    NOT_READY
+  }
 
   /** distance orders refusals of one kind: the largest fraction of the need that is missing. */
   private record Refusal(Kind kind, String node, double distance, String text) {}
@@ -325,13 +441,23 @@ public final class InstancePlacer {
       for (Pod member : demand.members()) {
         total = total.plus(PodRequests.of(member.getSpec()));
       }
-      return new Need(total.cpuMillis(), total.memoryBytes() + demand.extraMemoryBytes(), demand.members().size(),
-          demand.extraMemoryBytes(), total.other());
+      return new Need(
+          total.cpuMillis(),
+          total.memoryBytes() + demand.extraMemoryBytes(),
+          demand.members().size(),
+          demand.extraMemoryBytes(),
+          total.other());
     }
 
     String describe() {
-      StringBuilder b = new StringBuilder("needs ").append(pods).append(pods == 1 ? " pod" : " pods")
-          .append(", cpu ").append(Amounts.cpu(cpu)).append(", memory ").append(Amounts.memory(memory));
+      StringBuilder b =
+          new StringBuilder("needs ")
+              .append(pods)
+              .append(pods == 1 ? " pod" : " pods")
+              .append(", cpu ")
+              .append(Amounts.cpu(cpu))
+              .append(", memory ")
+              .append(Amounts.memory(memory));
       if (extraMemory > 0) {
         b.append(" of which ").append(Amounts.memory(extraMemory)).append(" shared memory");
       }

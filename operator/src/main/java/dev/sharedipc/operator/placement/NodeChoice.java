@@ -10,7 +10,8 @@ public sealed interface NodeChoice permits NodeChoice.Placed, NodeChoice.NoFit {
 
   /**
    * Every member pod of the instance goes to {@code node}. {@code unchecked} names the members'
-   * constraints the placer could not judge (left to the scheduler), or is null when it judged them all.
+   * constraints the placer could not judge (left to the scheduler), or is null when it judged them
+   * all.
    */
   record Placed(int index, String node, String unchecked) implements NodeChoice {
     public Placed(int index, String node) {

@@ -11,16 +11,19 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The kube-scheduler's node filters that do not depend on resources, for one pod against one
- * node: {@code nodeSelector}, required node affinity, and NoSchedule/NoExecute taints against the
- * pod's tolerations. Each check answers null when the pod may go there, else a phrase saying why
- * not. Semantics follow k8s.io/component-helpers (nodeaffinity) and
- * {@code v1helper.TolerationsTolerateTaint}.
+ * The kube-scheduler's node filters that do not depend on resources, for one pod against one node:
+ * {@code nodeSelector}, required node affinity, and NoSchedule/NoExecute taints against the pod's
+ * tolerations. Each check answers null when the pod may go there, else a phrase saying why not.
+ * Semantics follow k8s.io/component-helpers (nodeaffinity) and {@code
+ * v1helper.TolerationsTolerateTaint}.
  */
 final class NodeConstraints {
   private NodeConstraints() {}
 
-  /** A nodeSelector entry the node lacks: what the pod wants, and the node's value if it has the key. */
+  /**
+   * A nodeSelector entry the node lacks: what the pod wants, and the node's value if it has the
+   * key.
+   */
   record SelectorMismatch(String key, String wanted, String actual) {
     String wantedText() {
       return key + "=" + wanted;
@@ -48,12 +51,17 @@ final class NodeConstraints {
 
   /** Null when the required node affinity matches (or there is none), else what failed. */
   static String affinityMismatch(PodSpec pod, NodeInfo node) {
-    NodeSelector required = pod.getAffinity() == null || pod.getAffinity().getNodeAffinity() == null ? null
-        : pod.getAffinity().getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution();
+    NodeSelector required =
+        pod.getAffinity() == null || pod.getAffinity().getNodeAffinity() == null
+            ? null
+            : pod.getAffinity()
+                .getNodeAffinity()
+                .getRequiredDuringSchedulingIgnoredDuringExecution();
     if (required == null) {
       return null;
     }
-    List<NodeSelectorTerm> terms = required.getNodeSelectorTerms() == null ? List.of() : required.getNodeSelectorTerms();
+    List<NodeSelectorTerm> terms =
+        required.getNodeSelectorTerms() == null ? List.of() : required.getNodeSelectorTerms();
     String firstFailure = null;
     for (NodeSelectorTerm term : terms) {
       String failure = termMismatch(term, node);
@@ -67,10 +75,15 @@ final class NodeConstraints {
     if (terms.size() == 1) {
       return firstFailure;
     }
-    return "none of its " + terms.size() + " nodeSelectorTerms" + (firstFailure == null ? "" : " (first: " + firstFailure + ")");
+    return "none of its "
+        + terms.size()
+        + " nodeSelectorTerms"
+        + (firstFailure == null ? "" : " (first: " + firstFailure + ")");
   }
 
-  /** Terms are ORed, the requirements inside one ANDed; a term with no requirement matches nothing. */
+  /**
+   * Terms are ORed, the requirements inside one ANDed; a term with no requirement matches nothing.
+   */
   private static String termMismatch(NodeSelectorTerm term, NodeInfo node) {
     List<NodeSelectorRequirement> expressions = nullToEmpty(term.getMatchExpressions());
     List<NodeSelectorRequirement> fields = nullToEmpty(term.getMatchFields());
@@ -105,17 +118,18 @@ final class NodeConstraints {
       case "DoesNotExist":
         return !has;
       case "Gt":
-      case "Lt": {
-        if (!has || values.size() != 1) {
-          return false;
+      case "Lt":
+        {
+          if (!has || values.size() != 1) {
+            return false;
+          }
+          Long actual = parseLong(value);
+          Long bound = parseLong(values.get(0));
+          if (actual == null || bound == null) {
+            return false;
+          }
+          return "Gt".equals(r.getOperator()) ? actual > bound : actual < bound;
         }
-        Long actual = parseLong(value);
-        Long bound = parseLong(values.get(0));
-        if (actual == null || bound == null) {
-          return false;
-        }
-        return "Gt".equals(r.getOperator()) ? actual > bound : actual < bound;
-      }
       default:
         return false;
     }
@@ -169,7 +183,10 @@ final class NodeConstraints {
   }
 
   static String describe(Taint taint) {
-    return taint.getKey() + (isEmpty(taint.getValue()) ? "" : "=" + taint.getValue()) + ":" + taint.getEffect();
+    return taint.getKey()
+        + (isEmpty(taint.getValue()) ? "" : "=" + taint.getValue())
+        + ":"
+        + taint.getEffect();
   }
 
   private static String describe(NodeSelectorRequirement r) {

@@ -12,15 +12,26 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What one node offers, as the {@link InstancePlacer} needs it: its labels and taints, whether
- * it takes new pods, its allocatable and already requested cpu (millicores), memory (bytes), pod
- * slots and every other resource it advertises (extended resources such as {@code nvidia.com/gpu},
+ * What one node offers, as the {@link InstancePlacer} needs it: its labels and taints, whether it
+ * takes new pods, its allocatable and already requested cpu (millicores), memory (bytes), pod slots
+ * and every other resource it advertises (extended resources such as {@code nvidia.com/gpu},
  * hugepages, ephemeral-storage, in whole units), and the pods that hold them (for host ports and
  * pod anti-affinity). A snapshot; the placer never changes it.
  */
-public record NodeInfo(String name, Map<String, String> labels, List<Taint> taints, boolean schedulable, boolean ready,
-    long allocatableCpuMillis, long allocatableMemoryBytes, long allocatablePods, long requestedCpuMillis,
-    long requestedMemoryBytes, long podCount, Map<String, Long> allocatableOther, Map<String, Long> requestedOther,
+public record NodeInfo(
+    String name,
+    Map<String, String> labels,
+    List<Taint> taints,
+    boolean schedulable,
+    boolean ready,
+    long allocatableCpuMillis,
+    long allocatableMemoryBytes,
+    long allocatablePods,
+    long requestedCpuMillis,
+    long requestedMemoryBytes,
+    long podCount,
+    Map<String, Long> allocatableOther,
+    Map<String, Long> requestedOther,
     List<Pod> pods) {
 
   public NodeInfo {
@@ -31,21 +42,64 @@ public record NodeInfo(String name, Map<String, String> labels, List<Taint> tain
     pods = pods == null ? List.of() : List.copyOf(pods);
   }
 
-  /** A node that advertises only cpu, memory and pod slots and whose pods are not known one by one. */
-  public NodeInfo(String name, Map<String, String> labels, List<Taint> taints, boolean schedulable, boolean ready,
-      long allocatableCpuMillis, long allocatableMemoryBytes, long allocatablePods, long requestedCpuMillis,
-      long requestedMemoryBytes, long podCount) {
-    this(name, labels, taints, schedulable, ready, allocatableCpuMillis, allocatableMemoryBytes, allocatablePods,
-        requestedCpuMillis, requestedMemoryBytes, podCount, Map.of(), Map.of(), List.of());
+  /**
+   * A node that advertises only cpu, memory and pod slots and whose pods are not known one by one.
+   */
+  public NodeInfo(
+      String name,
+      Map<String, String> labels,
+      List<Taint> taints,
+      boolean schedulable,
+      boolean ready,
+      long allocatableCpuMillis,
+      long allocatableMemoryBytes,
+      long allocatablePods,
+      long requestedCpuMillis,
+      long requestedMemoryBytes,
+      long podCount) {
+    this(
+        name,
+        labels,
+        taints,
+        schedulable,
+        ready,
+        allocatableCpuMillis,
+        allocatableMemoryBytes,
+        allocatablePods,
+        requestedCpuMillis,
+        requestedMemoryBytes,
+        podCount,
+        Map.of(),
+        Map.of(),
+        List.of());
   }
 
-  /** The same node with {@code bytes} more memory requested: memory held on the node outside every pod's request. */
+  /**
+   * The same node with {@code bytes} more memory requested: memory held on the node outside every
+   * pod's request.
+   */
   public NodeInfo withMoreMemoryRequested(long bytes) {
-    return new NodeInfo(name, labels, taints, schedulable, ready, allocatableCpuMillis, allocatableMemoryBytes, allocatablePods,
-        requestedCpuMillis, requestedMemoryBytes + bytes, podCount, allocatableOther, requestedOther, pods);
+    return new NodeInfo(
+        name,
+        labels,
+        taints,
+        schedulable,
+        ready,
+        allocatableCpuMillis,
+        allocatableMemoryBytes,
+        allocatablePods,
+        requestedCpuMillis,
+        requestedMemoryBytes + bytes,
+        podCount,
+        allocatableOther,
+        requestedOther,
+        pods);
   }
 
-  /** What is left of a resource other than cpu and memory; a resource the node does not advertise has none. */
+  /**
+   * What is left of a resource other than cpu and memory; a resource the node does not advertise
+   * has none.
+   */
   public long freeOther(String resource) {
     return allocatableOther.getOrDefault(resource, 0L) - requestedOther.getOrDefault(resource, 0L);
   }
@@ -81,9 +135,11 @@ public record NodeInfo(String name, Map<String, String> labels, List<Taint> tain
     var status = node.getStatus();
     Map<String, Quantity> allocatable = status == null ? null : status.getAllocatable();
     if (allocatable == null || allocatable.isEmpty()) {
-      allocatable = status == null || status.getCapacity() == null ? Map.of() : status.getCapacity();
+      allocatable =
+          status == null || status.getCapacity() == null ? Map.of() : status.getCapacity();
     }
-    return new NodeInfo(node.getMetadata().getName(),
+    return new NodeInfo(
+        node.getMetadata().getName(),
         node.getMetadata().getLabels(),
         spec == null ? List.of() : spec.getTaints(),
         spec == null || !Boolean.TRUE.equals(spec.getUnschedulable()),
@@ -91,8 +147,12 @@ public record NodeInfo(String name, Map<String, String> labels, List<Taint> tain
         PodRequests.cpuMillis(allocatable.get("cpu")),
         PodRequests.memoryBytes(allocatable.get("memory")),
         PodRequests.count(allocatable.get("pods")),
-        requested.cpuMillis(), requested.memoryBytes(), holding.size(),
-        advertised(allocatable), requested.other(), holding);
+        requested.cpuMillis(),
+        requested.memoryBytes(),
+        holding.size(),
+        advertised(allocatable),
+        requested.other(),
+        holding);
   }
 
   /** Allocatable resources other than cpu, memory and pod slots, in whole units. */

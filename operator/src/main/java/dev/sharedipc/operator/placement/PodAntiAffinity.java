@@ -13,8 +13,8 @@ import java.util.Set;
 /**
  * Required pod anti-affinity ({@code requiredDuringSchedulingIgnoredDuringExecution}) between two
  * pods on one node, by the kube-scheduler's InterPodAffinity rule, for the topology key the
- * operator can judge node by node: {@code kubernetes.io/hostname}. A pod may not join a node
- * where a pod matches one of its terms, nor where a pod has a term that matches it (the rule is
+ * operator can judge node by node: {@code kubernetes.io/hostname}. A pod may not join a node where
+ * a pod matches one of its terms, nor where a pod has a term that matches it (the rule is
  * symmetric). A term's pods are those its label selector matches (none when it has no selector;
  * {@code matchLabelKeys} and {@code mismatchLabelKeys} add the owner's values) in its namespaces
  * (the listed ones, every namespace for an empty namespaceSelector, the owner's own when neither is
@@ -31,22 +31,36 @@ final class PodAntiAffinity {
 
   private PodAntiAffinity() {}
 
-  /** Null when {@code incoming} may share a node with {@code present}, else a phrase saying which rule forbids it. */
+  /**
+   * Null when {@code incoming} may share a node with {@code present}, else a phrase saying which
+   * rule forbids it.
+   */
   static String conflict(Pod incoming, String incomingName, Pod present, String presentName) {
     for (PodAffinityTerm term : terms(incoming)) {
       if (judgeable(term) && matches(term, incoming, present)) {
-        return incomingName + " has required anti-affinity " + describe(term) + " matching " + presentName;
+        return incomingName
+            + " has required anti-affinity "
+            + describe(term)
+            + " matching "
+            + presentName;
       }
     }
     for (PodAffinityTerm term : terms(present)) {
       if (judgeable(term) && matches(term, present, incoming)) {
-        return presentName + " has required anti-affinity " + describe(term) + " matching " + incomingName;
+        return presentName
+            + " has required anti-affinity "
+            + describe(term)
+            + " matching "
+            + incomingName;
       }
     }
     return null;
   }
 
-  /** The pod's inter-pod constraints the operator does not judge, as a phrase, or null when it judges them all. */
+  /**
+   * The pod's inter-pod constraints the operator does not judge, as a phrase, or null when it
+   * judges them all.
+   */
   static String unchecked(Pod pod) {
     List<String> out = new ArrayList<>();
     for (PodAffinityTerm term : terms(pod)) {
@@ -56,8 +70,12 @@ final class PodAntiAffinity {
         out.add("required pod anti-affinity with a namespaceSelector");
       }
     }
-    var affinity = pod.getSpec() == null || pod.getSpec().getAffinity() == null ? null : pod.getSpec().getAffinity().getPodAffinity();
-    if (affinity != null && affinity.getRequiredDuringSchedulingIgnoredDuringExecution() != null
+    var affinity =
+        pod.getSpec() == null || pod.getSpec().getAffinity() == null
+            ? null
+            : pod.getSpec().getAffinity().getPodAffinity();
+    if (affinity != null
+        && affinity.getRequiredDuringSchedulingIgnoredDuringExecution() != null
         && !affinity.getRequiredDuringSchedulingIgnoredDuringExecution().isEmpty()) {
       out.add("required pod affinity");
     }
@@ -65,7 +83,10 @@ final class PodAntiAffinity {
   }
 
   private static List<PodAffinityTerm> terms(Pod pod) {
-    var anti = pod.getSpec() == null || pod.getSpec().getAffinity() == null ? null : pod.getSpec().getAffinity().getPodAntiAffinity();
+    var anti =
+        pod.getSpec() == null || pod.getSpec().getAffinity() == null
+            ? null
+            : pod.getSpec().getAffinity().getPodAntiAffinity();
     if (anti == null || anti.getRequiredDuringSchedulingIgnoredDuringExecution() == null) {
       return List.of();
     }
@@ -74,7 +95,8 @@ final class PodAntiAffinity {
 
   /** Per node: the hostname key, and namespaces known without reading namespace labels. */
   private static boolean judgeable(PodAffinityTerm term) {
-    return HOSTNAME.equals(term.getTopologyKey()) && (term.getNamespaceSelector() == null || isEmpty(term.getNamespaceSelector()));
+    return HOSTNAME.equals(term.getTopologyKey())
+        && (term.getNamespaceSelector() == null || isEmpty(term.getNamespaceSelector()));
   }
 
   /** Whether {@code owner}'s term selects {@code target}. */
@@ -84,10 +106,13 @@ final class PodAntiAffinity {
       return false;
     }
     String targetNamespace = namespace(target);
-    boolean allNamespaces = term.getNamespaceSelector() != null && isEmpty(term.getNamespaceSelector());
+    boolean allNamespaces =
+        term.getNamespaceSelector() != null && isEmpty(term.getNamespaceSelector());
     if (!allNamespaces) {
-      List<String> names = term.getNamespaces() == null || term.getNamespaces().isEmpty()
-          ? List.of(namespace(owner)) : term.getNamespaces();
+      List<String> names =
+          term.getNamespaces() == null || term.getNamespaces().isEmpty()
+              ? List.of(namespace(owner))
+              : term.getNamespaces();
       if (!names.contains(targetNamespace)) {
         return false;
       }
@@ -100,14 +125,19 @@ final class PodAntiAffinity {
       }
     }
     for (String key : nullToEmpty(term.getMismatchLabelKeys())) {
-      if (ownerLabels.containsKey(key) && labels.containsKey(key) && labels.get(key).equals(ownerLabels.get(key))) {
+      if (ownerLabels.containsKey(key)
+          && labels.containsKey(key)
+          && labels.get(key).equals(ownerLabels.get(key))) {
         return false;
       }
     }
     return selects(selector, labels);
   }
 
-  /** metav1.LabelSelector semantics: every matchLabels entry and every expression must hold; an empty selector selects all. */
+  /**
+   * metav1.LabelSelector semantics: every matchLabels entry and every expression must hold; an
+   * empty selector selects all.
+   */
   static boolean selects(LabelSelector selector, Map<String, String> labels) {
     if (selector.getMatchLabels() != null) {
       for (Map.Entry<String, String> e : selector.getMatchLabels().entrySet()) {
@@ -119,13 +149,14 @@ final class PodAntiAffinity {
     for (LabelSelectorRequirement r : nullToEmpty(selector.getMatchExpressions())) {
       boolean has = labels.containsKey(r.getKey());
       Set<String> values = Set.copyOf(nullToEmpty(r.getValues()));
-      boolean ok = switch (r.getOperator() == null ? "" : r.getOperator()) {
-        case "In" -> has && values.contains(labels.get(r.getKey()));
-        case "NotIn" -> !has || !values.contains(labels.get(r.getKey()));
-        case "Exists" -> has;
-        case "DoesNotExist" -> !has;
-        default -> false;
-      };
+      boolean ok =
+          switch (r.getOperator() == null ? "" : r.getOperator()) {
+            case "In" -> has && values.contains(labels.get(r.getKey()));
+            case "NotIn" -> !has || !values.contains(labels.get(r.getKey()));
+            case "Exists" -> has;
+            case "DoesNotExist" -> !has;
+            default -> false;
+          };
       if (!ok) {
         return false;
       }
@@ -140,9 +171,17 @@ final class PodAntiAffinity {
       s.getMatchLabels().forEach((k, v) -> parts.add(k + "=" + v));
     }
     for (LabelSelectorRequirement r : nullToEmpty(s.getMatchExpressions())) {
-      parts.add(r.getKey() + " " + r.getOperator() + (r.getValues() == null || r.getValues().isEmpty() ? "" : " " + r.getValues()));
+      parts.add(
+          r.getKey()
+              + " "
+              + r.getOperator()
+              + (r.getValues() == null || r.getValues().isEmpty() ? "" : " " + r.getValues()));
     }
-    return "(" + (parts.isEmpty() ? "every pod" : String.join(", ", parts)) + " per " + term.getTopologyKey() + ")";
+    return "("
+        + (parts.isEmpty() ? "every pod" : String.join(", ", parts))
+        + " per "
+        + term.getTopologyKey()
+        + ")";
   }
 
   private static boolean isEmpty(LabelSelector s) {
@@ -155,7 +194,9 @@ final class PodAntiAffinity {
   }
 
   private static Map<String, String> labels(Pod pod) {
-    return pod.getMetadata() == null || pod.getMetadata().getLabels() == null ? Map.of() : pod.getMetadata().getLabels();
+    return pod.getMetadata() == null || pod.getMetadata().getLabels() == null
+        ? Map.of()
+        : pod.getMetadata().getLabels();
   }
 
   private static <T> List<T> nullToEmpty(List<T> list) {

@@ -18,8 +18,9 @@ import java.util.TreeMap;
  * after them, so they add to the sum and to every later init container. A container with a limit
  * and no request requests its limit, as API defaulting makes it; pod-level {@code spec.resources},
  * where set, replaces the containers' sum for cpu and memory. Every other resource a pod requests
- * (extended resources such as {@code nvidia.com/gpu}, {@code hugepages-2Mi}, {@code ephemeral-storage})
- * follows the same rule and is counted in whole units, as the scheduler counts scalar resources.
+ * (extended resources such as {@code nvidia.com/gpu}, {@code hugepages-2Mi}, {@code
+ * ephemeral-storage}) follows the same rule and is counted in whole units, as the scheduler counts
+ * scalar resources.
  */
 public final class PodRequests {
   /**
@@ -38,15 +39,21 @@ public final class PodRequests {
     }
 
     public Resources plus(Resources other) {
-      return new Resources(cpuMillis + other.cpuMillis, memoryBytes + other.memoryBytes, merge(this.other, other.other, Long::sum));
+      return new Resources(
+          cpuMillis + other.cpuMillis,
+          memoryBytes + other.memoryBytes,
+          merge(this.other, other.other, Long::sum));
     }
 
     Resources max(Resources other) {
-      return new Resources(Math.max(cpuMillis, other.cpuMillis), Math.max(memoryBytes, other.memoryBytes),
+      return new Resources(
+          Math.max(cpuMillis, other.cpuMillis),
+          Math.max(memoryBytes, other.memoryBytes),
           merge(this.other, other.other, Math::max));
     }
 
-    private static Map<String, Long> merge(Map<String, Long> a, Map<String, Long> b, java.util.function.BinaryOperator<Long> f) {
+    private static Map<String, Long> merge(
+        Map<String, Long> a, Map<String, Long> b, java.util.function.BinaryOperator<Long> f) {
       if (b.isEmpty()) {
         return a;
       }
@@ -84,7 +91,12 @@ public final class PodRequests {
     pod = podLevel(spec.getResources(), pod);
     Map<String, Quantity> overhead = spec.getOverhead();
     if (overhead != null) {
-      pod = pod.plus(new Resources(cpuMillis(overhead.get("cpu")), memoryBytes(overhead.get("memory")), others(overhead)));
+      pod =
+          pod.plus(
+              new Resources(
+                  cpuMillis(overhead.get("cpu")),
+                  memoryBytes(overhead.get("memory")),
+                  others(overhead)));
     }
     return pod;
   }
@@ -96,8 +108,10 @@ public final class PodRequests {
     }
     Quantity cpu = requestOrLimit(podResources, "cpu");
     Quantity memory = requestOrLimit(podResources, "memory");
-    return new Resources(cpu == null ? fromContainers.cpuMillis() : cpuMillis(cpu),
-        memory == null ? fromContainers.memoryBytes() : memoryBytes(memory), fromContainers.other());
+    return new Resources(
+        cpu == null ? fromContainers.cpuMillis() : cpuMillis(cpu),
+        memory == null ? fromContainers.memoryBytes() : memoryBytes(memory),
+        fromContainers.other());
   }
 
   static Resources ofContainer(ResourceRequirements resources) {
@@ -111,20 +125,25 @@ public final class PodRequests {
     if (resources.getRequests() != null) {
       named.putAll(resources.getRequests());
     }
-    return new Resources(cpuMillis(named.get("cpu")), memoryBytes(named.get("memory")), others(named));
+    return new Resources(
+        cpuMillis(named.get("cpu")), memoryBytes(named.get("memory")), others(named));
   }
 
-  /** Every resource but cpu and memory, in whole units rounded up (Quantity.Value), zeros left out. */
+  /**
+   * Every resource but cpu and memory, in whole units rounded up (Quantity.Value), zeros left out.
+   */
   static Map<String, Long> others(Map<String, Quantity> quantities) {
     Map<String, Long> out = new TreeMap<>();
-    quantities.forEach((name, q) -> {
-      if (!"cpu".equals(name) && !"memory".equals(name) && q != null) {
-        long units = Quantity.getAmountInBytes(q).setScale(0, RoundingMode.CEILING).longValueExact();
-        if (units > 0) {
-          out.put(name, units);
-        }
-      }
-    });
+    quantities.forEach(
+        (name, q) -> {
+          if (!"cpu".equals(name) && !"memory".equals(name) && q != null) {
+            long units =
+                Quantity.getAmountInBytes(q).setScale(0, RoundingMode.CEILING).longValueExact();
+            if (units > 0) {
+              out.put(name, units);
+            }
+          }
+        });
     return out;
   }
 
@@ -143,7 +162,10 @@ public final class PodRequests {
     if (q == null) {
       return 0;
     }
-    return Quantity.getAmountInBytes(q).multiply(BigDecimal.valueOf(1000)).setScale(0, RoundingMode.CEILING).longValueExact();
+    return Quantity.getAmountInBytes(q)
+        .multiply(BigDecimal.valueOf(1000))
+        .setScale(0, RoundingMode.CEILING)
+        .longValueExact();
   }
 
   static long memoryBytes(Quantity q) {
@@ -152,7 +174,9 @@ public final class PodRequests {
 
   /** A plain count such as allocatable pods. */
   static long count(Quantity q) {
-    return q == null ? 0 : Quantity.getAmountInBytes(q).setScale(0, RoundingMode.FLOOR).longValueExact();
+    return q == null
+        ? 0
+        : Quantity.getAmountInBytes(q).setScale(0, RoundingMode.FLOOR).longValueExact();
   }
 
   private static <T> List<T> nullToEmpty(List<T> list) {

@@ -13,7 +13,9 @@ public final class Pods {
     if (pod.getStatus() == null || pod.getStatus().getConditions() == null) {
       return Optional.empty();
     }
-    return pod.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst();
+    return pod.getStatus().getConditions().stream()
+        .filter(c -> type.equals(c.getType()))
+        .findFirst();
   }
 
   public static boolean isReady(Pod pod) {
@@ -25,7 +27,8 @@ public final class Pods {
   }
 
   public static String templateHash(Pod pod) {
-    return pod.getMetadata().getAnnotations() == null ? null
+    return pod.getMetadata().getAnnotations() == null
+        ? null
         : pod.getMetadata().getAnnotations().get(Labels.TEMPLATE_HASH_ANNOTATION);
   }
 }

@@ -17,8 +17,8 @@ import java.util.Optional;
  * scaled down since: lost pods of the running instances are re-created exactly as they ran (the
  * same template hash, so nothing is rolled out), a SameNode instance may still move whole, and
  * instances beyond the admitted replicas (scale-up) and spec changes wait until the group complies.
- * A group that never complied has nothing admitted and gets no pods. A status written before
- * {@code status.admitted} existed counts as a record of the current spec when it shows this very
+ * A group that never complied has nothing admitted and gets no pods. A status written before {@code
+ * status.admitted} existed counts as a record of the current spec when it shows this very
  * generation complying. A pure function.
  *
  * @param governed the group the sync works on: the group itself, or a copy carrying the admitted
@@ -30,7 +30,8 @@ public record Admission(SharedIpcGroup governed, AdmittedSpec record) {
 
   public static Admission of(SharedIpcGroup group, Assessment compliance) {
     if (!Boolean.FALSE.equals(compliance.holds())) {
-      return new Admission(group, new AdmittedSpec(group.getMetadata().getGeneration(), tree(group.getSpec())));
+      return new Admission(
+          group, new AdmittedSpec(group.getMetadata().getGeneration(), tree(group.getSpec())));
     }
     AdmittedSpec before = group.getStatus() == null ? null : group.getStatus().getAdmitted();
     if (before == null && compliedAtThisGeneration(group)) {
@@ -53,16 +54,22 @@ public record Admission(SharedIpcGroup governed, AdmittedSpec record) {
 
   private static boolean compliedAtThisGeneration(SharedIpcGroup group) {
     Long generation = group.getMetadata().getGeneration();
-    return group.getStatus() != null && group.getStatus().getConditions() != null && generation != null
+    return group.getStatus() != null
+        && group.getStatus().getConditions() != null
+        && generation != null
         && generation.equals(group.getStatus().getObservedGeneration())
-        && group.getStatus().getConditions().stream().anyMatch(c -> "PolicyCompliant".equals(c.getType())
-            && "True".equals(c.getStatus()) && generation.equals(c.getObservedGeneration()));
+        && group.getStatus().getConditions().stream()
+            .anyMatch(
+                c ->
+                    "PolicyCompliant".equals(c.getType())
+                        && "True".equals(c.getStatus())
+                        && generation.equals(c.getObservedGeneration()));
   }
 
   /**
    * The spec as the API server will return it: through JSON text, so that numbers compare equal to
-   * the stored copy (a converted long is a LongNode, a parsed 30 an IntNode) and an unchanged status
-   * is not written again.
+   * the stored copy (a converted long is a LongNode, a parsed 30 an IntNode) and an unchanged
+   * status is not written again.
    */
   private static JsonNode tree(SharedIpcGroupSpec spec) {
     return JSON.unmarshal(JSON.asJson(spec), JsonNode.class);

@@ -43,39 +43,65 @@ public class SharedIpcPolicyReconciler implements Reconciler<SharedIpcPolicy> {
   }
 
   @Override
-  public List<EventSource<?, SharedIpcPolicy>> prepareEventSources(EventSourceContext<SharedIpcPolicy> context) {
+  public List<EventSource<?, SharedIpcPolicy>> prepareEventSources(
+      EventSourceContext<SharedIpcPolicy> context) {
     // Any group or namespace change may change every policy's counts: policies are few.
-    InformerEventSource<SharedIpcGroup, SharedIpcPolicy> groups = new InformerEventSource<>(
-        InformerEventSourceConfiguration.from(SharedIpcGroup.class, SharedIpcPolicy.class)
-            .withWatchAllNamespaces()
-            // Compliance is judged on the spec: the groups' status stays out of this second cache.
-            .withItemStore(TrimmedStore.specOnly())
-            .withSecondaryToPrimaryMapper(g -> context.getPrimaryCache().list().map(ResourceID::fromResource).collect(Collectors.toSet()))
-            .build(),
-        context);
-    InformerEventSource<Namespace, SharedIpcPolicy> namespaces = new InformerEventSource<>(
-        InformerEventSourceConfiguration.from(Namespace.class, SharedIpcPolicy.class)
-            .withItemStore(TrimmedStore.withoutManagedFields())
-            .withSecondaryToPrimaryMapper(n -> context.getPrimaryCache().list().map(ResourceID::fromResource).collect(Collectors.toSet()))
-            .withOnUpdateFilter((now, before) -> !Objects.equals(now.getMetadata().getLabels(), before.getMetadata().getLabels()))
-            .build(),
-        context);
+    InformerEventSource<SharedIpcGroup, SharedIpcPolicy> groups =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(SharedIpcGroup.class, SharedIpcPolicy.class)
+                .withWatchAllNamespaces()
+                // Compliance is judged on the spec: the groups' status stays out of this second
+                // cache.
+                .withItemStore(TrimmedStore.specOnly())
+                .withSecondaryToPrimaryMapper(
+                    g ->
+                        context
+                            .getPrimaryCache()
+                            .list()
+                            .map(ResourceID::fromResource)
+                            .collect(Collectors.toSet()))
+                .build(),
+            context);
+    InformerEventSource<Namespace, SharedIpcPolicy> namespaces =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(Namespace.class, SharedIpcPolicy.class)
+                .withItemStore(TrimmedStore.withoutManagedFields())
+                .withSecondaryToPrimaryMapper(
+                    n ->
+                        context
+                            .getPrimaryCache()
+                            .list()
+                            .map(ResourceID::fromResource)
+                            .collect(Collectors.toSet()))
+                .withOnUpdateFilter(
+                    (now, before) ->
+                        !Objects.equals(
+                            now.getMetadata().getLabels(), before.getMetadata().getLabels()))
+                .build(),
+            context);
     return List.of(groups, namespaces);
   }
 
   @Override
   @SuppressWarnings("unchecked")
-  public UpdateControl<SharedIpcPolicy> reconcile(SharedIpcPolicy policy, Context<SharedIpcPolicy> context) {
-    InformerEventSource<Namespace, SharedIpcPolicy> namespaces = (InformerEventSource<Namespace, SharedIpcPolicy>)
-        context.eventSourceRetriever().getEventSourceFor(Namespace.class);
-    InformerEventSource<SharedIpcGroup, SharedIpcPolicy> groups = (InformerEventSource<SharedIpcGroup, SharedIpcPolicy>)
-        context.eventSourceRetriever().getEventSourceFor(SharedIpcGroup.class);
+  public UpdateControl<SharedIpcPolicy> reconcile(
+      SharedIpcPolicy policy, Context<SharedIpcPolicy> context) {
+    InformerEventSource<Namespace, SharedIpcPolicy> namespaces =
+        (InformerEventSource<Namespace, SharedIpcPolicy>)
+            context.eventSourceRetriever().getEventSourceFor(Namespace.class);
+    InformerEventSource<SharedIpcGroup, SharedIpcPolicy> groups =
+        (InformerEventSource<SharedIpcGroup, SharedIpcPolicy>)
+            context.eventSourceRetriever().getEventSourceFor(SharedIpcGroup.class);
     int matched = 0;
     int violating = 0;
     for (SharedIpcGroup group : groups.list().toList()) {
-      Map<String, String> labels = namespaces.get(new ResourceID(group.getMetadata().getNamespace()))
-          .map(ns -> ns.getMetadata().getLabels()).orElse(Map.of());
-      if (policy.getSpec() == null || !PolicyEvaluator.selects(policy.getSpec().getNamespaceSelector(), labels)) {
+      Map<String, String> labels =
+          namespaces
+              .get(new ResourceID(group.getMetadata().getNamespace()))
+              .map(ns -> ns.getMetadata().getLabels())
+              .orElse(Map.of());
+      if (policy.getSpec() == null
+          || !PolicyEvaluator.selects(policy.getSpec().getNamespaceSelector(), labels)) {
         continue;
       }
       matched++;
@@ -102,17 +128,22 @@ public class SharedIpcPolicyReconciler implements Reconciler<SharedIpcPolicy> {
   /** One condition, GroupsCompliant, with its transition time kept while its status stays. */
   private Condition compliance(SharedIpcPolicy policy, int violating, int matched) {
     String value = violating == 0 ? "True" : "False";
-    String since = policy.getStatus() == null || policy.getStatus().getConditions() == null ? null
-        : policy.getStatus().getConditions().stream()
-            .filter(c -> "GroupsCompliant".equals(c.getType()) && value.equals(c.getStatus()))
-            .map(Condition::getLastTransitionTime).findFirst().orElse(null);
+    String since =
+        policy.getStatus() == null || policy.getStatus().getConditions() == null
+            ? null
+            : policy.getStatus().getConditions().stream()
+                .filter(c -> "GroupsCompliant".equals(c.getType()) && value.equals(c.getStatus()))
+                .map(Condition::getLastTransitionTime)
+                .findFirst()
+                .orElse(null);
     return new ConditionBuilder()
         .withType("GroupsCompliant")
         .withStatus(value)
         .withReason(violating == 0 ? "AllGroupsComply" : "GroupsViolate")
         .withMessage(violating + " of " + matched + " governed groups break this policy")
         .withObservedGeneration(policy.getMetadata().getGeneration())
-        .withLastTransitionTime(since != null ? since : clock.instant().truncatedTo(ChronoUnit.SECONDS).toString())
+        .withLastTransitionTime(
+            since != null ? since : clock.instant().truncatedTo(ChronoUnit.SECONDS).toString())
         .build();
   }
 }

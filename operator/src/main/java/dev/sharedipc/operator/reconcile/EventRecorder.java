@@ -16,8 +16,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Records core/v1 Events on a group (what {@code kubectl describe sipc} shows) and logs each one.
- * A failure to record is logged, never thrown: an Event is a report, not part of the work.
+ * Records core/v1 Events on a group (what {@code kubectl describe sipc} shows) and logs each one. A
+ * failure to record is logged, never thrown: an Event is a report, not part of the work.
  *
  * <p>As client-go's recorder does, Events are written by one background thread from a bounded
  * queue, in order, so that a reconcile never waits for them (at 1,000 groups, five Events a group
@@ -26,17 +26,24 @@ import org.slf4j.LoggerFactory;
 public class EventRecorder implements dev.sharedipc.operator.sync.GroupEvents, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EventRecorder.class);
   public static final String COMPONENT = "sharedipc-operator";
+
   /** Events waiting to be written; about 2 KiB each. */
   static final int QUEUE = 2_000;
 
   private final KubernetesClient client;
   private final AtomicLong sequence = new AtomicLong();
-  private final ThreadPoolExecutor writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS,
-      new ArrayBlockingQueue<>(QUEUE), r -> {
-        Thread t = new Thread(r, "event-writer");
-        t.setDaemon(true);
-        return t;
-      });
+  private final ThreadPoolExecutor writer =
+      new ThreadPoolExecutor(
+          1,
+          1,
+          0,
+          TimeUnit.SECONDS,
+          new ArrayBlockingQueue<>(QUEUE),
+          r -> {
+            Thread t = new Thread(r, "event-writer");
+            t.setDaemon(true);
+            return t;
+          });
 
   public EventRecorder(KubernetesClient client) {
     this.client = client;
@@ -68,39 +75,57 @@ public class EventRecorder implements dev.sharedipc.operator.sync.GroupEvents, A
   private void record(HasMetadata object, String type, String reason, String message) {
     String ns = object.getMetadata().getNamespace();
     String name = object.getMetadata().getName();
-    LOG.info("event type={} reason={} object={}/{} message=\"{}\"", type, reason, ns, name, message);
+    LOG.info(
+        "event type={} reason={} object={}/{} message=\"{}\"", type, reason, ns, name, message);
     String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-    io.fabric8.kubernetes.api.model.Event event = new EventBuilder()
-        .withNewMetadata()
-        .withName(name + "." + Long.toHexString(System.currentTimeMillis()) + Long.toHexString(sequence.incrementAndGet()))
-        .withNamespace(ns)
-        .endMetadata()
-        .withInvolvedObject(new ObjectReferenceBuilder()
-            .withApiVersion(object.getApiVersion())
-            .withKind(object.getKind())
-            .withName(name)
+    io.fabric8.kubernetes.api.model.Event event =
+        new EventBuilder()
+            .withNewMetadata()
+            .withName(
+                name
+                    + "."
+                    + Long.toHexString(System.currentTimeMillis())
+                    + Long.toHexString(sequence.incrementAndGet()))
             .withNamespace(ns)
-            .withUid(object.getMetadata().getUid())
-            .build())
-        .withType(type)
-        .withReason(reason)
-        .withMessage(message.length() > 1024 ? message.substring(0, 1021) + "..." : message)
-        .withNewSource(COMPONENT, null)
-        .withReportingComponent(COMPONENT)
-        .withFirstTimestamp(now)
-        .withLastTimestamp(now)
-        .withCount(1)
-        .build();
+            .endMetadata()
+            .withInvolvedObject(
+                new ObjectReferenceBuilder()
+                    .withApiVersion(object.getApiVersion())
+                    .withKind(object.getKind())
+                    .withName(name)
+                    .withNamespace(ns)
+                    .withUid(object.getMetadata().getUid())
+                    .build())
+            .withType(type)
+            .withReason(reason)
+            .withMessage(message.length() > 1024 ? message.substring(0, 1021) + "..." : message)
+            .withNewSource(COMPONENT, null)
+            .withReportingComponent(COMPONENT)
+            .withFirstTimestamp(now)
+            .withLastTimestamp(now)
+            .withCount(1)
+            .build();
     try {
-      writer.execute(() -> {
-        try {
-          client.v1().events().inNamespace(ns).resource(event).create();
-        } catch (KubernetesClientException e) {
-          LOG.warn("could not record event reason={} on {}/{}: {}", reason, ns, name, e.getMessage());
-        }
-      });
+      writer.execute(
+          () -> {
+            try {
+              client.v1().events().inNamespace(ns).resource(event).create();
+            } catch (KubernetesClientException e) {
+              LOG.warn(
+                  "could not record event reason={} on {}/{}: {}",
+                  reason,
+                  ns,
+                  name,
+                  e.getMessage());
+            }
+          });
     } catch (RejectedExecutionException e) {
-      LOG.warn("event dropped (writer stopped or {} Events queued) reason={} on {}/{}", QUEUE, reason, ns, name);
+      LOG.warn(
+          "event dropped (writer stopped or {} Events queued) reason={} on {}/{}",
+          QUEUE,
+          reason,
+          ns,
+          name);
     }
   }
 }

@@ -1,8 +1,8 @@
 package dev.sharedipc.operator.reconcile;
 
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
-import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.pods.Pods;
+import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.sync.Blockers;
 import dev.sharedipc.operator.sync.GroupEvents;
 import dev.sharedipc.operator.sync.GroupSync;
@@ -31,18 +31,33 @@ public class PodSync implements GroupSync {
   }
 
   @Override
-  public SyncResult sync(SharedIpcGroup group, DesiredState desired, List<Pod> owned, Cluster cluster) {
-    Map<String, Pod> ownedByName = owned.stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), Function.identity()));
-    Set<String> desiredNames = desired.pods().stream().map(p -> p.getMetadata().getName()).collect(Collectors.toSet());
+  public SyncResult sync(
+      SharedIpcGroup group, DesiredState desired, List<Pod> owned, Cluster cluster) {
+    Map<String, Pod> ownedByName =
+        owned.stream()
+            .collect(Collectors.toMap(p -> p.getMetadata().getName(), Function.identity()));
+    Set<String> desiredNames =
+        desired.pods().stream().map(p -> p.getMetadata().getName()).collect(Collectors.toSet());
     for (Pod pod : owned) {
       if (!desiredNames.contains(pod.getMetadata().getName()) && !Pods.isTerminating(pod)) {
-        // Scaling down is the user's decision, as for a ReplicaSet: a plain delete, not an eviction.
-        delete(group, pod, "ScaledDown", "deleted pod " + pod.getMetadata().getName() + ": instance beyond replicas "
-            + group.getSpec().getReplicas());
+        // Scaling down is the user's decision, as for a ReplicaSet: a plain delete, not an
+        // eviction.
+        delete(
+            group,
+            pod,
+            "ScaledDown",
+            "deleted pod "
+                + pod.getMetadata().getName()
+                + ": instance beyond replicas "
+                + group.getSpec().getReplicas());
       }
     }
     Blockers blockers = pods.createMissing(group, desired.pods(), ownedByName, events);
-    boolean refused = !rollOut(group, desired, owned.stream().filter(p -> desiredNames.contains(p.getMetadata().getName())).toList());
+    boolean refused =
+        !rollOut(
+            group,
+            desired,
+            owned.stream().filter(p -> desiredNames.contains(p.getMetadata().getName())).toList());
     return SyncResult.of(desired, owned, blockers, refused);
   }
 
@@ -59,20 +74,30 @@ public class PodSync implements GroupSync {
     // Pods that do not work anyway go at once; a working one only when every other instance works.
     for (Pod pod : outdated) {
       if (!Pods.isReady(pod)) {
-        delete(group, pod, "Replacing", "replacing pod " + pod.getMetadata().getName() + " (not ready) with the new spec");
+        delete(
+            group,
+            pod,
+            "Replacing",
+            "replacing pod " + pod.getMetadata().getName() + " (not ready) with the new spec");
       }
     }
-    boolean allOthersReady = owned.size() >= desired.pods().size()
-        && owned.stream().allMatch(p -> !Pods.isTerminating(p) && Pods.isReady(p));
+    boolean allOthersReady =
+        owned.size() >= desired.pods().size()
+            && owned.stream().allMatch(p -> !Pods.isTerminating(p) && Pods.isReady(p));
     if (allOthersReady) {
       Pod next = outdated.stream().filter(Pods::isReady).findFirst().orElse(null);
-      // A rollout is the operator's own disruption: a user's PodDisruptionBudget on the pods may hold it.
+      // A rollout is the operator's own disruption: a user's PodDisruptionBudget on the pods may
+      // hold it.
       if (next != null) {
         if (!pods.evict(group, next)) {
           return false;
         }
-        events.normal(group, "Replacing", "rolling out the new spec: replacing pod " + next.getMetadata().getName()
-            + "; the other pods stay up");
+        events.normal(
+            group,
+            "Replacing",
+            "rolling out the new spec: replacing pod "
+                + next.getMetadata().getName()
+                + "; the other pods stay up");
       }
     }
     return true;

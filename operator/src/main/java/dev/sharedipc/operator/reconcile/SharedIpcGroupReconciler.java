@@ -7,27 +7,27 @@ import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcNode;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
+import dev.sharedipc.operator.Assessment;
 import dev.sharedipc.operator.policy.Admission;
 import dev.sharedipc.operator.policy.OrphanPolicyResolver;
 import dev.sharedipc.operator.policy.PolicyEvaluator;
-import dev.sharedipc.operator.render.Quantities;
-import dev.sharedipc.operator.runtime.TrimmedStore;
-import dev.sharedipc.operator.samenode.SameNodePlanner;
-import dev.sharedipc.operator.samenode.SchedulingPodStore;
-import dev.sharedipc.operator.usage.NodeUsage;
-import dev.sharedipc.operator.usage.ReportIndex;
-import dev.sharedipc.operator.usage.ReportedGroups;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.render.MergeConflict;
+import dev.sharedipc.operator.render.Quantities;
 import dev.sharedipc.operator.render.SharedMemoryMedia;
+import dev.sharedipc.operator.runtime.TrimmedStore;
+import dev.sharedipc.operator.samenode.SameNodePlanner;
+import dev.sharedipc.operator.samenode.SchedulingPodStore;
 import dev.sharedipc.operator.status.GroupObservation;
 import dev.sharedipc.operator.status.StatusAggregator;
-import dev.sharedipc.operator.Assessment;
 import dev.sharedipc.operator.sync.Blockers;
 import dev.sharedipc.operator.sync.GroupSync;
 import dev.sharedipc.operator.sync.OwnedPods;
 import dev.sharedipc.operator.sync.SyncResult;
+import dev.sharedipc.operator.usage.NodeUsage;
+import dev.sharedipc.operator.usage.ReportIndex;
+import dev.sharedipc.operator.usage.ReportedGroups;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -49,11 +49,11 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.Map;
 import java.util.function.Consumer;
-import java.util.Objects;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,8 +61,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The thin controller of SharedIpcGroups: reads the group and its pods, asks the renderer what
  * should exist, lets the {@link GroupSync} of the group's placement apply one step ({@link PodSync}
- * for SamePod, {@code SameNodeSync} for SameNode), and records status and Events. Every
- * decision is made by a collaborator; this class only sequences them.
+ * for SamePod, {@code SameNodeSync} for SameNode), and records status and Events. Every decision is
+ * made by a collaborator; this class only sequences them.
  */
 @ControllerConfiguration(name = SharedIpcGroupReconciler.NAME)
 public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
@@ -70,6 +70,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   static final String OWNED_PODS = "owned-pods";
   static final String ALL_PODS = "all-pods";
   private static final Logger LOG = LoggerFactory.getLogger(SharedIpcGroupReconciler.class);
+
   /** How soon to look again at a group that waits on something no event will announce. */
   static final Duration RECHECK = Duration.ofSeconds(30);
 
@@ -82,24 +83,51 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   private final NodeUsage nodeUsage;
   private final Clock clock;
   private final GroupReconciles observed;
+
   /** Per group UID: condition type to the status/reason last announced by an Event. */
   private final Map<String, Map<String, String>> announced = new ConcurrentHashMap<>();
 
-  /** @param syncs the sync of each placement mode (like Flink's ReconcilerFactory, one per mode) */
-  public SharedIpcGroupReconciler(GroupRenderer renderer, Map<Placement, GroupSync> syncs,
-      StatusAggregator aggregator, PolicyEvaluator policyEvaluator, NodeUsage nodeUsage, EventRecorder events, Clock clock) {
-    this(renderer, syncs, aggregator, policyEvaluator, nodeUsage, events, clock, listener -> {}, GroupReconciles.NONE);
+  /**
+   * @param syncs the sync of each placement mode (like Flink's ReconcilerFactory, one per mode)
+   */
+  public SharedIpcGroupReconciler(
+      GroupRenderer renderer,
+      Map<Placement, GroupSync> syncs,
+      StatusAggregator aggregator,
+      PolicyEvaluator policyEvaluator,
+      NodeUsage nodeUsage,
+      EventRecorder events,
+      Clock clock) {
+    this(
+        renderer,
+        syncs,
+        aggregator,
+        policyEvaluator,
+        nodeUsage,
+        events,
+        clock,
+        listener -> {},
+        GroupReconciles.NONE);
   }
 
   /**
-   * @param csiDriverChanges subscribes a listener to the CSIDriver {@code shm.sharedipc.dev} appearing
-   *     or disappearing (the renderer's source of that fact): every SameNode group is then looked at
-   *     again, so that its MemoryAccounted condition says which medium is in use and why
-   * @param observed told how many groups each report update wakes and how many reports each reconcile reads
+   * @param csiDriverChanges subscribes a listener to the CSIDriver {@code shm.sharedipc.dev}
+   *     appearing or disappearing (the renderer's source of that fact): every SameNode group is
+   *     then looked at again, so that its MemoryAccounted condition says which medium is in use and
+   *     why
+   * @param observed told how many groups each report update wakes and how many reports each
+   *     reconcile reads
    */
-  public SharedIpcGroupReconciler(GroupRenderer renderer, Map<Placement, GroupSync> syncs,
-      StatusAggregator aggregator, PolicyEvaluator policyEvaluator, NodeUsage nodeUsage, EventRecorder events, Clock clock,
-      Consumer<Runnable> csiDriverChanges, GroupReconciles observed) {
+  public SharedIpcGroupReconciler(
+      GroupRenderer renderer,
+      Map<Placement, GroupSync> syncs,
+      StatusAggregator aggregator,
+      PolicyEvaluator policyEvaluator,
+      NodeUsage nodeUsage,
+      EventRecorder events,
+      Clock clock,
+      Consumer<Runnable> csiDriverChanges,
+      GroupReconciles observed) {
     this.csiDriverChanges = csiDriverChanges;
     this.observed = observed;
     this.renderer = renderer;
@@ -112,102 +140,164 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   }
 
   @Override
-  public List<EventSource<?, SharedIpcGroup>> prepareEventSources(EventSourceContext<SharedIpcGroup> context) {
+  public List<EventSource<?, SharedIpcGroup>> prepareEventSources(
+      EventSourceContext<SharedIpcGroup> context) {
     // Pods map back to their group through the controller ownerReference (JOSDK's default);
     // the label selector keeps every other pod of the cluster out of the operator's memory.
     // Cached objects lose their managedFields (see TrimmedStore). JOSDK hands one item store to
     // every per-namespace informer, so a namespaced cache is trimmed only when one informer
     // watches all namespaces.
-    boolean oneInformer = InformerConfiguration.allNamespacesWatched(context.getControllerConfiguration().getEffectiveNamespaces());
-    InformerEventSourceConfiguration.Builder<Pod> ownedPods = InformerEventSourceConfiguration.from(Pod.class, SharedIpcGroup.class)
-        .withName(OWNED_PODS)
-        .withLabelSelector(Labels.MANAGED_BY + "=" + Labels.MANAGED_BY_VALUE)
-        .withNamespacesInheritedFromController();
+    boolean oneInformer =
+        InformerConfiguration.allNamespacesWatched(
+            context.getControllerConfiguration().getEffectiveNamespaces());
+    InformerEventSourceConfiguration.Builder<Pod> ownedPods =
+        InformerEventSourceConfiguration.from(Pod.class, SharedIpcGroup.class)
+            .withName(OWNED_PODS)
+            .withLabelSelector(Labels.MANAGED_BY + "=" + Labels.MANAGED_BY_VALUE)
+            .withNamespacesInheritedFromController();
     if (oneInformer) {
       ownedPods.withItemStore(TrimmedStore.withoutManagedFields());
     }
-    InformerEventSource<Pod, SharedIpcGroup> pods = new InformerEventSource<>(ownedPods.build(), context);
+    InformerEventSource<Pod, SharedIpcGroup> pods =
+        new InformerEventSource<>(ownedPods.build(), context);
     // SameNode placement needs what every pod requests on every node, and the nodes themselves.
     // Other pods trigger nothing (a waiting instance looks again every 30 s); a node change that
-    // matters to placement (readiness, cordon, capacity, labels, taints) wakes every SameNode group.
-    InformerEventSource<Pod, SharedIpcGroup> allPods = new InformerEventSource<>(
-        InformerEventSourceConfiguration.from(Pod.class, SharedIpcGroup.class)
-            .withName(ALL_PODS)
-            .withWatchAllNamespaces()
-            .withItemStore(new SchedulingPodStore((namespace, name, uid) -> context.getPrimaryCache()
-                .get(new ResourceID(name, namespace))
-                .filter(g -> uid.equals(g.getMetadata().getUid()))
-                .map(g -> java.util.OptionalLong.of(Quantities.bytes(g.getSpec().getSharedMemory().getSize())))
-                .orElse(java.util.OptionalLong.empty())))
-            .withSecondaryToPrimaryMapper(pod -> Set.of())
-            .build(),
-        context);
-    // A report counts only while its Node exists: a Node that goes also wakes the groups its report mentioned.
+    // matters to placement (readiness, cordon, capacity, labels, taints) wakes every SameNode
+    // group.
+    InformerEventSource<Pod, SharedIpcGroup> allPods =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(Pod.class, SharedIpcGroup.class)
+                .withName(ALL_PODS)
+                .withWatchAllNamespaces()
+                .withItemStore(
+                    new SchedulingPodStore(
+                        (namespace, name, uid) ->
+                            context
+                                .getPrimaryCache()
+                                .get(new ResourceID(name, namespace))
+                                .filter(g -> uid.equals(g.getMetadata().getUid()))
+                                .map(
+                                    g ->
+                                        java.util.OptionalLong.of(
+                                            Quantities.bytes(
+                                                g.getSpec().getSharedMemory().getSize())))
+                                .orElse(java.util.OptionalLong.empty())))
+                .withSecondaryToPrimaryMapper(pod -> Set.of())
+                .build(),
+            context);
+    // A report counts only while its Node exists: a Node that goes also wakes the groups its report
+    // mentioned.
     ReportedGroups reported = new ReportedGroups();
-    InformerEventSource<Node, SharedIpcGroup> nodeObjects = new InformerEventSource<>(
-        InformerEventSourceConfiguration.from(Node.class, SharedIpcGroup.class)
-            .withItemStore(TrimmedStore.nodes())
-            .withSecondaryToPrimaryMapper(node -> java.util.stream.Stream.concat(context.getPrimaryCache()
-                    .list(g -> g.getSpec().getPlacement() == Placement.SameNode)
-                    .map(ResourceID::fromResource),
-                reported.lastOf(node.getMetadata().getName()).stream().map(SharedIpcGroupReconciler::resourceId))
-                .collect(Collectors.toSet()))
-            .withOnUpdateFilter((updated, old) -> !Objects.equals(placementFacts(updated), placementFacts(old)))
-            .build(),
-        context);
+    InformerEventSource<Node, SharedIpcGroup> nodeObjects =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(Node.class, SharedIpcGroup.class)
+                .withItemStore(TrimmedStore.nodes())
+                .withSecondaryToPrimaryMapper(
+                    node ->
+                        java.util.stream.Stream.concat(
+                                context
+                                    .getPrimaryCache()
+                                    .list(g -> g.getSpec().getPlacement() == Placement.SameNode)
+                                    .map(ResourceID::fromResource),
+                                reported.lastOf(node.getMetadata().getName()).stream()
+                                    .map(SharedIpcGroupReconciler::resourceId))
+                            .collect(Collectors.toSet()))
+                .withOnUpdateFilter(
+                    (updated, old) -> !Objects.equals(placementFacts(updated), placementFacts(old)))
+                .build(),
+            context);
     // Node reports, policies and namespaces are read from these caches; each event source also
     // says which groups to look at again when one of its objects changes. A report update wakes
     // only the groups it names or named, and the hostIPC groups with an instance on its node
     // (found through an index, not a scan of every group).
     context.getPrimaryCache().addIndexer(ReportIndex.HOST_IPC_NODE, ReportIndex::hostIpcNodes);
-    InformerEventSource<SharedIpcNode, SharedIpcGroup> nodes = new InformerEventSource<>(
-        InformerEventSourceConfiguration.from(SharedIpcNode.class, SharedIpcGroup.class)
-            .withItemStore(TrimmedStore.withoutManagedFields())
-            .withSecondaryToPrimaryMapper(node -> {
-              boolean counted = reported.seen(node);
-              Set<ResourceID> woken = java.util.stream.Stream.concat(
-                      reported.changedBy(node).stream().map(SharedIpcGroupReconciler::resourceId),
-                      context.getPrimaryCache().byIndex(ReportIndex.HOST_IPC_NODE, node.getMetadata().getName()).stream()
-                          .filter(g -> NodeUsage.hasHostIpcInstanceOn(g, node.getMetadata().getName()))
-                          .map(ResourceID::fromResource))
-                  .collect(Collectors.toSet());
-              if (!counted) {
-                observed.reportUpdate(woken.size());
-              }
-              return woken;
-            })
-            .build(),
-        context);
+    InformerEventSource<SharedIpcNode, SharedIpcGroup> nodes =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(SharedIpcNode.class, SharedIpcGroup.class)
+                .withItemStore(TrimmedStore.withoutManagedFields())
+                .withSecondaryToPrimaryMapper(
+                    node -> {
+                      boolean counted = reported.seen(node);
+                      Set<ResourceID> woken =
+                          java.util.stream.Stream.concat(
+                                  reported.changedBy(node).stream()
+                                      .map(SharedIpcGroupReconciler::resourceId),
+                                  context
+                                      .getPrimaryCache()
+                                      .byIndex(
+                                          ReportIndex.HOST_IPC_NODE, node.getMetadata().getName())
+                                      .stream()
+                                      .filter(
+                                          g ->
+                                              NodeUsage.hasHostIpcInstanceOn(
+                                                  g, node.getMetadata().getName()))
+                                      .map(ResourceID::fromResource))
+                              .collect(Collectors.toSet());
+                      if (!counted) {
+                        observed.reportUpdate(woken.size());
+                      }
+                      return woken;
+                    })
+                .build(),
+            context);
     // Each reconcile reads only the reports that can count for its group (see ReportIndex).
-    nodes.addIndexers(Map.of(ReportIndex.BY_GROUP, ReportIndex::groupKeys, ReportIndex.BY_POD_UID, ReportIndex::podUidKeys));
-    InformerEventSource<SharedIpcPolicy, SharedIpcGroup> policies = new InformerEventSource<>(
-        InformerEventSourceConfiguration.from(SharedIpcPolicy.class, SharedIpcGroup.class)
-            .withItemStore(TrimmedStore.withoutManagedFields())
-            .withSecondaryToPrimaryMapper(policy -> context.getPrimaryCache().list()
-                .map(ResourceID::fromResource)
-                .collect(Collectors.toSet()))
-            .build(),
-        context);
-    InformerEventSource<Namespace, SharedIpcGroup> namespaces = new InformerEventSource<>(
-        InformerEventSourceConfiguration.from(Namespace.class, SharedIpcGroup.class)
-            .withItemStore(TrimmedStore.withoutManagedFields())
-            .withSecondaryToPrimaryMapper(ns -> context.getPrimaryCache()
-                .list(g -> ns.getMetadata().getName().equals(g.getMetadata().getNamespace()))
-                .map(ResourceID::fromResource)
-                .collect(Collectors.toSet()))
-            .build(),
-        context);
-    // The CSI driver installed or removed changes the SameNode default medium: an inbound source that
+    nodes.addIndexers(
+        Map.of(
+            ReportIndex.BY_GROUP,
+            ReportIndex::groupKeys,
+            ReportIndex.BY_POD_UID,
+            ReportIndex::podUidKeys));
+    InformerEventSource<SharedIpcPolicy, SharedIpcGroup> policies =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(SharedIpcPolicy.class, SharedIpcGroup.class)
+                .withItemStore(TrimmedStore.withoutManagedFields())
+                .withSecondaryToPrimaryMapper(
+                    policy ->
+                        context
+                            .getPrimaryCache()
+                            .list()
+                            .map(ResourceID::fromResource)
+                            .collect(Collectors.toSet()))
+                .build(),
+            context);
+    InformerEventSource<Namespace, SharedIpcGroup> namespaces =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(Namespace.class, SharedIpcGroup.class)
+                .withItemStore(TrimmedStore.withoutManagedFields())
+                .withSecondaryToPrimaryMapper(
+                    ns ->
+                        context
+                            .getPrimaryCache()
+                            .list(
+                                g ->
+                                    ns.getMetadata()
+                                        .getName()
+                                        .equals(g.getMetadata().getNamespace()))
+                            .map(ResourceID::fromResource)
+                            .collect(Collectors.toSet()))
+                .build(),
+            context);
+    // The CSI driver installed or removed changes the SameNode default medium: an inbound source
+    // that
     // the presence informer (runtime/CsiDriverPresence, tolerant of missing RBAC) fires.
-    SimpleInboundEventSource<SharedIpcGroup> csiDriver = new SimpleInboundEventSource<>("csi-driver");
-    csiDriverChanges.accept(() -> context.getPrimaryCache().list(g -> g.getSpec().getPlacement() == Placement.SameNode)
-        .forEach(g -> csiDriver.propagateEvent(ResourceID.fromResource(g))));
+    SimpleInboundEventSource<SharedIpcGroup> csiDriver =
+        new SimpleInboundEventSource<>("csi-driver");
+    csiDriverChanges.accept(
+        () ->
+            context
+                .getPrimaryCache()
+                .list(g -> g.getSpec().getPlacement() == Placement.SameNode)
+                .forEach(g -> csiDriver.propagateEvent(ResourceID.fromResource(g))));
     return List.of(pods, allPods, nodeObjects, nodes, policies, namespaces, csiDriver);
   }
 
-  /** The parts of a Node that placement decisions depend on; heartbeats alone change none of them. */
+  /**
+   * The parts of a Node that placement decisions depend on; heartbeats alone change none of them.
+   */
   private static List<Object> placementFacts(Node node) {
-    return java.util.Arrays.asList(node.getMetadata().getLabels(), node.getSpec() == null ? null : node.getSpec().getTaints(),
+    return java.util.Arrays.asList(
+        node.getMetadata().getLabels(),
+        node.getSpec() == null ? null : node.getSpec().getTaints(),
         node.getSpec() == null ? null : node.getSpec().getUnschedulable(),
         node.getStatus() == null ? null : node.getStatus().getAllocatable(),
         SameNodePlanner.isReady(node));
@@ -215,86 +305,137 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
 
   private static ResourceID resourceId(String namespaceAndName) {
     int slash = namespaceAndName.indexOf('/');
-    return new ResourceID(namespaceAndName.substring(slash + 1), namespaceAndName.substring(0, slash));
+    return new ResourceID(
+        namespaceAndName.substring(slash + 1), namespaceAndName.substring(0, slash));
   }
 
   private static <R extends HasMetadata> InformerEventSource<R, SharedIpcGroup> cache(
       Context<SharedIpcGroup> context, Class<R> type) {
-    return (InformerEventSource<R, SharedIpcGroup>) context.eventSourceRetriever().getEventSourceFor(type);
+    return (InformerEventSource<R, SharedIpcGroup>)
+        context.eventSourceRetriever().getEventSourceFor(type);
   }
 
   @Override
-  public UpdateControl<SharedIpcGroup> reconcile(SharedIpcGroup group, Context<SharedIpcGroup> context) {
+  public UpdateControl<SharedIpcGroup> reconcile(
+      SharedIpcGroup group, Context<SharedIpcGroup> context) {
     String id = group.getMetadata().getNamespace() + "/" + group.getMetadata().getName();
-    List<Pod> owned = ((InformerEventSource<Pod, SharedIpcGroup>) context.eventSourceRetriever()
-            .getEventSourceFor(Pod.class, OWNED_PODS))
-        .getSecondaryResources(group).stream()
-        .filter(p -> OwnedPods.isOwnedBy(p, group))
-        .toList();
+    List<Pod> owned =
+        ((InformerEventSource<Pod, SharedIpcGroup>)
+                context.eventSourceRetriever().getEventSourceFor(Pod.class, OWNED_PODS))
+            .getSecondaryResources(group).stream()
+                .filter(p -> OwnedPods.isOwnedBy(p, group))
+                .toList();
 
-    Map<String, String> namespaceLabels = cache(context, Namespace.class)
-        .get(new ResourceID(group.getMetadata().getNamespace()))
-        .map(ns -> ns.getMetadata().getLabels())
-        .orElse(Map.of());
-    List<SharedIpcPolicy> governing = PolicyEvaluator.governing(namespaceLabels, cache(context, SharedIpcPolicy.class).list().toList());
+    Map<String, String> namespaceLabels =
+        cache(context, Namespace.class)
+            .get(new ResourceID(group.getMetadata().getNamespace()))
+            .map(ns -> ns.getMetadata().getLabels())
+            .orElse(Map.of());
+    List<SharedIpcPolicy> governing =
+        PolicyEvaluator.governing(
+            namespaceLabels, cache(context, SharedIpcPolicy.class).list().toList());
     Assessment policy = policyEvaluator.evaluate(group, namespaceLabels, governing);
-    // A violation stops changes, not healing: the pods follow the last admitted spec (see Admission).
+    // A violation stops changes, not healing: the pods follow the last admitted spec (see
+    // Admission).
     Admission admission = Admission.of(group, policy);
     SharedIpcGroup governed = admission.governed();
 
     DesiredState desired = null;
     Assessment specProblem = null;
     try {
-      desired = renderer.render(governed != null ? governed : group, SharedMemoryMedia.inUse(owned));
+      desired =
+          renderer.render(governed != null ? governed : group, SharedMemoryMedia.inUse(owned));
     } catch (MergeConflict e) {
       specProblem = new Assessment(false, e.reason(), e.getMessage());
-      LOG.info("group={} generation={} verdict=invalid reason={} message=\"{}\"", id,
-          group.getMetadata().getGeneration(), e.reason(), e.getMessage());
+      LOG.info(
+          "group={} generation={} verdict=invalid reason={} message=\"{}\"",
+          id,
+          group.getMetadata().getGeneration(),
+          e.reason(),
+          e.getMessage());
     }
-    InformerEventSource<SharedIpcNode, SharedIpcGroup> reportCache = cache(context, SharedIpcNode.class);
-    List<SharedIpcNode> reports = ReportIndex.reportsOf(group, owned, new ReportIndex.Lookup() {
-      @Override
-      public List<SharedIpcNode> byIndex(String index, String key) {
-        return reportCache.byIndex(index, key);
-      }
+    InformerEventSource<SharedIpcNode, SharedIpcGroup> reportCache =
+        cache(context, SharedIpcNode.class);
+    List<SharedIpcNode> reports =
+        ReportIndex.reportsOf(
+            group,
+            owned,
+            new ReportIndex.Lookup() {
+              @Override
+              public List<SharedIpcNode> byIndex(String index, String key) {
+                return reportCache.byIndex(index, key);
+              }
 
-      @Override
-      public java.util.Optional<SharedIpcNode> ofNode(String node) {
-        return reportCache.get(new ResourceID(node));
-      }
-    });
+              @Override
+              public java.util.Optional<SharedIpcNode> ofNode(String node) {
+                return reportCache.get(new ResourceID(node));
+              }
+            });
     InformerEventSource<Node, SharedIpcGroup> nodeCache = cache(context, Node.class);
-    Set<String> existingNodes = reports.stream().map(r -> r.getMetadata().getName())
-        .filter(n -> nodeCache.get(new ResourceID(n)).isPresent()).collect(Collectors.toSet());
-    NodeUsage.GroupUsage usage = nodeUsage.of(group, reports, owned, existingNodes, clock.instant());
+    Set<String> existingNodes =
+        reports.stream()
+            .map(r -> r.getMetadata().getName())
+            .filter(n -> nodeCache.get(new ResourceID(n)).isPresent())
+            .collect(Collectors.toSet());
+    NodeUsage.GroupUsage usage =
+        nodeUsage.of(group, reports, owned, existingNodes, clock.instant());
     observed.reconciled(ResourceID.fromResource(group), reports.size());
 
     Blockers blockers = Blockers.NONE;
     SyncResult synced = null;
     if (desired != null && governed != null) {
       if (governed != group) {
-        LOG.info("group={} verdict=policy-violation action=heal-admitted-spec admittedGeneration={} replicas={} message=\"{}\"", id,
-            admission.record().getGeneration(), governed.getSpec().getReplicas(), policy.message());
+        LOG.info(
+            "group={} verdict=policy-violation action=heal-admitted-spec admittedGeneration={} replicas={} message=\"{}\"",
+            id,
+            admission.record().getGeneration(),
+            governed.getSpec().getReplicas(),
+            policy.message());
       }
       GroupSync sync = syncs.get(governed.getSpec().getPlacement());
-      synced = sync.sync(governed, desired, owned, new GroupSync.Cluster(
-          () -> cache(context, Node.class).list().toList(),
-          () -> ((InformerEventSource<Pod, SharedIpcGroup>) context.eventSourceRetriever().getEventSourceFor(Pod.class, ALL_PODS))
-              .list().toList()));
+      synced =
+          sync.sync(
+              governed,
+              desired,
+              owned,
+              new GroupSync.Cluster(
+                  () -> cache(context, Node.class).list().toList(),
+                  () ->
+                      ((InformerEventSource<Pod, SharedIpcGroup>)
+                              context.eventSourceRetriever().getEventSourceFor(Pod.class, ALL_PODS))
+                          .list()
+                          .toList()));
       desired = synced.desired();
       owned = synced.pods();
       blockers = synced.blockers();
     } else if (desired != null) {
-      LOG.info("group={} verdict=policy-violation action=no-pod-changes reason=nothing-admitted message=\"{}\"", id, policy.message());
+      LOG.info(
+          "group={} verdict=policy-violation action=no-pod-changes reason=nothing-admitted message=\"{}\"",
+          id,
+          policy.message());
     }
     // A spec that cannot be rendered is not admitted: the last one that could stays on record.
-    AdmittedSpec admitted = desired != null ? admission.record()
-        : group.getStatus() == null ? null : group.getStatus().getAdmitted();
-    GroupObservation seen = synced == null
-        ? new GroupObservation(group, desired, specProblem, owned, blockers, policy, usage)
-        : new GroupObservation(group, desired, specProblem, owned, blockers, policy, usage, synced.waiting(), synced.waitingReason());
-    SharedIpcGroupStatus status = aggregator.aggregate(
-        seen.governedBy(OrphanPolicyResolver.resolve(group, governing, policy), admitted), clock.instant());
+    AdmittedSpec admitted =
+        desired != null
+            ? admission.record()
+            : group.getStatus() == null ? null : group.getStatus().getAdmitted();
+    GroupObservation seen =
+        synced == null
+            ? new GroupObservation(group, desired, specProblem, owned, blockers, policy, usage)
+            : new GroupObservation(
+                group,
+                desired,
+                specProblem,
+                owned,
+                blockers,
+                policy,
+                usage,
+                synced.waiting(),
+                synced.waitingReason());
+    SharedIpcGroupStatus status =
+        aggregator.aggregate(
+            seen.governedBy(OrphanPolicyResolver.resolve(group, governing, policy), admitted),
+            clock.instant());
     SyncResult.recordPlacements(synced, group.getStatus(), status);
     announceTransitions(group, status);
 
@@ -304,8 +445,13 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     if (Objects.equals(old, status)) {
       control = UpdateControl.noUpdate();
     } else {
-      LOG.info("group={} generation={} phase={} ready={}/{}", id, group.getMetadata().getGeneration(),
-          status.getPhase(), status.getReadyInstances(), group.getSpec().getReplicas());
+      LOG.info(
+          "group={} generation={} phase={} ready={}/{}",
+          id,
+          group.getMetadata().getGeneration(),
+          status.getPhase(),
+          status.getReadyInstances(),
+          group.getSpec().getReplicas());
       control = UpdateControl.patchStatus(statusOnly(group, status));
     }
     if (!blockers.isEmpty()) {
@@ -329,7 +475,8 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   @Override
   public ErrorStatusUpdateControl<SharedIpcGroup> updateErrorStatus(
       SharedIpcGroup group, Context<SharedIpcGroup> context, Exception e) {
-    events.warning(group, "ReconcileFailed", "reconcile failed, will retry with backoff: " + e.getMessage());
+    events.warning(
+        group, "ReconcileFailed", "reconcile failed, will retry with backoff: " + e.getMessage());
     return ErrorStatusUpdateControl.defaultErrorProcessing();
   }
 
@@ -339,15 +486,20 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
    * own status write would otherwise announce the same transition twice.
    */
   private void announceTransitions(SharedIpcGroup group, SharedIpcGroupStatus status) {
-    List<Condition> before = group.getStatus() == null ? List.of() : group.getStatus().getConditions();
+    List<Condition> before =
+        group.getStatus() == null ? List.of() : group.getStatus().getConditions();
     if (announced.size() > 10_000) {
       announced.clear(); // bounded memory; at worst one transition is announced twice
     }
-    Map<String, String> lastAnnounced = announced.computeIfAbsent(group.getMetadata().getUid(), uid -> new ConcurrentHashMap<>());
+    Map<String, String> lastAnnounced =
+        announced.computeIfAbsent(group.getMetadata().getUid(), uid -> new ConcurrentHashMap<>());
     for (Condition now : status.getConditions()) {
-      Condition was = before.stream().filter(c -> c.getType().equals(now.getType())).findFirst().orElse(null);
+      Condition was =
+          before.stream().filter(c -> c.getType().equals(now.getType())).findFirst().orElse(null);
       String key = now.getStatus() + "/" + now.getReason();
-      if (was != null && Objects.equals(was.getStatus(), now.getStatus()) && Objects.equals(was.getReason(), now.getReason())) {
+      if (was != null
+          && Objects.equals(was.getStatus(), now.getStatus())
+          && Objects.equals(was.getReason(), now.getReason())) {
         lastAnnounced.put(now.getType(), key);
         continue;
       }
@@ -358,7 +510,8 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
         continue;
       }
       String text = now.getType() + "=" + now.getStatus() + ": " + now.getMessage();
-      if ("False".equals(now.getStatus()) && !"WaitingForScheduler".equals(now.getReason())
+      if ("False".equals(now.getStatus())
+          && !"WaitingForScheduler".equals(now.getReason())
           && !"InstancesNotReady".equals(now.getReason())) {
         events.warning(group, now.getReason(), text);
       } else {
@@ -367,7 +520,10 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     }
   }
 
-  /** A fresh object holding only what a status patch needs (JOSDK 5 patches status by server-side apply). */
+  /**
+   * A fresh object holding only what a status patch needs (JOSDK 5 patches status by server-side
+   * apply).
+   */
   private static SharedIpcGroup statusOnly(SharedIpcGroup group, SharedIpcGroupStatus status) {
     SharedIpcGroup patch = new SharedIpcGroup();
     ObjectMeta meta = new ObjectMeta();

@@ -21,7 +21,9 @@ public record DesiredState(List<Pod> pods, Assessment memory) {
   /** Whether a running pod carries an older template than the desired pod of the same name. */
   public boolean isOutdated(Pod running) {
     return pod(running.getMetadata().getName())
-        .map(wanted -> !java.util.Objects.equals(Pods.templateHash(wanted), Pods.templateHash(running)))
+        .map(
+            wanted ->
+                !java.util.Objects.equals(Pods.templateHash(wanted), Pods.templateHash(running)))
         .orElse(false);
   }
 }

@@ -45,14 +45,18 @@ import java.util.function.BooleanSupplier;
  * <p>SamePod: one pod per instance, every member a container of it, one memory-backed emptyDir
  * mounted at mountPath in every container. SameNode: one pod per member, pinned to the instance's
  * node by a required node affinity on the node's name (the scheduler still binds it), sharing the
- * instance's memory through an inline csi volume of the driver shm.sharedipc.dev (one sized tmpfs per
- * instance) or a per-instance directory of the node's tmpfs through a hostPath volume
- * ({@link SharedMemoryMedia} chooses), and the node's IPC namespace when hostIPC is set.
+ * instance's memory through an inline csi volume of the driver shm.sharedipc.dev (one sized tmpfs
+ * per instance) or a per-instance directory of the node's tmpfs through a hostPath volume ({@link
+ * SharedMemoryMedia} chooses), and the node's IPC namespace when hostIPC is set.
  */
 public final class GroupRenderer {
   /** Name of the volume that carries the shared memory in every member. */
   public static final String SHARED_VOLUME = "sharedipc-shm";
-  /** Where SameNode shared directories live on a node unless configured otherwise: /dev/shm is a tmpfs. */
+
+  /**
+   * Where SameNode shared directories live on a node unless configured otherwise: /dev/shm is a
+   * tmpfs.
+   */
   public static final String DEFAULT_NODE_SHARED_ROOT = "/dev/shm/sharedipc";
 
   private final KubernetesSerialization serialization = new KubernetesSerialization();
@@ -88,8 +92,8 @@ public final class GroupRenderer {
   }
 
   /**
-   * As {@link #render(SharedIpcGroup)}, for a group whose pods use {@code mediumInUse} for their shared
-   * memory ({@link SharedMemoryMedia#inUse}; null when it has none).
+   * As {@link #render(SharedIpcGroup)}, for a group whose pods use {@code mediumInUse} for their
+   * shared memory ({@link SharedMemoryMedia#inUse}; null when it has none).
    */
   public DesiredState render(SharedIpcGroup group, SharedMemoryMedium mediumInUse) {
     if (group.getSpec().getPlacement() == Placement.SameNode) {
@@ -107,7 +111,8 @@ public final class GroupRenderer {
     Volume emptyDir = new Volume();
     emptyDir.setEmptyDir(new EmptyDirVolumeSource("Memory", sharedMemory.getSize()));
     addSharedVolume(podSpec, emptyDir, sharedMemory);
-    MemoryAccounting.Accounted accounted = accounting.applyAccountTo(podSpec, members, sharedMemory);
+    MemoryAccounting.Accounted accounted =
+        accounting.applyAccountTo(podSpec, members, sharedMemory);
     Assessment memory = accounting.judge(podSpec, members, sharedMemory, accounted, true);
 
     String hash = hash(merged);
@@ -130,7 +135,8 @@ public final class GroupRenderer {
    * As {@link #renderSameNode(SharedIpcGroup, Map)}, for a group whose pods use {@code mediumInUse}
    * ({@link SharedMemoryMedia#inUse}; null when it has none): kept when the spec names no medium.
    */
-  public DesiredState renderSameNode(SharedIpcGroup group, Map<Integer, String> nodeByInstance, SharedMemoryMedium mediumInUse) {
+  public DesiredState renderSameNode(
+      SharedIpcGroup group, Map<Integer, String> nodeByInstance, SharedMemoryMedium mediumInUse) {
     SharedIpcGroupSpec spec = copy(group.getSpec(), SharedIpcGroupSpec.class);
     SharedMemorySpec sharedMemory = sharedMemory(spec);
     List<MemberSpec> members = spec.getMembers();
@@ -144,38 +150,61 @@ public final class GroupRenderer {
       templates.add(template);
       all.getContainers().addAll(template.getSpec().getContainers());
     }
-    // accountTo raises the member's own pod: its container (shared with `all`) and its pod-level resources.
+    // accountTo raises the member's own pod: its container (shared with `all`) and its pod-level
+    // resources.
     PodSpec accountToPod = all;
     for (int m = 0; m < members.size(); m++) {
       if (members.get(m).getName().equals(sharedMemory.getAccountTo())) {
         accountToPod = templates.get(m).getSpec();
       }
     }
-    MemoryAccounting.Accounted accounted = accounting.applyAccountTo(accountToPod, members, sharedMemory);
-    SharedMemoryMedia.Choice medium = SharedMemoryMedia.choose(sharedMemory, csiDriverInstalled.getAsBoolean(), mediumInUse);
+    MemoryAccounting.Accounted accounted =
+        accounting.applyAccountTo(accountToPod, members, sharedMemory);
+    SharedMemoryMedia.Choice medium =
+        SharedMemoryMedia.choose(sharedMemory, csiDriverInstalled.getAsBoolean(), mediumInUse);
     Assessment judged = accounting.judge(all, members, sharedMemory, accounted, false);
-    Assessment memory = new Assessment(judged.holds(), judged.reason(), judged.message() + " " + medium.message());
-    // With CSI the kubelet hands the pod's fsGroup to the driver; the directory's group is hostPath's alone.
-    Long directoryGid = medium.medium() == SharedMemoryMedium.CSI ? null : sharedDirectoryGid(templates);
+    Assessment memory =
+        new Assessment(judged.holds(), judged.reason(), judged.message() + " " + medium.message());
+    // With CSI the kubelet hands the pod's fsGroup to the driver; the directory's group is
+    // hostPath's alone.
+    Long directoryGid =
+        medium.medium() == SharedMemoryMedium.CSI ? null : sharedDirectoryGid(templates);
 
     List<Pod> pods = new ArrayList<>();
     for (Map.Entry<Integer, String> placed : nodeByInstance.entrySet()) {
       int index = placed.getKey();
       for (int m = 0; m < members.size(); m++) {
         PodTemplateSpec template = copy(templates.get(m), PodTemplateSpec.class);
-        addSharedVolume(template.getSpec(), sharedVolume(group, index, sharedMemory, medium.medium()), sharedMemory);
+        addSharedVolume(
+            template.getSpec(),
+            sharedVolume(group, index, sharedMemory, medium.medium()),
+            sharedMemory);
         if (directoryGid != null) {
           if (template.getMetadata().getAnnotations() == null) {
             template.getMetadata().setAnnotations(new LinkedHashMap<>());
           }
-          template.getMetadata().getAnnotations().put(Labels.SHARED_DIRECTORY_GID_ANNOTATION, Long.toString(directoryGid));
+          template
+              .getMetadata()
+              .getAnnotations()
+              .put(Labels.SHARED_DIRECTORY_GID_ANNOTATION, Long.toString(directoryGid));
         }
         String hash = hash(template);
         String member = members.get(m).getName();
-        Pod pod = pod(group, podName(group, index, member), index, member, template, hash, placed.getValue());
+        Pod pod =
+            pod(
+                group,
+                podName(group, index, member),
+                index,
+                member,
+                template,
+                hash,
+                placed.getValue());
         if (m == 0 && accounted == null) {
-          pod.getMetadata().getAnnotations().put(Labels.NODE_SHARED_BYTES_ANNOTATION,
-              Long.toString(Quantities.bytes(sharedMemory.getSize())));
+          pod.getMetadata()
+              .getAnnotations()
+              .put(
+                  Labels.NODE_SHARED_BYTES_ANNOTATION,
+                  Long.toString(Quantities.bytes(sharedMemory.getSize())));
         }
         pods.add(pod);
       }
@@ -184,10 +213,12 @@ public final class GroupRenderer {
   }
 
   /** The volume that carries an instance's shared memory into each member, in the chosen medium. */
-  private Volume sharedVolume(SharedIpcGroup group, int index, SharedMemorySpec sharedMemory, SharedMemoryMedium medium) {
+  private Volume sharedVolume(
+      SharedIpcGroup group, int index, SharedMemorySpec sharedMemory, SharedMemoryMedium medium) {
     Volume volume = new Volume();
     if (medium == SharedMemoryMedium.CSI) {
-      // An inline (ephemeral) csi volume: the driver mounts one tmpfs of exactly size per instance, checks that
+      // An inline (ephemeral) csi volume: the driver mounts one tmpfs of exactly size per instance,
+      // checks that
       // the pod is the group's member, and frees it with the instance's last member.
       String uid = group.getMetadata().getUid();
       Map<String, String> attributes = new LinkedHashMap<>();
@@ -209,13 +240,17 @@ public final class GroupRenderer {
   /**
    * Per-instance directory under the node's shared root, {@code <namespace>_<group>_<uid>_<index>}
    * ('_' never occurs in Kubernetes names or UIDs): the uid keeps a group created again under the
-   * same name away from the old group's files. A group without a uid (offline render of a file) gets
-   * {@code <namespace>_<group>_<index>}.
+   * same name away from the old group's files. A group without a uid (offline render of a file)
+   * gets {@code <namespace>_<group>_<index>}.
    */
   public static String sharedDirectoryName(SharedIpcGroup group, int index) {
     String uid = group.getMetadata().getUid();
-    return group.getMetadata().getNamespace() + "_" + group.getMetadata().getName() + "_"
-        + (uid == null || uid.isEmpty() ? "" : uid + "_") + index;
+    return group.getMetadata().getNamespace()
+        + "_"
+        + group.getMetadata().getName()
+        + "_"
+        + (uid == null || uid.isEmpty() ? "" : uid + "_")
+        + index;
   }
 
   /**
@@ -225,14 +260,24 @@ public final class GroupRenderer {
    * members share neither: the directory then belongs to group 0.
    */
   static Long sharedDirectoryGid(List<PodTemplateSpec> members) {
-    Long fsGroup = common(members.stream().map(t -> t.getSpec().getSecurityContext() == null ? null
-        : t.getSpec().getSecurityContext().getFsGroup()).toList());
+    Long fsGroup =
+        common(
+            members.stream()
+                .map(
+                    t ->
+                        t.getSpec().getSecurityContext() == null
+                            ? null
+                            : t.getSpec().getSecurityContext().getFsGroup())
+                .toList());
     if (fsGroup != null) {
       return fsGroup;
     }
     List<Long> runAsGroups = new ArrayList<>();
     for (PodTemplateSpec t : members) {
-      Long podLevel = t.getSpec().getSecurityContext() == null ? null : t.getSpec().getSecurityContext().getRunAsGroup();
+      Long podLevel =
+          t.getSpec().getSecurityContext() == null
+              ? null
+              : t.getSpec().getSecurityContext().getRunAsGroup();
       List<Container> containers = new ArrayList<>(t.getSpec().getContainers());
       if (t.getSpec().getInitContainers() != null) {
         containers.addAll(t.getSpec().getInitContainers());
@@ -266,14 +311,22 @@ public final class GroupRenderer {
     if (group.getSpec().getPlacement() != Placement.SameNode) {
       return List.of(podName(group, index));
     }
-    return group.getSpec().getMembers().stream().map(m -> podName(group, index, m.getName())).toList();
+    return group.getSpec().getMembers().stream()
+        .map(m -> podName(group, index, m.getName()))
+        .toList();
   }
 
   public static int replicas(SharedIpcGroup group) {
     return group.getSpec().getReplicas() == null ? 1 : group.getSpec().getReplicas();
   }
 
-  private Pod pod(SharedIpcGroup group, String name, int index, String member, PodTemplateSpec template, String hash,
+  private Pod pod(
+      SharedIpcGroup group,
+      String name,
+      int index,
+      String member,
+      PodTemplateSpec template,
+      String hash,
       String node) {
     PodTemplateSpec copy = copy(template, PodTemplateSpec.class);
     ObjectMeta meta = new ObjectMeta();
@@ -293,7 +346,8 @@ public final class GroupRenderer {
       meta.setOwnerReferences(List.of(ownerReference(group)));
     }
     for (Container container : copy.getSpec().getContainers()) {
-      List<EnvVar> env = new ArrayList<>(container.getEnv() == null ? List.of() : container.getEnv());
+      List<EnvVar> env =
+          new ArrayList<>(container.getEnv() == null ? List.of() : container.getEnv());
       env.add(new EnvVar("SHAREDIPC_GROUP", group.getMetadata().getName(), null));
       env.add(new EnvVar("SHAREDIPC_INSTANCE", Integer.toString(index), null));
       if (member != null) {
@@ -317,16 +371,21 @@ public final class GroupRenderer {
    * are ORed, so the pin must be in each), and leaves binding to the scheduler.
    */
   static void pinToNode(PodSpec spec, String node) {
-    NodeSelectorRequirement onNode = new NodeSelectorRequirement("metadata.name", "In", List.of(node));
+    NodeSelectorRequirement onNode =
+        new NodeSelectorRequirement("metadata.name", "In", List.of(node));
     Affinity affinity = spec.getAffinity() == null ? new Affinity() : spec.getAffinity();
-    NodeAffinity nodeAffinity = affinity.getNodeAffinity() == null ? new NodeAffinity() : affinity.getNodeAffinity();
+    NodeAffinity nodeAffinity =
+        affinity.getNodeAffinity() == null ? new NodeAffinity() : affinity.getNodeAffinity();
     NodeSelector required = nodeAffinity.getRequiredDuringSchedulingIgnoredDuringExecution();
-    if (required == null || required.getNodeSelectorTerms() == null || required.getNodeSelectorTerms().isEmpty()) {
+    if (required == null
+        || required.getNodeSelectorTerms() == null
+        || required.getNodeSelectorTerms().isEmpty()) {
       required = new NodeSelector(List.of(new NodeSelectorTerm(null, null)));
     }
     List<NodeSelectorTerm> terms = new ArrayList<>();
     for (NodeSelectorTerm term : required.getNodeSelectorTerms()) {
-      List<NodeSelectorRequirement> fields = new ArrayList<>(term.getMatchFields() == null ? List.of() : term.getMatchFields());
+      List<NodeSelectorRequirement> fields =
+          new ArrayList<>(term.getMatchFields() == null ? List.of() : term.getMatchFields());
       fields.add(onNode);
       terms.add(new NodeSelectorTerm(term.getMatchExpressions(), fields));
     }
@@ -341,13 +400,23 @@ public final class GroupRenderer {
       return pod.getSpec().getNodeName();
     }
     Affinity affinity = pod.getSpec().getAffinity();
-    if (affinity == null || affinity.getNodeAffinity() == null
+    if (affinity == null
+        || affinity.getNodeAffinity() == null
         || affinity.getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution() == null) {
       return null;
     }
-    for (NodeSelectorTerm term : affinity.getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution().getNodeSelectorTerms()) {
-      for (NodeSelectorRequirement field : term.getMatchFields() == null ? List.<NodeSelectorRequirement>of() : term.getMatchFields()) {
-        if ("metadata.name".equals(field.getKey()) && "In".equals(field.getOperator()) && field.getValues().size() == 1) {
+    for (NodeSelectorTerm term :
+        affinity
+            .getNodeAffinity()
+            .getRequiredDuringSchedulingIgnoredDuringExecution()
+            .getNodeSelectorTerms()) {
+      for (NodeSelectorRequirement field :
+          term.getMatchFields() == null
+              ? List.<NodeSelectorRequirement>of()
+              : term.getMatchFields()) {
+        if ("metadata.name".equals(field.getKey())
+            && "In".equals(field.getOperator())
+            && field.getValues().size() == 1) {
           return field.getValues().get(0);
         }
       }
@@ -377,32 +446,49 @@ public final class GroupRenderer {
   private static SharedMemorySpec sharedMemory(SharedIpcGroupSpec spec) {
     SharedMemorySpec sharedMemory = spec.getSharedMemory();
     if (sharedMemory == null || sharedMemory.getSize() == null) {
-      throw new MergeConflict("SharedMemoryMissing", "spec.sharedMemory.size is required: say how much memory the members"
-          + " of an instance share (for example sharedMemory: {size: 512Mi})");
+      throw new MergeConflict(
+          "SharedMemoryMissing",
+          "spec.sharedMemory.size is required: say how much memory the members"
+              + " of an instance share (for example sharedMemory: {size: 512Mi})");
     }
     return sharedMemory;
   }
 
-  /** Adds {@code volume} (its source set) as the shared volume, mounted at mountPath in every container. */
+  /**
+   * Adds {@code volume} (its source set) as the shared volume, mounted at mountPath in every
+   * container.
+   */
   private static void addSharedVolume(PodSpec pod, Volume volume, SharedMemorySpec sharedMemory) {
-    String mountPath = sharedMemory.getMountPath() == null ? "/dev/shm" : sharedMemory.getMountPath();
+    String mountPath =
+        sharedMemory.getMountPath() == null ? "/dev/shm" : sharedMemory.getMountPath();
     if (pod.getVolumes() == null) {
       pod.setVolumes(new ArrayList<>());
     }
     for (Volume declared : pod.getVolumes()) {
       if (declared.getName().equals(SHARED_VOLUME)) {
-        throw new MergeConflict("a member declares a volume named " + SHARED_VOLUME + ", which the operator reserves"
-            + " for the shared memory; rename it");
+        throw new MergeConflict(
+            "a member declares a volume named "
+                + SHARED_VOLUME
+                + ", which the operator reserves"
+                + " for the shared memory; rename it");
       }
     }
     volume.setName(SHARED_VOLUME);
     pod.getVolumes().add(volume);
     for (Container container : pod.getContainers()) {
-      List<VolumeMount> mounts = new ArrayList<>(container.getVolumeMounts() == null ? List.of() : container.getVolumeMounts());
+      List<VolumeMount> mounts =
+          new ArrayList<>(
+              container.getVolumeMounts() == null ? List.of() : container.getVolumeMounts());
       for (VolumeMount mount : mounts) {
         if (mount.getMountPath().equals(mountPath)) {
-          throw new MergeConflict("container " + container.getName() + " already mounts volume " + mount.getName()
-              + " at " + mountPath + ", where the shared memory goes; change sharedMemory.mountPath or the mount");
+          throw new MergeConflict(
+              "container "
+                  + container.getName()
+                  + " already mounts volume "
+                  + mount.getName()
+                  + " at "
+                  + mountPath
+                  + ", where the shared memory goes; change sharedMemory.mountPath or the mount");
         }
       }
       VolumeMount shared = new VolumeMount();
@@ -415,8 +501,9 @@ public final class GroupRenderer {
 
   private String hash(PodTemplateSpec template) {
     try {
-      byte[] digest = MessageDigest.getInstance("SHA-256")
-          .digest(serialization.asJson(template).getBytes(StandardCharsets.UTF_8));
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256")
+              .digest(serialization.asJson(template).getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(digest, 0, 8);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is always present in the JDK", e);

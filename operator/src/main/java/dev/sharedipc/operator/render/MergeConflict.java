@@ -9,6 +9,7 @@ package dev.sharedipc.operator.render;
  */
 public class MergeConflict extends RuntimeException {
   private static final long serialVersionUID = 1L;
+
   /** The reason of member templates that cannot become one pod. */
   public static final String INVALID_MEMBER_TEMPLATES = "InvalidMemberTemplates";
 

@@ -21,17 +21,23 @@ import java.util.TreeSet;
  * of the members' budgets, per resource that any member sets at pod level. A member that sets none
  * for that resource contributes what its containers add up to, as Kubernetes would count it:
  * limits, the sum of its containers' limits (a member with an unlimited container cannot be summed,
- * since the pod-level limit would cap it: that is a {@link MergeConflict}); requests, the sum of its
- * containers' requests (a container's limit standing in for a missing request), else its pod-level
- * limit, else nothing. One member alone keeps its own {@code spec.resources} untouched.
+ * since the pod-level limit would cap it: that is a {@link MergeConflict}); requests, the sum of
+ * its containers' requests (a container's limit standing in for a missing request), else its
+ * pod-level limit, else nothing. One member alone keeps its own {@code spec.resources} untouched.
  */
 public final class PodLevelResources {
   private PodLevelResources() {}
 
   /** The merged pod's {@code spec.resources}, or null when no member sets any. */
   public static ResourceRequirements sum(List<MemberSpec> members) {
-    List<PodSpec> specs = members.stream().map(m -> m.getTemplate() == null || m.getTemplate().getSpec() == null
-        ? new PodSpec() : m.getTemplate().getSpec()).toList();
+    List<PodSpec> specs =
+        members.stream()
+            .map(
+                m ->
+                    m.getTemplate() == null || m.getTemplate().getSpec() == null
+                        ? new PodSpec()
+                        : m.getTemplate().getSpec())
+            .toList();
     if (specs.size() == 1) {
       return specs.get(0).getResources();
     }
@@ -51,7 +57,10 @@ public final class PodLevelResources {
       if (limited.contains(resource)) {
         BigDecimal total = BigDecimal.ZERO;
         for (int m = 0; m < specs.size(); m++) {
-          total = total.add(limit(specs.get(m), resource).orElseThrow(() -> unlimited(members, specs, resource)));
+          total =
+              total.add(
+                  limit(specs.get(m), resource)
+                      .orElseThrow(() -> unlimited(members, specs, resource)));
         }
         limits.put(resource, quantity(resource, total));
       }
@@ -73,7 +82,10 @@ public final class PodLevelResources {
     return limit == null ? null : Quantities.bytes(limit);
   }
 
-  /** A member's limit for the resource: pod-level, else the sum of its containers' when every one has one. */
+  /**
+   * A member's limit for the resource: pod-level, else the sum of its containers' when every one
+   * has one.
+   */
   private static Optional<BigDecimal> limit(PodSpec spec, String resource) {
     Quantity podLevel = map(spec.getResources(), true).get(resource);
     if (podLevel != null) {
@@ -90,7 +102,9 @@ public final class PodLevelResources {
     return Optional.of(total);
   }
 
-  /** A member's request for the resource, as Kubernetes would default it for the member's pod alone. */
+  /**
+   * A member's request for the resource, as Kubernetes would default it for the member's pod alone.
+   */
   private static BigDecimal request(PodSpec spec, String resource) {
     Quantity podLevel = map(spec.getResources(), false).get(resource);
     if (podLevel != null) {
@@ -99,8 +113,9 @@ public final class PodLevelResources {
     BigDecimal containers = BigDecimal.ZERO;
     boolean any = false;
     for (Container c : nullToEmpty(spec.getContainers())) {
-      Quantity request = Optional.ofNullable(map(c.getResources(), false).get(resource))
-          .orElse(map(c.getResources(), true).get(resource));
+      Quantity request =
+          Optional.ofNullable(map(c.getResources(), false).get(resource))
+              .orElse(map(c.getResources(), true).get(resource));
       if (request != null) {
         any = true;
         containers = containers.add(Quantities.amount(request));
@@ -108,8 +123,9 @@ public final class PodLevelResources {
     }
     // An init container runs alone: the pod needs the larger of it and the app containers together.
     for (Container c : nullToEmpty(spec.getInitContainers())) {
-      Quantity request = Optional.ofNullable(map(c.getResources(), false).get(resource))
-          .orElse(map(c.getResources(), true).get(resource));
+      Quantity request =
+          Optional.ofNullable(map(c.getResources(), false).get(resource))
+              .orElse(map(c.getResources(), true).get(resource));
       if (request != null) {
         any = true;
         containers = containers.max(Quantities.amount(request));
@@ -122,7 +138,8 @@ public final class PodLevelResources {
     return podLimit == null ? BigDecimal.ZERO : Quantities.amount(podLimit);
   }
 
-  private static MergeConflict unlimited(List<MemberSpec> members, List<PodSpec> specs, String resource) {
+  private static MergeConflict unlimited(
+      List<MemberSpec> members, List<PodSpec> specs, String resource) {
     List<String> setting = new ArrayList<>();
     String without = null;
     for (int m = 0; m < specs.size(); m++) {
@@ -132,18 +149,36 @@ public final class PodLevelResources {
         without = members.get(m).getName();
       }
     }
-    return new MergeConflict("member " + String.join(", ", setting) + " sets a pod-level " + resource + " limit"
-        + " (spec.resources.limits." + resource + ") but member " + without + " has a container without a " + resource
-        + " limit; SamePod members become one pod, whose pod-level limit is the sum of the members' limits and caps"
-        + " every container: give member " + without + " a pod-level " + resource + " limit or one on each of its"
-        + " containers");
+    return new MergeConflict(
+        "member "
+            + String.join(", ", setting)
+            + " sets a pod-level "
+            + resource
+            + " limit"
+            + " (spec.resources.limits."
+            + resource
+            + ") but member "
+            + without
+            + " has a container without a "
+            + resource
+            + " limit; SamePod members become one pod, whose pod-level limit is the sum of the members' limits and caps"
+            + " every container: give member "
+            + without
+            + " a pod-level "
+            + resource
+            + " limit or one on each of its"
+            + " containers");
   }
 
-  /** Bytes for memory-like resources (as a user writes them, e.g. 768Mi); plain decimals (e.g. 1.5) for the rest. */
+  /**
+   * Bytes for memory-like resources (as a user writes them, e.g. 768Mi); plain decimals (e.g. 1.5)
+   * for the rest.
+   */
   private static Quantity quantity(String resource, BigDecimal amount) {
     if ("cpu".equals(resource)) {
       BigDecimal millis = amount.movePointRight(3);
-      return millis.stripTrailingZeros().scale() <= 0 && millis.remainder(BigDecimal.valueOf(1000)).signum() != 0
+      return millis.stripTrailingZeros().scale() <= 0
+              && millis.remainder(BigDecimal.valueOf(1000)).signum() != 0
           ? new Quantity(millis.toBigInteger().toString(), "m")
           : new Quantity(amount.stripTrailingZeros().toPlainString());
     }

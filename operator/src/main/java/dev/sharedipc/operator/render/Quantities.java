@@ -11,10 +11,14 @@ public final class Quantities {
   private Quantities() {}
 
   public static long bytes(Quantity quantity) {
-    return Quantity.getAmountInBytes(quantity).setScale(0, java.math.RoundingMode.CEILING).longValueExact();
+    return Quantity.getAmountInBytes(quantity)
+        .setScale(0, java.math.RoundingMode.CEILING)
+        .longValueExact();
   }
 
-  /** Exact binary-unit form when there is one (256Mi), else plain bytes: what a user would write. */
+  /**
+   * Exact binary-unit form when there is one (256Mi), else plain bytes: what a user would write.
+   */
   public static Quantity ofBytes(long bytes) {
     BigInteger value = BigInteger.valueOf(bytes);
     int unit = 0;

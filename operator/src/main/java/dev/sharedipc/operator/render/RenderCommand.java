@@ -33,11 +33,17 @@ import picocli.CommandLine.Option;
       "(the reasons go to stderr)."
     })
 public final class RenderCommand implements Callable<Integer> {
-  @Option(names = {"-f", "--filename"}, required = true, paramLabel = "FILE",
+  @Option(
+      names = {"-f", "--filename"},
+      required = true,
+      paramLabel = "FILE",
       description = "YAML file with one or more documents ('-' reads standard input). Repeatable.")
   List<String> files = new ArrayList<>();
 
-  @Option(names = {"-n", "--namespace"}, paramLabel = "NS", defaultValue = "default",
+  @Option(
+      names = {"-n", "--namespace"},
+      paramLabel = "NS",
+      defaultValue = "default",
       description = "Namespace for groups that name none (default: ${DEFAULT-VALUE}).")
   String namespace = "default";
 
@@ -70,23 +76,39 @@ public final class RenderCommand implements Callable<Integer> {
         invalid++;
         continue;
       } catch (IOException e) {
-        err.println("render: " + file + ": cannot read it as YAML: " + e.getMessage().lines().findFirst().orElse(""));
+        err.println(
+            "render: "
+                + file
+                + ": cannot read it as YAML: "
+                + e.getMessage().lines().findFirst().orElse(""));
         invalid++;
         continue;
       }
       for (JsonNode document : documents) {
         if (!"SharedIpcGroup".equals(document.path("kind").asText())) {
-          err.println("render: " + file + ": skipping " + document.path("kind").asText("a document without kind")
-              + " " + document.path("metadata").path("name").asText(""));
+          err.println(
+              "render: "
+                  + file
+                  + ": skipping "
+                  + document.path("kind").asText("a document without kind")
+                  + " "
+                  + document.path("metadata").path("name").asText(""));
           continue;
         }
         groups++;
-        String named = document.path("metadata").path("namespace").asText(namespace) + "/"
-            + document.path("metadata").path("name").asText("(no name)");
+        String named =
+            document.path("metadata").path("namespace").asText(namespace)
+                + "/"
+                + document.path("metadata").path("name").asText("(no name)");
         List<String> problems = schema.problems(document);
         if (!problems.isEmpty()) {
           invalid++;
-          err.println("render: " + file + ": SharedIpcGroup " + named + " is invalid (the API server would refuse it):");
+          err.println(
+              "render: "
+                  + file
+                  + ": SharedIpcGroup "
+                  + named
+                  + " is invalid (the API server would refuse it):");
           problems.forEach(p -> err.println("  " + p));
           continue;
         }
@@ -97,18 +119,36 @@ public final class RenderCommand implements Callable<Integer> {
         String id = group.getMetadata().getNamespace() + "/" + group.getMetadata().getName();
         try {
           DesiredState desired = renderer.render(group);
-          out.println("# SharedIpcGroup " + id + ": " + desired.pods().size() + " pod(s), placement "
-              + group.getSpec().getPlacement()
-              + (group.getSpec().getPlacement() == Placement.SameNode ? " (the node of each instance is chosen at placement)" : ""));
-          out.println("# MemoryAccounted=" + (Boolean.TRUE.equals(desired.memory().holds()) ? "True" : "False") + " ("
-              + desired.memory().reason() + "): " + desired.memory().message());
+          out.println(
+              "# SharedIpcGroup "
+                  + id
+                  + ": "
+                  + desired.pods().size()
+                  + " pod(s), placement "
+                  + group.getSpec().getPlacement()
+                  + (group.getSpec().getPlacement() == Placement.SameNode
+                      ? " (the node of each instance is chosen at placement)"
+                      : ""));
+          out.println(
+              "# MemoryAccounted="
+                  + (Boolean.TRUE.equals(desired.memory().holds()) ? "True" : "False")
+                  + " ("
+                  + desired.memory().reason()
+                  + "): "
+                  + desired.memory().message());
           for (Pod pod : desired.pods()) {
             String yaml = serialization.asYaml(pod);
             out.print(yaml.startsWith("---") ? yaml : "---\n" + yaml);
           }
         } catch (MergeConflict e) {
           failures++;
-          err.println("render: SharedIpcGroup " + id + " cannot be rendered (" + e.reason() + "): " + e.getMessage());
+          err.println(
+              "render: SharedIpcGroup "
+                  + id
+                  + " cannot be rendered ("
+                  + e.reason()
+                  + "): "
+                  + e.getMessage());
         }
       }
     }
@@ -124,7 +164,8 @@ public final class RenderCommand implements Callable<Integer> {
 
   private static List<JsonNode> documents(String file) throws IOException {
     try (InputStream in = "-".equals(file) ? System.in : Files.newInputStream(Path.of(file));
-        MappingIterator<JsonNode> docs = new YAMLMapper().readerFor(JsonNode.class).readValues(in)) {
+        MappingIterator<JsonNode> docs =
+            new YAMLMapper().readerFor(JsonNode.class).readValues(in)) {
       List<JsonNode> result = new ArrayList<>();
       while (docs.hasNextValue()) {
         JsonNode doc = docs.nextValue();

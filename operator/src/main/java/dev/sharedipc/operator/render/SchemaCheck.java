@@ -18,15 +18,17 @@ import java.util.regex.PatternSyntaxException;
  * Checks a SharedIpcGroup document offline the way the API server checks it at admission, with the
  * OpenAPI schema of the CRD the api jar carries (generated from the same model): unknown fields
  * (kubectl's strict field validation), types, required fields, enums, patterns, bounds, and the
- * quantity rule of the size fields. Its messages name the field as the API server does
- * ({@code spec.sharedMemory.size: Invalid value: "512MB": ...}). The other CEL rules are the
- * renderer's to judge. A pure function of the document.
+ * quantity rule of the size fields. Its messages name the field as the API server does ({@code
+ * spec.sharedMemory.size: Invalid value: "512MB": ...}). The other CEL rules are the renderer's to
+ * judge. A pure function of the document.
  */
 public final class SchemaCheck {
   private static final String CRD = "/META-INF/sharedipc/crds/sharedipcgroups.sharedipc.dev.yaml";
+
   /** A Kubernetes quantity (k8s.io/apimachinery resource.Quantity's grammar). */
   private static final Pattern QUANTITY =
       Pattern.compile("[+-]?(\\d+(\\.\\d*)?|\\.\\d+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?\\d+)?");
+
   /** Fields every object has; the CRD schema leaves them to the API server itself. */
   private static final Set<String> OBJECT_FIELDS = Set.of("apiVersion", "kind", "metadata");
 
@@ -40,29 +42,37 @@ public final class SchemaCheck {
   public static SchemaCheck sharedIpcGroup() {
     try (InputStream in = SchemaCheck.class.getResourceAsStream(CRD)) {
       if (in == null) {
-        throw new IllegalStateException(CRD + " is not on the classpath (the api jar carries it: rebuild it)");
+        throw new IllegalStateException(
+            CRD + " is not on the classpath (the api jar carries it: rebuild it)");
       }
       JsonNode crd = new YAMLMapper().readTree(in);
-      return new SchemaCheck(crd.path("spec").path("versions").path(0).path("schema").path("openAPIV3Schema"));
+      return new SchemaCheck(
+          crd.path("spec").path("versions").path(0).path("schema").path("openAPIV3Schema"));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + CRD, e);
     }
   }
 
-  /** What the API server would refuse in {@code document}, one line per problem; empty when nothing. */
+  /**
+   * What the API server would refuse in {@code document}, one line per problem; empty when nothing.
+   */
   public List<String> problems(JsonNode document) {
     List<String> problems = new ArrayList<>();
     if (document.path("metadata").path("name").asText("").isBlank()) {
       problems.add("metadata.name: Required value");
     }
     if (!"sharedipc.dev/v1alpha1".equals(document.path("apiVersion").asText())) {
-      problems.add("apiVersion: Unsupported value: \"" + document.path("apiVersion").asText() + "\": supported value: \"sharedipc.dev/v1alpha1\"");
+      problems.add(
+          "apiVersion: Unsupported value: \""
+              + document.path("apiVersion").asText()
+              + "\": supported value: \"sharedipc.dev/v1alpha1\"");
     }
     check(document, schema, "", OBJECT_FIELDS, problems);
     return problems;
   }
 
-  private void check(JsonNode node, JsonNode schema, String path, Set<String> alsoAllowed, List<String> problems) {
+  private void check(
+      JsonNode node, JsonNode schema, String path, Set<String> alsoAllowed, List<String> problems) {
     if (node == null || node.isNull() || schema.isMissingNode()) {
       return;
     }
@@ -81,17 +91,20 @@ public final class SchemaCheck {
           problems.add(field(path) + ": Invalid value: " + shown(node) + ": must be true or false");
         }
       }
-      default -> { }
+      default -> {}
     }
   }
 
-  private void object(JsonNode node, JsonNode schema, String path, Set<String> alsoAllowed, List<String> problems) {
+  private void object(
+      JsonNode node, JsonNode schema, String path, Set<String> alsoAllowed, List<String> problems) {
     if (!node.isObject()) {
       problems.add(field(path) + ": Invalid value: " + shown(node) + ": must be an object");
       return;
     }
     JsonNode properties = schema.path("properties");
-    boolean open = schema.path("x-kubernetes-preserve-unknown-fields").asBoolean(false) || !properties.isObject();
+    boolean open =
+        schema.path("x-kubernetes-preserve-unknown-fields").asBoolean(false)
+            || !properties.isObject();
     for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> entry = it.next();
       String child = path.isEmpty() ? entry.getKey() : path + "." + entry.getKey();
@@ -102,7 +115,14 @@ public final class SchemaCheck {
       } else if (!open && !alsoAllowed.contains(entry.getKey())) {
         Set<String> known = new TreeSet<>();
         properties.fieldNames().forEachRemaining(known::add);
-        problems.add("unknown field \"" + child + "\" (" + field(path) + " has " + String.join(", ", known) + ")");
+        problems.add(
+            "unknown field \""
+                + child
+                + "\" ("
+                + field(path)
+                + " has "
+                + String.join(", ", known)
+                + ")");
       }
     }
     for (JsonNode required : schema.path("required")) {
@@ -118,10 +138,21 @@ public final class SchemaCheck {
       return;
     }
     if (schema.has("minItems") && node.size() < schema.get("minItems").asInt()) {
-      problems.add(field(path) + ": Invalid value: " + node.size() + " items: must have at least " + schema.get("minItems").asInt());
+      problems.add(
+          field(path)
+              + ": Invalid value: "
+              + node.size()
+              + " items: must have at least "
+              + schema.get("minItems").asInt());
     }
     if (schema.has("maxItems") && node.size() > schema.get("maxItems").asInt()) {
-      problems.add(field(path) + ": Too many: " + node.size() + ": must have at most " + schema.get("maxItems").asInt() + " items");
+      problems.add(
+          field(path)
+              + ": Too many: "
+              + node.size()
+              + ": must have at most "
+              + schema.get("maxItems").asInt()
+              + " items");
     }
     for (int i = 0; i < node.size(); i++) {
       check(node.get(i), schema.path("items"), path + "[" + i + "]", Set.of(), problems);
@@ -138,46 +169,83 @@ public final class SchemaCheck {
       List<String> allowed = new ArrayList<>();
       schema.path("enum").forEach(v -> allowed.add(v.asText()));
       if (!allowed.contains(text)) {
-        problems.add(field(path) + ": Unsupported value: \"" + text + "\": supported values: \"" + String.join("\", \"", allowed) + "\"");
+        problems.add(
+            field(path)
+                + ": Unsupported value: \""
+                + text
+                + "\": supported values: \""
+                + String.join("\", \"", allowed)
+                + "\"");
       }
     }
     if (schema.has("pattern") && !matches(schema.get("pattern").asText(), text)) {
-      problems.add(field(path) + ": Invalid value: \"" + text + "\": should match '" + schema.get("pattern").asText() + "'");
+      problems.add(
+          field(path)
+              + ": Invalid value: \""
+              + text
+              + "\": should match '"
+              + schema.get("pattern").asText()
+              + "'");
     }
     if (schema.has("maxLength") && text.length() > schema.get("maxLength").asInt()) {
-      problems.add(field(path) + ": Too long: may not be longer than " + schema.get("maxLength").asInt());
+      problems.add(
+          field(path) + ": Too long: may not be longer than " + schema.get("maxLength").asInt());
     }
     if (schema.has("minLength") && text.length() < schema.get("minLength").asInt()) {
-      problems.add(field(path) + ": Invalid value: \"" + text + "\": should be at least " + schema.get("minLength").asInt() + " chars long");
+      problems.add(
+          field(path)
+              + ": Invalid value: \""
+              + text
+              + "\": should be at least "
+              + schema.get("minLength").asInt()
+              + " chars long");
     }
   }
 
-  private void number(JsonNode node, JsonNode schema, String path, boolean ok, String type, List<String> problems) {
+  private void number(
+      JsonNode node, JsonNode schema, String path, boolean ok, String type, List<String> problems) {
     if (!ok) {
       problems.add(field(path) + ": Invalid value: " + shown(node) + ": must be an " + type);
       return;
     }
     if (schema.has("minimum") && node.asDouble() < schema.get("minimum").asDouble()) {
-      problems.add(field(path) + ": Invalid value: " + node.asText() + ": should be greater than or equal to " + schema.get("minimum").asText());
+      problems.add(
+          field(path)
+              + ": Invalid value: "
+              + node.asText()
+              + ": should be greater than or equal to "
+              + schema.get("minimum").asText());
     }
     if (schema.has("maximum") && node.asDouble() > schema.get("maximum").asDouble()) {
-      problems.add(field(path) + ": Invalid value: " + node.asText() + ": should be less than or equal to " + schema.get("maximum").asText());
+      problems.add(
+          field(path)
+              + ": Invalid value: "
+              + node.asText()
+              + ": should be less than or equal to "
+              + schema.get("maximum").asText());
     }
   }
 
   /** Integer or string; where a rule of the field asks for a positive quantity, that too. */
   private void intOrString(JsonNode node, JsonNode schema, String path, List<String> problems) {
     if (!node.isIntegralNumber() && !node.isTextual()) {
-      problems.add(field(path) + ": Invalid value: " + shown(node) + ": must be an integer or a string");
+      problems.add(
+          field(path) + ": Invalid value: " + shown(node) + ": must be an integer or a string");
       return;
     }
     for (JsonNode validation : schema.path("x-kubernetes-validations")) {
       if (!validation.path("rule").asText().contains("isQuantity(self)")) {
         continue;
       }
-      boolean positive = node.isIntegralNumber() ? node.asLong() > 0 : isPositiveQuantity(node.asText());
+      boolean positive =
+          node.isIntegralNumber() ? node.asLong() > 0 : isPositiveQuantity(node.asText());
       if (!positive) {
-        problems.add(field(path) + ": Invalid value: " + shown(node) + ": " + validation.path("message").asText("must be a positive quantity"));
+        problems.add(
+            field(path)
+                + ": Invalid value: "
+                + shown(node)
+                + ": "
+                + validation.path("message").asText("must be a positive quantity"));
       }
     }
   }

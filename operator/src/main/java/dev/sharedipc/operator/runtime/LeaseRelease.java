@@ -28,14 +28,17 @@ final class LeaseRelease {
   }
 
   /**
-   * Clears the lease if this process holds it. Call it only once the controllers have stopped:
-   * the next leader must never reconcile next to this one. Never throws: a lease that cannot be
+   * Clears the lease if this process holds it. Call it only once the controllers have stopped: the
+   * next leader must never reconcile next to this one. Never throws: a lease that cannot be
    * released still expires.
    */
   void release() {
     try {
-      Lease lease = client.leases().inNamespace(namespace).withName(OperatorRuntime.LEASE_NAME).get();
-      if (lease == null || lease.getSpec() == null || !identity.equals(lease.getSpec().getHolderIdentity())) {
+      Lease lease =
+          client.leases().inNamespace(namespace).withName(OperatorRuntime.LEASE_NAME).get();
+      if (lease == null
+          || lease.getSpec() == null
+          || !identity.equals(lease.getSpec().getHolderIdentity())) {
         return;
       }
       ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
@@ -43,13 +46,20 @@ final class LeaseRelease {
       lease.getSpec().setLeaseDurationSeconds(1);
       lease.getSpec().setAcquireTime(now);
       lease.getSpec().setRenewTime(now);
-      // An update carries the resourceVersion just read: if anyone changed the lease since, it fails.
+      // An update carries the resourceVersion just read: if anyone changed the lease since, it
+      // fails.
       client.resource(lease).update();
-      LOG.info("leader election: lease {}/{} released; a standby takes over at its next try", namespace,
+      LOG.info(
+          "leader election: lease {}/{} released; a standby takes over at its next try",
+          namespace,
           OperatorRuntime.LEASE_NAME);
     } catch (KubernetesClientException e) {
-      LOG.warn("leader election: could not release lease {}/{} (HTTP {}: {}); a standby takes it once it expires",
-          namespace, OperatorRuntime.LEASE_NAME, e.getCode(), e.getMessage());
+      LOG.warn(
+          "leader election: could not release lease {}/{} (HTTP {}: {}); a standby takes it once it expires",
+          namespace,
+          OperatorRuntime.LEASE_NAME,
+          e.getCode(),
+          e.getMessage());
     }
   }
 }

@@ -13,9 +13,9 @@ import java.util.function.BooleanSupplier;
 
 /**
  * JOSDK's metrics hooks as Prometheus metrics: reconciliations by result, their duration, and
- * failures by exception type; and what node reports cost: report updates, the groups they woke
- * and the reports group reconciles read. Labels stay bounded (controller, result, exception
- * class): never a resource name.
+ * failures by exception type; and what node reports cost: report updates, the groups they woke and
+ * the reports group reconciles read. Labels stay bounded (controller, result, exception class):
+ * never a resource name.
  */
 public class ReconcileMetrics implements Metrics, GroupReconciles {
   private final Counter reconciliations;
@@ -29,40 +29,51 @@ public class ReconcileMetrics implements Metrics, GroupReconciles {
 
   public ReconcileMetrics(PrometheusRegistry registry) {
     this.registry = registry;
-    reconciliations = Counter.builder()
-        .name("sharedipc_operator_reconciliations_total")
-        .help("Reconciliations finished, by controller and result (success or error).")
-        .labelNames("controller", "result")
-        .register(registry);
-    failures = Counter.builder()
-        .name("sharedipc_operator_reconcile_errors_total")
-        .help("Reconciliations that threw, by controller and exception class.")
-        .labelNames("controller", "exception")
-        .register(registry);
-    duration = Histogram.builder()
-        .name("sharedipc_operator_reconcile_duration_seconds")
-        .help("Time spent in one reconciliation, by controller.")
-        .labelNames("controller")
-        .classicOnly()
-        .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
-        .register(registry);
-    reportUpdates = Counter.builder()
-        .name("sharedipc_operator_node_report_updates_total")
-        .help("SharedIpcNode events (a report written by an agent, or its removal) seen by the group controller.")
-        .register(registry);
-    groupsWoken = Counter.builder()
-        .name("sharedipc_operator_groups_woken_by_reports_total")
-        .help("Group reconciles those SharedIpcNode events asked for (the groups each report names or named).")
-        .register(registry);
-    reportsRead = Counter.builder()
-        .name("sharedipc_operator_node_reports_read_total")
-        .help("SharedIpcNode reports read by group reconciles (only the reports that can count for the group).")
-        .register(registry);
-    statusWrites = Counter.builder()
-        .name("sharedipc_operator_group_status_writes_total")
-        .help("Group reconciles by whether they wrote status (written) or found it unchanged and skipped the write (skipped).")
-        .labelNames("result")
-        .register(registry);
+    reconciliations =
+        Counter.builder()
+            .name("sharedipc_operator_reconciliations_total")
+            .help("Reconciliations finished, by controller and result (success or error).")
+            .labelNames("controller", "result")
+            .register(registry);
+    failures =
+        Counter.builder()
+            .name("sharedipc_operator_reconcile_errors_total")
+            .help("Reconciliations that threw, by controller and exception class.")
+            .labelNames("controller", "exception")
+            .register(registry);
+    duration =
+        Histogram.builder()
+            .name("sharedipc_operator_reconcile_duration_seconds")
+            .help("Time spent in one reconciliation, by controller.")
+            .labelNames("controller")
+            .classicOnly()
+            .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+            .register(registry);
+    reportUpdates =
+        Counter.builder()
+            .name("sharedipc_operator_node_report_updates_total")
+            .help(
+                "SharedIpcNode events (a report written by an agent, or its removal) seen by the group controller.")
+            .register(registry);
+    groupsWoken =
+        Counter.builder()
+            .name("sharedipc_operator_groups_woken_by_reports_total")
+            .help(
+                "Group reconciles those SharedIpcNode events asked for (the groups each report names or named).")
+            .register(registry);
+    reportsRead =
+        Counter.builder()
+            .name("sharedipc_operator_node_reports_read_total")
+            .help(
+                "SharedIpcNode reports read by group reconciles (only the reports that can count for the group).")
+            .register(registry);
+    statusWrites =
+        Counter.builder()
+            .name("sharedipc_operator_group_status_writes_total")
+            .help(
+                "Group reconciles by whether they wrote status (written) or found it unchanged and skipped the write (skipped).")
+            .labelNames("result")
+            .register(registry);
   }
 
   @Override
@@ -88,7 +99,8 @@ public class ReconcileMetrics implements Metrics, GroupReconciles {
   public void exposeStarted(BooleanSupplier started) {
     GaugeWithCallback.builder()
         .name("sharedipc_operator_controllers_started")
-        .help("1 while this process runs its controllers (with leader election: while it holds the lease), else 0.")
+        .help(
+            "1 while this process runs its controllers (with leader election: while it holds the lease), else 0.")
         .callback(cb -> cb.call(started.getAsBoolean() ? 1 : 0))
         .register(registry);
   }
@@ -111,7 +123,8 @@ public class ReconcileMetrics implements Metrics, GroupReconciles {
   }
 
   @Override
-  public void failedReconciliation(HasMetadata resource, Exception exception, Map<String, Object> metadata) {
+  public void failedReconciliation(
+      HasMetadata resource, Exception exception, Map<String, Object> metadata) {
     // counted in timeControllerExecution, which sees every execution
   }
 }

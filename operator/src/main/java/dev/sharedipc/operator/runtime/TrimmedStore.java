@@ -11,9 +11,9 @@ import java.util.stream.Stream;
 
 /**
  * An informer cache that keeps each object without the fields the operator never reads: every
- * object's {@code metadata.managedFields} (the server-side apply bookkeeping, often larger than
- * the rest of a pod), and a Node's image list. At 1,000 groups these are most of the operator's
- * live heap; nothing the operator writes is built from a cached object's managedFields.
+ * object's {@code metadata.managedFields} (the server-side apply bookkeeping, often larger than the
+ * rest of a pod), and a Node's image list. At 1,000 groups these are most of the operator's live
+ * heap; nothing the operator writes is built from a cached object's managedFields.
  */
 public final class TrimmedStore<T extends HasMetadata> implements ItemStore<T> {
   private final BasicItemStore<T> store = new BasicItemStore<>(Cache::metaNamespaceKeyFunc);
@@ -28,27 +28,36 @@ public final class TrimmedStore<T extends HasMetadata> implements ItemStore<T> {
     return new TrimmedStore<>(TrimmedStore::dropManagedFields);
   }
 
-  /** A cache of custom resources without managedFields and status, for a reader of their spec alone. */
+  /**
+   * A cache of custom resources without managedFields and status, for a reader of their spec alone.
+   */
   public static <T extends CustomResource<?, ?>> TrimmedStore<T> specOnly() {
-    return new TrimmedStore<>(object -> {
-      dropManagedFields(object);
-      object.setStatus(null);
-      return object;
-    });
+    return new TrimmedStore<>(
+        object -> {
+          dropManagedFields(object);
+          object.setStatus(null);
+          return object;
+        });
   }
 
-  /** A cache of Nodes without managedFields and without their image lists (placement reads neither). */
+  /**
+   * A cache of Nodes without managedFields and without their image lists (placement reads neither).
+   */
   public static TrimmedStore<Node> nodes() {
-    return new TrimmedStore<>(node -> {
-      dropManagedFields(node);
-      if (node.getStatus() != null) {
-        node.getStatus().setImages(null);
-      }
-      return node;
-    });
+    return new TrimmedStore<>(
+        node -> {
+          dropManagedFields(node);
+          if (node.getStatus() != null) {
+            node.getStatus().setImages(null);
+          }
+          return node;
+        });
   }
 
-  /** The object as cached: the same object, its unread fields cleared (informers hand each object to the cache once). */
+  /**
+   * The object as cached: the same object, its unread fields cleared (informers hand each object to
+   * the cache once).
+   */
   static <T extends HasMetadata> T dropManagedFields(T object) {
     if (object.getMetadata() != null) {
       object.getMetadata().setManagedFields(null);

@@ -12,8 +12,9 @@ import java.util.SortedMap;
  * What the SameNode planner decided for one group in one pass.
  *
  * @param nodeByInstance the node of every instance that has one (kept or newly placed)
- * @param evictions pods to delete now, each with the reason (timed out, node lost), whole instances at a time;
- *     a member lost or outdated is not an eviction: the sync re-creates or replaces it in place
+ * @param evictions pods to delete now, each with the reason (timed out, node lost), whole instances
+ *     at a time; a member lost or outdated is not an eviction: the sync re-creates or replaces it
+ *     in place
  * @param waiting instances no node can take yet, with the placer's message
  * @param waitingReason the placer's reason for those (NoNodeFits, NoNodes)
  * @param recheckIn when to look again even if nothing changes (a timeout falls due), if ever

@@ -41,7 +41,12 @@ public final class SameNodeSync implements GroupSync {
   private final GroupEvents events;
   private final Clock clock;
 
-  public SameNodeSync(SameNodePlanner planner, GroupRenderer renderer, OwnedPods pods, GroupEvents events, Clock clock) {
+  public SameNodeSync(
+      SameNodePlanner planner,
+      GroupRenderer renderer,
+      OwnedPods pods,
+      GroupEvents events,
+      Clock clock) {
     this.planner = planner;
     this.rollout = new SameNodeRollout();
     this.renderer = renderer;
@@ -51,13 +56,20 @@ public final class SameNodeSync implements GroupSync {
   }
 
   @Override
-  public SyncResult sync(SharedIpcGroup group, DesiredState unplaced, List<Pod> owned, Cluster cluster) {
-    SameNodePlan plan = planner.plan(group, owned, cluster.nodes().get(), cluster.allPods().get(), clock.instant());
+  public SyncResult sync(
+      SharedIpcGroup group, DesiredState unplaced, List<Pod> owned, Cluster cluster) {
+    SameNodePlan plan =
+        planner.plan(group, owned, cluster.nodes().get(), cluster.allPods().get(), clock.instant());
     Set<String> gone = new HashSet<>(moveWhole(group, plan.evictions()));
-    DesiredState desired = renderer.renderSameNode(group, plan.nodeByInstance(), SharedMemoryMedia.inUse(owned));
-    List<Pod> live = owned.stream()
-        .filter(p -> !gone.contains(p.getMetadata().getUid()) && p.getMetadata().getDeletionTimestamp() == null)
-        .toList();
+    DesiredState desired =
+        renderer.renderSameNode(group, plan.nodeByInstance(), SharedMemoryMedia.inUse(owned));
+    List<Pod> live =
+        owned.stream()
+            .filter(
+                p ->
+                    !gone.contains(p.getMetadata().getUid())
+                        && p.getMetadata().getDeletionTimestamp() == null)
+            .toList();
     boolean refused = false;
     for (SameNodeRollout.Removal removal : rollout.step(group, desired, live)) {
       if (remove(group, removal)) {
@@ -68,16 +80,29 @@ public final class SameNodeSync implements GroupSync {
     }
     // A name still held in the cache (terminating, or removed just now) is created when its delete
     // event comes back: the API server would refuse it until then.
-    Map<String, Pod> held = owned.stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), Function.identity()));
+    Map<String, Pod> held =
+        owned.stream()
+            .collect(Collectors.toMap(p -> p.getMetadata().getName(), Function.identity()));
     Set<Integer> switching = SameNodeRollout.heldForMediumChange(desired.pods(), owned);
-    List<Pod> toCreate = desired.pods().stream().filter(p -> !switching.contains(SameNodePlanner.instanceOf(p))).toList();
+    List<Pod> toCreate =
+        desired.pods().stream()
+            .filter(p -> !switching.contains(SameNodePlanner.instanceOf(p)))
+            .toList();
     Blockers blockers = pods.createMissing(group, toCreate, held, events);
-    List<Pod> standing = owned.stream().filter(p -> !gone.contains(p.getMetadata().getUid())).toList();
+    List<Pod> standing =
+        owned.stream().filter(p -> !gone.contains(p.getMetadata().getUid())).toList();
     Optional<Duration> recheck = plan.recheckIn();
     if (refused && recheck.map(d -> d.compareTo(SyncResult.EVICTION_RETRY) > 0).orElse(true)) {
       recheck = Optional.of(SyncResult.EVICTION_RETRY);
     }
-    return new SyncResult(desired, standing, blockers, plan.waiting(), plan.waitingReason(), recheck, plan.placements());
+    return new SyncResult(
+        desired,
+        standing,
+        blockers,
+        plan.waiting(),
+        plan.waitingReason(),
+        recheck,
+        plan.placements());
   }
 
   /**
@@ -87,26 +112,40 @@ public final class SameNodeSync implements GroupSync {
    * budget has nothing to protect, and holding them would only keep the instance down.
    */
   private List<String> moveWhole(SharedIpcGroup group, List<SameNodePlan.Eviction> evictions) {
-    Map<String, List<SameNodePlan.Eviction>> byMessage = evictions.stream().collect(
-        Collectors.groupingBy(e -> e.reason() + ": " + e.message(), LinkedHashMap::new, Collectors.toList()));
+    Map<String, List<SameNodePlan.Eviction>> byMessage =
+        evictions.stream()
+            .collect(
+                Collectors.groupingBy(
+                    e -> e.reason() + ": " + e.message(), LinkedHashMap::new, Collectors.toList()));
     List<String> gone = new ArrayList<>();
-    byMessage.values().forEach(same -> {
-      SameNodePlan.Eviction first = same.get(0);
-      LOG.info("group={}/{} decision=move-whole pods={} reason={} message=\"{}\"", group.getMetadata().getNamespace(),
-          group.getMetadata().getName(), same.stream().map(e -> e.pod().getMetadata().getName()).toList(), first.reason(),
-          first.message());
-      for (SameNodePlan.Eviction eviction : same) {
-        Pod pod = eviction.pod();
-        // A pod whose node is gone, or that never ran, has no kubelet that will confirm a graceful
-        // delete; it would block its successor's name for minutes. Remove it at once, as the pod
-        // garbage collector eventually would.
-        boolean force = "NodeLost".equals(first.reason())
-            || pod.getStatus() == null || !"Running".equals(pod.getStatus().getPhase());
-        pods.delete(group, pod, force ? 0L : null);
-        gone.add(pod.getMetadata().getUid());
-      }
-      events.warning(group, first.reason(), first.message());
-    });
+    byMessage
+        .values()
+        .forEach(
+            same -> {
+              SameNodePlan.Eviction first = same.get(0);
+              LOG.info(
+                  "group={}/{} decision=move-whole pods={} reason={} message=\"{}\"",
+                  group.getMetadata().getNamespace(),
+                  group.getMetadata().getName(),
+                  same.stream().map(e -> e.pod().getMetadata().getName()).toList(),
+                  first.reason(),
+                  first.message());
+              for (SameNodePlan.Eviction eviction : same) {
+                Pod pod = eviction.pod();
+                // A pod whose node is gone, or that never ran, has no kubelet that will confirm a
+                // graceful
+                // delete; it would block its successor's name for minutes. Remove it at once, as
+                // the pod
+                // garbage collector eventually would.
+                boolean force =
+                    "NodeLost".equals(first.reason())
+                        || pod.getStatus() == null
+                        || !"Running".equals(pod.getStatus().getPhase());
+                pods.delete(group, pod, force ? 0L : null);
+                gone.add(pod.getMetadata().getUid());
+              }
+              events.warning(group, first.reason(), first.message());
+            });
     return gone;
   }
 
@@ -114,8 +153,13 @@ public final class SameNodeSync implements GroupSync {
     Pod pod = removal.pod();
     boolean removed = removal.evict() ? pods.evict(group, pod) : pods.delete(group, pod, null);
     if (removed) {
-      LOG.info("group={}/{} decision=remove pod={} uid={} reason={} message=\"{}\"", group.getMetadata().getNamespace(),
-          group.getMetadata().getName(), pod.getMetadata().getName(), pod.getMetadata().getUid(), removal.reason(),
+      LOG.info(
+          "group={}/{} decision=remove pod={} uid={} reason={} message=\"{}\"",
+          group.getMetadata().getNamespace(),
+          group.getMetadata().getName(),
+          pod.getMetadata().getName(),
+          pod.getMetadata().getUid(),
+          removal.reason(),
           removal.message());
       events.normal(group, removal.reason(), removal.message());
     }

@@ -12,15 +12,16 @@ import java.util.concurrent.ConcurrentHashMap;
  * The bound on placing an instance again after the kube-scheduler refused a member on the node it
  * was pinned to. The placer judges what it can (resources, host ports, taints, affinities, pod
  * anti-affinity per hostname); what it cannot (topology spread, anti-affinity per zone, volume
- * topology, ...) only the scheduler sees, by leaving a pinned pod Pending with
- * {@code PodScheduled=False, reason Unschedulable}. Deleting and placing such an instance again is
- * worth a few tries (another node may suit the scheduler); forever it is a loop of evictions. So:
- * after {@link #MAX_REFUSED_PLACEMENTS} timed-out placements of one instance in which the scheduler
+ * topology, ...) only the scheduler sees, by leaving a pinned pod Pending with {@code
+ * PodScheduled=False, reason Unschedulable}. Deleting and placing such an instance again is worth a
+ * few tries (another node may suit the scheduler); forever it is a loop of evictions. So: after
+ * {@link #MAX_REFUSED_PLACEMENTS} timed-out placements of one instance in which the scheduler
  * refused a member, the instance stays where it is and waits, with {@code Placed=False,
  * SchedulerRefused} and the scheduler's own message, until the group's spec changes (a new
  * generation starts the count again) or the scheduler binds it after all.
  *
- * <p>Kept in memory, like {@link AvoidList}: an operator restart allows at most that many more tries.
+ * <p>Kept in memory, like {@link AvoidList}: an operator restart allows at most that many more
+ * tries.
  */
 public final class SchedulerRefusals {
   public static final int MAX_REFUSED_PLACEMENTS = 3;
@@ -42,26 +43,42 @@ public final class SchedulerRefusals {
         continue;
       }
       for (PodCondition c : pod.getStatus().getConditions()) {
-        if ("PodScheduled".equals(c.getType()) && "False".equals(c.getStatus()) && "Unschedulable".equals(c.getReason())) {
+        if ("PodScheduled".equals(c.getType())
+            && "False".equals(c.getStatus())
+            && "Unschedulable".equals(c.getReason())) {
           Map<String, String> labels = pod.getMetadata().getLabels();
-          String member = labels == null || labels.get(Labels.MEMBER) == null ? pod.getMetadata().getName() : labels.get(Labels.MEMBER);
-          return Optional.of("member " + member + ": " + (c.getMessage() == null ? "no message" : c.getMessage()));
+          String member =
+              labels == null || labels.get(Labels.MEMBER) == null
+                  ? pod.getMetadata().getName()
+                  : labels.get(Labels.MEMBER);
+          return Optional.of(
+              "member " + member + ": " + (c.getMessage() == null ? "no message" : c.getMessage()));
         }
       }
     }
     return Optional.empty();
   }
 
-  /** Whether this instance has used up its placements refused by the scheduler under this generation. */
+  /**
+   * Whether this instance has used up its placements refused by the scheduler under this
+   * generation.
+   */
   public boolean exhausted(String groupUid, long generation, int index) {
     Count c = counts.get(new Key(groupUid, index));
     return c != null && c.generation() == generation && c.refused() >= MAX_REFUSED_PLACEMENTS;
   }
 
-  /** Counts one more placement the scheduler refused; returns how many so far under this generation. */
+  /**
+   * Counts one more placement the scheduler refused; returns how many so far under this generation.
+   */
   public int record(String groupUid, long generation, int index) {
-    return counts.merge(new Key(groupUid, index), new Count(generation, 1),
-        (old, one) -> old.generation() == generation ? new Count(generation, old.refused() + 1) : one).refused();
+    return counts
+        .merge(
+            new Key(groupUid, index),
+            new Count(generation, 1),
+            (old, one) ->
+                old.generation() == generation ? new Count(generation, old.refused() + 1) : one)
+        .refused();
   }
 
   /** The instance became whole (or is gone): its count starts again. */

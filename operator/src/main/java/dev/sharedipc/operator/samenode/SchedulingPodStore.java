@@ -21,8 +21,8 @@ import java.util.stream.Stream;
 /**
  * The cache of every pod in the cluster that SameNode placement reads, keeping of each pod only
  * what placement needs: where it runs or is pinned, what it requests, its host ports, labels and
- * pod (anti-)affinity, whether it is over, and the node tmpfs an instance reserves. A cluster's pods
- * in full would cost the operator hundreds of MiB; these stubs cost a small fraction of that.
+ * pod (anti-)affinity, whether it is over, and the node tmpfs an instance reserves. A cluster's
+ * pods in full would cost the operator hundreds of MiB; these stubs cost a small fraction of that.
  *
  * <p>The node tmpfs annotation ({@link Labels#NODE_SHARED_BYTES_ANNOTATION}) is believed only on a
  * pod the operator owns (the managed-by label and a controller ownerReference to a SharedIpcGroup)
@@ -31,7 +31,10 @@ import java.util.stream.Stream;
  * could make every node look full to SameNode placement.
  */
 public final class SchedulingPodStore implements ItemStore<Pod> {
-  /** The shared memory size in bytes of the SharedIpcGroup with this namespace, name and uid; empty when there is none. */
+  /**
+   * The shared memory size in bytes of the SharedIpcGroup with this namespace, name and uid; empty
+   * when there is none.
+   */
   @FunctionalInterface
   public interface GroupSizes {
     OptionalLong sharedMemoryBytes(String namespace, String name, String uid);
@@ -96,23 +99,46 @@ public final class SchedulingPodStore implements ItemStore<Pod> {
     } catch (NumberFormatException e) {
       claimed = 0;
     }
-    long believed = Math.max(0, Math.min(claimed,
-        groups.sharedMemoryBytes(stub.getMetadata().getNamespace(), owner.getName(), owner.getUid()).orElse(0)));
-    Pod copy = new PodBuilder(stub).editMetadata().withAnnotations(believed == 0 ? null
-        : Map.of(Labels.NODE_SHARED_BYTES_ANNOTATION, Long.toString(believed))).endMetadata().build();
+    long believed =
+        Math.max(
+            0,
+            Math.min(
+                claimed,
+                groups
+                    .sharedMemoryBytes(
+                        stub.getMetadata().getNamespace(), owner.getName(), owner.getUid())
+                    .orElse(0)));
+    Pod copy =
+        new PodBuilder(stub)
+            .editMetadata()
+            .withAnnotations(
+                believed == 0
+                    ? null
+                    : Map.of(Labels.NODE_SHARED_BYTES_ANNOTATION, Long.toString(believed)))
+            .endMetadata()
+            .build();
     return copy;
   }
 
-  /** The pod's controller ownerReference when it is a SharedIpcGroup and the pod carries the operator's label, else null. */
+  /**
+   * The pod's controller ownerReference when it is a SharedIpcGroup and the pod carries the
+   * operator's label, else null.
+   */
   static OwnerReference groupController(Pod pod) {
     Map<String, String> labels = pod.getMetadata().getLabels();
     if (labels == null || !Labels.MANAGED_BY_VALUE.equals(labels.get(Labels.MANAGED_BY))) {
       return null;
     }
-    for (OwnerReference ref : pod.getMetadata().getOwnerReferences() == null ? List.<OwnerReference>of()
-        : pod.getMetadata().getOwnerReferences()) {
-      if (Boolean.TRUE.equals(ref.getController()) && "SharedIpcGroup".equals(ref.getKind()) && ref.getApiVersion() != null
-          && ref.getApiVersion().startsWith(Labels.DOMAIN + "/") && ref.getName() != null && ref.getUid() != null) {
+    for (OwnerReference ref :
+        pod.getMetadata().getOwnerReferences() == null
+            ? List.<OwnerReference>of()
+            : pod.getMetadata().getOwnerReferences()) {
+      if (Boolean.TRUE.equals(ref.getController())
+          && "SharedIpcGroup".equals(ref.getKind())
+          && ref.getApiVersion() != null
+          && ref.getApiVersion().startsWith(Labels.DOMAIN + "/")
+          && ref.getName() != null
+          && ref.getUid() != null) {
         return ref;
       }
     }
@@ -131,9 +157,14 @@ public final class SchedulingPodStore implements ItemStore<Pod> {
     meta.setLabels(pod.getMetadata().getLabels());
     Map<String, String> annotations = pod.getMetadata().getAnnotations();
     OwnerReference group = groupController(pod);
-    if (group != null && annotations != null && annotations.containsKey(Labels.NODE_SHARED_BYTES_ANNOTATION)) {
+    if (group != null
+        && annotations != null
+        && annotations.containsKey(Labels.NODE_SHARED_BYTES_ANNOTATION)) {
       meta.setOwnerReferences(List.of(group));
-      meta.setAnnotations(Map.of(Labels.NODE_SHARED_BYTES_ANNOTATION, annotations.get(Labels.NODE_SHARED_BYTES_ANNOTATION)));
+      meta.setAnnotations(
+          Map.of(
+              Labels.NODE_SHARED_BYTES_ANNOTATION,
+              annotations.get(Labels.NODE_SHARED_BYTES_ANNOTATION)));
     }
     PodSpec spec = new PodSpec();
     PodSpec full = pod.getSpec() == null ? new PodSpec() : pod.getSpec();
@@ -159,12 +190,20 @@ public final class SchedulingPodStore implements ItemStore<Pod> {
       return List.of();
     }
     return containers.stream()
-        .map(c -> new ContainerBuilder().withName(c.getName()).withResources(c.getResources())
-            .withRestartPolicy(c.getRestartPolicy()).withPorts(hostPortsOnly(c.getPorts())).build())
+        .map(
+            c ->
+                new ContainerBuilder()
+                    .withName(c.getName())
+                    .withResources(c.getResources())
+                    .withRestartPolicy(c.getRestartPolicy())
+                    .withPorts(hostPortsOnly(c.getPorts()))
+                    .build())
         .toList();
   }
 
   private static List<ContainerPort> hostPortsOnly(List<ContainerPort> ports) {
-    return ports == null ? null : ports.stream().filter(p -> p.getHostPort() != null && p.getHostPort() > 0).toList();
+    return ports == null
+        ? null
+        : ports.stream().filter(p -> p.getHostPort() != null && p.getHostPort() > 0).toList();
   }
 }

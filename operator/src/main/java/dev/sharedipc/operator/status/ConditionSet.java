@@ -1,7 +1,6 @@
 package dev.sharedipc.operator.status;
 
 import dev.sharedipc.operator.Assessment;
-
 import io.fabric8.kubernetes.api.model.Condition;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -36,7 +35,8 @@ public final class ConditionSet {
     condition.setObservedGeneration(generation);
     condition.setLastTransitionTime(
         previous.stream()
-            .filter(p -> type.name().equals(p.getType()) && condition.getStatus().equals(p.getStatus()))
+            .filter(
+                p -> type.name().equals(p.getType()) && condition.getStatus().equals(p.getStatus()))
             .map(Condition::getLastTransitionTime)
             .findFirst()
             .orElse(now.toString()));

@@ -1,14 +1,13 @@
 package dev.sharedipc.operator.status;
 
-import dev.sharedipc.operator.Assessment;
-
 import dev.sharedipc.api.Labels;
 import dev.sharedipc.api.v1alpha1.InstanceStatus;
+import dev.sharedipc.api.v1alpha1.IpcObjectUsage;
 import dev.sharedipc.api.v1alpha1.SegmentsSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
-import dev.sharedipc.api.v1alpha1.IpcObjectUsage;
 import dev.sharedipc.api.v1alpha1.UsageStatus;
+import dev.sharedipc.operator.Assessment;
 import dev.sharedipc.operator.pods.Pods;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.render.Quantities;
@@ -51,8 +50,10 @@ public final class StatusAggregator {
     int ready = (int) instances.stream().filter(i -> READY.equals(i.getPhase())).count();
     status.setReadyInstances(ready);
     status.setReplicas(existingInstances(seen.pods()));
-    status.setSelector(GroupRenderer.selectorLabels(group).entrySet().stream()
-        .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(",")));
+    status.setSelector(
+        GroupRenderer.selectorLabels(group).entrySet().stream()
+            .map(e -> e.getKey() + "=" + e.getValue())
+            .collect(Collectors.joining(",")));
     status.setUsage(usage(seen));
     status.setEffectiveOrphanPolicy(seen.orphanPolicy());
     status.setAdmitted(seen.admitted());
@@ -61,7 +62,11 @@ public final class StatusAggregator {
     if (seen.desired() == null) {
       Assessment problem = seen.specProblem();
       conditions.set(ConditionType.Placed, false, problem.reason(), problem.message());
-      conditions.set(ConditionType.MemoryAccounted, null, problem.reason(), "not judged: " + problem.message());
+      conditions.set(
+          ConditionType.MemoryAccounted,
+          null,
+          problem.reason(),
+          "not judged: " + problem.message());
     } else {
       conditions.set(ConditionType.MemoryAccounted, seen.desired().memory());
       placed(conditions, seen, instances, replicas);
@@ -70,19 +75,40 @@ public final class StatusAggregator {
     if (replicas == 0) {
       conditions.set(ConditionType.Ready, true, "ScaledToZero", "replicas is 0: nothing to run");
     } else if (ready == replicas) {
-      conditions.set(ConditionType.Ready, true, "AllInstancesReady", ready + " of " + replicas + " instances ready");
+      conditions.set(
+          ConditionType.Ready,
+          true,
+          "AllInstancesReady",
+          ready + " of " + replicas + " instances ready");
     } else {
-      String waiting = instances.stream()
-          .filter(i -> !READY.equals(i.getPhase()))
-          .limit(3)
-          .map(i -> "instance " + i.getIndex() + ": " + i.getMessage())
-          .collect(Collectors.joining("; "));
-      Map.Entry<Integer, String> full = seen.usage().sharedMemoryFull().entrySet().stream().findFirst().orElse(null);
+      String waiting =
+          instances.stream()
+              .filter(i -> !READY.equals(i.getPhase()))
+              .limit(3)
+              .map(i -> "instance " + i.getIndex() + ": " + i.getMessage())
+              .collect(Collectors.joining("; "));
+      Map.Entry<Integer, String> full =
+          seen.usage().sharedMemoryFull().entrySet().stream().findFirst().orElse(null);
       if (full != null) {
-        conditions.set(ConditionType.Ready, false, SHARED_MEMORY_FULL, ready + " of " + replicas + " instances ready; instance "
-            + full.getKey() + ": " + full.getValue() + ". " + sharedMemoryFullAdvice(seen));
+        conditions.set(
+            ConditionType.Ready,
+            false,
+            SHARED_MEMORY_FULL,
+            ready
+                + " of "
+                + replicas
+                + " instances ready; instance "
+                + full.getKey()
+                + ": "
+                + full.getValue()
+                + ". "
+                + sharedMemoryFullAdvice(seen));
       } else {
-        conditions.set(ConditionType.Ready, false, "InstancesNotReady", ready + " of " + replicas + " instances ready; " + waiting);
+        conditions.set(
+            ConditionType.Ready,
+            false,
+            "InstancesNotReady",
+            ready + " of " + replicas + " instances ready; " + waiting);
       }
     }
     status.setConditions(conditions.toList());
@@ -91,14 +117,19 @@ public final class StatusAggregator {
   }
 
   /**
-   * Ready's reason while an instance is not ready and an agent reports one of its memory volumes at least 90%
-   * full with a container restarting: files a crash left behind take the room the next start needs.
+   * Ready's reason while an instance is not ready and an agent reports one of its memory volumes at
+   * least 90% full with a container restarting: files a crash left behind take the room the next
+   * start needs.
    */
   public static final String SHARED_MEMORY_FULL = "SharedMemoryFull";
 
-  /** What the user can do, depending on whether the agent may reclaim the files (only under Delete). */
+  /**
+   * What the user can do, depending on whether the agent may reclaim the files (only under Delete).
+   */
   private static String sharedMemoryFullAdvice(GroupObservation seen) {
-    boolean delete = seen.orphanPolicy() != null && seen.orphanPolicy().getPolicy() == dev.sharedipc.api.v1alpha1.OrphanPolicy.Delete;
+    boolean delete =
+        seen.orphanPolicy() != null
+            && seen.orphanPolicy().getPolicy() == dev.sharedipc.api.v1alpha1.OrphanPolicy.Delete;
     return delete
         ? "Under orphan policy Delete the node agent removes the files no process has open or mapped while the container is in "
             + "back-off, without waiting for the grace period; if the volume stays full, files in use fill it: raise "
@@ -113,16 +144,32 @@ public final class StatusAggregator {
    * status.replicas (during a scale-down, instances above spec.replicas still count until they go).
    */
   private static int existingInstances(List<Pod> pods) {
-    return (int) pods.stream().map(p -> p.getMetadata().getLabels() == null ? null : p.getMetadata().getLabels().get(Labels.INSTANCE))
-        .filter(java.util.Objects::nonNull).distinct().count();
+    return (int)
+        pods.stream()
+            .map(
+                p ->
+                    p.getMetadata().getLabels() == null
+                        ? null
+                        : p.getMetadata().getLabels().get(Labels.INSTANCE))
+            .filter(java.util.Objects::nonNull)
+            .distinct()
+            .count();
   }
 
-  /** A Pod Security refusal that names the shared-memory volume the operator adds, not one of the user's. */
+  /**
+   * A Pod Security refusal that names the shared-memory volume the operator adds, not one of the
+   * user's.
+   */
   private static boolean refusesOurSharedVolume(String message) {
-    return message != null && message.contains("PodSecurity") && message.contains("\"" + GroupRenderer.SHARED_VOLUME + "\"");
+    return message != null
+        && message.contains("PodSecurity")
+        && message.contains("\"" + GroupRenderer.SHARED_VOLUME + "\"");
   }
 
-  /** The policies' verdict, and when broken, what the operator does about it until the group complies. */
+  /**
+   * The policies' verdict, and when broken, what the operator does about it until the group
+   * complies.
+   */
   private static Assessment compliance(GroupObservation seen) {
     Assessment verdict = seen.policy();
     if (!Boolean.FALSE.equals(verdict.holds())) {
@@ -133,58 +180,111 @@ public final class StatusAggregator {
 
   private static String consequence(GroupObservation seen) {
     if (seen.frozen()) {
-      return "Until the group complies, its running instances keep the spec of generation " + seen.admitted().getGeneration()
+      return "Until the group complies, its running instances keep the spec of generation "
+          + seen.admitted().getGeneration()
           + " (lost pods are re-created with it), and new instances and spec changes wait";
     }
-    // Also a group that ran before status.admitted existed and broke a policy at upgrade: its pods stay.
+    // Also a group that ran before status.admitted existed and broke a policy at upgrade: its pods
+    // stay.
     return "No admitted spec is on record (status.admitted): until the group complies no pod is created or re-created,"
         + " and pods it runs are left running";
   }
 
-  private static void placed(ConditionSet conditions, GroupObservation seen, List<InstanceStatus> instances, int replicas) {
+  private static void placed(
+      ConditionSet conditions,
+      GroupObservation seen,
+      List<InstanceStatus> instances,
+      int replicas) {
     if (Boolean.FALSE.equals(seen.policy().holds())) {
-      conditions.set(ConditionType.Placed, false, "PolicyViolation", consequence(seen) + ": " + seen.policy().message());
+      conditions.set(
+          ConditionType.Placed,
+          false,
+          "PolicyViolation",
+          consequence(seen) + ": " + seen.policy().message());
     } else if (!seen.blockers().rejected().isEmpty()) {
       Map.Entry<String, String> first = seen.blockers().rejected().entrySet().iterator().next();
-      String refused = "the API server refused pod " + first.getKey() + ": " + first.getValue()
-          + (seen.blockers().rejected().size() > 1 ? " (and " + (seen.blockers().rejected().size() - 1) + " more pods)" : "");
+      String refused =
+          "the API server refused pod "
+              + first.getKey()
+              + ": "
+              + first.getValue()
+              + (seen.blockers().rejected().size() > 1
+                  ? " (and " + (seen.blockers().rejected().size() - 1) + " more pods)"
+                  : "");
       if (refusesOurSharedVolume(first.getValue())) {
-        // The hostPath is the operator's (SameNode shared memory), not the user's: their template is fine.
-        conditions.set(ConditionType.Placed, false, "PodSecurityForbidsSharedVolume", refused + ". The hostPath volume "
-            + GroupRenderer.SHARED_VOLUME + " is the one the operator adds to SameNode pods for their shared memory, and"
-            + " the namespace's Pod Security level forbids hostPath volumes. Install the CSI driver shm.sharedipc.dev"
-            + " (deploy/csi-driver.yaml and the agent DaemonSet's csi container) and set sharedMemory.medium: CSI (the"
-            + " default once the driver is installed): inline csi volumes are allowed even under restricted. Or label the"
-            + " namespace pod-security.kubernetes.io/enforce=privileged, or use placement: SamePod (an emptyDir, allowed by"
-            + " every level); the operator tries again when the group changes");
+        // The hostPath is the operator's (SameNode shared memory), not the user's: their template
+        // is fine.
+        conditions.set(
+            ConditionType.Placed,
+            false,
+            "PodSecurityForbidsSharedVolume",
+            refused
+                + ". The hostPath volume "
+                + GroupRenderer.SHARED_VOLUME
+                + " is the one the operator adds to SameNode pods for their shared memory, and"
+                + " the namespace's Pod Security level forbids hostPath volumes. Install the CSI driver shm.sharedipc.dev"
+                + " (deploy/csi-driver.yaml and the agent DaemonSet's csi container) and set sharedMemory.medium: CSI (the"
+                + " default once the driver is installed): inline csi volumes are allowed even under restricted. Or label the"
+                + " namespace pod-security.kubernetes.io/enforce=privileged, or use placement: SamePod (an emptyDir, allowed by"
+                + " every level); the operator tries again when the group changes");
       } else {
-        conditions.set(ConditionType.Placed, false, "PodRejected", refused
-            + ". Fix the member template; the operator tries again when the group changes");
+        conditions.set(
+            ConditionType.Placed,
+            false,
+            "PodRejected",
+            refused + ". Fix the member template; the operator tries again when the group changes");
       }
     } else if (!seen.blockers().taken().isEmpty()) {
-      conditions.set(ConditionType.Placed, false, "PodNameTaken", "pod " + String.join(", ", seen.blockers().taken())
-          + " exists but is not owned by this group; the operator never touches objects it does not own. Delete or"
-          + " rename it, or rename the group");
+      conditions.set(
+          ConditionType.Placed,
+          false,
+          "PodNameTaken",
+          "pod "
+              + String.join(", ", seen.blockers().taken())
+              + " exists but is not owned by this group; the operator never touches objects it does not own. Delete or"
+              + " rename it, or rename the group");
     } else if (replicas == 0) {
       conditions.set(ConditionType.Placed, true, "ScaledToZero", "replicas is 0: nothing to place");
     } else {
       long scheduled = instances.stream().filter(i -> allBound(seen, i)).count();
       if (scheduled == replicas) {
-        conditions.set(ConditionType.Placed, true, "AllInstancesScheduled", "every instance's pod is scheduled");
+        conditions.set(
+            ConditionType.Placed,
+            true,
+            "AllInstancesScheduled",
+            "every instance's pod is scheduled");
       } else if (!seen.waitingInstances().isEmpty()) {
         Map.Entry<Integer, String> first = seen.waitingInstances().entrySet().iterator().next();
-        conditions.set(ConditionType.Placed, false, seen.waitingReason(),
-            scheduled + " of " + replicas + " instances scheduled; instance " + first.getKey() + ": " + first.getValue());
+        conditions.set(
+            ConditionType.Placed,
+            false,
+            seen.waitingReason(),
+            scheduled
+                + " of "
+                + replicas
+                + " instances scheduled; instance "
+                + first.getKey()
+                + ": "
+                + first.getValue());
       } else {
-        conditions.set(ConditionType.Placed, false, "WaitingForScheduler",
+        conditions.set(
+            ConditionType.Placed,
+            false,
+            "WaitingForScheduler",
             scheduled + " of " + replicas + " instances scheduled");
       }
     }
   }
 
   private static boolean allBound(GroupObservation seen, InstanceStatus instance) {
-    return instance.getPods().stream().allMatch(name -> seen.pods().stream()
-        .anyMatch(p -> name.equals(p.getMetadata().getName()) && p.getSpec().getNodeName() != null));
+    return instance.getPods().stream()
+        .allMatch(
+            name ->
+                seen.pods().stream()
+                    .anyMatch(
+                        p ->
+                            name.equals(p.getMetadata().getName())
+                                && p.getSpec().getNodeName() != null));
   }
 
   /** Worst first: the phase an instance shows when its pods disagree. */
@@ -201,25 +301,40 @@ public final class StatusAggregator {
     String waiting = seen.waitingInstances().get(index);
     String[] worst = {READY, null};
     for (String name : names) {
-      Optional<Pod> found = seen.pods().stream().filter(p -> name.equals(p.getMetadata().getName())).findFirst();
-      String[] podState = found.map(pod -> podState(seen, pod))
-          .orElseGet(() -> new String[] {PENDING, seen.blockers().rejected().containsKey(name)
-              ? "pod " + name + " was refused by the API server: " + seen.blockers().rejected().get(name)
-              : seen.blockers().taken().contains(name)
-              ? "pod " + name + " is taken by an object the group does not own"
-              : seen.desired() == null ? "not created: " + seen.specProblem().message()
-              : Boolean.FALSE.equals(seen.policy().holds()) && (!seen.frozen() || seen.desired().pod(name).isEmpty())
-              ? "not created while the group breaks a SharedIpcPolicy: new instances and spec changes wait until it complies"
-              : waiting != null ? waiting : "pod " + name + " is being created"});
+      Optional<Pod> found =
+          seen.pods().stream().filter(p -> name.equals(p.getMetadata().getName())).findFirst();
+      String[] podState =
+          found
+              .map(pod -> podState(seen, pod))
+              .orElseGet(
+                  () ->
+                      new String[] {
+                        PENDING,
+                        seen.blockers().rejected().containsKey(name)
+                            ? "pod "
+                                + name
+                                + " was refused by the API server: "
+                                + seen.blockers().rejected().get(name)
+                            : seen.blockers().taken().contains(name)
+                                ? "pod " + name + " is taken by an object the group does not own"
+                                : seen.desired() == null
+                                    ? "not created: " + seen.specProblem().message()
+                                    : Boolean.FALSE.equals(seen.policy().holds())
+                                            && (!seen.frozen()
+                                                || seen.desired().pod(name).isEmpty())
+                                        ? "not created while the group breaks a SharedIpcPolicy: new instances and spec changes wait until it complies"
+                                        : waiting != null
+                                            ? waiting
+                                            : "pod " + name + " is being created"
+                      });
       found.map(GroupRenderer::pinnedNode).ifPresent(node -> instance.setNode(node));
       if (SEVERITY.indexOf(podState[0]) < SEVERITY.indexOf(worst[0])) {
         worst = podState;
       }
     }
     instance.setPhase(worst[0]);
-    instance.setMessage(READY.equals(worst[0])
-        ? "all members ready on node " + instance.getNode()
-        : worst[1]);
+    instance.setMessage(
+        READY.equals(worst[0]) ? "all members ready on node " + instance.getNode() : worst[1]);
     return instance;
   }
 
@@ -237,40 +352,70 @@ public final class StatusAggregator {
     } else if (Pods.isReady(pod)) {
       return new String[] {READY, "pod " + name + " is ready on node " + node};
     } else if (node == null) {
-      return new String[] {PENDING, "pod " + name + " is not scheduled yet" + schedulingProblem(pod)};
+      return new String[] {
+        PENDING, "pod " + name + " is not scheduled yet" + schedulingProblem(pod)
+      };
     } else if ("Running".equals(phase)) {
-      return new String[] {RUNNING, "pod " + name + " runs on " + node + "; containers not ready: " + notReady(pod)};
+      return new String[] {
+        RUNNING, "pod " + name + " runs on " + node + "; containers not ready: " + notReady(pod)
+      };
     }
-    return new String[] {PENDING, "pod " + name + " is " + (phase == null ? "Pending" : phase) + " on node " + node};
+    return new String[] {
+      PENDING, "pod " + name + " is " + (phase == null ? "Pending" : phase) + " on node " + node
+    };
   }
 
   private static Assessment withinQuota(GroupObservation seen, SharedIpcGroup group) {
-    // A report that does not count (stale, or of a gone node) leaves the instances only it spoke for unjudged.
-    List<NodeUsage.IgnoredReport> unjudged = seen.usage().ignored().stream()
-        .filter(r -> seen.usage().segmentsByInstance().isEmpty()
-            || r.instances().stream().anyMatch(i -> !seen.usage().segmentsByInstance().containsKey(i)))
-        .toList();
+    // A report that does not count (stale, or of a gone node) leaves the instances only it spoke
+    // for unjudged.
+    List<NodeUsage.IgnoredReport> unjudged =
+        seen.usage().ignored().stream()
+            .filter(
+                r ->
+                    seen.usage().segmentsByInstance().isEmpty()
+                        || r.instances().stream()
+                            .anyMatch(i -> !seen.usage().segmentsByInstance().containsKey(i)))
+            .toList();
     if (seen.usage().segmentsByInstance().isEmpty() && unjudged.isEmpty()) {
-      return Assessment.unknown("NoAgentReport", "no node agent has reported this group's segments yet");
+      return Assessment.unknown(
+          "NoAgentReport", "no node agent has reported this group's segments yet");
     }
-    SegmentsSpec limits = group.getSpec().getSegments() == null ? new SegmentsSpec() : group.getSpec().getSegments();
+    SegmentsSpec limits =
+        group.getSpec().getSegments() == null ? new SegmentsSpec() : group.getSpec().getSegments();
     long maxSegments = Optional.ofNullable(limits.getMaxSegments()).orElse(256);
     Long maxBytes = limits.getMaxBytes() == null ? null : Quantities.bytes(limits.getMaxBytes());
     List<String> over = new ArrayList<>();
-    seen.usage().segmentsByInstance().forEach(
-        (index, usage) -> {
-          if (usage.getCount() != null && usage.getCount() > maxSegments) {
-            over.add("instance " + index + " holds " + usage.getCount() + " segments (maxSegments " + maxSegments + ")");
-          }
-          if (maxBytes != null && usage.getBytes() != null && usage.getBytes() > maxBytes) {
-            over.add("instance " + index + " holds " + Quantities.human(usage.getBytes()) + " of segments (maxBytes "
-                + Quantities.human(maxBytes) + ")");
-          }
-        });
+    seen.usage()
+        .segmentsByInstance()
+        .forEach(
+            (index, usage) -> {
+              if (usage.getCount() != null && usage.getCount() > maxSegments) {
+                over.add(
+                    "instance "
+                        + index
+                        + " holds "
+                        + usage.getCount()
+                        + " segments (maxSegments "
+                        + maxSegments
+                        + ")");
+              }
+              if (maxBytes != null && usage.getBytes() != null && usage.getBytes() > maxBytes) {
+                over.add(
+                    "instance "
+                        + index
+                        + " holds "
+                        + Quantities.human(usage.getBytes())
+                        + " of segments (maxBytes "
+                        + Quantities.human(maxBytes)
+                        + ")");
+              }
+            });
     overIpcObjectQuotas(seen, limits, over);
     if (over.isEmpty() && !unjudged.isEmpty()) {
-      return Assessment.unknown(unjudged.get(0).reason(), unjudged.stream().map(NodeUsage.IgnoredReport::message)
-          .collect(Collectors.joining("; ")) + "; instances with no other report are not judged");
+      return Assessment.unknown(
+          unjudged.get(0).reason(),
+          unjudged.stream().map(NodeUsage.IgnoredReport::message).collect(Collectors.joining("; "))
+              + "; instances with no other report are not judged");
     }
     return over.isEmpty()
         ? new Assessment(true, "WithinQuota", "every instance is within spec.segments quotas")
@@ -278,19 +423,37 @@ public final class StatusAggregator {
   }
 
   /** spec.segments.maxSemaphoreSets and maxMessageQueues, each judged only when set. */
-  private static void overIpcObjectQuotas(GroupObservation seen, SegmentsSpec limits, List<String> over) {
+  private static void overIpcObjectQuotas(
+      GroupObservation seen, SegmentsSpec limits, List<String> over) {
     Integer maxSets = limits.getMaxSemaphoreSets();
     Integer maxQueues = limits.getMaxMessageQueues();
-    seen.usage().ipcObjectsByInstance().forEach((index, usage) -> {
-      if (maxSets != null && usage.getSemaphoreSets() != null && usage.getSemaphoreSets() > maxSets) {
-        over.add("instance " + index + " holds " + usage.getSemaphoreSets() + " semaphore sets (maxSemaphoreSets " + maxSets
-            + "; the agent never removes semaphores: find the process that leaks them with `sharedipc-agent scan --kind semaphores`)");
-      }
-      if (maxQueues != null && usage.allMessageQueues() > maxQueues) {
-        over.add("instance " + index + " holds " + usage.allMessageQueues() + " message queues (maxMessageQueues " + maxQueues
-            + "; see `sharedipc-agent scan --kind queues`)");
-      }
-    });
+    seen.usage()
+        .ipcObjectsByInstance()
+        .forEach(
+            (index, usage) -> {
+              if (maxSets != null
+                  && usage.getSemaphoreSets() != null
+                  && usage.getSemaphoreSets() > maxSets) {
+                over.add(
+                    "instance "
+                        + index
+                        + " holds "
+                        + usage.getSemaphoreSets()
+                        + " semaphore sets (maxSemaphoreSets "
+                        + maxSets
+                        + "; the agent never removes semaphores: find the process that leaks them with `sharedipc-agent scan --kind semaphores`)");
+              }
+              if (maxQueues != null && usage.allMessageQueues() > maxQueues) {
+                over.add(
+                    "instance "
+                        + index
+                        + " holds "
+                        + usage.allMessageQueues()
+                        + " message queues (maxMessageQueues "
+                        + maxQueues
+                        + "; see `sharedipc-agent scan --kind queues`)");
+              }
+            });
   }
 
   private static UsageStatus usage(GroupObservation seen) {
@@ -298,16 +461,28 @@ public final class StatusAggregator {
       return null;
     }
     UsageStatus usage = new UsageStatus();
-    usage.setSegments(seen.usage().segmentsByInstance().values().stream().mapToLong(u -> nz(u.getCount())).sum());
-    usage.setBytes(seen.usage().segmentsByInstance().values().stream().mapToLong(u -> nz(u.getBytes())).sum());
-    usage.setRssBytes(seen.usage().segmentsByInstance().values().stream().mapToLong(u -> nz(u.getRssBytes())).sum());
-    usage.setSharedMemoryUsedBytes(seen.usage().sharedMemoryUsedByInstance().values().stream().mapToLong(Long::longValue).sum());
+    usage.setSegments(
+        seen.usage().segmentsByInstance().values().stream().mapToLong(u -> nz(u.getCount())).sum());
+    usage.setBytes(
+        seen.usage().segmentsByInstance().values().stream().mapToLong(u -> nz(u.getBytes())).sum());
+    usage.setRssBytes(
+        seen.usage().segmentsByInstance().values().stream()
+            .mapToLong(u -> nz(u.getRssBytes()))
+            .sum());
+    usage.setSharedMemoryUsedBytes(
+        seen.usage().sharedMemoryUsedByInstance().values().stream()
+            .mapToLong(Long::longValue)
+            .sum());
     usage.setOrphansRemoved(seen.usage().orphansRemoved());
-    usage.setIpcObjects(seen.usage().ipcObjectsByInstance().values().stream().reduce(IpcObjectUsage::add).orElse(null));
+    usage.setIpcObjects(
+        seen.usage().ipcObjectsByInstance().values().stream()
+            .reduce(IpcObjectUsage::add)
+            .orElse(null));
     return usage;
   }
 
-  private static String phase(GroupObservation seen, List<InstanceStatus> instances, int ready, int replicas) {
+  private static String phase(
+      GroupObservation seen, List<InstanceStatus> instances, int ready, int replicas) {
     if (seen.desired() == null || Boolean.FALSE.equals(seen.policy().holds())) {
       return FAILED;
     }
@@ -317,19 +492,23 @@ public final class StatusAggregator {
     if (instances.stream().anyMatch(i -> FAILED.equals(i.getPhase()))) {
       return "Degraded";
     }
-    if (instances.stream().noneMatch(i -> allBound(seen, i)) && instances.stream().allMatch(i -> !RUNNING.equals(i.getPhase()))) {
+    if (instances.stream().noneMatch(i -> allBound(seen, i))
+        && instances.stream().allMatch(i -> !RUNNING.equals(i.getPhase()))) {
       return PENDING;
     }
     return "Placing";
   }
-
 
   private static String schedulingProblem(Pod pod) {
     if (pod.getStatus() == null || pod.getStatus().getConditions() == null) {
       return "";
     }
     return pod.getStatus().getConditions().stream()
-        .filter(c -> "PodScheduled".equals(c.getType()) && "False".equals(c.getStatus()) && c.getMessage() != null)
+        .filter(
+            c ->
+                "PodScheduled".equals(c.getType())
+                    && "False".equals(c.getStatus())
+                    && c.getMessage() != null)
         .map(c -> ": " + c.getMessage())
         .findFirst()
         .orElse("");
@@ -339,10 +518,11 @@ public final class StatusAggregator {
     if (pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null) {
       return "(no container status yet)";
     }
-    String names = pod.getStatus().getContainerStatuses().stream()
-        .filter(c -> !Boolean.TRUE.equals(c.getReady()))
-        .map(ContainerStatus::getName)
-        .collect(Collectors.joining(", "));
+    String names =
+        pod.getStatus().getContainerStatuses().stream()
+            .filter(c -> !Boolean.TRUE.equals(c.getReady()))
+            .map(ContainerStatus::getName)
+            .collect(Collectors.joining(", "));
     return names.isEmpty() ? "(none; the pod is not Ready yet)" : names;
   }
 

@@ -9,14 +9,14 @@ import java.util.function.Supplier;
 
 /**
  * Makes one group's pods match its spec, one step per reconcile. One implementation per placement
- * mode (SamePod: {@code reconcile.PodSync}; SameNode: {@code samenode.SameNodeSync}); the reconciler
- * picks one by {@code spec.placement} and knows nothing of how either works.
+ * mode (SamePod: {@code reconcile.PodSync}; SameNode: {@code samenode.SameNodeSync}); the
+ * reconciler picks one by {@code spec.placement} and knows nothing of how either works.
  */
 public interface GroupSync {
 
   /**
-   * The cluster beyond the group's own pods, read from the operator's caches only when a sync
-   * needs it (SameNode placement weighs every node and every pod's requests).
+   * The cluster beyond the group's own pods, read from the operator's caches only when a sync needs
+   * it (SameNode placement weighs every node and every pod's requests).
    */
   record Cluster(Supplier<List<Node>> nodes, Supplier<List<Pod>> allPods) {}
 

@@ -17,7 +17,8 @@ import java.util.Optional;
  * @param brokenSince since when a member is missing or not running after the instance was whole;
  *     null while whole
  */
-public record InstancePlacement(String node, Instant placedAt, Instant firstWholeAt, Instant brokenSince) {
+public record InstancePlacement(
+    String node, Instant placedAt, Instant firstWholeAt, Instant brokenSince) {
 
   public InstancePlacement {
     placedAt = millis(placedAt);
@@ -35,8 +36,12 @@ public record InstancePlacement(String node, Instant placedAt, Instant firstWhol
       return Optional.empty();
     }
     try {
-      return Optional.of(new InstancePlacement(instance.getNode(), Instant.parse(instance.getPlacedAt()),
-          parse(instance.getFirstWholeAt()), parse(instance.getBrokenSince())));
+      return Optional.of(
+          new InstancePlacement(
+              instance.getNode(),
+              Instant.parse(instance.getPlacedAt()),
+              parse(instance.getFirstWholeAt()),
+              parse(instance.getBrokenSince())));
     } catch (DateTimeParseException e) {
       return Optional.empty(); // written by hand: as if never recorded
     }

@@ -37,11 +37,18 @@ public final class OwnedPods {
   public static boolean isOwnedBy(Pod pod, SharedIpcGroup group) {
     return pod.getMetadata().getOwnerReferences() != null
         && pod.getMetadata().getOwnerReferences().stream()
-            .anyMatch(o -> Boolean.TRUE.equals(o.getController()) && Objects.equals(o.getUid(), group.getMetadata().getUid()));
+            .anyMatch(
+                o ->
+                    Boolean.TRUE.equals(o.getController())
+                        && Objects.equals(o.getUid(), group.getMetadata().getUid()));
   }
 
-  /** Creates the desired pods that are missing, recording those someone else holds or the API server refuses. */
-  public Blockers createMissing(SharedIpcGroup group, List<Pod> desired, Map<String, Pod> ownedByName, GroupEvents events) {
+  /**
+   * Creates the desired pods that are missing, recording those someone else holds or the API server
+   * refuses.
+   */
+  public Blockers createMissing(
+      SharedIpcGroup group, List<Pod> desired, Map<String, Pod> ownedByName, GroupEvents events) {
     List<String> taken = new ArrayList<>();
     Map<String, String> rejected = new TreeMap<>();
     for (Pod pod : desired) {
@@ -50,26 +57,52 @@ public final class OwnedPods {
       }
     }
     if (!taken.isEmpty()) {
-      LOG.warn("group={}/{} pods={} exist but are not owned by the group; left untouched", group.getMetadata().getNamespace(),
-          group.getMetadata().getName(), taken);
+      LOG.warn(
+          "group={}/{} pods={} exist but are not owned by the group; left untouched",
+          group.getMetadata().getNamespace(),
+          group.getMetadata().getName(),
+          taken);
     }
     return new Blockers(taken, rejected);
   }
 
-  private void create(SharedIpcGroup group, Pod pod, List<String> taken, Map<String, String> rejected, GroupEvents events) {
+  private void create(
+      SharedIpcGroup group,
+      Pod pod,
+      List<String> taken,
+      Map<String, String> rejected,
+      GroupEvents events) {
     String ns = group.getMetadata().getNamespace();
     String name = pod.getMetadata().getName();
     try {
       client.pods().inNamespace(ns).resource(pod).create();
       String member = pod.getMetadata().getLabels().get(Labels.MEMBER);
-      events.normal(group, "PodCreated", "created pod " + name + " (instance " + pod.getMetadata().getLabels().get(Labels.INSTANCE)
-          + (member == null ? "" : ", member " + member) + ", spec " + Pods.templateHash(pod) + ")");
+      events.normal(
+          group,
+          "PodCreated",
+          "created pod "
+              + name
+              + " (instance "
+              + pod.getMetadata().getLabels().get(Labels.INSTANCE)
+              + (member == null ? "" : ", member " + member)
+              + ", spec "
+              + Pods.templateHash(pod)
+              + ")");
     } catch (KubernetesClientException e) {
       if (e.getCode() == 422 || e.getCode() == HttpURLConnection.HTTP_FORBIDDEN) {
-        // Invalid or forbidden (e.g. by PodSecurity admission): retrying cannot help until something changes.
-        String why = e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage() : e.getMessage();
-        LOG.warn("group={}/{} pod={} verdict=rejected code={} message=\"{}\"", ns, group.getMetadata().getName(), name,
-            e.getCode(), why);
+        // Invalid or forbidden (e.g. by PodSecurity admission): retrying cannot help until
+        // something changes.
+        String why =
+            e.getStatus() != null && e.getStatus().getMessage() != null
+                ? e.getStatus().getMessage()
+                : e.getMessage();
+        LOG.warn(
+            "group={}/{} pod={} verdict=rejected code={} message=\"{}\"",
+            ns,
+            group.getMetadata().getName(),
+            name,
+            e.getCode(),
+            why);
         rejected.put(name, why);
         return;
       }
@@ -78,8 +111,12 @@ public final class OwnedPods {
       }
       Pod existing = client.pods().inNamespace(ns).withName(name).get();
       if (existing == null || isOwnedBy(existing, group)) {
-        // The cache is behind, or the pod we replace still terminates: the next event brings us back.
-        LOG.debug("pod {}/{} exists and is ours (cache behind or still terminating); nothing to do", ns, name);
+        // The cache is behind, or the pod we replace still terminates: the next event brings us
+        // back.
+        LOG.debug(
+            "pod {}/{} exists and is ours (cache behind or still terminating); nothing to do",
+            ns,
+            name);
       } else {
         taken.add(name);
       }
@@ -94,20 +131,34 @@ public final class OwnedPods {
    */
   public boolean delete(SharedIpcGroup group, Pod pod, Long gracePeriodSeconds) {
     requireOwned(group, pod);
-    DeleteOptions options = new DeleteOptionsBuilder().withApiVersion("v1").withKind("DeleteOptions")
-        .withGracePeriodSeconds(gracePeriodSeconds)
-        .withNewPreconditions().withUid(pod.getMetadata().getUid()).endPreconditions()
-        .build();
+    DeleteOptions options =
+        new DeleteOptionsBuilder()
+            .withApiVersion("v1")
+            .withKind("DeleteOptions")
+            .withGracePeriodSeconds(gracePeriodSeconds)
+            .withNewPreconditions()
+            .withUid(pod.getMetadata().getUid())
+            .endPreconditions()
+            .build();
     // fabric8's delete DSL sets only resourceVersion preconditions, which fail on every status
     // change a kubelet makes; the UID is what identifies "the pod we judged".
-    String path = "/api/v1/namespaces/" + pod.getMetadata().getNamespace() + "/pods/" + pod.getMetadata().getName();
+    String path =
+        "/api/v1/namespaces/"
+            + pod.getMetadata().getNamespace()
+            + "/pods/"
+            + pod.getMetadata().getName();
     try {
       client.raw(path, "DELETE", options);
       return true;
     } catch (KubernetesClientException e) {
-      if (e.getCode() == HttpURLConnection.HTTP_NOT_FOUND || e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
-        LOG.debug("pod {}/{} uid={} already gone or replaced: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
-            pod.getMetadata().getUid(), e.getMessage());
+      if (e.getCode() == HttpURLConnection.HTTP_NOT_FOUND
+          || e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
+        LOG.debug(
+            "pod {}/{} uid={} already gone or replaced: {}",
+            pod.getMetadata().getNamespace(),
+            pod.getMetadata().getName(),
+            pod.getMetadata().getUid(),
+            e.getMessage());
         return false;
       }
       throw e;
@@ -122,17 +173,34 @@ public final class OwnedPods {
    */
   public boolean evict(SharedIpcGroup group, Pod pod) {
     requireOwned(group, pod);
-    Eviction eviction = new EvictionBuilder()
-        .withNewMetadata().withName(pod.getMetadata().getName()).withNamespace(pod.getMetadata().getNamespace()).endMetadata()
-        .withDeleteOptions(new DeleteOptionsBuilder().withNewPreconditions().withUid(pod.getMetadata().getUid())
-            .endPreconditions().build())
-        .build();
+    Eviction eviction =
+        new EvictionBuilder()
+            .withNewMetadata()
+            .withName(pod.getMetadata().getName())
+            .withNamespace(pod.getMetadata().getNamespace())
+            .endMetadata()
+            .withDeleteOptions(
+                new DeleteOptionsBuilder()
+                    .withNewPreconditions()
+                    .withUid(pod.getMetadata().getUid())
+                    .endPreconditions()
+                    .build())
+            .build();
     try {
-      return client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).evict(eviction);
+      return client
+          .pods()
+          .inNamespace(pod.getMetadata().getNamespace())
+          .withName(pod.getMetadata().getName())
+          .evict(eviction);
     } catch (KubernetesClientException e) {
-      if (e.getCode() == HttpURLConnection.HTTP_NOT_FOUND || e.getCode() == HttpURLConnection.HTTP_CONFLICT
+      if (e.getCode() == HttpURLConnection.HTTP_NOT_FOUND
+          || e.getCode() == HttpURLConnection.HTTP_CONFLICT
           || e.getCode() == TOO_MANY_REQUESTS) {
-        LOG.info("pod {}/{} not evicted now: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), e.getMessage());
+        LOG.info(
+            "pod {}/{} not evicted now: {}",
+            pod.getMetadata().getNamespace(),
+            pod.getMetadata().getName(),
+            e.getMessage());
         return false;
       }
       throw e;
@@ -141,9 +209,14 @@ public final class OwnedPods {
 
   private static void requireOwned(SharedIpcGroup group, Pod pod) {
     if (!isOwnedBy(pod, group)) {
-      throw new IllegalStateException("refusing to delete pod " + pod.getMetadata().getNamespace() + "/"
-          + pod.getMetadata().getName() + ": it is not controlled by group " + group.getMetadata().getName()
-          + "; the operator only deletes pods it owns");
+      throw new IllegalStateException(
+          "refusing to delete pod "
+              + pod.getMetadata().getNamespace()
+              + "/"
+              + pod.getMetadata().getName()
+              + ": it is not controlled by group "
+              + group.getMetadata().getName()
+              + "; the operator only deletes pods it owns");
     }
   }
 }

@@ -32,13 +32,26 @@ public record SyncResult(
     Optional<Duration> recheckIn,
     Map<Integer, InstancePlacement> placements) {
 
-  /** How soon to try again an eviction a PodDisruptionBudget refused: no event announces that it would pass. */
+  /**
+   * How soon to try again an eviction a PodDisruptionBudget refused: no event announces that it
+   * would pass.
+   */
   public static final Duration EVICTION_RETRY = Duration.ofSeconds(10);
 
-  /** A step that waits on no placement (SamePod); {@code evictionRefused} asks for another look soon. */
-  public static SyncResult of(DesiredState desired, List<Pod> pods, Blockers blockers, boolean evictionRefused) {
-    return new SyncResult(desired, pods, blockers, new TreeMap<>(), null,
-        evictionRefused ? Optional.of(EVICTION_RETRY) : Optional.empty(), Map.of());
+  /**
+   * A step that waits on no placement (SamePod); {@code evictionRefused} asks for another look
+   * soon.
+   */
+  public static SyncResult of(
+      DesiredState desired, List<Pod> pods, Blockers blockers, boolean evictionRefused) {
+    return new SyncResult(
+        desired,
+        pods,
+        blockers,
+        new TreeMap<>(),
+        null,
+        evictionRefused ? Optional.of(EVICTION_RETRY) : Optional.empty(),
+        Map.of());
   }
 
   /**
@@ -46,16 +59,18 @@ public record SyncResult(
    * ({@code synced} null, e.g. under a policy violation), every instance keeps what the previous
    * status said, so that a pause never erases the history the verdicts rest on.
    */
-  public static void recordPlacements(SyncResult synced, SharedIpcGroupStatus previous, SharedIpcGroupStatus status) {
+  public static void recordPlacements(
+      SyncResult synced, SharedIpcGroupStatus previous, SharedIpcGroupStatus status) {
     for (InstanceStatus instance : status.getInstances()) {
       Optional<InstancePlacement> placement;
       if (synced != null) {
         placement = Optional.ofNullable(synced.placements().get(instance.getIndex()));
       } else if (previous != null && previous.getInstances() != null) {
-        placement = previous.getInstances().stream()
-            .filter(i -> instance.getIndex().equals(i.getIndex()))
-            .findFirst()
-            .flatMap(InstancePlacement::of);
+        placement =
+            previous.getInstances().stream()
+                .filter(i -> instance.getIndex().equals(i.getIndex()))
+                .findFirst()
+                .flatMap(InstancePlacement::of);
       } else {
         placement = Optional.empty();
       }

@@ -24,26 +24,28 @@ import java.util.TreeSet;
 /**
  * Sums what the node agents reported about one group: segments per instance (from each pod IPC
  * namespace entry, including host-namespace segments the agent attributed to one of the group's
- * pods), semaphore sets and message queues per instance (from the same entries), memory-volume bytes
- * per instance, and orphans removed. A pure function of the group, its
- * pods, the SharedIpcNode reports, the names of the Nodes that exist, and the time.
+ * pods), semaphore sets and message queues per instance (from the same entries), memory-volume
+ * bytes per instance, and orphans removed. A pure function of the group, its pods, the
+ * SharedIpcNode reports, the names of the Nodes that exist, and the time.
  *
- * <p>Only reports that tell the present count: a report whose Node no longer exists
- * ({@code NodeGone}) or whose {@code lastScanTime} (the agent's heartbeat: it is renewed with every
- * write, at least once per {@link ReportCadence#HEARTBEAT}) is older than the maximum report age
- * ({@code ReportStale}) contributes nothing and is listed in {@link GroupUsage#ignored()}, so
- * that status can say why. Entries of instances at or beyond {@code replicas} are not counted.
- * An instance whose pods are bound to a node with a counted, complete report that lists nothing
- * for it holds no segments: it is judged with zero (a hostIPC instance that created none has no
- * entry of its own, since its pods live in the node's namespace).
+ * <p>Only reports that tell the present count: a report whose Node no longer exists ({@code
+ * NodeGone}) or whose {@code lastScanTime} (the agent's heartbeat: it is renewed with every write,
+ * at least once per {@link ReportCadence#HEARTBEAT}) is older than the maximum report age ({@code
+ * ReportStale}) contributes nothing and is listed in {@link GroupUsage#ignored()}, so that status
+ * can say why. Entries of instances at or beyond {@code replicas} are not counted. An instance
+ * whose pods are bound to a node with a counted, complete report that lists nothing for it holds no
+ * segments: it is judged with zero (a hostIPC instance that created none has no entry of its own,
+ * since its pods live in the node's namespace).
  */
 public final class NodeUsage {
   /**
-   * How old a report may be and still count: {@link ReportCadence#STALE_AFTER}, two missed heartbeats
-   * of the agent (which writes a quiet report only once per {@link ReportCadence#HEARTBEAT}) and a
-   * minute, so a quiet node stays counted and a slow scan or one failed write does not make usage flicker.
+   * How old a report may be and still count: {@link ReportCadence#STALE_AFTER}, two missed
+   * heartbeats of the agent (which writes a quiet report only once per {@link
+   * ReportCadence#HEARTBEAT}) and a minute, so a quiet node stays counted and a slow scan or one
+   * failed write does not make usage flicker.
    */
   public static final Duration DEFAULT_MAX_REPORT_AGE = ReportCadence.STALE_AFTER;
+
   public static final String REPORT_STALE = "ReportStale";
   public static final String NODE_GONE = "NodeGone";
 
@@ -56,8 +58,12 @@ public final class NodeUsage {
    * @param ignored reports that mention the group but were not counted
    * @param staleAt when the oldest counted report turns stale (look again then), if any counted
    */
-  public record GroupUsage(Map<Integer, SegmentUsage> segmentsByInstance, Map<Integer, Long> sharedMemoryUsedByInstance,
-      long orphansRemoved, List<IgnoredReport> ignored, Optional<Instant> staleAt,
+  public record GroupUsage(
+      Map<Integer, SegmentUsage> segmentsByInstance,
+      Map<Integer, Long> sharedMemoryUsedByInstance,
+      long orphansRemoved,
+      List<IgnoredReport> ignored,
+      Optional<Instant> staleAt,
       // semaphore sets and message queues per instance (inventoried, never removed)
       Map<Integer, IpcObjectUsage> ipcObjectsByInstance,
       // the crash-loop guard's message per instance whose volume is full while a container restarts
@@ -65,19 +71,39 @@ public final class NodeUsage {
     public static final GroupUsage NONE = new GroupUsage(Map.of(), Map.of(), 0);
 
     /** Usage of segments and volumes only. */
-    public GroupUsage(Map<Integer, SegmentUsage> segmentsByInstance, Map<Integer, Long> sharedMemoryUsedByInstance,
-        long orphansRemoved, List<IgnoredReport> ignored, Optional<Instant> staleAt) {
-      this(segmentsByInstance, sharedMemoryUsedByInstance, orphansRemoved, ignored, staleAt, Map.of(), Map.of());
+    public GroupUsage(
+        Map<Integer, SegmentUsage> segmentsByInstance,
+        Map<Integer, Long> sharedMemoryUsedByInstance,
+        long orphansRemoved,
+        List<IgnoredReport> ignored,
+        Optional<Instant> staleAt) {
+      this(
+          segmentsByInstance,
+          sharedMemoryUsedByInstance,
+          orphansRemoved,
+          ignored,
+          staleAt,
+          Map.of(),
+          Map.of());
     }
 
     /** Usage from counted reports only, none ignored. */
-    public GroupUsage(Map<Integer, SegmentUsage> segmentsByInstance, Map<Integer, Long> sharedMemoryUsedByInstance,
+    public GroupUsage(
+        Map<Integer, SegmentUsage> segmentsByInstance,
+        Map<Integer, Long> sharedMemoryUsedByInstance,
         long orphansRemoved) {
-      this(segmentsByInstance, sharedMemoryUsedByInstance, orphansRemoved, List.of(), Optional.empty());
+      this(
+          segmentsByInstance,
+          sharedMemoryUsedByInstance,
+          orphansRemoved,
+          List.of(),
+          Optional.empty());
     }
 
     public boolean isEmpty() {
-      return segmentsByInstance.isEmpty() && sharedMemoryUsedByInstance.isEmpty() && orphansRemoved == 0
+      return segmentsByInstance.isEmpty()
+          && sharedMemoryUsedByInstance.isEmpty()
+          && orphansRemoved == 0
           && ipcObjectsByInstance.isEmpty();
     }
   }
@@ -101,7 +127,11 @@ public final class NodeUsage {
    * @param existingNodes names of the Nodes that exist; a report of any other node is ignored
    * @param now the time reports are aged against
    */
-  public GroupUsage of(SharedIpcGroup group, List<SharedIpcNode> reports, List<Pod> ownedPods, Set<String> existingNodes,
+  public GroupUsage of(
+      SharedIpcGroup group,
+      List<SharedIpcNode> reports,
+      List<Pod> ownedPods,
+      Set<String> existingNodes,
       Instant now) {
     String ns = group.getMetadata().getNamespace();
     String name = group.getMetadata().getName();
@@ -113,7 +143,9 @@ public final class NodeUsage {
       if (index != null && index < replicas) {
         instanceByPodUid.put(pod.getMetadata().getUid(), index);
         if (pod.getSpec() != null && pod.getSpec().getNodeName() != null) {
-          instancesByNode.computeIfAbsent(pod.getSpec().getNodeName(), n -> new TreeSet<>()).add(index);
+          instancesByNode
+              .computeIfAbsent(pod.getSpec().getNodeName(), n -> new TreeSet<>())
+              .add(index);
         }
       }
     }
@@ -132,30 +164,70 @@ public final class NodeUsage {
       String node = report.getMetadata().getName();
       Set<Integer> mentioned = new TreeSet<>();
       for (SharedIpcNodeStatus.NamespaceReport r : nullToEmpty(status.getIpcNamespaces())) {
-        Optional.ofNullable(instance(r.podNamespace, r.group, r.instance, r.podUid, ns, name, instanceByPodUid, replicas))
+        Optional.ofNullable(
+                instance(
+                    r.podNamespace,
+                    r.group,
+                    r.instance,
+                    r.podUid,
+                    ns,
+                    name,
+                    instanceByPodUid,
+                    replicas))
             .ifPresent(mentioned::add);
       }
       for (SharedIpcNodeStatus.VolumeReport v : nullToEmpty(status.getMemoryVolumes())) {
-        Optional.ofNullable(instance(v.podNamespace, v.group, v.instance, v.podUid, ns, name, instanceByPodUid, replicas))
+        Optional.ofNullable(
+                instance(
+                    v.podNamespace,
+                    v.group,
+                    v.instance,
+                    v.podUid,
+                    ns,
+                    name,
+                    instanceByPodUid,
+                    replicas))
             .ifPresent(mentioned::add);
       }
-      Long removedHere = status.getOrphansRemovedByGroup() == null ? null : status.getOrphansRemovedByGroup().get(ns + "/" + name);
-      boolean mentions = !mentioned.isEmpty() || removedHere != null || instancesByNode.containsKey(node);
+      Long removedHere =
+          status.getOrphansRemovedByGroup() == null
+              ? null
+              : status.getOrphansRemovedByGroup().get(ns + "/" + name);
+      boolean mentions =
+          !mentioned.isEmpty() || removedHere != null || instancesByNode.containsKey(node);
       mentioned.addAll(instancesByNode.getOrDefault(node, Set.of()));
 
       Instant scanned = parse(status.getLastScanTime());
       if (!existingNodes.contains(node)) {
         if (mentions) {
-          ignored.add(new IgnoredReport(node, NODE_GONE, "the report of node " + node + " is ignored: node " + node
-              + " no longer exists", mentioned));
+          ignored.add(
+              new IgnoredReport(
+                  node,
+                  NODE_GONE,
+                  "the report of node " + node + " is ignored: node " + node + " no longer exists",
+                  mentioned));
         }
         continue;
       }
       if (scanned == null || scanned.plus(maxReportAge).isBefore(now)) {
         if (mentions) {
-          ignored.add(new IgnoredReport(node, REPORT_STALE, "the report of node " + node + " is ignored: "
-              + (scanned == null ? "it has no lastScanTime" : "its last scan was at " + scanned + ", more than "
-              + human(maxReportAge) + " ago") + "; check the sharedipc agent on node " + node, mentioned));
+          ignored.add(
+              new IgnoredReport(
+                  node,
+                  REPORT_STALE,
+                  "the report of node "
+                      + node
+                      + " is ignored: "
+                      + (scanned == null
+                          ? "it has no lastScanTime"
+                          : "its last scan was at "
+                              + scanned
+                              + ", more than "
+                              + human(maxReportAge)
+                              + " ago")
+                      + "; check the sharedipc agent on node "
+                      + node,
+                  mentioned));
         }
         continue;
       }
@@ -165,19 +237,45 @@ public final class NodeUsage {
       }
 
       for (SharedIpcNodeStatus.NamespaceReport r : nullToEmpty(status.getIpcNamespaces())) {
-        Integer instance = instance(r.podNamespace, r.group, r.instance, r.podUid, ns, name, instanceByPodUid, replicas);
+        Integer instance =
+            instance(
+                r.podNamespace,
+                r.group,
+                r.instance,
+                r.podUid,
+                ns,
+                name,
+                instanceByPodUid,
+                replicas);
         if (instance != null) {
           SegmentUsage u = segments.computeIfAbsent(instance, i -> new SegmentUsage(0, 0, 0, 0));
           u.setCount(u.getCount() + nz(r.segments));
           u.setBytes(u.getBytes() + nz(r.bytes));
           u.setRssBytes(u.getRssBytes() + nz(r.rssBytes));
           u.setOrphans(u.getOrphans() + nz(r.orphans));
-          ipcObjects.merge(instance, new IpcObjectUsage(nz(r.semaphoreSets), nz(r.semaphores), nz(r.messageQueues), nz(r.queuedBytes),
-              nz(r.posixMessageQueues), nz(r.posixQueuedBytes)), IpcObjectUsage::add);
+          ipcObjects.merge(
+              instance,
+              new IpcObjectUsage(
+                  nz(r.semaphoreSets),
+                  nz(r.semaphores),
+                  nz(r.messageQueues),
+                  nz(r.queuedBytes),
+                  nz(r.posixMessageQueues),
+                  nz(r.posixQueuedBytes)),
+              IpcObjectUsage::add);
         }
       }
       for (SharedIpcNodeStatus.VolumeReport v : nullToEmpty(status.getMemoryVolumes())) {
-        Integer instance = instance(v.podNamespace, v.group, v.instance, v.podUid, ns, name, instanceByPodUid, replicas);
+        Integer instance =
+            instance(
+                v.podNamespace,
+                v.group,
+                v.instance,
+                v.podUid,
+                ns,
+                name,
+                instanceByPodUid,
+                replicas);
         if (instance != null) {
           volumes.merge(instance, nz(v.usedBytes), Long::sum);
           if (v.crashLoopGuard != null) {
@@ -186,7 +284,8 @@ public final class NodeUsage {
         }
       }
       if (!truncated(status)) {
-        // The agent lists every namespace of a complete report: no entry for an instance on this node means no segments.
+        // The agent lists every namespace of a complete report: no entry for an instance on this
+        // node means no segments.
         for (Integer instance : instancesByNode.getOrDefault(node, Set.of())) {
           segments.computeIfAbsent(instance, i -> new SegmentUsage(0, 0, 0, 0));
           ipcObjects.computeIfAbsent(instance, i -> new IpcObjectUsage(0, 0, 0, 0, 0, 0));
@@ -194,39 +293,69 @@ public final class NodeUsage {
       }
       removed += nz(removedHere);
     }
-    return new GroupUsage(segments, volumes, removed, ignored, Optional.ofNullable(staleAt), ipcObjects, full);
+    return new GroupUsage(
+        segments, volumes, removed, ignored, Optional.ofNullable(staleAt), ipcObjects, full);
   }
 
   /**
-   * What the agent's crash-loop guard says about one volume, as a sentence: which pod, how full, which
-   * containers restart, the largest files and whether a process uses them.
+   * What the agent's crash-loop guard says about one volume, as a sentence: which pod, how full,
+   * which containers restart, the largest files and whether a process uses them.
    */
   static String crashLoopMessage(SharedIpcNodeStatus.VolumeReport v, String node) {
     SharedIpcNodeStatus.CrashLoopGuardReport g = v.crashLoopGuard;
-    long percent = v.sizeBytes == null || v.sizeBytes == 0 ? 100 : nz(v.usedBytes) * 100 / v.sizeBytes;
+    long percent =
+        v.sizeBytes == null || v.sizeBytes == 0 ? 100 : nz(v.usedBytes) * 100 / v.sizeBytes;
     String pod = v.podName != null ? "pod " + v.podName : "pod " + v.podUid;
     String where = "DevShm".equals(v.kind) ? "/dev/shm" : "memory volume " + v.name;
-    String containers = g.containers == null || g.containers.isEmpty() ? "a container"
-        : "container " + String.join(", ", g.containers);
-    String files = g.files == null ? "" : g.files.stream().map(f -> f.name + " (" + dev.sharedipc.operator.render.Quantities.human(nz(f.bytes))
-        + (f.inUse == null ? "" : f.inUse ? ", in use" : ", not open") + ")").collect(java.util.stream.Collectors.joining(", "));
-    return "the " + where + " of " + pod + " on node " + node + " is " + percent + "% full ("
-        + dev.sharedipc.operator.render.Quantities.human(nz(v.usedBytes)) + " of "
-        + dev.sharedipc.operator.render.Quantities.human(nz(v.sizeBytes)) + ") while " + containers
+    String containers =
+        g.containers == null || g.containers.isEmpty()
+            ? "a container"
+            : "container " + String.join(", ", g.containers);
+    String files =
+        g.files == null
+            ? ""
+            : g.files.stream()
+                .map(
+                    f ->
+                        f.name
+                            + " ("
+                            + dev.sharedipc.operator.render.Quantities.human(nz(f.bytes))
+                            + (f.inUse == null ? "" : f.inUse ? ", in use" : ", not open")
+                            + ")")
+                .collect(java.util.stream.Collectors.joining(", "));
+    return "the "
+        + where
+        + " of "
+        + pod
+        + " on node "
+        + node
+        + " is "
+        + percent
+        + "% full ("
+        + dev.sharedipc.operator.render.Quantities.human(nz(v.usedBytes))
+        + " of "
+        + dev.sharedipc.operator.render.Quantities.human(nz(v.sizeBytes))
+        + ") while "
+        + containers
         + (Boolean.TRUE.equals(g.backOff) ? " is in CrashLoopBackOff" : " restarted recently")
         + (files.isEmpty() ? "" : "; largest files: " + files);
   }
 
-  /** Every group a node report mentions, as "namespace/name": which groups to reconcile when it changes. */
+  /**
+   * Every group a node report mentions, as "namespace/name": which groups to reconcile when it
+   * changes.
+   */
   public static Set<String> groupsIn(SharedIpcNode node) {
     Set<String> groups = new TreeSet<>();
     SharedIpcNodeStatus status = node.getStatus();
     if (status == null) {
       return groups;
     }
-    nullToEmpty(status.getIpcNamespaces()).stream().filter(r -> r.group != null && r.podNamespace != null)
+    nullToEmpty(status.getIpcNamespaces()).stream()
+        .filter(r -> r.group != null && r.podNamespace != null)
         .forEach(r -> groups.add(r.podNamespace + "/" + r.group));
-    nullToEmpty(status.getMemoryVolumes()).stream().filter(v -> v.group != null && v.podNamespace != null)
+    nullToEmpty(status.getMemoryVolumes()).stream()
+        .filter(v -> v.group != null && v.podNamespace != null)
         .forEach(v -> groups.add(v.podNamespace + "/" + v.group));
     if (status.getOrphansRemovedByGroup() != null) {
       groups.addAll(status.getOrphansRemovedByGroup().keySet());
@@ -236,25 +365,41 @@ public final class NodeUsage {
 
   /**
    * Whether a hostIPC group has an instance on the node (as its status last said): its pods live in
-   * the node's own IPC namespace, so that node's report speaks for it even when it names it nowhere.
+   * the node's own IPC namespace, so that node's report speaks for it even when it names it
+   * nowhere.
    */
   public static boolean hasHostIpcInstanceOn(SharedIpcGroup group, String node) {
-    return Boolean.TRUE.equals(group.getSpec().getHostIPC()) && group.getStatus() != null
+    return Boolean.TRUE.equals(group.getSpec().getHostIPC())
+        && group.getStatus() != null
         && group.getStatus().getInstances() != null
         && group.getStatus().getInstances().stream().anyMatch(i -> node.equals(i.getNode()));
   }
 
-  /** The instance an entry counts for: by its group labels, else by its pod UID; null when not this group's or beyond replicas. */
-  private static Integer instance(String podNamespace, String group, Integer instance, String podUid, String ns, String name,
-      Map<String, Integer> instanceByPodUid, int replicas) {
-    Integer index = instance != null && Objects.equals(podNamespace, ns) && Objects.equals(group, name)
-        ? instance
-        : podUid == null ? null : instanceByPodUid.get(podUid);
+  /**
+   * The instance an entry counts for: by its group labels, else by its pod UID; null when not this
+   * group's or beyond replicas.
+   */
+  private static Integer instance(
+      String podNamespace,
+      String group,
+      Integer instance,
+      String podUid,
+      String ns,
+      String name,
+      Map<String, Integer> instanceByPodUid,
+      int replicas) {
+    Integer index =
+        instance != null && Objects.equals(podNamespace, ns) && Objects.equals(group, name)
+            ? instance
+            : podUid == null ? null : instanceByPodUid.get(podUid);
     return index != null && index >= 0 && index < replicas ? index : null;
   }
 
   private static Integer instanceOf(Pod pod) {
-    String index = pod.getMetadata().getLabels() == null ? null : pod.getMetadata().getLabels().get(Labels.INSTANCE);
+    String index =
+        pod.getMetadata().getLabels() == null
+            ? null
+            : pod.getMetadata().getLabels().get(Labels.INSTANCE);
     return index != null && index.matches("[0-9]{1,9}") ? Integer.valueOf(index) : null;
   }
 

@@ -14,19 +14,21 @@ import java.util.stream.Stream;
 
 /**
  * Which node reports can count for a group, found through informer indexes instead of a scan of
- * every report: the reports that name the group (by its labels or its orphans removed), the
- * reports that list one of its pods by UID only, and the reports of the nodes its pods are bound
- * to. {@link NodeUsage} counts nothing from any other report, so a group's usage read from these
- * equals its usage read from all of them, and one reconcile costs the reports of its own nodes.
+ * every report: the reports that name the group (by its labels or its orphans removed), the reports
+ * that list one of its pods by UID only, and the reports of the nodes its pods are bound to. {@link
+ * NodeUsage} counts nothing from any other report, so a group's usage read from these equals its
+ * usage read from all of them, and one reconcile costs the reports of its own nodes.
  *
- * <p>The group index also serves the mapper: a hostIPC group is found by the nodes of its
- * instances ({@link #hostIpcNodes}), so one report update looks only at its own groups.
+ * <p>The group index also serves the mapper: a hostIPC group is found by the nodes of its instances
+ * ({@link #hostIpcNodes}), so one report update looks only at its own groups.
  */
 public final class ReportIndex {
   /** Index of reports by the groups they name, "namespace/name" (as {@link NodeUsage#groupsIn}). */
   public static final String BY_GROUP = "sharedipc.dev/report-by-group";
+
   /** Index of reports by the pod UIDs their entries carry. */
   public static final String BY_POD_UID = "sharedipc.dev/report-by-pod-uid";
+
   /** Index of groups by the nodes of their hostIPC instances (primary cache). */
   public static final String HOST_IPC_NODE = "sharedipc.dev/group-by-hostipc-node";
 
@@ -52,25 +54,35 @@ public final class ReportIndex {
     }
     TreeSet<String> uids = new TreeSet<>();
     Stream.concat(
-            Optional.ofNullable(status.getIpcNamespaces()).orElse(List.of()).stream().map(r -> r.podUid),
-            Optional.ofNullable(status.getMemoryVolumes()).orElse(List.of()).stream().map(v -> v.podUid))
+            Optional.ofNullable(status.getIpcNamespaces()).orElse(List.of()).stream()
+                .map(r -> r.podUid),
+            Optional.ofNullable(status.getMemoryVolumes()).orElse(List.of()).stream()
+                .map(v -> v.podUid))
         .filter(uid -> uid != null && !uid.isEmpty())
         .forEach(uids::add);
     return List.copyOf(uids);
   }
 
-  /** The keys of {@link #HOST_IPC_NODE} for one group: the nodes of its instances when it is hostIPC. */
+  /**
+   * The keys of {@link #HOST_IPC_NODE} for one group: the nodes of its instances when it is
+   * hostIPC.
+   */
   public static List<String> hostIpcNodes(SharedIpcGroup group) {
-    if (!Boolean.TRUE.equals(group.getSpec().getHostIPC()) || group.getStatus() == null
+    if (!Boolean.TRUE.equals(group.getSpec().getHostIPC())
+        || group.getStatus() == null
         || group.getStatus().getInstances() == null) {
       return List.of();
     }
-    return group.getStatus().getInstances().stream().map(i -> i.getNode()).filter(n -> n != null && !n.isEmpty())
-        .distinct().toList();
+    return group.getStatus().getInstances().stream()
+        .map(i -> i.getNode())
+        .filter(n -> n != null && !n.isEmpty())
+        .distinct()
+        .toList();
   }
 
   /** The reports that can count for the group, each once, by node name. */
-  public static List<SharedIpcNode> reportsOf(SharedIpcGroup group, List<Pod> ownedPods, Lookup lookup) {
+  public static List<SharedIpcNode> reportsOf(
+      SharedIpcGroup group, List<Pod> ownedPods, Lookup lookup) {
     Map<String, SharedIpcNode> found = new TreeMap<>();
     String key = group.getMetadata().getNamespace() + "/" + group.getMetadata().getName();
     lookup.byIndex(BY_GROUP, key).forEach(r -> found.put(r.getMetadata().getName(), r));

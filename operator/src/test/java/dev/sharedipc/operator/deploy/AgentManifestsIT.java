@@ -41,14 +41,19 @@ import org.junit.jupiter.api.Test;
 /**
  * The node agent's install in deploy/: the DaemonSet asks for exactly the privileges the agent
  * needs, Pod Security admits it only in its own namespace, its RBAC grants exactly the calls its
- * code makes, and the admission policy lets it write only its own node's SharedIpcNode, all
- * proven on the real API server.
+ * code makes, and the admission policy lets it write only its own node's SharedIpcNode, all proven
+ * on the real API server.
  */
 class AgentManifestsIT {
   static final String AGENT_NAMESPACE = "sharedipc-agent";
   static final String AGENT_USER = "system:serviceaccount:sharedipc-agent:sharedipc-agent";
-  static final List<String> AGENT_GROUPS = List.of("system:serviceaccounts", "system:serviceaccounts:sharedipc-agent", "system:authenticated");
-  static final Set<String> CAPABILITIES = Set.of("SYS_ADMIN", "SYS_PTRACE", "IPC_OWNER", "DAC_OVERRIDE", "FOWNER", "CHOWN");
+  static final List<String> AGENT_GROUPS =
+      List.of(
+          "system:serviceaccounts",
+          "system:serviceaccounts:sharedipc-agent",
+          "system:authenticated");
+  static final Set<String> CAPABILITIES =
+      Set.of("SYS_ADMIN", "SYS_PTRACE", "IPC_OWNER", "DAC_OVERRIDE", "FOWNER", "CHOWN");
 
   private static RealApiServer api;
   private static List<HasMetadata> objects;
@@ -58,10 +63,20 @@ class AgentManifestsIT {
     api = RealApiServer.shared();
     objects = Kustomized.render(api, "deploy");
     KubernetesClient client = api.client();
-    // What the tests below judge against: namespaces, priority class, RBAC and admission policies, applied for real.
+    // What the tests below judge against: namespaces, priority class, RBAC and admission policies,
+    // applied for real.
     objects.stream()
-        .filter(o -> Set.of("Namespace", "PriorityClass", "ServiceAccount", "ClusterRole", "ClusterRoleBinding",
-            "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding").contains(o.getKind()))
+        .filter(
+            o ->
+                Set.of(
+                        "Namespace",
+                        "PriorityClass",
+                        "ServiceAccount",
+                        "ClusterRole",
+                        "ClusterRoleBinding",
+                        "ValidatingAdmissionPolicy",
+                        "ValidatingAdmissionPolicyBinding")
+                    .contains(o.getKind()))
         .forEach(o -> client.resource(o).forceConflicts().serverSideApply());
   }
 
@@ -72,7 +87,8 @@ class AgentManifestsIT {
   @Test
   void agentListsItsCapabilitiesAndIsNotPrivileged() {
     PodSpec pod = agent().getSpec().getTemplate().getSpec();
-    assertThat(pod.getContainers()).extracting(Container::getName)
+    assertThat(pod.getContainers())
+        .extracting(Container::getName)
         .containsExactly("agent", "csi", "node-driver-registrar", "liveness-probe");
     assertThat(pod.getInitContainers()).isNullOrEmpty();
     var sc = pod.getContainers().get(0).getSecurityContext();
@@ -81,36 +97,45 @@ class AgentManifestsIT {
     assertThat(sc.getCapabilities().getAdd()).containsExactlyInAnyOrderElementsOf(CAPABILITIES);
     assertThat(sc.getReadOnlyRootFilesystem()).isTrue();
     assertThat(sc.getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
-    assertThat(sc.getAppArmorProfile().getType()).as("default AppArmor profiles deny ptrace-reads of host processes")
+    assertThat(sc.getAppArmorProfile().getType())
+        .as("default AppArmor profiles deny ptrace-reads of host processes")
         .isEqualTo("Unconfined");
     assertThat(pod.getHostPID()).isTrue();
-    assertThat(pod.getHostIPC()).as("hostIPC: the agent enters the host's namespace through /proc/1/ns/ipc")
+    assertThat(pod.getHostIPC())
+        .as("hostIPC: the agent enters the host's namespace through /proc/1/ns/ipc")
         .isNotEqualTo(Boolean.TRUE);
     assertThat(pod.getHostNetwork()).as("hostNetwork").isNotEqualTo(Boolean.TRUE);
     assertThat(pod.getPriorityClassName()).isEqualTo("sharedipc-agent");
-    assertThat(pod.getContainers().get(0).getEnv()).anySatisfy(e -> {
-      assertThat(e.getName()).isEqualTo("NODE_NAME");
-      assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
-    });
+    assertThat(pod.getContainers().get(0).getEnv())
+        .anySatisfy(
+            e -> {
+              assertThat(e.getName()).isEqualTo("NODE_NAME");
+              assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
+            });
   }
 
   @Test
   void agentMountsOnlyTheHostPathsItNeedsAndTheKubeletsReadOnly() {
     PodSpec pod = agent().getSpec().getTemplate().getSpec();
-    Map<String, String> hostPaths = pod.getVolumes().stream().filter(v -> v.getHostPath() != null)
-        .collect(Collectors.toMap(Volume::getName, v -> v.getHostPath().getPath()));
-    assertThat(hostPaths).containsOnly(
-        Map.entry("kubelet-pods", "/var/lib/kubelet/pods"),
-        Map.entry("shared-root", "/dev/shm/sharedipc"),
-        Map.entry("state", "/var/lib/sharedipc"),
-        Map.entry("csi-plugin", "/var/lib/kubelet/plugins/shm.sharedipc.dev"),
-        Map.entry("registration", "/var/lib/kubelet/plugins_registry"));
+    Map<String, String> hostPaths =
+        pod.getVolumes().stream()
+            .filter(v -> v.getHostPath() != null)
+            .collect(Collectors.toMap(Volume::getName, v -> v.getHostPath().getPath()));
+    assertThat(hostPaths)
+        .containsOnly(
+            Map.entry("kubelet-pods", "/var/lib/kubelet/pods"),
+            Map.entry("shared-root", "/dev/shm/sharedipc"),
+            Map.entry("state", "/var/lib/sharedipc"),
+            Map.entry("csi-plugin", "/var/lib/kubelet/plugins/shm.sharedipc.dev"),
+            Map.entry("registration", "/var/lib/kubelet/plugins_registry"));
     Container c = pod.getContainers().get(0);
-    Map<String, VolumeMount> mounts = c.getVolumeMounts().stream().collect(Collectors.toMap(VolumeMount::getName, m -> m));
+    Map<String, VolumeMount> mounts =
+        c.getVolumeMounts().stream().collect(Collectors.toMap(VolumeMount::getName, m -> m));
     assertThat(mounts.get("kubelet-pods").getReadOnly()).isTrue();
     assertThat(mounts.get("kubelet-pods").getMountPropagation()).isEqualTo("HostToContainer");
     // each host path is mounted where the agent's own arguments say it looks
-    assertThat(c.getArgs()).containsSubsequence("--kubelet-root", "/var/lib/kubelet")
+    assertThat(c.getArgs())
+        .containsSubsequence("--kubelet-root", "/var/lib/kubelet")
         .containsSubsequence("--shared-root", mounts.get("shared-root").getMountPath())
         .containsSubsequence("--ledger", mounts.get("state").getMountPath() + "/ledger.json")
         .containsSubsequence("--csi-state-dir", mounts.get("csi-plugin").getMountPath() + "/state");
@@ -125,32 +150,43 @@ class AgentManifestsIT {
   }
 
   /**
-   * The CSI plugin container: privileged only because Bidirectional propagation requires it, its socket and
-   * state where the registrar tells the kubelet to look, its mounts propagated to the host, and the
-   * CSIDriver object as the plugin serves it (ephemeral inline, pod info on mount, fsGroup delegated).
+   * The CSI plugin container: privileged only because Bidirectional propagation requires it, its
+   * socket and state where the registrar tells the kubelet to look, its mounts propagated to the
+   * host, and the CSIDriver object as the plugin serves it (ephemeral inline, pod info on mount,
+   * fsGroup delegated).
    */
   @Test
   void csiPluginMountsPropagateToTheHostAndItsSocketIsTheOneRegistered() {
     PodSpec pod = agent().getSpec().getTemplate().getSpec();
-    Map<String, Container> containers = pod.getContainers().stream().collect(Collectors.toMap(Container::getName, c -> c));
+    Map<String, Container> containers =
+        pod.getContainers().stream().collect(Collectors.toMap(Container::getName, c -> c));
     Container csi = containers.get("csi");
     assertThat(csi.getImage()).isEqualTo(containers.get("agent").getImage());
     assertThat(csi.getSecurityContext().getPrivileged()).isTrue();
-    assertThat(csi.getArgs()).containsSubsequence("csi", "--endpoint", "unix:///var/lib/kubelet/plugins/shm.sharedipc.dev/csi.sock")
+    assertThat(csi.getArgs())
+        .containsSubsequence(
+            "csi", "--endpoint", "unix:///var/lib/kubelet/plugins/shm.sharedipc.dev/csi.sock")
         .containsSubsequence("--state-dir", "/var/lib/kubelet/plugins/shm.sharedipc.dev/state");
-    Map<String, VolumeMount> mounts = csi.getVolumeMounts().stream().collect(Collectors.toMap(VolumeMount::getName, m -> m));
-    assertThat(mounts.get("csi-plugin").getMountPath()).isEqualTo("/var/lib/kubelet/plugins/shm.sharedipc.dev");
+    Map<String, VolumeMount> mounts =
+        csi.getVolumeMounts().stream().collect(Collectors.toMap(VolumeMount::getName, m -> m));
+    assertThat(mounts.get("csi-plugin").getMountPath())
+        .isEqualTo("/var/lib/kubelet/plugins/shm.sharedipc.dev");
     assertThat(mounts.get("csi-plugin").getMountPropagation()).isEqualTo("Bidirectional");
     assertThat(mounts.get("kubelet-pods").getMountPropagation()).isEqualTo("Bidirectional");
     assertThat(csi.getEnv()).anySatisfy(e -> assertThat(e.getName()).isEqualTo("NODE_NAME"));
     assertThat(containers.get("node-driver-registrar").getArgs())
-        .contains("--kubelet-registration-path=/var/lib/kubelet/plugins/shm.sharedipc.dev/csi.sock");
-    assertThat(containers.get("node-driver-registrar").getImage()).matches("registry.k8s.io/sig-storage/csi-node-driver-registrar:v\\d+\\.\\d+\\.\\d+");
-    assertThat(containers.get("liveness-probe").getImage()).matches("registry.k8s.io/sig-storage/livenessprobe:v\\d+\\.\\d+\\.\\d+");
-    assertThat(containers.get("node-driver-registrar").getSecurityContext().getPrivileged()).isNotEqualTo(Boolean.TRUE);
+        .contains(
+            "--kubelet-registration-path=/var/lib/kubelet/plugins/shm.sharedipc.dev/csi.sock");
+    assertThat(containers.get("node-driver-registrar").getImage())
+        .matches("registry.k8s.io/sig-storage/csi-node-driver-registrar:v\\d+\\.\\d+\\.\\d+");
+    assertThat(containers.get("liveness-probe").getImage())
+        .matches("registry.k8s.io/sig-storage/livenessprobe:v\\d+\\.\\d+\\.\\d+");
+    assertThat(containers.get("node-driver-registrar").getSecurityContext().getPrivileged())
+        .isNotEqualTo(Boolean.TRUE);
 
     io.fabric8.kubernetes.api.model.storage.CSIDriver driver =
-        Kustomized.one(objects, io.fabric8.kubernetes.api.model.storage.CSIDriver.class, "shm.sharedipc.dev");
+        Kustomized.one(
+            objects, io.fabric8.kubernetes.api.model.storage.CSIDriver.class, "shm.sharedipc.dev");
     assertThat(driver.getSpec().getVolumeLifecycleModes()).containsExactly("Ephemeral");
     assertThat(driver.getSpec().getPodInfoOnMount()).isTrue();
     assertThat(driver.getSpec().getAttachRequired()).isFalse();
@@ -164,40 +200,81 @@ class AgentManifestsIT {
     Pod agentPod = podOf("agent-probe", AGENT_NAMESPACE, agent().getSpec().getTemplate().getSpec());
     assertThat(client.resource(agentPod).dryRun().create()).isNotNull();
 
-    Pod agentInOperatorNamespace = podOf("agent-probe", "sharedipc-system", agent().getSpec().getTemplate().getSpec());
+    Pod agentInOperatorNamespace =
+        podOf("agent-probe", "sharedipc-system", agent().getSpec().getTemplate().getSpec());
     agentInOperatorNamespace.getSpec().setServiceAccountName(null);
     assertThatThrownBy(() -> client.resource(agentInOperatorNamespace).dryRun().create())
         .isInstanceOf(KubernetesClientException.class)
         .hasMessageContaining("violates PodSecurity \"restricted");
 
-    PodSpec operator = Kustomized.one(objects, Deployment.class, "sharedipc-operator").getSpec().getTemplate().getSpec();
-    assertThat(client.resource(podOf("operator-probe", "sharedipc-system", operator)).dryRun().create()).isNotNull();
+    PodSpec operator =
+        Kustomized.one(objects, Deployment.class, "sharedipc-operator")
+            .getSpec()
+            .getTemplate()
+            .getSpec();
+    assertThat(
+            client
+                .resource(podOf("operator-probe", "sharedipc-system", operator))
+                .dryRun()
+                .create())
+        .isNotNull();
   }
 
   private static Pod podOf(String name, String namespace, PodSpec spec) {
-    return new PodBuilder().withMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build())
-        .withSpec(new io.fabric8.kubernetes.api.model.PodSpecBuilder(spec).build()).build();
+    return new PodBuilder()
+        .withMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build())
+        .withSpec(new io.fabric8.kubernetes.api.model.PodSpecBuilder(spec).build())
+        .build();
   }
 
-  /** Every (resource, verb) the agent's ClusterView and NodeReporter use, and nothing else of a list of tempting neighbours. */
+  /**
+   * Every (resource, verb) the agent's ClusterView and NodeReporter use, and nothing else of a list
+   * of tempting neighbours.
+   */
   @Test
   void agentRbacGrantsExactlyWhatItsCodeCalls() {
-    Set<String> expected = Set.of(
-        "/pods get", "/pods list", "/pods watch",
-        "sharedipc.dev/sharedipcgroups list", "sharedipc.dev/sharedipcgroups watch",
-        "sharedipc.dev/sharedipcnodes create", "sharedipc.dev/sharedipcnodes patch",
-        // the watch on its own report (NodeReporter): a report deleted or changed by someone else is written again
-        "sharedipc.dev/sharedipcnodes list", "sharedipc.dev/sharedipcnodes watch",
-        "sharedipc.dev/sharedipcnodes/status patch",
-        "/events create", "/nodes get",
-        "authentication.k8s.io/tokenreviews create", "authorization.k8s.io/subjectaccessreviews create");
+    Set<String> expected =
+        Set.of(
+            "/pods get",
+            "/pods list",
+            "/pods watch",
+            "sharedipc.dev/sharedipcgroups list",
+            "sharedipc.dev/sharedipcgroups watch",
+            "sharedipc.dev/sharedipcnodes create",
+            "sharedipc.dev/sharedipcnodes patch",
+            // the watch on its own report (NodeReporter): a report deleted or changed by someone
+            // else is written again
+            "sharedipc.dev/sharedipcnodes list",
+            "sharedipc.dev/sharedipcnodes watch",
+            "sharedipc.dev/sharedipcnodes/status patch",
+            "/events create",
+            "/nodes get",
+            "authentication.k8s.io/tokenreviews create",
+            "authorization.k8s.io/subjectaccessreviews create");
     Set<String> probed = new TreeSet<>(expected);
-    for (String verb : List.of("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")) {
-      for (String resource : List.of("/pods", "/pods/exec", "/pods/eviction", "/secrets", "/configmaps", "/nodes", "/events",
-          "/serviceaccounts/token", "sharedipc.dev/sharedipcgroups", "sharedipc.dev/sharedipcgroups/status",
-          "sharedipc.dev/sharedipcnodes", "sharedipc.dev/sharedipcnodes/status", "sharedipc.dev/sharedipcpolicies",
-          "apps/daemonsets", "rbac.authorization.k8s.io/clusterroles", "authentication.k8s.io/tokenreviews",
-          "authorization.k8s.io/subjectaccessreviews", "sharedipc.dev/sharedipcnodes/segments")) {
+    for (String verb :
+        List.of(
+            "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")) {
+      for (String resource :
+          List.of(
+              "/pods",
+              "/pods/exec",
+              "/pods/eviction",
+              "/secrets",
+              "/configmaps",
+              "/nodes",
+              "/events",
+              "/serviceaccounts/token",
+              "sharedipc.dev/sharedipcgroups",
+              "sharedipc.dev/sharedipcgroups/status",
+              "sharedipc.dev/sharedipcnodes",
+              "sharedipc.dev/sharedipcnodes/status",
+              "sharedipc.dev/sharedipcpolicies",
+              "apps/daemonsets",
+              "rbac.authorization.k8s.io/clusterroles",
+              "authentication.k8s.io/tokenreviews",
+              "authorization.k8s.io/subjectaccessreviews",
+              "sharedipc.dev/sharedipcnodes/segments")) {
         probed.add(resource + " " + verb);
       }
     }
@@ -207,18 +284,34 @@ class AgentManifestsIT {
       String group = groupResource[0];
       String resource = groupResource[1];
       String subresource = groupResource.length > 2 ? groupResource[2] : null;
-      SubjectAccessReview review = new SubjectAccessReviewBuilder().withNewSpec()
-          .withUser(AGENT_USER).withGroups(AGENT_GROUPS)
-          .withResourceAttributes(new ResourceAttributesBuilder().withGroup(group).withResource(resource).withSubresource(subresource)
-              .withVerb(probe.substring(probe.indexOf(' ') + 1)).build())
-          .endSpec().build();
-      if (api.client().authorization().v1().subjectAccessReview().create(review).getStatus().getAllowed()) {
+      SubjectAccessReview review =
+          new SubjectAccessReviewBuilder()
+              .withNewSpec()
+              .withUser(AGENT_USER)
+              .withGroups(AGENT_GROUPS)
+              .withResourceAttributes(
+                  new ResourceAttributesBuilder()
+                      .withGroup(group)
+                      .withResource(resource)
+                      .withSubresource(subresource)
+                      .withVerb(probe.substring(probe.indexOf(' ') + 1))
+                      .build())
+              .endSpec()
+              .build();
+      if (api.client()
+          .authorization()
+          .v1()
+          .subjectAccessReview()
+          .create(review)
+          .getStatus()
+          .getAllowed()) {
         allowed.add(probe);
       }
     }
     assertThat(allowed).containsExactlyInAnyOrderElementsOf(expected);
 
-    List<PolicyRule> rules = Kustomized.one(objects, ClusterRole.class, "sharedipc-agent").getRules();
+    List<PolicyRule> rules =
+        Kustomized.one(objects, ClusterRole.class, "sharedipc-agent").getRules();
     assertThat(rules).allSatisfy(r -> assertThat(r.getResourceNames()).isNullOrEmpty());
   }
 
@@ -229,22 +322,33 @@ class AgentManifestsIT {
     KubernetesClient admin = api.client();
     admin.resource(node(other)).create();
 
-    try (KubernetesClient agent = impersonatingAgent(own); KubernetesClient unbound = impersonatingAgent(null)) {
+    try (KubernetesClient agent = impersonatingAgent(own);
+        KubernetesClient unbound = impersonatingAgent(null)) {
       // The policy takes effect once the API server has loaded and type-checked it.
-      Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250)).untilAsserted(() ->
-          assertThatThrownBy(() -> agent.resource(node(other + "-x")).dryRun().create())
-              .hasMessageContaining("the sharedipc agent on node " + own + " may write only SharedIpcNode " + own));
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(250))
+          .untilAsserted(
+              () ->
+                  assertThatThrownBy(() -> agent.resource(node(other + "-x")).dryRun().create())
+                      .hasMessageContaining(
+                          "the sharedipc agent on node "
+                              + own
+                              + " may write only SharedIpcNode "
+                              + own));
 
       // its own node: create, then write status, as NodeReporter does
       assertThat(agent.resource(node(own)).create().getMetadata().getName()).isEqualTo(own);
       assertThat(admin.resources(SharedIpcNode.class).withName(own).get()).isNotNull();
-      assertThat(agent.resource(statusPatch(own)).patchStatus().getStatus().getAgentVersion()).isEqualTo("test");
+      assertThat(agent.resource(statusPatch(own)).patchStatus().getStatus().getAgentVersion())
+          .isEqualTo("test");
 
       // another node's: neither its status nor a new object
       assertThatThrownBy(() -> agent.resource(statusPatch(other)).patchStatus())
           .isInstanceOf(KubernetesClientException.class)
           .hasMessageContaining("may write only SharedIpcNode " + own + ", not " + other);
-      SharedIpcNodeStatus untouched = admin.resources(SharedIpcNode.class).withName(other).get().getStatus();
+      SharedIpcNodeStatus untouched =
+          admin.resources(SharedIpcNode.class).withName(other).get().getStatus();
       assertThat(untouched == null ? null : untouched.getAgentVersion()).isNull();
 
       // a token without the node claim writes nothing
@@ -275,14 +379,18 @@ class AgentManifestsIT {
     return n;
   }
 
-  /** A client that is the agent's ServiceAccount, on {@code nodeName} as a node-bound token says (null: no claim). */
+  /**
+   * A client that is the agent's ServiceAccount, on {@code nodeName} as a node-bound token says
+   * (null: no claim).
+   */
   private static KubernetesClient impersonatingAgent(String nodeName) {
     Config config = Config.fromKubeconfig(api.kubeConfigYaml());
     config.setImpersonateUsername(AGENT_USER);
     config.setImpersonateGroups(AGENT_GROUPS.toArray(String[]::new));
     if (nodeName != null) {
       // the extra's name must be percent-encoded in the Impersonate-Extra- header (it holds a '/')
-      config.setImpersonateExtras(Map.of("authentication.kubernetes.io%2Fnode-name", new ArrayList<>(List.of(nodeName))));
+      config.setImpersonateExtras(
+          Map.of("authentication.kubernetes.io%2Fnode-name", new ArrayList<>(List.of(nodeName))));
     }
     return new KubernetesClientBuilder().withConfig(config).build();
   }

@@ -37,39 +37,57 @@ class AlertRulesTest {
   void everyAlertPassesItsPromtoolTests(@TempDir Path dir) throws Exception {
     String promtool = promtool();
     ObjectNode rules = YAML.createObjectNode();
-    rules.set("groups", YAML.readTree(MONITORING.resolve("prometheus-rule.yaml").toFile()).path("spec").path("groups"));
-    YAML.writeValue(dir.resolve("rules.yaml").toFile(), rules); // the name the test files' rule_files give
+    rules.set(
+        "groups",
+        YAML.readTree(MONITORING.resolve("prometheus-rule.yaml").toFile())
+            .path("spec")
+            .path("groups"));
+    YAML.writeValue(
+        dir.resolve("rules.yaml").toFile(), rules); // the name the test files' rule_files give
     List<String> command = new ArrayList<>(List.of(promtool, "test", "rules"));
     for (Path file : testFiles()) {
       Files.copy(file, dir.resolve(file.getFileName()));
       command.add(file.getFileName().toString());
     }
-    Process run = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+    Process run =
+        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
     String output = new String(run.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(run.waitFor(2, TimeUnit.MINUTES)).as("promtool test rules finished").isTrue();
-    assertThat(run.exitValue()).as("`%s` in %s failed; its output:%n%s", String.join(" ", command), dir, output).isZero();
+    assertThat(run.exitValue())
+        .as("`%s` in %s failed; its output:%n%s", String.join(" ", command), dir, output)
+        .isZero();
   }
 
   @Test
   void everyAlertIsTestedFiringAndQuiet() throws IOException {
     Set<String> alerts = new TreeSet<>();
-    for (JsonNode group : YAML.readTree(MONITORING.resolve("prometheus-rule.yaml").toFile()).path("spec").path("groups")) {
+    for (JsonNode group :
+        YAML.readTree(MONITORING.resolve("prometheus-rule.yaml").toFile())
+            .path("spec")
+            .path("groups")) {
       group.path("rules").forEach(r -> alerts.add(r.path("alert").asText()));
     }
     Set<String> firing = new TreeSet<>();
     Set<String> quiet = new TreeSet<>();
     for (Path file : testFiles()) {
       JsonNode tests = YAML.readTree(file.toFile());
-      assertThat(tests.path("rule_files").toString()).as("%s reads the rules file the test writes", file).isEqualTo("[\"rules.yaml\"]");
+      assertThat(tests.path("rule_files").toString())
+          .as("%s reads the rules file the test writes", file)
+          .isEqualTo("[\"rules.yaml\"]");
       for (JsonNode test : tests.path("tests")) {
         for (JsonNode check : test.path("alert_rule_test")) {
-          (check.path("exp_alerts").isEmpty() ? quiet : firing).add(check.path("alertname").asText());
+          (check.path("exp_alerts").isEmpty() ? quiet : firing)
+              .add(check.path("alertname").asText());
         }
       }
     }
     assertThat(alerts).as("alerts of prometheus-rule.yaml").hasSizeGreaterThan(10);
-    assertThat(firing).as("alerts a test in deploy/monitoring/tests/ expects to fire").containsAll(alerts);
-    assertThat(quiet).as("alerts a test in deploy/monitoring/tests/ expects not to fire").containsAll(alerts);
+    assertThat(firing)
+        .as("alerts a test in deploy/monitoring/tests/ expects to fire")
+        .containsAll(alerts);
+    assertThat(quiet)
+        .as("alerts a test in deploy/monitoring/tests/ expects not to fire")
+        .containsAll(alerts);
   }
 
   private static List<Path> testFiles() throws IOException {
@@ -84,7 +102,8 @@ class AlertRulesTest {
   private static String promtool() throws InterruptedException {
     String reason;
     try {
-      Process version = new ProcessBuilder("promtool", "--version").redirectErrorStream(true).start();
+      Process version =
+          new ProcessBuilder("promtool", "--version").redirectErrorStream(true).start();
       version.getInputStream().readAllBytes();
       if (version.waitFor(30, TimeUnit.SECONDS) && version.exitValue() == 0) {
         return "promtool";
@@ -93,7 +112,8 @@ class AlertRulesTest {
     } catch (IOException e) {
       reason = "promtool is not on the PATH (" + e.getMessage() + ")";
     }
-    reason += ": install it (Debian/Ubuntu: apt-get install prometheus) to run the alert unit tests";
+    reason +=
+        ": install it (Debian/Ubuntu: apt-get install prometheus) to run the alert unit tests";
     if ("true".equalsIgnoreCase(System.getenv("CI"))) {
       throw new IllegalStateException(reason + " (CI=true: the alert tests must run, not skip)");
     }

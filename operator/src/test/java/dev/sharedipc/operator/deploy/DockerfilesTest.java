@@ -15,10 +15,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The images cannot be built here (no Docker), so their Dockerfiles are checked as text: every
- * file copied from the build context (the repository root) exists, the build stage builds the
- * module whose jar the image copies, that jar is the one the module's pom makes, and the image
- * starts it.
+ * The images cannot be built here (no Docker), so their Dockerfiles are checked as text: every file
+ * copied from the build context (the repository root) exists, the build stage builds the module
+ * whose jar the image copies, that jar is the one the module's pom makes, and the image starts it.
  */
 class DockerfilesTest {
   private static final Path ROOT = RepoPaths.root();
@@ -67,31 +66,59 @@ class DockerfilesTest {
       if (fromStage) {
         fromBuild.addAll(sources);
       } else {
-        assertThat(sources).as("COPY %s in %s", i.args(), dockerfile)
-            .allSatisfy(src -> assertThat(ROOT.resolve(src)).as("build-context file %s", src).exists());
+        assertThat(sources)
+            .as("COPY %s in %s", i.args(), dockerfile)
+            .allSatisfy(
+                src -> assertThat(ROOT.resolve(src)).as("build-context file %s", src).exists());
       }
     }
-    assertThat(fromBuild).as("what the runtime stage takes from the build stage").containsExactly(builtJar);
+    assertThat(fromBuild)
+        .as("what the runtime stage takes from the build stage")
+        .containsExactly(builtJar);
 
-    List<String> runs = instructions.stream().filter(i -> i.keyword().equals("RUN")).map(Instruction::args).toList();
-    assertThat(runs).anySatisfy(r -> assertThat(r).contains("./mvnw").contains("-pl " + module + " -am package"));
+    List<String> runs =
+        instructions.stream()
+            .filter(i -> i.keyword().equals("RUN"))
+            .map(Instruction::args)
+            .toList();
+    assertThat(runs)
+        .anySatisfy(
+            r -> assertThat(r).contains("./mvnw").contains("-pl " + module + " -am package"));
     assertThat(ROOT.resolve("mvnw")).isExecutable();
 
-    List<String> images = instructions.stream().filter(i -> i.keyword().equals("FROM")).map(i -> i.args().split("\\s+")[0]).toList();
-    assertThat(images).hasSize(2).allSatisfy(image -> assertThat(image).matches("[a-z0-9./-]+:17-[a-z0-9.-]+"));
+    List<String> images =
+        instructions.stream()
+            .filter(i -> i.keyword().equals("FROM"))
+            .map(i -> i.args().split("\\s+")[0])
+            .toList();
+    assertThat(images)
+        .hasSize(2)
+        .allSatisfy(image -> assertThat(image).matches("[a-z0-9./-]+:17-[a-z0-9.-]+"));
 
-    String entry = instructions.stream().filter(i -> i.keyword().equals("ENTRYPOINT")).map(Instruction::args).reduce((a, b) -> b)
-        .orElseThrow();
+    String entry =
+        instructions.stream()
+            .filter(i -> i.keyword().equals("ENTRYPOINT"))
+            .map(Instruction::args)
+            .reduce((a, b) -> b)
+            .orElseThrow();
     String installedJar = "/opt/sharedipc/" + jarName;
-    assertThat(String.join(" ", instructions.stream().filter(i -> i.keyword().equals("COPY")).map(Instruction::args).toList()))
+    assertThat(
+            String.join(
+                " ",
+                instructions.stream()
+                    .filter(i -> i.keyword().equals("COPY"))
+                    .map(Instruction::args)
+                    .toList()))
         .contains(builtJar + " " + installedJar);
     if (module.equals("agent")) {
       // the launcher script, which looks for the jar in /opt/sharedipc among other places
       assertThat(entry).contains("/usr/local/bin/sharedipc-agent");
-      assertThat(Files.readString(ROOT.resolve("agent/bin/sharedipc-agent"))).contains(installedJar);
+      assertThat(Files.readString(ROOT.resolve("agent/bin/sharedipc-agent")))
+          .contains(installedJar);
     } else {
       assertThat(entry).contains("\"-jar\", \"" + installedJar + "\"");
-      assertThat(instructions).anySatisfy(i -> assertThat(i.keyword() + " " + i.args()).isEqualTo("USER 65532:65532"));
+      assertThat(instructions)
+          .anySatisfy(i -> assertThat(i.keyword() + " " + i.args()).isEqualTo("USER 65532:65532"));
     }
   }
 

@@ -28,19 +28,22 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * Every install, upgrade, switch and uninstall command that README.md, docs/install.md and the
  * chart's NOTES give runs here, verbatim (each is first looked up in its document, so the documents
- * cannot drift from what is tested), with bash from the repository root against the real API server,
- * with the kubectl of its binaries and the Helm of scripts/helm.sh on PATH.
+ * cannot drift from what is tested), with bash from the repository root against the real API
+ * server, with the kubectl of its binaries and the Helm of scripts/helm.sh on PATH.
  *
- * <p>The whole install goes in and out of the shared API server, CRDs included: the test starts from
- * a server without sharedipc's namespaces and leaves it with the CRDs of crds/ installed again, as
- * the other integration tests expect.
+ * <p>The whole install goes in and out of the shared API server, CRDs included: the test starts
+ * from a server without sharedipc's namespaces and leaves it with the CRDs of crds/ installed
+ * again, as the other integration tests expect.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class InstallCommandsIT {
   private static final String RELEASE_NS = "sharedipc-system";
   private static final String AGENT_NS = "sharedipc-agent";
   private static final List<String> CRDS =
-      List.of("sharedipcgroups.sharedipc.dev", "sharedipcnodes.sharedipc.dev", "sharedipcpolicies.sharedipc.dev");
+      List.of(
+          "sharedipcgroups.sharedipc.dev",
+          "sharedipcnodes.sharedipc.dev",
+          "sharedipcpolicies.sharedipc.dev");
 
   private static RealApiServer api;
   private static KubernetesClient client;
@@ -65,9 +68,30 @@ class InstallCommandsIT {
   @AfterAll
   static void crdsBackForTheOtherTests() throws IOException {
     if (api != null) {
-      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500)).until(() ->
-          CRDS.stream().allMatch(n -> client.apiextensions().v1().customResourceDefinitions().withName(n).get() == null
-              || client.apiextensions().v1().customResourceDefinitions().withName(n).get().getMetadata().getDeletionTimestamp() == null));
+      await()
+          .atMost(Duration.ofMinutes(2))
+          .pollInterval(Duration.ofMillis(500))
+          .until(
+              () ->
+                  CRDS.stream()
+                      .allMatch(
+                          n ->
+                              client
+                                          .apiextensions()
+                                          .v1()
+                                          .customResourceDefinitions()
+                                          .withName(n)
+                                          .get()
+                                      == null
+                                  || client
+                                          .apiextensions()
+                                          .v1()
+                                          .customResourceDefinitions()
+                                          .withName(n)
+                                          .get()
+                                          .getMetadata()
+                                          .getDeletionTimestamp()
+                                      == null));
       api.installCrds();
       garbageCollectorKnowsTheGroupsAgain();
     }
@@ -80,13 +104,32 @@ class InstallCommandsIT {
    */
   private static void garbageCollectorKnowsTheGroupsAgain() {
     String ns = api.newNamespace("gc-probe");
-    var group = client.genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup").inNamespace(ns)
-        .resource(probeGroup()).create();
-    client.configMaps().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata()
-        .withName("owned").addNewOwnerReference().withApiVersion("sharedipc.dev/v1alpha1").withKind("SharedIpcGroup")
-        .withName(group.getMetadata().getName()).withUid(group.getMetadata().getUid()).endOwnerReference().endMetadata().build()).create();
+    var group =
+        client
+            .genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcGroup")
+            .inNamespace(ns)
+            .resource(probeGroup())
+            .create();
+    client
+        .configMaps()
+        .inNamespace(ns)
+        .resource(
+            new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                .withNewMetadata()
+                .withName("owned")
+                .addNewOwnerReference()
+                .withApiVersion("sharedipc.dev/v1alpha1")
+                .withKind("SharedIpcGroup")
+                .withName(group.getMetadata().getName())
+                .withUid(group.getMetadata().getUid())
+                .endOwnerReference()
+                .endMetadata()
+                .build())
+        .create();
     client.resource(group).inNamespace(ns).delete();
-    await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500))
+    await()
+        .atMost(Duration.ofMinutes(2))
+        .pollInterval(Duration.ofMillis(500))
         .until(() -> client.configMaps().inNamespace(ns).withName("owned").get() == null);
   }
 
@@ -94,10 +137,24 @@ class InstallCommandsIT {
     var group = new io.fabric8.kubernetes.api.model.GenericKubernetesResource();
     group.setApiVersion("sharedipc.dev/v1alpha1");
     group.setKind("SharedIpcGroup");
-    group.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("probe").build());
-    group.setAdditionalProperty("spec", java.util.Map.of("sharedMemory", java.util.Map.of("size", "1Mi"),
-        "members", List.of(java.util.Map.of("name", "m", "template", java.util.Map.of("spec",
-            java.util.Map.of("containers", List.of(java.util.Map.of("name", "m", "image", "busybox"))))))));
+    group.setMetadata(
+        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("probe").build());
+    group.setAdditionalProperty(
+        "spec",
+        java.util.Map.of(
+            "sharedMemory",
+            java.util.Map.of("size", "1Mi"),
+            "members",
+            List.of(
+                java.util.Map.of(
+                    "name",
+                    "m",
+                    "template",
+                    java.util.Map.of(
+                        "spec",
+                        java.util.Map.of(
+                            "containers",
+                            List.of(java.util.Map.of("name", "m", "image", "busybox"))))))));
     return group;
   }
 
@@ -110,14 +167,21 @@ class InstallCommandsIT {
     // Install, and the same command as the upgrade.
     run(install, "kubectl apply --server-side --force-conflicts -k deploy/");
     assertThat(operator()).isNotNull();
-    run(install, "kubectl apply --server-side --force-conflicts -k deploy/        # or your overlay with the new image tags");
+    run(
+        install,
+        "kubectl apply --server-side --force-conflicts -k deploy/        # or your overlay with the new image tags");
     agentPodsCanBeEvicted();
 
     // kustomize -> Helm: the installed objects become the release's.
-    run(install, "kubectl kustomize deploy/ | kubectl annotate -f - --overwrite meta.helm.sh/release-name=sharedipc meta.helm.sh/release-namespace=sharedipc-system");
-    run(install, "kubectl kustomize deploy/ | kubectl label -f - --overwrite app.kubernetes.io/managed-by=Helm");
+    run(
+        install,
+        "kubectl kustomize deploy/ | kubectl annotate -f - --overwrite meta.helm.sh/release-name=sharedipc meta.helm.sh/release-namespace=sharedipc-system");
+    run(
+        install,
+        "kubectl kustomize deploy/ | kubectl label -f - --overwrite app.kubernetes.io/managed-by=Helm");
     run(install, "helm install sharedipc charts/sharedipc -n sharedipc-system");
-    assertThat(operator().getMetadata().getLabels()).containsEntry("helm.sh/chart", "sharedipc-0.1.0");
+    assertThat(operator().getMetadata().getLabels())
+        .containsEntry("helm.sh/chart", "sharedipc-0.1.0");
     assertThat(run("helm list -n sharedipc-system -q")).contains("sharedipc");
 
     // Helm -> kustomize: the objects stay, Helm forgets its release.
@@ -135,18 +199,22 @@ class InstallCommandsIT {
   }
 
   @Test
-  @Order(2) // after the kustomize uninstall removed the CRDs: Helm installs them, as on a new cluster
+  @Order(
+      2) // after the kustomize uninstall removed the CRDs: Helm installs them, as on a new cluster
   void helmInstallUpgradeAndUninstallAsDocumented() throws IOException, InterruptedException {
     String install = doc("docs/install.md");
     String readme = doc("README.md");
     awaitNamespacesGone();
     awaitCrdsSettled();
 
-    // Install on the first try, as README and install.md say; the CRDs are Helm's now (field manager "helm").
-    String installCommand = "helm install sharedipc charts/sharedipc -n sharedipc-system --create-namespace";
+    // Install on the first try, as README and install.md say; the CRDs are Helm's now (field
+    // manager "helm").
+    String installCommand =
+        "helm install sharedipc charts/sharedipc -n sharedipc-system --create-namespace";
     assertThat(readme).contains(installCommand);
     String notes = run(install, installCommand);
-    String label = "kubectl label namespace sharedipc-system pod-security.kubernetes.io/enforce=restricted";
+    String label =
+        "kubectl label namespace sharedipc-system pod-security.kubernetes.io/enforce=restricted";
     assertThat(readme).contains(label);
     run(install, label);
     assertThat(client.namespaces().withName(RELEASE_NS).get().getMetadata().getLabels())
@@ -160,12 +228,14 @@ class InstallCommandsIT {
     // Upgrade: CRDs taken over from "helm", then the release with one more value.
     run(readme, "kubectl apply --server-side --force-conflicts -f crds/");
     run(install, "kubectl apply --server-side --force-conflicts -f charts/sharedipc/crds/");
-    String upgrade = "helm upgrade sharedipc charts/sharedipc -n sharedipc-system --reset-then-reuse-values --set operator.logLevel=DEBUG";
+    String upgrade =
+        "helm upgrade sharedipc charts/sharedipc -n sharedipc-system --reset-then-reuse-values --set operator.logLevel=DEBUG";
     assertThat(readme).contains(upgrade);
     run(install, upgrade);
     assertThat(env(operator(), "SHAREDIPC_LOG_LEVEL")).isEqualTo("DEBUG");
     // A later upgrade that sets something else keeps what the last one set.
-    run("helm upgrade sharedipc charts/sharedipc -n sharedipc-system --reset-then-reuse-values --set operator.replicas=3");
+    run(
+        "helm upgrade sharedipc charts/sharedipc -n sharedipc-system --reset-then-reuse-values --set operator.replicas=3");
     assertThat(operator().getSpec().getReplicas()).isEqualTo(3);
     assertThat(env(operator(), "SHAREDIPC_LOG_LEVEL")).isEqualTo("DEBUG");
     agentPodsCanBeEvicted();
@@ -180,16 +250,49 @@ class InstallCommandsIT {
     api.installCrds();
   }
 
-  /** No PodDisruptionBudget holds the agent: the Eviction API lets an agent pod go (a budget on DaemonSet pods refused it). */
+  /**
+   * No PodDisruptionBudget holds the agent: the Eviction API lets an agent pod go (a budget on
+   * DaemonSet pods refused it).
+   */
   private static void agentPodsCanBeEvicted() {
     String name = "agent-eviction-probe";
-    client.pods().inNamespace(AGENT_NS).resource(new PodBuilder().withNewMetadata().withName(name)
-        .addToLabels("app.kubernetes.io/name", "sharedipc-agent").endMetadata()
-        .withNewSpec().addNewContainer().withName("c").withImage("busybox:1.36").endContainer().endSpec().build()).create();
-    // The API server lets a pod that is not Running go regardless of budgets: make it Running and Ready.
-    client.pods().inNamespace(AGENT_NS).withName(name).editStatus(p -> new PodBuilder(p).withNewStatus().withPhase("Running")
-        .addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus().build());
-    assertThat(client.pods().inNamespace(AGENT_NS).withName(name).evict()).as("eviction of an agent pod").isTrue();
+    client
+        .pods()
+        .inNamespace(AGENT_NS)
+        .resource(
+            new PodBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .addToLabels("app.kubernetes.io/name", "sharedipc-agent")
+                .endMetadata()
+                .withNewSpec()
+                .addNewContainer()
+                .withName("c")
+                .withImage("busybox:1.36")
+                .endContainer()
+                .endSpec()
+                .build())
+        .create();
+    // The API server lets a pod that is not Running go regardless of budgets: make it Running and
+    // Ready.
+    client
+        .pods()
+        .inNamespace(AGENT_NS)
+        .withName(name)
+        .editStatus(
+            p ->
+                new PodBuilder(p)
+                    .withNewStatus()
+                    .withPhase("Running")
+                    .addNewCondition()
+                    .withType("Ready")
+                    .withStatus("True")
+                    .endCondition()
+                    .endStatus()
+                    .build());
+    assertThat(client.pods().inNamespace(AGENT_NS).withName(name).evict())
+        .as("eviction of an agent pod")
+        .isTrue();
   }
 
   private static Deployment operator() {
@@ -198,50 +301,84 @@ class InstallCommandsIT {
 
   private static String env(Deployment deployment, String name) {
     return deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
-        .filter(e -> e.getName().equals(name)).map(EnvVar::getValue).findFirst().orElse(null);
+        .filter(e -> e.getName().equals(name))
+        .map(EnvVar::getValue)
+        .findFirst()
+        .orElse(null);
   }
 
   private static void awaitNamespacesGone() {
-    await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500)).until(() ->
-        client.namespaces().withName(RELEASE_NS).get() == null && client.namespaces().withName(AGENT_NS).get() == null);
+    await()
+        .atMost(Duration.ofMinutes(2))
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () ->
+                client.namespaces().withName(RELEASE_NS).get() == null
+                    && client.namespaces().withName(AGENT_NS).get() == null);
   }
 
   /** No CRD of ours is being deleted (a CRD in deletion cannot be created again). */
   private static void awaitCrdsSettled() {
-    await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500)).until(() -> CRDS.stream().allMatch(n -> {
-      var crd = client.apiextensions().v1().customResourceDefinitions().withName(n).get();
-      return crd == null || crd.getMetadata().getDeletionTimestamp() == null;
-    }));
+    await()
+        .atMost(Duration.ofMinutes(2))
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () ->
+                CRDS.stream()
+                    .allMatch(
+                        n -> {
+                          var crd =
+                              client
+                                  .apiextensions()
+                                  .v1()
+                                  .customResourceDefinitions()
+                                  .withName(n)
+                                  .get();
+                          return crd == null || crd.getMetadata().getDeletionTimestamp() == null;
+                        }));
   }
 
   private static String doc(String path) throws IOException {
     return Files.readString(RepoPaths.root().resolve(path));
   }
 
-  /** Runs {@code command} after checking that {@code document} gives it verbatim; returns its stdout. */
-  private static String run(String document, String command) throws IOException, InterruptedException {
+  /**
+   * Runs {@code command} after checking that {@code document} gives it verbatim; returns its
+   * stdout.
+   */
+  private static String run(String document, String command)
+      throws IOException, InterruptedException {
     assertThat(document).as("the documentation gives the command verbatim").contains(command);
     return run(command);
   }
 
   private static String run(String command) throws IOException, InterruptedException {
-    ProcessBuilder pb = new ProcessBuilder("bash", "-o", "pipefail", "-c", command).directory(RepoPaths.root().toFile());
-    pb.environment().put("PATH", api.kubectl().getParent() + ":" + helm.getParent() + ":" + System.getenv("PATH"));
+    ProcessBuilder pb =
+        new ProcessBuilder("bash", "-o", "pipefail", "-c", command)
+            .directory(RepoPaths.root().toFile());
+    pb.environment()
+        .put(
+            "PATH",
+            api.kubectl().getParent() + ":" + helm.getParent() + ":" + System.getenv("PATH"));
     pb.environment().put("KUBECONFIG", kubeconfig.toString());
     for (String xdg : List.of("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME")) {
       pb.environment().put(xdg, helmHome.resolve(xdg).toString());
     }
     Process p = pb.start();
-    CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> {
-      try {
-        return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    });
+    CompletableFuture<String> err =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+            });
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("%s finished", command).isTrue();
-    assertThat(p.exitValue()).as("exit code of `%s`\nstdout:\n%s\nstderr:\n%s", command, out, err.join()).isZero();
+    assertThat(p.exitValue())
+        .as("exit code of `%s`\nstdout:\n%s\nstderr:\n%s", command, out, err.join())
+        .isZero();
     return out;
   }
 }

@@ -1,10 +1,10 @@
 package dev.sharedipc.operator.placement;
 
+import dev.sharedipc.api.Labels;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
-import dev.sharedipc.api.Labels;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
@@ -20,13 +20,20 @@ final class PlacementFixtures {
 
   static NodeBuilder nodeBuilder(String name, String cpu, String memory, int pods) {
     return new NodeBuilder()
-        .withNewMetadata().withName(name).addToLabels("kubernetes.io/hostname", name).endMetadata()
-        .withNewSpec().endSpec()
+        .withNewMetadata()
+        .withName(name)
+        .addToLabels("kubernetes.io/hostname", name)
+        .endMetadata()
+        .withNewSpec()
+        .endSpec()
         .withNewStatus()
         .addToAllocatable("cpu", new Quantity(cpu))
         .addToAllocatable("memory", new Quantity(memory))
         .addToAllocatable("pods", new Quantity(Integer.toString(pods)))
-        .addNewCondition().withType("Ready").withStatus("True").endCondition()
+        .addNewCondition()
+        .withType("Ready")
+        .withStatus("True")
+        .endCondition()
         .endStatus();
   }
 
@@ -39,15 +46,26 @@ final class PlacementFixtures {
   }
 
   static NodeInfo labelled(String name, Map<String, String> labels) {
-    return node(nodeBuilder(name, "8", "16Gi", 110).editMetadata().addToLabels(labels).endMetadata().build());
+    return node(
+        nodeBuilder(name, "8", "16Gi", 110)
+            .editMetadata()
+            .addToLabels(labels)
+            .endMetadata()
+            .build());
   }
 
   static NodeInfo tainted(String name, Taint... taints) {
-    return node(nodeBuilder(name, "8", "16Gi", 110).editSpec().addToTaints(taints).endSpec().build());
+    return node(
+        nodeBuilder(name, "8", "16Gi", 110).editSpec().addToTaints(taints).endSpec().build());
   }
 
   static Container container(String name, String cpuRequest, String memoryRequest) {
-    ContainerBuilder b = new ContainerBuilder().withName(name).withImage("busybox").withNewResources().endResources();
+    ContainerBuilder b =
+        new ContainerBuilder()
+            .withName(name)
+            .withImage("busybox")
+            .withNewResources()
+            .endResources();
     if (cpuRequest != null) {
       b.editResources().addToRequests("cpu", new Quantity(cpuRequest)).endResources();
     }
@@ -78,18 +96,39 @@ final class PlacementFixtures {
     return new InstanceDemand(index, pods, extraMemoryBytes);
   }
 
-  /** A rendered member pod of group g in namespace ns, named after its first container, with extra labels. */
+  /**
+   * A rendered member pod of group g in namespace ns, named after its first container, with extra
+   * labels.
+   */
   static Pod memberPod(int index, PodSpec spec, Map<String, String> labels) {
     String member = spec.getContainers().get(0).getName();
-    return new PodBuilder().withNewMetadata().withNamespace("ns").withName("g-" + index + "-" + member)
-        .addToLabels(Labels.GROUP, "g").addToLabels(Labels.INSTANCE, Integer.toString(index)).addToLabels(Labels.MEMBER, member)
-        .addToLabels(labels).endMetadata().withSpec(spec).build();
+    return new PodBuilder()
+        .withNewMetadata()
+        .withNamespace("ns")
+        .withName("g-" + index + "-" + member)
+        .addToLabels(Labels.GROUP, "g")
+        .addToLabels(Labels.INSTANCE, Integer.toString(index))
+        .addToLabels(Labels.MEMBER, member)
+        .addToLabels(labels)
+        .endMetadata()
+        .withSpec(spec)
+        .build();
   }
 
   /** A pod of someone else already bound to a node. */
-  static Pod running(String namespace, String name, String node, PodSpec spec, Map<String, String> labels) {
+  static Pod running(
+      String namespace, String name, String node, PodSpec spec, Map<String, String> labels) {
     spec.setNodeName(node);
-    return new PodBuilder().withNewMetadata().withNamespace(namespace).withName(name).withLabels(labels).endMetadata()
-        .withSpec(spec).withNewStatus().withPhase("Running").endStatus().build();
+    return new PodBuilder()
+        .withNewMetadata()
+        .withNamespace(namespace)
+        .withName(name)
+        .withLabels(labels)
+        .endMetadata()
+        .withSpec(spec)
+        .withNewStatus()
+        .withPhase("Running")
+        .endStatus()
+        .build();
   }
 }

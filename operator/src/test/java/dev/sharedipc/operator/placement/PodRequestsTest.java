@@ -18,73 +18,98 @@ class PodRequestsTest {
 
   @Test
   void containersRequestsAreSummed() {
-    PodSpec spec = new PodSpecBuilder()
-        .addToContainers(container("a", "250m", "128Mi"), container("b", "1", "1Gi"), container("c", null, null))
-        .build();
+    PodSpec spec =
+        new PodSpecBuilder()
+            .addToContainers(
+                container("a", "250m", "128Mi"),
+                container("b", "1", "1Gi"),
+                container("c", null, null))
+            .build();
     assertThat(of(spec)).isEqualTo(new PodRequests.Resources(1250, 1152 * MI));
   }
 
   @Test
   void largestInitContainerRaisesThePodWhenItExceedsTheSum() {
-    PodSpec spec = new PodSpecBuilder()
-        .addToInitContainers(container("migrate", "2", "64Mi"), container("warm", "100m", "3Gi"))
-        .addToContainers(container("a", "500m", "256Mi"), container("b", "500m", "256Mi"))
-        .build();
+    PodSpec spec =
+        new PodSpecBuilder()
+            .addToInitContainers(
+                container("migrate", "2", "64Mi"), container("warm", "100m", "3Gi"))
+            .addToContainers(container("a", "500m", "256Mi"), container("b", "500m", "256Mi"))
+            .build();
     // cpu: max(1000m, 2000m); memory: max(512Mi, 3Gi); each resource on its own.
     assertThat(of(spec)).isEqualTo(new PodRequests.Resources(2000, 3072 * MI));
   }
 
   @Test
   void initContainersSmallerThanTheSumChangeNothing() {
-    PodSpec spec = new PodSpecBuilder()
-        .addToInitContainers(container("init", "100m", "64Mi"))
-        .addToContainers(container("a", "500m", "256Mi"), container("b", "500m", "256Mi"))
-        .build();
+    PodSpec spec =
+        new PodSpecBuilder()
+            .addToInitContainers(container("init", "100m", "64Mi"))
+            .addToContainers(container("a", "500m", "256Mi"), container("b", "500m", "256Mi"))
+            .build();
     assertThat(of(spec)).isEqualTo(new PodRequests.Resources(1000, 512 * MI));
   }
 
   @Test
   void sidecarInitContainersAddToTheSumAndToLaterInitContainers() {
-    PodSpec spec = new PodSpecBuilder()
-        .addToInitContainers(
-            new ContainerBuilder(container("proxy", "200m", "100Mi")).withRestartPolicy("Always").build(),
-            container("migrate", "1", "100Mi"))
-        .addToContainers(container("app", "500m", "300Mi"))
-        .build();
+    PodSpec spec =
+        new PodSpecBuilder()
+            .addToInitContainers(
+                new ContainerBuilder(container("proxy", "200m", "100Mi"))
+                    .withRestartPolicy("Always")
+                    .build(),
+                container("migrate", "1", "100Mi"))
+            .addToContainers(container("app", "500m", "300Mi"))
+            .build();
     // running: app + proxy = 700m / 400Mi; during migrate: migrate + proxy = 1200m / 200Mi.
     assertThat(of(spec)).isEqualTo(new PodRequests.Resources(1200, 400 * MI));
   }
 
   @Test
   void overheadIsAddedOnTop() {
-    PodSpec spec = new PodSpecBuilder()
-        .addToContainers(container("a", "500m", "256Mi"))
-        .addToOverhead("cpu", new Quantity("250m"))
-        .addToOverhead("memory", new Quantity("120Mi"))
-        .build();
+    PodSpec spec =
+        new PodSpecBuilder()
+            .addToContainers(container("a", "500m", "256Mi"))
+            .addToOverhead("cpu", new Quantity("250m"))
+            .addToOverhead("memory", new Quantity("120Mi"))
+            .build();
     assertThat(of(spec)).isEqualTo(new PodRequests.Resources(750, 376 * MI));
   }
 
   @Test
   void aLimitWithoutARequestCountsAsTheRequest() {
-    PodSpec spec = new PodSpecBuilder()
-        .addToContainers(new ContainerBuilder().withName("a").withNewResources()
-            .addToLimits("cpu", new Quantity("1500m")).addToLimits("memory", new Quantity("2Gi"))
-            .addToRequests("memory", new Quantity("1Gi"))
-            .endResources().build())
-        .addToInitContainers(new ContainerBuilder().withName("i").withNewResources()
-            .addToLimits("memory", new Quantity("4Gi")).endResources().build())
-        .build();
+    PodSpec spec =
+        new PodSpecBuilder()
+            .addToContainers(
+                new ContainerBuilder()
+                    .withName("a")
+                    .withNewResources()
+                    .addToLimits("cpu", new Quantity("1500m"))
+                    .addToLimits("memory", new Quantity("2Gi"))
+                    .addToRequests("memory", new Quantity("1Gi"))
+                    .endResources()
+                    .build())
+            .addToInitContainers(
+                new ContainerBuilder()
+                    .withName("i")
+                    .withNewResources()
+                    .addToLimits("memory", new Quantity("4Gi"))
+                    .endResources()
+                    .build())
+            .build();
     // cpu from the limit; the memory request wins over the memory limit; the init limit counts.
     assertThat(of(spec)).isEqualTo(new PodRequests.Resources(1500, 4096 * MI));
   }
 
   @Test
   void podLevelResourcesReplaceTheContainersSum() {
-    PodSpec spec = new PodSpecBuilder()
-        .addToContainers(container("a", "500m", "256Mi"), container("b", "500m", "256Mi"))
-        .withNewResources().addToRequests("memory", new Quantity("2Gi")).endResources()
-        .build();
+    PodSpec spec =
+        new PodSpecBuilder()
+            .addToContainers(container("a", "500m", "256Mi"), container("b", "500m", "256Mi"))
+            .withNewResources()
+            .addToRequests("memory", new Quantity("2Gi"))
+            .endResources()
+            .build();
     assertThat(of(spec)).isEqualTo(new PodRequests.Resources(1000, 2048 * MI));
   }
 
@@ -107,26 +132,55 @@ class PodRequestsTest {
   void extendedResourcesFollowTheSameRuleInWholeUnits() {
     // Apps: 1 + 1 GPU; the init container asks 3 (more than the sum); a limit alone is the request;
     // hugepages in bytes; a zero request is no request.
-    PodSpec spec = new PodSpecBuilder()
-        .addToContainers(new ContainerBuilder().withName("a").withNewResources()
-            .addToLimits("nvidia.com/gpu", new Quantity("1")).addToRequests("hugepages-2Mi", new Quantity("4Mi"))
-            .addToRequests("example.com/foo", new Quantity("0")).endResources().build())
-        .addToContainers(new ContainerBuilder().withName("b").withNewResources()
-            .addToRequests("nvidia.com/gpu", new Quantity("1")).addToLimits("nvidia.com/gpu", new Quantity("1")).endResources().build())
-        .addToInitContainers(new ContainerBuilder().withName("i").withNewResources()
-            .addToRequests("nvidia.com/gpu", new Quantity("3")).endResources().build())
-        .build();
-    assertThat(of(spec).other()).containsExactlyInAnyOrderEntriesOf(
-        java.util.Map.of("nvidia.com/gpu", 3L, "hugepages-2Mi", 4 * MI));
+    PodSpec spec =
+        new PodSpecBuilder()
+            .addToContainers(
+                new ContainerBuilder()
+                    .withName("a")
+                    .withNewResources()
+                    .addToLimits("nvidia.com/gpu", new Quantity("1"))
+                    .addToRequests("hugepages-2Mi", new Quantity("4Mi"))
+                    .addToRequests("example.com/foo", new Quantity("0"))
+                    .endResources()
+                    .build())
+            .addToContainers(
+                new ContainerBuilder()
+                    .withName("b")
+                    .withNewResources()
+                    .addToRequests("nvidia.com/gpu", new Quantity("1"))
+                    .addToLimits("nvidia.com/gpu", new Quantity("1"))
+                    .endResources()
+                    .build())
+            .addToInitContainers(
+                new ContainerBuilder()
+                    .withName("i")
+                    .withNewResources()
+                    .addToRequests("nvidia.com/gpu", new Quantity("3"))
+                    .endResources()
+                    .build())
+            .build();
+    assertThat(of(spec).other())
+        .containsExactlyInAnyOrderEntriesOf(
+            java.util.Map.of("nvidia.com/gpu", 3L, "hugepages-2Mi", 4 * MI));
   }
 
   @Test
   void podLevelResourcesKeepTheContainersExtendedResources() {
-    PodSpec spec = new PodSpecBuilder()
-        .addToContainers(new ContainerBuilder().withName("a").withNewResources()
-            .addToRequests("nvidia.com/gpu", new Quantity("2")).addToRequests("memory", new Quantity("1Gi")).endResources().build())
-        .withNewResources().addToRequests("memory", new Quantity("2Gi")).endResources()
-        .build();
-    assertThat(of(spec)).isEqualTo(new PodRequests.Resources(0, 2048 * MI, java.util.Map.of("nvidia.com/gpu", 2L)));
+    PodSpec spec =
+        new PodSpecBuilder()
+            .addToContainers(
+                new ContainerBuilder()
+                    .withName("a")
+                    .withNewResources()
+                    .addToRequests("nvidia.com/gpu", new Quantity("2"))
+                    .addToRequests("memory", new Quantity("1Gi"))
+                    .endResources()
+                    .build())
+            .withNewResources()
+            .addToRequests("memory", new Quantity("2Gi"))
+            .endResources()
+            .build();
+    assertThat(of(spec))
+        .isEqualTo(new PodRequests.Resources(0, 2048 * MI, java.util.Map.of("nvidia.com/gpu", 2L)));
   }
 }

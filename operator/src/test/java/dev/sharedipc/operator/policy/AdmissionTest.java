@@ -13,10 +13,13 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Which spec the pods follow: the group's while it complies, the admitted one while it does not. */
+/**
+ * Which spec the pods follow: the group's while it complies, the admitted one while it does not.
+ */
 class AdmissionTest {
   private static final Assessment COMPLIANT = new Assessment(true, "Compliant", "ok");
-  private static final Assessment BROKEN = new Assessment(false, "PolicyViolation", "sharedMemory.size is above the ceiling");
+  private static final Assessment BROKEN =
+      new Assessment(false, "PolicyViolation", "sharedMemory.size is above the ceiling");
 
   @Test
   void aCompliantGroupFollowsItsOwnSpecAndRecordsIt() {
@@ -25,7 +28,8 @@ class AdmissionTest {
     Admission admission = Admission.of(g, COMPLIANT);
     assertThat(admission.governed()).isSameAs(g);
     assertThat(admission.record().getGeneration()).isEqualTo(3L);
-    assertThat(admission.record().getSpec().get("sharedMemory").get("size").asText()).isEqualTo("64Mi");
+    assertThat(admission.record().getSpec().get("sharedMemory").get("size").asText())
+        .isEqualTo("64Mi");
   }
 
   @Test
@@ -40,10 +44,13 @@ class AdmissionTest {
     g.getSpec().setReplicas(5);
 
     Admission admission = Admission.of(g, BROKEN);
-    assertThat(admission.governed().getSpec().getSharedMemory().getSize()).isEqualTo(new Quantity("64Mi"));
+    assertThat(admission.governed().getSpec().getSharedMemory().getSize())
+        .isEqualTo(new Quantity("64Mi"));
     assertThat(admission.governed().getSpec().getReplicas()).isEqualTo(2);
     assertThat(admission.governed().getMetadata()).isSameAs(g.getMetadata());
-    assertThat(admission.record()).isEqualTo(g.getStatus().getAdmitted()).as("the record stays as it was");
+    assertThat(admission.record())
+        .isEqualTo(g.getStatus().getAdmitted())
+        .as("the record stays as it was");
 
     // Scaling down is not refused, and is remembered: scaling back up is a new instance.
     g.getSpec().setReplicas(1);
@@ -87,8 +94,14 @@ class AdmissionTest {
     g.getMetadata().setGeneration(3L);
     g.setStatus(new SharedIpcGroupStatus());
     g.getStatus().setObservedGeneration(3L);
-    g.getStatus().setConditions(List.of(new ConditionBuilder().withType("PolicyCompliant").withStatus("True")
-        .withObservedGeneration(3L).build()));
+    g.getStatus()
+        .setConditions(
+            List.of(
+                new ConditionBuilder()
+                    .withType("PolicyCompliant")
+                    .withStatus("True")
+                    .withObservedGeneration(3L)
+                    .build()));
     Admission admission = Admission.of(g, BROKEN);
     assertThat(admission.governed().getSpec().getReplicas()).isEqualTo(2);
     assertThat(admission.record().getGeneration()).isEqualTo(3L);

@@ -43,25 +43,42 @@ class PolicyEvaluatorTest {
 
   @Test
   void noPolicyMeansCompliant() {
-    assertThat(judge(group256())).isEqualTo(new Assessment(true, "NoPolicyApplies", "no SharedIpcPolicy selects namespace ns"));
+    assertThat(judge(group256()))
+        .isEqualTo(
+            new Assessment(true, "NoPolicyApplies", "no SharedIpcPolicy selects namespace ns"));
   }
 
   @Test
   void namespaceSelectorDecidesWhetherAPolicyApplies() {
-    SharedIpcPolicy strict = policy("strict", p -> {
-      p.setNamespaceSelector(new LabelSelectorBuilder().addToMatchLabels("team", "media").build());
-      p.setMaxSharedMemoryPerInstance(new Quantity("1Mi"));
-    });
+    SharedIpcPolicy strict =
+        policy(
+            "strict",
+            p -> {
+              p.setNamespaceSelector(
+                  new LabelSelectorBuilder().addToMatchLabels("team", "media").build());
+              p.setMaxSharedMemoryPerInstance(new Quantity("1Mi"));
+            });
     assertThat(judge(group256(), strict).reason()).isEqualTo("NoPolicyApplies");
-    strict.getSpec().setNamespaceSelector(new LabelSelectorBuilder().addNewMatchExpression()
-        .withKey("team").withOperator("In").withValues("trading", "media").endMatchExpression().build());
+    strict
+        .getSpec()
+        .setNamespaceSelector(
+            new LabelSelectorBuilder()
+                .addNewMatchExpression()
+                .withKey("team")
+                .withOperator("In")
+                .withValues("trading", "media")
+                .endMatchExpression()
+                .build());
     assertThat(judge(group256(), strict).holds()).isFalse();
   }
 
   @Test
   void allowedPlacements() {
-    SharedIpcPolicy onlySameNode = policy("p", p -> p.setAllowedPlacements(List.of(Placement.SameNode)));
-    assertThat(judge(group256(), onlySameNode).message()).contains("placement SamePod is not allowed").contains("SharedIpcPolicy p");
+    SharedIpcPolicy onlySameNode =
+        policy("p", p -> p.setAllowedPlacements(List.of(Placement.SameNode)));
+    assertThat(judge(group256(), onlySameNode).message())
+        .contains("placement SamePod is not allowed")
+        .contains("SharedIpcPolicy p");
     onlySameNode.getSpec().setAllowedPlacements(List.of(Placement.SamePod, Placement.SameNode));
     assertThat(judge(group256(), onlySameNode).holds()).isTrue();
   }
@@ -85,18 +102,27 @@ class PolicyEvaluatorTest {
     Assessment v = judge(g);
     assertThat(v.holds()).isFalse();
     assertThat(v.reason()).isEqualTo("HostIPCNotAllowed");
-    assertThat(v.message()).contains("no SharedIpcPolicy selects namespace ns").contains("allowHostIPC: true");
-    SharedIpcPolicy elsewhere = policy("elsewhere", s -> {
-      s.setNamespaceSelector(new LabelSelectorBuilder().addToMatchLabels("team", "media").build());
-      s.setAllowHostIPC(true);
-    });
-    assertThat(judge(g, elsewhere).reason()).as("a policy for another namespace allows nothing here").isEqualTo("HostIPCNotAllowed");
+    assertThat(v.message())
+        .contains("no SharedIpcPolicy selects namespace ns")
+        .contains("allowHostIPC: true");
+    SharedIpcPolicy elsewhere =
+        policy(
+            "elsewhere",
+            s -> {
+              s.setNamespaceSelector(
+                  new LabelSelectorBuilder().addToMatchLabels("team", "media").build());
+              s.setAllowHostIPC(true);
+            });
+    assertThat(judge(g, elsewhere).reason())
+        .as("a policy for another namespace allows nothing here")
+        .isEqualTo("HostIPCNotAllowed");
   }
 
   @Test
   void sharedMemoryCeiling() {
     SharedIpcPolicy p = policy("p", s -> s.setMaxSharedMemoryPerInstance(new Quantity("128Mi")));
-    assertThat(judge(group256(), p).message()).contains("sharedMemory.size 256Mi is above the ceiling 128Mi");
+    assertThat(judge(group256(), p).message())
+        .contains("sharedMemory.size 256Mi is above the ceiling 128Mi");
     p.getSpec().setMaxSharedMemoryPerInstance(new Quantity("256Mi"));
     assertThat(judge(group256(), p).holds()).isTrue();
   }
@@ -104,7 +130,8 @@ class PolicyEvaluatorTest {
   @Test
   void segmentCeiling() {
     SharedIpcPolicy p = policy("p", s -> s.setMaxSegmentsPerInstance(100));
-    assertThat(judge(group256(), p).message()).contains("segments.maxSegments 256 is above the ceiling 100");
+    assertThat(judge(group256(), p).message())
+        .contains("segments.maxSegments 256 is above the ceiling 100");
     SharedIpcGroup small = group256();
     small.getSpec().getSegments().setMaxSegments(100);
     assertThat(judge(small, p).holds()).isTrue();

@@ -38,8 +38,7 @@ class PodLevelAccountingIT {
   private String ns;
   private GroupsInNamespace groups;
 
-  @RegisterExtension
-  final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
+  @RegisterExtension final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
 
   @BeforeAll
   static void start() {
@@ -78,35 +77,69 @@ class PodLevelAccountingIT {
 
   @Test
   void aGroupWithAPodLevelLimitAndAccountToIsAdmittedWithThePodLevelLimitRaised() {
-    // issue 9: a pod-level limit of 300Mi, size 512Mi, accountTo; a second member with its own limit
-    groups.create(group("capped", "512Mi", podLevel(Fixtures.member("writer", null, "256Mi"), null, "300Mi"),
-        Fixtures.member("reader", null, "64Mi")));
-    await().atMost(WAIT).until(() -> client.pods().inNamespace(ns).withLabel(Labels.GROUP, "capped").list().getItems().size() == 1);
+    // issue 9: a pod-level limit of 300Mi, size 512Mi, accountTo; a second member with its own
+    // limit
+    groups.create(
+        group(
+            "capped",
+            "512Mi",
+            podLevel(Fixtures.member("writer", null, "256Mi"), null, "300Mi"),
+            Fixtures.member("reader", null, "64Mi")));
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                client
+                        .pods()
+                        .inNamespace(ns)
+                        .withLabel(Labels.GROUP, "capped")
+                        .list()
+                        .getItems()
+                        .size()
+                    == 1);
     Pod pod = client.pods().inNamespace(ns).withName("capped-0").get();
     // members' budgets summed (300Mi + 64Mi), then raised by size
-    assertThat(pod.getSpec().getResources().getLimits().get("memory")).isEqualTo(new Quantity("876Mi"));
-    assertThat(pod.getSpec().getResources().getRequests().get("memory")).isEqualTo(new Quantity("832Mi"));
-    assertThat(pod.getSpec().getContainers().get(0).getResources().getLimits().get("memory")).isEqualTo(new Quantity("768Mi"));
+    assertThat(pod.getSpec().getResources().getLimits().get("memory"))
+        .isEqualTo(new Quantity("876Mi"));
+    assertThat(pod.getSpec().getResources().getRequests().get("memory"))
+        .isEqualTo(new Quantity("832Mi"));
+    assertThat(pod.getSpec().getContainers().get(0).getResources().getLimits().get("memory"))
+        .isEqualTo(new Quantity("768Mi"));
 
-    SharedIpcGroup accounted = groups.awaitCondition("capped", "MemoryAccounted", "True", "AccountedToMember");
+    SharedIpcGroup accounted =
+        groups.awaitCondition("capped", "MemoryAccounted", "True", "AccountedToMember");
     assertThat(GroupsInNamespace.condition(accounted, "MemoryAccounted").getMessage())
         .contains("pod-level memory limit and request (spec.resources)");
-    assertThat(GroupsInNamespace.condition(accounted, "Placed").getReason()).isNotEqualTo("PodRejected");
+    assertThat(GroupsInNamespace.condition(accounted, "Placed").getReason())
+        .isNotEqualTo("PodRejected");
   }
 
   @Test
   void everyRenderedVariantIsAdmittedByTheApiServer() {
-    List<SharedIpcGroup> variants = List.of(
-        group("limit-only", "512Mi", podLevel(Fixtures.member("w", null, null), null, "300Mi")),
-        group("request-and-limit", "512Mi", podLevel(Fixtures.member("w", "64Mi", "128Mi"), "100Mi", "300Mi")),
-        group("two-pod-levels", "1Gi", podLevel(Fixtures.member("w", "64Mi", null), "100Mi", "300Mi"),
-            podLevel(Fixtures.member("r", null, "32Mi"), null, "200Mi")),
-        sameNode(group("samenode", "512Mi", podLevel(Fixtures.member("w", "128Mi", "256Mi"), null, "300Mi"),
-            podLevel(Fixtures.member("r", null, null), null, "100Mi"))));
+    List<SharedIpcGroup> variants =
+        List.of(
+            group("limit-only", "512Mi", podLevel(Fixtures.member("w", null, null), null, "300Mi")),
+            group(
+                "request-and-limit",
+                "512Mi",
+                podLevel(Fixtures.member("w", "64Mi", "128Mi"), "100Mi", "300Mi")),
+            group(
+                "two-pod-levels",
+                "1Gi",
+                podLevel(Fixtures.member("w", "64Mi", null), "100Mi", "300Mi"),
+                podLevel(Fixtures.member("r", null, "32Mi"), null, "200Mi")),
+            sameNode(
+                group(
+                    "samenode",
+                    "512Mi",
+                    podLevel(Fixtures.member("w", "128Mi", "256Mi"), null, "300Mi"),
+                    podLevel(Fixtures.member("r", null, null), null, "100Mi"))));
     for (SharedIpcGroup variant : variants) {
       variant.getMetadata().setNamespace(ns);
       DesiredState desired = new GroupRenderer().render(variant);
-      assertThat(desired.memory().holds()).as("%s: %s", variant.getMetadata().getName(), desired.memory()).isTrue();
+      assertThat(desired.memory().holds())
+          .as("%s: %s", variant.getMetadata().getName(), desired.memory())
+          .isTrue();
       for (Pod pod : desired.pods()) {
         // created for real, not as a dry run: the whole admission chain and validation judge it
         Pod created = client.pods().inNamespace(ns).resource(pod).create();

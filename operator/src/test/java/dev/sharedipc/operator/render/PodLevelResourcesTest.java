@@ -50,9 +50,15 @@ class PodLevelResourcesTest {
   @Test
   void cpuSumsToo() {
     MemberSpec a = member("a", null, null);
-    a.getTemplate().getSpec().setResources(new ResourceRequirementsBuilder().addToLimits("cpu", new Quantity("1500m")).build());
+    a.getTemplate()
+        .getSpec()
+        .setResources(
+            new ResourceRequirementsBuilder().addToLimits("cpu", new Quantity("1500m")).build());
     MemberSpec b = member("b", null, null);
-    b.getTemplate().getSpec().setResources(new ResourceRequirementsBuilder().addToLimits("cpu", new Quantity("1")).build());
+    b.getTemplate()
+        .getSpec()
+        .setResources(
+            new ResourceRequirementsBuilder().addToLimits("cpu", new Quantity("1")).build());
     ResourceRequirements merged = merger.merge(List.of(a, b)).getSpec().getResources();
     assertThat(merged.getLimits().get("cpu")).isEqualTo(new Quantity("2500m"));
     assertThat(merged.getRequests().get("cpu")).isEqualTo(new Quantity("2500m"));
@@ -66,7 +72,8 @@ class PodLevelResourcesTest {
         .isInstanceOf(MergeConflict.class)
         .hasMessageContaining("member a sets a pod-level memory limit")
         .hasMessageContaining("member b has a container without a memory limit")
-        .hasMessageContaining("give member b a pod-level memory limit or one on each of its containers");
+        .hasMessageContaining(
+            "give member b a pod-level memory limit or one on each of its containers");
   }
 
   @Test
@@ -75,6 +82,11 @@ class PodLevelResourcesTest {
     assertThat(merger.merge(List.of(a)).getSpec().getResources().getLimits())
         .containsExactly(Map.entry("memory", new Quantity("300Mi")));
     assertThat(merger.merge(List.of(a)).getSpec().getResources().getRequests()).isNullOrEmpty();
-    assertThat(merger.merge(List.of(member("a", null, "1Gi"), member("b", null, null))).getSpec().getResources()).isNull();
+    assertThat(
+            merger
+                .merge(List.of(member("a", null, "1Gi"), member("b", null, null)))
+                .getSpec()
+                .getResources())
+        .isNull();
   }
 }

@@ -20,8 +20,11 @@ class PodTemplateMergerTest {
 
   @Test
   void containersOfAllMembersJoinInMemberOrder() {
-    PodTemplateSpec pod = merger.merge(List.of(member("writer", null, null), member("reader", null, null)));
-    assertThat(pod.getSpec().getContainers()).extracting(Container::getName).containsExactly("writer", "reader");
+    PodTemplateSpec pod =
+        merger.merge(List.of(member("writer", null, null), member("reader", null, null)));
+    assertThat(pod.getSpec().getContainers())
+        .extracting(Container::getName)
+        .containsExactly("writer", "reader");
   }
 
   @Test
@@ -43,17 +46,31 @@ class PodTemplateMergerTest {
     b.getTemplate().getSpec().setVolumes(List.of(new VolumeBuilder(cache).build()));
     assertThat(merger.merge(List.of(a, b)).getSpec().getVolumes()).containsExactly(cache);
 
-    b.getTemplate().getSpec().setVolumes(List.of(new VolumeBuilder().withName("cache").withNewHostPath("/x", null).build()));
-    assertThatThrownBy(() -> merger.merge(List.of(a, b))).isInstanceOf(MergeConflict.class).hasMessageContaining("volume cache");
+    b.getTemplate()
+        .getSpec()
+        .setVolumes(
+            List.of(new VolumeBuilder().withName("cache").withNewHostPath("/x", null).build()));
+    assertThatThrownBy(() -> merger.merge(List.of(a, b)))
+        .isInstanceOf(MergeConflict.class)
+        .hasMessageContaining("volume cache");
   }
 
   @Test
   void labelsUniteAndDisagreeingValuesConflict() {
     MemberSpec a = member("a", null, null);
     MemberSpec b = member("b", null, null);
-    a.getTemplate().setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withLabels(Map.of("app", "x", "tier", "1")).build());
-    b.getTemplate().setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withLabels(Map.of("app", "x", "role", "r")).build());
-    assertThat(merger.merge(List.of(a, b)).getMetadata().getLabels()).containsOnlyKeys("app", "tier", "role");
+    a.getTemplate()
+        .setMetadata(
+            new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+                .withLabels(Map.of("app", "x", "tier", "1"))
+                .build());
+    b.getTemplate()
+        .setMetadata(
+            new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+                .withLabels(Map.of("app", "x", "role", "r"))
+                .build());
+    assertThat(merger.merge(List.of(a, b)).getMetadata().getLabels())
+        .containsOnlyKeys("app", "tier", "role");
 
     b.getTemplate().getMetadata().setLabels(Map.of("app", "y"));
     assertThatThrownBy(() -> merger.merge(List.of(a, b))).hasMessageContaining("label app");
@@ -77,7 +94,13 @@ class PodTemplateMergerTest {
 
   @Test
   void tolerationsAndNodeSelectorsUniteWithoutDuplicates() {
-    Toleration t = new TolerationBuilder().withKey("dedicated").withOperator("Equal").withValue("trading").withEffect("NoSchedule").build();
+    Toleration t =
+        new TolerationBuilder()
+            .withKey("dedicated")
+            .withOperator("Equal")
+            .withValue("trading")
+            .withEffect("NoSchedule")
+            .build();
     MemberSpec a = member("a", null, null);
     MemberSpec b = member("b", null, null);
     a.getTemplate().getSpec().setTolerations(List.of(t));
@@ -86,13 +109,15 @@ class PodTemplateMergerTest {
     b.getTemplate().getSpec().setNodeSelector(Map.of("disk", "ssd"));
     PodTemplateSpec pod = merger.merge(List.of(a, b));
     assertThat(pod.getSpec().getTolerations()).containsExactly(t);
-    assertThat(pod.getSpec().getNodeSelector()).containsOnly(Map.entry("zone", "a"), Map.entry("disk", "ssd"));
+    assertThat(pod.getSpec().getNodeSelector())
+        .containsOnly(Map.entry("zone", "a"), Map.entry("disk", "ssd"));
   }
 
   @Test
   void memberWithoutContainersIsRejected() {
     MemberSpec empty = member("empty", null, null);
     empty.getTemplate().getSpec().setContainers(List.of());
-    assertThatThrownBy(() -> merger.merge(List.of(empty))).hasMessageContaining("member empty has no containers");
+    assertThatThrownBy(() -> merger.merge(List.of(empty)))
+        .hasMessageContaining("member empty has no containers");
   }
 }

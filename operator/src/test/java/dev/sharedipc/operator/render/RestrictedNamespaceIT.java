@@ -34,10 +34,14 @@ class RestrictedNamespaceIT {
     api = RealApiServer.shared();
     client = api.newClient();
     namespace = api.newNamespace("restricted");
-    client.namespaces().withName(namespace).edit(n -> {
-      n.getMetadata().getLabels().put("pod-security.kubernetes.io/enforce", "restricted");
-      return n;
-    });
+    client
+        .namespaces()
+        .withName(namespace)
+        .edit(
+            n -> {
+              n.getMetadata().getLabels().put("pod-security.kubernetes.io/enforce", "restricted");
+              return n;
+            });
   }
 
   @AfterEach
@@ -47,39 +51,68 @@ class RestrictedNamespaceIT {
 
   @Test
   void sameNodeMembersWithTheCsiVolumeAreAdmitted() {
-    List<Pod> pods = new GroupRenderer(GroupRenderer.DEFAULT_NODE_SHARED_ROOT, () -> true).render(restrictedGroup()).pods();
+    List<Pod> pods =
+        new GroupRenderer(GroupRenderer.DEFAULT_NODE_SHARED_ROOT, () -> true)
+            .render(restrictedGroup())
+            .pods();
 
     assertThat(pods).hasSize(2);
     for (Pod pod : pods) {
-      // create() returning is the admission: PodSecurity refuses at create. (The group is not in the API
-      // server, so the garbage collector removes the pods afterwards; nothing here depends on them.)
+      // create() returning is the admission: PodSecurity refuses at create. (The group is not in
+      // the API
+      // server, so the garbage collector removes the pods afterwards; nothing here depends on
+      // them.)
       Pod created = client.pods().inNamespace(namespace).resource(pod).create();
       assertThat(created.getMetadata().getUid()).isNotEmpty();
-      assertThat(created.getSpec().getVolumes()).anySatisfy(v -> assertThat(v.getCsi().getDriver()).isEqualTo("shm.sharedipc.dev"));
+      assertThat(created.getSpec().getVolumes())
+          .anySatisfy(v -> assertThat(v.getCsi().getDriver()).isEqualTo("shm.sharedipc.dev"));
     }
   }
 
   @Test
   void sameNodeMembersWithTheHostPathAreRefused() {
-    List<Pod> pods = new GroupRenderer(GroupRenderer.DEFAULT_NODE_SHARED_ROOT, () -> false).render(restrictedGroup()).pods();
+    List<Pod> pods =
+        new GroupRenderer(GroupRenderer.DEFAULT_NODE_SHARED_ROOT, () -> false)
+            .render(restrictedGroup())
+            .pods();
 
     assertThatThrownBy(() -> client.pods().inNamespace(namespace).resource(pods.get(0)).create())
         .isInstanceOf(KubernetesClientException.class)
-        .hasMessageContaining("violates PodSecurity \"restricted:latest\"").hasMessageContaining("hostPath");
+        .hasMessageContaining("violates PodSecurity \"restricted:latest\"")
+        .hasMessageContaining("hostPath");
   }
 
   private SharedIpcGroup restrictedGroup() {
     SharedIpcGroup g = group("sn", 1, "64Mi", member("w", null, null), member("r", null, null));
     g.getMetadata().setNamespace(namespace);
     g.getSpec().setPlacement(Placement.SameNode);
-    g.getSpec().getMembers().forEach(m -> {
-      m.getTemplate().getSpec().setSecurityContext(new PodSecurityContextBuilder()
-          .withRunAsNonRoot(true).withRunAsUser(1000L).withFsGroup(2000L)
-          .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().build());
-      m.getTemplate().getSpec().getContainers().forEach(c -> c.setSecurityContext(new SecurityContextBuilder()
-          .withAllowPrivilegeEscalation(false)
-          .withCapabilities(new CapabilitiesBuilder().withDrop("ALL").build()).build()));
-    });
+    g.getSpec()
+        .getMembers()
+        .forEach(
+            m -> {
+              m.getTemplate()
+                  .getSpec()
+                  .setSecurityContext(
+                      new PodSecurityContextBuilder()
+                          .withRunAsNonRoot(true)
+                          .withRunAsUser(1000L)
+                          .withFsGroup(2000L)
+                          .withNewSeccompProfile()
+                          .withType("RuntimeDefault")
+                          .endSeccompProfile()
+                          .build());
+              m.getTemplate()
+                  .getSpec()
+                  .getContainers()
+                  .forEach(
+                      c ->
+                          c.setSecurityContext(
+                              new SecurityContextBuilder()
+                                  .withAllowPrivilegeEscalation(false)
+                                  .withCapabilities(
+                                      new CapabilitiesBuilder().withDrop("ALL").build())
+                                  .build()));
+            });
     return g;
   }
 }

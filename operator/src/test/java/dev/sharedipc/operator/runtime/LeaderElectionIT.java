@@ -30,14 +30,15 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Two operator replicas with leader election: both are ready, one reconciles, the other takes
- * over when it goes. In-process replicas for the hand-over; real processes for SIGTERM, which is
- * how Kubernetes stops a replica in every rollout and drain.
+ * Two operator replicas with leader election: both are ready, one reconciles, the other takes over
+ * when it goes. In-process replicas for the hand-over; real processes for SIGTERM, which is how
+ * Kubernetes stops a replica in every rollout and drain.
  */
 class LeaderElectionIT {
   private static final String LEADS = "sharedipc_operator_controllers_started 1.0";
   private static final String STANDS_BY = "sharedipc_operator_controllers_started 0.0";
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   private final List<OperatorRuntime> runtimes = new ArrayList<>();
   private final List<KubernetesClient> clients = new ArrayList<>();
@@ -50,7 +51,8 @@ class LeaderElectionIT {
     processes.forEach(OperatorJvm::kill);
   }
 
-  private OperatorRuntime replica(RealApiServer api, String leaseNamespace, String watched) throws IOException {
+  private OperatorRuntime replica(RealApiServer api, String leaseNamespace, String watched)
+      throws IOException {
     OperatorSettings settings = new OperatorSettings();
     settings.leaderElection = true;
     settings.leaderElectionNamespace = leaseNamespace;
@@ -75,7 +77,8 @@ class LeaderElectionIT {
     await().atMost(Duration.ofSeconds(30)).until(first::isStarted);
     OperatorRuntime second = replica(api, leases, ns);
 
-    assertThat(client.leases().inNamespace(leases).withName(OperatorRuntime.LEASE_NAME).get()).isNotNull();
+    assertThat(client.leases().inNamespace(leases).withName(OperatorRuntime.LEASE_NAME).get())
+        .isNotNull();
     assertThat(status(first.httpPort(), "/readyz")).isEqualTo(200);
     // Ready means healthy, not leading: else a Deployment of two replicas is never Available.
     await().atMost(Duration.ofSeconds(30)).until(() -> status(second.httpPort(), "/readyz") == 200);
@@ -84,7 +87,17 @@ class LeaderElectionIT {
     assertThat(metrics(second.httpPort())).contains(STANDS_BY);
 
     client.resource(Fixtures.forCluster("led", 1, "64Mi")).inNamespace(ns).create();
-    await().atMost(Duration.ofSeconds(30)).until(() -> !client.pods().inNamespace(ns).withLabel(Labels.GROUP, "led").list().getItems().isEmpty());
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                !client
+                    .pods()
+                    .inNamespace(ns)
+                    .withLabel(Labels.GROUP, "led")
+                    .list()
+                    .getItems()
+                    .isEmpty());
 
     first.close();
     runtimes.remove(first);
@@ -92,8 +105,20 @@ class LeaderElectionIT {
     assertThat(status(second.httpPort(), "/readyz")).isEqualTo(200);
     assertThat(metrics(second.httpPort())).contains(LEADS);
     client.resource(Fixtures.forCluster("after", 2, "64Mi")).inNamespace(ns).create();
-    await().atMost(Duration.ofSeconds(30)).until(() -> client.pods().inNamespace(ns).withLabel(Labels.GROUP, "after").list().getItems().size() == 2);
-    assertThat(client.pods().inNamespace(ns).list().getItems()).extracting(p -> p.getMetadata().getName())
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                client
+                        .pods()
+                        .inNamespace(ns)
+                        .withLabel(Labels.GROUP, "after")
+                        .list()
+                        .getItems()
+                        .size()
+                    == 2);
+    assertThat(client.pods().inNamespace(ns).list().getItems())
+        .extracting(p -> p.getMetadata().getName())
         .containsExactlyInAnyOrderElementsOf(Set.of("led-0", "after-0", "after-1"));
   }
 
@@ -103,13 +128,18 @@ class LeaderElectionIT {
     KubernetesClient client = api.client();
     String leases = api.newNamespace("leases");
     String ns = api.newNamespace("sigterm");
-    Path dir = Files.createDirectories(Path.of("target", "leader-election-it", ns).toAbsolutePath());
+    Path dir =
+        Files.createDirectories(Path.of("target", "leader-election-it", ns).toAbsolutePath());
     Path kubeconfig = api.writeKubeConfig(dir.resolve("kubeconfig"));
     OperatorJvm a = start(dir, "a", kubeconfig, leases, ns);
     OperatorJvm b = start(dir, "b", kubeconfig, leases, ns);
-    await("both replicas ready (logs in " + dir + ")").atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250))
+    await("both replicas ready (logs in " + dir + ")")
+        .atMost(Duration.ofSeconds(120))
+        .pollInterval(Duration.ofMillis(250))
         .until(() -> a.ready() && b.ready());
-    await().atMost(Duration.ofSeconds(30)).until(() -> a.metrics().contains(LEADS) || b.metrics().contains(LEADS));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> a.metrics().contains(LEADS) || b.metrics().contains(LEADS));
     OperatorJvm leader = a.metrics().contains(LEADS) ? a : b;
     OperatorJvm standby = leader == a ? b : a;
     assertThat(standby.metrics()).contains(STANDS_BY);
@@ -119,25 +149,35 @@ class LeaderElectionIT {
 
     ZonedDateTime renewedBeforeSigterm = lease(client, leases).getSpec().getRenewTime();
     leader.process.destroy(); // SIGTERM, as the kubelet stops a container
-    await("the leader exits on SIGTERM (log " + leader.log + ")").atMost(Duration.ofSeconds(20))
-        .pollInterval(Duration.ofMillis(100)).until(() -> !leader.process.isAlive());
-    assertThat(leader.process.exitValue()).as("exit code of the JVM ended by SIGTERM (128+15)").isEqualTo(143);
-    assertThat(Files.readString(leader.log)).contains("/" + OperatorRuntime.LEASE_NAME + " released");
+    await("the leader exits on SIGTERM (log " + leader.log + ")")
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> !leader.process.isAlive());
+    assertThat(leader.process.exitValue())
+        .as("exit code of the JVM ended by SIGTERM (128+15)")
+        .isEqualTo(143);
+    assertThat(Files.readString(leader.log))
+        .contains("/" + OperatorRuntime.LEASE_NAME + " released");
 
     // Handed over, not expired: the standby acquired the lease before it could have expired
     // (15 s after the leader's last renewal, which was no earlier than the one read above).
     await().atMost(Duration.ofSeconds(30)).until(() -> standby.metrics().contains(LEADS));
     Lease taken = lease(client, leases);
     assertThat(taken.getSpec().getHolderIdentity()).isNotEqualTo(leaderIdentity).isNotEmpty();
-    assertThat(taken.getSpec().getAcquireTime()).as("the standby's acquireTime, vs the leader's renewTime %s plus the"
-        + " lease duration", renewedBeforeSigterm).isBefore(renewedBeforeSigterm.plusSeconds(15));
+    assertThat(taken.getSpec().getAcquireTime())
+        .as(
+            "the standby's acquireTime, vs the leader's renewTime %s plus the" + " lease duration",
+            renewedBeforeSigterm)
+        .isBefore(renewedBeforeSigterm.plusSeconds(15));
     client.resource(Fixtures.forCluster("after", 2, "64Mi")).inNamespace(ns).create();
     await().atMost(Duration.ofSeconds(30)).until(() -> podsOf(client, ns, "after") == 2);
 
     // The new leader stops as promptly.
     standby.process.destroy();
-    await("the second leader exits on SIGTERM (log " + standby.log + ")").atMost(Duration.ofSeconds(20))
-        .pollInterval(Duration.ofMillis(100)).until(() -> !standby.process.isAlive());
+    await("the second leader exits on SIGTERM (log " + standby.log + ")")
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> !standby.process.isAlive());
     assertThat(standby.process.exitValue()).isEqualTo(143);
     await().atMost(Duration.ofSeconds(10)).until(() -> holder(client, leases).isEmpty());
   }
@@ -148,30 +188,53 @@ class LeaderElectionIT {
 
   private static String holder(KubernetesClient client, String namespace) {
     Lease lease = lease(client, namespace);
-    return lease == null || lease.getSpec().getHolderIdentity() == null ? "" : lease.getSpec().getHolderIdentity();
+    return lease == null || lease.getSpec().getHolderIdentity() == null
+        ? ""
+        : lease.getSpec().getHolderIdentity();
   }
 
   private static int podsOf(KubernetesClient client, String ns, String group) {
     return client.pods().inNamespace(ns).withLabel(Labels.GROUP, group).list().getItems().size();
   }
 
-  private OperatorJvm start(Path dir, String name, Path kubeconfig, String leases, String watched) throws IOException {
+  private OperatorJvm start(Path dir, String name, Path kubeconfig, String leases, String watched)
+      throws IOException {
     OperatorJvm jvm = new OperatorJvm(dir.resolve("operator-" + name + ".log"), freePort());
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> command = List.of(java, "-XX:+UseSerialGC", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-        Main.class.getName(), "run", "--leader-election", "--leader-election-namespace", leases, "--namespaces", watched,
-        "--http-address", "127.0.0.1", "--http-port", Integer.toString(jvm.port), "--kubeconfig", kubeconfig.toString());
+    List<String> command =
+        List.of(
+            java,
+            "-XX:+UseSerialGC",
+            "-Xmx256m",
+            "-cp",
+            System.getProperty("java.class.path"),
+            Main.class.getName(),
+            "run",
+            "--leader-election",
+            "--leader-election-namespace",
+            leases,
+            "--namespaces",
+            watched,
+            "--http-address",
+            "127.0.0.1",
+            "--http-port",
+            Integer.toString(jvm.port),
+            "--kubeconfig",
+            kubeconfig.toString());
     Files.writeString(jvm.log, "$ " + String.join(" ", command) + "\n", StandardCharsets.UTF_8);
-    jvm.process = new ProcessBuilder(command)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(jvm.log.toFile()))
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-        .start();
+    jvm.process =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(jvm.log.toFile()))
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+            .start();
     processes.add(jvm);
     return jvm;
   }
 
-  /** An operator started as {@code sharedipc-operator run}, in a JVM of its own, logging to a file. */
+  /**
+   * An operator started as {@code sharedipc-operator run}, in a JVM of its own, logging to a file.
+   */
   private static final class OperatorJvm {
     final Path log;
     final int port;
@@ -210,8 +273,12 @@ class LeaderElectionIT {
 
   private static int status(int port, String path) throws IOException {
     try {
-      return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(5)).build(),
-          HttpResponse.BodyHandlers.discarding()).statusCode();
+      return HTTP.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                  .timeout(Duration.ofSeconds(5))
+                  .build(),
+              HttpResponse.BodyHandlers.discarding())
+          .statusCode();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);
@@ -220,8 +287,12 @@ class LeaderElectionIT {
 
   private static String metrics(int port) throws IOException {
     try {
-      return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).timeout(Duration.ofSeconds(5)).build(),
-          HttpResponse.BodyHandlers.ofString()).body();
+      return HTTP.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                  .timeout(Duration.ofSeconds(5))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString())
+          .body();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);

@@ -15,9 +15,22 @@ class TrimmedStoreTest {
   @Test
   void cachedObjectsKeepEverythingButTheirManagedFields() {
     TrimmedStore<Pod> store = TrimmedStore.withoutManagedFields();
-    Pod pod = new PodBuilder().withNewMetadata().withName("p").withNamespace("ns").addToLabels("a", "b")
-        .addToManagedFields(new ManagedFieldsEntryBuilder().withManager("kubectl").withOperation("Update").build())
-        .endMetadata().withNewSpec().withNodeName("n1").endSpec().build();
+    Pod pod =
+        new PodBuilder()
+            .withNewMetadata()
+            .withName("p")
+            .withNamespace("ns")
+            .addToLabels("a", "b")
+            .addToManagedFields(
+                new ManagedFieldsEntryBuilder()
+                    .withManager("kubectl")
+                    .withOperation("Update")
+                    .build())
+            .endMetadata()
+            .withNewSpec()
+            .withNodeName("n1")
+            .endSpec()
+            .build();
 
     store.put(store.getKey(pod), pod);
 
@@ -33,11 +46,23 @@ class TrimmedStoreTest {
   @Test
   void cachedNodesLoseTheirImageListButNotWhatPlacementReads() {
     TrimmedStore<Node> store = TrimmedStore.nodes();
-    Node node = new NodeBuilder().withNewMetadata().withName("n1").addToLabels("zone", "a")
-        .addToManagedFields(new ManagedFieldsEntryBuilder().withManager("kubelet").build()).endMetadata()
-        .withNewStatus().addToAllocatable("memory", new Quantity("8Gi"))
-        .addToImages(new ContainerImageBuilder().addToNames("busybox").withSizeBytes(1_000_000L).build())
-        .addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus().build();
+    Node node =
+        new NodeBuilder()
+            .withNewMetadata()
+            .withName("n1")
+            .addToLabels("zone", "a")
+            .addToManagedFields(new ManagedFieldsEntryBuilder().withManager("kubelet").build())
+            .endMetadata()
+            .withNewStatus()
+            .addToAllocatable("memory", new Quantity("8Gi"))
+            .addToImages(
+                new ContainerImageBuilder().addToNames("busybox").withSizeBytes(1_000_000L).build())
+            .addNewCondition()
+            .withType("Ready")
+            .withStatus("True")
+            .endCondition()
+            .endStatus()
+            .build();
 
     store.put(store.getKey(node), node);
 
@@ -52,8 +77,9 @@ class TrimmedStoreTest {
   @Test
   void aSpecOnlyCacheKeepsTheSpecOfAGroupWithoutItsStatus() {
     TrimmedStore<dev.sharedipc.api.v1alpha1.SharedIpcGroup> store = TrimmedStore.specOnly();
-    dev.sharedipc.api.v1alpha1.SharedIpcGroup group = dev.sharedipc.operator.Fixtures.group("md", 2, "64Mi",
-        dev.sharedipc.operator.Fixtures.member("w", null, null));
+    dev.sharedipc.api.v1alpha1.SharedIpcGroup group =
+        dev.sharedipc.operator.Fixtures.group(
+            "md", 2, "64Mi", dev.sharedipc.operator.Fixtures.member("w", null, null));
     group.setStatus(new dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus());
 
     store.put(store.getKey(group), group);

@@ -9,9 +9,9 @@ import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SchedulingSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.DumpOnFailure;
-import dev.sharedipc.operator.GroupsInNamespace;
 import dev.sharedipc.operator.FakeKubelet;
 import dev.sharedipc.operator.Fixtures;
+import dev.sharedipc.operator.GroupsInNamespace;
 import dev.sharedipc.operator.RunningOperator;
 import dev.sharedipc.operator.render.GroupRenderer;
 import io.fabric8.kubernetes.api.model.Node;
@@ -46,8 +46,7 @@ class SameNodeGroupIT {
   private String ns;
   private GroupsInNamespace groups;
 
-  @RegisterExtension
-  final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
+  @RegisterExtension final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
 
   @BeforeAll
   static void start() {
@@ -74,36 +73,69 @@ class SameNodeGroupIT {
     node("b", "4", "8Gi");
     groups.create(group("pair", 2, "256Mi"));
     List<Pod> pods = awaitPods("pair", 4);
-    Map<String, Set<String>> nodesByInstance = pods.stream().collect(Collectors.groupingBy(
-        p -> p.getMetadata().getLabels().get(Labels.INSTANCE),
-        Collectors.mapping(GroupRenderer::pinnedNode, Collectors.toSet())));
-    assertThat(nodesByInstance).hasSize(2).allSatisfy((instance, nodes) -> assertThat(nodes).hasSize(1));
+    Map<String, Set<String>> nodesByInstance =
+        pods.stream()
+            .collect(
+                Collectors.groupingBy(
+                    p -> p.getMetadata().getLabels().get(Labels.INSTANCE),
+                    Collectors.mapping(GroupRenderer::pinnedNode, Collectors.toSet())));
+    assertThat(nodesByInstance)
+        .hasSize(2)
+        .allSatisfy((instance, nodes) -> assertThat(nodes).hasSize(1));
     assertThat(nodesByInstance.values().stream().flatMap(Set::stream).collect(Collectors.toSet()))
-        .as("two instances, two nodes: they spread").hasSize(2);
-    String uid = client.resources(SharedIpcGroup.class).inNamespace(ns).withName("pair").get().getMetadata().getUid();
+        .as("two instances, two nodes: they spread")
+        .hasSize(2);
+    String uid =
+        client
+            .resources(SharedIpcGroup.class)
+            .inNamespace(ns)
+            .withName("pair")
+            .get()
+            .getMetadata()
+            .getUid();
     for (Pod pod : pods) {
       assertThat(pod.getMetadata().getLabels()).containsKey(Labels.MEMBER);
-      assertThat(pod.getSpec().getVolumes()).anySatisfy(v -> {
-        assertThat(v.getHostPath().getPath())
-            .isEqualTo("/dev/shm/sharedipc/" + ns + "_pair_" + uid + "_" + pod.getMetadata().getLabels().get(Labels.INSTANCE));
-        assertThat(v.getHostPath().getType()).isEqualTo("Directory");
-      });
+      assertThat(pod.getSpec().getVolumes())
+          .anySatisfy(
+              v -> {
+                assertThat(v.getHostPath().getPath())
+                    .isEqualTo(
+                        "/dev/shm/sharedipc/"
+                            + ns
+                            + "_pair_"
+                            + uid
+                            + "_"
+                            + pod.getMetadata().getLabels().get(Labels.INSTANCE));
+                assertThat(v.getHostPath().getType()).isEqualTo("Directory");
+              });
       kubelet.run(pod, GroupRenderer.pinnedNode(pod), true);
     }
     SharedIpcGroup ready = groups.awaitCondition("pair", "Ready", "True", "AllInstancesReady");
     assertThat(GroupsInNamespace.condition(ready, "Placed").getStatus()).isEqualTo("True");
-    assertThat(ready.getStatus().getInstances()).allSatisfy(i -> assertThat(i.getPods()).hasSize(2));
+    assertThat(ready.getStatus().getInstances())
+        .allSatisfy(i -> assertThat(i.getPods()).hasSize(2));
   }
 
   @Test
   void anInstanceThatFitsNowhereWaitsWithTheShortfallNamed() {
     node("small", "1", "1Gi");
     SharedIpcGroup big = group("big", 1, "64Mi");
-    big.getSpec().getMembers().forEach(m -> m.getTemplate().getSpec().getContainers().get(0).getResources()
-        .getRequests().put("memory", new Quantity("2Gi")));
+    big.getSpec()
+        .getMembers()
+        .forEach(
+            m ->
+                m.getTemplate()
+                    .getSpec()
+                    .getContainers()
+                    .get(0)
+                    .getResources()
+                    .getRequests()
+                    .put("memory", new Quantity("2Gi")));
     groups.create(big);
     SharedIpcGroup waiting = groups.awaitCondition("big", "Placed", "False", "NoNodeFits");
-    assertThat(GroupsInNamespace.condition(waiting, "Placed").getMessage()).contains("memory").contains(nodeName("small"));
+    assertThat(GroupsInNamespace.condition(waiting, "Placed").getMessage())
+        .contains("memory")
+        .contains(nodeName("small"));
     assertThat(waiting.getStatus().getInstances().get(0).getPhase()).isEqualTo("Pending");
     assertThat(pods("big")).isEmpty();
   }
@@ -112,23 +144,54 @@ class SameNodeGroupIT {
   void aTenantsPodClaimingNodeSharedBytesDoesNotFillTheNodeButAnExtendedResourceCounts() {
     node("gpu", "4", "8Gi");
     node("plain", "4", "8Gi");
-    client.nodes().withName(nodeName("gpu")).editStatus(n -> {
-      n.getStatus().getAllocatable().put("example.com/gpu", new Quantity("1"));
-      n.getStatus().getCapacity().put("example.com/gpu", new Quantity("1"));
-      return n;
-    });
-    // Any tenant can write the annotation the operator puts on its own pods; on theirs it must count nothing.
-    client.pods().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("squatter")
-        .addToAnnotations(Labels.NODE_SHARED_BYTES_ANNOTATION, Long.toString(1L << 50)).endMetadata()
-        .withNewSpec().withNodeName(nodeName("gpu")).addNewContainer().withName("c").withImage("busybox").endContainer().endSpec()
-        .build()).create();
+    client
+        .nodes()
+        .withName(nodeName("gpu"))
+        .editStatus(
+            n -> {
+              n.getStatus().getAllocatable().put("example.com/gpu", new Quantity("1"));
+              n.getStatus().getCapacity().put("example.com/gpu", new Quantity("1"));
+              return n;
+            });
+    // Any tenant can write the annotation the operator puts on its own pods; on theirs it must
+    // count nothing.
+    client
+        .pods()
+        .inNamespace(ns)
+        .resource(
+            new io.fabric8.kubernetes.api.model.PodBuilder()
+                .withNewMetadata()
+                .withName("squatter")
+                .addToAnnotations(Labels.NODE_SHARED_BYTES_ANNOTATION, Long.toString(1L << 50))
+                .endMetadata()
+                .withNewSpec()
+                .withNodeName(nodeName("gpu"))
+                .addNewContainer()
+                .withName("c")
+                .withImage("busybox")
+                .endContainer()
+                .endSpec()
+                .build())
+        .create();
     SharedIpcGroup trainer = group("trainer", 1, "64Mi");
-    trainer.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0).getResources()
+    trainer
+        .getSpec()
+        .getMembers()
+        .get(0)
+        .getTemplate()
+        .getSpec()
+        .getContainers()
+        .get(0)
+        .getResources()
         .setLimits(new java.util.HashMap<>(Map.of("example.com/gpu", new Quantity("1"))));
     groups.create(trainer);
     List<Pod> pods = awaitPods("trainer", 2);
-    assertThat(pods).allSatisfy(p -> assertThat(GroupRenderer.pinnedNode(p)).as("the only node with the GPU")
-        .isEqualTo(nodeName("gpu")));
+    assertThat(pods)
+        .allSatisfy(
+            p ->
+                assertThat(GroupRenderer.pinnedNode(p))
+                    .as("the only node with the GPU")
+                    .isEqualTo(nodeName("gpu")));
   }
 
   @Test
@@ -141,12 +204,18 @@ class SameNodeGroupIT {
     groups.create(group);
     List<Pod> first = awaitPods("late", 2);
     String firstNode = GroupRenderer.pinnedNode(first.get(0));
-    // Never run them: after 10 s (the floor) the whole instance goes, and comes back on the other node.
-    await().atMost(WAIT).untilAsserted(() -> {
-      kubelet.finishTerminating(ns);
-      List<Pod> now = pods("late");
-      assertThat(now).hasSize(2).allSatisfy(p -> assertThat(GroupRenderer.pinnedNode(p)).isNotEqualTo(firstNode));
-    });
+    // Never run them: after 10 s (the floor) the whole instance goes, and comes back on the other
+    // node.
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              kubelet.finishTerminating(ns);
+              List<Pod> now = pods("late");
+              assertThat(now)
+                  .hasSize(2)
+                  .allSatisfy(p -> assertThat(GroupRenderer.pinnedNode(p)).isNotEqualTo(firstNode));
+            });
     assertThat(groups.eventReasons()).contains("PlacementTimedOut");
   }
 
@@ -159,10 +228,16 @@ class SameNodeGroupIT {
     groups.awaitCondition("mover", "Ready", "True", "AllInstancesReady");
     node("haven", "4", "8Gi");
     client.nodes().withName(nodeName("doomed")).delete();
-    await().atMost(WAIT).untilAsserted(() -> {
-      kubelet.finishTerminating(ns);
-      assertThat(pods("mover")).hasSize(2).allSatisfy(p -> assertThat(GroupRenderer.pinnedNode(p)).isEqualTo(nodeName("haven")));
-    });
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              kubelet.finishTerminating(ns);
+              assertThat(pods("mover"))
+                  .hasSize(2)
+                  .allSatisfy(
+                      p -> assertThat(GroupRenderer.pinnedNode(p)).isEqualTo(nodeName("haven")));
+            });
     assertThat(groups.eventReasons()).contains("NodeLost");
   }
 
@@ -185,34 +260,59 @@ class SameNodeGroupIT {
     groups.awaitCondition("healer", "Ready", "True", "AllInstancesReady");
     awaitPastTimeout(first, Duration.ofSeconds(11));
     String firstWholeAt = groups.get("healer").getStatus().getInstances().get(0).getFirstWholeAt();
-    Pod writer = first.stream().filter(p -> p.getMetadata().getName().endsWith("-writer")).findFirst().orElseThrow();
-    Pod reader = first.stream().filter(p -> p.getMetadata().getName().endsWith("-reader")).findFirst().orElseThrow();
+    Pod writer =
+        first.stream()
+            .filter(p -> p.getMetadata().getName().endsWith("-writer"))
+            .findFirst()
+            .orElseThrow();
+    Pod reader =
+        first.stream()
+            .filter(p -> p.getMetadata().getName().endsWith("-reader"))
+            .findFirst()
+            .orElseThrow();
 
     if (restart) {
       RunningOperator.stop();
     }
-    client.pods().inNamespace(ns).withName(reader.getMetadata().getName()).withGracePeriod(0).delete();
+    client
+        .pods()
+        .inNamespace(ns)
+        .withName(reader.getMetadata().getName())
+        .withGracePeriod(0)
+        .delete();
     if (restart) {
       await().atMost(WAIT).until(() -> pods("healer").size() == 1);
       RunningOperator.shared();
     }
-    await().atMost(WAIT).untilAsserted(() -> {
-      kubelet.finishTerminating(ns);
-      Pod again = client.pods().inNamespace(ns).withName(reader.getMetadata().getName()).get();
-      assertThat(again).as("the reader, re-created").isNotNull();
-      assertThat(again.getMetadata().getUid()).isNotEqualTo(reader.getMetadata().getUid());
-      assertThat(GroupRenderer.pinnedNode(again)).as("the reader's node").isEqualTo(home);
-    });
-    kubelet.run(client.pods().inNamespace(ns).withName(reader.getMetadata().getName()).get(), home, true);
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              kubelet.finishTerminating(ns);
+              Pod again =
+                  client.pods().inNamespace(ns).withName(reader.getMetadata().getName()).get();
+              assertThat(again).as("the reader, re-created").isNotNull();
+              assertThat(again.getMetadata().getUid()).isNotEqualTo(reader.getMetadata().getUid());
+              assertThat(GroupRenderer.pinnedNode(again)).as("the reader's node").isEqualTo(home);
+            });
+    kubelet.run(
+        client.pods().inNamespace(ns).withName(reader.getMetadata().getName()).get(), home, true);
     SharedIpcGroup ready = groups.awaitCondition("healer", "Ready", "True", "AllInstancesReady");
     Pod writerNow = client.pods().inNamespace(ns).withName(writer.getMetadata().getName()).get();
-    assertThat(writerNow.getMetadata().getUid()).as("the writer kept running: same pod").isEqualTo(writer.getMetadata().getUid());
+    assertThat(writerNow.getMetadata().getUid())
+        .as("the writer kept running: same pod")
+        .isEqualTo(writer.getMetadata().getUid());
     assertThat(writerNow.getMetadata().getDeletionTimestamp()).isNull();
-    assertThat(pods("healer")).hasSize(2).allSatisfy(p -> assertThat(GroupRenderer.pinnedNode(p)).isEqualTo(home));
-    assertThat(ready.getStatus().getInstances().get(0).getFirstWholeAt()).as("first whole, unchanged").isNotNull()
+    assertThat(pods("healer"))
+        .hasSize(2)
+        .allSatisfy(p -> assertThat(GroupRenderer.pinnedNode(p)).isEqualTo(home));
+    assertThat(ready.getStatus().getInstances().get(0).getFirstWholeAt())
+        .as("first whole, unchanged")
+        .isNotNull()
         .isEqualTo(firstWholeAt);
     assertThat(ready.getStatus().getInstances().get(0).getBrokenSince()).as("whole again").isNull();
-    assertThat(groups.eventReasons()).doesNotContain("PlacementTimedOut", "NodeUnavailable", "NodeLost");
+    assertThat(groups.eventReasons())
+        .doesNotContain("PlacementTimedOut", "NodeUnavailable", "NodeLost");
   }
 
   @Test
@@ -246,40 +346,80 @@ class SameNodeGroupIT {
     first.forEach(p -> kubelet.run(p, GroupRenderer.pinnedNode(p), true));
     groups.awaitCondition("roll", "Ready", "True", "AllInstancesReady");
     awaitPastTimeout(first, Duration.ofSeconds(11)); // instances that ran longer than their timeout
-    Map<String, String> uids = first.stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), p -> p.getMetadata().getUid()));
-    Map<String, String> nodeOf = first.stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), GroupRenderer::pinnedNode));
+    Map<String, String> uids =
+        first.stream()
+            .collect(
+                Collectors.toMap(p -> p.getMetadata().getName(), p -> p.getMetadata().getUid()));
+    Map<String, String> nodeOf =
+        first.stream()
+            .collect(Collectors.toMap(p -> p.getMetadata().getName(), GroupRenderer::pinnedNode));
 
-    groups.edit("roll", g -> {
-      g.getSpec().getMembers().get(1).getTemplate().getSpec().getContainers().get(0).setImage("busybox:1.37");
-      return g;
-    });
+    groups.edit(
+        "roll",
+        g -> {
+          g.getSpec()
+              .getMembers()
+              .get(1)
+              .getTemplate()
+              .getSpec()
+              .getContainers()
+              .get(0)
+              .setImage("busybox:1.37");
+          return g;
+        });
     // Step 1: instance 0's reader alone goes (nothing runs it again yet, so nothing else may go).
-    await().atMost(WAIT).untilAsserted(() -> {
-      kubelet.finishTerminating(ns);
-      Pod reader0 = client.pods().inNamespace(ns).withName("roll-0-reader").get();
-      assertThat(reader0).isNotNull();
-      assertThat(reader0.getMetadata().getUid()).isNotEqualTo(uids.get("roll-0-reader"));
-      assertThat(GroupRenderer.pinnedNode(reader0)).isEqualTo(nodeOf.get("roll-0-reader"));
-    });
-    await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-        assertThat(client.pods().inNamespace(ns).withName("roll-1-reader").get().getMetadata().getUid())
-            .as("instance 1 untouched while instance 0 is not Ready").isEqualTo(uids.get("roll-1-reader")));
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              kubelet.finishTerminating(ns);
+              Pod reader0 = client.pods().inNamespace(ns).withName("roll-0-reader").get();
+              assertThat(reader0).isNotNull();
+              assertThat(reader0.getMetadata().getUid()).isNotEqualTo(uids.get("roll-0-reader"));
+              assertThat(GroupRenderer.pinnedNode(reader0)).isEqualTo(nodeOf.get("roll-0-reader"));
+            });
+    await()
+        .during(Duration.ofSeconds(2))
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(
+                        client
+                            .pods()
+                            .inNamespace(ns)
+                            .withName("roll-1-reader")
+                            .get()
+                            .getMetadata()
+                            .getUid())
+                    .as("instance 1 untouched while instance 0 is not Ready")
+                    .isEqualTo(uids.get("roll-1-reader")));
     // Step 2: once instance 0 is Ready again, instance 1's reader is replaced.
-    kubelet.run(client.pods().inNamespace(ns).withName("roll-0-reader").get(), nodeOf.get("roll-0-reader"), true);
-    await().atMost(WAIT).untilAsserted(() -> {
-      kubelet.finishTerminating(ns);
-      Pod reader1 = client.pods().inNamespace(ns).withName("roll-1-reader").get();
-      assertThat(reader1).isNotNull();
-      assertThat(reader1.getMetadata().getUid()).isNotEqualTo(uids.get("roll-1-reader"));
-      assertThat(GroupRenderer.pinnedNode(reader1)).isEqualTo(nodeOf.get("roll-1-reader"));
-    });
-    kubelet.run(client.pods().inNamespace(ns).withName("roll-1-reader").get(), nodeOf.get("roll-1-reader"), true);
+    kubelet.run(
+        client.pods().inNamespace(ns).withName("roll-0-reader").get(),
+        nodeOf.get("roll-0-reader"),
+        true);
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              kubelet.finishTerminating(ns);
+              Pod reader1 = client.pods().inNamespace(ns).withName("roll-1-reader").get();
+              assertThat(reader1).isNotNull();
+              assertThat(reader1.getMetadata().getUid()).isNotEqualTo(uids.get("roll-1-reader"));
+              assertThat(GroupRenderer.pinnedNode(reader1)).isEqualTo(nodeOf.get("roll-1-reader"));
+            });
+    kubelet.run(
+        client.pods().inNamespace(ns).withName("roll-1-reader").get(),
+        nodeOf.get("roll-1-reader"),
+        true);
     groups.awaitCondition("roll", "Ready", "True", "AllInstancesReady");
     for (String writer : List.of("roll-0-writer", "roll-1-writer")) {
-      assertThat(client.pods().inNamespace(ns).withName(writer).get().getMetadata().getUid()).as("%s untouched", writer)
+      assertThat(client.pods().inNamespace(ns).withName(writer).get().getMetadata().getUid())
+          .as("%s untouched", writer)
           .isEqualTo(uids.get(writer));
     }
-    assertThat(groups.eventReasons()).doesNotContain("PlacementTimedOut", "NodeUnavailable", "NodeLost");
+    assertThat(groups.eventReasons())
+        .doesNotContain("PlacementTimedOut", "NodeUnavailable", "NodeLost");
   }
 
   /** Removing a member deletes only its pods; the others keep running where they are. */
@@ -294,18 +434,30 @@ class SameNodeGroupIT {
     first.forEach(p -> kubelet.run(p, GroupRenderer.pinnedNode(p), true));
     groups.awaitCondition("shrink", "Ready", "True", "AllInstancesReady");
     awaitPastTimeout(first, Duration.ofSeconds(11));
-    String writerUid = client.pods().inNamespace(ns).withName("shrink-0-writer").get().getMetadata().getUid();
-    groups.edit("shrink", g -> {
-      g.getSpec().getMembers().removeIf(m -> m.getName().equals("reader"));
-      return g;
-    });
-    await().atMost(WAIT).untilAsserted(() -> {
-      kubelet.finishTerminating(ns);
-      assertThat(pods("shrink")).extracting(p -> p.getMetadata().getName()).containsExactly("shrink-0-writer");
-    });
-    assertThat(client.pods().inNamespace(ns).withName("shrink-0-writer").get().getMetadata().getUid()).isEqualTo(writerUid);
+    String writerUid =
+        client.pods().inNamespace(ns).withName("shrink-0-writer").get().getMetadata().getUid();
+    groups.edit(
+        "shrink",
+        g -> {
+          g.getSpec().getMembers().removeIf(m -> m.getName().equals("reader"));
+          return g;
+        });
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              kubelet.finishTerminating(ns);
+              assertThat(pods("shrink"))
+                  .extracting(p -> p.getMetadata().getName())
+                  .containsExactly("shrink-0-writer");
+            });
+    assertThat(
+            client.pods().inNamespace(ns).withName("shrink-0-writer").get().getMetadata().getUid())
+        .isEqualTo(writerUid);
     groups.awaitCondition("shrink", "Ready", "True", "AllInstancesReady");
-    assertThat(groups.eventReasons()).contains("MemberRemoved").doesNotContain("PlacementTimedOut", "NodeUnavailable");
+    assertThat(groups.eventReasons())
+        .contains("MemberRemoved")
+        .doesNotContain("PlacementTimedOut", "NodeUnavailable");
   }
 
   // ---- helpers ----
@@ -316,54 +468,85 @@ class SameNodeGroupIT {
 
   private void node(String suffix, String cpu, String memory) {
     String name = nodeName(suffix);
-    Node node = client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name)
-        .addToLabels("kubernetes.io/hostname", name).addToLabels("sharedipc-test", ns).endMetadata().build()).create();
-    node.setStatus(new io.fabric8.kubernetes.api.model.NodeStatusBuilder()
-        .addToAllocatable("cpu", new Quantity(cpu)).addToAllocatable("memory", new Quantity(memory))
-        .addToAllocatable("pods", new Quantity("110"))
-        .addToCapacity("cpu", new Quantity(cpu)).addToCapacity("memory", new Quantity(memory))
-        .addToCapacity("pods", new Quantity("110"))
-        .addNewCondition().withType("Ready").withStatus("True").withReason("KubeletReady").endCondition()
-        .build());
+    Node node =
+        client
+            .nodes()
+            .resource(
+                new NodeBuilder()
+                    .withNewMetadata()
+                    .withName(name)
+                    .addToLabels("kubernetes.io/hostname", name)
+                    .addToLabels("sharedipc-test", ns)
+                    .endMetadata()
+                    .build())
+            .create();
+    node.setStatus(
+        new io.fabric8.kubernetes.api.model.NodeStatusBuilder()
+            .addToAllocatable("cpu", new Quantity(cpu))
+            .addToAllocatable("memory", new Quantity(memory))
+            .addToAllocatable("pods", new Quantity("110"))
+            .addToCapacity("cpu", new Quantity(cpu))
+            .addToCapacity("memory", new Quantity(memory))
+            .addToCapacity("pods", new Quantity("110"))
+            .addNewCondition()
+            .withType("Ready")
+            .withStatus("True")
+            .withReason("KubeletReady")
+            .endCondition()
+            .build());
     client.nodes().resource(node).updateStatus();
     // The API server taints new nodes not-ready; the node lifecycle controller (not run here)
     // lifts the taint once the node reports Ready. Do what it would.
-    client.nodes().withName(name).edit(n -> {
-      n.getSpec().setTaints(new ArrayList<>());
-      return n;
-    });
+    client
+        .nodes()
+        .withName(name)
+        .edit(
+            n -> {
+              n.getSpec().setTaints(new ArrayList<>());
+              return n;
+            });
     nodes.add(name);
   }
 
   private SharedIpcGroup group(String name, int replicas, String size) {
     SharedIpcGroup group = Fixtures.forCluster(name, replicas, size);
     group.getSpec().setPlacement(Placement.SameNode);
-    group.getSpec().getMembers().forEach(m -> {
-      m.getTemplate().getSpec().setNodeSelector(Map.of("sharedipc-test", ns));
-      m.getTemplate().getSpec().getContainers().get(0).getResources().setRequests(
-          new java.util.HashMap<>(Map.of("cpu", new Quantity("500m"), "memory", new Quantity("64Mi"))));
-    });
+    group
+        .getSpec()
+        .getMembers()
+        .forEach(
+            m -> {
+              m.getTemplate().getSpec().setNodeSelector(Map.of("sharedipc-test", ns));
+              m.getTemplate()
+                  .getSpec()
+                  .getContainers()
+                  .get(0)
+                  .getResources()
+                  .setRequests(
+                      new java.util.HashMap<>(
+                          Map.of("cpu", new Quantity("500m"), "memory", new Quantity("64Mi"))));
+            });
     return group;
   }
 
-
   /** Waits until the pods are older than {@code age}: an instance that has run past its timeout. */
   private static void awaitPastTimeout(List<Pod> pods, Duration age) {
-    java.time.Instant newest = pods.stream().map(p -> java.time.Instant.parse(p.getMetadata().getCreationTimestamp()))
-        .max(java.time.Instant::compareTo).orElseThrow();
+    java.time.Instant newest =
+        pods.stream()
+            .map(p -> java.time.Instant.parse(p.getMetadata().getCreationTimestamp()))
+            .max(java.time.Instant::compareTo)
+            .orElseThrow();
     await().atMost(age.plus(WAIT)).until(() -> java.time.Instant.now().isAfter(newest.plus(age)));
   }
 
   private List<Pod> pods(String group) {
     return client.pods().inNamespace(ns).withLabel(Labels.GROUP, group).list().getItems().stream()
-        .filter(p -> p.getMetadata().getDeletionTimestamp() == null).toList();
+        .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+        .toList();
   }
 
   private List<Pod> awaitPods(String group, int count) {
     await().atMost(WAIT).until(() -> pods(group).size() == count);
     return pods(group);
   }
-
-
-
 }

@@ -6,10 +6,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.api.v1alpha1.SharedMemoryMedium;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.render.SharedMemoryMedia;
-import dev.sharedipc.api.v1alpha1.SharedMemoryMedium;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import java.util.ArrayList;
@@ -23,7 +23,8 @@ class SameNodeRolloutTest {
   private final SameNodeRollout rollout = new SameNodeRollout();
 
   private static SharedIpcGroup pair(int replicas) {
-    SharedIpcGroup g = group("g", replicas, "64Mi", member("w", "64Mi", "128Mi"), member("r", "64Mi", "128Mi"));
+    SharedIpcGroup g =
+        group("g", replicas, "64Mi", member("w", "64Mi", "128Mi"), member("r", "64Mi", "128Mi"));
     g.getSpec().setPlacement(Placement.SameNode);
     return g;
   }
@@ -40,9 +41,19 @@ class SameNodeRolloutTest {
   private List<Pod> running(SharedIpcGroup group, boolean ready) {
     List<Pod> pods = new ArrayList<>();
     for (Pod p : renderer.renderSameNode(group, nodes(GroupRenderer.replicas(group))).pods()) {
-      pods.add(new PodBuilder(p).editMetadata().withUid("uid-" + p.getMetadata().getName()).endMetadata()
-          .withNewStatus().withPhase("Running").addNewCondition().withType("Ready").withStatus(ready ? "True" : "False")
-          .endCondition().endStatus().build());
+      pods.add(
+          new PodBuilder(p)
+              .editMetadata()
+              .withUid("uid-" + p.getMetadata().getName())
+              .endMetadata()
+              .withNewStatus()
+              .withPhase("Running")
+              .addNewCondition()
+              .withType("Ready")
+              .withStatus(ready ? "True" : "False")
+              .endCondition()
+              .endStatus()
+              .build());
     }
     return pods;
   }
@@ -56,7 +67,15 @@ class SameNodeRolloutTest {
     SharedIpcGroup before = pair(3);
     List<Pod> live = running(before, true);
     SharedIpcGroup after = pair(3);
-    after.getSpec().getMembers().get(1).getTemplate().getSpec().getContainers().get(0).setImage("busybox:1.37");
+    after
+        .getSpec()
+        .getMembers()
+        .get(1)
+        .getTemplate()
+        .getSpec()
+        .getContainers()
+        .get(0)
+        .setImage("busybox:1.37");
     DesiredState desired = renderer.renderSameNode(after, nodes(3));
 
     List<SameNodeRollout.Removal> step = rollout.step(after, desired, live);
@@ -68,16 +87,35 @@ class SameNodeRolloutTest {
   @Test
   void noSecondInstanceGoesWhileOneIsNotReady() {
     SharedIpcGroup after = pair(3);
-    after.getSpec().getMembers().get(1).getTemplate().getSpec().getContainers().get(0).setImage("busybox:1.37");
+    after
+        .getSpec()
+        .getMembers()
+        .get(1)
+        .getTemplate()
+        .getSpec()
+        .getContainers()
+        .get(0)
+        .setImage("busybox:1.37");
     DesiredState desired = renderer.renderSameNode(after, nodes(3));
     List<Pod> live = new ArrayList<>(running(pair(3), true));
     // Instance 0's reader was replaced: the new one is there but not Ready yet.
     live.removeIf(p -> p.getMetadata().getName().equals("g-0-r"));
     Pod fresh = desired.pod("g-0-r").orElseThrow();
-    live.add(new PodBuilder(fresh).withNewStatus().withPhase("Running").addNewCondition().withType("Ready").withStatus("False")
-        .endCondition().endStatus().build());
-    assertThat(rollout.step(after, desired, live)).as("instance 0 not Ready: nothing else goes").isEmpty();
-    // And with instance 0's reader missing altogether (terminating, being re-created): nothing either.
+    live.add(
+        new PodBuilder(fresh)
+            .withNewStatus()
+            .withPhase("Running")
+            .addNewCondition()
+            .withType("Ready")
+            .withStatus("False")
+            .endCondition()
+            .endStatus()
+            .build());
+    assertThat(rollout.step(after, desired, live))
+        .as("instance 0 not Ready: nothing else goes")
+        .isEmpty();
+    // And with instance 0's reader missing altogether (terminating, being re-created): nothing
+    // either.
     live.removeIf(p -> p.getMetadata().getName().equals("g-0-r"));
     assertThat(rollout.step(after, desired, live)).isEmpty();
   }
@@ -85,8 +123,17 @@ class SameNodeRolloutTest {
   @Test
   void outdatedPodsThatDoNotWorkGoAtOnceWithoutEviction() {
     SharedIpcGroup after = pair(2);
-    after.getSpec().getMembers().get(0).getTemplate().getSpec().getContainers().get(0).setImage("busybox:1.37");
-    List<SameNodeRollout.Removal> step = rollout.step(after, renderer.renderSameNode(after, nodes(2)), running(pair(2), false));
+    after
+        .getSpec()
+        .getMembers()
+        .get(0)
+        .getTemplate()
+        .getSpec()
+        .getContainers()
+        .get(0)
+        .setImage("busybox:1.37");
+    List<SameNodeRollout.Removal> step =
+        rollout.step(after, renderer.renderSameNode(after, nodes(2)), running(pair(2), false));
     assertThat(names(step)).containsExactlyInAnyOrder("g-0-w", "g-1-w");
     assertThat(step).noneMatch(SameNodeRollout.Removal::evict);
   }
@@ -98,11 +145,13 @@ class SameNodeRolloutTest {
     SharedIpcGroup added = pair(2);
     added.getSpec().getMembers().add(member("x", "64Mi", "128Mi"));
     assertThat(rollout.step(added, renderer.renderSameNode(added, nodes(2)), live))
-        .as("the new member's pods are created; nothing else is touched").isEmpty();
+        .as("the new member's pods are created; nothing else is touched")
+        .isEmpty();
 
     SharedIpcGroup removed = pair(2);
     removed.getSpec().getMembers().remove(1);
-    List<SameNodeRollout.Removal> step = rollout.step(removed, renderer.renderSameNode(removed, nodes(2)), live);
+    List<SameNodeRollout.Removal> step =
+        rollout.step(removed, renderer.renderSameNode(removed, nodes(2)), live);
     assertThat(names(step)).containsExactlyInAnyOrder("g-0-r", "g-1-r");
     assertThat(step).allSatisfy(r -> assertThat(r.reason()).isEqualTo("MemberRemoved"));
   }
@@ -111,29 +160,47 @@ class SameNodeRolloutTest {
   void instancesBeyondReplicasGo() {
     List<Pod> live = running(pair(3), true);
     SharedIpcGroup scaled = pair(2);
-    List<SameNodeRollout.Removal> step = rollout.step(scaled, renderer.renderSameNode(scaled, nodes(2)), live);
+    List<SameNodeRollout.Removal> step =
+        rollout.step(scaled, renderer.renderSameNode(scaled, nodes(2)), live);
     assertThat(names(step)).containsExactlyInAnyOrder("g-2-w", "g-2-r");
     assertThat(step).allSatisfy(r -> assertThat(r.reason()).isEqualTo("ScaledDown"));
   }
+
   @Test
   void anExplicitMediumChangeReplacesAnInstanceThatDoesNotWorkWholeByDeleteAndTheWorkingOnesWait() {
     SharedIpcGroup after = pair(2);
     after.getSpec().getSharedMemory().setMedium(SharedMemoryMedium.CSI);
     DesiredState desired = renderer.renderSameNode(after, nodes(2));
-    List<Pod> live = new ArrayList<>(running(pair(2), true)); // hostPath: the renderer here has no driver
-    // a not-Ready member would otherwise be replaced alone, beside a working member on the old medium
-    live.replaceAll(p -> p.getMetadata().getName().equals("g-1-w") ? new PodBuilder(p).editStatus().editFirstCondition()
-        .withStatus("False").endCondition().endStatus().build() : p);
+    List<Pod> live =
+        new ArrayList<>(running(pair(2), true)); // hostPath: the renderer here has no driver
+    // a not-Ready member would otherwise be replaced alone, beside a working member on the old
+    // medium
+    live.replaceAll(
+        p ->
+            p.getMetadata().getName().equals("g-1-w")
+                ? new PodBuilder(p)
+                    .editStatus()
+                    .editFirstCondition()
+                    .withStatus("False")
+                    .endCondition()
+                    .endStatus()
+                    .build()
+                : p);
 
     List<SameNodeRollout.Removal> step = rollout.step(after, desired, live);
 
-    assertThat(names(step)).as("instance 1 whole, its Ready member too; instance 0 works and waits")
+    assertThat(names(step))
+        .as("instance 1 whole, its Ready member too; instance 0 works and waits")
         .containsExactlyInAnyOrder("g-1-w", "g-1-r");
-    assertThat(step).allSatisfy(r -> {
-      assertThat(r.reason()).isEqualTo("MediumChanged");
-      assertThat(r.evict()).as("a plain delete: a budget must not hold half an instance").isFalse();
-      assertThat(r.message()).contains("instance 1 whole", "medium is CSI", "use HostPath");
-    });
+    assertThat(step)
+        .allSatisfy(
+            r -> {
+              assertThat(r.reason()).isEqualTo("MediumChanged");
+              assertThat(r.evict())
+                  .as("a plain delete: a budget must not hold half an instance")
+                  .isFalse();
+              assertThat(r.message()).contains("instance 1 whole", "medium is CSI", "use HostPath");
+            });
   }
 
   @Test
@@ -141,7 +208,8 @@ class SameNodeRolloutTest {
     SharedIpcGroup after = pair(2);
     after.getSpec().getSharedMemory().setMedium(SharedMemoryMedium.CSI);
 
-    List<SameNodeRollout.Removal> step = rollout.step(after, renderer.renderSameNode(after, nodes(2)), running(pair(2), true));
+    List<SameNodeRollout.Removal> step =
+        rollout.step(after, renderer.renderSameNode(after, nodes(2)), running(pair(2), true));
 
     assertThat(names(step)).containsExactlyInAnyOrder("g-0-w", "g-0-r");
   }
@@ -152,11 +220,21 @@ class SameNodeRolloutTest {
     after.getSpec().getSharedMemory().setMedium(SharedMemoryMedium.CSI);
     DesiredState desired = renderer.renderSameNode(after, nodes(2));
     List<Pod> live = new ArrayList<>(running(pair(2), true));
-    live.removeIf(p -> p.getMetadata().getName().startsWith("g-0-")); // instance 0 replaced, its new pods not there yet
-    assertThat(rollout.step(after, desired, live)).as("instance 0 is down: instance 1 stays").isEmpty();
+    live.removeIf(
+        p ->
+            p.getMetadata()
+                .getName()
+                .startsWith("g-0-")); // instance 0 replaced, its new pods not there yet
+    assertThat(rollout.step(after, desired, live))
+        .as("instance 0 is down: instance 1 stays")
+        .isEmpty();
 
-    live.addAll(running(after, true).stream().filter(p -> p.getMetadata().getName().startsWith("g-0-")).toList());
-    assertThat(names(rollout.step(after, desired, live))).containsExactlyInAnyOrder("g-1-w", "g-1-r");
+    live.addAll(
+        running(after, true).stream()
+            .filter(p -> p.getMetadata().getName().startsWith("g-0-"))
+            .toList());
+    assertThat(names(rollout.step(after, desired, live)))
+        .containsExactlyInAnyOrder("g-1-w", "g-1-r");
   }
 
   @Test
@@ -165,9 +243,14 @@ class SameNodeRolloutTest {
     after.getSpec().getSharedMemory().setMedium(SharedMemoryMedium.CSI);
     DesiredState desired = renderer.renderSameNode(after, nodes(2));
     List<Pod> owned = new ArrayList<>(running(pair(2), true));
-    owned.removeIf(p -> p.getMetadata().getName().equals("g-0-w")); // gone; its partner g-0-r still terminating
+    owned.removeIf(
+        p ->
+            p.getMetadata().getName().equals("g-0-w")); // gone; its partner g-0-r still terminating
     owned.removeIf(p -> p.getMetadata().getName().startsWith("g-1-"));
-    owned.addAll(running(after, true).stream().filter(p -> p.getMetadata().getName().startsWith("g-1-")).toList());
+    owned.addAll(
+        running(after, true).stream()
+            .filter(p -> p.getMetadata().getName().startsWith("g-1-"))
+            .toList());
 
     assertThat(SameNodeRollout.heldForMediumChange(desired.pods(), owned)).containsExactly(0);
   }
@@ -181,6 +264,7 @@ class SameNodeRolloutTest {
     DesiredState desired = driverNow.renderSameNode(group, nodes(2), SharedMemoryMedia.inUse(live));
 
     assertThat(rollout.step(group, desired, live)).isEmpty();
-    assertThat(desired.memory().message()).contains("kept: the group's pods use it", "set spec.sharedMemory.medium: CSI");
+    assertThat(desired.memory().message())
+        .contains("kept: the group's pods use it", "set spec.sharedMemory.medium: CSI");
   }
 }

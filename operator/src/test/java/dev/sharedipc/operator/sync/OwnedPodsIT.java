@@ -39,22 +39,42 @@ class OwnedPodsIT {
   }
 
   private Pod createPod(String name) {
-    return client.pods().inNamespace(ns).resource(new PodBuilder().withNewMetadata().withName(name)
-        .withOwnerReferences(dev.sharedipc.operator.render.GroupRenderer.ownerReference(group)).endMetadata()
-        .withNewSpec().addNewContainer().withName("c").withImage("busybox").endContainer().endSpec().build()).create();
+    return client
+        .pods()
+        .inNamespace(ns)
+        .resource(
+            new PodBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withOwnerReferences(
+                    dev.sharedipc.operator.render.GroupRenderer.ownerReference(group))
+                .endMetadata()
+                .withNewSpec()
+                .addNewContainer()
+                .withName("c")
+                .withImage("busybox")
+                .endContainer()
+                .endSpec()
+                .build())
+        .create();
   }
 
   @Test
   void aDeleteOfAPodThatWasReplacedLeavesTheSuccessor() {
     Pod judged = createPod("p");
     client.pods().inNamespace(ns).withName("p").withGracePeriod(0).delete();
-    client.pods().inNamespace(ns).withName("p").waitUntilCondition(p -> p == null, 10, java.util.concurrent.TimeUnit.SECONDS);
+    client
+        .pods()
+        .inNamespace(ns)
+        .withName("p")
+        .waitUntilCondition(p -> p == null, 10, java.util.concurrent.TimeUnit.SECONDS);
     Pod successor = createPod("p");
 
     assertThat(pods.delete(group, judged, 0L)).as("delete of the judged, replaced pod").isFalse();
     assertThat(pods.evict(group, judged)).as("eviction of the judged, replaced pod").isFalse();
     assertThat(client.pods().inNamespace(ns).withName("p").get().getMetadata().getUid())
-        .as("the successor stands").isEqualTo(successor.getMetadata().getUid());
+        .as("the successor stands")
+        .isEqualTo(successor.getMetadata().getUid());
 
     assertThat(pods.delete(group, successor, 0L)).isTrue();
     assertThat(client.pods().inNamespace(ns).withName("p").get()).isNull();
@@ -66,31 +86,95 @@ class OwnedPodsIT {
     Pod pod = createPod("e");
     assertThat(pods.evict(group, pod)).isTrue();
     Pod after = client.pods().inNamespace(ns).withName("e").get();
-    assertThat(after == null || after.getMetadata().getDeletionTimestamp() != null).as("evicted").isTrue();
+    assertThat(after == null || after.getMetadata().getDeletionTimestamp() != null)
+        .as("evicted")
+        .isTrue();
   }
 
   @Test
   void anEvictionADisruptionBudgetRefusesLeavesThePodAndSaysSo() {
-    Pod pod = client.pods().inNamespace(ns).resource(new PodBuilder(createPod("guarded")).editMetadata()
-        .addToLabels("app", "guarded").endMetadata().build()).update();
-    // The API server lets any pod that is not Running go regardless of budgets: make it Running and Ready.
-    pod = client.pods().inNamespace(ns).withName("guarded").editStatus(p -> new PodBuilder(p).withNewStatus().withPhase("Running")
-        .addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus().build());
+    Pod pod =
+        client
+            .pods()
+            .inNamespace(ns)
+            .resource(
+                new PodBuilder(createPod("guarded"))
+                    .editMetadata()
+                    .addToLabels("app", "guarded")
+                    .endMetadata()
+                    .build())
+            .update();
+    // The API server lets any pod that is not Running go regardless of budgets: make it Running and
+    // Ready.
+    pod =
+        client
+            .pods()
+            .inNamespace(ns)
+            .withName("guarded")
+            .editStatus(
+                p ->
+                    new PodBuilder(p)
+                        .withNewStatus()
+                        .withPhase("Running")
+                        .addNewCondition()
+                        .withType("Ready")
+                        .withStatus("True")
+                        .endCondition()
+                        .endStatus()
+                        .build());
     // No disruption controller runs here, so the budget is never processed: the API server refuses
     // every eviction it covers, as it refuses one that would break a processed budget.
-    client.policy().v1().podDisruptionBudget().inNamespace(ns).resource(
-        new io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudgetBuilder().withNewMetadata().withName("guard").endMetadata()
-            .withNewSpec().withMinAvailable(new io.fabric8.kubernetes.api.model.IntOrString(1))
-            .withNewSelector().addToMatchLabels("app", "guarded").endSelector().endSpec().build()).create();
+    client
+        .policy()
+        .v1()
+        .podDisruptionBudget()
+        .inNamespace(ns)
+        .resource(
+            new io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudgetBuilder()
+                .withNewMetadata()
+                .withName("guard")
+                .endMetadata()
+                .withNewSpec()
+                .withMinAvailable(new io.fabric8.kubernetes.api.model.IntOrString(1))
+                .withNewSelector()
+                .addToMatchLabels("app", "guarded")
+                .endSelector()
+                .endSpec()
+                .build())
+        .create();
     assertThat(pods.evict(group, pod)).as("eviction under a budget").isFalse();
-    assertThat(client.pods().inNamespace(ns).withName("guarded").get().getMetadata().getDeletionTimestamp()).isNull();
+    assertThat(
+            client
+                .pods()
+                .inNamespace(ns)
+                .withName("guarded")
+                .get()
+                .getMetadata()
+                .getDeletionTimestamp())
+        .isNull();
   }
 
   @Test
   void aPodTheGroupDoesNotControlIsNeverDeleted() {
-    Pod foreign = client.pods().inNamespace(ns).resource(new PodBuilder().withNewMetadata().withName("foreign").endMetadata()
-        .withNewSpec().addNewContainer().withName("c").withImage("busybox").endContainer().endSpec().build()).create();
-    assertThatThrownBy(() -> pods.delete(group, foreign, 0L)).hasMessageContaining("not controlled by group g");
+    Pod foreign =
+        client
+            .pods()
+            .inNamespace(ns)
+            .resource(
+                new PodBuilder()
+                    .withNewMetadata()
+                    .withName("foreign")
+                    .endMetadata()
+                    .withNewSpec()
+                    .addNewContainer()
+                    .withName("c")
+                    .withImage("busybox")
+                    .endContainer()
+                    .endSpec()
+                    .build())
+            .create();
+    assertThatThrownBy(() -> pods.delete(group, foreign, 0L))
+        .hasMessageContaining("not controlled by group g");
     assertThat(client.pods().inNamespace(ns).withName("foreign").get()).isNotNull();
   }
 }

@@ -38,8 +38,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Group usage from hand-written SharedIpcNode reports, written as an agent writes them (the status
- * subresource of its node's object), on the real API server with the real operator: only reports
- * of existing Nodes, renewed within the maximum report age, count.
+ * subresource of its node's object), on the real API server with the real operator: only reports of
+ * existing Nodes, renewed within the maximum report age, count.
  */
 class NodeReportsIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
@@ -50,8 +50,7 @@ class NodeReportsIT {
   private String ns;
   private GroupsInNamespace groups;
 
-  @RegisterExtension
-  final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
+  @RegisterExtension final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
 
   @BeforeAll
   static void start() {
@@ -81,14 +80,16 @@ class NodeReportsIT {
     String node = node("a");
     groups.create(quotaOfOne(Fixtures.forCluster("aging", 1, "64Mi")));
     report(node, Instant.now(), entry("aging", 0, 2));
-    SharedIpcGroup counted = groups.awaitCondition("aging", "WithinQuota", "False", "QuotaExceeded");
+    SharedIpcGroup counted =
+        groups.awaitCondition("aging", "WithinQuota", "False", "QuotaExceeded");
     assertThat(counted.getStatus().getUsage().getSegments()).isEqualTo(2);
 
     Instant old = Instant.now().minus(NodeUsage.DEFAULT_MAX_REPORT_AGE).minusSeconds(60);
     report(node, old, entry("aging", 0, 2));
     SharedIpcGroup stale = groups.awaitCondition("aging", "WithinQuota", "Unknown", "ReportStale");
     assertThat(GroupsInNamespace.condition(stale, "WithinQuota").getMessage())
-        .contains("the report of node " + node + " is ignored").contains("check the sharedipc agent on node " + node);
+        .contains("the report of node " + node + " is ignored")
+        .contains("check the sharedipc agent on node " + node);
     assertThat(stale.getStatus().getUsage()).isNull();
     assertThat(stale.getStatus().getInstances().get(0).getSegments()).isNull();
 
@@ -109,8 +110,13 @@ class NodeReportsIT {
     client.nodes().withName(node).delete();
     SharedIpcGroup gone = groups.awaitCondition("orphaned", "WithinQuota", "Unknown", "NodeGone");
     assertThat(GroupsInNamespace.condition(gone, "WithinQuota").getMessage())
-        .isEqualTo("the report of node " + node + " is ignored: node " + node + " no longer exists;"
-            + " instances with no other report are not judged");
+        .isEqualTo(
+            "the report of node "
+                + node
+                + " is ignored: node "
+                + node
+                + " no longer exists;"
+                + " instances with no other report are not judged");
     assertThat(gone.getStatus().getUsage()).isNull();
   }
 
@@ -119,12 +125,18 @@ class NodeReportsIT {
     String node = node("a");
     groups.create(Fixtures.forCluster("left", 1, "64Mi"));
     report(node, Instant.now(), entry("left", 0, 2));
-    await().atMost(WAIT).until(() -> groups.get("left").getStatus().getUsage() != null
-        && groups.get("left").getStatus().getUsage().getSegments() == 2);
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                groups.get("left").getStatus().getUsage() != null
+                    && groups.get("left").getStatus().getUsage().getSegments() == 2);
 
     // the next report no longer mentions the group: only the old version of the report names it
     report(node, Instant.now(), entry("someone-else", 0, 1));
-    await().atMost(WAIT).untilAsserted(() -> assertThat(groups.get("left").getStatus().getUsage()).isNull());
+    await()
+        .atMost(WAIT)
+        .untilAsserted(() -> assertThat(groups.get("left").getStatus().getUsage()).isNull());
   }
 
   @Test
@@ -136,7 +148,9 @@ class NodeReportsIT {
     groups.create(Fixtures.forCluster("named", 1, "64Mi"));
     groups.create(Fixtures.forCluster("bystander", 1, "64Mi"));
     report(node, Instant.now(), entry("named", 0, 2));
-    await().atMost(WAIT).until(() -> usage("named") == 2 && groups.get("bystander").getStatus() != null);
+    await()
+        .atMost(WAIT)
+        .until(() -> usage("named") == 2 && groups.get("bystander").getStatus() != null);
     int bystanderBefore = RunningOperator.reconciles().of(ns, "bystander").size();
     int namedBefore = RunningOperator.reconciles().of(ns, "named").size();
 
@@ -152,7 +166,9 @@ class NodeReportsIT {
 
   private long usage(String group) {
     SharedIpcGroup g = groups.get(group);
-    return g == null || g.getStatus() == null || g.getStatus().getUsage() == null ? -1 : g.getStatus().getUsage().getSegments();
+    return g == null || g.getStatus() == null || g.getStatus().getUsage() == null
+        ? -1
+        : g.getStatus().getUsage().getSegments();
   }
 
   @Test
@@ -185,7 +201,15 @@ class NodeReportsIT {
     assertThat(ok.getStatus().getInstances().get(0).getIpcObjects())
         .isEqualTo(new dev.sharedipc.api.v1alpha1.IpcObjectUsage(2, 6, 1, 64, 0, 0));
     assertThat(ok.getStatus().getUsage().getIpcObjects().getSemaphores()).isEqualTo(6);
-    assertThat(client.resources(SharedIpcNode.class).withName(node).get().getStatus().getIpcNamespaces().get(0).posixMessageQueuesUnknown)
+    assertThat(
+            client
+                .resources(SharedIpcNode.class)
+                .withName(node)
+                .get()
+                .getStatus()
+                .getIpcNamespaces()
+                .get(0)
+                .posixMessageQueuesUnknown)
         .isTrue();
 
     SharedIpcNodeStatus.NamespaceReport leaking = entry("sems", 0, 0);
@@ -204,11 +228,21 @@ class NodeReportsIT {
     SharedIpcGroup group = quotaOfOne(Fixtures.forCluster("hostpair", 1, "64Mi"));
     group.getSpec().setPlacement(Placement.SameNode);
     group.getSpec().setHostIPC(true);
-    group.getSpec().getMembers().forEach(m -> {
-      m.getTemplate().getSpec().setNodeSelector(Map.of("sharedipc-test", ns));
-      m.getTemplate().getSpec().getContainers().get(0).getResources().setRequests(
-          new HashMap<>(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("64Mi"))));
-    });
+    group
+        .getSpec()
+        .getMembers()
+        .forEach(
+            m -> {
+              m.getTemplate().getSpec().setNodeSelector(Map.of("sharedipc-test", ns));
+              m.getTemplate()
+                  .getSpec()
+                  .getContainers()
+                  .get(0)
+                  .getResources()
+                  .setRequests(
+                      new HashMap<>(
+                          Map.of("cpu", new Quantity("100m"), "memory", new Quantity("64Mi"))));
+            });
     groups.create(group);
     await().atMost(WAIT).until(() -> pods("hostpair").size() == 2);
     for (Pod pod : pods("hostpair")) {
@@ -232,7 +266,8 @@ class NodeReportsIT {
     attributed.podUid = writer.getMetadata().getUid();
     attributed.podName = writer.getMetadata().getName();
     report(node, Instant.now(), host, attributed);
-    SharedIpcGroup over = groups.awaitCondition("hostpair", "WithinQuota", "False", "QuotaExceeded");
+    SharedIpcGroup over =
+        groups.awaitCondition("hostpair", "WithinQuota", "False", "QuotaExceeded");
     assertThat(over.getStatus().getInstances().get(0).getSegments().getCount()).isEqualTo(2);
     assertThat(over.getStatus().getUsage().getBytes()).isEqualTo(2 * 1024 * 1024);
   }
@@ -260,7 +295,8 @@ class NodeReportsIT {
   }
 
   /** Writes the node's report as its agent does: the object once, then its status subresource. */
-  private void report(String node, Instant lastScan, SharedIpcNodeStatus.NamespaceReport... namespaces) {
+  private void report(
+      String node, Instant lastScan, SharedIpcNodeStatus.NamespaceReport... namespaces) {
     if (client.resources(SharedIpcNode.class).withName(node).get() == null) {
       SharedIpcNode fresh = new SharedIpcNode();
       fresh.getMetadata().setName(node);
@@ -277,35 +313,63 @@ class NodeReportsIT {
   /** A Ready, untainted Node with room, only for this test's groups (they select it by label). */
   private String node(String suffix) {
     String name = ns + "-" + suffix;
-    Node node = client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name)
-        .addToLabels("kubernetes.io/hostname", name).addToLabels("sharedipc-test", ns).endMetadata().build()).create();
-    node.setStatus(new io.fabric8.kubernetes.api.model.NodeStatusBuilder()
-        .addToAllocatable("cpu", new Quantity("4")).addToAllocatable("memory", new Quantity("8Gi"))
-        .addToAllocatable("pods", new Quantity("110"))
-        .addToCapacity("cpu", new Quantity("4")).addToCapacity("memory", new Quantity("8Gi"))
-        .addToCapacity("pods", new Quantity("110"))
-        .addNewCondition().withType("Ready").withStatus("True").withReason("KubeletReady").endCondition()
-        .build());
+    Node node =
+        client
+            .nodes()
+            .resource(
+                new NodeBuilder()
+                    .withNewMetadata()
+                    .withName(name)
+                    .addToLabels("kubernetes.io/hostname", name)
+                    .addToLabels("sharedipc-test", ns)
+                    .endMetadata()
+                    .build())
+            .create();
+    node.setStatus(
+        new io.fabric8.kubernetes.api.model.NodeStatusBuilder()
+            .addToAllocatable("cpu", new Quantity("4"))
+            .addToAllocatable("memory", new Quantity("8Gi"))
+            .addToAllocatable("pods", new Quantity("110"))
+            .addToCapacity("cpu", new Quantity("4"))
+            .addToCapacity("memory", new Quantity("8Gi"))
+            .addToCapacity("pods", new Quantity("110"))
+            .addNewCondition()
+            .withType("Ready")
+            .withStatus("True")
+            .withReason("KubeletReady")
+            .endCondition()
+            .build());
     client.nodes().resource(node).updateStatus();
     // the node lifecycle controller (not run here) would lift the not-ready taint
-    client.nodes().withName(name).edit(n -> {
-      n.getSpec().setTaints(new ArrayList<>());
-      return n;
-    });
+    client
+        .nodes()
+        .withName(name)
+        .edit(
+            n -> {
+              n.getSpec().setTaints(new ArrayList<>());
+              return n;
+            });
     nodes.add(name);
     return name;
   }
 
   private void allowHostIpcInThisNamespace() {
-    client.namespaces().withName(ns).edit(n -> {
-      // The second label satisfies deploy/'s ValidatingAdmissionPolicy, if another test installed it.
-      n.getMetadata().setLabels(Map.of("sharedipc-test", ns, "sharedipc.dev/host-ipc", "allowed"));
-      return n;
-    });
+    client
+        .namespaces()
+        .withName(ns)
+        .edit(
+            n -> {
+              // The second label satisfies deploy/'s ValidatingAdmissionPolicy, if another test
+              // installed it.
+              n.getMetadata()
+                  .setLabels(Map.of("sharedipc-test", ns, "sharedipc.dev/host-ipc", "allowed"));
+              return n;
+            });
     SharedIpcPolicy policy = new SharedIpcPolicy();
     policy.getMetadata().setName("hostipc-" + ns);
     SharedIpcPolicySpec rules = new SharedIpcPolicySpec();
-    rules.setNamespaceSelector(new LabelSelectorBuilder().addToMatchLabels("sharedipc-test", ns).build());
+    rules.setNamespaceSelector(
+        new LabelSelectorBuilder().addToMatchLabels("sharedipc-test", ns).build());
     rules.setAllowHostIPC(true);
     policy.setSpec(rules);
     client.resource(policy).create();
@@ -313,6 +377,7 @@ class NodeReportsIT {
 
   private List<Pod> pods(String group) {
     return client.pods().inNamespace(ns).withLabel(Labels.GROUP, group).list().getItems().stream()
-        .filter(p -> p.getMetadata().getDeletionTimestamp() == null).toList();
+        .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+        .toList();
   }
 }

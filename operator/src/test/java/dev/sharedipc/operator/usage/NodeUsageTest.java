@@ -24,7 +24,8 @@ class NodeUsageTest {
   private static final Instant NOW = Instant.parse("2026-11-27T12:00:00Z");
   private static final Instant FRESH = NOW.minusSeconds(30);
 
-  static SharedIpcNodeStatus.NamespaceReport ns(String podNs, String group, Integer instance, long segments, long bytes) {
+  static SharedIpcNodeStatus.NamespaceReport ns(
+      String podNs, String group, Integer instance, long segments, long bytes) {
     SharedIpcNodeStatus.NamespaceReport r = new SharedIpcNodeStatus.NamespaceReport();
     r.podNamespace = podNs;
     r.group = group;
@@ -40,7 +41,8 @@ class NodeUsageTest {
     return node(name, FRESH, namespaces);
   }
 
-  static SharedIpcNode node(String name, Instant lastScan, List<SharedIpcNodeStatus.NamespaceReport> namespaces) {
+  static SharedIpcNode node(
+      String name, Instant lastScan, List<SharedIpcNodeStatus.NamespaceReport> namespaces) {
     SharedIpcNode node = new SharedIpcNode();
     node.getMetadata().setName(name);
     SharedIpcNodeStatus status = new SharedIpcNodeStatus();
@@ -51,14 +53,23 @@ class NodeUsageTest {
   }
 
   static Pod pod(String name, String uid, int instance, String nodeName) {
-    return new PodBuilder().withNewMetadata().withName(name).withUid(uid)
-        .addToLabels("sharedipc.dev/instance", Integer.toString(instance)).endMetadata()
-        .withNewSpec().withNodeName(nodeName).endSpec().build();
+    return new PodBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .withUid(uid)
+        .addToLabels("sharedipc.dev/instance", Integer.toString(instance))
+        .endMetadata()
+        .withNewSpec()
+        .withNodeName(nodeName)
+        .endSpec()
+        .build();
   }
 
   /** Usage with every reporting node still present. */
-  private static NodeUsage.GroupUsage usage(SharedIpcGroup g, List<SharedIpcNode> reports, List<Pod> pods) {
-    Set<String> nodes = reports.stream().map(r -> r.getMetadata().getName()).collect(Collectors.toSet());
+  private static NodeUsage.GroupUsage usage(
+      SharedIpcGroup g, List<SharedIpcNode> reports, List<Pod> pods) {
+    Set<String> nodes =
+        reports.stream().map(r -> r.getMetadata().getName()).collect(Collectors.toSet());
     return new NodeUsage().of(g, reports, pods, nodes, NOW);
   }
 
@@ -78,7 +89,8 @@ class NodeUsageTest {
     SharedIpcNodeStatus.NamespaceReport other = ns("ns", "x", 0, 0, 0);
     other.semaphoreSets = 40L;
 
-    NodeUsage.GroupUsage usage = usage(g, List.of(node("a", List.of(a0, other)), node("b", List.of(b0))), List.of());
+    NodeUsage.GroupUsage usage =
+        usage(g, List.of(node("a", List.of(a0, other)), node("b", List.of(b0))), List.of());
 
     assertThat(usage.ipcObjectsByInstance()).containsOnlyKeys(0);
     assertThat(usage.ipcObjectsByInstance().get(0))
@@ -94,7 +106,11 @@ class NodeUsageTest {
     volume.group = "md";
     volume.instance = 1;
     volume.usedBytes = 4096L;
-    SharedIpcNode a = node("a", List.of(ns("ns", "md", 0, 2, 200), ns("other", "md", 0, 50, 5000), ns("ns", "x", 0, 9, 9)));
+    SharedIpcNode a =
+        node(
+            "a",
+            List.of(
+                ns("ns", "md", 0, 2, 200), ns("other", "md", 0, 50, 5000), ns("ns", "x", 0, 9, 9)));
     a.getStatus().setMemoryVolumes(List.of(volume));
     a.getStatus().setOrphansRemovedByGroup(Map.of("ns/md", 3L, "ns/x", 7L));
     SharedIpcNode b = node("b", List.of(ns("ns", "md", 1, 1, 100), ns("ns", "md", 0, 1, 10)));
@@ -150,20 +166,36 @@ class NodeUsageTest {
     SharedIpcNode a = node("a", List.of());
     a.getStatus().setMemoryVolumes(List.of(shm, calm));
 
-    NodeUsage.GroupUsage usage = usage(g, List.of(a), List.of(pod("md-0", "uid-0", 0, "a"), pod("md-1", "uid-1", 1, "a")));
+    NodeUsage.GroupUsage usage =
+        usage(g, List.of(a), List.of(pod("md-0", "uid-0", 0, "a"), pod("md-1", "uid-1", 1, "a")));
 
     assertThat(usage.sharedMemoryFull()).containsOnlyKeys(1);
-    assertThat(usage.sharedMemoryFull().get(1)).isEqualTo("the /dev/shm of pod md-1 on node a is 96% full (62Mi of 64Mi) while "
-        + "container w is in CrashLoopBackOff; largest files: torch_77_0 (60Mi, not open)");
-    assertThat(usage(g, List.of(node("a", FRESH.minus(NodeUsage.DEFAULT_MAX_REPORT_AGE.multipliedBy(2)), List.of())),
-        List.of()).sharedMemoryFull()).as("nothing from a stale report").isEmpty();
+    assertThat(usage.sharedMemoryFull().get(1))
+        .isEqualTo(
+            "the /dev/shm of pod md-1 on node a is 96% full (62Mi of 64Mi) while "
+                + "container w is in CrashLoopBackOff; largest files: torch_77_0 (60Mi, not open)");
+    assertThat(
+            usage(
+                    g,
+                    List.of(
+                        node(
+                            "a",
+                            FRESH.minus(NodeUsage.DEFAULT_MAX_REPORT_AGE.multipliedBy(2)),
+                            List.of())),
+                    List.of())
+                .sharedMemoryFull())
+        .as("nothing from a stale report")
+        .isEmpty();
   }
 
   @Test
   void aNodeWithoutStatusContributesNothing() {
     SharedIpcNode bare = new SharedIpcNode();
     bare.getMetadata().setName("a");
-    assertThat(usage(group("g", 1, "1Mi", member("w", null, null)), List.of(bare), List.of()).isEmpty()).isTrue();
+    assertThat(
+            usage(group("g", 1, "1Mi", member("w", null, null)), List.of(bare), List.of())
+                .isEmpty())
+        .isTrue();
   }
 
   @Test
@@ -176,42 +208,70 @@ class NodeUsageTest {
     NodeUsage.GroupUsage usage = usage(g, List.of(stale), List.of());
     assertThat(usage.isEmpty()).isTrue();
     assertThat(usage.staleAt()).isEmpty();
-    assertThat(usage.ignored()).singleElement().satisfies(r -> {
-      assertThat(r.node()).isEqualTo("a");
-      assertThat(r.reason()).isEqualTo(NodeUsage.REPORT_STALE);
-      assertThat(r.instances()).containsExactly(0);
-      assertThat(r.message()).contains("node a").contains(old.toString()).contains("more than 11m ago");
-    });
+    assertThat(usage.ignored())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.node()).isEqualTo("a");
+              assertThat(r.reason()).isEqualTo(NodeUsage.REPORT_STALE);
+              assertThat(r.instances()).containsExactly(0);
+              assertThat(r.message())
+                  .contains("node a")
+                  .contains(old.toString())
+                  .contains("more than 11m ago");
+            });
 
     // the same report, just within the maximum age, counts
-    SharedIpcNode fresh = node("a", NOW.minus(NodeUsage.DEFAULT_MAX_REPORT_AGE).plusSeconds(1), List.of(ns("ns", "md", 0, 2, 200)));
-    assertThat(usage(g, List.of(fresh), List.of()).segmentsByInstance().get(0).getCount()).isEqualTo(2);
+    SharedIpcNode fresh =
+        node(
+            "a",
+            NOW.minus(NodeUsage.DEFAULT_MAX_REPORT_AGE).plusSeconds(1),
+            List.of(ns("ns", "md", 0, 2, 200)));
+    assertThat(usage(g, List.of(fresh), List.of()).segmentsByInstance().get(0).getCount())
+        .isEqualTo(2);
     // and the maximum age is a setting
-    assertThat(new NodeUsage(Duration.ofMinutes(20)).of(g, List.of(stale), List.of(), Set.of("a"), NOW)
-        .segmentsByInstance().get(0).getCount()).isEqualTo(2);
+    assertThat(
+            new NodeUsage(Duration.ofMinutes(20))
+                .of(g, List.of(stale), List.of(), Set.of("a"), NOW)
+                .segmentsByInstance()
+                .get(0)
+                .getCount())
+        .isEqualTo(2);
   }
 
   @Test
   void aQuietReportBetweenHeartbeatsCountsAndOneWhoseHeartbeatStoppedIsStale() {
     SharedIpcGroup g = group("md", 1, "64Mi", member("w", null, null));
-    // a quiet node writes once per heartbeat: just before its next one, its report is a heartbeat and a scan interval old
+    // a quiet node writes once per heartbeat: just before its next one, its report is a heartbeat
+    // and a scan interval old
     Instant quiet = NOW.minus(ReportCadence.HEARTBEAT).minusSeconds(30);
-    assertThat(usage(g, List.of(node("a", quiet, List.of(ns("ns", "md", 0, 2, 200)))), List.of())
-        .segmentsByInstance().get(0).getCount()).as("fresh but quiet").isEqualTo(2);
+    assertThat(
+            usage(g, List.of(node("a", quiet, List.of(ns("ns", "md", 0, 2, 200)))), List.of())
+                .segmentsByInstance()
+                .get(0)
+                .getCount())
+        .as("fresh but quiet")
+        .isEqualTo(2);
     // two heartbeats missed (and the minute of slack): the agent is gone or cut off
     Instant stopped = NOW.minus(ReportCadence.HEARTBEAT.multipliedBy(2)).minusSeconds(61);
-    NodeUsage.GroupUsage usage = usage(g, List.of(node("a", stopped, List.of(ns("ns", "md", 0, 2, 200)))), List.of());
+    NodeUsage.GroupUsage usage =
+        usage(g, List.of(node("a", stopped, List.of(ns("ns", "md", 0, 2, 200)))), List.of());
     assertThat(usage.segmentsByInstance()).as("heartbeat stopped").isEmpty();
-    assertThat(usage.ignored()).singleElement().satisfies(r -> assertThat(r.reason()).isEqualTo(NodeUsage.REPORT_STALE));
+    assertThat(usage.ignored())
+        .singleElement()
+        .satisfies(r -> assertThat(r.reason()).isEqualTo(NodeUsage.REPORT_STALE));
     assertThat(NodeUsage.DEFAULT_MAX_REPORT_AGE).isEqualTo(ReportCadence.STALE_AFTER);
   }
 
   @Test
   void aReportWithoutScanTimeIsStale() {
     SharedIpcGroup g = group("md", 1, "64Mi", member("w", null, null));
-    NodeUsage.GroupUsage usage = usage(g, List.of(node("a", null, List.of(ns("ns", "md", 0, 2, 200)))), List.of());
+    NodeUsage.GroupUsage usage =
+        usage(g, List.of(node("a", null, List.of(ns("ns", "md", 0, 2, 200)))), List.of());
     assertThat(usage.segmentsByInstance()).isEmpty();
-    assertThat(usage.ignored()).singleElement().satisfies(r -> assertThat(r.message()).contains("no lastScanTime"));
+    assertThat(usage.ignored())
+        .singleElement()
+        .satisfies(r -> assertThat(r.message()).contains("no lastScanTime"));
   }
 
   @Test
@@ -220,20 +280,27 @@ class NodeUsageTest {
     SharedIpcNode gone = node("gone", List.of(ns("ns", "md", 0, 5, 500)));
     SharedIpcNode here = node("here", List.of(ns("ns", "md", 1, 1, 100)));
 
-    NodeUsage.GroupUsage usage = new NodeUsage().of(g, List.of(gone, here), List.of(), Set.of("here"), NOW);
+    NodeUsage.GroupUsage usage =
+        new NodeUsage().of(g, List.of(gone, here), List.of(), Set.of("here"), NOW);
     assertThat(usage.segmentsByInstance()).containsOnlyKeys(1);
-    assertThat(usage.ignored()).singleElement().satisfies(r -> {
-      assertThat(r.reason()).isEqualTo(NodeUsage.NODE_GONE);
-      assertThat(r.message()).isEqualTo("the report of node gone is ignored: node gone no longer exists");
-      assertThat(r.instances()).containsExactly(0);
-    });
+    assertThat(usage.ignored())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.reason()).isEqualTo(NodeUsage.NODE_GONE);
+              assertThat(r.message())
+                  .isEqualTo("the report of node gone is ignored: node gone no longer exists");
+              assertThat(r.instances()).containsExactly(0);
+            });
   }
 
   @Test
   void reportsThatDoNotMentionTheGroupAreNotListedAsIgnored() {
     SharedIpcGroup g = group("md", 1, "64Mi", member("w", null, null));
-    SharedIpcNode stranger = node("gone", NOW.minusSeconds(3600), List.of(ns("ns", "other", 0, 5, 500)));
-    assertThat(new NodeUsage().of(g, List.of(stranger), List.of(), Set.of(), NOW).ignored()).isEmpty();
+    SharedIpcNode stranger =
+        node("gone", NOW.minusSeconds(3600), List.of(ns("ns", "other", 0, 5, 500)));
+    assertThat(new NodeUsage().of(g, List.of(stranger), List.of(), Set.of(), NOW).ignored())
+        .isEmpty();
   }
 
   @Test
@@ -241,7 +308,8 @@ class NodeUsageTest {
     SharedIpcGroup g = group("md", 1, "64Mi", member("w", null, null));
     SharedIpcNodeStatus.NamespaceReport byUid = ns(null, null, null, 7, 700);
     byUid.podUid = "uid-3";
-    SharedIpcNode a = node("a", List.of(ns("ns", "md", 0, 1, 100), ns("ns", "md", 2, 9, 900), byUid));
+    SharedIpcNode a =
+        node("a", List.of(ns("ns", "md", 0, 1, 100), ns("ns", "md", 2, 9, 900), byUid));
     NodeUsage.GroupUsage usage = usage(g, List.of(a), List.of(pod("md-3", "uid-3", 3, "a")));
     assertThat(usage.segmentsByInstance()).containsOnlyKeys(0);
     assertThat(usage.segmentsByInstance().get(0).getCount()).isEqualTo(1);
@@ -262,7 +330,9 @@ class NodeUsageTest {
     attributed.podName = "hp-1-w";
     SharedIpcNode a = node("a", List.of(host, attributed));
 
-    NodeUsage.GroupUsage usage = usage(g, List.of(a), List.of(pod("hp-0-w", "uid-0", 0, "a"), pod("hp-1-w", "uid-1", 1, "a")));
+    NodeUsage.GroupUsage usage =
+        usage(
+            g, List.of(a), List.of(pod("hp-0-w", "uid-0", 0, "a"), pod("hp-1-w", "uid-1", 1, "a")));
     assertThat(usage.segmentsByInstance().get(1).getCount()).isEqualTo(2);
     assertThat(usage.segmentsByInstance().get(1).getBytes()).isEqualTo(2048);
     // instance 0 runs on node a too, and a's complete report attributes nothing to it: no segments
@@ -273,29 +343,45 @@ class NodeUsageTest {
   void anInstanceOnANodeWhoseReportIsTruncatedOrAbsentIsNotJudged() {
     SharedIpcGroup g = group("hp", 2, "64Mi", member("w", null, null));
     SharedIpcNode truncated = node("a", List.of());
-    truncated.getStatus().setConditions(List.of(new ConditionBuilder().withType("Truncated").withStatus("True").build()));
+    truncated
+        .getStatus()
+        .setConditions(
+            List.of(new ConditionBuilder().withType("Truncated").withStatus("True").build()));
     List<Pod> pods = List.of(pod("hp-0-w", "uid-0", 0, "a"), pod("hp-1-w", "uid-1", 1, "b"));
     assertThat(usage(g, List.of(truncated), pods).segmentsByInstance()).isEmpty();
-    assertThat(usage(g, List.of(node("a", List.of())), pods).segmentsByInstance()).containsOnlyKeys(0);
+    assertThat(usage(g, List.of(node("a", List.of())), pods).segmentsByInstance())
+        .containsOnlyKeys(0);
   }
 
   @Test
   void aPodOnAGoneNodeMakesItsReportRelevant() {
     SharedIpcGroup g = group("hp", 1, "64Mi", member("w", null, null));
-    NodeUsage.GroupUsage usage = new NodeUsage().of(g, List.of(node("a", List.of())), List.of(pod("hp-0-w", "uid-0", 0, "a")),
-        Set.of(), NOW);
+    NodeUsage.GroupUsage usage =
+        new NodeUsage()
+            .of(
+                g,
+                List.of(node("a", List.of())),
+                List.of(pod("hp-0-w", "uid-0", 0, "a")),
+                Set.of(),
+                NOW);
     assertThat(usage.segmentsByInstance()).isEmpty();
-    assertThat(usage.ignored()).extracting(NodeUsage.IgnoredReport::reason).containsExactly(NodeUsage.NODE_GONE);
+    assertThat(usage.ignored())
+        .extracting(NodeUsage.IgnoredReport::reason)
+        .containsExactly(NodeUsage.NODE_GONE);
     assertThat(usage.staleAt()).isEqualTo(Optional.empty());
   }
+
   @Test
   void aHostIpcGroupIsSpokenForByTheReportOfEveryNodeItRunsOn() {
     SharedIpcGroup g = group("hp", 1, "64Mi", member("w", null, null));
     g.setStatus(new dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus());
-    dev.sharedipc.api.v1alpha1.InstanceStatus instance = new dev.sharedipc.api.v1alpha1.InstanceStatus();
+    dev.sharedipc.api.v1alpha1.InstanceStatus instance =
+        new dev.sharedipc.api.v1alpha1.InstanceStatus();
     instance.setNode("a");
     g.getStatus().setInstances(List.of(instance));
-    assertThat(NodeUsage.hasHostIpcInstanceOn(g, "a")).as("not hostIPC: its pods' own namespaces name it").isFalse();
+    assertThat(NodeUsage.hasHostIpcInstanceOn(g, "a"))
+        .as("not hostIPC: its pods' own namespaces name it")
+        .isFalse();
     g.getSpec().setHostIPC(true);
     assertThat(NodeUsage.hasHostIpcInstanceOn(g, "a")).isTrue();
     assertThat(NodeUsage.hasHostIpcInstanceOn(g, "b")).isFalse();

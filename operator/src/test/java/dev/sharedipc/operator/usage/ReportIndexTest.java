@@ -26,12 +26,20 @@ class ReportIndexTest {
   private static ReportIndex.Lookup indexOf(List<SharedIpcNode> reports) {
     Map<String, Map<String, List<SharedIpcNode>>> indexes = new HashMap<>();
     Map<String, Function<SharedIpcNode, List<String>>> keys =
-        Map.of(ReportIndex.BY_GROUP, ReportIndex::groupKeys, ReportIndex.BY_POD_UID, ReportIndex::podUidKeys);
-    keys.forEach((index, key) -> {
-      Map<String, List<SharedIpcNode>> byKey = new HashMap<>();
-      reports.forEach(r -> key.apply(r).forEach(k -> byKey.computeIfAbsent(k, x -> new ArrayList<>()).add(r)));
-      indexes.put(index, byKey);
-    });
+        Map.of(
+            ReportIndex.BY_GROUP,
+            ReportIndex::groupKeys,
+            ReportIndex.BY_POD_UID,
+            ReportIndex::podUidKeys);
+    keys.forEach(
+        (index, key) -> {
+          Map<String, List<SharedIpcNode>> byKey = new HashMap<>();
+          reports.forEach(
+              r ->
+                  key.apply(r)
+                      .forEach(k -> byKey.computeIfAbsent(k, x -> new ArrayList<>()).add(r)));
+          indexes.put(index, byKey);
+        });
     return new ReportIndex.Lookup() {
       @Override
       public List<SharedIpcNode> byIndex(String index, String key) {
@@ -59,29 +67,41 @@ class ReportIndexTest {
   @Test
   void aGroupReadsOnlyTheReportsThatNameItListItsPodsOrHoldItsNodes() {
     SharedIpcGroup g = group("md", 2, "64Mi", member("w", null, null));
-    List<Pod> pods = List.of(NodeUsageTest.pod("md-0", "uid-0", 0, "bound"), NodeUsageTest.pod("md-1", "uid-1", 1, "quiet"));
-    SharedIpcNode named = NodeUsageTest.node("named", List.of(NodeUsageTest.ns("ns", "md", 0, 2, 200)));
+    List<Pod> pods =
+        List.of(
+            NodeUsageTest.pod("md-0", "uid-0", 0, "bound"),
+            NodeUsageTest.pod("md-1", "uid-1", 1, "quiet"));
+    SharedIpcNode named =
+        NodeUsageTest.node("named", List.of(NodeUsageTest.ns("ns", "md", 0, 2, 200)));
     SharedIpcNode byUid = NodeUsageTest.node("by-uid", List.of());
     byUid.getStatus().setMemoryVolumes(List.of(volumeOfUid("uid-1", 4096)));
-    SharedIpcNode bound = NodeUsageTest.node("bound", List.of(NodeUsageTest.ns("ns", "other", 0, 9, 9)));
-    SharedIpcNode quiet = NodeUsageTest.node("quiet", List.of()); // lists nothing: instance 1 holds zero segments
+    SharedIpcNode bound =
+        NodeUsageTest.node("bound", List.of(NodeUsageTest.ns("ns", "other", 0, 9, 9)));
+    SharedIpcNode quiet =
+        NodeUsageTest.node("quiet", List.of()); // lists nothing: instance 1 holds zero segments
     SharedIpcNode orphans = NodeUsageTest.node("orphans", List.of());
     orphans.getStatus().setOrphansRemovedByGroup(Map.of("ns/md", 4L));
     List<SharedIpcNode> all = new ArrayList<>(List.of(named, byUid, bound, quiet, orphans));
     for (int i = 0; i < 50; i++) {
-      all.add(NodeUsageTest.node("elsewhere-" + i, List.of(NodeUsageTest.ns("ns", "g" + i, 0, 1, 10))));
+      all.add(
+          NodeUsageTest.node("elsewhere-" + i, List.of(NodeUsageTest.ns("ns", "g" + i, 0, 1, 10))));
     }
 
     List<SharedIpcNode> read = ReportIndex.reportsOf(g, pods, indexOf(all));
 
-    assertThat(names(read)).containsExactlyInAnyOrder("named", "by-uid", "bound", "quiet", "orphans");
+    assertThat(names(read))
+        .containsExactlyInAnyOrder("named", "by-uid", "bound", "quiet", "orphans");
     Set<String> existing = names(all);
-    assertThat(new NodeUsage().of(g, read, pods, existing, NOW)).isEqualTo(new NodeUsage().of(g, all, pods, existing, NOW));
+    assertThat(new NodeUsage().of(g, read, pods, existing, NOW))
+        .isEqualTo(new NodeUsage().of(g, all, pods, existing, NOW));
   }
 
   @Test
   void aReportIsIndexedByTheGroupsItNamesAndThePodUidsItCarries() {
-    SharedIpcNode report = NodeUsageTest.node("n", List.of(NodeUsageTest.ns("ns", "md", 0, 1, 1), NodeUsageTest.ns("ns", "md", 1, 1, 1)));
+    SharedIpcNode report =
+        NodeUsageTest.node(
+            "n",
+            List.of(NodeUsageTest.ns("ns", "md", 0, 1, 1), NodeUsageTest.ns("ns", "md", 1, 1, 1)));
     report.getStatus().getIpcNamespaces().get(0).podUid = "uid-a";
     report.getStatus().setMemoryVolumes(List.of(volumeOfUid("uid-b", 1), volumeOfUid(null, 1)));
 
@@ -95,7 +115,8 @@ class ReportIndexTest {
     SharedIpcGroup plain = group("md", 2, "64Mi", member("w", null, null));
     SharedIpcGroup host = group("host", 2, "64Mi", member("w", null, null));
     host.getSpec().setHostIPC(true);
-    dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus status = new dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus();
+    dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus status =
+        new dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus();
     dev.sharedipc.api.v1alpha1.InstanceStatus i0 = new dev.sharedipc.api.v1alpha1.InstanceStatus();
     i0.setNode("n1");
     dev.sharedipc.api.v1alpha1.InstanceStatus i1 = new dev.sharedipc.api.v1alpha1.InstanceStatus();
