@@ -3,8 +3,9 @@ package dev.sharedipc.operator.policy;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicyStatus;
-import dev.sharedipc.operator.Assessment;
-import dev.sharedipc.operator.runtime.TrimmedStore;
+import dev.sharedipc.operator.assessment.Assessment;
+import dev.sharedipc.operator.informers.EveryPrimary;
+import dev.sharedipc.operator.informers.TrimmedStore;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -23,7 +24,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.stream.Collectors;
 
 /**
  * Keeps each SharedIpcPolicy's status true: how many groups it governs and how many break it, so
@@ -53,26 +53,14 @@ public class SharedIpcPolicyReconciler implements Reconciler<SharedIpcPolicy> {
                 // Compliance is judged on the spec: the groups' status stays out of this second
                 // cache.
                 .withItemStore(TrimmedStore.specOnly())
-                .withSecondaryToPrimaryMapper(
-                    g ->
-                        context
-                            .getPrimaryCache()
-                            .list()
-                            .map(ResourceID::fromResource)
-                            .collect(Collectors.toSet()))
+                .withSecondaryToPrimaryMapper(EveryPrimary.of(context))
                 .build(),
             context);
     InformerEventSource<Namespace, SharedIpcPolicy> namespaces =
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(Namespace.class, SharedIpcPolicy.class)
                 .withItemStore(TrimmedStore.withoutManagedFields())
-                .withSecondaryToPrimaryMapper(
-                    n ->
-                        context
-                            .getPrimaryCache()
-                            .list()
-                            .map(ResourceID::fromResource)
-                            .collect(Collectors.toSet()))
+                .withSecondaryToPrimaryMapper(EveryPrimary.of(context))
                 .withOnUpdateFilter(
                     (now, before) ->
                         !Objects.equals(

@@ -7,7 +7,9 @@ import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcNode;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
-import dev.sharedipc.operator.Assessment;
+import dev.sharedipc.operator.assessment.Assessment;
+import dev.sharedipc.operator.informers.EveryPrimary;
+import dev.sharedipc.operator.informers.TrimmedStore;
 import dev.sharedipc.operator.policy.Admission;
 import dev.sharedipc.operator.policy.OrphanPolicyResolver;
 import dev.sharedipc.operator.policy.PolicyEvaluator;
@@ -16,7 +18,6 @@ import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.render.MergeConflict;
 import dev.sharedipc.operator.render.Quantities;
 import dev.sharedipc.operator.render.SharedMemoryMedia;
-import dev.sharedipc.operator.runtime.TrimmedStore;
 import dev.sharedipc.operator.samenode.SameNodePlanner;
 import dev.sharedipc.operator.samenode.SchedulingPodStore;
 import dev.sharedipc.operator.status.GroupObservation;
@@ -251,13 +252,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(SharedIpcPolicy.class, SharedIpcGroup.class)
                 .withItemStore(TrimmedStore.withoutManagedFields())
-                .withSecondaryToPrimaryMapper(
-                    policy ->
-                        context
-                            .getPrimaryCache()
-                            .list()
-                            .map(ResourceID::fromResource)
-                            .collect(Collectors.toSet()))
+                .withSecondaryToPrimaryMapper(EveryPrimary.of(context))
                 .build(),
             context);
     InformerEventSource<Namespace, SharedIpcGroup> namespaces =

@@ -1,6 +1,6 @@
 package dev.sharedipc.operator.render;
 
-import dev.sharedipc.operator.Assessment;
+import dev.sharedipc.operator.assessment.Assessment;
 import dev.sharedipc.operator.pods.Pods;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.util.List;

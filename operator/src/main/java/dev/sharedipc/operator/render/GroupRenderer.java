@@ -8,7 +8,7 @@ import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupSpec;
 import dev.sharedipc.api.v1alpha1.SharedMemoryMedium;
 import dev.sharedipc.api.v1alpha1.SharedMemorySpec;
-import dev.sharedipc.operator.Assessment;
+import dev.sharedipc.operator.assessment.Assessment;
 import io.fabric8.kubernetes.api.model.Affinity;
 import io.fabric8.kubernetes.api.model.CSIVolumeSource;
 import io.fabric8.kubernetes.api.model.Container;

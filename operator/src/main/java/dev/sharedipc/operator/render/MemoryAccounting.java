@@ -2,7 +2,7 @@ package dev.sharedipc.operator.render;
 
 import dev.sharedipc.api.v1alpha1.MemberSpec;
 import dev.sharedipc.api.v1alpha1.SharedMemorySpec;
-import dev.sharedipc.operator.Assessment;
+import dev.sharedipc.operator.assessment.Assessment;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Quantity;

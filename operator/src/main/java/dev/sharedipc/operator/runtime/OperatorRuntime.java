@@ -2,6 +2,7 @@ package dev.sharedipc.operator.runtime;
 
 import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.operator.informers.TrimmedStore;
 import dev.sharedipc.operator.placement.InstancePlacer;
 import dev.sharedipc.operator.policy.PolicyEvaluator;
 import dev.sharedipc.operator.policy.SharedIpcPolicyReconciler;

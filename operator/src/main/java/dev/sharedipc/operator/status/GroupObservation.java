@@ -3,7 +3,7 @@ package dev.sharedipc.operator.status;
 import dev.sharedipc.api.v1alpha1.AdmittedSpec;
 import dev.sharedipc.api.v1alpha1.EffectiveOrphanPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
-import dev.sharedipc.operator.Assessment;
+import dev.sharedipc.operator.assessment.Assessment;
 import dev.sharedipc.operator.render.DesiredState;
 import dev.sharedipc.operator.sync.Blockers;
 import dev.sharedipc.operator.usage.NodeUsage;

@@ -7,7 +7,7 @@ import dev.sharedipc.api.v1alpha1.SegmentsSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
 import dev.sharedipc.api.v1alpha1.UsageStatus;
-import dev.sharedipc.operator.Assessment;
+import dev.sharedipc.operator.assessment.Assessment;
 import dev.sharedipc.operator.pods.Pods;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.render.Quantities;

@@ -190,10 +190,10 @@ class MonitoringAssetsTest {
             ROOT.resolve("agent/src/main/java/dev/sharedipc/agent/report/Metrics.java"));
     Pattern builder =
         Pattern.compile(
-            "(Counter|CounterWithCallback|Histogram|Gauge|GaugeWithCallback)\\.builder\\(\\)\\s*\\.name\\(\"([a-z0-9_]+)\"\\)");
-    Pattern gaugeHelper = Pattern.compile("\\bgauge\\(\"([a-z0-9_]+)\"");
+            "(Counter|CounterWithCallback|Histogram|Gauge|GaugeWithCallback)\\.builder\\(\\)\\s*\\.name\\(\\s*\"([a-z0-9_]+)\"\\s*\\)");
+    Pattern gaugeHelper = Pattern.compile("\\bgauge\\(\\s*\"([a-z0-9_]+)\"");
     Pattern groupCounter =
-        Pattern.compile("\\bbyGroup\\(\"([a-z0-9_]+)\""); // agent: bounded counters by group
+        Pattern.compile("\\bbyGroup\\(\\s*\"([a-z0-9_]+)\""); // agent: bounded counters by group
     for (Path source : sources) {
       String code = Files.readString(source);
       Matcher m = builder.matcher(code);

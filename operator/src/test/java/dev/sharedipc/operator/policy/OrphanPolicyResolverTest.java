@@ -12,7 +12,7 @@ import dev.sharedipc.api.v1alpha1.SegmentsSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicySpec;
-import dev.sharedipc.operator.Assessment;
+import dev.sharedipc.operator.assessment.Assessment;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;

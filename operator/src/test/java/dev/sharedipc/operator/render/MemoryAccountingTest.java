@@ -5,7 +5,7 @@ import static dev.sharedipc.operator.Fixtures.member;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
-import dev.sharedipc.operator.Assessment;
+import dev.sharedipc.operator.assessment.Assessment;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;

@@ -1,4 +1,4 @@
-package dev.sharedipc.operator.runtime;
+package dev.sharedipc.operator.informers;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;

@@ -1,4 +1,4 @@
-package dev.sharedipc.operator;
+package dev.sharedipc.operator.assessment;
 
 /** A condition-shaped judgement from a collaborator: true, false or unknown, with why. */
 public record Assessment(Boolean holds, String reason, String message) {

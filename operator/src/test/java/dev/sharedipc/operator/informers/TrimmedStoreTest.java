@@ -1,4 +1,4 @@
-package dev.sharedipc.operator.runtime;
+package dev.sharedipc.operator.informers;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
