@@ -2,23 +2,15 @@ package dev.sharedipc.e2e;
 
 import dev.sharedipc.agent.testing.ReadableProc;
 import dev.sharedipc.e2e.harness.E2EEnvironment;
-import io.fabric8.kubernetes.api.model.AuthInfoBuilder;
-import io.fabric8.kubernetes.api.model.Cluster;
-import io.fabric8.kubernetes.api.model.ConfigBuilder;
+import dev.sharedipc.e2e.harness.Ports;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
-import io.fabric8.kubernetes.client.internal.KubeConfigUtils;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -112,7 +104,7 @@ final class NodeAgent implements AutoCloseable {
     Path copy = env.logDir().resolveSibling("agent-under-test.jar");
     Files.copy(jar, copy, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
 
-    httpAddress = "127.0.0.1:" + freePort();
+    httpAddress = "127.0.0.1:" + Ports.freeLoopbackPort();
     List<String> command =
         new ArrayList<>(
             List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
@@ -212,38 +204,7 @@ final class NodeAgent implements AutoCloseable {
                     .build())
             .getStatus()
             .getToken();
-    Files.createDirectories(kubeconfig.getParent());
-    io.fabric8.kubernetes.api.model.Config admin =
-        KubeConfigUtils.parseConfig(env.cluster().kubeconfig().toFile());
-    Cluster server = admin.getClusters().get(0).getCluster();
-    Files.writeString(
-        kubeconfig,
-        Serialization.asYaml(
-            new ConfigBuilder()
-                .addNewCluster()
-                .withName("sharedipc-local")
-                .withNewCluster()
-                .withServer(server.getServer())
-                .withCertificateAuthorityData(server.getCertificateAuthorityData())
-                .endCluster()
-                .endCluster()
-                .addNewUser()
-                .withName(SERVICE_ACCOUNT)
-                .withUser(new AuthInfoBuilder().withToken(token).build())
-                .endUser()
-                .addNewContext()
-                .withName(SERVICE_ACCOUNT)
-                .withNewContext()
-                .withCluster("sharedipc-local")
-                .withUser(SERVICE_ACCOUNT)
-                .withNamespace(NAMESPACE)
-                .endContext()
-                .endContext()
-                .withCurrentContext(SERVICE_ACCOUNT)
-                .build()),
-        StandardCharsets.UTF_8);
-    Files.setPosixFilePermissions(kubeconfig, PosixFilePermissions.fromString("rw-------"));
-    return kubeconfig;
+    return env.tokenKubeconfig(NAMESPACE, SERVICE_ACCOUNT, token, kubeconfig);
   }
 
   boolean isAlive() {
@@ -316,14 +277,6 @@ final class NodeAgent implements AutoCloseable {
       env.admin().pods().inNamespace(NAMESPACE).withName(podName).withGracePeriod(0).delete();
     } catch (RuntimeException e) {
       System.err.println("[e2e] could not delete pod " + NAMESPACE + "/" + podName + ": " + e);
-    }
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 }

@@ -2,10 +2,9 @@ package dev.sharedipc.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sharedipc.e2e.harness.Ports;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -76,7 +75,7 @@ final class Prometheus implements AutoCloseable {
                 .append("']\n"));
     Path file = dir.resolve("prometheus.yml");
     Files.writeString(file, config, StandardCharsets.UTF_8);
-    String address = "127.0.0.1:" + freePort();
+    String address = "127.0.0.1:" + Ports.freeLoopbackPort();
     List<String> command =
         List.of(
             binary,
@@ -243,14 +242,6 @@ final class Prometheus implements AutoCloseable {
     }
     Assumptions.abort(reason);
     return null;
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   /** Lines of the log, for a failure message. */

@@ -245,6 +245,15 @@ public final class E2EEnvironment implements AutoCloseable {
                     .build())
             .getStatus()
             .getToken();
+    return tokenKubeconfig(
+        OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, token, logDir.resolve("operator.kubeconfig"));
+  }
+
+  /**
+   * Writes a kubeconfig for this cluster whose only credential is {@code token}, a token of the
+   * ServiceAccount {@code namespace/serviceAccount} (readable by its owner only), and returns it.
+   */
+  public Path tokenKubeconfig(String namespace, String serviceAccount, String token, Path file) {
     try {
       io.fabric8.kubernetes.api.model.Config adminConfig =
           KubeConfigUtils.parseConfig(cluster.kubeconfig().toFile());
@@ -259,26 +268,26 @@ public final class E2EEnvironment implements AutoCloseable {
               .endCluster()
               .endCluster()
               .addNewUser()
-              .withName(OPERATOR_SERVICE_ACCOUNT)
+              .withName(serviceAccount)
               .withUser(new AuthInfoBuilder().withToken(token).build())
               .endUser()
               .addNewContext()
-              .withName(OPERATOR_SERVICE_ACCOUNT)
+              .withName(serviceAccount)
               .withNewContext()
               .withCluster("sharedipc-local")
-              .withUser(OPERATOR_SERVICE_ACCOUNT)
-              .withNamespace(OPERATOR_NAMESPACE)
+              .withUser(serviceAccount)
+              .withNamespace(namespace)
               .endContext()
               .endContext()
-              .withCurrentContext(OPERATOR_SERVICE_ACCOUNT)
+              .withCurrentContext(serviceAccount)
               .build();
-      Path file = logDir.resolve("operator.kubeconfig");
-      Files.createDirectories(logDir);
+      Files.createDirectories(file.getParent());
       Files.writeString(file, Serialization.asYaml(config), StandardCharsets.UTF_8);
       Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
       return file;
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write the operator's kubeconfig", e);
+      throw new UncheckedIOException(
+          "cannot write the kubeconfig of " + namespace + "/" + serviceAccount + " to " + file, e);
     }
   }
 

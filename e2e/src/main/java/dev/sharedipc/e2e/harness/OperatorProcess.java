@@ -2,8 +2,6 @@ package dev.sharedipc.e2e.harness;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -77,7 +75,7 @@ public final class OperatorProcess {
     if (isAlive()) {
       throw new IllegalStateException("the operator already runs (pid " + process.pid() + ")");
     }
-    port = freePort();
+    port = Ports.freeLoopbackPort();
     starts++;
     log = logDir.resolve("operator-" + starts + ".log");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -289,14 +287,6 @@ public final class OperatorProcess {
       return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
     } catch (IOException e) {
       return "(cannot read " + log + ": " + e.getMessage() + ")";
-    }
-  }
-
-  private static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException("no free port on 127.0.0.1", e);
     }
   }
 }
