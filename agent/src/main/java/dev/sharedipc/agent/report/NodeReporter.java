@@ -522,25 +522,9 @@ public final class NodeReporter implements AutoCloseable {
             s.ipcNamespace(),
             nodeName,
             d.reason());
-    String namespace =
-        a.pod() != null && a.pod().namespace() != null ? a.pod().namespace() : "default";
-    ObjectReference involved =
-        a.pod() != null && a.pod().name() != null
-            ? new ObjectReferenceBuilder()
-                .withApiVersion("v1")
-                .withKind("Pod")
-                .withNamespace(namespace)
-                .withName(a.pod().name())
-                .withUid(a.podUid())
-                .build()
-            : new ObjectReferenceBuilder()
-                .withApiVersion(SharedIpcGroup.GROUP + "/" + SharedIpcGroup.VERSION)
-                .withKind("SharedIpcNode")
-                .withName(nodeName)
-                .build();
     emit(
-        namespace,
-        involved,
+        a.pod(),
+        "Normal",
         d.action() == Action.Removed ? "OrphanSegmentRemoved" : "OrphanSegmentWouldBeRemoved",
         message,
         "shmid=" + s.shmid());
