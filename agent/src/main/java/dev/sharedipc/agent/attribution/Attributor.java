@@ -1,10 +1,11 @@
 package dev.sharedipc.agent.attribution;
 
+import dev.sharedipc.agent.kernel.LinuxKernel;
 import dev.sharedipc.agent.scan.IpcNamespace;
 import dev.sharedipc.agent.scan.ProcessTable;
 import dev.sharedipc.agent.scan.Segment;
 import java.io.IOException;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -44,7 +45,10 @@ public final class Attributor {
         p -> {
           try {
             return CgroupParser.parse(
-                Files.readString(procRoot.resolve(Integer.toString(p)).resolve("cgroup")));
+                new String(
+                    LinuxKernel.readProcFile(
+                        procRoot.resolve(Integer.toString(p)).resolve("cgroup")),
+                    StandardCharsets.UTF_8));
           } catch (IOException | RuntimeException e) {
             return CgroupInfo.NONE;
           }

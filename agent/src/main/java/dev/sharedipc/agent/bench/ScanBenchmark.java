@@ -223,6 +223,23 @@ public final class ScanBenchmark {
             posix,
             peak / 1024.0,
             peak <= 48 * 1024 ? "MET" : "NOT MET");
+        // the floor under the agent's figure: the same JVM and settings running nothing
+        ProcessBuilder idle = new ProcessBuilder(launcher);
+        idle.environment().put("SHAREDIPC_AGENT_MAIN", JvmFloor.class.getName());
+        Process floor =
+            idle.redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        long floorPeak = 0;
+        for (int i = 0; i < 6 && floor.isAlive(); i++) {
+          Thread.sleep(1000);
+          floorPeak = Math.max(floorPeak, rssKib(floor.pid()));
+        }
+        floor.destroy();
+        floor.waitFor(10, TimeUnit.SECONDS);
+        System.out.printf(
+            "the same JVM and settings running an empty main (%s with SHAREDIPC_AGENT_MAIN=%s): peak RSS %.1f MiB%n",
+            launcher, JvmFloor.class.getName(), floorPeak / 1024.0);
         if (exporter != null) {
           System.out.printf(
               "node_exporter (%s, default collectors, /metrics scraped alike): peak RSS %.1f MiB; agent/node_exporter %.2fx%n",
@@ -309,6 +326,18 @@ public final class ScanBenchmark {
       }
     }
     return 0;
+  }
+
+  /**
+   * A main that only waits: run through the launcher, it shows what the JVM with the agent's
+   * settings holds before the agent does anything.
+   */
+  public static final class JvmFloor {
+    public static void main(String[] args) throws InterruptedException {
+      Thread.sleep(30_000);
+    }
+
+    private JvmFloor() {}
   }
 
   private ScanBenchmark() {}

@@ -1,9 +1,8 @@
 package dev.sharedipc.agent.cli;
 
-import ch.qos.logback.classic.Level;
 import java.io.PrintWriter;
 import java.util.List;
-import org.slf4j.LoggerFactory;
+import java.util.Locale;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -25,17 +24,19 @@ import picocli.CommandLine.Option;
     },
     footer = {"", "Run 'sharedipc-agent COMMAND --help' for a command's options."})
 public final class Main {
+  /** Read by {@link #logLevel} before picocli runs; declared here for parsing and --help. */
   @Option(
       names = {"-v", "--verbose"},
       scope = CommandLine.ScopeType.INHERIT,
-      description = "Log every decision, including segments that are simply in use.")
-  void verbose(boolean v) {
-    if (v) {
-      setLogLevel(Level.DEBUG);
-    }
-  }
+      description =
+          "Log every decision, including segments that are simply in use (same as SHAREDIPC_LOG_LEVEL=debug).")
+  boolean verbose;
 
   public static void main(String[] args) {
+    String level = logLevel(args, System.getenv("SHAREDIPC_LOG_LEVEL"));
+    if (level != null) {
+      System.setProperty(AGENT_LOG_LEVEL, level);
+    }
     System.exit(run(args));
   }
 
@@ -43,10 +44,27 @@ public final class Main {
     return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
   }
 
-  static void setLogLevel(Level level) {
-    if (LoggerFactory.getLogger("dev.sharedipc") instanceof ch.qos.logback.classic.Logger l) {
-      l.setLevel(level);
+  /** The system property of slf4j-simple that sets the level of the agent's own loggers. */
+  static final String AGENT_LOG_LEVEL = "org.slf4j.simpleLogger.log.dev.sharedipc";
+
+  /**
+   * The level of the agent's loggers: debug with -v or --verbose anywhere before "--", else the
+   * environment's SHAREDIPC_LOG_LEVEL, else null (simplelogger.properties says info). It is read
+   * from the arguments before picocli parses them because slf4j-simple fixes a logger's level when
+   * the logger is made, and picocli makes the commands, with their loggers, first.
+   */
+  static String logLevel(String[] args, String environment) {
+    for (String a : args) {
+      if (a.equals("--")) {
+        break;
+      }
+      if (a.equals("-v") || a.equals("--verbose")) {
+        return "debug";
+      }
     }
+    return environment == null || environment.isBlank()
+        ? null
+        : environment.trim().toLowerCase(Locale.ROOT);
   }
 
   static void printProblems(PrintWriter err, List<String> problems) {

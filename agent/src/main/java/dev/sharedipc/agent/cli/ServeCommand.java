@@ -155,7 +155,10 @@ final class ServeCommand implements Callable<Integer> {
             metrics,
             unhealthy,
             notReady,
-            () -> daemon.last() == null ? "{}\n" : Render.scanJson(daemon.last()),
+            () -> {
+              var last = daemon.last();
+              return last == null ? "{}\n" : Render.scanJson(last);
+            },
             new SegmentsAccess(client, nodeName))) {
       log.info(
           "serving node={} listen={} interval={} dryRun={} apiServer={}",

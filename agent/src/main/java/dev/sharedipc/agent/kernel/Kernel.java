@@ -17,9 +17,10 @@ public interface Kernel {
   }
 
   /**
-   * Runs {@code work} on a fresh thread that has joined the namespace with setns(CLONE_NEWIPC) and
-   * checked that it is the expected one (by inode). The thread does nothing else and ends with the
-   * call, so it never holds a namespace alive and never carries one into other work.
+   * Runs {@code work} on a thread that has joined the namespace with setns(CLONE_NEWIPC) and
+   * checked that it is the expected one (by inode). The thread does nothing but visits and leaves
+   * the namespace when the work is done, so it never holds a namespace alive and never carries one
+   * into other work. Work may not start another visit.
    */
   <T> T inIpcNamespace(NamespaceRef ns, NamespaceWork<T> work)
       throws NamespaceUnavailableException, Exception;

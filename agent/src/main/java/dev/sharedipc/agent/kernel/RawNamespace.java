@@ -4,8 +4,9 @@ import com.sun.jna.Native;
 import java.nio.file.Path;
 
 /**
- * Bare setns for the benchmark's baseline: no inode checks, no fresh thread. The agent never uses
- * this; it exists so that the raw kernel read is measured without the agent's safety work.
+ * Bare setns for the benchmark's baseline: no inode checks, no return to the agent's own namespace.
+ * The agent never uses this; it exists so that the raw kernel read is measured without the agent's
+ * safety work.
  */
 public final class RawNamespace {
   private RawNamespace() {}

@@ -1,5 +1,6 @@
 package dev.sharedipc.agent.scan;
 
+import dev.sharedipc.agent.kernel.LinuxKernel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,11 +52,28 @@ public final class ProcessTable {
     this.procRoot = procRoot;
   }
 
+  /**
+   * The pid asked last and its namespaces: a namespace's segments mostly share their creator, and
+   * asking the map again for it would box the pid each time.
+   */
+  private int lastPid = -1;
+
+  private long[] lastNamespaces;
+
+  /** Likewise for start times. */
+  private int lastStartPid = -1;
+
+  private long lastStartTicks;
+
   public boolean aliveIn(int pid, long ipcNamespace) {
     if (pid <= 0) {
       return false;
     }
-    for (long ns : nsByPid.computeIfAbsent(pid, this::namespacesOf)) {
+    if (pid != lastPid) {
+      lastNamespaces = nsByPid.computeIfAbsent(pid, this::namespacesOf);
+      lastPid = pid;
+    }
+    for (long ns : lastNamespaces) {
       if (ns == ipcNamespace) {
         return true;
       }
@@ -79,7 +97,11 @@ public final class ProcessTable {
     if (epochSecond <= 0) {
       return false;
     }
-    long ticks = startTicks.computeIfAbsent(pid, this::readStartTicks);
+    if (pid != lastStartPid) {
+      lastStartTicks = startTicks.computeIfAbsent(pid, this::readStartTicks);
+      lastStartPid = pid;
+    }
+    long ticks = lastStartTicks;
     long boot = bootEpochSecond();
     if (ticks < 0 || boot < 0) {
       return false;
@@ -93,7 +115,7 @@ public final class ProcessTable {
     try {
       return parseStartTicks(
           new String(
-              Files.readAllBytes(procRoot.resolve(Integer.toString(pid)).resolve("stat")),
+              LinuxKernel.readProcFile(procRoot.resolve(Integer.toString(pid)).resolve("stat")),
               java.nio.charset.StandardCharsets.US_ASCII));
     } catch (Exception e) {
       return -1; // gone, or a fixture without stat

@@ -1,6 +1,5 @@
 package dev.sharedipc.agent.scan;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -19,48 +18,48 @@ public final class SysvSemMsgParser {
   private SysvSemMsgParser() {}
 
   public static Semaphores semaphores(long ipcNamespace, byte[] text) {
-    SysvTable.Rows table = SysvTable.parse(text, 10);
-    List<SemaphoreSet> sets = new ArrayList<>(table.rows().size());
-    for (long[] f : table.rows()) {
-      sets.add(
-          new SemaphoreSet(
-              ipcNamespace,
-              (int) f[0],
-              (int) f[1],
-              (int) f[2],
-              f[3],
-              (int) f[4],
-              (int) f[5],
-              (int) f[6],
-              (int) f[7],
-              f[8],
-              f[9]));
-    }
-    return new Semaphores(sets, table.malformedLines());
+    SysvTable.Rows<SemaphoreSet> table =
+        SysvTable.parse(
+            text,
+            (f, count) ->
+                new SemaphoreSet(
+                    ipcNamespace,
+                    (int) f[0],
+                    (int) f[1],
+                    (int) f[2],
+                    f[3],
+                    (int) f[4],
+                    (int) f[5],
+                    (int) f[6],
+                    (int) f[7],
+                    f[8],
+                    f[9]),
+            10);
+    return new Semaphores(table.rows(), table.malformedLines());
   }
 
   public static Queues queues(long ipcNamespace, byte[] text) {
-    SysvTable.Rows table = SysvTable.parse(text, 14);
-    List<MessageQueue> queues = new ArrayList<>(table.rows().size());
-    for (long[] f : table.rows()) {
-      queues.add(
-          new MessageQueue(
-              ipcNamespace,
-              (int) f[0],
-              (int) f[1],
-              (int) f[2],
-              f[3],
-              f[4],
-              (int) f[5],
-              (int) f[6],
-              (int) f[7],
-              (int) f[8],
-              (int) f[9],
-              (int) f[10],
-              f[11],
-              f[12],
-              f[13]));
-    }
-    return new Queues(queues, table.malformedLines());
+    SysvTable.Rows<MessageQueue> table =
+        SysvTable.parse(
+            text,
+            (f, count) ->
+                new MessageQueue(
+                    ipcNamespace,
+                    (int) f[0],
+                    (int) f[1],
+                    (int) f[2],
+                    f[3],
+                    f[4],
+                    (int) f[5],
+                    (int) f[6],
+                    (int) f[7],
+                    (int) f[8],
+                    (int) f[9],
+                    (int) f[10],
+                    f[11],
+                    f[12],
+                    f[13]),
+            14);
+    return new Queues(table.rows(), table.malformedLines());
   }
 }

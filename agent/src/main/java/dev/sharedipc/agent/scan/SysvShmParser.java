@@ -1,6 +1,5 @@
 package dev.sharedipc.agent.scan;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -16,30 +15,32 @@ public final class SysvShmParser {
   private SysvShmParser() {}
 
   public static Result parse(long ipcNamespace, byte[] text) {
-    SysvTable.Rows table = SysvTable.parse(text, 16, 14);
-    List<Segment> segments = new ArrayList<>(table.rows().size());
-    for (long[] f : table.rows()) {
-      boolean memory = f.length == 16;
-      segments.add(
-          new Segment(
-              ipcNamespace,
-              (int) f[0],
-              (int) f[1],
-              (int) f[2],
-              f[3],
-              (int) f[4],
-              (int) f[5],
-              f[6],
-              (int) f[7],
-              (int) f[8],
-              (int) f[9],
-              (int) f[10],
-              f[11],
-              f[12],
-              f[13],
-              memory ? f[14] : -1,
-              memory ? f[15] : -1));
-    }
-    return new Result(segments, table.malformedLines());
+    SysvTable.Rows<Segment> table =
+        SysvTable.parse(
+            text,
+            (f, count) -> {
+              boolean memory = count == 16;
+              return new Segment(
+                  ipcNamespace,
+                  (int) f[0],
+                  (int) f[1],
+                  (int) f[2],
+                  f[3],
+                  (int) f[4],
+                  (int) f[5],
+                  f[6],
+                  (int) f[7],
+                  (int) f[8],
+                  (int) f[9],
+                  (int) f[10],
+                  f[11],
+                  f[12],
+                  f[13],
+                  memory ? f[14] : -1,
+                  memory ? f[15] : -1);
+            },
+            16,
+            14);
+    return new Result(table.rows(), table.malformedLines());
   }
 }

@@ -11,20 +11,29 @@ import java.util.List;
  * and skipped, never guessed.
  */
 final class SysvTable {
-  /** The rows (one array of columns each) and how many lines were skipped as malformed. */
-  record Rows(List<long[]> rows, int malformedLines) {}
+  /** The objects the rows made and how many lines were skipped as malformed. */
+  record Rows<T>(List<T> rows, int malformedLines) {}
+
+  /**
+   * Makes one object from the columns of one row: {@code f[0..count)}. The array is reused for the
+   * next row, so an object must copy what it keeps (the scan makes thousands of rows a pass).
+   */
+  @FunctionalInterface
+  interface RowMapper<T> {
+    T map(long[] f, int count);
+  }
 
   private static final int PERMS_COLUMN = 2;
 
   private SysvTable() {}
 
-  /** Rows whose column count is one of {@code columnCounts}. */
-  static Rows parse(byte[] text, int... columnCounts) {
+  /** The objects of the rows whose column count is one of {@code columnCounts}. */
+  static <T> Rows<T> parse(byte[] text, RowMapper<T> mapper, int... columnCounts) {
     int max = 0;
     for (int c : columnCounts) {
       max = Math.max(max, c);
     }
-    List<long[]> rows = new ArrayList<>();
+    List<T> rows = new ArrayList<>();
     int malformed = 0;
     long[] f = new long[max];
     int pos = 0;
@@ -40,16 +49,14 @@ final class SysvTable {
       } else if (!blank(text, pos, end)) {
         int count = fields(text, pos, end, f);
         if (accepted(count, columnCounts)) {
-          long[] row = new long[count];
-          System.arraycopy(f, 0, row, 0, count);
-          rows.add(row);
+          rows.add(mapper.map(f, count));
         } else {
           malformed++;
         }
       }
       pos = end + 1;
     }
-    return new Rows(rows, malformed);
+    return new Rows<>(rows, malformed);
   }
 
   private static boolean accepted(int count, int[] columnCounts) {

@@ -150,11 +150,11 @@ final class PosixSurvey {
       long bytes = 0;
       for (PosixObject o : objects) {
         FileUsersIndex.Users users = index.users(o.id());
-        Set<String> userPods = new TreeSet<>();
-        if (users != null) {
-          users
-              .all()
-              .forEach(pid -> Optional.ofNullable(podOfPid.apply(pid)).ifPresent(userPods::add));
+        Set<String> userPods = Set.of(); // most objects have no user: not an empty set each
+        if (users != null && !(users.open().isEmpty() && users.mapped().isEmpty())) {
+          Set<String> pods = new TreeSet<>();
+          users.all().forEach(pid -> Optional.ofNullable(podOfPid.apply(pid)).ifPresent(pods::add));
+          userPods = pods.isEmpty() ? Set.of() : pods;
         }
         PosixObjectFinding pending =
             new PosixObjectFinding(

@@ -143,7 +143,7 @@ public final class Survey {
 
   /**
    * Starts reading every namespace, {@link #READERS} at a time. The dispatching threads never join
-   * a namespace themselves: each visit is a fresh thread made by {@link Kernel#inIpcNamespace}.
+   * a namespace themselves: each visit runs on a visitor thread of {@link Kernel#inIpcNamespace}.
    */
   private List<java.util.concurrent.Future<SysvRead>> readAll(List<IpcNamespace> namespaces) {
     List<java.util.concurrent.Future<SysvRead>> out = new ArrayList<>(namespaces.size());
@@ -259,6 +259,7 @@ public final class Survey {
     ProcessTable live = new ProcessTable(config.kernelProcRoot());
     List<NamespaceFinding> nsFindings = new ArrayList<>(namespaces.size());
     List<Finding> findings = new ArrayList<>();
+    Map<Judgement, Judgement> judgements = new java.util.HashMap<>();
     int malformed = 0;
     List<java.util.concurrent.Future<SysvRead>> reads = readAll(namespaces);
     // semaphore sets and message queues: inventoried with their namespace's attribution, never
@@ -322,7 +323,8 @@ public final class Survey {
         Attribution a = attributor.forSegment(s, ns, nsAttribution, live, now);
         Liveness l = Liveness.of(s, live);
         Policy p = a.attributed() ? policies.policyFor(a) : Policy.UNKNOWN;
-        Judgement j = OrphanJudge.judge(s, l, a, p, now);
+        // one Judgement per distinct verdict and sentence: a namespace's segments mostly share both
+        Judgement j = judgements.computeIfAbsent(OrphanJudge.judge(s, l, a, p, now), k -> k);
         Finding f = new Finding(s, a, l, p, j);
         findings.add(f);
         if (j.verdict().orphan() || j.verdict() == Verdict.Ambiguous) {

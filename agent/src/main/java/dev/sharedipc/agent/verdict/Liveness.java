@@ -16,8 +16,16 @@ public record Liveness(boolean creatorAlive, boolean lastOperatorAlive) {
    * IPC_SET did to ctime). The same pid may be both: each is checked.
    */
   public static Liveness of(Segment s, ProcessTable live) {
-    return new Liveness(
-        live.aliveSince(s.cpid(), s.ipcNamespace(), s.ctime()),
-        live.aliveSince(s.lpid(), s.ipcNamespace(), s.lastUseEpochSecond()));
+    boolean creator = live.aliveSince(s.cpid(), s.ipcNamespace(), s.ctime());
+    boolean lastOperator = live.aliveSince(s.lpid(), s.ipcNamespace(), s.lastUseEpochSecond());
+    return ALL[(creator ? 2 : 0) + (lastOperator ? 1 : 0)];
   }
+
+  /** The four answers, shared: a pass holds one per segment. */
+  private static final Liveness[] ALL = {
+    new Liveness(false, false),
+    new Liveness(false, true),
+    new Liveness(true, false),
+    new Liveness(true, true)
+  };
 }

@@ -21,6 +21,15 @@ class MainTest {
   }
 
   @Test
+  void verboseAnywhereBeforeTheEndOfOptionsLogsDebugElseTheEnvironmentSays() {
+    assertThat(Main.logLevel(new String[] {"serve", "-v", "--offline"}, "warn")).isEqualTo("debug");
+    assertThat(Main.logLevel(new String[] {"--verbose", "scan"}, null)).isEqualTo("debug");
+    assertThat(Main.logLevel(new String[] {"scan", "--", "-v"}, null)).isNull();
+    assertThat(Main.logLevel(new String[] {"scan"}, " WARN ")).isEqualTo("warn");
+    assertThat(Main.logLevel(new String[] {"scan"}, "")).isNull();
+  }
+
+  @Test
   void helpListsTheCommandsAndSaysWhatTheyAreFor() {
     Run r = run("--help");
     assertThat(r.code()).isZero();

@@ -182,6 +182,67 @@ class KernelIT {
     assertThat(real.shmids(ns)).isEmpty();
   }
 
+  /**
+   * Visitor threads are reused: after each visit, whether its work succeeded or threw, no thread of
+   * the agent is left in the visited namespace, so none carries it into other work or keeps it
+   * alive; the next visit still lands where it is sent.
+   */
+  @Test
+  void everyVisitorReturnsToTheAgentsNamespace() throws Exception {
+    long own = LinuxKernel.currentThreadIpcInode();
+    RealNamespaces.Ns other = real.newNamespace();
+    for (int i = 0; i < 4; i++) {
+      RealNamespaces.Ns target = i % 2 == 0 ? ns : other;
+      long visited =
+          kernel.<Long>inIpcNamespace(target.ref(), s -> LinuxKernel.currentThreadIpcInode());
+      assertThat(visited).isEqualTo(target.inode());
+      assertThat(threadsOfThisProcessIn(target.inode()))
+          .as("threads left in the namespace")
+          .isEmpty();
+      assertThatThrownBy(
+              () ->
+                  kernel.inIpcNamespace(
+                      target.ref(),
+                      s -> {
+                        throw new java.io.IOException("the work failed");
+                      }))
+          .hasMessage("the work failed");
+      assertThat(threadsOfThisProcessIn(target.inode()))
+          .as("threads left in the namespace after failed work")
+          .isEmpty();
+    }
+    assertThat(LinuxKernel.currentThreadIpcInode()).isEqualTo(own);
+  }
+
+  /** The threads of this JVM whose IPC namespace is {@code inode}. */
+  private static List<String> threadsOfThisProcessIn(long inode) throws Exception {
+    List<String> in = new java.util.ArrayList<>();
+    try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+      for (Path task : (Iterable<Path>) tasks::iterator) {
+        try {
+          String link = Files.readSymbolicLink(task.resolve("ns/ipc")).toString();
+          if (LinuxKernel.parseNsLink(link) == inode) {
+            in.add(task.getFileName() + " " + Files.readString(task.resolve("comm")).trim());
+          }
+        } catch (java.io.IOException gone) {
+          // a thread that ended while listed
+        }
+      }
+    }
+    return in;
+  }
+
+  /** A visit that starts another visit is refused instead of waiting for a visitor forever. */
+  @Test
+  void aVisitCannotStartAnother() {
+    assertThatThrownBy(
+            () ->
+                kernel.<Integer>inIpcNamespace(
+                    ns.ref(), s -> kernel.<Integer>inIpcNamespace(ns.ref(), t -> 1)))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("may not start another");
+  }
+
   @Test
   void joiningThroughAFileOfAnotherNamespaceIsRefused() throws Exception {
     RealNamespaces.Ns other = real.newNamespace();
