@@ -64,12 +64,17 @@ public final class NamespaceCollector {
    */
   public static long nsInode(Path nsFile) {
     try {
-      if (Files.isSymbolicLink(nsFile)) {
-        long inode = LinuxKernel.parseNsLink(Files.readSymbolicLink(nsFile).toString());
-        if (inode > 0) {
-          return inode;
-        }
+      // one readlink on the real procfs; fixture trees have plain files, which only stat can read
+      long inode = LinuxKernel.parseNsLink(Files.readSymbolicLink(nsFile).toString());
+      if (inode > 0) {
+        return inode;
       }
+    } catch (java.nio.file.NotLinkException notLink) {
+      // a fixture's plain file: its inode below
+    } catch (IOException | UnsupportedOperationException | SecurityException e) {
+      return -1;
+    }
+    try {
       Object ino = Files.getAttribute(nsFile, "unix:ino");
       return ino instanceof Long l ? l : -1;
     } catch (IOException | UnsupportedOperationException | SecurityException e) {

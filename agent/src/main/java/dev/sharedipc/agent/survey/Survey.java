@@ -262,6 +262,18 @@ public final class Survey {
     Map<Judgement, Judgement> judgements = new java.util.HashMap<>();
     int malformed = 0;
     List<java.util.concurrent.Future<SysvRead>> reads = readAll(namespaces);
+    // The memory volumes and their POSIX objects need nothing from the System V tables: surveyed
+    // while the visitors read those, this thread does its own /proc reads instead of waiting.
+    Map<String, List<Integer>> podPids = attributor.podPids(namespaces);
+    var volumes =
+        new VolumeCollector(
+                kernel,
+                config.kubeletRoot(),
+                config.discoveryRoot(),
+                config.nodeSharedRoot(),
+                config.csiStateDir())
+            .collect(podPids, problems);
+    PosixFindings posix = posix(attributor, volumes, podPids, now, problems);
     // semaphore sets and message queues: inventoried with their namespace's attribution, never
     // judged
     List<Attributed<SemaphoreSet>> semaphoreSets = new ArrayList<>();
@@ -313,11 +325,12 @@ public final class Survey {
       sysv.msg().queues().forEach(x -> messageQueues.add(new Attributed<>(x, nsAttribution)));
       // POSIX queues of a namespace that could be read (a namespace gone before setns has nothing
       // to say)
-      PosixQueueCollector.Result posix = posixQueueCollector.collect(ns);
-      posix.queues().forEach(q -> posixQueues.add(new Attributed<>(q, nsAttribution)));
-      if (posix.unreadable() != null) {
-        posixQueuesUnreadable.put(ns.inode(), posix.unreadable());
-        log.debug("posix queues unreadable ipcns={} reason=\"{}\"", ns.inode(), posix.unreadable());
+      PosixQueueCollector.Result queues = posixQueueCollector.collect(ns);
+      queues.queues().forEach(q -> posixQueues.add(new Attributed<>(q, nsAttribution)));
+      if (queues.unreadable() != null) {
+        posixQueuesUnreadable.put(ns.inode(), queues.unreadable());
+        log.debug(
+            "posix queues unreadable ipcns={} reason=\"{}\"", ns.inode(), queues.unreadable());
       }
       for (Segment s : read.segments()) {
         Attribution a = attributor.forSegment(s, ns, nsAttribution, live, now);
@@ -350,16 +363,6 @@ public final class Survey {
               + e.getMessage()
               + " (host-namespace attributions will not survive a restart)");
     }
-    Map<String, List<Integer>> podPids = attributor.podPids(namespaces);
-    var volumes =
-        new VolumeCollector(
-                kernel,
-                config.kubeletRoot(),
-                config.discoveryRoot(),
-                config.nodeSharedRoot(),
-                config.csiStateDir())
-            .collect(podPids, problems);
-    PosixFindings posix = posix(attributor, volumes, podPids, now, problems);
     return new Findings(
         now,
         Duration.ofNanos(System.nanoTime() - started),
