@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.sharedipc.api.Labels;
-import dev.sharedipc.api.testing.RealApiServer;
 import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SegmentsSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
@@ -13,10 +12,9 @@ import dev.sharedipc.api.v1alpha1.SharedIpcNode;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicySpec;
-import dev.sharedipc.operator.DumpOnFailure;
-import dev.sharedipc.operator.FakeKubelet;
 import dev.sharedipc.operator.Fixtures;
 import dev.sharedipc.operator.GroupsInNamespace;
+import dev.sharedipc.operator.OperatorFixture;
 import dev.sharedipc.operator.RunningOperator;
 import dev.sharedipc.operator.render.GroupRenderer;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
@@ -24,11 +22,9 @@ import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -36,45 +32,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Group usage from hand-written SharedIpcNode reports, written as an agent writes them (the status
  * subresource of its node's object), on the real API server with the real operator: only reports of
  * existing Nodes, renewed within the maximum report age, count.
  */
-class NodeReportsIT {
-  private static final Duration WAIT = Duration.ofSeconds(30);
-  private static RealApiServer api;
-  private static KubernetesClient client;
-  private static FakeKubelet kubelet;
-  private final List<String> nodes = new ArrayList<>();
-  private String ns;
-  private GroupsInNamespace groups;
-
-  @RegisterExtension final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
-
-  @BeforeAll
-  static void start() {
-    api = RealApiServer.shared();
-    client = api.client();
-    kubelet = new FakeKubelet(client);
-    RunningOperator.shared();
-  }
-
-  @BeforeEach
-  void namespace() {
-    ns = api.newNamespace("reports");
-    groups = new GroupsInNamespace(client, ns);
+class NodeReportsIT extends OperatorFixture {
+  NodeReportsIT() {
+    super("reports");
   }
 
   @AfterEach
-  void removeNodesAndReports() {
+  void removeReportsAndPolicy() {
     for (String node : nodes) {
-      client.nodes().withName(node).delete();
       client.resources(SharedIpcNode.class).withName(node).delete();
     }
     client.resources(SharedIpcPolicy.class).withName("hostipc-" + ns).delete();
