@@ -3,20 +3,20 @@
 # the same pods created as G plain StatefulSets. Prints both times side by side, their ratio (target
 # <= 1.15x), the operator's peak heap and RSS (target <= 256 MiB, run with the JVM options of
 # deploy/operator-deployment.yaml) beside kube-scheduler's and the KWOK controller's peak RSS; then
-# simulates the node agents of every node in each report mode (a GET and a PATCH of the node's
-# SharedIpcNode status per write) and prints the API server's SharedIpcNode requests and the
+# simulates the node agents of every node in each report mode (a PATCH of the node's SharedIpcNode
+# status per write) and prints the API server's SharedIpcNode requests and the
 # operator's work per report update. Builds what it needs; runs its own local control plane
 # (e2e/target/bench-cluster), stopped at the end; result in e2e/target/bench-logs/scale-benchmark.txt.
 #
 # Usage: e2e/scale-benchmark.sh [--nodes 100] [--groups 1000] [--replicas 2] [--timeout-minutes 20]
-#                               [--operator-jvm "-Xmx144m -XX:+UseSerialGC ..."]
+#                               [--operator-jvm "-Xmx128m -XX:+UseSerialGC ..."]
 #                               [--report-modes every-scan,on-change|none] [--fleet-seconds 120]
 #                               [--change-fraction 0.05] [--large]
 #   --report-modes   simulated agents: every-scan (a write every 30 s scan, today's agent), on-change
 #                    (a write when usage changed, --change-fraction of the nodes per scan, plus a
 #                    heartbeat every 5 min), both in turn (default), or none
 #   --large          5,000 groups x 2 on 500 nodes, 90 min timeout, the operator heap of a 1280Mi
-#                    limit (-Xmx576m), unless the options after it say otherwise
+#                    limit (-Xmx512m), unless the options after it say otherwise
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -33,7 +33,7 @@ while (($#)); do
     --change-fraction) FRACTION="$2"; shift 2 ;;
     --large)
       NODES=500 GROUP_COUNT=5000 TIMEOUT=90
-      JVM="-Xmx576m -Xss512k -XX:MaxMetaspaceSize=96m -XX:ReservedCodeCacheSize=32m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError"
+      JVM="-Xmx512m -XX:NewRatio=3 -Xss512k -XX:MaxMetaspaceSize=96m -XX:ReservedCodeCacheSize=32m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData"
       shift ;;
     -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) echo "scale-benchmark: unknown option '$1' (see --help)" >&2; exit 2 ;;

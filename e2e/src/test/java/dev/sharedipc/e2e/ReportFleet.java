@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -29,6 +30,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * 30 s); {@code on-change} writes when the usage changed, plus a heartbeat when the last write is
  * older than the heartbeat interval (5 min). Scans are spread evenly over the interval, and first
  * heartbeats over the heartbeat interval, as agents started at different times would.
+ *
+ * <p>Each node's counts carry over from {@link #createReports()} into every run and from one mode
+ * to the next: a node that did not change writes what it wrote last, so the groups' status writes
+ * measured in a mode are those its changes cause (a fleet that restarted from other counts would
+ * change every group on its first scan of each mode).
  */
 final class ReportFleet {
   enum Mode {
@@ -52,8 +58,16 @@ final class ReportFleet {
     }
   }
 
+  /** Writes one node's report with the counts of this generation. */
+  interface Writer {
+    void write(String node, List<Pod> pods, int generation);
+  }
+
   private final KubernetesClient client;
+  private final Writer writer;
   private final Map<String, List<Pod>> podsByNode;
+  // the generation of the counts each node wrote last: a scan that changes nothing writes it again
+  private final Map<String, Integer> generations = new ConcurrentHashMap<>();
   private final Duration scan;
   private final Duration heartbeat;
   private final double changeFraction;
@@ -67,7 +81,20 @@ final class ReportFleet {
       Duration scan,
       Duration heartbeat,
       double changeFraction) {
+    this(null, client, nodes, pods, scan, heartbeat, changeFraction);
+  }
+
+  /** A fleet whose writes go to {@code writer} (a test's), or to the API server when null. */
+  ReportFleet(
+      Writer writer,
+      KubernetesClient client,
+      List<String> nodes,
+      List<Pod> pods,
+      Duration scan,
+      Duration heartbeat,
+      double changeFraction) {
     this.client = client;
+    this.writer = writer != null ? writer : this::write;
     this.scan = scan;
     this.heartbeat = heartbeat;
     this.changeFraction = changeFraction;
@@ -87,12 +114,14 @@ final class ReportFleet {
    */
   void createReports() {
     for (Map.Entry<String, List<Pod>> node : podsByNode.entrySet()) {
-      if (client.resources(SharedIpcNode.class).withName(node.getKey()).get() == null) {
+      if (client != null
+          && client.resources(SharedIpcNode.class).withName(node.getKey()).get() == null) {
         SharedIpcNode report = new SharedIpcNode();
         report.getMetadata().setName(node.getKey());
         client.resource(report).create();
       }
-      write(node.getKey(), node.getValue(), 0);
+      generations.put(node.getKey(), 0);
+      writer.write(node.getKey(), node.getValue(), 0);
     }
   }
 
@@ -109,7 +138,6 @@ final class ReportFleet {
       long[] lastWrite = {
         System.currentTimeMillis() - (long) (random.nextDouble() * heartbeat.toMillis())
       };
-      int[] generation = {1};
       Random own = new Random(i);
       agents.scheduleAtFixedRate(
           () -> {
@@ -117,10 +145,8 @@ final class ReportFleet {
             boolean heartbeatDue =
                 System.currentTimeMillis() - lastWrite[0] >= heartbeat.toMillis();
             if (mode == Mode.EVERY_SCAN || changed || heartbeatDue) {
-              if (changed) {
-                generation[0]++;
-              }
-              write(node, pods, generation[0]);
+              int generation = generations.merge(node, changed ? 1 : 0, Integer::sum);
+              writer.write(node, pods, generation);
               lastWrite[0] = System.currentTimeMillis();
             }
           },

@@ -214,15 +214,24 @@ class ScaleBenchmark {
   }
 
   /**
-   * Peak resident memory (VmHWM) of a control-plane process of the local cluster, from its pid
-   * file; 0 when unknown.
+   * Peak resident memory (VmHWM) of a control-plane process of the local cluster; 0 when unknown.
+   * Its pid file names the supervisor shell that restarts it (scripts/local-cluster.sh): the
+   * component is that shell's child.
    */
   private static long peakRssMiB(E2EEnvironment env, String component) {
     try {
-      String pid =
+      String supervisor =
           Files.readString(env.cluster().stateDir().resolve("run").resolve(component + ".pid"))
               .strip();
-      return Files.readAllLines(Path.of("/proc", pid, "status")).stream()
+      Path children = Path.of("/proc", supervisor, "task", supervisor, "children");
+      String child = Files.readString(children).strip();
+      if (child.isEmpty()) {
+        log(
+            "cannot read the peak RSS of %s: its supervisor %s has no child",
+            component, supervisor);
+        return 0;
+      }
+      return Files.readAllLines(Path.of("/proc", child.split("\\s+")[0], "status")).stream()
               .filter(l -> l.startsWith("VmHWM:"))
               .map(l -> l.replaceAll("\\D+", ""))
               .mapToLong(Long::parseLong)
@@ -256,6 +265,7 @@ class ScaleBenchmark {
             HEARTBEAT,
             CHANGE_FRACTION);
     agents.createReports();
+    awaitQuietOperator(env);
     List<String> out = new ArrayList<>();
     out.add(
         String.format(
@@ -283,6 +293,7 @@ class ScaleBenchmark {
       Map<String, Double> opBefore = operatorCounters(env);
       log("simulated agents: %s for %d s", flag, FLEET_LENGTH.toSeconds());
       long writes = agents.run(mode, FLEET_LENGTH);
+      awaitQuietOperator(env);
       Map<String, Double> apiDelta = delta(nodeReportRequests(client), apiBefore);
       Map<String, Double> op = delta(operatorCounters(env), opBefore);
       double requests = apiDelta.values().stream().mapToDouble(Double::doubleValue).sum();
@@ -312,6 +323,25 @@ class ScaleBenchmark {
                 + " failed writes: %d)",
             agents.failures()));
     return out;
+  }
+
+  /**
+   * Waits until the operator has worked off what came before (its group reconciles stand still for
+   * 5 s), so that a mode's window counts only the work its own writes cause: the first reports of
+   * the fleet give every group its usage, which is not what either mode measures.
+   */
+  private static void awaitQuietOperator(E2EEnvironment env) {
+    double[] last = {-1};
+    await("the operator's group reconciles to stand still")
+        .atMost(Duration.ofMinutes(5))
+        .pollInterval(Duration.ofSeconds(5))
+        .until(
+            () -> {
+              double now = operatorCounters(env).getOrDefault("reconciles", 0.0);
+              boolean still = now == last[0];
+              last[0] = now;
+              return still;
+            });
   }
 
   /** The API server's request counts on sharedipcnodes, by verb and subresource. */

@@ -27,17 +27,19 @@ public final class OperatorProcess {
 
   /**
    * The JVM as deploy/operator-deployment.yaml runs it: its JAVA_TOOL_OPTIONS, with the heap that
-   * MaxRAMPercentage=45 gives under its 320Mi memory limit.
+   * MaxRAMPercentage=40 gives under its 320Mi memory limit.
    */
   public static final List<String> DEPLOYMENT_JVM_OPTIONS =
       List.of(
-          "-Xmx144m",
+          "-Xmx128m",
+          "-XX:NewRatio=3",
           "-Xss512k",
           "-XX:MaxMetaspaceSize=96m",
           "-XX:ReservedCodeCacheSize=32m",
           "-XX:TieredStopAtLevel=1",
           "-XX:+UseSerialGC",
-          "-XX:+ExitOnOutOfMemoryError");
+          "-XX:+ExitOnOutOfMemoryError",
+          "-XX:-UsePerfData");
 
   /** The glibc malloc arenas deploy/operator-deployment.yaml allows (MALLOC_ARENA_MAX). */
   public static final String DEPLOYMENT_MALLOC_ARENA_MAX = "2";

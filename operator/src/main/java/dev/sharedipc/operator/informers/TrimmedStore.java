@@ -13,7 +13,8 @@ import java.util.stream.Stream;
  * An informer cache that keeps each object without the fields the operator never reads: every
  * object's {@code metadata.managedFields} (the server-side apply bookkeeping, often larger than the
  * rest of a pod), and a Node's image list. At 1,000 groups these are most of the operator's live
- * heap; nothing the operator writes is built from a cached object's managedFields.
+ * heap; nothing the operator writes is built from a cached object's managedFields. What it keeps is
+ * compacted ({@link CompactObjects}: shared empty maps, interned strings).
  */
 public final class TrimmedStore<T extends HasMetadata> implements ItemStore<T> {
   private final BasicItemStore<T> store = new BasicItemStore<>(Cache::metaNamespaceKeyFunc);
@@ -72,7 +73,7 @@ public final class TrimmedStore<T extends HasMetadata> implements ItemStore<T> {
 
   @Override
   public T put(String key, T object) {
-    return store.put(key, trim.apply(object));
+    return store.put(key, CompactObjects.compact(trim.apply(object)));
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.sharedipc.operator.samenode;
 
 import dev.sharedipc.api.Labels;
+import dev.sharedipc.operator.informers.CompactObjects;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -54,7 +55,7 @@ public final class SchedulingPodStore implements ItemStore<Pod> {
 
   @Override
   public Pod put(String key, Pod pod) {
-    return store.put(key, stub(pod));
+    return store.put(key, CompactObjects.compact(stub(pod)));
   }
 
   @Override

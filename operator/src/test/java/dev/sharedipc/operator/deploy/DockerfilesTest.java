@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -120,6 +121,44 @@ class DockerfilesTest {
       assertThat(instructions)
           .anySatisfy(i -> assertThat(i.keyword() + " " + i.args()).isEqualTo("USER 65532:65532"));
     }
+  }
+
+  /**
+   * Options on the java command line override JAVA_TOOL_OPTIONS: an image that set its own heap
+   * percentage would run every Deployment with it, whatever deploy/ and the chart say.
+   */
+  @Test
+  void theOperatorImageRunsTheJvmSettingsOfDeployAndTheChart() throws IOException {
+    List<Instruction> instructions = parse(ROOT.resolve("operator/Dockerfile"));
+    String entry =
+        instructions.stream()
+            .filter(i -> i.keyword().equals("ENTRYPOINT"))
+            .map(Instruction::args)
+            .reduce((a, b) -> b)
+            .orElseThrow();
+    assertThat(entry).isEqualTo("[\"java\", \"-jar\", \"/opt/sharedipc/sharedipc-operator.jar\"]");
+    String deployed =
+        quoted(
+            Files.readString(ROOT.resolve("deploy/operator-deployment.yaml")),
+            "name: JAVA_TOOL_OPTIONS\\s+value: ");
+    assertThat(deployed).contains("-XX:MaxRAMPercentage=").contains("-XX:+UseSerialGC");
+    assertThat(instructions)
+        .anySatisfy(
+            i ->
+                assertThat(i.keyword() + " " + i.args())
+                    .isEqualTo("ENV JAVA_TOOL_OPTIONS=\"" + deployed + "\""));
+    assertThat(
+            quoted(
+                Files.readString(ROOT.resolve("charts/sharedipc/values.yaml")),
+                "javaToolOptions: "))
+        .isEqualTo(deployed);
+  }
+
+  /** The double-quoted value that follows the first match of {@code prefix} (a regex). */
+  private static String quoted(String text, String prefix) {
+    Matcher m = Pattern.compile(prefix + "\"([^\"]*)\"").matcher(text);
+    assertThat(m.find()).as("a quoted value after /%s/", prefix).isTrue();
+    return m.group(1);
   }
 
   static String finalName(Path pom) throws IOException {

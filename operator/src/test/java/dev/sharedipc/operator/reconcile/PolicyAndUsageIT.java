@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.sharedipc.api.Labels;
-import dev.sharedipc.api.testing.RealApiServer;
 import dev.sharedipc.api.v1alpha1.EffectiveOrphanPolicy;
 import dev.sharedipc.api.v1alpha1.OrphanPolicy;
 import dev.sharedipc.api.v1alpha1.Placement;
@@ -14,47 +13,21 @@ import dev.sharedipc.api.v1alpha1.SharedIpcNode;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicySpec;
-import dev.sharedipc.operator.DumpOnFailure;
-import dev.sharedipc.operator.FakeKubelet;
 import dev.sharedipc.operator.Fixtures;
 import dev.sharedipc.operator.GroupsInNamespace;
-import dev.sharedipc.operator.RunningOperator;
+import dev.sharedipc.operator.OperatorFixture;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Governance by SharedIpcPolicy and usage from SharedIpcNode reports, on the real API server. */
-class PolicyAndUsageIT {
-  private static final Duration WAIT = Duration.ofSeconds(30);
-  private static RealApiServer api;
-  private static KubernetesClient client;
-  private static FakeKubelet kubelet;
-  private String ns;
-  private GroupsInNamespace groups;
-
-  @RegisterExtension final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
-
-  @BeforeAll
-  static void start() {
-    api = RealApiServer.shared();
-    client = api.client();
-    kubelet = new FakeKubelet(client);
-    RunningOperator.shared();
-  }
-
-  @BeforeEach
-  void namespace() {
-    ns = api.newNamespace("governed");
-    groups = new GroupsInNamespace(client, ns);
+class PolicyAndUsageIT extends OperatorFixture {
+  PolicyAndUsageIT() {
+    super("governed");
   }
 
   @Test

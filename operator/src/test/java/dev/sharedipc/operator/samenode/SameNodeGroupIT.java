@@ -4,32 +4,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.sharedipc.api.Labels;
-import dev.sharedipc.api.testing.RealApiServer;
 import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SchedulingSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
-import dev.sharedipc.operator.DumpOnFailure;
 import dev.sharedipc.operator.FakeKubelet;
 import dev.sharedipc.operator.Fixtures;
 import dev.sharedipc.operator.GroupsInNamespace;
+import dev.sharedipc.operator.OperatorFixture;
 import dev.sharedipc.operator.RunningOperator;
 import dev.sharedipc.operator.render.GroupRenderer;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * SameNode gang placement on the real API server. There is no scheduler or kubelet here, so nodes
@@ -37,34 +31,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * pinned it to, as the kube-scheduler would. Each test confines its groups to its own nodes with a
  * nodeSelector, since nodes are cluster-wide.
  */
-class SameNodeGroupIT {
-  private static final Duration WAIT = Duration.ofSeconds(30);
-  private static RealApiServer api;
-  private static KubernetesClient client;
-  private static FakeKubelet kubelet;
-  private final List<String> nodes = new ArrayList<>();
-  private String ns;
-  private GroupsInNamespace groups;
-
-  @RegisterExtension final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
-
-  @BeforeAll
-  static void start() {
-    api = RealApiServer.shared();
-    client = api.client();
-    kubelet = new FakeKubelet(client);
-    RunningOperator.shared();
-  }
-
-  @BeforeEach
-  void namespace() {
-    ns = api.newNamespace("samenode");
-    groups = new GroupsInNamespace(client, ns);
-  }
-
-  @AfterEach
-  void removeNodes() {
-    nodes.forEach(n -> client.nodes().withName(n).delete());
+class SameNodeGroupIT extends OperatorFixture {
+  SameNodeGroupIT() {
+    super("samenode");
   }
 
   @Test

@@ -5,15 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sharedipc.api.CsiVolume;
 import dev.sharedipc.api.Labels;
-import dev.sharedipc.api.testing.RealApiServer;
 import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedMemoryMedium;
-import dev.sharedipc.operator.DumpOnFailure;
-import dev.sharedipc.operator.FakeKubelet;
 import dev.sharedipc.operator.Fixtures;
 import dev.sharedipc.operator.GroupsInNamespace;
-import dev.sharedipc.operator.RunningOperator;
+import dev.sharedipc.operator.OperatorFixture;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.render.SharedMemoryMedia;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -22,7 +19,6 @@ import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.storage.CSIDriverBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
@@ -35,10 +31,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The shared-memory medium of a running SameNode group on the real API server. A CSIDriver {@code
@@ -48,35 +42,18 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * replaces the instances whole, one at a time: no instance ever has live members on two media. The
  * CSIDriver is cluster-wide: each test removes it.
  */
-class SharedMemoryMediumIT {
-  private static final Duration WAIT = Duration.ofSeconds(30);
-  private static RealApiServer api;
-  private static KubernetesClient client;
-  private static FakeKubelet kubelet;
-  private final List<String> nodes = new ArrayList<>();
-  private String ns;
-  private GroupsInNamespace groups;
-
-  @RegisterExtension final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
-
-  @BeforeAll
-  static void start() {
-    api = RealApiServer.shared();
-    client = api.client();
-    kubelet = new FakeKubelet(client);
-    RunningOperator.shared();
+class SharedMemoryMediumIT extends OperatorFixture {
+  SharedMemoryMediumIT() {
+    super("medium");
   }
 
   @BeforeEach
-  void namespace() {
-    ns = api.newNamespace("medium");
-    groups = new GroupsInNamespace(client, ns);
+  void noDriver() {
     removeDriver();
   }
 
   @AfterEach
-  void removeNodesAndDriver() {
-    nodes.forEach(n -> client.nodes().withName(n).delete());
+  void removeDriverAfter() {
     removeDriver();
   }
 

@@ -4,18 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.sharedipc.api.Labels;
-import dev.sharedipc.api.testing.RealApiServer;
 import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SegmentsSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcNode;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicySpec;
-import dev.sharedipc.operator.DumpOnFailure;
-import dev.sharedipc.operator.FakeKubelet;
 import dev.sharedipc.operator.Fixtures;
 import dev.sharedipc.operator.GroupsInNamespace;
+import dev.sharedipc.operator.OperatorFixture;
 import dev.sharedipc.operator.RunningOperator;
 import dev.sharedipc.operator.render.GroupRenderer;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
@@ -23,53 +22,31 @@ import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import java.time.Duration;
+import io.fabric8.kubernetes.client.Watch;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Group usage from hand-written SharedIpcNode reports, written as an agent writes them (the status
  * subresource of its node's object), on the real API server with the real operator: only reports of
  * existing Nodes, renewed within the maximum report age, count.
  */
-class NodeReportsIT {
-  private static final Duration WAIT = Duration.ofSeconds(30);
-  private static RealApiServer api;
-  private static KubernetesClient client;
-  private static FakeKubelet kubelet;
-  private final List<String> nodes = new ArrayList<>();
-  private String ns;
-  private GroupsInNamespace groups;
-
-  @RegisterExtension final DumpOnFailure dump = new DumpOnFailure(() -> client, () -> ns);
-
-  @BeforeAll
-  static void start() {
-    api = RealApiServer.shared();
-    client = api.client();
-    kubelet = new FakeKubelet(client);
-    RunningOperator.shared();
-  }
-
-  @BeforeEach
-  void namespace() {
-    ns = api.newNamespace("reports");
-    groups = new GroupsInNamespace(client, ns);
+class NodeReportsIT extends OperatorFixture {
+  NodeReportsIT() {
+    super("reports");
   }
 
   @AfterEach
-  void removeNodesAndReports() {
+  void removeReportsAndPolicy() {
     for (String node : nodes) {
-      client.nodes().withName(node).delete();
       client.resources(SharedIpcNode.class).withName(node).delete();
     }
     client.resources(SharedIpcPolicy.class).withName("hostipc-" + ns).delete();
@@ -162,6 +139,80 @@ class NodeReportsIT {
     List<Integer> named = RunningOperator.reconciles().of(ns, "named");
     assertThat(named.subList(namedBefore, named.size())).isNotEmpty().containsOnly(1);
     assertThat(RunningOperator.reconciles().of(ns, "bystander")).hasSize(bystanderBefore);
+  }
+
+  @Test
+  void aReportRewrittenWithNothingNewForTheGroupWritesNoGroupStatus() throws Exception {
+    // As in a cluster: two instances running on two nodes, each node's agent reporting its pod.
+    List<String> both = List.of(node("a"), node("b"));
+    groups.create(Fixtures.forCluster("quiet", 2, "64Mi"));
+    await().atMost(WAIT).until(() -> pods("quiet").size() == 2);
+    Map<String, Pod> podOfNode = new HashMap<>();
+    for (Pod pod : pods("quiet")) {
+      String node = both.get(pod.getMetadata().getName().endsWith("-0") ? 0 : 1);
+      kubelet.run(pod, node, true);
+      podOfNode.put(node, pod);
+    }
+    Instant scan = Instant.now().minusSeconds(300);
+    both.forEach(node -> report(node, scan, entryOf(podOfNode.get(node), 2)));
+    groups.awaitCondition("quiet", "Ready", "True", "AllInstancesReady");
+    await().atMost(WAIT).until(() -> usage("quiet") == 4);
+
+    List<SharedIpcGroupStatus> written = new CopyOnWriteArrayList<>();
+    try (Watch watch =
+        client
+            .resources(SharedIpcGroup.class)
+            .inNamespace(ns)
+            .withName("quiet")
+            .watch(
+                new Watcher<>() {
+                  @Override
+                  public void eventReceived(Action action, SharedIpcGroup group) {
+                    if (action == Action.MODIFIED) {
+                      written.add(group.getStatus());
+                    }
+                  }
+
+                  @Override
+                  public void onClose(WatcherException cause) {}
+                })) {
+      // Three scans that find the same: each agent rewrites its report with a later lastScanTime;
+      // the group is woken each time.
+      for (int rewrite = 1; rewrite <= 3; rewrite++) {
+        for (String node : both) {
+          int reconciled = RunningOperator.reconciles().of(ns, "quiet").size();
+          report(node, scan.plusSeconds(30L * rewrite), entryOf(podOfNode.get(node), 2));
+          await()
+              .atMost(WAIT)
+              .until(() -> RunningOperator.reconciles().of(ns, "quiet").size() > reconciled);
+        }
+      }
+      // A material change last: its status write follows any the rewrites caused (one group is
+      // reconciled at a time, a watch delivers its object's versions in order).
+      report(both.get(0), scan.plusSeconds(120), entryOf(podOfNode.get(both.get(0)), 3));
+      await()
+          .atMost(WAIT)
+          .until(
+              () ->
+                  !written.isEmpty()
+                      && written.get(written.size() - 1).getUsage() != null
+                      && written.get(written.size() - 1).getUsage().getSegments() == 5);
+    }
+    assertThat(written.subList(0, written.size() - 1))
+        .as("group status writes caused by reports that changed only their lastScanTime")
+        .isEmpty();
+  }
+
+  /** The entry an agent writes for a pod's own IPC namespace, as its attribution finds it. */
+  private SharedIpcNodeStatus.NamespaceReport entryOf(Pod pod, long segments) {
+    SharedIpcNodeStatus.NamespaceReport r =
+        entry(
+            pod.getMetadata().getLabels().get(Labels.GROUP),
+            Integer.valueOf(pod.getMetadata().getLabels().get(Labels.INSTANCE)),
+            segments);
+    r.podName = pod.getMetadata().getName();
+    r.podUid = pod.getMetadata().getUid();
+    return r;
   }
 
   private long usage(String group) {
