@@ -167,11 +167,21 @@ public final class ScanBenchmark {
           Files.write(posixDir.resolve("bench." + i), page);
         }
         int port = 19464;
-        ProcessBuilder pb =
-            new ProcessBuilder(
-                launcher,
-                "serve",
-                "--offline",
+        // with --kubeconfig, the agent serves as deployed: its informers, reports and Events on
+        // that API server (a local control plane: README.md, "Benchmarks"); else offline
+        String kubeconfig = strArg(args, "--kubeconfig", null);
+        List<String> apiServer =
+            kubeconfig == null
+                ? List.of("--offline")
+                : List.of(
+                    "--kubeconfig",
+                    kubeconfig,
+                    "--node-name",
+                    strArg(args, "--node-name", "kwok-node-0"));
+        List<String> command = new ArrayList<>(List.of(launcher, "serve"));
+        command.addAll(apiServer);
+        command.addAll(
+            List.of(
                 "--interval",
                 "2s",
                 "--listen",
@@ -183,7 +193,8 @@ public final class ScanBenchmark {
                 // the benchmark's namespace is the host's here; /proc/1 may be unreadable in a
                 // sandbox
                 "--host-ipc-ns",
-                "/proc/self/ns/ipc");
+                "/proc/self/ns/ipc"));
+        ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().remove("SHAREDIPC_AGENT_MAIN"); // the daemon, not another benchmark
         serve =
             pb.redirectOutput(ProcessBuilder.Redirect.DISCARD)
@@ -216,9 +227,10 @@ public final class ScanBenchmark {
           }
         }
         System.out.printf(
-            "serving agent (%s serve, 15 passes over %d segments and %d POSIX objects, /metrics scraped): peak RSS %.1f MiB "
+            "serving agent (%s serve %s, 15 passes over %d segments and %d POSIX objects, /metrics scraped): peak RSS %.1f MiB "
                 + "(target <= 48 MiB -> %s)%n",
             launcher,
+            kubeconfig == null ? "--offline" : "with the API server of " + kubeconfig,
             first.segments().size(),
             posix,
             peak / 1024.0,
