@@ -87,20 +87,32 @@ public final class LinuxKernel implements Kernel {
   }
 
   /**
-   * One visit on a visitor thread. The outcome is settled before the thread returns home; when it
-   * cannot, the thread ends here with an error (the pool starts a new one for the next visit).
+   * One visit on a visitor thread. The thread is back home before the caller learns the outcome, so
+   * no thread of the agent is in the namespace once the call returns; when it cannot return, the
+   * outcome is still given and the thread then ends with the error (the pool starts a new one for
+   * the next visit).
    */
   private static <T> void visit(
       NamespaceRef ns, NamespaceWork<T> work, CompletableFuture<T> outcome) {
+    T result = null;
+    Throwable failure = null;
     VISITING.set(true);
     try {
       join(ns);
-      outcome.complete(work.run(new Session()));
+      result = work.run(new Session());
     } catch (Throwable e) {
-      outcome.completeExceptionally(e);
+      failure = e;
     } finally {
       VISITING.set(false);
+    }
+    try {
       HOME.returnTo(ns);
+    } finally {
+      if (failure == null) {
+        outcome.complete(result);
+      } else {
+        outcome.completeExceptionally(failure);
+      }
     }
   }
 
