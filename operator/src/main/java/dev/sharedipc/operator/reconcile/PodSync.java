@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -24,6 +25,15 @@ import java.util.stream.Collectors;
 public class PodSync implements GroupSync {
   private final OwnedPods pods;
   private final GroupEvents events;
+
+  /**
+   * Per group (by UID), the pod this operator evicted last while its cache did not show the
+   * eviction yet. The cache lags the API server: until it shows that pod terminating or gone, the
+   * pod looks ready and not terminating, and a rollout step taken on that view would take a second
+   * working instance away. So the next step waits for it (the pod's own update wakes the group
+   * again).
+   */
+  private final Map<String, String> evictedNotYetSeen = new ConcurrentHashMap<>();
 
   public PodSync(OwnedPods pods, GroupEvents events) {
     this.pods = pods;
@@ -66,6 +76,17 @@ public class PodSync implements GroupSync {
    * false when a disruption budget refused the eviction of the next pod.
    */
   private boolean rollOut(SharedIpcGroup group, DesiredState desired, List<Pod> owned) {
+    String groupUid = group.getMetadata().getUid();
+    String evicted = evictedNotYetSeen.get(groupUid);
+    if (evicted != null) {
+      boolean stillShownWorking =
+          owned.stream()
+              .anyMatch(p -> evicted.equals(p.getMetadata().getUid()) && !Pods.isTerminating(p));
+      if (stillShownWorking) {
+        return true; // the cache has not caught up with the last eviction: no step on a stale view
+      }
+      evictedNotYetSeen.remove(groupUid, evicted);
+    }
     List<Pod> current = owned.stream().filter(p -> !Pods.isTerminating(p)).toList();
     List<Pod> outdated = current.stream().filter(desired::isOutdated).toList();
     if (outdated.isEmpty()) {
@@ -92,6 +113,7 @@ public class PodSync implements GroupSync {
         if (!pods.evict(group, next)) {
           return false;
         }
+        evictedNotYetSeen.put(groupUid, next.getMetadata().getUid());
         events.normal(
             group,
             "Replacing",
