@@ -7,7 +7,6 @@ import dev.sharedipc.api.testing.RealApiServer;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.operator.Fixtures;
 import dev.sharedipc.operator.render.DesiredState;
-import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.sync.GroupEvents;
 import dev.sharedipc.operator.sync.OwnedPods;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -42,9 +41,27 @@ class PodSyncIT {
   @BeforeEach
   void groupWithThreeReadyPods() {
     ns = api.newNamespace("pod-sync");
+    // The group exists only here. Its UID is that of a ConfigMap, which its pods name as their
+    // controller: the operator that other tests run on this API server neither makes nor replaces
+    // these pods, the garbage collector keeps them (their owner exists), and OwnedPods, which
+    // checks
+    // the UID, takes them for the group's.
+    String ownerUid =
+        client
+            .configMaps()
+            .inNamespace(ns)
+            .resource(
+                new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                    .withNewMetadata()
+                    .withName("g")
+                    .endMetadata()
+                    .build())
+            .create()
+            .getMetadata()
+            .getUid();
     group = Fixtures.forCluster("g", 3, "64Mi");
     group.getMetadata().setNamespace(ns);
-    group = client.resource(group).create();
+    group.getMetadata().setUid(ownerUid);
   }
 
   @Test
@@ -119,7 +136,13 @@ class PodSyncIT {
                     .withNewMetadata()
                     .withName(name)
                     .withAnnotations(Map.of(Labels.TEMPLATE_HASH_ANNOTATION, hash))
-                    .withOwnerReferences(GroupRenderer.ownerReference(group))
+                    .addNewOwnerReference()
+                    .withApiVersion("v1")
+                    .withKind("ConfigMap")
+                    .withName("g")
+                    .withUid(group.getMetadata().getUid())
+                    .withController(true)
+                    .endOwnerReference()
                     .endMetadata()
                     .withNewSpec()
                     .addNewContainer()
@@ -129,14 +152,22 @@ class PodSyncIT {
                     .endSpec()
                     .build())
             .create();
-    created.setStatus(
-        new io.fabric8.kubernetes.api.model.PodStatusBuilder()
-            .withPhase("Running")
-            .addNewCondition()
-            .withType("Ready")
-            .withStatus("True")
-            .endCondition()
-            .build());
-    return client.pods().inNamespace(ns).resource(created).updateStatus();
+    // a patch, not an update: the fake kubelet other tests run on this API server may touch the pod
+    return client
+        .pods()
+        .inNamespace(ns)
+        .withName(created.getMetadata().getName())
+        .editStatus(
+            p ->
+                new PodBuilder(p)
+                    .withStatus(
+                        new io.fabric8.kubernetes.api.model.PodStatusBuilder()
+                            .withPhase("Running")
+                            .addNewCondition()
+                            .withType("Ready")
+                            .withStatus("True")
+                            .endCondition()
+                            .build())
+                    .build());
   }
 }
