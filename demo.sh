@@ -396,7 +396,8 @@ if [[ -f "$AGENT_JAR" ]]; then
     fi
   fi
   say "the agent's scan of this host (every IPC namespace and memory volume; changes nothing):"
-  run java -jar "${AGENT_JAR#"$ROOT"/}" scan --ledger none 2>"$DEMO_DIR/agent-scan.log" || note "the scan failed (log: $DEMO_DIR/agent-scan.log); going on"
+  # this shell runs in the host's IPC namespace; /proc/1 may be unreadable in a sandbox
+  run java -jar "${AGENT_JAR#"$ROOT"/}" scan --ledger none --host-ipc-ns /proc/self/ns/ipc 2>"$DEMO_DIR/agent-scan.log" || note "the scan failed (log: $DEMO_DIR/agent-scan.log); going on"
   if java -jar "$AGENT_JAR" serve --help >/dev/null 2>&1; then
     agent_pod() {
       kubectl get pods -n sharedipc-agent -l app.kubernetes.io/name=sharedipc-agent \
