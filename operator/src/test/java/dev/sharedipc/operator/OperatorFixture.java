@@ -1,6 +1,10 @@
 package dev.sharedipc.operator;
 
 import dev.sharedipc.api.testing.RealApiServer;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -51,6 +55,59 @@ public abstract class OperatorFixture {
   void newNamespace() {
     ns = api.newNamespace(namespacePrefix);
     groups = new GroupsInNamespace(client, ns);
+  }
+
+  /** {@link #readyNode(String, String, String)} with 4 CPUs and 8Gi. */
+  protected String readyNode(String suffix) {
+    return readyNode(suffix, "4", "8Gi");
+  }
+
+  /**
+   * A Ready, untainted Node of this test, named {@code <namespace>-<suffix>} and labelled for this
+   * test's groups (they select it by label), with room for {@code cpu}, {@code memory} and 110
+   * pods; deleted after the test. Returns its name.
+   */
+  protected String readyNode(String suffix, String cpu, String memory) {
+    String name = ns + "-" + suffix;
+    Node node =
+        client
+            .nodes()
+            .resource(
+                new NodeBuilder()
+                    .withNewMetadata()
+                    .withName(name)
+                    .addToLabels("kubernetes.io/hostname", name)
+                    .addToLabels("sharedipc-test", ns)
+                    .endMetadata()
+                    .build())
+            .create();
+    node.setStatus(
+        new NodeStatusBuilder()
+            .addToAllocatable("cpu", new Quantity(cpu))
+            .addToAllocatable("memory", new Quantity(memory))
+            .addToAllocatable("pods", new Quantity("110"))
+            .addToCapacity("cpu", new Quantity(cpu))
+            .addToCapacity("memory", new Quantity(memory))
+            .addToCapacity("pods", new Quantity("110"))
+            .addNewCondition()
+            .withType("Ready")
+            .withStatus("True")
+            .withReason("KubeletReady")
+            .endCondition()
+            .build());
+    client.nodes().resource(node).updateStatus();
+    // The API server taints new nodes not-ready; the node lifecycle controller (not run here)
+    // lifts the taint once the node reports Ready. Do what it would.
+    client
+        .nodes()
+        .withName(name)
+        .edit(
+            n -> {
+              n.getSpec().setTaints(new ArrayList<>());
+              return n;
+            });
+    nodes.add(name);
+    return name;
   }
 
   @AfterEach

@@ -13,12 +13,9 @@ import dev.sharedipc.operator.GroupsInNamespace;
 import dev.sharedipc.operator.OperatorFixture;
 import dev.sharedipc.operator.RunningOperator;
 import dev.sharedipc.operator.render.GroupRenderer;
-import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -38,8 +35,8 @@ class SameNodeGroupIT extends OperatorFixture {
 
   @Test
   void everyInstanceLandsWholeOnOneNodeAndInstancesSpread() {
-    node("a", "4", "8Gi");
-    node("b", "4", "8Gi");
+    readyNode("a", "4", "8Gi");
+    readyNode("b", "4", "8Gi");
     groups.create(group("pair", 2, "256Mi"));
     List<Pod> pods = awaitPods("pair", 4);
     Map<String, Set<String>> nodesByInstance =
@@ -87,7 +84,7 @@ class SameNodeGroupIT extends OperatorFixture {
 
   @Test
   void anInstanceThatFitsNowhereWaitsWithTheShortfallNamed() {
-    node("small", "1", "1Gi");
+    readyNode("small", "1", "1Gi");
     SharedIpcGroup big = group("big", 1, "64Mi");
     big.getSpec()
         .getMembers()
@@ -111,8 +108,8 @@ class SameNodeGroupIT extends OperatorFixture {
 
   @Test
   void aTenantsPodClaimingNodeSharedBytesDoesNotFillTheNodeButAnExtendedResourceCounts() {
-    node("gpu", "4", "8Gi");
-    node("plain", "4", "8Gi");
+    readyNode("gpu", "4", "8Gi");
+    readyNode("plain", "4", "8Gi");
     client
         .nodes()
         .withName(nodeName("gpu"))
@@ -165,8 +162,8 @@ class SameNodeGroupIT extends OperatorFixture {
 
   @Test
   void anInstanceNotRunningInTimeIsPlacedAgainWholeOnAnotherNode() {
-    node("slow", "4", "8Gi");
-    node("spare", "4", "8Gi");
+    readyNode("slow", "4", "8Gi");
+    readyNode("spare", "4", "8Gi");
     SharedIpcGroup group = group("late", 1, "64Mi");
     group.getSpec().setScheduling(new SchedulingSpec());
     group.getSpec().getScheduling().setTimeout("10s");
@@ -190,12 +187,12 @@ class SameNodeGroupIT extends OperatorFixture {
 
   @Test
   void aLostNodeMovesItsInstances() {
-    node("doomed", "4", "8Gi");
+    readyNode("doomed", "4", "8Gi");
     groups.create(group("mover", 1, "64Mi"));
     List<Pod> pods = awaitPods("mover", 2);
     pods.forEach(p -> kubelet.run(p, GroupRenderer.pinnedNode(p), true));
     groups.awaitCondition("mover", "Ready", "True", "AllInstancesReady");
-    node("haven", "4", "8Gi");
+    readyNode("haven", "4", "8Gi");
     client.nodes().withName(nodeName("doomed")).delete();
     await()
         .atMost(WAIT)
@@ -217,8 +214,8 @@ class SameNodeGroupIT extends OperatorFixture {
    * rests on the placement kept in status, not on memory.
    */
   private void aDeletedMemberComesBackOnItsNode(boolean restart) {
-    node("home", "4", "8Gi");
-    node("other", "4", "8Gi");
+    readyNode("home", "4", "8Gi");
+    readyNode("other", "4", "8Gi");
     SharedIpcGroup group = group("healer", 1, "64Mi");
     group.getSpec().setScheduling(new SchedulingSpec());
     group.getSpec().getScheduling().setTimeout("10s"); // the floor (CEL)
@@ -305,8 +302,8 @@ class SameNodeGroupIT extends OperatorFixture {
    */
   @Test
   void aTemplateChangeOfOneMemberReplacesOnlyItsPodsInstanceByInstance() {
-    node("a", "4", "8Gi");
-    node("b", "4", "8Gi");
+    readyNode("a", "4", "8Gi");
+    readyNode("b", "4", "8Gi");
     SharedIpcGroup group = group("roll", 2, "64Mi");
     group.getSpec().setScheduling(new SchedulingSpec());
     group.getSpec().getScheduling().setTimeout("10s"); // the floor (CEL)
@@ -394,7 +391,7 @@ class SameNodeGroupIT extends OperatorFixture {
   /** Removing a member deletes only its pods; the others keep running where they are. */
   @Test
   void aRemovedMemberTakesOnlyItsOwnPods() {
-    node("a", "4", "8Gi");
+    readyNode("a", "4", "8Gi");
     SharedIpcGroup group = group("shrink", 1, "64Mi");
     group.getSpec().setScheduling(new SchedulingSpec());
     group.getSpec().getScheduling().setTimeout("10s"); // the floor (CEL)
@@ -433,48 +430,6 @@ class SameNodeGroupIT extends OperatorFixture {
 
   private String nodeName(String suffix) {
     return ns + "-" + suffix;
-  }
-
-  private void node(String suffix, String cpu, String memory) {
-    String name = nodeName(suffix);
-    Node node =
-        client
-            .nodes()
-            .resource(
-                new NodeBuilder()
-                    .withNewMetadata()
-                    .withName(name)
-                    .addToLabels("kubernetes.io/hostname", name)
-                    .addToLabels("sharedipc-test", ns)
-                    .endMetadata()
-                    .build())
-            .create();
-    node.setStatus(
-        new io.fabric8.kubernetes.api.model.NodeStatusBuilder()
-            .addToAllocatable("cpu", new Quantity(cpu))
-            .addToAllocatable("memory", new Quantity(memory))
-            .addToAllocatable("pods", new Quantity("110"))
-            .addToCapacity("cpu", new Quantity(cpu))
-            .addToCapacity("memory", new Quantity(memory))
-            .addToCapacity("pods", new Quantity("110"))
-            .addNewCondition()
-            .withType("Ready")
-            .withStatus("True")
-            .withReason("KubeletReady")
-            .endCondition()
-            .build());
-    client.nodes().resource(node).updateStatus();
-    // The API server taints new nodes not-ready; the node lifecycle controller (not run here)
-    // lifts the taint once the node reports Ready. Do what it would.
-    client
-        .nodes()
-        .withName(name)
-        .edit(
-            n -> {
-              n.getSpec().setTaints(new ArrayList<>());
-              return n;
-            });
-    nodes.add(name);
   }
 
   private SharedIpcGroup group(String name, int replicas, String size) {

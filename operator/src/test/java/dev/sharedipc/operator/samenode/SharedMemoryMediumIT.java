@@ -14,8 +14,6 @@ import dev.sharedipc.operator.OperatorFixture;
 import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.render.SharedMemoryMedia;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.storage.CSIDriverBuilder;
@@ -23,7 +21,6 @@ import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,7 +56,7 @@ class SharedMemoryMediumIT extends OperatorFixture {
 
   @Test
   void aCsiDriverThatAppearsUpdatesTheConditionAndReplacesNoMember() {
-    node("a");
+    readyNode("a");
     groups.create(group("steady", 1));
     List<Pod> before = runAll("steady", 2);
     assertThat(before)
@@ -114,8 +111,8 @@ class SharedMemoryMediumIT extends OperatorFixture {
 
   @Test
   void anExplicitMediumChangeReplacesEachInstanceWholeOneAtATime() throws Exception {
-    node("a");
-    node("b");
+    readyNode("a");
+    readyNode("b");
     groups.create(group("switch", 2));
     List<Pod> before = runAll("switch", 4);
     assertThat(before)
@@ -219,48 +216,6 @@ class SharedMemoryMediumIT extends OperatorFixture {
     await()
         .atMost(WAIT)
         .until(() -> client.storage().v1().csiDrivers().withName(CsiVolume.DRIVER).get() == null);
-  }
-
-  private void node(String suffix) {
-    String name = ns + "-" + suffix;
-    Node node =
-        client
-            .nodes()
-            .resource(
-                new NodeBuilder()
-                    .withNewMetadata()
-                    .withName(name)
-                    .addToLabels("kubernetes.io/hostname", name)
-                    .addToLabels("sharedipc-test", ns)
-                    .endMetadata()
-                    .build())
-            .create();
-    node.setStatus(
-        new io.fabric8.kubernetes.api.model.NodeStatusBuilder()
-            .addToAllocatable("cpu", new Quantity("4"))
-            .addToAllocatable("memory", new Quantity("8Gi"))
-            .addToAllocatable("pods", new Quantity("110"))
-            .addToCapacity("cpu", new Quantity("4"))
-            .addToCapacity("memory", new Quantity("8Gi"))
-            .addToCapacity("pods", new Quantity("110"))
-            .addNewCondition()
-            .withType("Ready")
-            .withStatus("True")
-            .withReason("KubeletReady")
-            .endCondition()
-            .build());
-    client.nodes().resource(node).updateStatus();
-    // The API server taints new nodes not-ready; the node lifecycle controller (not run here) lifts
-    // it.
-    client
-        .nodes()
-        .withName(name)
-        .edit(
-            n -> {
-              n.getSpec().setTaints(new ArrayList<>());
-              return n;
-            });
-    nodes.add(name);
   }
 
   private SharedIpcGroup group(String name, int replicas) {

@@ -18,15 +18,12 @@ import dev.sharedipc.operator.OperatorFixture;
 import dev.sharedipc.operator.RunningOperator;
 import dev.sharedipc.operator.render.GroupRenderer;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
-import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -54,7 +51,7 @@ class NodeReportsIT extends OperatorFixture {
 
   @Test
   void aReportNotRenewedStopsCountingAndStatusSaysWhy() {
-    String node = node("a");
+    String node = readyNode("a");
     groups.create(quotaOfOne(Fixtures.forCluster("aging", 1, "64Mi")));
     report(node, Instant.now(), entry("aging", 0, 2));
     SharedIpcGroup counted =
@@ -77,7 +74,7 @@ class NodeReportsIT extends OperatorFixture {
 
   @Test
   void aReportOfADeletedNodeStopsCounting() {
-    String node = node("doomed");
+    String node = readyNode("doomed");
     groups.create(quotaOfOne(Fixtures.forCluster("orphaned", 1, "64Mi")));
     report(node, Instant.now(), entry("orphaned", 0, 3));
     groups.awaitCondition("orphaned", "WithinQuota", "False", "QuotaExceeded");
@@ -99,7 +96,7 @@ class NodeReportsIT extends OperatorFixture {
 
   @Test
   void aGroupThatLeavesAReportLosesThatUsage() {
-    String node = node("a");
+    String node = readyNode("a");
     groups.create(Fixtures.forCluster("left", 1, "64Mi"));
     report(node, Instant.now(), entry("left", 0, 2));
     await()
@@ -118,9 +115,9 @@ class NodeReportsIT extends OperatorFixture {
 
   @Test
   void aReportUpdateReconcilesOnlyTheGroupsItNamesAndEachReadsOnlyItsOwnReports() {
-    String node = node("a");
+    String node = readyNode("a");
     for (int i = 0; i < 10; i++) {
-      report(node("other-" + i), Instant.now(), entry("elsewhere-" + i, 0, 1));
+      report(readyNode("other-" + i), Instant.now(), entry("elsewhere-" + i, 0, 1));
     }
     groups.create(Fixtures.forCluster("named", 1, "64Mi"));
     groups.create(Fixtures.forCluster("bystander", 1, "64Mi"));
@@ -144,7 +141,7 @@ class NodeReportsIT extends OperatorFixture {
   @Test
   void aReportRewrittenWithNothingNewForTheGroupWritesNoGroupStatus() throws Exception {
     // As in a cluster: two instances running on two nodes, each node's agent reporting its pod.
-    List<String> both = List.of(node("a"), node("b"));
+    List<String> both = List.of(readyNode("a"), readyNode("b"));
     groups.create(Fixtures.forCluster("quiet", 2, "64Mi"));
     await().atMost(WAIT).until(() -> pods("quiet").size() == 2);
     Map<String, Pod> podOfNode = new HashMap<>();
@@ -224,7 +221,7 @@ class NodeReportsIT extends OperatorFixture {
 
   @Test
   void instancesBeyondReplicasAreNotJudged() {
-    String node = node("a");
+    String node = readyNode("a");
     groups.create(quotaOfOne(Fixtures.forCluster("shrunk", 1, "64Mi")));
     report(node, Instant.now(), entry("shrunk", 0, 1), entry("shrunk", 1, 5));
     SharedIpcGroup judged = groups.awaitCondition("shrunk", "WithinQuota", "True", "WithinQuota");
@@ -233,7 +230,7 @@ class NodeReportsIT extends OperatorFixture {
 
   @Test
   void semaphoreSetsAndQueuesReachStatusAndAreJudgedAgainstTheirQuotas() {
-    String node = node("a");
+    String node = readyNode("a");
     SharedIpcGroup group = Fixtures.forCluster("sems", 1, "64Mi");
     group.getSpec().setSegments(new SegmentsSpec());
     group.getSpec().getSegments().setMaxSemaphoreSets(2);
@@ -275,7 +272,7 @@ class NodeReportsIT extends OperatorFixture {
   @Test
   void aHostIpcGroupGetsItsAttributedHostSegmentsAndAQuotaVerdict() {
     allowHostIpcInThisNamespace();
-    String node = node("host");
+    String node = readyNode("host");
     SharedIpcGroup group = quotaOfOne(Fixtures.forCluster("hostpair", 1, "64Mi"));
     group.getSpec().setPlacement(Placement.SameNode);
     group.getSpec().setHostIPC(true);
@@ -359,49 +356,6 @@ class NodeReportsIT extends OperatorFixture {
     status.setIpcNamespaces(List.of(namespaces));
     stored.setStatus(status);
     client.resource(stored).updateStatus();
-  }
-
-  /** A Ready, untainted Node with room, only for this test's groups (they select it by label). */
-  private String node(String suffix) {
-    String name = ns + "-" + suffix;
-    Node node =
-        client
-            .nodes()
-            .resource(
-                new NodeBuilder()
-                    .withNewMetadata()
-                    .withName(name)
-                    .addToLabels("kubernetes.io/hostname", name)
-                    .addToLabels("sharedipc-test", ns)
-                    .endMetadata()
-                    .build())
-            .create();
-    node.setStatus(
-        new io.fabric8.kubernetes.api.model.NodeStatusBuilder()
-            .addToAllocatable("cpu", new Quantity("4"))
-            .addToAllocatable("memory", new Quantity("8Gi"))
-            .addToAllocatable("pods", new Quantity("110"))
-            .addToCapacity("cpu", new Quantity("4"))
-            .addToCapacity("memory", new Quantity("8Gi"))
-            .addToCapacity("pods", new Quantity("110"))
-            .addNewCondition()
-            .withType("Ready")
-            .withStatus("True")
-            .withReason("KubeletReady")
-            .endCondition()
-            .build());
-    client.nodes().resource(node).updateStatus();
-    // the node lifecycle controller (not run here) would lift the not-ready taint
-    client
-        .nodes()
-        .withName(name)
-        .edit(
-            n -> {
-              n.getSpec().setTaints(new ArrayList<>());
-              return n;
-            });
-    nodes.add(name);
-    return name;
   }
 
   private void allowHostIpcInThisNamespace() {
