@@ -7,12 +7,12 @@ import dev.sharedipc.operator.sync.Blockers;
 import dev.sharedipc.operator.sync.GroupEvents;
 import dev.sharedipc.operator.sync.GroupSync;
 import dev.sharedipc.operator.sync.OwnedPods;
+import dev.sharedipc.operator.sync.RolloutGuard;
 import dev.sharedipc.operator.sync.SyncResult;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -26,14 +26,8 @@ public class PodSync implements GroupSync {
   private final OwnedPods pods;
   private final GroupEvents events;
 
-  /**
-   * Per group (by UID), the pod this operator evicted last while its cache did not show the
-   * eviction yet. The cache lags the API server: until it shows that pod terminating or gone, the
-   * pod looks ready and not terminating, and a rollout step taken on that view would take a second
-   * working instance away. So the next step waits for it (the pod's own update wakes the group
-   * again).
-   */
-  private final Map<String, String> evictedNotYetSeen = new ConcurrentHashMap<>();
+  /** No step until the cache shows the pod the last one evicted (see {@link RolloutGuard}). */
+  private final RolloutGuard guard = new RolloutGuard();
 
   public PodSync(OwnedPods pods, GroupEvents events) {
     this.pods = pods;
@@ -77,15 +71,8 @@ public class PodSync implements GroupSync {
    */
   private boolean rollOut(SharedIpcGroup group, DesiredState desired, List<Pod> owned) {
     String groupUid = group.getMetadata().getUid();
-    String evicted = evictedNotYetSeen.get(groupUid);
-    if (evicted != null) {
-      boolean stillShownWorking =
-          owned.stream()
-              .anyMatch(p -> evicted.equals(p.getMetadata().getUid()) && !Pods.isTerminating(p));
-      if (stillShownWorking) {
-        return true; // the cache has not caught up with the last eviction: no step on a stale view
-      }
-      evictedNotYetSeen.remove(groupUid, evicted);
+    if (!guard.lastStepSeen(groupUid, owned)) {
+      return true; // the cache has not caught up with the last eviction: no step on a stale view
     }
     List<Pod> current = owned.stream().filter(p -> !Pods.isTerminating(p)).toList();
     List<Pod> outdated = current.stream().filter(desired::isOutdated).toList();
@@ -113,7 +100,7 @@ public class PodSync implements GroupSync {
         if (!pods.evict(group, next)) {
           return false;
         }
-        evictedNotYetSeen.put(groupUid, next.getMetadata().getUid());
+        guard.removed(groupUid, List.of(next.getMetadata().getUid()));
         events.normal(
             group,
             "Replacing",

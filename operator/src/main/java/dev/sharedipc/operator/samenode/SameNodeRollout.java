@@ -30,6 +30,10 @@ import java.util.stream.Collectors;
  * once when it does not work anyway (a member missing or not Ready), else one instance at a time,
  * once every other instance has all its members Ready; and the sync creates none of its new pods
  * while one of the old medium is left ({@link #heldForMediumChange}).
+ *
+ * <p>While the operator's cache does not show the working pods the last step removed ({@link
+ * dev.sharedipc.operator.sync.RolloutGuard}), only the pods the spec removed go: no replacement, of
+ * working pods or not, is judged on a view known to be stale.
  */
 public final class SameNodeRollout {
 
@@ -37,15 +41,22 @@ public final class SameNodeRollout {
    * A pod to remove and why.
    *
    * @param evict true when the pod works and a user's PodDisruptionBudget may hold its removal (a
-   *     rollout step); false when the user's spec removed it, or it works no more
+   *     rollout step); false when the user's spec removed it, it works no more, or its instance
+   *     changes medium whole
+   * @param working true when the removal takes a working instance down (a rollout step, by eviction
+   *     or by the whole-instance delete of a medium change): the sync takes no other step until its
+   *     cache shows the pod go
    */
-  public record Removal(Pod pod, String reason, String message, boolean evict) {}
+  public record Removal(Pod pod, String reason, String message, boolean evict, boolean working) {}
 
   /**
    * @param desired the pods of every placed instance, pinned to their nodes
    * @param live the group's pods that are not terminating and not evicted in this step
+   * @param lastStepSeen false while the cache still shows a pod the last rollout step removed as
+   *     working: then only the pods of instances beyond {@code replicas} and of removed members go
    */
-  public List<Removal> step(SharedIpcGroup group, DesiredState desired, List<Pod> live) {
+  public List<Removal> step(
+      SharedIpcGroup group, DesiredState desired, List<Pod> live, boolean lastStepSeen) {
     int replicas = GroupRenderer.replicas(group);
     Set<String> members =
         group.getSpec().getMembers().stream().map(m -> m.getName()).collect(Collectors.toSet());
@@ -66,6 +77,7 @@ public final class SameNodeRollout {
                 pod,
                 "ScaledDown",
                 "deleted pod " + name + ": instance beyond replicas " + replicas,
+                false,
                 false));
       } else if (!members.contains(member)) {
         removals.add(
@@ -79,10 +91,17 @@ public final class SameNodeRollout {
                     + " is no longer in the spec; the other members of instance "
                     + index
                     + " keep running",
+                false,
                 false));
       } else if (desiredNames.contains(name)) {
         current.add(pod);
       }
+    }
+    if (!lastStepSeen) {
+      // The view may show the pods just removed as Ready: a replacement judged on it could take a
+      // second working instance away (as PodSync, even pods that seem not to work wait; the wait
+      // lasts only until the cache catches up, and their update wakes the group).
+      return removals;
     }
     SharedMemoryMedium wanted = medium(desired.pods());
     Map<Integer, List<Pod>> otherMedium = new TreeMap<>();
@@ -117,7 +136,8 @@ public final class SameNodeRollout {
             instance.getValue().size() >= members.size()
                 && instance.getValue().stream().allMatch(Pods::isReady);
         if (!works) {
-          replaceWhole(instance.getKey(), instance.getValue(), wanted, otherMedium, removals);
+          replaceWhole(
+              instance.getKey(), instance.getValue(), wanted, otherMedium, false, removals);
           down = true;
         }
       }
@@ -132,7 +152,7 @@ public final class SameNodeRollout {
                 .filter(i -> i != index)
                 .allMatch(i -> readyPerInstance.getOrDefault(i, 0L) >= members.size());
         if (!down && othersReady && readyPerInstance.getOrDefault(index, 0L) >= members.size()) {
-          replaceWhole(index, instance.getValue(), wanted, otherMedium, removals);
+          replaceWhole(index, instance.getValue(), wanted, otherMedium, true, removals);
           break;
         }
       }
@@ -150,6 +170,7 @@ public final class SameNodeRollout {
                     + pod.getMetadata().getLabels().get(Labels.MEMBER)
                     + " on node "
                     + GroupRenderer.pinnedNode(pod),
+                false,
                 false));
       }
     }
@@ -181,6 +202,7 @@ public final class SameNodeRollout {
                       + "; instance "
                       + next.getKey()
                       + "'s other members and the other instances stay up",
+                  true,
                   true));
         }
       }
@@ -193,6 +215,7 @@ public final class SameNodeRollout {
       List<Pod> pods,
       SharedMemoryMedium wanted,
       Map<Integer, List<Pod>> otherMedium,
+      boolean working,
       List<Removal> removals) {
     List<String> names = pods.stream().map(p -> p.getMetadata().getName()).toList();
     SharedMemoryMedium old = SharedMemoryMedia.of(otherMedium.get(index).get(0)).orElseThrow();
@@ -212,7 +235,8 @@ public final class SameNodeRollout {
                   + ", its pods use "
                   + old
                   + "; members on two media would not share memory",
-              false));
+              false,
+              working));
     }
   }
 

@@ -8,6 +8,7 @@ import dev.sharedipc.operator.sync.Blockers;
 import dev.sharedipc.operator.sync.GroupEvents;
 import dev.sharedipc.operator.sync.GroupSync;
 import dev.sharedipc.operator.sync.OwnedPods;
+import dev.sharedipc.operator.sync.RolloutGuard;
 import dev.sharedipc.operator.sync.SyncResult;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.time.Clock;
@@ -41,6 +42,9 @@ public final class SameNodeSync implements GroupSync {
   private final GroupEvents events;
   private final Clock clock;
 
+  /** No rollout step until the cache shows the working pods the last one removed. */
+  private final RolloutGuard guard = new RolloutGuard();
+
   public SameNodeSync(
       SameNodePlanner planner,
       GroupRenderer renderer,
@@ -71,13 +75,21 @@ public final class SameNodeSync implements GroupSync {
                         && p.getMetadata().getDeletionTimestamp() == null)
             .toList();
     boolean refused = false;
-    for (SameNodeRollout.Removal removal : rollout.step(group, desired, live)) {
+    String groupUid = group.getMetadata().getUid();
+    boolean lastStepSeen = guard.lastStepSeen(groupUid, owned);
+    List<String> stepped = new ArrayList<>();
+    for (SameNodeRollout.Removal removal : rollout.step(group, desired, live, lastStepSeen)) {
+      String uid = removal.pod().getMetadata().getUid();
       if (remove(group, removal)) {
-        gone.add(removal.pod().getMetadata().getUid());
+        gone.add(uid);
+        if (removal.working()) {
+          stepped.add(uid);
+        }
       } else if (removal.evict()) {
         refused = true; // a disruption budget said no (or the pod went meanwhile): look again soon
       }
     }
+    guard.removed(groupUid, stepped);
     // A name still held in the cache (terminating, or removed just now) is created when its delete
     // event comes back: the API server would refuse it until then.
     Map<String, Pod> held =

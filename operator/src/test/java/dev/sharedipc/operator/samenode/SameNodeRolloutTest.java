@@ -78,9 +78,12 @@ class SameNodeRolloutTest {
         .setImage("busybox:1.37");
     DesiredState desired = renderer.renderSameNode(after, nodes(3));
 
-    List<SameNodeRollout.Removal> step = rollout.step(after, desired, live);
+    List<SameNodeRollout.Removal> step = rollout.step(after, desired, live, true);
     assertThat(names(step)).containsExactly("g-0-r");
     assertThat(step.get(0).evict()).as("a working pod goes through the Eviction API").isTrue();
+    assertThat(step.get(0).working())
+        .as("a rollout step: the next waits until it is seen")
+        .isTrue();
     assertThat(step.get(0).message()).contains("member r", "node n0");
   }
 
@@ -111,13 +114,13 @@ class SameNodeRolloutTest {
             .endCondition()
             .endStatus()
             .build());
-    assertThat(rollout.step(after, desired, live))
+    assertThat(rollout.step(after, desired, live, true))
         .as("instance 0 not Ready: nothing else goes")
         .isEmpty();
     // And with instance 0's reader missing altogether (terminating, being re-created): nothing
     // either.
     live.removeIf(p -> p.getMetadata().getName().equals("g-0-r"));
-    assertThat(rollout.step(after, desired, live)).isEmpty();
+    assertThat(rollout.step(after, desired, live, true)).isEmpty();
   }
 
   @Test
@@ -133,9 +136,11 @@ class SameNodeRolloutTest {
         .get(0)
         .setImage("busybox:1.37");
     List<SameNodeRollout.Removal> step =
-        rollout.step(after, renderer.renderSameNode(after, nodes(2)), running(pair(2), false));
+        rollout.step(
+            after, renderer.renderSameNode(after, nodes(2)), running(pair(2), false), true);
     assertThat(names(step)).containsExactlyInAnyOrder("g-0-w", "g-1-w");
     assertThat(step).noneMatch(SameNodeRollout.Removal::evict);
+    assertThat(step).noneMatch(SameNodeRollout.Removal::working);
   }
 
   @Test
@@ -144,14 +149,14 @@ class SameNodeRolloutTest {
     List<Pod> live = running(before, true);
     SharedIpcGroup added = pair(2);
     added.getSpec().getMembers().add(member("x", "64Mi", "128Mi"));
-    assertThat(rollout.step(added, renderer.renderSameNode(added, nodes(2)), live))
+    assertThat(rollout.step(added, renderer.renderSameNode(added, nodes(2)), live, true))
         .as("the new member's pods are created; nothing else is touched")
         .isEmpty();
 
     SharedIpcGroup removed = pair(2);
     removed.getSpec().getMembers().remove(1);
     List<SameNodeRollout.Removal> step =
-        rollout.step(removed, renderer.renderSameNode(removed, nodes(2)), live);
+        rollout.step(removed, renderer.renderSameNode(removed, nodes(2)), live, true);
     assertThat(names(step)).containsExactlyInAnyOrder("g-0-r", "g-1-r");
     assertThat(step).allSatisfy(r -> assertThat(r.reason()).isEqualTo("MemberRemoved"));
   }
@@ -161,7 +166,7 @@ class SameNodeRolloutTest {
     List<Pod> live = running(pair(3), true);
     SharedIpcGroup scaled = pair(2);
     List<SameNodeRollout.Removal> step =
-        rollout.step(scaled, renderer.renderSameNode(scaled, nodes(2)), live);
+        rollout.step(scaled, renderer.renderSameNode(scaled, nodes(2)), live, true);
     assertThat(names(step)).containsExactlyInAnyOrder("g-2-w", "g-2-r");
     assertThat(step).allSatisfy(r -> assertThat(r.reason()).isEqualTo("ScaledDown"));
   }
@@ -187,7 +192,7 @@ class SameNodeRolloutTest {
                     .build()
                 : p);
 
-    List<SameNodeRollout.Removal> step = rollout.step(after, desired, live);
+    List<SameNodeRollout.Removal> step = rollout.step(after, desired, live, true);
 
     assertThat(names(step))
         .as("instance 1 whole, its Ready member too; instance 0 works and waits")
@@ -199,6 +204,7 @@ class SameNodeRolloutTest {
               assertThat(r.evict())
                   .as("a plain delete: a budget must not hold half an instance")
                   .isFalse();
+              assertThat(r.working()).as("instance 1 did not work").isFalse();
               assertThat(r.message()).contains("instance 1 whole", "medium is CSI", "use HostPath");
             });
   }
@@ -209,9 +215,47 @@ class SameNodeRolloutTest {
     after.getSpec().getSharedMemory().setMedium(SharedMemoryMedium.CSI);
 
     List<SameNodeRollout.Removal> step =
-        rollout.step(after, renderer.renderSameNode(after, nodes(2)), running(pair(2), true));
+        rollout.step(after, renderer.renderSameNode(after, nodes(2)), running(pair(2), true), true);
 
     assertThat(names(step)).containsExactlyInAnyOrder("g-0-w", "g-0-r");
+    assertThat(step)
+        .as("a working instance replaced whole is a rollout step")
+        .allMatch(SameNodeRollout.Removal::working);
+  }
+
+  @Test
+  void whileTheLastStepIsUnseenOnlyWhatTheSpecRemovedGoes() {
+    SharedIpcGroup after = pair(2);
+    after
+        .getSpec()
+        .getMembers()
+        .get(0)
+        .getTemplate()
+        .getSpec()
+        .getContainers()
+        .get(0)
+        .setImage("busybox:1.37");
+    DesiredState desired = renderer.renderSameNode(after, nodes(2));
+    // three instances of the old spec, instance 1's writer not Ready
+    List<Pod> live = new ArrayList<>(running(pair(3), true));
+    live.replaceAll(
+        p ->
+            p.getMetadata().getName().equals("g-1-w")
+                ? new PodBuilder(p)
+                    .editStatus()
+                    .editFirstCondition()
+                    .withStatus("False")
+                    .endCondition()
+                    .endStatus()
+                    .build()
+                : p);
+
+    assertThat(names(rollout.step(after, desired, live, true)))
+        .as("the view shows the last step")
+        .containsExactlyInAnyOrder("g-2-w", "g-2-r", "g-1-w");
+    assertThat(names(rollout.step(after, desired, live, false)))
+        .as("the view may not show the last step: no replacement, even of a pod not Ready")
+        .containsExactlyInAnyOrder("g-2-w", "g-2-r");
   }
 
   @Test
@@ -225,7 +269,7 @@ class SameNodeRolloutTest {
             p.getMetadata()
                 .getName()
                 .startsWith("g-0-")); // instance 0 replaced, its new pods not there yet
-    assertThat(rollout.step(after, desired, live))
+    assertThat(rollout.step(after, desired, live, true))
         .as("instance 0 is down: instance 1 stays")
         .isEmpty();
 
@@ -233,7 +277,7 @@ class SameNodeRolloutTest {
         running(after, true).stream()
             .filter(p -> p.getMetadata().getName().startsWith("g-0-"))
             .toList());
-    assertThat(names(rollout.step(after, desired, live)))
+    assertThat(names(rollout.step(after, desired, live, true)))
         .containsExactlyInAnyOrder("g-1-w", "g-1-r");
   }
 
@@ -263,7 +307,7 @@ class SameNodeRolloutTest {
 
     DesiredState desired = driverNow.renderSameNode(group, nodes(2), SharedMemoryMedia.inUse(live));
 
-    assertThat(rollout.step(group, desired, live)).isEmpty();
+    assertThat(rollout.step(group, desired, live, true)).isEmpty();
     assertThat(desired.memory().message())
         .contains("kept: the group's pods use it", "set spec.sharedMemory.medium: CSI");
   }
