@@ -1,6 +1,7 @@
 package dev.sharedipc.operator.samenode;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.sharedipc.api.testing.RealApiServer;
 import dev.sharedipc.api.v1alpha1.Placement;
@@ -21,7 +22,9 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -316,14 +319,14 @@ class SameNodeSyncIT {
   }
 
   private void awaitGone(String name) {
-    org.awaitility.Awaitility.await()
-        .atMost(java.time.Duration.ofSeconds(30))
+    await()
+        .atMost(Duration.ofSeconds(30))
         .until(() -> client.pods().inNamespace(ns).withName(name).get() == null);
   }
 
   private static List<Pod> reversed(List<Pod> pods) {
     List<Pod> out = new ArrayList<>(pods);
-    java.util.Collections.reverse(out);
+    Collections.reverse(out);
     return out;
   }
 }
