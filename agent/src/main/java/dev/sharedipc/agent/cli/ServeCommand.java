@@ -3,6 +3,7 @@ package dev.sharedipc.agent.cli;
 import dev.sharedipc.agent.attribution.NodePods;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.kernel.LinuxKernel;
+import dev.sharedipc.agent.kube.KubeApi;
 import dev.sharedipc.agent.prepare.SharedDirPreparer;
 import dev.sharedipc.agent.reap.Reaper;
 import dev.sharedipc.agent.report.ClusterView;
@@ -15,11 +16,7 @@ import dev.sharedipc.agent.report.SegmentsAccess;
 import dev.sharedipc.agent.verdict.Policy;
 import dev.sharedipc.agent.verdict.PolicyResolver;
 import dev.sharedipc.api.Durations;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -108,23 +105,20 @@ final class ServeCommand implements Callable<Integer> {
     LinuxKernel kernel = new LinuxKernel();
     Metrics metrics = new Metrics();
     Duration every = Durations.parse(interval);
-    KubernetesClient client = null;
+    KubeApi client = null;
     ClusterView cluster = null;
     NodeReporter reporter = null;
     if (!offline) {
-      Config config =
-          kubeconfig == null
-              ? Config.autoConfigure(null)
-              : Config.fromKubeconfig(Files.readString(kubeconfig));
-      // fabric8's defaults: 10 s connect and request timeouts, requests retried with backoff; the
-      // informers retry forever (ClusterView) and the writes run off the scan thread (NodeReporter)
-      client = new KubernetesClientBuilder().withConfig(config).build();
+      // 10 s connect and request timeouts; the informers retry forever (ClusterView) and the writes
+      // run off the scan thread (NodeReporter)
+      client = KubeApi.connect(kubeconfig);
       cluster = new ClusterView(client, nodeName);
       reporter = new NodeReporter(client, nodeName, dryRun, min(WRITE_WAIT, every.dividedBy(2)));
       metrics.informersSynced(cluster::synced);
       // SameNode shared directories are made as soon as a member is bound here, before the kubelet
       // mounts them.
       cluster.onPod(new SharedDirPreparer(node.sharedRoot)::prepare);
+      cluster.start();
     }
     PodDirectory pods = cluster == null ? PodDirectory.OFFLINE : cluster;
     PolicyResolver policies = cluster == null ? PolicyResolver.fixed(Policy.UNKNOWN) : cluster;

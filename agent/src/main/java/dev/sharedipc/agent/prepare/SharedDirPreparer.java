@@ -1,16 +1,13 @@
 package dev.sharedipc.agent.prepare;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.sharedipc.agent.scan.SharedDirName;
 import dev.sharedipc.api.Labels;
-import io.fabric8.kubernetes.api.model.OwnerReference;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.Volume;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -70,7 +67,7 @@ public final class SharedDirPreparer {
    * Ensures the pod's instance directory exists with owner root, the wanted group and mode 2770.
    * Empty when the pod does not share a node directory (not ours, another placement, finished).
    */
-  public Optional<Prepared> prepare(Pod pod) {
+  public Optional<Prepared> prepare(JsonNode pod) {
     Optional<Wanted> wanted = wanted(pod);
     if (wanted.isEmpty() || root == null) {
       return Optional.empty();
@@ -80,9 +77,9 @@ public final class SharedDirPreparer {
         "shared-dir-prepare dir=\""
             + p.path()
             + "\" pod="
-            + pod.getMetadata().getNamespace()
+            + pod.path("metadata").path("namespace").asText()
             + "/"
-            + pod.getMetadata().getName()
+            + pod.path("metadata").path("name").asText()
             + " gid="
             + wanted.get().gid()
             + " outcome="
@@ -98,62 +95,64 @@ public final class SharedDirPreparer {
     return Optional.of(p);
   }
 
-  /** The directory and group a pod of this node asks for, as a pure function of the pod. */
-  public static Optional<Wanted> wanted(Pod pod) {
-    if (pod.getMetadata() == null
-        || pod.getSpec() == null
-        || pod.getMetadata().getDeletionTimestamp() != null) {
+  /**
+   * The directory and group a pod of this node asks for, as a pure function of the pod (as the API
+   * server sends it).
+   */
+  public static Optional<Wanted> wanted(JsonNode pod) {
+    JsonNode meta = pod.path("metadata");
+    if (!meta.isObject() || !pod.path("spec").isObject() || meta.hasNonNull("deletionTimestamp")) {
       return Optional.empty();
     }
-    String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+    String phase = pod.path("status").path("phase").asText("");
     if ("Succeeded".equals(phase) || "Failed".equals(phase)) {
       return Optional.empty();
     }
-    Map<String, String> labels =
-        pod.getMetadata().getLabels() == null ? Map.of() : pod.getMetadata().getLabels();
-    String group = labels.get(Labels.GROUP);
-    if (!Labels.MANAGED_BY_VALUE.equals(labels.get(Labels.MANAGED_BY)) || group == null) {
+    JsonNode labels = meta.path("labels");
+    String group = text(labels, Labels.GROUP);
+    if (!Labels.MANAGED_BY_VALUE.equals(text(labels, Labels.MANAGED_BY)) || group == null) {
       return Optional.empty();
     }
-    OwnerReference owner =
-        (pod.getMetadata().getOwnerReferences() == null
-                ? List.<OwnerReference>of()
-                : pod.getMetadata().getOwnerReferences())
-            .stream()
-                .filter(
-                    r ->
-                        Boolean.TRUE.equals(r.getController())
-                            && "SharedIpcGroup".equals(r.getKind())
-                            && group.equals(r.getName())
-                            && r.getApiVersion() != null
-                            && r.getApiVersion().startsWith(Labels.DOMAIN + "/"))
-                .findFirst()
-                .orElse(null);
-    if (owner == null || owner.getUid() == null) {
+    String ownerUid = null;
+    for (JsonNode r : meta.path("ownerReferences")) {
+      String apiVersion = text(r, "apiVersion");
+      if (r.path("controller").asBoolean(false)
+          && "SharedIpcGroup".equals(text(r, "kind"))
+          && group.equals(text(r, "name"))
+          && apiVersion != null
+          && apiVersion.startsWith(Labels.DOMAIN + "/")) {
+        ownerUid = text(r, "uid");
+        break;
+      }
+    }
+    if (ownerUid == null) {
       return Optional.empty();
     }
     String candidate =
-        pod.getMetadata().getNamespace()
+        text(meta, "namespace")
             + "_"
             + group
             + "_"
-            + owner.getUid()
+            + ownerUid
             + "_"
-            + labels.get(Labels.INSTANCE);
+            + text(labels, Labels.INSTANCE);
     Optional<SharedDirName> name = SharedDirName.parse(candidate).filter(n -> n.groupUid() != null);
     if (name.isEmpty() || !mountsDirectory(pod, name.get().directoryName())) {
       return Optional.empty();
     }
-    return Optional.of(new Wanted(name.get(), gid(pod)));
+    return Optional.of(new Wanted(name.get(), gid(meta)));
   }
 
-  private static boolean mountsDirectory(Pod pod, String directoryName) {
-    for (Volume v :
-        pod.getSpec().getVolumes() == null ? List.<Volume>of() : pod.getSpec().getVolumes()) {
-      if (v.getHostPath() != null
-          && v.getHostPath().getPath() != null
-          && Path.of(v.getHostPath().getPath()).getFileName() != null
-          && directoryName.equals(Path.of(v.getHostPath().getPath()).getFileName().toString())) {
+  private static String text(JsonNode node, String field) {
+    JsonNode v = node.get(field);
+    return v == null || v.isNull() ? null : v.asText();
+  }
+
+  private static boolean mountsDirectory(JsonNode pod, String directoryName) {
+    for (JsonNode v : pod.path("spec").path("volumes")) {
+      String path = text(v.path("hostPath"), "path");
+      Path file = path == null ? null : Path.of(path).getFileName();
+      if (file != null && directoryName.equals(file.toString())) {
         return true;
       }
     }
@@ -164,11 +163,8 @@ public final class SharedDirPreparer {
    * The annotation's group id; absent or unreadable is group 0 (root), which the operator
    * documents.
    */
-  private static int gid(Pod pod) {
-    String value =
-        pod.getMetadata().getAnnotations() == null
-            ? null
-            : pod.getMetadata().getAnnotations().get(Labels.SHARED_DIRECTORY_GID_ANNOTATION);
+  private static int gid(JsonNode meta) {
+    String value = text(meta.path("annotations"), Labels.SHARED_DIRECTORY_GID_ANNOTATION);
     try {
       long gid = value == null ? 0 : Long.parseLong(value);
       return gid >= 0 && gid <= Integer.MAX_VALUE ? (int) gid : 0;

@@ -1,27 +1,25 @@
 package dev.sharedipc.agent.report;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.sharedipc.agent.attribution.Attribution;
 import dev.sharedipc.agent.attribution.NodePod;
 import dev.sharedipc.agent.attribution.NodePods;
 import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.attribution.PodInfo;
+import dev.sharedipc.agent.kube.Informer;
+import dev.sharedipc.agent.kube.KubeApi;
 import dev.sharedipc.agent.verdict.Policy;
 import dev.sharedipc.agent.verdict.PolicyResolver;
 import dev.sharedipc.api.Durations;
 import dev.sharedipc.api.Labels;
 import dev.sharedipc.api.v1alpha1.EffectiveOrphanPolicy;
 import dev.sharedipc.api.v1alpha1.OrphanPolicy;
-import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,16 +29,18 @@ import org.slf4j.LoggerFactory;
  * status.effectiveOrphanPolicy} (the group's spec is never read: only the operator knows whether a
  * SharedIpcPolicy caps it).
  *
- * <p>The informers retry forever, with fabric8's backoff (1 s doubling to 32 s): an API server that
- * is away when the agent starts, refuses it, or drops a watch is listed again until it answers.
- * Their caches keep their last contents while the server is away, so the agent keeps scanning and
- * reaping by the last known policies. An informer that has not listed yet makes the agent not ready
- * ({@link #notReady()}); one that has stopped (it never retries again) makes it unhealthy ({@link
+ * <p>The informers ({@link Informer}) retry forever (1 s doubling to 32 s): an API server that is
+ * away when the agent starts, refuses it, or drops a watch is listed again until it answers. Their
+ * caches keep their last contents while the server is away, so the agent keeps scanning and reaping
+ * by the last known policies. An informer that has not listed yet makes the agent not ready ({@link
+ * #notReady()}); one that has stopped (it never retries again) makes it unhealthy ({@link
  * #unhealthy()}).
+ *
+ * <p>The caches keep what the agent reads and nothing else: of a pod, a {@link NodePod} (about a
+ * tenth of the pod as sent); of a group, the policy the operator published.
  */
 public final class ClusterView implements PodDirectory, PolicyResolver, NodePods, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ClusterView.class);
-  private static final String UID_INDEX = "uid";
 
   /**
    * Groups whose last policy is remembered after they leave the cache; plenty for one node, bounded
@@ -50,9 +50,13 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
 
   private static final Duration DEFAULT_GRACE = Duration.ofMinutes(10);
 
-  private final SharedIndexInformer<Pod> pods;
-  private final SharedIndexInformer<SharedIpcGroup> groups;
-  private final Map<String, SharedIndexInformer<?>> informers;
+  /** This node's pods by UID. */
+  private final Informer<CachedPod> pods;
+
+  /** Every group by namespace/name: the policy its status publishes (null when none). */
+  private final Informer<Optional<EffectiveOrphanPolicy>> groups;
+
+  private final Map<String, Informer<?>> informers;
   private final Map<String, Policy> lastKnown =
       Collections.synchronizedMap(
           new LinkedHashMap<>(64, 0.75f, true) {
@@ -62,118 +66,67 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
             }
           });
 
-  public ClusterView(KubernetesClient client, String nodeName) {
+  /** A cached pod: its UID and what the agent reads of it. */
+  record CachedPod(String uid, NodePod pod) {}
+
+  public ClusterView(KubeApi api, String nodeName) {
     this.pods =
-        client.pods().inAnyNamespace().withField("spec.nodeName", nodeName).runnableInformer(0);
-    this.pods.itemStore(new TrimmingStore<>(ClusterView::trimmed));
-    this.pods.addIndexers(Map.of(UID_INDEX, p -> List.of(p.getMetadata().getUid())));
-    this.groups = client.resources(SharedIpcGroup.class).inAnyNamespace().runnableInformer(0);
-    // every group of the cluster is cached, so each keeps only what the agent reads (its published
-    // policy)
-    this.groups.itemStore(new TrimmingStore<>(ClusterView::trimmed));
+        new Informer<>(
+            api,
+            "pods",
+            "/api/v1/pods",
+            "spec.nodeName=" + nodeName,
+            Informer::uid,
+            p -> new CachedPod(Informer.uid(p), nodePod(p)));
+    this.groups =
+        new Informer<>(
+            api,
+            "groups",
+            "/apis/" + GROUPS,
+            null,
+            Informer::namespacedName,
+            g ->
+                Optional.ofNullable(
+                    effectivePolicy(g.path("status").get("effectiveOrphanPolicy"))));
     this.informers = Map.of("pods", pods, "groups", groups);
-    informers.forEach(
-        (name, informer) -> {
-          informer.exceptionHandler(new RetryForever(name));
-          // fabric8's default handler gives up when the first list fails (and on any watch error):
-          // the start future would then fail and the informer stay stopped for the life of the
-          // agent.
-          informer
-              .start()
-              .whenComplete(
-                  (ok, failed) -> {
-                    if (failed == null) {
-                      log.info("informer synced informer={} node={}", name, nodeName);
-                    }
-                  });
-        });
+    log.debug("informers starting node={}", nodeName);
+  }
+
+  private static final String GROUPS =
+      dev.sharedipc.api.v1alpha1.SharedIpcGroup.GROUP
+          + "/"
+          + dev.sharedipc.api.v1alpha1.SharedIpcGroup.VERSION
+          + "/sharedipcgroups";
+
+  /**
+   * Starts the informers; listeners ({@link #onPod}) added before see every pod of the first list.
+   */
+  public ClusterView start() {
+    informers.values().forEach(Informer::start);
+    return this;
   }
 
   /**
-   * An informer's cache that keeps a trimmed copy of each object: the agent's heap holds what it
-   * reads, not whole objects (a group's pod templates, a pod's managedFields). Event handlers still
-   * receive the objects as the API server sent them.
+   * The policy a group's status publishes, as the agent reads it: an unknown policy reads as none
+   * (then the group's orphans are reported, never removed).
    */
-  static final class TrimmingStore<T extends io.fabric8.kubernetes.api.model.HasMetadata>
-      extends io.fabric8.kubernetes.client.informers.cache.BasicItemStore<T> {
-    private final java.util.function.UnaryOperator<T> trim;
-
-    TrimmingStore(java.util.function.UnaryOperator<T> trim) {
-      super(io.fabric8.kubernetes.client.informers.cache.Cache::metaNamespaceKeyFunc);
-      this.trim = trim;
+  static EffectiveOrphanPolicy effectivePolicy(JsonNode published) {
+    if (published == null || !published.isObject()) {
+      return null;
     }
-
-    @Override
-    public T put(String key, T obj) {
-      return super.put(key, trim.apply(obj));
+    OrphanPolicy policy;
+    try {
+      policy = OrphanPolicy.valueOf(published.path("policy").asText());
+    } catch (IllegalArgumentException e) {
+      policy = null;
     }
+    return new EffectiveOrphanPolicy(
+        policy, text(published, "gracePeriod"), text(published, "source"));
   }
 
-  /**
-   * A group as the agent reads it: its name and the orphan policy the operator publishes in its
-   * status.
-   */
-  static SharedIpcGroup trimmed(SharedIpcGroup g) {
-    SharedIpcGroup t = new SharedIpcGroup();
-    t.setMetadata(
-        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
-            .withNamespace(g.getMetadata().getNamespace())
-            .withName(g.getMetadata().getName())
-            .withUid(g.getMetadata().getUid())
-            .withResourceVersion(g.getMetadata().getResourceVersion())
-            .build());
-    if (g.getStatus() != null && g.getStatus().getEffectiveOrphanPolicy() != null) {
-      dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus status =
-          new dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus();
-      status.setEffectiveOrphanPolicy(g.getStatus().getEffectiveOrphanPolicy());
-      t.setStatus(status);
-    }
-    return t;
-  }
-
-  /**
-   * A pod without its managedFields, which the agent never reads (the largest part of a small pod).
-   */
-  static Pod trimmed(Pod p) {
-    if (p.getMetadata().getManagedFields() == null
-        || p.getMetadata().getManagedFields().isEmpty()) {
-      return p;
-    }
-    return new io.fabric8.kubernetes.api.model.PodBuilder(p)
-        .editMetadata()
-        .withManagedFields((List<io.fabric8.kubernetes.api.model.ManagedFieldsEntry>) null)
-        .endMetadata()
-        .build();
-  }
-
-  /**
-   * Retries whatever failed (fabric8 schedules the retry with its backoff). One warning line per
-   * informer at most every five minutes; fabric8 itself logs each retry.
-   */
-  static final class RetryForever
-      implements io.fabric8.kubernetes.client.informers.ExceptionHandler {
-    private static final long QUIET_NANOS = Duration.ofMinutes(5).toNanos();
-    private final String name;
-    private final AtomicLong lastWarned = new AtomicLong(System.nanoTime() - QUIET_NANOS);
-
-    RetryForever(String name) {
-      this.name = name;
-    }
-
-    @Override
-    public boolean retryAfterException(boolean isStarted, Throwable t) {
-      long now = System.nanoTime();
-      long last = lastWarned.get();
-      if (now - last >= QUIET_NANOS && lastWarned.compareAndSet(last, now)) {
-        log.warn(
-            "informer failing informer={} listedOnce={} reason=\"{}\"; retrying with backoff (1s doubling to 32s) until the "
-                + "API server answers",
-            name,
-            isStarted,
-            t.toString().replace('"', '\''));
-      }
-      return true;
-    }
+  private static String text(JsonNode node, String field) {
+    JsonNode v = node.get(field);
+    return v == null || v.isNull() ? null : v.asText();
   }
 
   /** Whether each informer ("pods", "groups") has listed at least once. */
@@ -207,7 +160,7 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
   public Optional<String> unhealthy() {
     List<String> stopped =
         informers.entrySet().stream()
-            .filter(e -> e.getValue().stopped().toCompletableFuture().isDone())
+            .filter(e -> e.getValue().stopped())
             .map(Map.Entry::getKey)
             .sorted()
             .toList();
@@ -221,13 +174,12 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
 
   @Override
   public Optional<PodInfo> byUid(String uid) {
-    List<Pod> found = pods.getIndexer().byIndex(UID_INDEX, uid);
-    if (found.isEmpty()) {
+    CachedPod cached = pods.get(uid);
+    if (cached == null) {
       return Optional.empty();
     }
-    Pod p = found.get(0);
-    Map<String, String> labels =
-        p.getMetadata().getLabels() == null ? Map.of() : p.getMetadata().getLabels();
+    NodePod p = cached.pod();
+    Map<String, String> labels = p.labels();
     Integer instance = null;
     try {
       instance =
@@ -236,12 +188,7 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
       // a label we did not write; attribution to the group still holds
     }
     return Optional.of(
-        new PodInfo(
-            uid,
-            p.getMetadata().getNamespace(),
-            p.getMetadata().getName(),
-            labels.get(Labels.GROUP),
-            instance));
+        new PodInfo(uid, p.namespace(), p.name(), labels.get(Labels.GROUP), instance));
   }
 
   @Override
@@ -265,12 +212,11 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
    * been deleted), else empty.
    */
   private Optional<Policy> groupPolicy(String key) {
-    SharedIpcGroup g = groups.getStore().getByKey(key);
+    Optional<EffectiveOrphanPolicy> g = groups.get(key);
     if (g == null) {
       return Optional.ofNullable(lastKnown.get(key));
     }
-    Policy p =
-        published(key, g.getStatus() == null ? null : g.getStatus().getEffectiveOrphanPolicy());
+    Policy p = published(key, g.orElse(null));
     lastKnown.put(key, p);
     return Optional.of(p);
   }
@@ -316,62 +262,63 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
     if (!pods.hasSynced() || !pods.isWatching()) {
       return Optional.empty();
     }
-    return Optional.of(pods.getStore().list().stream().map(ClusterView::nodePod).toList());
+    return Optional.of(pods.list().stream().map(CachedPod::pod).toList());
   }
 
   @Override
   public Optional<NodePod> nodePod(String uid) {
-    List<Pod> found = pods.getIndexer().byIndex(UID_INDEX, uid);
-    return found.isEmpty() ? Optional.empty() : Optional.of(nodePod(found.get(0)));
+    return Optional.ofNullable(pods.get(uid)).map(CachedPod::pod);
   }
 
-  private static NodePod nodePod(Pod p) {
+  /** What the agent reads of a pod, from the pod as the API server sends it. */
+  static NodePod nodePod(JsonNode p) {
+    JsonNode meta = p.path("metadata");
     return new NodePod(
-        p.getMetadata().getNamespace(),
-        p.getMetadata().getName(),
-        p.getMetadata().getLabels(),
-        p.getStatus() == null ? null : p.getStatus().getPhase(),
-        controllerUid(p),
+        text(meta, "namespace"),
+        text(meta, "name"),
+        strings(meta.get("labels")),
+        text(p.path("status"), "phase"),
+        controllerUid(meta),
         hostPathNames(p),
         containers(p));
+  }
+
+  /** A JSON object of strings (labels, annotations) as a map; empty when absent. */
+  static Map<String, String> strings(JsonNode object) {
+    if (object == null || !object.isObject()) {
+      return Map.of();
+    }
+    Map<String, String> map = new java.util.HashMap<>();
+    object.fields().forEachRemaining(e -> map.put(e.getKey(), e.getValue().asText()));
+    return map;
   }
 
   /**
    * Every container status of the pod (init containers too): waiting reason, restarts, last
    * termination.
    */
-  static List<NodePod.Container> containers(Pod p) {
-    if (p.getStatus() == null) {
-      return List.of();
+  static List<NodePod.Container> containers(JsonNode p) {
+    List<NodePod.Container> all = new java.util.ArrayList<>();
+    for (String field : List.of("initContainerStatuses", "containerStatuses")) {
+      for (JsonNode c : p.path("status").path(field)) {
+        all.add(
+            new NodePod.Container(
+                text(c, "name"),
+                text(c.path("state").path("waiting"), "reason"),
+                c.path("restartCount").asInt(0),
+                lastTerminated(c)));
+      }
     }
-    List<io.fabric8.kubernetes.api.model.ContainerStatus> all = new java.util.ArrayList<>();
-    if (p.getStatus().getInitContainerStatuses() != null) {
-      all.addAll(p.getStatus().getInitContainerStatuses());
-    }
-    if (p.getStatus().getContainerStatuses() != null) {
-      all.addAll(p.getStatus().getContainerStatuses());
-    }
-    return all.stream()
-        .map(
-            c ->
-                new NodePod.Container(
-                    c.getName(),
-                    c.getState() != null && c.getState().getWaiting() != null
-                        ? c.getState().getWaiting().getReason()
-                        : null,
-                    c.getRestartCount() == null ? 0 : c.getRestartCount(),
-                    lastTerminated(c)))
-        .toList();
+    return all;
   }
 
-  private static java.time.Instant lastTerminated(
-      io.fabric8.kubernetes.api.model.ContainerStatus c) {
-    var t = c.getLastState() == null ? null : c.getLastState().getTerminated();
-    if (t == null || t.getFinishedAt() == null) {
+  private static java.time.Instant lastTerminated(JsonNode c) {
+    String finished = text(c.path("lastState").path("terminated"), "finishedAt");
+    if (finished == null) {
       return null;
     }
     try {
-      return java.time.Instant.parse(t.getFinishedAt());
+      return java.time.Instant.parse(finished);
     } catch (java.time.format.DateTimeParseException e) {
       return null;
     }
@@ -380,59 +327,40 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
   /**
    * The last path element of each hostPath volume: the SameNode shared directory a member mounts.
    */
-  private static java.util.Set<String> hostPathNames(Pod p) {
-    return p.getSpec() == null || p.getSpec().getVolumes() == null
-        ? java.util.Set.of()
-        : p.getSpec().getVolumes().stream()
-            .filter(v -> v.getHostPath() != null && v.getHostPath().getPath() != null)
-            .map(v -> java.nio.file.Path.of(v.getHostPath().getPath()).getFileName())
-            .filter(java.util.Objects::nonNull)
-            .map(Object::toString)
-            .collect(java.util.stream.Collectors.toSet());
+  private static java.util.Set<String> hostPathNames(JsonNode p) {
+    java.util.Set<String> names = new java.util.HashSet<>();
+    for (JsonNode v : p.path("spec").path("volumes")) {
+      String path = text(v.path("hostPath"), "path");
+      java.nio.file.Path file = path == null ? null : java.nio.file.Path.of(path).getFileName();
+      if (file != null) {
+        names.add(file.toString());
+      }
+    }
+    return names;
   }
 
   /** The uid of the pod's controller (its SharedIpcGroup for the operator's pods), or null. */
-  private static String controllerUid(Pod p) {
-    return p.getMetadata().getOwnerReferences() == null
-        ? null
-        : p.getMetadata().getOwnerReferences().stream()
-            .filter(r -> Boolean.TRUE.equals(r.getController()))
-            .map(r -> r.getUid())
-            .findFirst()
-            .orElse(null);
+  private static String controllerUid(JsonNode meta) {
+    for (JsonNode r : meta.path("ownerReferences")) {
+      if (r.path("controller").asBoolean(false)) {
+        return text(r, "uid");
+      }
+    }
+    return null;
   }
 
   /**
    * Calls {@code listener} with every pod of this node as it is added or changes (the ones already
    * known at once): the hook that makes SameNode shared directories before the kubelet mounts them
    * ({@code prepare.SharedDirPreparer}). A listener that throws is logged; the informer goes on.
+   * Add it before {@link #start()}.
    */
-  public void onPod(java.util.function.Consumer<Pod> listener) {
-    pods.addEventHandler(
-        new io.fabric8.kubernetes.client.informers.ResourceEventHandler<Pod>() {
+  public void onPod(java.util.function.Consumer<JsonNode> listener) {
+    pods.listen(
+        new Informer.Listener() {
           @Override
-          public void onAdd(Pod pod) {
-            call(pod);
-          }
-
-          @Override
-          public void onUpdate(Pod old, Pod pod) {
-            call(pod);
-          }
-
-          @Override
-          public void onDelete(Pod pod, boolean deletedFinalStateUnknown) {}
-
-          private void call(Pod pod) {
-            try {
-              listener.accept(pod);
-            } catch (RuntimeException e) {
-              log.warn(
-                  "pod listener failed pod={}/{} reason=\"{}\"",
-                  pod.getMetadata().getNamespace(),
-                  pod.getMetadata().getName(),
-                  e.toString());
-            }
+          public void changed(JsonNode pod) {
+            listener.accept(pod);
           }
         });
   }

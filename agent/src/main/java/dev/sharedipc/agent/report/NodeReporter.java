@@ -1,7 +1,12 @@
 package dev.sharedipc.agent.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sharedipc.agent.attribution.PodInfo;
+import dev.sharedipc.agent.kube.ApiException;
+import dev.sharedipc.agent.kube.Informer;
+import dev.sharedipc.agent.kube.KubeApi;
 import dev.sharedipc.agent.reap.Action;
 import dev.sharedipc.agent.reap.Decision;
 import dev.sharedipc.agent.reap.PosixObjectReaper;
@@ -10,32 +15,13 @@ import dev.sharedipc.agent.scan.SharedDirName;
 import dev.sharedipc.agent.survey.PosixObjectFinding;
 import dev.sharedipc.agent.survey.PosixVolumeFinding;
 import dev.sharedipc.api.ReportCadence;
-import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
-import dev.sharedipc.api.v1alpha1.SharedIpcNode;
-import dev.sharedipc.api.v1alpha1.SharedIpcNodeSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
-import io.fabric8.kubernetes.api.model.EventBuilder;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.ObjectReference;
-import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
-import io.fabric8.kubernetes.api.model.OwnerReference;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.net.HttpURLConnection;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -73,17 +59,21 @@ public final class NodeReporter implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeReporter.class);
   static final int MAX_QUEUED_EVENTS = 256;
 
-  /** Nodes, read untyped: the reporter needs only a Node's UID (see {@link #nodeUid()}). */
-  private static final ResourceDefinitionContext NODES =
-      ResourceDefinitionContext.fromResourceType(Node.class);
+  /** The API group and version of the agent's report and of the groups. */
+  static final String API_VERSION =
+      dev.sharedipc.api.v1alpha1.SharedIpcGroup.GROUP
+          + "/"
+          + dev.sharedipc.api.v1alpha1.SharedIpcGroup.VERSION;
 
-  private final KubernetesClient client;
+  private static final String REPORTS = "/apis/" + API_VERSION + "/sharedipcnodes";
+
+  private final KubeApi api;
   private final String nodeName;
   private final boolean dryRun;
   private final Duration wait;
   private final Duration heartbeat;
   private final Clock clock;
-  private final SharedIndexInformer<SharedIpcNode> own;
+  private final Informer<Boolean> own;
   // one slot more than Events may take, so the report always finds room
   private final ThreadPoolExecutor writer =
       new ThreadPoolExecutor(
@@ -124,8 +114,8 @@ public final class NodeReporter implements AutoCloseable {
    * @param wait how long a pass waits for its report to be written before it goes on without
    *     knowing
    */
-  public NodeReporter(KubernetesClient client, String nodeName, boolean dryRun, Duration wait) {
-    this(client, nodeName, dryRun, wait, ReportCadence.HEARTBEAT, Clock.systemUTC());
+  public NodeReporter(KubeApi api, String nodeName, boolean dryRun, Duration wait) {
+    this(api, nodeName, dryRun, wait, ReportCadence.HEARTBEAT, Clock.systemUTC());
   }
 
   /**
@@ -134,34 +124,36 @@ public final class NodeReporter implements AutoCloseable {
    * @param clock what the heartbeat is timed by
    */
   public NodeReporter(
-      KubernetesClient client,
+      KubeApi api,
       String nodeName,
       boolean dryRun,
       Duration wait,
       Duration heartbeat,
       Clock clock) {
-    this.client = client;
+    this.api = api;
     this.nodeName = nodeName;
     this.dryRun = dryRun;
     this.wait = wait;
     this.heartbeat = heartbeat;
     this.clock = clock;
-    this.own = client.resources(SharedIpcNode.class).withName(nodeName).runnableInformer(0);
-    own.exceptionHandler(new ClusterView.RetryForever("report"));
-    own.addEventHandler(
-        new ResourceEventHandler<>() {
+    // the cache keeps nothing of the object: the listener reads what it needs as it comes
+    this.own =
+        new Informer<>(
+            api,
+            "report",
+            REPORTS,
+            "metadata.name=" + nodeName,
+            Informer::namespacedName,
+            o -> true);
+    own.listen(
+        new Informer.Listener() {
           @Override
-          public void onAdd(SharedIpcNode obj) {
-            observed(obj);
+          public void changed(JsonNode object) {
+            observed(object);
           }
 
           @Override
-          public void onUpdate(SharedIpcNode oldObj, SharedIpcNode newObj) {
-            observed(newObj);
-          }
-
-          @Override
-          public void onDelete(SharedIpcNode obj, boolean deletedFinalStateUnknown) {
+          public void deleted(String key) {
             synchronized (lock) {
               if (basis != null) {
                 log.info(
@@ -182,13 +174,22 @@ public final class NodeReporter implements AutoCloseable {
    * create leaves it (no status yet), nor an edit that says what we last handed to the writer; any
    * other status makes the next pass write the report again.
    */
-  private void observed(SharedIpcNode n) {
-    if (n.getStatus() == null || n.getStatus().getLastScanTime() == null) {
+  private void observed(JsonNode n) {
+    JsonNode sent = n.get("status");
+    if (sent == null || !sent.hasNonNull("lastScanTime")) {
       return; // as our create left it: the status follows
     }
-    JsonNode status = tree(n.getStatus());
+    String version = n.path("metadata").path("resourceVersion").asText();
+    JsonNode status;
+    try {
+      // read as the report type and written back, as the reporter's own copy is: equal numbers
+      // then compare equal whatever width the JSON reader gave them
+      status = tree(KubeApi.json().treeToValue(sent, SharedIpcNodeStatus.class));
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      status = sent;
+    }
     synchronized (lock) {
-      if (recentlyWritten.contains(n.getMetadata().getResourceVersion())) {
+      if (recentlyWritten.contains(version)) {
         return;
       }
       Optional<String> changed = ReportChange.material(basis, status);
@@ -199,7 +200,7 @@ public final class NodeReporter implements AutoCloseable {
         log.info(
             "report changed by someone else node={} resourceVersion={} at=\"{}\"; the next pass writes it again",
             nodeName,
-            n.getMetadata().getResourceVersion(),
+            version,
             changed.get());
       }
       basis = null;
@@ -207,7 +208,7 @@ public final class NodeReporter implements AutoCloseable {
   }
 
   private JsonNode tree(SharedIpcNodeStatus status) {
-    return client.getKubernetesSerialization().convertValue(status, JsonNode.class);
+    return KubeApi.json().valueToTree(status);
   }
 
   /**
@@ -322,18 +323,18 @@ public final class NodeReporter implements AutoCloseable {
    */
   private boolean write(SharedIpcNodeStatus status) {
     try {
-      SharedIpcNode written;
+      JsonNode written;
       try {
         written = replaceStatus(status);
-      } catch (KubernetesClientException e) {
-        if (e.getCode() != HttpURLConnection.HTTP_NOT_FOUND) {
+      } catch (ApiException e) {
+        if (e.code() != HttpURLConnection.HTTP_NOT_FOUND) {
           throw e;
         }
         create();
         written = replaceStatus(status);
       }
       synchronized (lock) {
-        recentlyWritten.addLast(written.getMetadata().getResourceVersion());
+        recentlyWritten.addLast(written.path("metadata").path("resourceVersion").asText());
         if (recentlyWritten.size() > 8) {
           recentlyWritten.removeFirst();
         }
@@ -361,47 +362,28 @@ public final class NodeReporter implements AutoCloseable {
     return up;
   }
 
-  private SharedIpcNode replaceStatus(SharedIpcNodeStatus status) {
-    String patch =
-        "[{\"op\":\"add\",\"path\":\"/status\",\"value\":"
-            + client.getKubernetesSerialization().asJson(status)
-            + "}]";
-    return client
-        .resources(SharedIpcNode.class)
-        .resource(named())
-        .subresource("status")
-        .patch(PatchContext.of(PatchType.JSON), patch);
-  }
-
-  /**
-   * The object by name only: fabric8 patches a given item without reading it first (a withName()
-   * patch would GET it).
-   */
-  private SharedIpcNode named() {
-    SharedIpcNode n = new SharedIpcNode();
-    n.setMetadata(new ObjectMetaBuilder().withName(nodeName).build());
-    return n;
+  private JsonNode replaceStatus(SharedIpcNodeStatus status) {
+    ArrayNode patch = KubeApi.json().createArrayNode();
+    patch.addObject().put("op", "add").put("path", "/status").set("value", tree(status));
+    return api.patch(REPORTS + "/" + nodeName + "/status", KubeApi.JSON_PATCH, patch);
   }
 
   private void create() {
-    SharedIpcNode fresh = new SharedIpcNode();
-    ObjectMetaBuilder meta =
-        new ObjectMetaBuilder()
-            .withName(nodeName)
-            .withLabels(Map.of("app.kubernetes.io/managed-by", "sharedipc-agent"));
+    ObjectNode fresh = KubeApi.json().createObjectNode();
+    fresh.put("apiVersion", API_VERSION).put("kind", "SharedIpcNode");
+    ObjectNode meta = fresh.putObject("metadata");
+    meta.put("name", nodeName);
+    meta.putObject("labels").put("app.kubernetes.io/managed-by", "sharedipc-agent");
     String nodeUid = nodeUid();
     if (nodeUid != null) {
-      meta.withOwnerReferences(ownerRef(nodeUid));
+      meta.putArray("ownerReferences").add(ownerRef(nodeUid));
     }
-    fresh.setMetadata(meta.build());
-    SharedIpcNodeSpec spec = new SharedIpcNodeSpec();
-    spec.setDryRun(dryRun);
-    fresh.setSpec(spec);
+    fresh.putObject("spec").put("dryRun", dryRun);
     try {
-      client.resources(SharedIpcNode.class).resource(fresh).create();
+      api.create(REPORTS, fresh);
       verifiedOwnerUid = nodeUid;
-    } catch (KubernetesClientException e) {
-      if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+    } catch (ApiException e) {
+      if (e.code() != HttpURLConnection.HTTP_CONFLICT) {
         throw e;
       }
     }
@@ -412,17 +394,19 @@ public final class NodeReporter implements AutoCloseable {
    * when the report was created, or an older agent created it) or names a Node of another UID (the
    * node was re-created under the same name). A failure here never fails the report.
    */
-  private void ensureOwnedByNode(SharedIpcNode written) {
-    List<OwnerReference> refs =
-        written.getMetadata().getOwnerReferences() == null
-            ? List.of()
-            : written.getMetadata().getOwnerReferences();
-    OwnerReference current =
+  private void ensureOwnedByNode(JsonNode written) {
+    List<JsonNode> refs = new ArrayList<>();
+    written.path("metadata").path("ownerReferences").forEach(refs::add);
+    JsonNode current =
         refs.stream()
-            .filter(r -> "Node".equals(r.getKind()) && "v1".equals(r.getApiVersion()))
+            .filter(
+                r ->
+                    "Node".equals(r.path("kind").asText())
+                        && "v1".equals(r.path("apiVersion").asText()))
             .findFirst()
             .orElse(null);
-    if (current != null && current.getUid() != null && current.getUid().equals(verifiedOwnerUid)) {
+    String currentUid = current == null ? null : current.path("uid").asText(null);
+    if (currentUid != null && currentUid.equals(verifiedOwnerUid)) {
       owned = true;
       return;
     }
@@ -431,25 +415,14 @@ public final class NodeReporter implements AutoCloseable {
       if (nodeUid == null) {
         return;
       }
-      if (current == null || !nodeUid.equals(current.getUid())) {
-        List<OwnerReference> updated =
-            new ArrayList<>(refs.stream().filter(r -> r != current).toList());
+      if (!nodeUid.equals(currentUid)) {
+        ObjectNode patch = KubeApi.json().createObjectNode();
+        ObjectNode meta = patch.putObject("metadata");
+        meta.put("resourceVersion", written.path("metadata").path("resourceVersion").asText());
+        ArrayNode updated = meta.putArray("ownerReferences");
+        refs.stream().filter(r -> r != current).forEach(updated::add);
         updated.add(ownerRef(nodeUid));
-        String patch =
-            client
-                .getKubernetesSerialization()
-                .asJson(
-                    Map.of(
-                        "metadata",
-                        Map.of(
-                            "resourceVersion",
-                            written.getMetadata().getResourceVersion(),
-                            "ownerReferences",
-                            updated)));
-        client
-            .resources(SharedIpcNode.class)
-            .resource(named())
-            .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+        api.patch(REPORTS + "/" + nodeName, KubeApi.MERGE_PATCH, patch);
         log.info(
             "report owned by its node node={} nodeUid={}: the garbage collector removes it with the Node",
             nodeName,
@@ -457,7 +430,7 @@ public final class NodeReporter implements AutoCloseable {
       }
       verifiedOwnerUid = nodeUid;
       owned = true;
-    } catch (KubernetesClientException e) {
+    } catch (ApiException e) {
       log.warn(
           "ownerReference not set node={} reason=\"{}\"; retried with the next report",
           nodeName,
@@ -470,13 +443,11 @@ public final class NodeReporter implements AutoCloseable {
    * owner, retried every pass).
    */
   private String nodeUid() {
-    GenericKubernetesResource node;
+    JsonNode node;
     try {
-      // read as a generic resource: a typed Node makes Jackson build and keep (for the life of the
-      // client) deserializers for the Node's 18 model classes, about 0.65 MiB of heap, for one UID
-      node = client.genericKubernetesResources(NODES).withName(nodeName).get();
-    } catch (KubernetesClientException e) {
-      if (e.getCode() != HttpURLConnection.HTTP_FORBIDDEN) {
+      node = api.get("/api/v1/nodes/" + nodeName);
+    } catch (ApiException e) {
+      if (e.code() != HttpURLConnection.HTTP_FORBIDDEN) {
         throw e;
       }
       logOwnerMissing("the agent may not get Nodes (its ClusterRole needs nodes get)");
@@ -487,7 +458,7 @@ public final class NodeReporter implements AutoCloseable {
       return null;
     }
     ownerMissingLogged = false;
-    return node.getMetadata().getUid();
+    return node.path("metadata").path("uid").asText();
   }
 
   private void logOwnerMissing(String why) {
@@ -501,13 +472,28 @@ public final class NodeReporter implements AutoCloseable {
     }
   }
 
-  private OwnerReference ownerRef(String nodeUid) {
-    return new OwnerReferenceBuilder()
-        .withApiVersion("v1")
-        .withKind("Node")
-        .withName(nodeName)
-        .withUid(nodeUid)
-        .build();
+  private ObjectNode ownerRef(String nodeUid) {
+    return KubeApi.json()
+        .createObjectNode()
+        .put("apiVersion", "v1")
+        .put("kind", "Node")
+        .put("name", nodeName)
+        .put("uid", nodeUid);
+  }
+
+  /** An Event's involvedObject. */
+  private static ObjectNode reference(
+      String apiVersion, String kind, String namespace, String name, String uid) {
+    ObjectNode ref =
+        KubeApi.json().createObjectNode().put("apiVersion", apiVersion).put("kind", kind);
+    if (namespace != null) {
+      ref.put("namespace", namespace);
+    }
+    ref.put("name", name);
+    if (uid != null) {
+      ref.put("uid", uid);
+    }
+    return ref;
   }
 
   /**
@@ -555,13 +541,7 @@ public final class NodeReporter implements AutoCloseable {
             o.instance(),
             nodeName,
             d.reason());
-    ObjectReference group =
-        new ObjectReferenceBuilder()
-            .withApiVersion(SharedIpcGroup.GROUP + "/" + SharedIpcGroup.VERSION)
-            .withKind("SharedIpcGroup")
-            .withNamespace(o.namespace())
-            .withName(o.group())
-            .build();
+    ObjectNode group = reference(API_VERSION, "SharedIpcGroup", o.namespace(), o.group(), null);
     emit(
         o.namespace(),
         group,
@@ -651,20 +631,10 @@ public final class NodeReporter implements AutoCloseable {
 
   private void emit(PodInfo pod, String type, String reason, String message, String subject) {
     String namespace = pod != null && pod.namespace() != null ? pod.namespace() : "default";
-    ObjectReference involved =
+    ObjectNode involved =
         pod != null && pod.name() != null
-            ? new ObjectReferenceBuilder()
-                .withApiVersion("v1")
-                .withKind("Pod")
-                .withNamespace(namespace)
-                .withName(pod.name())
-                .withUid(pod.uid())
-                .build()
-            : new ObjectReferenceBuilder()
-                .withApiVersion(SharedIpcGroup.GROUP + "/" + SharedIpcGroup.VERSION)
-                .withKind("SharedIpcNode")
-                .withName(nodeName)
-                .build();
+            ? reference("v1", "Pod", namespace, pod.name(), pod.uid())
+            : reference(API_VERSION, "SharedIpcNode", null, nodeName, null);
     emit(namespace, involved, type, reason, message, subject);
   }
 
@@ -673,42 +643,34 @@ public final class NodeReporter implements AutoCloseable {
    * next report).
    */
   private void emit(
-      String namespace, ObjectReference involved, String reason, String message, String subject) {
+      String namespace, ObjectNode involved, String reason, String message, String subject) {
     emit(namespace, involved, "Normal", reason, message, subject);
   }
 
   private void emit(
       String namespace,
-      ObjectReference involved,
+      ObjectNode involved,
       String type,
       String reason,
       String message,
       String subject) {
     String now = Instant.now().toString();
-    var event =
-        new EventBuilder()
-            .withNewMetadata()
-            .withGenerateName("sharedipc-agent-")
-            .withNamespace(namespace)
-            .endMetadata()
-            .withInvolvedObject(involved)
-            .withType(type)
-            .withReason(reason)
-            .withMessage(message)
-            .withNewSource()
-            .withComponent("sharedipc-agent")
-            .withHost(nodeName)
-            .endSource()
-            .withReportingComponent("sharedipc.dev/agent")
-            .withReportingInstance(nodeName)
-            .withFirstTimestamp(now)
-            .withLastTimestamp(now)
-            .withCount(1)
-            .build();
+    ObjectNode event =
+        KubeApi.json().createObjectNode().put("apiVersion", "v1").put("kind", "Event");
+    event.putObject("metadata").put("generateName", "sharedipc-agent-").put("namespace", namespace);
+    event.set("involvedObject", involved);
+    event.put("type", type).put("reason", reason).put("message", message);
+    event.putObject("source").put("component", "sharedipc-agent").put("host", nodeName);
+    event
+        .put("reportingComponent", "sharedipc.dev/agent")
+        .put("reportingInstance", nodeName)
+        .put("firstTimestamp", now)
+        .put("lastTimestamp", now)
+        .put("count", 1);
     Runnable write =
         () -> {
           try {
-            client.v1().events().inNamespace(namespace).resource(event).create();
+            api.create("/api/v1/namespaces/" + namespace + "/events", event);
           } catch (RuntimeException e) {
             log.warn(
                 "event not recorded node={} {} reason=\"{}\"",

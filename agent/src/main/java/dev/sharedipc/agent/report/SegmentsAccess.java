@@ -1,15 +1,10 @@
 package dev.sharedipc.agent.report;
 
-import io.fabric8.kubernetes.api.model.authentication.TokenReview;
-import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
-import io.fabric8.kubernetes.api.model.authentication.UserInfo;
-import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReview;
-import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sharedipc.agent.kube.ApiException;
+import dev.sharedipc.agent.kube.KubeApi;
 import java.net.InetAddress;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Who may read {@code /segments} (every segment of the node, with its pod and group): a caller on
@@ -35,7 +30,7 @@ public final class SegmentsAccess {
     }
   }
 
-  private final KubernetesClient client;
+  private final KubeApi client;
   private final String nodeName;
 
   /**
@@ -43,7 +38,7 @@ public final class SegmentsAccess {
    *     loopback is let in)
    * @param nodeName this node, the name the SubjectAccessReview asks about
    */
-  public SegmentsAccess(KubernetesClient client, String nodeName) {
+  public SegmentsAccess(KubeApi client, String nodeName) {
     this.client = client;
     this.nodeName = nodeName;
   }
@@ -70,47 +65,56 @@ public final class SegmentsAccess {
           "the agent runs without an API server and cannot check tokens: call /segments on loopback");
     }
     try {
-      TokenReview review =
-          client
-              .authentication()
-              .v1()
-              .tokenReviews()
-              .create(new TokenReviewBuilder().withNewSpec().withToken(token).endSpec().build());
-      if (review.getStatus() == null
-          || !Boolean.TRUE.equals(review.getStatus().getAuthenticated())) {
-        String error = review.getStatus() == null ? null : review.getStatus().getError();
+      ObjectNode tokenReview =
+          KubeApi.json()
+              .createObjectNode()
+              .put("apiVersion", "authentication.k8s.io/v1")
+              .put("kind", "TokenReview");
+      tokenReview.putObject("spec").put("token", token);
+      JsonNode review =
+          client.create("/apis/authentication.k8s.io/v1/tokenreviews", tokenReview).path("status");
+      if (!review.path("authenticated").asBoolean(false)) {
+        String error = review.hasNonNull("error") ? review.get("error").asText() : null;
         return new Decision(
             401,
             "the API server did not authenticate the bearer token"
                 + (error == null ? "" : ": " + error));
       }
-      UserInfo user = review.getStatus().getUser();
-      SubjectAccessReview access =
+      JsonNode user = review.path("user");
+      String username = user.path("username").asText();
+      ObjectNode accessReview =
+          KubeApi.json()
+              .createObjectNode()
+              .put("apiVersion", "authorization.k8s.io/v1")
+              .put("kind", "SubjectAccessReview");
+      ObjectNode spec = accessReview.putObject("spec");
+      spec.put("user", username);
+      if (user.hasNonNull("uid")) {
+        spec.put("uid", user.get("uid").asText());
+      }
+      spec.set(
+          "groups",
+          user.path("groups").isArray() ? user.get("groups") : KubeApi.json().createArrayNode());
+      if (user.path("extra").isObject()) {
+        spec.set("extra", user.get("extra"));
+      }
+      spec.putObject("resourceAttributes")
+          .put("group", GROUP)
+          .put("resource", RESOURCE)
+          .put("subresource", SUBRESOURCE)
+          .put("verb", VERB)
+          .put("name", nodeName);
+      boolean allowed =
           client
-              .authorization()
-              .v1()
-              .subjectAccessReview()
-              .create(
-                  new SubjectAccessReviewBuilder()
-                      .withNewSpec()
-                      .withUser(user.getUsername())
-                      .withUid(user.getUid())
-                      .withGroups(user.getGroups())
-                      .withExtra(extra(user.getExtra()))
-                      .withNewResourceAttributes()
-                      .withGroup(GROUP)
-                      .withResource(RESOURCE)
-                      .withSubresource(SUBRESOURCE)
-                      .withVerb(VERB)
-                      .withName(nodeName)
-                      .endResourceAttributes()
-                      .endSpec()
-                      .build());
-      if (access.getStatus() == null || !Boolean.TRUE.equals(access.getStatus().getAllowed())) {
+              .create("/apis/authorization.k8s.io/v1/subjectaccessreviews", accessReview)
+              .path("status")
+              .path("allowed")
+              .asBoolean(false);
+      if (!allowed) {
         return new Decision(
             403,
             "user "
-                + user.getUsername()
+                + username
                 + " may not "
                 + rightText()
                 + " (grant it with a ClusterRole rule {apiGroups: ["
@@ -123,8 +127,8 @@ public final class SegmentsAccess {
                 + VERB
                 + "]})");
       }
-      return new Decision(200, "authorized " + user.getUsername());
-    } catch (KubernetesClientException e) {
+      return new Decision(200, "authorized " + username);
+    } catch (ApiException e) {
       return new Decision(
           503,
           "cannot check the caller with the API server (TokenReview/SubjectAccessReview): "
@@ -144,9 +148,5 @@ public final class SegmentsAccess {
     }
     String token = authorization.substring(7).trim();
     return token.isEmpty() ? null : token;
-  }
-
-  private static Map<String, List<String>> extra(Map<String, List<String>> extra) {
-    return extra == null ? Map.of() : extra;
   }
 }

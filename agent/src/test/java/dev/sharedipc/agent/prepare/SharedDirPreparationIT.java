@@ -33,6 +33,12 @@ class SharedDirPreparationIT {
   @TempDir Path tmp;
   Path root;
   RealApiServer api;
+
+  /** The agent's own client of the test's API server, as the agent would connect. */
+  dev.sharedipc.agent.kube.KubeApi kube() {
+    return dev.sharedipc.agent.testing.AgentClients.of(api);
+  }
+
   KubernetesClient client;
   ClusterView link;
   String namespace;
@@ -137,8 +143,9 @@ class SharedDirPreparationIT {
     String uid = group.getMetadata().getUid();
     member(group, 0, "w", nodeName); // there before the agent starts
 
-    link = new ClusterView(client, nodeName);
+    link = new ClusterView(kube(), nodeName);
     link.onPod(new SharedDirPreparer(root)::prepare);
+    link.start();
     member(group, 1, "w", nodeName); // bound while the agent watches
     member(group, 2, "w", "another-node"); // not this node's business
 

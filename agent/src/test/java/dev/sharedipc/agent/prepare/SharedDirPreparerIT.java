@@ -1,6 +1,7 @@
 package dev.sharedipc.agent.prepare;
 
 import static dev.sharedipc.agent.prepare.SharedDirPreparerFixtures.DIR;
+import static dev.sharedipc.agent.prepare.SharedDirPreparerFixtures.json;
 import static dev.sharedipc.agent.prepare.SharedDirPreparerFixtures.member;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -58,7 +59,7 @@ class SharedDirPreparerIT {
   @Test
   void theDirectoryIsMadeForTheMembersGroupAndNonRootMembersWriteThere() throws Exception {
     Pod pod = member(root.toString(), "2000").build();
-    assertThat(preparer.prepare(pod))
+    assertThat(preparer.prepare(json(pod)))
         .get()
         .extracting(SharedDirPreparer.Prepared::outcome)
         .isEqualTo(Outcome.Created);
@@ -80,7 +81,7 @@ class SharedDirPreparerIT {
     assertThat(as(1001, 1001, 2000, "cat " + dir + "/by-member")).isZero();
     assertThat(as(1002, 1002, 1002, "ls " + dir)).isNotZero();
     // The same pod again (an update event) finds it right and changes nothing.
-    assertThat(preparer.prepare(pod))
+    assertThat(preparer.prepare(json(pod)))
         .get()
         .extracting(SharedDirPreparer.Prepared::outcome)
         .isEqualTo(Outcome.Present);
@@ -96,7 +97,7 @@ class SharedDirPreparerIT {
     assertThat(as(1000, 3000, 2000, "touch " + dir + "/x"))
         .as("as the kubelet's DirectoryOrCreate left it")
         .isNotZero();
-    var prepared = preparer.prepare(member(root.toString(), "2000").build()).orElseThrow();
+    var prepared = preparer.prepare(json(member(root.toString(), "2000").build())).orElseThrow();
     assertThat(prepared.outcome()).isEqualTo(Outcome.Repaired);
     assertThat(prepared.reason()).contains("was 0:0 mode 755", "0:2000 mode 2770");
     assertThat(as(1000, 3000, 2000, "touch " + dir + "/x")).isZero();
@@ -110,7 +111,7 @@ class SharedDirPreparerIT {
             tmp.resolve("outside"),
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
     Files.createSymbolicLink(root.resolve(DIR), outside);
-    var prepared = preparer.prepare(member(root.toString(), "2000").build()).orElseThrow();
+    var prepared = preparer.prepare(json(member(root.toString(), "2000").build())).orElseThrow();
     assertThat(prepared.outcome()).isEqualTo(Outcome.Refused);
     Map<String, Object> a = Files.readAttributes(outside, "unix:gid,mode");
     assertThat(a.get("gid")).isEqualTo(0);
@@ -125,7 +126,7 @@ class SharedDirPreparerIT {
             .withOwnerReferences(List.of())
             .endMetadata()
             .build();
-    assertThat(preparer.prepare(foreign)).isEmpty();
+    assertThat(preparer.prepare(json(foreign))).isEmpty();
     try (var entries = Files.list(root)) {
       assertThat(entries).isEmpty();
     }

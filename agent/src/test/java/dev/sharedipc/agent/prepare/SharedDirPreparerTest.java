@@ -1,6 +1,7 @@
 package dev.sharedipc.agent.prepare;
 
 import static dev.sharedipc.agent.prepare.SharedDirPreparerFixtures.UID;
+import static dev.sharedipc.agent.prepare.SharedDirPreparerFixtures.json;
 import static dev.sharedipc.agent.prepare.SharedDirPreparerFixtures.member;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -17,7 +18,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class SharedDirPreparerTest {
   @Test
   void anOperatorMemberPodAsksForItsInstancesDirectoryAndGroup() {
-    assertThat(SharedDirPreparer.wanted(member("2000")))
+    assertThat(SharedDirPreparer.wanted(json(member("2000"))))
         .contains(new SharedDirPreparer.Wanted(new SharedDirName("team", "cache", UID, 1), 2000));
   }
 
@@ -34,7 +35,7 @@ class SharedDirPreparerTest {
   @ParameterizedTest(name = "annotation {0} -> gid {1}")
   @MethodSource("gids")
   void aMissingOrUnreadableGroupIsGroupZero(String annotation, int gid) {
-    assertThat(SharedDirPreparer.wanted(member(annotation)))
+    assertThat(SharedDirPreparer.wanted(json(member(annotation))))
         .get()
         .extracting(SharedDirPreparer.Wanted::gid)
         .isEqualTo(gid);
@@ -131,6 +132,6 @@ class SharedDirPreparerTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("notOurs")
   void podsTheOperatorDidNotMakeForAnInstanceAskForNothing(String name, Pod pod) {
-    assertThat(SharedDirPreparer.wanted(pod)).isEmpty();
+    assertThat(SharedDirPreparer.wanted(json(pod))).isEmpty();
   }
 }

@@ -88,7 +88,7 @@ class ClusterViewTest {
             .endStatus()
             .build();
 
-    var containers = ClusterView.containers(pod);
+    var containers = ClusterView.containers(json(pod));
     var node =
         new dev.sharedipc.agent.attribution.NodePod(
             "n", "p", java.util.Map.of(), "Running", null, null, containers);
@@ -101,63 +101,79 @@ class ClusterViewTest {
         .containsExactly("writer");
     assertThat(node.restartedSince(java.time.Instant.parse("2025-12-30T00:00:00Z")))
         .containsExactly("writer", "reader");
-    assertThat(ClusterView.containers(new io.fabric8.kubernetes.api.model.Pod())).isEmpty();
+    assertThat(ClusterView.containers(json(new io.fabric8.kubernetes.api.model.Pod()))).isEmpty();
   }
 
   @Test
-  void aCachedGroupKeepsOnlyItsNameAndThePolicyTheOperatorPublishes() {
-    dev.sharedipc.api.v1alpha1.SharedIpcGroup g = new dev.sharedipc.api.v1alpha1.SharedIpcGroup();
-    g.setMetadata(
-        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
-            .withNamespace("ns")
-            .withName("feed")
-            .withUid("u1")
-            .withResourceVersion("7")
-            .withLabels(java.util.Map.of("a", "b"))
-            .build());
-    g.setSpec(new dev.sharedipc.api.v1alpha1.SharedIpcGroupSpec());
-    dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus status =
-        new dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus();
-    status.setEffectiveOrphanPolicy(new EffectiveOrphanPolicy(OrphanPolicy.Delete, "1m", "spec"));
-    status.setReadyInstances(2);
-    g.setStatus(status);
+  void aGroupIsReadForThePolicyTheOperatorPublishesAndAnUnknownPolicyIsNone() {
+    var published =
+        dev.sharedipc.agent.kube.KubeApi.json()
+            .createObjectNode()
+            .put("policy", "Delete")
+            .put("gracePeriod", "1m")
+            .put("source", "spec");
+    EffectiveOrphanPolicy read = ClusterView.effectivePolicy(published);
+    assertThat(read.getPolicy()).isEqualTo(OrphanPolicy.Delete);
+    assertThat(read.getGracePeriod()).isEqualTo("1m");
+    assertThat(read.getSource()).isEqualTo("spec");
 
-    dev.sharedipc.api.v1alpha1.SharedIpcGroup t = ClusterView.trimmed(g);
-
-    assertThat(t.getMetadata().getNamespace()).isEqualTo("ns");
-    assertThat(t.getMetadata().getName()).isEqualTo("feed");
-    assertThat(t.getMetadata().getResourceVersion()).isEqualTo("7");
-    assertThat(t.getMetadata().getLabels()).isNullOrEmpty();
-    assertThat(t.getSpec()).isNull();
-    assertThat(t.getStatus().getReadyInstances()).isNull();
-    assertThat(t.getStatus().getEffectiveOrphanPolicy().getPolicy()).isEqualTo(OrphanPolicy.Delete);
+    published.put("policy", "Shred");
+    assertThat(ClusterView.published("ns/g", ClusterView.effectivePolicy(published)).orphanPolicy())
+        .as("a policy this agent does not know is Report, never a removal")
+        .isEqualTo(OrphanPolicy.Report);
+    assertThat(ClusterView.effectivePolicy(null)).isNull();
   }
 
   @Test
-  void aCachedPodLosesItsManagedFieldsOnly() {
+  void aCachedPodKeepsWhatTheAgentReads() {
     io.fabric8.kubernetes.api.model.Pod p =
         new io.fabric8.kubernetes.api.model.PodBuilder()
             .withNewMetadata()
             .withName("p")
+            .withNamespace("ns")
             .withLabels(java.util.Map.of("sharedipc.dev/group", "feed"))
-            .withAnnotations(java.util.Map.of("k", "v"))
+            .addNewOwnerReference()
+            .withUid("other")
+            .withController(false)
+            .endOwnerReference()
+            .addNewOwnerReference()
+            .withUid("group-uid")
+            .withController(true)
+            .endOwnerReference()
             .addNewManagedField()
             .withManager("kubectl")
             .endManagedField()
             .endMetadata()
             .withNewSpec()
             .withNodeName("n")
+            .addNewVolume()
+            .withName("shared")
+            .withNewHostPath()
+            .withPath("/var/lib/sharedipc/shared/ns_feed_group-uid_0")
+            .endHostPath()
+            .endVolume()
+            .addNewVolume()
+            .withName("scratch")
+            .withNewEmptyDir()
+            .endEmptyDir()
+            .endVolume()
             .endSpec()
+            .withNewStatus()
+            .withPhase("Running")
+            .endStatus()
             .build();
 
-    io.fabric8.kubernetes.api.model.Pod t = ClusterView.trimmed(p);
+    var t = ClusterView.nodePod(json(p));
 
-    assertThat(t.getMetadata().getManagedFields()).isNullOrEmpty();
-    assertThat(t.getMetadata().getLabels()).isEqualTo(p.getMetadata().getLabels());
-    assertThat(t.getMetadata().getAnnotations()).isEqualTo(p.getMetadata().getAnnotations());
-    assertThat(t.getSpec()).isEqualTo(p.getSpec());
-    assertThat(p.getMetadata().getManagedFields())
-        .as("the event's object is left whole")
-        .hasSize(1);
+    assertThat(t.namespace()).isEqualTo("ns");
+    assertThat(t.name()).isEqualTo("p");
+    assertThat(t.labels()).isEqualTo(p.getMetadata().getLabels());
+    assertThat(t.phase()).isEqualTo("Running");
+    assertThat(t.groupUid()).as("the controller's uid").isEqualTo("group-uid");
+    assertThat(t.hostPathNames()).containsExactly("ns_feed_group-uid_0");
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode json(Object o) {
+    return dev.sharedipc.agent.kube.KubeApi.json().valueToTree(o);
   }
 }

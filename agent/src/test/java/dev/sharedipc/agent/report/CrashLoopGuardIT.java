@@ -60,6 +60,12 @@ class CrashLoopGuardIT {
   @TempDir Path tmp;
   RealNamespaces real;
   RealApiServer api;
+
+  /** The agent's own client of the test's API server, as the agent would connect. */
+  dev.sharedipc.agent.kube.KubeApi kube() {
+    return dev.sharedipc.agent.testing.AgentClients.of(api);
+  }
+
   String namespace;
   String nodeName;
   KubernetesClient client;
@@ -279,8 +285,8 @@ class CrashLoopGuardIT {
     Files.createSymbolicLink(
         proc.resolve(Long.toString(ns.pid())).resolve("root"), tmp.resolve("pod-root"));
 
-    view = new ClusterView(client, nodeName);
-    reporter = new NodeReporter(client, nodeName, false, Duration.ofSeconds(10));
+    view = new ClusterView(kube(), nodeName).start();
+    reporter = new NodeReporter(kube(), nodeName, false, Duration.ofSeconds(10));
     await()
         .atMost(Duration.ofSeconds(30))
         .pollInterval(Duration.ofMillis(100))

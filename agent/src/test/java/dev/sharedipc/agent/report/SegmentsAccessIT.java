@@ -8,9 +8,7 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.InputStream;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -40,7 +38,13 @@ class SegmentsAccessIT {
   static final String AGENT_USER = "system:serviceaccount:sharedipc-agent:sharedipc-agent";
   static final String BODY = "{\"segments\":[]}\n";
   RealApiServer api;
-  KubernetesClient agent;
+
+  /** The agent's own client of the test's API server, as the agent would connect. */
+  dev.sharedipc.agent.kube.KubeApi kube() {
+    return dev.sharedipc.agent.testing.AgentClients.of(api);
+  }
+
+  dev.sharedipc.agent.kube.KubeApi agent;
   HttpEndpoint endpoint;
   String namespace;
   String nodeName;
@@ -98,11 +102,13 @@ class SegmentsAccessIT {
                 .build())
         .create();
 
-    Config config = Config.fromKubeconfig(api.kubeConfigYaml());
-    config.setImpersonateUsername(AGENT_USER);
-    config.setImpersonateGroups(
-        "system:serviceaccounts", "system:serviceaccounts:sharedipc-agent", "system:authenticated");
-    agent = new KubernetesClientBuilder().withConfig(config).build();
+    agent =
+        dev.sharedipc.agent.testing.AgentClients.as(
+            api,
+            AGENT_USER,
+            "system:serviceaccounts",
+            "system:serviceaccounts:sharedipc-agent",
+            "system:authenticated");
     endpoint =
         new HttpEndpoint(
             new InetSocketAddress(0),

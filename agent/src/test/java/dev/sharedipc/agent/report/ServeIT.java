@@ -55,6 +55,12 @@ class ServeIT {
   @TempDir Path proc;
   RealNamespaces real;
   RealApiServer api;
+
+  /** The agent's own client of the test's API server, as the agent would connect. */
+  dev.sharedipc.agent.kube.KubeApi kube() {
+    return dev.sharedipc.agent.testing.AgentClients.of(api);
+  }
+
   String namespace;
   String nodeName;
   KubernetesClient client;
@@ -214,8 +220,8 @@ class ServeIT {
         .as("ipcmk: %s", new String(ipcmk.getInputStream().readAllBytes()))
         .isTrue();
 
-    view = new ClusterView(client, nodeName);
-    reporter = new NodeReporter(client, nodeName, false, Duration.ofSeconds(10));
+    view = new ClusterView(kube(), nodeName).start();
+    reporter = new NodeReporter(kube(), nodeName, false, Duration.ofSeconds(10));
     awaitPolicyKnown(inGroup, OrphanPolicy.Delete);
     Metrics metrics = new Metrics();
 
@@ -345,8 +351,8 @@ class ServeIT {
               ns,
               real.orphan(ns, key++, 4096)));
     }
-    view = new ClusterView(client, nodeName);
-    reporter = new NodeReporter(client, nodeName, false, Duration.ofSeconds(10));
+    view = new ClusterView(kube(), nodeName).start();
+    reporter = new NodeReporter(kube(), nodeName, false, Duration.ofSeconds(10));
     awaitPolicyKnown(cases.get(1).pod(), OrphanPolicy.Delete);
     for (Case c : cases) {
       await()
@@ -385,7 +391,7 @@ class ServeIT {
 
   @Test
   void theReportIsOwnedByItsNodeOnceTheNodeExistsAndGoesWithIt() throws Exception {
-    reporter = new NodeReporter(client, nodeName, false, Duration.ofSeconds(10));
+    reporter = new NodeReporter(kube(), nodeName, false, Duration.ofSeconds(10));
     assertThat(reporter.report(statusWith(Map.of()))).isTrue();
     assertThat(
             client
@@ -449,13 +455,14 @@ class ServeIT {
             dev.sharedipc.api.RepoPaths.root().resolve("deploy/agent-rbac.yaml"))) {
       admin.load(in).forceConflicts().serverSideApply();
     }
-    Config config = Config.fromKubeconfig(api.kubeConfigYaml());
-    config.setImpersonateUsername("system:serviceaccount:sharedipc-agent:sharedipc-agent");
-    config.setImpersonateGroups(
-        "system:serviceaccounts", "system:serviceaccounts:sharedipc-agent", "system:authenticated");
-    try (KubernetesClient agent =
-        new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config).build()) {
-      view = new ClusterView(agent, nodeName);
+    try (var agent =
+        dev.sharedipc.agent.testing.AgentClients.as(
+            api,
+            "system:serviceaccount:sharedipc-agent:sharedipc-agent",
+            "system:serviceaccounts",
+            "system:serviceaccounts:sharedipc-agent",
+            "system:authenticated")) {
+      view = new ClusterView(agent, nodeName).start();
       reporter = new NodeReporter(agent, nodeName, false, Duration.ofSeconds(10));
       await().atMost(Duration.ofSeconds(30)).until(() -> view.notReady().isEmpty());
 
@@ -478,10 +485,13 @@ class ServeIT {
       assertThat(report.getStatus().getOrphansRemovedByGroup()).containsEntry(namespace + "/g", 1L);
       assertThat(
               org.assertj.core.api.Assertions.catchThrowableOfType(
-                      io.fabric8.kubernetes.client.KubernetesClientException.class,
-                      () -> agent.resources(SharedIpcNode.class).withName(nodeName).delete())
-                  .getCode())
-          .as("the role is enforced: no deletes")
+                      dev.sharedipc.agent.kube.ApiException.class,
+                      () ->
+                          agent.create(
+                              "/api/v1/namespaces/" + namespace + "/configmaps",
+                              "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\"}}"))
+                  .code())
+          .as("the role is enforced: nothing beyond it")
           .isEqualTo(403);
       admin.resource(node).delete();
     }
@@ -496,7 +506,7 @@ class ServeIT {
 
   @Test
   void removalCountsStayBoundedOnTheServerAndGroupsThatLeaveAreGone() {
-    reporter = new NodeReporter(client, nodeName, false, Duration.ofSeconds(10));
+    reporter = new NodeReporter(kube(), nodeName, false, Duration.ofSeconds(10));
     RemovalCounts counts = new RemovalCounts();
     for (int i = 0; i < RemovalCounts.MAX_GROUPS; i++) {
       counts.add(namespace + "/group-" + i);
@@ -722,13 +732,17 @@ class ServeIT {
 
   @Test
   void anInformerThatStoppedMakesTheAgentUnhealthy() {
-    view = new ClusterView(client, nodeName);
+    view = new ClusterView(kube(), nodeName).start();
     await().atMost(Duration.ofSeconds(30)).until(() -> view.notReady().isEmpty());
     assertThat(view.unhealthy()).isEmpty();
 
     view.close();
 
-    assertThat(view.unhealthy())
-        .hasValueSatisfying(why -> assertThat(why).contains("groups, pods stopped"));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(view.unhealthy())
+                    .hasValueSatisfying(why -> assertThat(why).contains("groups, pods stopped")));
   }
 }

@@ -1,0 +1,255 @@
+package dev.sharedipc.agent.kube;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.function.Supplier;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * The agent's own client of the Kubernetes API: JSON over the JDK's HTTP client, read as trees. The
+ * agent makes a handful of calls (list and watch its node's pods, the groups and its own report;
+ * write its report and Events; review callers of {@code /segments}), and a general client costs a
+ * node more than all of them: fabric8 with its models and their Jackson deserializers held about 40
+ * MiB of the agent's 130 (docs/agent.md, "Footprint"). The CSI driver ({@code csi}), a process of
+ * its own, keeps fabric8.
+ *
+ * <p>Connects as kubectl does: in a pod with its service account (token re-read every minute, as
+ * bound tokens rotate), else from a kubeconfig ({@link Kubeconfig}). Requests time out after 10 s;
+ * nothing is retried here (the informers retry, the reporter writes again with the next pass).
+ */
+public final class KubeApi implements AutoCloseable {
+  static final Duration TIMEOUT = Duration.ofSeconds(10);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final URI server;
+  private final HttpClient http;
+  private final Supplier<String> token;
+  private final String impersonate;
+  private final java.util.List<String> impersonateGroups;
+
+  KubeApi(URI server, SSLContext tls, Supplier<String> token) {
+    this(server, tls, token, null, java.util.List.of());
+  }
+
+  /**
+   * @param impersonate the user to act as (a kubeconfig's {@code as}), or null
+   * @param impersonateGroups the groups to act as ({@code as-groups})
+   */
+  KubeApi(
+      URI server,
+      SSLContext tls,
+      Supplier<String> token,
+      String impersonate,
+      java.util.List<String> impersonateGroups) {
+    this.server = server;
+    this.token = token;
+    this.impersonate = impersonate;
+    this.impersonateGroups = java.util.List.copyOf(impersonateGroups);
+    this.http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(TIMEOUT)
+            .sslContext(tls)
+            .build();
+  }
+
+  /**
+   * The API server a kubeconfig names, or with {@code kubeconfig} null: the pod's service account
+   * when there is one, else {@code $KUBECONFIG}, else {@code ~/.kube/config}.
+   */
+  public static KubeApi connect(Path kubeconfig) throws IOException {
+    if (kubeconfig == null) {
+      if (Kubeconfig.inCluster()) {
+        return Kubeconfig.serviceAccount();
+      }
+      String env = System.getenv("KUBECONFIG");
+      kubeconfig =
+          env != null && !env.isBlank()
+              ? Path.of(env.split(java.io.File.pathSeparator)[0])
+              : Path.of(System.getProperty("user.home"), ".kube", "config");
+    }
+    return Kubeconfig.read(Files.readString(kubeconfig));
+  }
+
+  /** A kubeconfig's current context, given as YAML. */
+  public static KubeApi fromKubeconfig(String yaml) throws IOException {
+    return Kubeconfig.read(yaml);
+  }
+
+  /** The mapper this client reads and writes with (plain Jackson, no model classes). */
+  public static ObjectMapper json() {
+    return JSON;
+  }
+
+  /** The object at {@code path}, or null when the API server answers 404. */
+  public JsonNode get(String path) {
+    try {
+      return send(request(path).GET());
+    } catch (ApiException e) {
+      if (e.code() == 404) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  /** POSTs {@code body} (a tree, a POJO or JSON text) to {@code path}: a create, or a review. */
+  public JsonNode create(String path, Object body) {
+    return send(
+        request(path)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(bytes(body))));
+  }
+
+  /** PATCHes {@code path}; {@code type} is the patch's media type ({@link #JSON_PATCH}...). */
+  public JsonNode patch(String path, String type, Object body) {
+    return send(
+        request(path)
+            .header("Content-Type", type)
+            .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(bytes(body))));
+  }
+
+  public static final String JSON_PATCH = "application/json-patch+json";
+  public static final String MERGE_PATCH = "application/merge-patch+json";
+
+  /**
+   * Opens a watch: the stream of events, one JSON object per line, until the server ends it or the
+   * caller closes it. Only the response's headers are bound by the request timeout.
+   */
+  InputStream stream(String path) {
+    HttpResponse<InputStream> response;
+    try {
+      response = http.send(request(path).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+    } catch (IOException e) {
+      throw new ApiException(0, "GET " + path + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(0, "GET " + path + ": interrupted", e);
+    }
+    if (response.statusCode() / 100 != 2) {
+      try (InputStream body = response.body()) {
+        throw failure("GET", path, response.statusCode(), body.readAllBytes());
+      } catch (IOException e) {
+        throw new ApiException(response.statusCode(), "GET " + path + ": " + e, e);
+      }
+    }
+    return response.body();
+  }
+
+  private HttpRequest.Builder request(String path) {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(server.resolve(path))
+            .timeout(TIMEOUT)
+            .header("Accept", "application/json")
+            .header("User-Agent", "sharedipc-agent");
+    String bearer = token == null ? null : token.get();
+    if (bearer != null) {
+      b.header("Authorization", "Bearer " + bearer);
+    }
+    if (impersonate != null) {
+      b.header("Impersonate-User", impersonate);
+      impersonateGroups.forEach(g -> b.header("Impersonate-Group", g));
+    }
+    return b;
+  }
+
+  private JsonNode send(HttpRequest.Builder builder) {
+    HttpRequest request = builder.build();
+    String what = request.method() + " " + request.uri().getRawPath();
+    HttpResponse<byte[]> response;
+    try {
+      response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+    } catch (IOException e) {
+      throw new ApiException(0, what + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(0, what + ": interrupted", e);
+    }
+    if (response.statusCode() / 100 != 2) {
+      throw failure(
+          request.method(), request.uri().getRawPath(), response.statusCode(), response.body());
+    }
+    try {
+      return JSON.readTree(response.body());
+    } catch (IOException e) {
+      throw new ApiException(response.statusCode(), what + ": unreadable answer: " + e, e);
+    }
+  }
+
+  /** The API server's own message (a Status object) when it sent one. */
+  private static ApiException failure(String method, String path, int code, byte[] body) {
+    String message = new String(body, StandardCharsets.UTF_8);
+    try {
+      JsonNode status = JSON.readTree(new ByteArrayInputStream(body));
+      if (status != null && status.hasNonNull("message")) {
+        message = status.get("message").asText();
+      }
+    } catch (IOException e) {
+      // not a Status: the body as it came
+    }
+    return new ApiException(code, method + " " + path + ": " + code + " " + message, null);
+  }
+
+  private static byte[] bytes(Object body) {
+    try {
+      return body instanceof String s
+          ? s.getBytes(StandardCharsets.UTF_8)
+          : JSON.writeValueAsBytes(body);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot write as JSON: " + body, e);
+    }
+  }
+
+  /** A TLS context that trusts {@code caPem} and presents the client certificate, if any. */
+  static SSLContext tls(String caPem, String certPem, String keyPem) {
+    try {
+      KeyStore trust = KeyStore.getInstance("PKCS12");
+      trust.load(null, null);
+      int i = 0;
+      for (var cert : Pem.certificates(caPem)) {
+        trust.setCertificateEntry("ca-" + i++, cert);
+      }
+      TrustManagerFactory tmf =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      KeyManagerFactory kmf = null;
+      if (certPem != null && keyPem != null) {
+        KeyStore keys = KeyStore.getInstance("PKCS12");
+        keys.load(null, null);
+        char[] none = new char[0];
+        keys.setKeyEntry(
+            "client",
+            Pem.privateKey(keyPem),
+            none,
+            Pem.certificates(certPem).toArray(new java.security.cert.Certificate[0]));
+        kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keys, none);
+      }
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+      return context;
+    } catch (GeneralSecurityException | IOException e) {
+      throw new IllegalArgumentException("cannot set up TLS to the API server: " + e, e);
+    }
+  }
+
+  @Override
+  public void close() {
+    // the JDK's HttpClient (Java 17) has no close: its threads end once it is unreachable
+  }
+}
