@@ -26,13 +26,13 @@ import org.slf4j.LoggerFactory;
 /**
  * A cache of one kind of object kept up to date by list and watch, on one thread of its own.
  *
- * <p>It lists (500 at a time), then watches from the list's resourceVersion, with bookmarks; a
- * watch the server ends is opened again from the last version seen, one the server answers 410 Gone
- * (the version is too old) lists again. Whatever fails is retried forever, after 1 s doubling to 32
- * s, with one warning per informer at most every five minutes: an API server that is away at start,
- * refuses the agent or drops a watch is listed again until it answers. The cache keeps its contents
- * meanwhile. A watch silent for longer than the server's own timeout plus a minute (a connection
- * lost without a word) is closed and opened again.
+ * <p>It lists ({@value #PAGE} at a time), then watches from the list's resourceVersion, with
+ * bookmarks; a watch the server ends is opened again from the last version seen, one the server
+ * answers 410 Gone (the version is too old) lists again. Whatever fails is retried forever, after 1
+ * s doubling to 32 s, with one warning per informer at most every five minutes: an API server that
+ * is away at start, refuses the agent or drops a watch is listed again until it answers. The cache
+ * keeps its contents meanwhile. A watch silent for longer than the server's own timeout plus a
+ * minute (a connection lost without a word) is closed and opened again.
  *
  * <p>The cache holds what {@code read} makes of each object (the agent keeps only the fields it
  * reads); listeners get the objects as the server sent them, on the informer's thread.
@@ -42,6 +42,7 @@ import org.slf4j.LoggerFactory;
 public final class Informer<T> implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Informer.class);
   static final int WATCH_SECONDS = 290;
+  static final int PAGE = 100;
   private static final Duration SILENT_WATCH = Duration.ofSeconds(WATCH_SECONDS + 60);
   private static final long QUIET_NANOS = Duration.ofMinutes(5).toNanos();
   private static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
@@ -80,6 +81,9 @@ public final class Informer<T> implements AutoCloseable {
   private volatile boolean closed;
   private volatile InputStream watch;
   private volatile long lastHeard;
+  // the informer's thread only: the wait before the next try; back to the first once a watch opens
+  // (not after a list: a server that lists but refuses watches is not asked to list every second)
+  private Duration backoff = FIRST_BACKOFF;
 
   /**
    * @param name what logs call it ("pods", "groups", "report")
@@ -156,7 +160,6 @@ public final class Informer<T> implements AutoCloseable {
   }
 
   private void run() {
-    Duration backoff = FIRST_BACKOFF;
     while (!closed) {
       try {
         String version = relist();
@@ -164,9 +167,13 @@ public final class Informer<T> implements AutoCloseable {
           log.info("informer synced informer={} path={}", name, path);
         }
         synced = true;
-        backoff = FIRST_BACKOFF;
         while (!closed && version != null) {
+          long opened = System.nanoTime();
           version = watch(version);
+          if (version != null && System.nanoTime() - opened < FIRST_BACKOFF.toNanos() && !closed) {
+            // a watch the server ends at once, again and again, would be reopened in a tight loop
+            throw new IOException("watch " + path + " ended as soon as it opened");
+          }
         }
       } catch (IOException | RuntimeException e) {
         watching = false;
@@ -202,9 +209,13 @@ public final class Informer<T> implements AutoCloseable {
     }
   }
 
-  /** Lists the whole collection into the cache; returns the list's resourceVersion. */
+  /**
+   * Lists the whole collection into the cache, a page at a time (only one page's objects are held
+   * whole at once: every group of a large cluster would not fit the agent's heap); returns the
+   * list's resourceVersion.
+   */
   private String relist() {
-    List<JsonNode> items = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
     String cont = null;
     String version;
     do {
@@ -213,28 +224,26 @@ public final class Informer<T> implements AutoCloseable {
               path
                   + "?"
                   + query
-                  + "limit=500"
+                  + "limit="
+                  + PAGE
                   + (cont == null
                       ? ""
                       : "&continue=" + URLEncoder.encode(cont, StandardCharsets.UTF_8)));
       if (page == null) {
         throw new ApiException(404, "GET " + path + ": 404 (is the CRD installed?)", null);
       }
-      page.path("items").forEach(items::add);
+      for (JsonNode item : page.path("items")) {
+        String k = key.apply(item);
+        seen.add(k);
+        cache.put(k, read.apply(item));
+        changed(item);
+      }
       version = page.path("metadata").path("resourceVersion").asText();
       cont = page.path("metadata").path("continue").asText("");
       cont = cont.isEmpty() ? null : cont;
     } while (cont != null);
-    Set<String> seen = new HashSet<>();
-    for (JsonNode item : items) {
-      String k = key.apply(item);
-      seen.add(k);
-      cache.put(k, read.apply(item));
-      changed(item);
-    }
     for (String gone : new ArrayList<>(cache.keySet())) {
       if (!seen.contains(gone)) {
-        cache.remove(gone);
         deleted(gone);
       }
     }
@@ -256,6 +265,7 @@ public final class Informer<T> implements AutoCloseable {
                 + "&resourceVersion="
                 + URLEncoder.encode(version, StandardCharsets.UTF_8));
     watch = stream;
+    backoff = FIRST_BACKOFF;
     lastHeard = System.nanoTime();
     var guard = WATCHDOG.scheduleWithFixedDelay(this::closeIfSilent, 30, 30, TimeUnit.SECONDS);
     watching = true;

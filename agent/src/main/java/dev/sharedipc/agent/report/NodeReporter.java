@@ -39,10 +39,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every write runs on one writer thread, never on the scan thread: a pass hands its report over
  * and waits for it at most {@code wait}, so an API server that is slow, away or silently dropping
- * packets (each request can then take the client's timeouts times its retries) never delays
- * scanning and reaping. While a write is in flight, a newer report replaces the one still waiting
- * (only the latest matters), and Events beyond {@value #MAX_QUEUED_EVENTS} waiting are dropped;
- * both are logged.
+ * packets (each request can then wait out the client's 10 s timeout) never delays scanning and
+ * reaping. While a write is in flight, a newer report replaces the one still waiting (only the
+ * latest matters), and Events beyond {@value #MAX_QUEUED_EVENTS} waiting are dropped; both are
+ * logged.
  *
  * <p>The status is replaced whole (a JSON patch {@code add /status}), so an entry the agent no
  * longer reports, such as a group that left {@code orphansRemovedByGroup}, is gone from the object
