@@ -34,7 +34,13 @@ import javax.net.ssl.TrustManagerFactory;
  */
 public final class KubeApi implements AutoCloseable {
   static final Duration TIMEOUT = Duration.ofSeconds(10);
-  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Objects from a newer operator or API server may carry fields this agent does not know. */
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .configure(
+              com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES,
+              false);
 
   private final URI server;
   private final HttpClient http;
