@@ -110,7 +110,17 @@ class ScaleBenchmark {
     double baseline = secs(stsStart, System.nanoTime());
     log("baseline: all %d pods Running and Ready after %.1f s", pods, baseline);
 
-    client.apps().statefulSets().inNamespace(ns.name()).withLabel("bench", "sts").delete();
+    // one collection delete of 5,000 StatefulSets (--large) outlasts the client's 30 s request
+    // timeout: this one request may take ten minutes
+    try (KubernetesClient patient =
+        new io.fabric8.kubernetes.client.KubernetesClientBuilder()
+            .withConfig(
+                new io.fabric8.kubernetes.client.ConfigBuilder(client.getConfiguration())
+                    .withRequestTimeout((int) Duration.ofMinutes(10).toMillis())
+                    .build())
+            .build()) {
+      patient.apps().statefulSets().inNamespace(ns.name()).withLabel("bench", "sts").delete();
+    }
     awaitCount(
         "StatefulSet pods gone",
         0,
