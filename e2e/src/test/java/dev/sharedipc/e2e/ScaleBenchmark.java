@@ -54,7 +54,13 @@ class ScaleBenchmark {
   // Listing every group each second is itself load at 5,000 groups: poll less often there.
   private static final Duration POLL = Duration.ofSeconds(Math.max(1, GROUPS / 1000));
   private static final double TARGET_RATIO = 1.15;
+
+  /**
+   * The operator's peak RSS target, for the issue's 1,000 groups (--large has none: printed only).
+   */
   private static final long TARGET_MIB = 256;
+
+  private static final int TARGET_GROUPS = 1000;
   private static final List<String> REPORT_MODES =
       List.of(System.getProperty("sharedipc.bench.reportModes", "every-scan,on-change").split(","))
           .stream()
@@ -191,12 +197,16 @@ class ScaleBenchmark {
                     ratio <= TARGET_RATIO ? "met" : "MISSED"),
                 String.format("  operator JVM: %s", String.join(" ", OperatorProcess.jvmOptions())),
                 String.format(
-                    "  operator peak heap %d MiB (before a GC), live heap %s, peak RSS %d MiB at all Ready; target <= %d MiB: %s",
+                    "  operator peak heap %d MiB (before a GC), live heap %s, peak RSS %d MiB at all Ready; %s",
                     heap,
                     live == 0 ? "unknown (no full GC)" : live + " MiB (after a full GC)",
                     rss,
-                    TARGET_MIB,
-                    rss <= TARGET_MIB ? "met" : "MISSED"),
+                    GROUPS > TARGET_GROUPS
+                        ? "no target beyond " + TARGET_GROUPS + " groups"
+                        : "target <= "
+                            + TARGET_MIB
+                            + " MiB: "
+                            + (rss <= TARGET_MIB ? "met" : "MISSED")),
                 String.format(
                     "  same run, peak RSS: kube-scheduler %d MiB, KWOK controller %d MiB",
                     scheduler, kwok),
@@ -220,7 +230,9 @@ class ScaleBenchmark {
     assertThat(ratio)
         .as("SamePod groups Ready / StatefulSet pods Ready")
         .isLessThanOrEqualTo(TARGET_RATIO);
-    assertThat(rss).as("operator peak RSS, MiB").isLessThanOrEqualTo(TARGET_MIB);
+    if (GROUPS <= TARGET_GROUPS) {
+      assertThat(rss).as("operator peak RSS, MiB").isLessThanOrEqualTo(TARGET_MIB);
+    }
   }
 
   /**

@@ -81,6 +81,7 @@ public final class Informer<T> implements AutoCloseable {
   private volatile boolean closed;
   private volatile InputStream watch;
   private volatile long lastHeard;
+  private Duration silentAfter = SILENT_WATCH;
   // the informer's thread only: the wait before the next try; back to the first once a watch opens
   // (not after a list: a server that lists but refuses watches is not asked to list every second)
   private Duration backoff = FIRST_BACKOFF;
@@ -110,6 +111,12 @@ public final class Informer<T> implements AutoCloseable {
     this.read = read;
     this.thread = new Thread(this::run, "informer-" + name);
     thread.setDaemon(true);
+  }
+
+  /** How long a watch may stay silent before it is closed and opened again (tests shorten it). */
+  Informer<T> silentAfter(Duration silent) {
+    this.silentAfter = silent;
+    return this;
   }
 
   public Informer<T> listen(Listener listener) {
@@ -181,10 +188,13 @@ public final class Informer<T> implements AutoCloseable {
           return;
         }
         warn(e);
+        Thread.interrupted(); // a silent watch's interrupt (closeIfSilent) has done its work
         try {
           Thread.sleep(backoff.toMillis());
         } catch (InterruptedException ie) {
-          return;
+          if (closed) {
+            return;
+          }
         }
         backoff =
             backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0
@@ -267,7 +277,9 @@ public final class Informer<T> implements AutoCloseable {
     watch = stream;
     backoff = FIRST_BACKOFF;
     lastHeard = System.nanoTime();
-    var guard = WATCHDOG.scheduleWithFixedDelay(this::closeIfSilent, 30, 30, TimeUnit.SECONDS);
+    long check = Math.min(30_000, Math.max(100, silentAfter.toMillis() / 2));
+    var guard =
+        WATCHDOG.scheduleWithFixedDelay(this::closeIfSilent, check, check, TimeUnit.MILLISECONDS);
     watching = true;
     try (BufferedReader lines =
         new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
@@ -318,16 +330,18 @@ public final class Informer<T> implements AutoCloseable {
 
   private void closeIfSilent() {
     InputStream open = watch;
-    if (open != null && System.nanoTime() - lastHeard > SILENT_WATCH.toNanos()) {
+    if (open != null && System.nanoTime() - lastHeard > silentAfter.toNanos()) {
       log.warn(
-          "informer watch silent informer={} for={}s; opening it again",
+          "informer watch silent informer={} for={}ms; opening it again",
           name,
-          SILENT_WATCH.toSeconds());
+          silentAfter.toMillis());
       try {
         open.close();
       } catch (IOException e) {
         // closing is all we wanted
       }
+      // a read blocked on the response may not notice the close: interrupt it too
+      thread.interrupt();
     }
   }
 

@@ -146,4 +146,36 @@ class InformerIT {
     assertThat(refused.code()).isEqualTo(422);
     assertThat(refused.getMessage()).contains("POST", "configmaps", "Not_A_Name");
   }
+
+  @Test
+  void aWatchSilentForLongerThanAllowedIsOpenedAgain() throws Exception {
+    configMap("a", "1");
+    URI direct = URI.create(admin.getConfiguration().getMasterUrl());
+    try (TcpGate gate =
+        new TcpGate(new java.net.InetSocketAddress(direct.getHost(), direct.getPort()))) {
+      gate.open();
+      String gated =
+          api.kubeConfigYaml()
+              .replace(direct.toString().replaceAll("/+$", ""), "https://127.0.0.1:" + gate.port());
+      informer = informer(KubeApi.fromKubeconfig(gated)).silentAfter(Duration.ofSeconds(2)).start();
+      await().atMost(Duration.ofSeconds(30)).until(() -> informer.isWatching());
+
+      // the connection stays open and carries nothing: no reset, no end of stream
+      gate.stall();
+      configMap("a", "2");
+      await("the silent watch is given up")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> !informer.isWatching());
+      assertThat(informer.stopped()).as("given up, not stopped").isFalse();
+
+      gate.open();
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .untilAsserted(
+              () -> {
+                assertThat(informer.isWatching()).isTrue();
+                assertThat(informer.get(namespace + "/a")).isEqualTo("2");
+              });
+    }
+  }
 }

@@ -29,6 +29,7 @@ public final class TcpGate implements AutoCloseable {
   private final int port;
   private final List<Socket> sockets = new ArrayList<>();
   private volatile Mode mode = Mode.REFUSE;
+  private volatile boolean stalled;
   private ServerSocket listener;
 
   public TcpGate(InetSocketAddress target) {
@@ -67,8 +68,17 @@ public final class TcpGate implements AutoCloseable {
    */
   public synchronized void open() throws IOException {
     mode = Mode.OPEN;
+    stalled = false;
     dropConnections();
     listen();
+  }
+
+  /**
+   * Connections stay open and forward nothing more, either way, as a peer gone without a word (no
+   * reset, no FIN); {@link #open()} ends it.
+   */
+  public void stall() {
+    stalled = true;
   }
 
   private void listen() throws IOException {
@@ -112,8 +122,16 @@ public final class TcpGate implements AutoCloseable {
             () -> {
               try (InputStream in = from.getInputStream();
                   OutputStream out = to.getOutputStream()) {
-                in.transferTo(out);
-              } catch (IOException e) {
+                byte[] buffer = new byte[8192];
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                  while (stalled) {
+                    Thread.sleep(50);
+                  }
+                  out.write(buffer, 0, n);
+                  out.flush();
+                }
+              } catch (IOException | InterruptedException e) {
                 // one side closed
               } finally {
                 closeQuietly(from);
