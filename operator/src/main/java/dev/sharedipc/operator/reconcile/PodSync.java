@@ -35,6 +35,11 @@ public class PodSync implements GroupSync {
   }
 
   @Override
+  public void forgetAllBut(Set<String> liveGroupUids) {
+    guard.forgetAllBut(liveGroupUids);
+  }
+
+  @Override
   public SyncResult sync(
       SharedIpcGroup group, DesiredState desired, List<Pod> owned, Cluster cluster) {
     Map<String, Pod> ownedByName =

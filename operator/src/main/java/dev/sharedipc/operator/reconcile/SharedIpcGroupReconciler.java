@@ -85,6 +85,15 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   private final Clock clock;
   private final GroupReconciles observed;
 
+  /**
+   * How often what is remembered per group is dropped for the groups that are gone: a deleted group
+   * (no finalizer) is never reconciled again, so nothing else would drop it.
+   */
+  static final java.time.Duration FORGET_EVERY = java.time.Duration.ofMinutes(10);
+
+  private final java.util.concurrent.atomic.AtomicReference<java.time.Instant> lastForgot =
+      new java.util.concurrent.atomic.AtomicReference<>();
+
   /** Per group UID: condition type to the status/reason last announced by an Event. */
   private final Map<String, Map<String, String>> announced = new ConcurrentHashMap<>();
 
@@ -310,9 +319,32 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
         context.eventSourceRetriever().getEventSourceFor(type);
   }
 
+  /**
+   * At most every {@link #FORGET_EVERY}: the syncs and this reconciler forget the groups not in
+   * {@code cached} (the groups the operator's cache holds now, the one being reconciled among
+   * them).
+   */
+  void forgetDeletedGroups(
+      java.util.function.Supplier<java.util.stream.Stream<SharedIpcGroup>> cached) {
+    java.time.Instant now = clock.instant();
+    java.time.Instant last = lastForgot.get();
+    if (last == null) {
+      lastForgot.compareAndSet(null, now);
+      return;
+    }
+    if (now.isBefore(last.plus(FORGET_EVERY)) || !lastForgot.compareAndSet(last, now)) {
+      return;
+    }
+    Set<String> live =
+        cached.get().map(g -> g.getMetadata().getUid()).collect(Collectors.toUnmodifiableSet());
+    announced.keySet().retainAll(live);
+    syncs.values().forEach(sync -> sync.forgetAllBut(live));
+  }
+
   @Override
   public UpdateControl<SharedIpcGroup> reconcile(
       SharedIpcGroup group, Context<SharedIpcGroup> context) {
+    forgetDeletedGroups(() -> context.getPrimaryCache().list());
     String id = group.getMetadata().getNamespace() + "/" + group.getMetadata().getName();
     List<Pod> owned =
         ((InformerEventSource<Pod, SharedIpcGroup>)

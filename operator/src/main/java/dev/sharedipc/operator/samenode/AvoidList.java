@@ -32,7 +32,8 @@ public final class AvoidList {
     return nodes.keySet().stream().collect(Collectors.toUnmodifiableSet());
   }
 
-  public void forget(String groupUid) {
-    untilByGroup.remove(groupUid);
+  /** Forgets the groups not in {@code liveGroupUids} (deleted ones). */
+  public void forgetAllBut(Set<String> liveGroupUids) {
+    untilByGroup.keySet().retainAll(liveGroupUids);
   }
 }

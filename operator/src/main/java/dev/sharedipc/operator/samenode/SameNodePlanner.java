@@ -62,6 +62,12 @@ public final class SameNodePlanner {
     this.avoidList = avoidList;
   }
 
+  /** Forgets the nodes to avoid and the refusals of groups not in {@code liveGroupUids}. */
+  public void forgetAllBut(Set<String> liveGroupUids) {
+    avoidList.forgetAllBut(liveGroupUids);
+    refusals.forgetAllBut(liveGroupUids);
+  }
+
   public SameNodePlan plan(
       SharedIpcGroup group,
       List<Pod> owned,

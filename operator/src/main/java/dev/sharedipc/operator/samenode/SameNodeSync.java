@@ -60,6 +60,12 @@ public final class SameNodeSync implements GroupSync {
   }
 
   @Override
+  public void forgetAllBut(java.util.Set<String> liveGroupUids) {
+    guard.forgetAllBut(liveGroupUids);
+    planner.forgetAllBut(liveGroupUids);
+  }
+
+  @Override
   public SyncResult sync(
       SharedIpcGroup group, DesiredState unplaced, List<Pod> owned, Cluster cluster) {
     SameNodePlan plan =

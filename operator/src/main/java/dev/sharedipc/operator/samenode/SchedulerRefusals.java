@@ -86,8 +86,8 @@ public final class SchedulerRefusals {
     counts.remove(new Key(groupUid, index));
   }
 
-  /** The group is gone. */
-  public void forget(String groupUid) {
-    counts.keySet().removeIf(k -> k.groupUid().equals(groupUid));
+  /** Forgets the groups not in {@code liveGroupUids} (deleted ones). */
+  public void forgetAllBut(java.util.Set<String> liveGroupUids) {
+    counts.keySet().removeIf(k -> !liveGroupUids.contains(k.groupUid()));
   }
 }

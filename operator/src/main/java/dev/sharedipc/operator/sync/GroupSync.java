@@ -27,4 +27,11 @@ public interface GroupSync {
    * @param owned the pods the group controls, as cached
    */
   SyncResult sync(SharedIpcGroup group, DesiredState desired, List<Pod> owned, Cluster cluster);
+
+  /**
+   * Drops what the sync remembers of groups not in {@code liveGroupUids} (deleted ones: a deleted
+   * group is never reconciled again, so nothing else would). The reconciler calls it now and then
+   * with the UIDs of every group in its cache.
+   */
+  default void forgetAllBut(java.util.Set<String> liveGroupUids) {}
 }

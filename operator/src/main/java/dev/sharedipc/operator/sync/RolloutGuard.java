@@ -30,6 +30,11 @@ public final class RolloutGuard {
     }
   }
 
+  /** Forgets the groups not in {@code liveGroupUids} (see {@link GroupSync#forgetAllBut}). */
+  public void forgetAllBut(Set<String> liveGroupUids) {
+    unseen.keySet().retainAll(liveGroupUids);
+  }
+
   /**
    * Whether {@code cached} shows the group's last rollout step: true when every pod it removed is
    * terminating or gone there (they are then forgotten), false while one still looks working.

@@ -48,4 +48,19 @@ class RolloutGuardTest {
         .as("once seen, forgotten")
         .isTrue();
   }
+
+  @Test
+  void aDeletedGroupIsForgotten() {
+    guard.removed("gone", List.of("a"));
+    guard.removed("live", List.of("b"));
+
+    guard.forgetAllBut(java.util.Set.of("live"));
+
+    assertThat(guard.lastStepSeen("gone", List.of(pod("a", false))))
+        .as("nothing is remembered of a group that is gone")
+        .isTrue();
+    assertThat(guard.lastStepSeen("live", List.of(pod("b", false))))
+        .as("a live group's last step is still awaited")
+        .isFalse();
+  }
 }
