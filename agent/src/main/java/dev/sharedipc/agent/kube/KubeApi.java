@@ -24,7 +24,7 @@ import javax.net.ssl.TrustManagerFactory;
  * The agent's own client of the Kubernetes API: JSON over the JDK's HTTP client, read as trees. The
  * agent makes a handful of calls (list and watch its node's pods, the groups and its own report;
  * write its report and Events; review callers of {@code /segments}), and a general client costs a
- * node more than all of them: fabric8 with its models and their Jackson deserializers held about 40
+ * node more than all of them: fabric8 with its models and their Jackson deserializers held about 33
  * MiB of the agent's 130 (docs/agent.md, "Footprint"). The CSI driver ({@code csi}), a process of
  * its own, keeps fabric8.
  *

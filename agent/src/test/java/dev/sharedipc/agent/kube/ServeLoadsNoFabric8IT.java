@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The serving agent, as its jar runs, talks to its API server without loading fabric8: fabric8 with
- * its models and their deserializers held about 40 MiB of the agent's resident memory
+ * its models and their deserializers held about 33 MiB of the agent's resident memory
  * (docs/agent.md, "Footprint"). Only the CSI driver ({@code csi}) may load it. The one model type
  * the report is made of (a status condition, api/SharedIpcNodeStatus) comes with the types its
  * declaration names: its builder and fluent, the builder interfaces, the annotations on it.
