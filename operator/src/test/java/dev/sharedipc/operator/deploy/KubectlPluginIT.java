@@ -494,6 +494,52 @@ class KubectlPluginIT {
     }
   }
 
+  @Test
+  void aReportItsAgentHasNotRenewedInTimeIsNamedOnStderrAndTheOutputStaysClean() throws Exception {
+    java.time.Instant now = java.time.Instant.now();
+    String stale = "plugin-stale-" + ns;
+    String fresh = "plugin-fresh-" + ns;
+    report(
+        stale,
+        Map.of(
+            "lastScanTime",
+            now.minus(dev.sharedipc.api.ReportCadence.STALE_AFTER)
+                .minus(java.time.Duration.ofMinutes(1))
+                .toString()));
+    report(
+        fresh,
+        Map.of(
+            "lastScanTime",
+            now.minus(dev.sharedipc.api.ReportCadence.STALE_AFTER)
+                .plus(java.time.Duration.ofMinutes(1))
+                .toString()));
+    try {
+      Result r = plugin("ipcs", "--node", stale, "-o", "json");
+      assertThat(r.exit).as(r.err).isZero();
+      assertThat(r.err)
+          .contains(
+              "warning: node " + stale + " last reported 12m ago",
+              "its agent is not reporting",
+              "--field-selector spec.nodeName=" + stale);
+      new ObjectMapper().readTree(r.out); // the JSON on stdout is whole
+
+      Result ok = plugin("ipcs", "--node", fresh);
+      assertThat(ok.exit).as(ok.err).isZero();
+      assertThat(ok.err)
+          .as("a report renewed within the operator's staleness rule is not warned about")
+          .doesNotContain("warning");
+    } finally {
+      client
+          .genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcNode")
+          .withName(stale)
+          .delete();
+      client
+          .genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcNode")
+          .withName(fresh)
+          .delete();
+    }
+  }
+
   // ---- helpers
   // -----------------------------------------------------------------------------------
 
