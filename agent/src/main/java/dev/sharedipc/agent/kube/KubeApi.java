@@ -138,20 +138,14 @@ public final class KubeApi implements AutoCloseable {
    * caller closes it. Only the response's headers are bound by the request timeout.
    */
   InputStream stream(String path) {
-    HttpResponse<InputStream> response;
-    try {
-      response = http.send(request(path).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
-    } catch (IOException e) {
-      throw new ApiException(0, "GET " + path + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new ApiException(0, "GET " + path + ": interrupted", e);
-    }
+    HttpRequest request = request(path).GET().build();
+    HttpResponse<InputStream> response =
+        exchange(request, HttpResponse.BodyHandlers.ofInputStream());
     if (response.statusCode() / 100 != 2) {
       try (InputStream body = response.body()) {
-        throw failure("GET", path, response.statusCode(), body.readAllBytes());
+        throw failure(request, response.statusCode(), body.readAllBytes());
       } catch (IOException e) {
-        throw new ApiException(response.statusCode(), "GET " + path + ": " + e, e);
+        throw new ApiException(response.statusCode(), what(request) + ": " + e, e);
       }
     }
     return response.body();
@@ -176,29 +170,36 @@ public final class KubeApi implements AutoCloseable {
 
   private JsonNode send(HttpRequest.Builder builder) {
     HttpRequest request = builder.build();
-    String what = request.method() + " " + request.uri().getRawPath();
-    HttpResponse<byte[]> response;
-    try {
-      response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-    } catch (IOException e) {
-      throw new ApiException(0, what + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new ApiException(0, what + ": interrupted", e);
-    }
+    HttpResponse<byte[]> response = exchange(request, HttpResponse.BodyHandlers.ofByteArray());
     if (response.statusCode() / 100 != 2) {
-      throw failure(
-          request.method(), request.uri().getRawPath(), response.statusCode(), response.body());
+      throw failure(request, response.statusCode(), response.body());
     }
     try {
       return JSON.readTree(response.body());
     } catch (IOException e) {
-      throw new ApiException(response.statusCode(), what + ": unreadable answer: " + e, e);
+      throw new ApiException(response.statusCode(), what(request) + ": unreadable answer: " + e, e);
     }
   }
 
+  /** Sends the request; no answer at all (refused, timed out, interrupted) is code 0. */
+  private <T> HttpResponse<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> body) {
+    try {
+      return http.send(request, body);
+    } catch (IOException e) {
+      throw new ApiException(0, what(request) + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(0, what(request) + ": interrupted", e);
+    }
+  }
+
+  /** "METHOD /path", as errors name a call. */
+  private static String what(HttpRequest request) {
+    return request.method() + " " + request.uri().getRawPath();
+  }
+
   /** The API server's own message (a Status object) when it sent one. */
-  private static ApiException failure(String method, String path, int code, byte[] body) {
+  private static ApiException failure(HttpRequest request, int code, byte[] body) {
     String message = new String(body, StandardCharsets.UTF_8);
     try {
       JsonNode status = JSON.readTree(new ByteArrayInputStream(body));
@@ -208,7 +209,13 @@ public final class KubeApi implements AutoCloseable {
     } catch (IOException e) {
       // not a Status: the body as it came
     }
-    return new ApiException(code, method + " " + path + ": " + code + " " + message, null);
+    return new ApiException(code, what(request) + ": " + code + " " + message, null);
+  }
+
+  /** A field's text, or null when it is absent or JSON null. */
+  public static String text(JsonNode node, String field) {
+    JsonNode v = node.get(field);
+    return v == null || v.isNull() ? null : v.asText();
   }
 
   private static byte[] bytes(Object body) {

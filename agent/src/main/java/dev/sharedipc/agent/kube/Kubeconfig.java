@@ -42,64 +42,61 @@ final class Kubeconfig {
 
   static KubeApi read(String yaml) throws IOException {
     JsonNode config = new YAMLMapper().readTree(yaml);
-    String current = text(config, "current-context");
+    String current = KubeApi.text(config, "current-context");
     if (current == null) {
       throw new IOException("the kubeconfig has no current-context");
     }
     JsonNode context = named(config, "contexts", current, "context");
-    JsonNode cluster = named(config, "clusters", text(context, "cluster"), "cluster");
-    JsonNode user = named(config, "users", text(context, "user"), "user");
-    String server = text(cluster, "server");
+    JsonNode cluster = named(config, "clusters", KubeApi.text(context, "cluster"), "cluster");
+    JsonNode user = named(config, "users", KubeApi.text(context, "user"), "user");
+    String server = KubeApi.text(cluster, "server");
     if (server == null) {
       throw new IOException(
-          "cluster " + text(context, "cluster") + " of the kubeconfig has no server");
+          "cluster " + KubeApi.text(context, "cluster") + " of the kubeconfig has no server");
     }
     if (user.has("exec") || user.has("auth-provider")) {
       throw new IOException(
           "user "
-              + text(context, "user")
+              + KubeApi.text(context, "user")
               + " of the kubeconfig authenticates with a plugin (exec/auth-provider), which the agent does not run: "
               + "use a kubeconfig with a client certificate or a token");
     }
     String ca = pem(cluster, "certificate-authority");
-    String token = text(user, "token");
+    String token = KubeApi.text(user, "token");
     Supplier<String> bearer =
         token != null
             ? () -> token
-            : text(user, "tokenFile") != null ? tokenFile(Path.of(text(user, "tokenFile"))) : null;
+            : KubeApi.text(user, "tokenFile") != null
+                ? tokenFile(Path.of(KubeApi.text(user, "tokenFile")))
+                : null;
     java.util.List<String> asGroups = new java.util.ArrayList<>();
     user.path("as-groups").forEach(g -> asGroups.add(g.asText()));
     return new KubeApi(
         URI.create(server.endsWith("/") ? server : server + "/"),
         KubeApi.tls(ca, pem(user, "client-certificate"), pem(user, "client-key")),
         bearer,
-        text(user, "as"),
+        KubeApi.text(user, "as"),
         asGroups);
   }
 
   /** {@code <field>-data} (base64 PEM) or {@code <field>} (a file of PEM), else null. */
   private static String pem(JsonNode node, String field) throws IOException {
-    String data = text(node, field + "-data");
+    String data = KubeApi.text(node, field + "-data");
     if (data != null) {
       return new String(Base64.getMimeDecoder().decode(data), StandardCharsets.US_ASCII);
     }
-    String file = text(node, field);
+    String file = KubeApi.text(node, field);
     return file == null ? null : Files.readString(Path.of(file));
   }
 
   private static JsonNode named(JsonNode config, String list, String name, String field)
       throws IOException {
     for (JsonNode entry : config.path(list)) {
-      if (name != null && name.equals(text(entry, "name"))) {
+      if (name != null && name.equals(KubeApi.text(entry, "name"))) {
         return entry.path(field);
       }
     }
     throw new IOException("the kubeconfig has no " + list + " entry named " + name);
-  }
-
-  private static String text(JsonNode node, String field) {
-    JsonNode v = node.get(field);
-    return v == null || v.isNull() ? null : v.asText();
   }
 
   /** A token read from its file, read again once {@link #TOKEN_REREAD} has passed. */

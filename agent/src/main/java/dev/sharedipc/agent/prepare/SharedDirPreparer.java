@@ -1,6 +1,7 @@
 package dev.sharedipc.agent.prepare;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sharedipc.agent.kube.KubeApi;
 import dev.sharedipc.agent.scan.SharedDirName;
 import dev.sharedipc.api.Labels;
 import java.io.IOException;
@@ -109,19 +110,19 @@ public final class SharedDirPreparer {
       return Optional.empty();
     }
     JsonNode labels = meta.path("labels");
-    String group = text(labels, Labels.GROUP);
-    if (!Labels.MANAGED_BY_VALUE.equals(text(labels, Labels.MANAGED_BY)) || group == null) {
+    String group = KubeApi.text(labels, Labels.GROUP);
+    if (!Labels.MANAGED_BY_VALUE.equals(KubeApi.text(labels, Labels.MANAGED_BY)) || group == null) {
       return Optional.empty();
     }
     String ownerUid = null;
     for (JsonNode r : meta.path("ownerReferences")) {
-      String apiVersion = text(r, "apiVersion");
+      String apiVersion = KubeApi.text(r, "apiVersion");
       if (r.path("controller").asBoolean(false)
-          && "SharedIpcGroup".equals(text(r, "kind"))
-          && group.equals(text(r, "name"))
+          && "SharedIpcGroup".equals(KubeApi.text(r, "kind"))
+          && group.equals(KubeApi.text(r, "name"))
           && apiVersion != null
           && apiVersion.startsWith(Labels.DOMAIN + "/")) {
-        ownerUid = text(r, "uid");
+        ownerUid = KubeApi.text(r, "uid");
         break;
       }
     }
@@ -129,13 +130,13 @@ public final class SharedDirPreparer {
       return Optional.empty();
     }
     String candidate =
-        text(meta, "namespace")
+        KubeApi.text(meta, "namespace")
             + "_"
             + group
             + "_"
             + ownerUid
             + "_"
-            + text(labels, Labels.INSTANCE);
+            + KubeApi.text(labels, Labels.INSTANCE);
     Optional<SharedDirName> name = SharedDirName.parse(candidate).filter(n -> n.groupUid() != null);
     if (name.isEmpty() || !mountsDirectory(pod, name.get().directoryName())) {
       return Optional.empty();
@@ -143,14 +144,9 @@ public final class SharedDirPreparer {
     return Optional.of(new Wanted(name.get(), gid(meta)));
   }
 
-  private static String text(JsonNode node, String field) {
-    JsonNode v = node.get(field);
-    return v == null || v.isNull() ? null : v.asText();
-  }
-
   private static boolean mountsDirectory(JsonNode pod, String directoryName) {
     for (JsonNode v : pod.path("spec").path("volumes")) {
-      String path = text(v.path("hostPath"), "path");
+      String path = KubeApi.text(v.path("hostPath"), "path");
       Path file = path == null ? null : Path.of(path).getFileName();
       if (file != null && directoryName.equals(file.toString())) {
         return true;
@@ -164,7 +160,7 @@ public final class SharedDirPreparer {
    * documents.
    */
   private static int gid(JsonNode meta) {
-    String value = text(meta.path("annotations"), Labels.SHARED_DIRECTORY_GID_ANNOTATION);
+    String value = KubeApi.text(meta.path("annotations"), Labels.SHARED_DIRECTORY_GID_ANNOTATION);
     try {
       long gid = value == null ? 0 : Long.parseLong(value);
       return gid >= 0 && gid <= Integer.MAX_VALUE ? (int) gid : 0;

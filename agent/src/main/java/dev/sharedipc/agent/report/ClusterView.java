@@ -121,12 +121,7 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
       policy = null;
     }
     return new EffectiveOrphanPolicy(
-        policy, text(published, "gracePeriod"), text(published, "source"));
-  }
-
-  private static String text(JsonNode node, String field) {
-    JsonNode v = node.get(field);
-    return v == null || v.isNull() ? null : v.asText();
+        policy, KubeApi.text(published, "gracePeriod"), KubeApi.text(published, "source"));
   }
 
   /** Whether each informer ("pods", "groups") has listed at least once. */
@@ -274,10 +269,10 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
   static NodePod nodePod(JsonNode p) {
     JsonNode meta = p.path("metadata");
     return new NodePod(
-        text(meta, "namespace"),
-        text(meta, "name"),
+        KubeApi.text(meta, "namespace"),
+        KubeApi.text(meta, "name"),
         strings(meta.get("labels")),
-        text(p.path("status"), "phase"),
+        KubeApi.text(p.path("status"), "phase"),
         controllerUid(meta),
         hostPathNames(p),
         containers(p));
@@ -303,8 +298,8 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
       for (JsonNode c : p.path("status").path(field)) {
         all.add(
             new NodePod.Container(
-                text(c, "name"),
-                text(c.path("state").path("waiting"), "reason"),
+                KubeApi.text(c, "name"),
+                KubeApi.text(c.path("state").path("waiting"), "reason"),
                 c.path("restartCount").asInt(0),
                 lastTerminated(c)));
       }
@@ -313,7 +308,7 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
   }
 
   private static java.time.Instant lastTerminated(JsonNode c) {
-    String finished = text(c.path("lastState").path("terminated"), "finishedAt");
+    String finished = KubeApi.text(c.path("lastState").path("terminated"), "finishedAt");
     if (finished == null) {
       return null;
     }
@@ -330,7 +325,7 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
   private static java.util.Set<String> hostPathNames(JsonNode p) {
     java.util.Set<String> names = new java.util.HashSet<>();
     for (JsonNode v : p.path("spec").path("volumes")) {
-      String path = text(v.path("hostPath"), "path");
+      String path = KubeApi.text(v.path("hostPath"), "path");
       java.nio.file.Path file = path == null ? null : java.nio.file.Path.of(path).getFileName();
       if (file != null) {
         names.add(file.toString());
@@ -343,7 +338,7 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
   private static String controllerUid(JsonNode meta) {
     for (JsonNode r : meta.path("ownerReferences")) {
       if (r.path("controller").asBoolean(false)) {
-        return text(r, "uid");
+        return KubeApi.text(r, "uid");
       }
     }
     return null;
