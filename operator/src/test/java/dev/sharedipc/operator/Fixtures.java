@@ -65,4 +65,26 @@ public final class Fixtures {
             .endSpec()
             .build());
   }
+
+  /**
+   * The UID of a ConfigMap {@code name} made in {@code namespace}, for a group that exists only in
+   * a test: its pods name the ConfigMap as their controller, so the operator that other tests run
+   * on the same API server neither makes nor replaces them, the garbage collector keeps them (their
+   * owner exists), and OwnedPods, which checks the UID, takes them for the group's.
+   */
+  public static String standInOwnerUid(
+      io.fabric8.kubernetes.client.KubernetesClient client, String namespace, String name) {
+    return client
+        .configMaps()
+        .inNamespace(namespace)
+        .resource(
+            new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .endMetadata()
+                .build())
+        .create()
+        .getMetadata()
+        .getUid();
+  }
 }

@@ -10,7 +10,6 @@ import dev.sharedipc.api.testing.RealApiServer;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -86,13 +85,9 @@ class InformerIT {
   void itListsFollowsTheWatchAndListsAgainAfterTheServerWasAway() throws Exception {
     configMap("a", "1");
     configMap("b", "1");
-    URI direct = URI.create(admin.getConfiguration().getMasterUrl());
-    try (TcpGate gate =
-        new TcpGate(new java.net.InetSocketAddress(direct.getHost(), direct.getPort()))) {
+    try (TcpGate gate = AgentClients.gateInFrontOf(api)) {
       gate.open();
-      String gated =
-          api.kubeConfigYaml()
-              .replace(direct.toString().replaceAll("/+$", ""), "https://127.0.0.1:" + gate.port());
+      String gated = AgentClients.kubeconfigThrough(api, gate);
       informer = informer(KubeApi.fromKubeconfig(gated)).start();
 
       await().atMost(Duration.ofSeconds(30)).until(() -> informer.isWatching());
@@ -150,13 +145,9 @@ class InformerIT {
   @Test
   void aWatchSilentForLongerThanAllowedIsOpenedAgain() throws Exception {
     configMap("a", "1");
-    URI direct = URI.create(admin.getConfiguration().getMasterUrl());
-    try (TcpGate gate =
-        new TcpGate(new java.net.InetSocketAddress(direct.getHost(), direct.getPort()))) {
+    try (TcpGate gate = AgentClients.gateInFrontOf(api)) {
       gate.open();
-      String gated =
-          api.kubeConfigYaml()
-              .replace(direct.toString().replaceAll("/+$", ""), "https://127.0.0.1:" + gate.port());
+      String gated = AgentClients.kubeconfigThrough(api, gate);
       informer = informer(KubeApi.fromKubeconfig(gated)).silentAfter(Duration.ofSeconds(2)).start();
       await().atMost(Duration.ofSeconds(30)).until(() -> informer.isWatching());
 

@@ -28,7 +28,6 @@ import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -620,20 +619,12 @@ class ServeIT {
     }
   }
 
-  /** The real API server's kubeconfig, pointed at a gate in front of it. */
+  /** The real API server's kubeconfig, pointed at a gate in front of it, as a file. */
   Path kubeconfigThrough(TcpGate gate) throws Exception {
-    String direct =
-        Config.fromKubeconfig(api.kubeConfigYaml()).getMasterUrl().replaceAll("/+$", "");
     Path file = proc.resolve("gated.kubeconfig");
     java.nio.file.Files.writeString(
-        file, api.kubeConfigYaml().replace(direct, "https://127.0.0.1:" + gate.port()));
+        file, dev.sharedipc.agent.testing.AgentClients.kubeconfigThrough(api, gate));
     return file;
-  }
-
-  static TcpGate gateInFrontOf(RealApiServer api) {
-    java.net.URI uri =
-        java.net.URI.create(Config.fromKubeconfig(api.kubeConfigYaml()).getMasterUrl());
-    return new TcpGate(new java.net.InetSocketAddress(uri.getHost(), uri.getPort()));
   }
 
   @Test
@@ -646,7 +637,7 @@ class ServeIT {
             (int) a.pid(), a.pid(), ProcFixture.podCgroup(inGroup.getMetadata().getUid()));
     int orphan = real.orphan(a, 0x6400, 4096);
 
-    try (TcpGate gate = gateInFrontOf(api);
+    try (TcpGate gate = dev.sharedipc.agent.testing.AgentClients.gateInFrontOf(api);
         Serve serve = new Serve(kubeconfigThrough(gate))) {
       // away: scanning goes on, nothing is removed, the agent is alive but not ready
       await("two passes with the API server away")
@@ -699,7 +690,7 @@ class ServeIT {
             (int) a.pid(), a.pid(), ProcFixture.podCgroup(inGroup.getMetadata().getUid()));
     int orphan = real.orphan(a, 0x6500, 4096);
 
-    try (TcpGate gate = gateInFrontOf(api)) {
+    try (TcpGate gate = dev.sharedipc.agent.testing.AgentClients.gateInFrontOf(api)) {
       gate.blackhole();
       try (Serve serve = new Serve(kubeconfigThrough(gate))) {
         double first = serve.metric("sharedipc_scans_total");

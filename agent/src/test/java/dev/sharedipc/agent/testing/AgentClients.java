@@ -44,4 +44,16 @@ public final class AgentClients {
       throw new UncheckedIOException(e);
     }
   }
+
+  /** A TCP gate on loopback in front of the test's API server; it refuses until opened. */
+  public static TcpGate gateInFrontOf(RealApiServer api) {
+    java.net.URI uri = java.net.URI.create(api.client().getConfiguration().getMasterUrl());
+    return new TcpGate(new java.net.InetSocketAddress(uri.getHost(), uri.getPort()));
+  }
+
+  /** The test's kubeconfig, pointed at {@code gate} instead of the API server. */
+  public static String kubeconfigThrough(RealApiServer api, TcpGate gate) {
+    String direct = api.client().getConfiguration().getMasterUrl().replaceAll("/+$", "");
+    return api.kubeConfigYaml().replace(direct, "https://127.0.0.1:" + gate.port());
+  }
 }

@@ -529,14 +529,12 @@ class KubectlPluginIT {
           .as("a report renewed within the operator's staleness rule is not warned about")
           .doesNotContain("warning");
     } finally {
-      client
-          .genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcNode")
-          .withName(stale)
-          .delete();
-      client
-          .genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcNode")
-          .withName(fresh)
-          .delete();
+      for (String node : List.of(stale, fresh)) {
+        client
+            .genericKubernetesResources("sharedipc.dev/v1alpha1", "SharedIpcNode")
+            .withName(node)
+            .delete();
+      }
     }
   }
 

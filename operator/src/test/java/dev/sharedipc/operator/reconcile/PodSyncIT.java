@@ -41,24 +41,8 @@ class PodSyncIT {
   @BeforeEach
   void groupWithThreeReadyPods() {
     ns = api.newNamespace("pod-sync");
-    // The group exists only here. Its UID is that of a ConfigMap, which its pods name as their
-    // controller: the operator that other tests run on this API server neither makes nor replaces
-    // these pods, the garbage collector keeps them (their owner exists), and OwnedPods, which
-    // checks
-    // the UID, takes them for the group's.
-    String ownerUid =
-        client
-            .configMaps()
-            .inNamespace(ns)
-            .resource(
-                new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
-                    .withNewMetadata()
-                    .withName("g")
-                    .endMetadata()
-                    .build())
-            .create()
-            .getMetadata()
-            .getUid();
+    // The group exists only here; its pods' controller is a stand-in ConfigMap (see Fixtures).
+    String ownerUid = Fixtures.standInOwnerUid(client, ns, "g");
     group = Fixtures.forCluster("g", 3, "64Mi");
     group.getMetadata().setNamespace(ns);
     group.getMetadata().setUid(ownerUid);

@@ -58,6 +58,21 @@ class SameNodeRolloutTest {
     return pods;
   }
 
+  /** The pod {@code name} of {@code live}, its Ready condition False. */
+  private static void notReady(List<Pod> live, String name) {
+    live.replaceAll(
+        p ->
+            p.getMetadata().getName().equals(name)
+                ? new PodBuilder(p)
+                    .editStatus()
+                    .editFirstCondition()
+                    .withStatus("False")
+                    .endCondition()
+                    .endStatus()
+                    .build()
+                : p);
+  }
+
   private static List<String> names(List<SameNodeRollout.Removal> removals) {
     return removals.stream().map(r -> r.pod().getMetadata().getName()).toList();
   }
@@ -180,17 +195,7 @@ class SameNodeRolloutTest {
         new ArrayList<>(running(pair(2), true)); // hostPath: the renderer here has no driver
     // a not-Ready member would otherwise be replaced alone, beside a working member on the old
     // medium
-    live.replaceAll(
-        p ->
-            p.getMetadata().getName().equals("g-1-w")
-                ? new PodBuilder(p)
-                    .editStatus()
-                    .editFirstCondition()
-                    .withStatus("False")
-                    .endCondition()
-                    .endStatus()
-                    .build()
-                : p);
+    notReady(live, "g-1-w");
 
     List<SameNodeRollout.Removal> step = rollout.step(after, desired, live, true);
 
@@ -238,17 +243,7 @@ class SameNodeRolloutTest {
     DesiredState desired = renderer.renderSameNode(after, nodes(2));
     // three instances of the old spec, instance 1's writer not Ready
     List<Pod> live = new ArrayList<>(running(pair(3), true));
-    live.replaceAll(
-        p ->
-            p.getMetadata().getName().equals("g-1-w")
-                ? new PodBuilder(p)
-                    .editStatus()
-                    .editFirstCondition()
-                    .withStatus("False")
-                    .endCondition()
-                    .endStatus()
-                    .build()
-                : p);
+    notReady(live, "g-1-w");
 
     assertThat(names(rollout.step(after, desired, live, true)))
         .as("the view shows the last step")

@@ -13,7 +13,6 @@ import dev.sharedipc.operator.render.GroupRenderer;
 import dev.sharedipc.operator.sync.GroupEvents;
 import dev.sharedipc.operator.sync.GroupSync;
 import dev.sharedipc.operator.sync.OwnedPods;
-import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -74,14 +73,8 @@ class SameNodeSyncIT {
   @BeforeEach
   void threeNodes() {
     ns = api.newNamespace("samenode-sync");
-    ownerUid =
-        client
-            .configMaps()
-            .inNamespace(ns)
-            .resource(new ConfigMapBuilder().withNewMetadata().withName("g").endMetadata().build())
-            .create()
-            .getMetadata()
-            .getUid();
+    // the group exists only here; its pods' controller is a stand-in ConfigMap (see Fixtures)
+    ownerUid = dev.sharedipc.operator.Fixtures.standInOwnerUid(client, ns, "g");
     nodes = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       nodes.add(
