@@ -6,9 +6,6 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,12 +18,12 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
- * The agent's own client of the Kubernetes API: JSON over the JDK's HTTP client, read as trees. The
- * agent makes a handful of calls (list and watch its node's pods, the groups and its own report;
- * write its report and Events; review callers of {@code /segments}), and a general client costs a
- * node more than all of them: fabric8 with its models and their Jackson deserializers held about 33
- * MiB of the agent's 130 (docs/agent.md, "Footprint"). The CSI driver ({@code csi}), a process of
- * its own, keeps fabric8.
+ * The agent's own client of the Kubernetes API: JSON over HTTP/1.1 ({@link Http1}), read as trees.
+ * The agent makes a handful of calls (list and watch its node's pods, the groups and its own
+ * report; write its report and Events; review callers of {@code /segments}), and a general client
+ * costs a node more than all of them: fabric8 with its models and their Jackson deserializers held
+ * about 33 MiB of the agent's 130 (docs/agent.md, "Footprint"). The CSI driver ({@code csi}), a
+ * process of its own, keeps fabric8.
  *
  * <p>Connects as kubectl does: in a pod with its service account (token re-read every minute, as
  * bound tokens rotate), else from a kubeconfig ({@link Kubeconfig}). Requests time out after 10 s;
@@ -43,7 +40,7 @@ public final class KubeApi implements AutoCloseable {
               false);
 
   private final URI server;
-  private final HttpClient http;
+  private final Http1 http;
   private final Supplier<String> token;
   private final String impersonate;
   private final java.util.List<String> impersonateGroups;
@@ -66,12 +63,7 @@ public final class KubeApi implements AutoCloseable {
     this.token = token;
     this.impersonate = impersonate;
     this.impersonateGroups = java.util.List.copyOf(impersonateGroups);
-    this.http =
-        HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(TIMEOUT)
-            .sslContext(tls)
-            .build();
+    this.http = new Http1(server, tls.getSocketFactory(), TIMEOUT);
   }
 
   /**
@@ -105,7 +97,7 @@ public final class KubeApi implements AutoCloseable {
   /** The object at {@code path}, or null when the API server answers 404. */
   public JsonNode get(String path) {
     try {
-      return send(request(path).GET());
+      return send("GET", path, null, null);
     } catch (ApiException e) {
       if (e.code() == 404) {
         return null;
@@ -116,18 +108,12 @@ public final class KubeApi implements AutoCloseable {
 
   /** POSTs {@code body} (a tree, a POJO or JSON text) to {@code path}: a create, or a review. */
   public JsonNode create(String path, Object body) {
-    return send(
-        request(path)
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofByteArray(bytes(body))));
+    return send("POST", path, "application/json", bytes(body));
   }
 
   /** PATCHes {@code path}; {@code type} is the patch's media type ({@link #JSON_PATCH}...). */
   public JsonNode patch(String path, String type, Object body) {
-    return send(
-        request(path)
-            .header("Content-Type", type)
-            .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(bytes(body))));
+    return send("PATCH", path, type, bytes(body));
   }
 
   public static final String JSON_PATCH = "application/json-patch+json";
@@ -135,71 +121,80 @@ public final class KubeApi implements AutoCloseable {
 
   /**
    * Opens a watch: the stream of events, one JSON object per line, until the server ends it or the
-   * caller closes it. Only the response's headers are bound by the request timeout.
+   * caller closes it. Only the answer's headers are bound by the request timeout.
    */
   InputStream stream(String path) {
-    HttpRequest request = request(path).GET().build();
-    HttpResponse<InputStream> response =
-        exchange(request, HttpResponse.BodyHandlers.ofInputStream());
-    if (response.statusCode() / 100 != 2) {
-      try (InputStream body = response.body()) {
-        throw failure(request, response.statusCode(), body.readAllBytes());
+    Http1.Answer answer = exchange("GET", path, null, null, true);
+    if (answer.code() / 100 != 2) {
+      try (InputStream body = answer.body()) {
+        throw failure("GET", path, answer.code(), body.readAllBytes());
       } catch (IOException e) {
-        throw new ApiException(response.statusCode(), what(request) + ": " + e, e);
+        throw new ApiException(answer.code(), what("GET", path) + ": " + e, e);
       }
     }
-    return response.body();
+    return answer.body();
   }
 
-  private HttpRequest.Builder request(String path) {
-    HttpRequest.Builder b =
-        HttpRequest.newBuilder(server.resolve(path))
-            .timeout(TIMEOUT)
-            .header("Accept", "application/json")
-            .header("User-Agent", "sharedipc-agent");
+  private JsonNode send(String method, String path, String contentType, byte[] body) {
+    Http1.Answer answer = exchange(method, path, contentType, body, false);
+    byte[] content;
+    try (InputStream in = answer.body()) {
+      content = in.readAllBytes();
+    } catch (IOException e) {
+      throw new ApiException(0, what(method, path) + ": " + e, e);
+    }
+    if (answer.code() / 100 != 2) {
+      throw failure(method, path, answer.code(), content);
+    }
+    try {
+      return JSON.readTree(content);
+    } catch (IOException e) {
+      throw new ApiException(answer.code(), what(method, path) + ": unreadable answer: " + e, e);
+    }
+  }
+
+  /** Sends the request; no answer at all (refused, timed out, cut off) is code 0. */
+  private Http1.Answer exchange(
+      String method, String path, String contentType, byte[] body, boolean stream) {
+    java.util.List<String> headers = new java.util.ArrayList<>(12);
+    headers.add("Accept");
+    headers.add("application/json");
+    headers.add("User-Agent");
+    headers.add("sharedipc-agent");
+    if (contentType != null) {
+      headers.add("Content-Type");
+      headers.add(contentType);
+    }
     String bearer = token == null ? null : token.get();
     if (bearer != null) {
-      b.header("Authorization", "Bearer " + bearer);
+      headers.add("Authorization");
+      headers.add("Bearer " + bearer);
     }
     if (impersonate != null) {
-      b.header("Impersonate-User", impersonate);
-      impersonateGroups.forEach(g -> b.header("Impersonate-Group", g));
+      headers.add("Impersonate-User");
+      headers.add(impersonate);
+      for (String group : impersonateGroups) {
+        headers.add("Impersonate-Group");
+        headers.add(group);
+      }
     }
-    return b;
-  }
-
-  private JsonNode send(HttpRequest.Builder builder) {
-    HttpRequest request = builder.build();
-    HttpResponse<byte[]> response = exchange(request, HttpResponse.BodyHandlers.ofByteArray());
-    if (response.statusCode() / 100 != 2) {
-      throw failure(request, response.statusCode(), response.body());
-    }
+    URI target = server.resolve(path);
+    String query = target.getRawQuery();
     try {
-      return JSON.readTree(response.body());
+      return http.call(
+          method, target.getRawPath() + (query == null ? "" : "?" + query), headers, body, stream);
     } catch (IOException e) {
-      throw new ApiException(response.statusCode(), what(request) + ": unreadable answer: " + e, e);
+      throw new ApiException(0, what(method, path) + ": " + e, e);
     }
   }
 
-  /** Sends the request; no answer at all (refused, timed out, interrupted) is code 0. */
-  private <T> HttpResponse<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> body) {
-    try {
-      return http.send(request, body);
-    } catch (IOException e) {
-      throw new ApiException(0, what(request) + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new ApiException(0, what(request) + ": interrupted", e);
-    }
-  }
-
-  /** "METHOD /path", as errors name a call. */
-  private static String what(HttpRequest request) {
-    return request.method() + " " + request.uri().getRawPath();
+  /** "METHOD /path", as errors name a call (without the query). */
+  private String what(String method, String path) {
+    return method + " " + server.resolve(path).getRawPath();
   }
 
   /** The API server's own message (a Status object) when it sent one. */
-  private static ApiException failure(HttpRequest request, int code, byte[] body) {
+  private ApiException failure(String method, String path, int code, byte[] body) {
     String message = new String(body, StandardCharsets.UTF_8);
     try {
       JsonNode status = JSON.readTree(new ByteArrayInputStream(body));
@@ -209,7 +204,7 @@ public final class KubeApi implements AutoCloseable {
     } catch (IOException e) {
       // not a Status: the body as it came
     }
-    return new ApiException(code, what(request) + ": " + code + " " + message, null);
+    return new ApiException(code, what(method, path) + ": " + code + " " + message, null);
   }
 
   /** A field's text, or null when it is absent or JSON null. */
@@ -263,6 +258,6 @@ public final class KubeApi implements AutoCloseable {
 
   @Override
   public void close() {
-    // the JDK's HttpClient (Java 17) has no close: its threads end once it is unreachable
+    // nothing stays open between calls: each call has its own connection
   }
 }
