@@ -19,7 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
  * its models and their deserializers held about 33 MiB of the agent's resident memory
  * (docs/agent.md, "Footprint"). Only the CSI driver ({@code csi}) may load it. The one model type
  * the report is made of (a status condition, api/SharedIpcNodeStatus) comes with the types its
- * declaration names: its builder and fluent, the builder interfaces, the annotations on it.
+ * declaration names: its builder and fluent, the builder interfaces, the annotations on it. Nor
+ * does it load the JDK's HttpClient (its selector and worker threads and some 360 classes): the
+ * agent speaks HTTP/1.1 itself (kube/Http1).
  */
 class ServeLoadsNoFabric8IT {
   static final java.util.regex.Pattern THE_REPORTS_CONDITION =
@@ -33,7 +35,8 @@ class ServeLoadsNoFabric8IT {
   @TempDir Path dir;
 
   @Test
-  void theServingAgentListsWatchesAndReportsWithoutLoadingFabric8() throws Exception {
+  void theServingAgentListsWatchesAndReportsWithoutLoadingFabric8OrTheJdkHttpClient()
+      throws Exception {
     RealApiServer api = RealApiServer.shared();
     api.installCrds();
     Path kubeconfig = api.writeKubeConfig(dir.resolve("kubeconfig"));
@@ -67,6 +70,7 @@ class ServeLoadsNoFabric8IT {
             "/proc/self/ns/ipc");
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     List<String> fabric8 = new ArrayList<>();
+    List<String> httpClient = new ArrayList<>();
     List<String> said = new ArrayList<>();
     try (BufferedReader out =
         new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -74,9 +78,14 @@ class ServeLoadsNoFabric8IT {
       String line;
       while (System.nanoTime() < deadline && (line = out.readLine()) != null) {
         java.util.regex.Matcher loaded =
-            java.util.regex.Pattern.compile("\\[class,load\\] (io\\.fabric8\\.\\S+)").matcher(line);
-        if (loaded.find() && !THE_REPORTS_CONDITION.matcher(loaded.group(1)).matches()) {
+            java.util.regex.Pattern.compile("\\[class,load\\] (\\S+)").matcher(line);
+        if (loaded.find()
+            && loaded.group(1).startsWith("io.fabric8.")
+            && !THE_REPORTS_CONDITION.matcher(loaded.group(1)).matches()) {
           fabric8.add(loaded.group(1));
+        }
+        if (loaded.find(0) && loaded.group(1).matches("(java|jdk\\.internal)\\.net\\.http\\..*")) {
+          httpClient.add(loaded.group(1));
         }
         if (!line.contains("[class,load]")) {
           said.add(line);
@@ -94,5 +103,6 @@ class ServeLoadsNoFabric8IT {
         .as("the agent synced its informers and wrote its report")
         .contains("informer synced informer=pods", "api server reachable");
     assertThat(fabric8).as("fabric8 classes loaded by serve").isEmpty();
+    assertThat(httpClient).as("the JDK's HttpClient classes loaded by serve").isEmpty();
   }
 }
