@@ -223,14 +223,20 @@ public final class KubeApi implements AutoCloseable {
     }
   }
 
-  /** A TLS context that trusts {@code caPem} and presents the client certificate, if any. */
+  /**
+   * A TLS context that trusts {@code caPem} (or, when null, the JDK's public CAs) and presents the
+   * client certificate, if any.
+   */
   static SSLContext tls(String caPem, String certPem, String keyPem) {
     try {
-      KeyStore trust = KeyStore.getInstance("PKCS12");
-      trust.load(null, null);
-      int i = 0;
-      for (var cert : Pem.certificates(caPem)) {
-        trust.setCertificateEntry("ca-" + i++, cert);
+      KeyStore trust = null; // without a cluster CA: the JDK's public CAs, as kubectl's system pool
+      if (caPem != null) {
+        trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        int i = 0;
+        for (var cert : Pem.certificates(caPem)) {
+          trust.setCertificateEntry("ca-" + i++, cert);
+        }
       }
       TrustManagerFactory tmf =
           TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());

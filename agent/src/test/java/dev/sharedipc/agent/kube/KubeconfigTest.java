@@ -1,5 +1,6 @@
 package dev.sharedipc.agent.kube;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
@@ -29,6 +30,11 @@ class KubeconfigTest {
         .isInstanceOf(IOException.class)
         .hasMessageContaining("plugin (exec/auth-provider)")
         .hasMessageContaining("client certificate or a token");
+  }
+
+  @Test
+  void aKubeconfigWithoutACertificateAuthorityTrustsTheJdksPublicCas() throws IOException {
+    assertThat(Kubeconfig.read(CONFIG.formatted("{token: t}"))).isNotNull();
   }
 
   @Test
