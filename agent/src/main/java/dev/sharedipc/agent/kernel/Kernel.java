@@ -26,6 +26,13 @@ public interface Kernel {
       throws NamespaceUnavailableException, Exception;
 
   /**
+   * {@link #inIpcNamespace} without waiting for it: visits wait in line for a visitor, and the
+   * future completes with the work's result or the exception it threw once the visitor is back.
+   */
+  <T> java.util.concurrent.CompletableFuture<T> startInIpcNamespace(
+      NamespaceRef ns, NamespaceWork<T> work);
+
+  /**
    * The limits and usage of the calling thread's IPC namespace, when readable: called inside {@link
    * #inIpcNamespace} for a given namespace's (the agent's own is not the host's).
    */

@@ -40,8 +40,9 @@ public final class LinuxKernel implements Kernel {
   private static final Home HOME = Home.open();
 
   /**
-   * At most two visits at once, as many as the scan's readers (survey.Survey.READERS); further
-   * visits wait in line. Idle visitors end after a minute, so an agent between passes keeps none.
+   * At most two visits at once: the work is syscalls and parsing, and a node agent should not take
+   * every core. Further visits wait in line (a scan starts one per namespace at once). Idle
+   * visitors end after a minute, so an agent between passes keeps none.
    */
   private static final ThreadPoolExecutor VISITORS =
       new ThreadPoolExecutor(
@@ -68,13 +69,19 @@ public final class LinuxKernel implements Kernel {
   private static final ThreadLocal<Boolean> VISITING = ThreadLocal.withInitial(() -> false);
 
   @Override
-  public <T> T inIpcNamespace(NamespaceRef ns, NamespaceWork<T> work) throws Exception {
+  public <T> CompletableFuture<T> startInIpcNamespace(NamespaceRef ns, NamespaceWork<T> work) {
     if (VISITING.get()) {
       throw new IllegalStateException(
           "a namespace visit may not start another (ipc:[" + ns.inode() + "] from a visitor)");
     }
     CompletableFuture<T> outcome = new CompletableFuture<>();
     VISITORS.execute(() -> visit(ns, work, outcome));
+    return outcome;
+  }
+
+  @Override
+  public <T> T inIpcNamespace(NamespaceRef ns, NamespaceWork<T> work) throws Exception {
+    CompletableFuture<T> outcome = startInIpcNamespace(ns, work);
     try {
       return outcome.get();
     } catch (ExecutionException e) {

@@ -142,25 +142,23 @@ public final class Survey {
   }
 
   /**
-   * Starts reading every namespace, {@link #READERS} at a time. The dispatching threads never join
-   * a namespace themselves: each visit runs on a visitor thread of {@link Kernel#inIpcNamespace}.
+   * Starts reading every namespace: each read is one visit of {@link Kernel#startInIpcNamespace},
+   * done by the kernel's visitors (two at a time) while this thread goes on.
    */
   private List<java.util.concurrent.Future<SysvRead>> readAll(List<IpcNamespace> namespaces) {
     List<java.util.concurrent.Future<SysvRead>> out = new ArrayList<>(namespaces.size());
     for (IpcNamespace ns : namespaces) {
       out.add(
-          READ_POOL.submit(
-              () ->
-                  kernel.inIpcNamespace(
-                      ns.ref(),
-                      session ->
-                          new SysvRead(
-                              SysvShmParser.parse(ns.inode(), session.readSysvShm()),
-                              SysvSemMsgParser.semaphores(ns.inode(), session.readSysvSem()),
-                              SysvSemMsgParser.queues(ns.inode(), session.readSysvMsg()),
-                              // limits are per namespace: the host's are read from inside it, not
-                              // from the agent's own
-                              ns.host() ? kernel.limits().orElse(null) : null))));
+          kernel.startInIpcNamespace(
+              ns.ref(),
+              session ->
+                  new SysvRead(
+                      SysvShmParser.parse(ns.inode(), session.readSysvShm()),
+                      SysvSemMsgParser.semaphores(ns.inode(), session.readSysvSem()),
+                      SysvSemMsgParser.queues(ns.inode(), session.readSysvMsg()),
+                      // limits are per namespace: the host's are read from inside it, not from the
+                      // agent's own
+                      ns.host() ? kernel.limits().orElse(null) : null)));
     }
     return out;
   }
@@ -197,18 +195,6 @@ public final class Survey {
       throw e;
     }
   }
-
-  /** Two readers: the work is syscalls and parsing, and a node agent should not take every core. */
-  static final int READERS = Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors()));
-
-  private static final java.util.concurrent.ExecutorService READ_POOL =
-      java.util.concurrent.Executors.newFixedThreadPool(
-          READERS,
-          r -> {
-            Thread t = new Thread(null, r, "ipcns-dispatch", 256 * 1024);
-            t.setDaemon(true);
-            return t;
-          });
 
   /** Notes skipped lines of one /proc/sysvipc table as a problem; returns their count. */
   private static int malformed(List<String> problems, String table, int lines, IpcNamespace ns) {

@@ -183,6 +183,50 @@ class KernelIT {
   }
 
   /**
+   * A scan starts a visit per namespace at once (survey.Survey): they wait in line for the two
+   * visitors, each lands where it is sent, and each outcome, a failure included, comes back to its
+   * own future.
+   */
+  @Test
+  void visitsStartedAtOnceRunTwoAtATimeAndEachGetsItsOwnOutcome() throws Exception {
+    RealNamespaces.Ns other = real.newNamespace();
+    java.util.concurrent.atomic.AtomicInteger running =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger most =
+        new java.util.concurrent.atomic.AtomicInteger();
+    List<java.util.concurrent.CompletableFuture<Long>> visits = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      RealNamespaces.Ns target = i % 2 == 0 ? ns : other;
+      boolean fails = i == 5;
+      visits.add(
+          kernel.startInIpcNamespace(
+              target.ref(),
+              s -> {
+                most.accumulateAndGet(running.incrementAndGet(), Math::max);
+                try {
+                  Thread.sleep(30);
+                  if (fails) {
+                    throw new java.io.IOException("visit 5 failed");
+                  }
+                  return LinuxKernel.currentThreadIpcInode();
+                } finally {
+                  running.decrementAndGet();
+                }
+              }));
+    }
+    for (int i = 0; i < 8; i++) {
+      if (i == 5) {
+        assertThatThrownBy(visits.get(i)::get).hasRootCauseMessage("visit 5 failed");
+      } else {
+        assertThat(visits.get(i).get()).isEqualTo((i % 2 == 0 ? ns : other).inode());
+      }
+    }
+    assertThat(most.get()).as("visits at once").isEqualTo(2);
+    assertThat(threadsOfThisProcessIn(ns.inode())).isEmpty();
+    assertThat(threadsOfThisProcessIn(other.inode())).isEmpty();
+  }
+
+  /**
    * Visitor threads are reused: after each visit, whether its work succeeded or threw, no thread of
    * the agent is left in the visited namespace, so none carries it into other work or keeps it
    * alive; the next visit still lands where it is sent.

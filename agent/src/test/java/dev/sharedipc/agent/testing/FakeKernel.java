@@ -39,6 +39,17 @@ public final class FakeKernel implements Kernel {
   public final Map<Path, FsUsage> filesystems = new HashMap<>();
   public final List<Long> visits = new ArrayList<>();
 
+  /** The visit, done at once on the caller's thread. */
+  @Override
+  public <T> java.util.concurrent.CompletableFuture<T> startInIpcNamespace(
+      NamespaceRef ns, NamespaceWork<T> work) {
+    try {
+      return java.util.concurrent.CompletableFuture.completedFuture(inIpcNamespace(ns, work));
+    } catch (Exception e) {
+      return java.util.concurrent.CompletableFuture.failedFuture(e);
+    }
+  }
+
   @Override
   public <T> T inIpcNamespace(NamespaceRef ns, NamespaceWork<T> work) throws Exception {
     visits.add(ns.inode());
