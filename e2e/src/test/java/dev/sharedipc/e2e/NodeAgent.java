@@ -3,6 +3,7 @@ package dev.sharedipc.e2e;
 import dev.sharedipc.agent.testing.ReadableProc;
 import dev.sharedipc.e2e.harness.E2EEnvironment;
 import dev.sharedipc.e2e.harness.Ports;
+import dev.sharedipc.e2e.harness.Processes;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
@@ -11,9 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The node agent of one KWOK node, run on this host as a process from a copy of {@code
@@ -262,17 +263,7 @@ final class NodeAgent implements AutoCloseable {
   /** SIGTERM, SIGKILL after 10 s; then deletes the agent's pod. Never throws. */
   @Override
   public void close() {
-    if (process != null && process.isAlive()) {
-      process.destroy();
-      try {
-        if (!process.waitFor(10, TimeUnit.SECONDS)) {
-          process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        process.destroyForcibly();
-      }
-    }
+    Processes.stop(process, Duration.ofSeconds(10));
     try {
       env.admin().pods().inNamespace(NAMESPACE).withName(podName).withGracePeriod(0).delete();
     } catch (RuntimeException e) {

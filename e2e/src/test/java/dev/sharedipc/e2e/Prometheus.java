@@ -3,6 +3,7 @@ package dev.sharedipc.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sharedipc.e2e.harness.Ports;
+import dev.sharedipc.e2e.harness.Processes;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -205,15 +206,7 @@ final class Prometheus implements AutoCloseable {
   /** SIGTERM, SIGKILL after 10 s. Never throws. */
   @Override
   public void close() {
-    process.destroy();
-    try {
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      process.destroyForcibly();
-    }
+    Processes.stop(process, Duration.ofSeconds(10));
   }
 
   /**

@@ -176,18 +176,7 @@ public final class OperatorProcess {
 
   /** SIGTERM, as a Deployment rollout stops it; SIGKILL if it has not exited after 20 s. */
   public synchronized void stop() {
-    if (!isAlive()) {
-      return;
-    }
-    process.destroy();
-    try {
-      if (!process.waitFor(20, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      process.destroyForcibly();
-    }
+    Processes.stop(process, Duration.ofSeconds(20));
   }
 
   /** SIGKILL: a crash, with no shutdown hook and nothing flushed. */
