@@ -86,7 +86,11 @@ final class Http1 {
         String name = header.substring(0, colon).trim().toLowerCase(Locale.ROOT);
         String value = header.substring(colon + 1).trim();
         if (name.equals("content-length")) {
-          length = Long.parseLong(value);
+          try {
+            length = Long.parseLong(value);
+          } catch (NumberFormatException e) {
+            throw new IOException("not a Content-Length: " + value, e);
+          }
         } else if (name.equals("transfer-encoding")) {
           chunked = value.toLowerCase(Locale.ROOT).contains("chunked");
         }

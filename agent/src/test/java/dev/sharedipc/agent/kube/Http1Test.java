@@ -171,6 +171,15 @@ class Http1Test {
   }
 
   @Test
+  void aContentLengthThatIsNotANumberIsAnIoError() {
+    answer("HTTP/1.1 200 OK\r\nContent-Length: lots\r\n\r\n");
+
+    assertThatThrownBy(() -> client().call("GET", "/", List.of(), null, false))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("lots");
+  }
+
+  @Test
   void closingAStreamEndsAReadBlockedOnIt() throws Exception {
     answer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "2\r\n{}\r\n");
     Http1.Answer answer = client().call("GET", "/w", List.of(), null, true);
