@@ -275,6 +275,13 @@ public final class Informer<T> implements AutoCloseable {
                 + "&resourceVersion="
                 + URLEncoder.encode(version, StandardCharsets.UTF_8));
     watch = stream;
+    if (closed) {
+      // close() ran while the watch was opening and found none to close: a blocked socket read
+      // does not end on an interrupt, so this one is closed here
+      stream.close();
+      watch = null;
+      return null;
+    }
     backoff = FIRST_BACKOFF;
     lastHeard = System.nanoTime();
     long check = Math.min(30_000, Math.max(100, silentAfter.toMillis() / 2));

@@ -127,6 +127,23 @@ class InformerIT {
     await().atMost(Duration.ofSeconds(10)).until(() -> informer.stopped());
   }
 
+  /**
+   * An informer closed just as it has listed, while its watch is opening, stops: a socket read does
+   * not end on an interrupt, so a watch that opens after close() looked for one to close is closed
+   * by the informer itself (ServeIT's unhealthy-informer test once waited 10 s for this in vain).
+   */
+  @Test
+  void anInformerClosedWhileItsWatchOpensStops() {
+    configMap("a", "1");
+    KubeApi kube = AgentClients.of(api);
+    for (int i = 0; i < 25; i++) {
+      Informer<String> one = informer(kube).start();
+      await().atMost(Duration.ofSeconds(30)).until(one::hasSynced);
+      one.close();
+      await("informer " + i + " stopped").atMost(Duration.ofSeconds(5)).until(one::stopped);
+    }
+  }
+
   @Test
   void aCallTheServerRefusesSaysWhyWithItsCode() {
     KubeApi kube = AgentClients.of(api);
