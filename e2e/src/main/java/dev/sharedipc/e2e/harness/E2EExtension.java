@@ -9,15 +9,22 @@ import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
 
 /**
  * {@code @ExtendWith(E2EExtension.class)}: gives a scenario the shared {@link E2EEnvironment}
  * (started on first use, closed when the whole run ends) and a fresh {@link TestNamespace} per
  * test; when a test fails, prints (and keeps in {@code e2e/target/e2e-logs/}) the namespace's
- * Events, groups and pods and the operator's log, then deletes the namespace.
+ * Events, groups and pods and the operator's log, then deletes the namespace. A failure of the test
+ * method itself is dumped as it happens, before the test's {@code @AfterEach} methods clean up (a
+ * dump taken after them once showed the pods gone and the nodes lost, which was the cleanup).
  */
 public final class E2EExtension
-    implements BeforeAllCallback, BeforeEachCallback, AfterEachCallback, ParameterResolver {
+    implements BeforeAllCallback,
+        BeforeEachCallback,
+        AfterEachCallback,
+        TestExecutionExceptionHandler,
+        ParameterResolver {
   private static final ExtensionContext.Namespace STORE =
       ExtensionContext.Namespace.create(E2EExtension.class);
 
@@ -39,23 +46,41 @@ public final class E2EExtension
   }
 
   @Override
+  public void handleTestExecutionException(ExtensionContext context, Throwable failure)
+      throws Throwable {
+    TestNamespace ns = context.getStore(STORE).get(TestNamespace.class, TestNamespace.class);
+    if (ns != null) {
+      dump(context, ns, failure);
+      context.getStore(STORE).put(Dumped.class, new Dumped());
+    }
+    throw failure;
+  }
+
+  /** Marks a failure already dumped when the test method threw it. */
+  private record Dumped() {}
+
+  @Override
   public void afterEach(ExtensionContext context) {
     TestNamespace ns = context.getStore(STORE).remove(TestNamespace.class, TestNamespace.class);
     if (ns == null) {
       return;
     }
-    context
-        .getExecutionException()
-        .ifPresent(
-            failure ->
-                Diagnostics.dump(
-                    environment(context),
-                    ns,
-                    context.getRequiredTestClass().getSimpleName()
-                        + "."
-                        + context.getRequiredTestMethod().getName(),
-                    failure));
+    boolean dumped = context.getStore(STORE).remove(Dumped.class, Dumped.class) != null;
+    if (!dumped) {
+      // a failure of a @BeforeEach or @AfterEach method
+      context.getExecutionException().ifPresent(failure -> dump(context, ns, failure));
+    }
     ns.delete();
+  }
+
+  private static void dump(ExtensionContext context, TestNamespace ns, Throwable failure) {
+    Diagnostics.dump(
+        environment(context),
+        ns,
+        context.getRequiredTestClass().getSimpleName()
+            + "."
+            + context.getRequiredTestMethod().getName(),
+        failure);
   }
 
   @Override
