@@ -188,7 +188,6 @@ public final class Informer<T> implements AutoCloseable {
           return;
         }
         warn(e);
-        Thread.interrupted(); // a silent watch's interrupt (closeIfSilent) has done its work
         try {
           Thread.sleep(backoff.toMillis());
         } catch (InterruptedException ie) {
@@ -336,19 +335,27 @@ public final class Informer<T> implements AutoCloseable {
   }
 
   private void closeIfSilent() {
-    InputStream open = watch;
-    if (open != null && System.nanoTime() - lastHeard > silentAfter.toNanos()) {
+    if (watch != null && System.nanoTime() - lastHeard > silentAfter.toNanos()) {
       log.warn(
           "informer watch silent informer={} for={}ms; opening it again",
           name,
           silentAfter.toMillis());
+      closeWatch();
+    }
+  }
+
+  /**
+   * Closes the open watch, if any: its connection, so that a read blocked on it ends at once (an
+   * interrupt would not end it: kube/Http1).
+   */
+  private void closeWatch() {
+    InputStream open = watch;
+    if (open != null) {
       try {
         open.close();
       } catch (IOException e) {
         // closing is all we wanted
       }
-      // a read blocked on the response may not notice the close: interrupt it too
-      thread.interrupt();
     }
   }
 
@@ -381,14 +388,7 @@ public final class Informer<T> implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    thread.interrupt();
-    InputStream open = watch;
-    if (open != null) {
-      try {
-        open.close();
-      } catch (IOException e) {
-        // closing is all we wanted
-      }
-    }
+    thread.interrupt(); // ends the wait before a retry
+    closeWatch();
   }
 }
