@@ -138,21 +138,27 @@ public final class SharedDirPreparer {
             + "_"
             + KubeApi.text(labels, Labels.INSTANCE);
     Optional<SharedDirName> name = SharedDirName.parse(candidate).filter(n -> n.groupUid() != null);
-    if (name.isEmpty() || !mountsDirectory(pod, name.get().directoryName())) {
+    if (name.isEmpty() || !hostPathNames(pod).contains(name.get().directoryName())) {
       return Optional.empty();
     }
     return Optional.of(new Wanted(name.get(), gid(meta)));
   }
 
-  private static boolean mountsDirectory(JsonNode pod, String directoryName) {
+  /**
+   * The last path element of each hostPath volume of a pod (as the API server sends it): the
+   * SameNode shared directory a member mounts. The agent's pod cache keeps the same
+   * (report/ClusterView).
+   */
+  public static java.util.Set<String> hostPathNames(JsonNode pod) {
+    java.util.Set<String> names = new java.util.HashSet<>();
     for (JsonNode v : pod.path("spec").path("volumes")) {
       String path = KubeApi.text(v.path("hostPath"), "path");
       Path file = path == null ? null : Path.of(path).getFileName();
-      if (file != null && directoryName.equals(file.toString())) {
-        return true;
+      if (file != null) {
+        names.add(file.toString());
       }
     }
-    return false;
+    return names;
   }
 
   /**

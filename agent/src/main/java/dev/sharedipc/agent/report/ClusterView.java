@@ -8,6 +8,7 @@ import dev.sharedipc.agent.attribution.PodDirectory;
 import dev.sharedipc.agent.attribution.PodInfo;
 import dev.sharedipc.agent.kube.Informer;
 import dev.sharedipc.agent.kube.KubeApi;
+import dev.sharedipc.agent.prepare.SharedDirPreparer;
 import dev.sharedipc.agent.verdict.Policy;
 import dev.sharedipc.agent.verdict.PolicyResolver;
 import dev.sharedipc.api.Durations;
@@ -51,7 +52,7 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
   private static final Duration DEFAULT_GRACE = Duration.ofMinutes(10);
 
   /** This node's pods by UID. */
-  private final Informer<CachedPod> pods;
+  private final Informer<NodePod> pods;
 
   /** Every group by namespace/name: the policy its status publishes (null when none). */
   private final Informer<Optional<EffectiveOrphanPolicy>> groups;
@@ -66,9 +67,6 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
             }
           });
 
-  /** A cached pod: its UID and what the agent reads of it. */
-  record CachedPod(String uid, NodePod pod) {}
-
   public ClusterView(KubeApi api, String nodeName) {
     this.pods =
         new Informer<>(
@@ -77,12 +75,12 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
             "/api/v1/pods",
             "spec.nodeName=" + nodeName,
             Informer::uid,
-            p -> new CachedPod(Informer.uid(p), nodePod(p)));
+            ClusterView::nodePod);
     this.groups =
         new Informer<>(
             api,
             "groups",
-            "/apis/" + GROUPS,
+            GROUPS,
             null,
             Informer::namespacedName,
             g ->
@@ -92,11 +90,7 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
     log.debug("informers starting node={}", nodeName);
   }
 
-  private static final String GROUPS =
-      dev.sharedipc.api.v1alpha1.SharedIpcGroup.GROUP
-          + "/"
-          + dev.sharedipc.api.v1alpha1.SharedIpcGroup.VERSION
-          + "/sharedipcgroups";
+  private static final String GROUPS = "/apis/" + NodeReporter.API_VERSION + "/sharedipcgroups";
 
   /**
    * Starts the informers; listeners ({@link #onPod}) added before see every pod of the first list.
@@ -169,11 +163,10 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
 
   @Override
   public Optional<PodInfo> byUid(String uid) {
-    CachedPod cached = pods.get(uid);
-    if (cached == null) {
+    NodePod p = pods.get(uid);
+    if (p == null) {
       return Optional.empty();
     }
-    NodePod p = cached.pod();
     Map<String, String> labels = p.labels();
     Integer instance = null;
     try {
@@ -257,12 +250,12 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
     if (!pods.hasSynced() || !pods.isWatching()) {
       return Optional.empty();
     }
-    return Optional.of(pods.list().stream().map(CachedPod::pod).toList());
+    return Optional.of(pods.list());
   }
 
   @Override
   public Optional<NodePod> nodePod(String uid) {
-    return Optional.ofNullable(pods.get(uid)).map(CachedPod::pod);
+    return Optional.ofNullable(pods.get(uid));
   }
 
   /** What the agent reads of a pod, from the pod as the API server sends it. */
@@ -274,7 +267,7 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
         strings(meta.get("labels")),
         KubeApi.text(p.path("status"), "phase"),
         controllerUid(meta),
-        hostPathNames(p),
+        SharedDirPreparer.hostPathNames(p),
         containers(p));
   }
 
@@ -317,21 +310,6 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
     } catch (java.time.format.DateTimeParseException e) {
       return null;
     }
-  }
-
-  /**
-   * The last path element of each hostPath volume: the SameNode shared directory a member mounts.
-   */
-  private static java.util.Set<String> hostPathNames(JsonNode p) {
-    java.util.Set<String> names = new java.util.HashSet<>();
-    for (JsonNode v : p.path("spec").path("volumes")) {
-      String path = KubeApi.text(v.path("hostPath"), "path");
-      java.nio.file.Path file = path == null ? null : java.nio.file.Path.of(path).getFileName();
-      if (file != null) {
-        names.add(file.toString());
-      }
-    }
-    return names;
   }
 
   /** The uid of the pod's controller (its SharedIpcGroup for the operator's pods), or null. */
