@@ -169,9 +169,6 @@ final class ServeCommand implements Callable<Integer> {
       if (cluster != null) {
         cluster.close();
       }
-      if (client != null) {
-        client.close();
-      }
     }
     return 0;
   }

@@ -29,7 +29,7 @@ import javax.net.ssl.TrustManagerFactory;
  * bound tokens rotate), else from a kubeconfig ({@link Kubeconfig}). Requests time out after 10 s;
  * nothing is retried here (the informers retry, the reporter writes again with the next pass).
  */
-public final class KubeApi implements AutoCloseable {
+public final class KubeApi {
   static final Duration TIMEOUT = Duration.ofSeconds(10);
 
   /** Objects from a newer operator or API server may carry fields this agent does not know. */
@@ -260,10 +260,5 @@ public final class KubeApi implements AutoCloseable {
     } catch (GeneralSecurityException | IOException e) {
       throw new IllegalArgumentException("cannot set up TLS to the API server: " + e, e);
     }
-  }
-
-  @Override
-  public void close() {
-    // nothing stays open between calls: each call has its own connection
   }
 }

@@ -124,9 +124,6 @@ class SegmentsAccessIT {
     if (endpoint != null) {
       endpoint.close();
     }
-    if (agent != null) {
-      agent.close();
-    }
     if (binding != null) {
       api.client().rbac().clusterRoleBindings().withName(binding).delete();
     }

@@ -454,46 +454,44 @@ class ServeIT {
             dev.sharedipc.api.RepoPaths.root().resolve("deploy/agent-rbac.yaml"))) {
       admin.load(in).forceConflicts().serverSideApply();
     }
-    try (var agent =
+    var agent =
         dev.sharedipc.agent.testing.AgentClients.as(
             api,
             "system:serviceaccount:sharedipc-agent:sharedipc-agent",
             "system:serviceaccounts",
             "system:serviceaccounts:sharedipc-agent",
-            "system:authenticated")) {
-      view = new ClusterView(agent, nodeName).start();
-      reporter = new NodeReporter(agent, nodeName, false, Duration.ofSeconds(10));
-      await().atMost(Duration.ofSeconds(30)).until(() -> view.notReady().isEmpty());
+            "system:authenticated");
+    view = new ClusterView(agent, nodeName).start();
+    reporter = new NodeReporter(agent, nodeName, false, Duration.ofSeconds(10));
+    await().atMost(Duration.ofSeconds(30)).until(() -> view.notReady().isEmpty());
 
-      assertThat(reporter.report(statusWith(Map.of())))
-          .as("create, then replace the status")
-          .isTrue();
-      Node node =
-          admin
-              .nodes()
-              .resource(
-                  new NodeBuilder().withNewMetadata().withName(nodeName).endMetadata().build())
-              .create();
-      assertThat(reporter.report(statusWith(Map.of(namespace + "/g", 1L)))).isTrue();
+    assertThat(reporter.report(statusWith(Map.of())))
+        .as("create, then replace the status")
+        .isTrue();
+    Node node =
+        admin
+            .nodes()
+            .resource(new NodeBuilder().withNewMetadata().withName(nodeName).endMetadata().build())
+            .create();
+    assertThat(reporter.report(statusWith(Map.of(namespace + "/g", 1L)))).isTrue();
 
-      SharedIpcNode report = admin.resources(SharedIpcNode.class).withName(nodeName).get();
-      assertThat(report.getMetadata().getOwnerReferences())
-          .as("owner added by a patch once the Node exists")
-          .singleElement()
-          .satisfies(o -> assertThat(o.getUid()).isEqualTo(node.getMetadata().getUid()));
-      assertThat(report.getStatus().getOrphansRemovedByGroup()).containsEntry(namespace + "/g", 1L);
-      assertThat(
-              org.assertj.core.api.Assertions.catchThrowableOfType(
-                      dev.sharedipc.agent.kube.ApiException.class,
-                      () ->
-                          agent.create(
-                              "/api/v1/namespaces/" + namespace + "/configmaps",
-                              "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\"}}"))
-                  .code())
-          .as("the role is enforced: nothing beyond it")
-          .isEqualTo(403);
-      admin.resource(node).delete();
-    }
+    SharedIpcNode report = admin.resources(SharedIpcNode.class).withName(nodeName).get();
+    assertThat(report.getMetadata().getOwnerReferences())
+        .as("owner added by a patch once the Node exists")
+        .singleElement()
+        .satisfies(o -> assertThat(o.getUid()).isEqualTo(node.getMetadata().getUid()));
+    assertThat(report.getStatus().getOrphansRemovedByGroup()).containsEntry(namespace + "/g", 1L);
+    assertThat(
+            org.assertj.core.api.Assertions.catchThrowableOfType(
+                    dev.sharedipc.agent.kube.ApiException.class,
+                    () ->
+                        agent.create(
+                            "/api/v1/namespaces/" + namespace + "/configmaps",
+                            "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\"}}"))
+                .code())
+        .as("the role is enforced: nothing beyond it")
+        .isEqualTo(403);
+    admin.resource(node).delete();
   }
 
   static SharedIpcNodeStatus statusWith(Map<String, Long> removedByGroup) {
