@@ -33,5 +33,5 @@ public interface GroupSync {
    * group is never reconciled again, so nothing else would). The reconciler calls it now and then
    * with the UIDs of every group in its cache.
    */
-  default void forgetAllBut(java.util.Set<String> liveGroupUids) {}
+  void forgetAllBut(java.util.Set<String> liveGroupUids);
 }
