@@ -1,7 +1,7 @@
 package dev.sharedipc.agent.attribution;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sharedipc.agent.kube.Json;
 import dev.sharedipc.agent.scan.Segment;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -43,8 +43,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Ledger {
   private static final Logger log = LoggerFactory.getLogger(Ledger.class);
-  private static final ObjectMapper JSON =
-      new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
   private static final DateTimeFormatter ASIDE_SUFFIX =
       DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
 
@@ -83,6 +81,56 @@ public final class Ledger {
   public static final class File {
     public int version = 1;
     public List<Entry> entries = new ArrayList<>();
+
+    /**
+     * The file read back; fields it does not know (from a newer agent) are ignored, a field of the
+     * wrong type makes it unreadable.
+     */
+    static File of(JsonNode tree) throws IOException {
+      if (!tree.isObject()
+          || !(tree.path("entries").isArray() || tree.path("entries").isMissingNode())) {
+        throw new IOException("not a ledger: " + tree.getNodeType());
+      }
+      File file = new File();
+      file.version = (int) number(tree, "version", 1);
+      for (JsonNode e : tree.path("entries")) {
+        Entry entry = new Entry();
+        entry.ipcNamespace = number(e, "ipcNamespace", 0);
+        entry.shmid = (int) number(e, "shmid", 0);
+        entry.key = (int) number(e, "key", 0);
+        entry.ctime = number(e, "ctime", 0);
+        entry.podUid = text(e, "podUid");
+        entry.podNamespace = text(e, "podNamespace");
+        entry.podName = text(e, "podName");
+        entry.group = text(e, "group");
+        entry.instance = e.hasNonNull("instance") ? (int) number(e, "instance", 0) : null;
+        entry.recordedAt = text(e, "recordedAt");
+        file.entries.add(entry);
+      }
+      return file;
+    }
+
+    private static long number(JsonNode object, String field, long absent) throws IOException {
+      JsonNode v = object.get(field);
+      if (v == null || v.isNull()) {
+        return absent;
+      }
+      if (!v.canConvertToLong() || !v.isIntegralNumber()) {
+        throw new IOException(field + " is not an integer: " + v.getNodeType());
+      }
+      return v.longValue();
+    }
+
+    private static String text(JsonNode object, String field) throws IOException {
+      JsonNode v = object.get(field);
+      if (v == null || v.isNull()) {
+        return null;
+      }
+      if (!v.isTextual()) {
+        throw new IOException(field + " is not a string: " + v.getNodeType());
+      }
+      return v.textValue();
+    }
   }
 
   private final Path path;
@@ -232,7 +280,7 @@ public final class Ledger {
           }
           File file = new File();
           file.entries = new ArrayList<>(merged.values());
-          writeDurably(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(file));
+          writeDurably(Json.pretty(file).getBytes(java.nio.charset.StandardCharsets.UTF_8));
           entries.clear();
           entries.putAll(merged);
           recorded.clear();
@@ -248,7 +296,7 @@ public final class Ledger {
     }
     byte[] bytes = Files.readAllBytes(path);
     try {
-      return JSON.readValue(bytes, File.class);
+      return File.of(Json.parse(bytes));
     } catch (IOException e) {
       return null;
     }

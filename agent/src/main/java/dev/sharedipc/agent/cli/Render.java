@@ -1,9 +1,7 @@
 package dev.sharedipc.agent.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sharedipc.agent.attribution.Attribution;
+import dev.sharedipc.agent.kube.Json;
 import dev.sharedipc.agent.reap.Decision;
 import dev.sharedipc.agent.reap.PosixObjectReaper;
 import dev.sharedipc.agent.reap.SharedDirDecision;
@@ -31,7 +29,6 @@ import java.util.Map;
  * strings out, so rendering is tested without a kernel.
  */
 public final class Render {
-  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private Render() {}
 
@@ -524,11 +521,7 @@ public final class Render {
   }
 
   static String write(Object value) {
-    try {
-      return JSON.writeValueAsString(value) + "\n";
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot render JSON: " + e.getMessage(), e);
-    }
+    return Json.pretty(value) + "\n";
   }
 
   private static String time(long epochSecond) {

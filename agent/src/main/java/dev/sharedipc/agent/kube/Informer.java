@@ -295,7 +295,7 @@ public final class Informer<T> implements AutoCloseable {
         if (line.isBlank()) {
           continue;
         }
-        JsonNode event = KubeApi.json().readTree(line);
+        JsonNode event = Json.parse(line);
         JsonNode object = event.path("object");
         switch (event.path("type").asText()) {
           case "ADDED", "MODIFIED" -> {

@@ -1,8 +1,6 @@
 package dev.sharedipc.agent.kube;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -18,12 +16,12 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
- * The agent's own client of the Kubernetes API: JSON over HTTP/1.1 ({@link Http1}), read as trees.
- * The agent makes a handful of calls (list and watch its node's pods, the groups and its own
- * report; write its report and Events; review callers of {@code /segments}), and a general client
- * costs a node more than all of them: fabric8 with its models and their Jackson deserializers held
- * about 33 MiB of the agent's 130 (docs/agent.md, "Footprint"). The CSI driver ({@code csi}), a
- * process of its own, keeps fabric8.
+ * The agent's own client of the Kubernetes API: JSON over HTTP/1.1 ({@link Http1}), read as trees
+ * ({@link Json}). The agent makes a handful of calls (list and watch its node's pods, the groups
+ * and its own report; write its report and Events; review callers of {@code /segments}), and a
+ * general client costs a node more than all of them: fabric8 with its models and their Jackson
+ * deserializers held about 33 MiB of the agent's 130 (docs/agent.md, "Footprint"). The CSI driver
+ * ({@code csi}), a process of its own, keeps fabric8.
  *
  * <p>Connects as kubectl does: in a pod with its service account (token re-read every minute, as
  * bound tokens rotate), else from a kubeconfig ({@link Kubeconfig}). Requests time out after 10 s;
@@ -31,13 +29,6 @@ import javax.net.ssl.TrustManagerFactory;
  */
 public final class KubeApi {
   static final Duration TIMEOUT = Duration.ofSeconds(10);
-
-  /** Objects from a newer operator or API server may carry fields this agent does not know. */
-  private static final ObjectMapper JSON =
-      new ObjectMapper()
-          .configure(
-              com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES,
-              false);
 
   private final URI server;
   private final Http1 http;
@@ -87,11 +78,6 @@ public final class KubeApi {
   /** A kubeconfig's current context, given as YAML. */
   public static KubeApi fromKubeconfig(String yaml) throws IOException {
     return Kubeconfig.read(yaml);
-  }
-
-  /** The mapper this client reads and writes with (plain Jackson, no model classes). */
-  public static ObjectMapper json() {
-    return JSON;
   }
 
   /** The object at {@code path}, or null when the API server answers 404. */
@@ -147,7 +133,7 @@ public final class KubeApi {
       throw failure(method, path, answer.code(), content);
     }
     try {
-      return JSON.readTree(content);
+      return Json.parse(content);
     } catch (IOException e) {
       throw new ApiException(answer.code(), what(method, path) + ": unreadable answer: " + e, e);
     }
@@ -197,7 +183,7 @@ public final class KubeApi {
   private ApiException failure(String method, String path, int code, byte[] body) {
     String message = new String(body, StandardCharsets.UTF_8);
     try {
-      JsonNode status = JSON.readTree(new ByteArrayInputStream(body));
+      JsonNode status = Json.parse(body);
       if (status != null && status.hasNonNull("message")) {
         message = status.get("message").asText();
       }
@@ -214,13 +200,7 @@ public final class KubeApi {
   }
 
   private static byte[] bytes(Object body) {
-    try {
-      return body instanceof String s
-          ? s.getBytes(StandardCharsets.UTF_8)
-          : JSON.writeValueAsBytes(body);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("cannot write as JSON: " + body, e);
-    }
+    return body instanceof String s ? s.getBytes(StandardCharsets.UTF_8) : Json.bytes(body);
   }
 
   /**

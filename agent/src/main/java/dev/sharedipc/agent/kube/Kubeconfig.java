@@ -1,7 +1,7 @@
 package dev.sharedipc.agent.kube;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -41,7 +41,10 @@ final class Kubeconfig {
   }
 
   static KubeApi read(String yaml) throws IOException {
-    JsonNode config = new YAMLMapper().readTree(yaml);
+    JsonNode config;
+    try (var parser = new YAMLFactory().createParser(yaml)) {
+      config = Json.read(parser);
+    }
     String current = KubeApi.text(config, "current-context");
     if (current == null) {
       throw new IOException("the kubeconfig has no current-context");

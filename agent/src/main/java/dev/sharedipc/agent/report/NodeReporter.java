@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sharedipc.agent.attribution.PodInfo;
 import dev.sharedipc.agent.kube.ApiException;
 import dev.sharedipc.agent.kube.Informer;
+import dev.sharedipc.agent.kube.Json;
 import dev.sharedipc.agent.kube.KubeApi;
 import dev.sharedipc.agent.reap.Action;
 import dev.sharedipc.agent.reap.Decision;
@@ -180,19 +181,11 @@ public final class NodeReporter implements AutoCloseable {
       return; // as our create left it: the status follows
     }
     String version = n.path("metadata").path("resourceVersion").asText();
-    JsonNode status;
-    try {
-      // read as the report type and written back, as the reporter's own copy is: equal numbers
-      // then compare equal whatever width the JSON reader gave them
-      status = tree(KubeApi.json().treeToValue(sent, SharedIpcNodeStatus.class));
-    } catch (java.io.IOException | IllegalArgumentException e) {
-      status = sent;
-    }
     synchronized (lock) {
       if (recentlyWritten.contains(version)) {
         return;
       }
-      Optional<String> changed = ReportChange.material(basis, status);
+      Optional<String> changed = ReportChange.material(basis, sent);
       if (changed.isEmpty()) {
         return;
       }
@@ -205,10 +198,6 @@ public final class NodeReporter implements AutoCloseable {
       }
       basis = null;
     }
-  }
-
-  private JsonNode tree(SharedIpcNodeStatus status) {
-    return KubeApi.json().valueToTree(status);
   }
 
   /**
@@ -228,7 +217,7 @@ public final class NodeReporter implements AutoCloseable {
    */
   public boolean report(SharedIpcNodeStatus status) {
     CompletableFuture<Boolean> done = new CompletableFuture<>();
-    JsonNode tree = tree(status);
+    JsonNode tree = Json.tree(status);
     Instant now = clock.instant();
     boolean submit;
     long dropped;
@@ -363,13 +352,13 @@ public final class NodeReporter implements AutoCloseable {
   }
 
   private JsonNode replaceStatus(SharedIpcNodeStatus status) {
-    ArrayNode patch = KubeApi.json().createArrayNode();
-    patch.addObject().put("op", "add").put("path", "/status").set("value", tree(status));
+    ArrayNode patch = Json.array();
+    patch.addObject().put("op", "add").put("path", "/status").set("value", Json.tree(status));
     return api.patch(REPORTS + "/" + nodeName + "/status", KubeApi.JSON_PATCH, patch);
   }
 
   private void create() {
-    ObjectNode fresh = KubeApi.json().createObjectNode();
+    ObjectNode fresh = Json.object();
     fresh.put("apiVersion", API_VERSION).put("kind", "SharedIpcNode");
     ObjectNode meta = fresh.putObject("metadata");
     meta.put("name", nodeName);
@@ -416,7 +405,7 @@ public final class NodeReporter implements AutoCloseable {
         return;
       }
       if (!nodeUid.equals(currentUid)) {
-        ObjectNode patch = KubeApi.json().createObjectNode();
+        ObjectNode patch = Json.object();
         ObjectNode meta = patch.putObject("metadata");
         meta.put("resourceVersion", written.path("metadata").path("resourceVersion").asText());
         ArrayNode updated = meta.putArray("ownerReferences");
@@ -473,8 +462,7 @@ public final class NodeReporter implements AutoCloseable {
   }
 
   private ObjectNode ownerRef(String nodeUid) {
-    return KubeApi.json()
-        .createObjectNode()
+    return Json.object()
         .put("apiVersion", "v1")
         .put("kind", "Node")
         .put("name", nodeName)
@@ -484,8 +472,7 @@ public final class NodeReporter implements AutoCloseable {
   /** An Event's involvedObject. */
   private static ObjectNode reference(
       String apiVersion, String kind, String namespace, String name, String uid) {
-    ObjectNode ref =
-        KubeApi.json().createObjectNode().put("apiVersion", apiVersion).put("kind", kind);
+    ObjectNode ref = Json.object().put("apiVersion", apiVersion).put("kind", kind);
     if (namespace != null) {
       ref.put("namespace", namespace);
     }
@@ -655,8 +642,7 @@ public final class NodeReporter implements AutoCloseable {
       String message,
       String subject) {
     String now = Instant.now().toString();
-    ObjectNode event =
-        KubeApi.json().createObjectNode().put("apiVersion", "v1").put("kind", "Event");
+    ObjectNode event = Json.object().put("apiVersion", "v1").put("kind", "Event");
     event.putObject("metadata").put("generateName", "sharedipc-agent-").put("namespace", namespace);
     event.set("involvedObject", involved);
     event.put("type", type).put("reason", reason).put("message", message);

@@ -95,6 +95,12 @@ public final class ReportChange {
           ? Optional.of(path + " (" + a.longValue() + " -> " + b.longValue() + ")")
           : Optional.empty();
     }
+    if (a.isNumber() && b.isNumber()) {
+      // equal numbers of another width are equal: the API server gives back 2 for a written 2.0
+      return a.decimalValue().compareTo(b.decimalValue()) == 0
+          ? Optional.empty()
+          : Optional.of(path);
+    }
     return a.equals(b) ? Optional.empty() : Optional.of(path);
   }
 

@@ -3,6 +3,7 @@ package dev.sharedipc.agent.report;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sharedipc.agent.kube.ApiException;
+import dev.sharedipc.agent.kube.Json;
 import dev.sharedipc.agent.kube.KubeApi;
 import java.net.InetAddress;
 
@@ -66,10 +67,7 @@ public final class SegmentsAccess {
     }
     try {
       ObjectNode tokenReview =
-          KubeApi.json()
-              .createObjectNode()
-              .put("apiVersion", "authentication.k8s.io/v1")
-              .put("kind", "TokenReview");
+          Json.object().put("apiVersion", "authentication.k8s.io/v1").put("kind", "TokenReview");
       tokenReview.putObject("spec").put("token", token);
       JsonNode review =
           client.create("/apis/authentication.k8s.io/v1/tokenreviews", tokenReview).path("status");
@@ -83,8 +81,7 @@ public final class SegmentsAccess {
       JsonNode user = review.path("user");
       String username = user.path("username").asText();
       ObjectNode accessReview =
-          KubeApi.json()
-              .createObjectNode()
+          Json.object()
               .put("apiVersion", "authorization.k8s.io/v1")
               .put("kind", "SubjectAccessReview");
       ObjectNode spec = accessReview.putObject("spec");
@@ -92,9 +89,7 @@ public final class SegmentsAccess {
       if (user.hasNonNull("uid")) {
         spec.put("uid", user.get("uid").asText());
       }
-      spec.set(
-          "groups",
-          user.path("groups").isArray() ? user.get("groups") : KubeApi.json().createArrayNode());
+      spec.set("groups", user.path("groups").isArray() ? user.get("groups") : Json.array());
       if (user.path("extra").isObject()) {
         spec.set("extra", user.get("extra"));
       }

@@ -83,6 +83,57 @@ class LedgerTest {
   }
 
   @Test
+  void aLedgerAsAnEarlierAgentWroteItIsReadAndFieldsItDoesNotKnowAreIgnored() throws Exception {
+    Path file = dir.resolve("ledger.json");
+    // as the agent wrote it with Jackson's ObjectMapper before kube/Json, plus a newer field
+    Files.writeString(
+        file,
+        """
+        {
+          "version" : 1,
+          "entries" : [ {
+            "ipcNamespace" : 1,
+            "shmid" : 5,
+            "key" : 66,
+            "ctime" : 100,
+            "podUid" : "uid-1",
+            "podNamespace" : "ns",
+            "podName" : "pod",
+            "group" : "g",
+            "instance" : 0,
+            "recordedAt" : "1970-01-01T00:00:00Z",
+            "fromANewerAgent" : {"x" : [1]}
+          }, {
+            "ipcNamespace" : 1,
+            "shmid" : 6,
+            "key" : 66,
+            "ctime" : 100,
+            "podUid" : "uid-2",
+            "podNamespace" : null,
+            "podName" : null,
+            "group" : null,
+            "instance" : null,
+            "recordedAt" : null
+          } ]
+        }
+        """);
+    Ledger ledger = Ledger.open(file);
+    assertThat(ledger.loadProblem()).isNull();
+    assertThat(ledger.lookup(seg(5, 100))).isEqualTo(new PodInfo("uid-1", "ns", "pod", "g", 0));
+    assertThat(ledger.lookup(seg(6, 100))).isEqualTo(new PodInfo("uid-2", null, null, null, null));
+  }
+
+  @Test
+  void aLedgerWithAFieldOfTheWrongTypeIsUnreadableAndMovedAside() throws Exception {
+    Path file = dir.resolve("ledger.json");
+    Files.writeString(
+        file, "{\"version\":1,\"entries\":[{\"ipcNamespace\":1,\"shmid\":\"five\"}]}");
+    Ledger ledger = Ledger.open(file);
+    assertThat(ledger.size()).isZero();
+    assertThat(ledger.loadProblem()).contains("unreadable", "moved to");
+  }
+
+  @Test
   void aLedgerThatBecomesUnreadableBeforeASaveIsMovedAsideToo() throws Exception {
     Path file = dir.resolve("ledger.json");
     Ledger ledger = Ledger.open(file);

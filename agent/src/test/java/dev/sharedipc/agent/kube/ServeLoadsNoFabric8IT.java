@@ -1,6 +1,7 @@
 package dev.sharedipc.agent.kube;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.sharedipc.api.testing.RealApiServer;
 import java.io.BufferedReader;
@@ -8,6 +9,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -21,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the report is made of (a status condition, api/SharedIpcNodeStatus) comes with the types its
  * declaration names: its builder and fluent, the builder interfaces, the annotations on it. Nor
  * does it load the JDK's HttpClient (its selector and worker threads and some 360 classes): the
- * agent speaks HTTP/1.1 itself (kube/Http1).
+ * agent speaks HTTP/1.1 itself (kube/Http1). Nor Jackson's ObjectMapper with its bean serializers
+ * and deserializers (some 800 classes, 5 MiB): the agent reads and writes its JSON with kube/Json.
  */
 class ServeLoadsNoFabric8IT {
   static final java.util.regex.Pattern THE_REPORTS_CONDITION =
@@ -35,7 +38,7 @@ class ServeLoadsNoFabric8IT {
   @TempDir Path dir;
 
   @Test
-  void theServingAgentListsWatchesAndReportsWithoutLoadingFabric8OrTheJdkHttpClient()
+  void theServingAgentListsWatchesReportsAndServesWithoutFabric8TheJdkHttpClientOrJacksonsMapper()
       throws Exception {
     RealApiServer api = RealApiServer.shared();
     api.installCrds();
@@ -69,40 +72,112 @@ class ServeLoadsNoFabric8IT {
             "--host-ipc-ns",
             "/proc/self/ns/ipc");
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    List<String> fabric8 = new ArrayList<>();
-    List<String> httpClient = new ArrayList<>();
-    List<String> said = new ArrayList<>();
-    try (BufferedReader out =
-        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      String line;
-      while (System.nanoTime() < deadline && (line = out.readLine()) != null) {
-        java.util.regex.Matcher loaded =
-            java.util.regex.Pattern.compile("\\[class,load\\] (\\S+)").matcher(line);
-        if (loaded.find()
-            && loaded.group(1).startsWith("io.fabric8.")
-            && !THE_REPORTS_CONDITION.matcher(loaded.group(1)).matches()) {
-          fabric8.add(loaded.group(1));
-        }
-        if (loaded.find(0) && loaded.group(1).matches("(java|jdk\\.internal)\\.net\\.http\\..*")) {
-          httpClient.add(loaded.group(1));
-        }
-        if (!line.contains("[class,load]")) {
-          said.add(line);
-        }
-        if (line.contains("api server reachable")) {
-          break; // listed, watching, and the report written
-        }
-      }
+    List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.CountDownLatch reachable = new java.util.concurrent.CountDownLatch(1);
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader out =
+                  new BufferedReader(
+                      new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = out.readLine()) != null; ) {
+                  lines.add(line);
+                  if (line.contains("api server reachable")) {
+                    reachable.countDown();
+                  }
+                }
+              } catch (java.io.IOException e) {
+                // the process ended
+              }
+            });
+    reader.start();
+    String segments;
+    try {
+      assertThat(reachable.await(60, TimeUnit.SECONDS))
+          .as("the agent said: api server reachable")
+          .isTrue();
+      // listed, watching, and the report written; now the JSON view and two more passes, whose
+      // reports are unchanged and not written
+      segments = get(port, "/segments");
+      String firstScan = lastScan(get(port, "/metrics"));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(200))
+          .until(
+              () ->
+                  Double.parseDouble(lastScan(get(port, "/metrics")))
+                      >= Double.parseDouble(firstScan) + 2);
     } finally {
       p.destroy();
       p.waitFor(10, TimeUnit.SECONDS);
       p.destroyForcibly();
+      reader.join(10_000);
+    }
+    List<String> fabric8 = new ArrayList<>();
+    List<String> httpClient = new ArrayList<>();
+    List<String> mapper = new ArrayList<>();
+    List<String> said = new ArrayList<>();
+    java.util.regex.Pattern loadedClass =
+        java.util.regex.Pattern.compile("\\[class,load\\] (\\S+)");
+    synchronized (lines) {
+      for (String line : lines) {
+        java.util.regex.Matcher loaded = loadedClass.matcher(line);
+        if (!loaded.find()) {
+          said.add(line);
+          continue;
+        }
+        String name = loaded.group(1);
+        if (name.startsWith("io.fabric8.") && !THE_REPORTS_CONDITION.matcher(name).matches()) {
+          fabric8.add(name);
+        }
+        if (name.matches("(java|jdk\\.internal)\\.net\\.http\\..*")) {
+          httpClient.add(name);
+        }
+        if (JACKSONS_MAPPER.matcher(name).matches()) {
+          mapper.add(name);
+        }
+      }
     }
     assertThat(String.join("\n", said))
         .as("the agent synced its informers and wrote its report")
         .contains("informer synced informer=pods", "api server reachable");
+    assertThat(segments).as("the /segments view").contains("\"segments\"");
     assertThat(fabric8).as("fabric8 classes loaded by serve").isEmpty();
     assertThat(httpClient).as("the JDK's HttpClient classes loaded by serve").isEmpty();
+    assertThat(mapper)
+        .as("Jackson's ObjectMapper and bean (de)serializers loaded by serve")
+        .isEmpty();
+  }
+
+  /**
+   * Jackson's mapper and its bean machinery; its tree nodes and core parser are what kube/Json
+   * uses.
+   */
+  static final java.util.regex.Pattern JACKSONS_MAPPER =
+      java.util.regex.Pattern.compile(
+          "com\\.fasterxml\\.jackson\\.databind\\."
+              + "(ObjectMapper|ObjectReader|ObjectWriter|SerializerProvider|DeserializationContext"
+              + "|ser\\..*|introspect\\..*|deser\\.(std|impl)\\..*|deser\\.Bean.*)"
+              + "|com\\.fasterxml\\.jackson\\.dataformat\\.yaml\\.YAMLMapper");
+
+  private static String get(int port, String path) throws java.io.IOException {
+    var c =
+        (java.net.HttpURLConnection)
+            new java.net.URL("http://127.0.0.1:" + port + path).openConnection();
+    try (var in = c.getInputStream()) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } finally {
+      c.disconnect();
+    }
+  }
+
+  /** The value of sharedipc_last_scan_timestamp_seconds in a scrape. */
+  private static String lastScan(String metrics) {
+    return metrics
+        .lines()
+        .filter(l -> l.startsWith("sharedipc_last_scan_timestamp_seconds "))
+        .map(l -> l.substring(l.indexOf(' ') + 1).trim())
+        .findFirst()
+        .orElse("0");
   }
 }

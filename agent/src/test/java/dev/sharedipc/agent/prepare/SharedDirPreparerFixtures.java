@@ -8,7 +8,7 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 final class SharedDirPreparerFixtures {
   /** A pod as the API server would send it, which is what the agent reads. */
   static com.fasterxml.jackson.databind.JsonNode json(io.fabric8.kubernetes.api.model.Pod pod) {
-    return dev.sharedipc.agent.kube.KubeApi.json().valueToTree(pod);
+    return new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(pod);
   }
 
   static final String UID = "0b0e6b7e-3c55-4d2a-9a39-1f6c1d8e2a10";

@@ -107,8 +107,7 @@ class ClusterViewTest {
   @Test
   void aGroupIsReadForThePolicyTheOperatorPublishesAndAnUnknownPolicyIsNone() {
     var published =
-        dev.sharedipc.agent.kube.KubeApi.json()
-            .createObjectNode()
+        dev.sharedipc.agent.kube.Json.object()
             .put("policy", "Delete")
             .put("gracePeriod", "1m")
             .put("source", "spec");
@@ -174,6 +173,6 @@ class ClusterViewTest {
   }
 
   private static com.fasterxml.jackson.databind.JsonNode json(Object o) {
-    return dev.sharedipc.agent.kube.KubeApi.json().valueToTree(o);
+    return new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(o);
   }
 }

@@ -29,6 +29,18 @@ class ReportChangeTest {
   }
 
   @Test
+  void aNumberTheApiServerGivesBackInAnotherWidthIsNoChange() throws Exception {
+    // as written (kube/Json.tree of the report: a Long and a Double) and as read back (an int)
+    JsonNode written =
+        JSON.createObjectNode().set("kernel", JSON.createObjectNode().put("shmmni", 4096L));
+    ((com.fasterxml.jackson.databind.node.ObjectNode) written).put("ratio", 2.0);
+    JsonNode readBack = json("{'kernel':{'shmmni':4096},'ratio':2}");
+    assertThat(ReportChange.material(written, readBack)).isEmpty();
+    assertThat(ReportChange.material(written, json("{'kernel':{'shmmni':4097},'ratio':2}")))
+        .contains("/kernel/shmmni");
+  }
+
+  @Test
   void countsVerdictsEntriesAndConditionsAreChanges() throws Exception {
     JsonNode base =
         json(
