@@ -151,10 +151,18 @@ public final class Metrics {
 
   public static final String NO_GROUP = "_none";
 
+  /**
+   * Counters (and, in {@link #gauge}, gauges) without exemplars: the agent has no traces to link
+   * to, and the exemplar sampler runs a thread of its own.
+   */
+  private static Counter.Builder counter() {
+    return Counter.builder().withoutExemplars();
+  }
+
   private final Counter scans =
-      Counter.builder().name("sharedipc_scans").help("Scans run.").register(registry);
+      counter().name("sharedipc_scans").help("Scans run.").register(registry);
   private final Counter decisions =
-      Counter.builder()
+      counter()
           .name("sharedipc_reaper_decisions")
           .help(
               "Reaper decisions on orphans, by action (Removed, WouldRemove, Spared, Failed, Kept).")
@@ -164,14 +172,14 @@ public final class Metrics {
   private final RemovalCounts removedSharedDirs = new RemovalCounts();
   private volatile Supplier<Map<String, Boolean>> informersSynced = Map::of;
   private final Counter removedBytes =
-      Counter.builder()
+      counter()
           .name("sharedipc_segments_removed_bytes")
           .help("Bytes of segments removed.")
           .unit(Unit.BYTES)
           .register(registry);
 
   private final Counter sharedDirDecisions =
-      Counter.builder()
+      counter()
           .name("sharedipc_shared_directory_decisions")
           .help(
               "Decisions on SameNode shared directories whose instance is gone, by action (Removed, WouldRemove, Spared, Failed, Kept).")
@@ -226,7 +234,7 @@ public final class Metrics {
   }
 
   private Gauge gauge(String name, String help, Unit unit, String... labels) {
-    Gauge.Builder b = Gauge.builder().name(name).help(help).labelNames(labels);
+    Gauge.Builder b = Gauge.builder().withoutExemplars().name(name).help(help).labelNames(labels);
     if (unit != null) {
       b.unit(unit);
     }
@@ -419,7 +427,7 @@ public final class Metrics {
           "back_off");
   private final RemovalCounts removedPosixObjects = new RemovalCounts();
   private final Counter posixDecisions =
-      Counter.builder()
+      counter()
           .name("sharedipc_posix_object_decisions")
           .help(
               "Decisions on orphaned POSIX objects, by action (Removed, WouldRemove, Spared, Failed, Kept).")

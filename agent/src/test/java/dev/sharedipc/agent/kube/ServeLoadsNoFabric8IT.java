@@ -116,6 +116,7 @@ class ServeLoadsNoFabric8IT {
     List<String> fabric8 = new ArrayList<>();
     List<String> httpClient = new ArrayList<>();
     List<String> mapper = new ArrayList<>();
+    List<String> exemplars = new ArrayList<>();
     List<String> said = new ArrayList<>();
     java.util.regex.Pattern loadedClass =
         java.util.regex.Pattern.compile("\\[class,load\\] (\\S+)");
@@ -136,6 +137,10 @@ class ServeLoadsNoFabric8IT {
         if (JACKSONS_MAPPER.matcher(name).matches()) {
           mapper.add(name);
         }
+        if (name.startsWith("io.prometheus.metrics.core.exemplars.")
+            || name.startsWith("io.prometheus.metrics.core.util.Scheduler")) {
+          exemplars.add(name);
+        }
       }
     }
     assertThat(String.join("\n", said))
@@ -146,6 +151,9 @@ class ServeLoadsNoFabric8IT {
     assertThat(httpClient).as("the JDK's HttpClient classes loaded by serve").isEmpty();
     assertThat(mapper)
         .as("Jackson's ObjectMapper and bean (de)serializers loaded by serve")
+        .isEmpty();
+    assertThat(exemplars)
+        .as("the Prometheus client's exemplar sampler and the scheduler thread it starts")
         .isEmpty();
   }
 
