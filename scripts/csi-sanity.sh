@@ -12,7 +12,7 @@
 # Environment (all optional):
 #   SHAREDIPC_CSI_TEST_VERSION  csi-test version (v5.4.0)
 #   SHAREDIPC_CACHE             cache root (~/.cache/sharedipc)
-#   SHAREDIPC_AGENT_JAR         the agent jar (agent/target/sharedipc-agent.jar)
+#   SHAREDIPC_AGENT_JAR         the agent jar (agent/target/sharedipc-agent.jar; sharedipc-agent-csi.jar beside it)
 #   JAVA                        java binary (java on the PATH)
 #
 # Specs skipped, each because it needs CreateVolume, which a plugin of ephemeral inline
@@ -80,7 +80,8 @@ run() {
   [[ -f "$AGENT_JAR" ]] || die "no agent jar at $AGENT_JAR: build it with ./mvnw -B -pl agent -am package -DskipTests"
   local work driver_pid rc=0
   work="$(mktemp -d)"
-  "$JAVA" -jar "$AGENT_JAR" csi --endpoint "unix://$work/csi.sock" --node-id csi-sanity-node \
+  # the driver's libraries are in sharedipc-agent-csi.jar beside the agent's jar, as agent/bin/sharedipc-agent runs it
+  "$JAVA" -cp "$AGENT_JAR:${AGENT_JAR%.jar}-csi.jar" dev.sharedipc.agent.cli.Main csi --endpoint "unix://$work/csi.sock" --node-id csi-sanity-node \
     --state-dir "$work/state" >"$work/driver.log" 2>&1 &
   driver_pid=$!
   # shellcheck disable=SC2064 # expand now: the values are fixed

@@ -333,7 +333,7 @@ class CsiVolumeE2E {
   }
 
   /**
-   * The driver for {@code node}, from a copy of the agent jar, with the agent ServiceAccount's
+   * The driver for {@code node}, from a copy of the agent's jars, with the agent ServiceAccount's
    * token.
    */
   private void startDriver(String node) throws Exception {
@@ -345,6 +345,10 @@ class CsiVolumeE2E {
       jar =
           Files.copy(
               built, tmp.resolve("sharedipc-agent.jar"), StandardCopyOption.REPLACE_EXISTING);
+      Files.copy(
+          DriverProcess.libraries(built),
+          DriverProcess.libraries(jar),
+          StandardCopyOption.REPLACE_EXISTING);
       // the members' uid must reach the targets under the temporary directory, as it reaches the
       // kubelet's
       Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx--x--x"));

@@ -1,15 +1,6 @@
 package dev.sharedipc.agent.cli;
 
-import dev.sharedipc.agent.csi.CsiServer;
-import dev.sharedipc.agent.csi.CsiServices;
-import dev.sharedipc.agent.csi.InstanceVolumes;
-import dev.sharedipc.agent.csi.LinuxMounter;
-import dev.sharedipc.agent.csi.Membership;
-import dev.sharedipc.agent.csi.PodMembership;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import java.nio.file.Files;
+import dev.sharedipc.agent.csi.CsiDriver;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
@@ -73,49 +64,13 @@ final class CsiCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    KubernetesClient client = null;
-    Membership membership = Membership.ANYONE;
-    if (kubeconfig != null || System.getenv("KUBERNETES_SERVICE_HOST") != null) {
-      Config config =
-          kubeconfig == null
-              ? Config.autoConfigure(null)
-              : Config.fromKubeconfig(Files.readString(kubeconfig));
-      client = new KubernetesClientBuilder().withConfig(config).build();
-      membership = new PodMembership(client, nodeId);
-    } else {
-      log.warn(
-          "action=start membership=none reason=\"no --kubeconfig and not in a pod: every pod that names an instance gets it\"");
+    if (CsiCommand.class.getClassLoader().getResource("io/grpc/Server.class") == null) {
+      log.error(
+          "action=exit reason=\"the CSI driver's libraries (gRPC, Netty, the fabric8 client) are in sharedipc-agent-csi.jar, "
+              + "which is not on the class path: run it as agent/bin/sharedipc-agent csi (the image's entrypoint), or "
+              + "java -cp sharedipc-agent.jar:sharedipc-agent-csi.jar dev.sharedipc.agent.cli.Main csi\"");
+      return 2;
     }
-    Path state = stateDir.toAbsolutePath().normalize();
-    InstanceVolumes volumes = new InstanceVolumes(state, new LinuxMounter(), membership);
-    volumes.recover();
-    Path socket = CsiServer.socketPath(endpoint);
-    try (CsiServer server =
-        CsiServer.start(socket, new CsiServices(volumes, nodeId, Main.version()).all())) {
-      log.info(
-          "serving driver={} endpoint={} node={} stateDir={} membership={}",
-          CsiServices.DRIVER_NAME,
-          socket,
-          nodeId,
-          state,
-          client != null ? "api-server" : "none");
-      Runtime.getRuntime()
-          .addShutdownHook(
-              new Thread(
-                  () -> {
-                    try {
-                      server.close();
-                    } catch (InterruptedException e) {
-                      Thread.currentThread().interrupt();
-                    }
-                  },
-                  "csi-shutdown"));
-      server.awaitTermination();
-    } finally {
-      if (client != null) {
-        client.close();
-      }
-    }
-    return 0;
+    return CsiDriver.run(endpoint, nodeId, stateDir, kubeconfig, Main.version());
   }
 }

@@ -18,6 +18,15 @@ public final class DriverProcess implements AutoCloseable {
   public final Path socket;
   public final Path log;
 
+  /**
+   * sharedipc-agent-csi.jar beside {@code jar}: the driver's libraries, on its class path as
+   * agent/bin/sharedipc-agent puts them.
+   */
+  public static Path libraries(Path jar) {
+    String name = jar.getFileName().toString();
+    return jar.resolveSibling(name.substring(0, name.length() - ".jar".length()) + "-csi.jar");
+  }
+
   DriverProcess(Path socket, Path stateDir, Path log, String... extra) throws IOException {
     this(
         Path.of(System.getProperty("sharedipc.agent.jar", "target/sharedipc-agent.jar")),
@@ -41,8 +50,9 @@ public final class DriverProcess implements AutoCloseable {
         new ArrayList<>(
             List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar",
-                jar.toString(),
+                "-cp",
+                jar + java.io.File.pathSeparator + libraries(jar),
+                "dev.sharedipc.agent.cli.Main",
                 "csi",
                 "--endpoint",
                 "unix://" + socket,
