@@ -57,22 +57,18 @@ class AgentJarsIT {
   @Test
   void noClassOfTheAgentOutsideTheDriverNeedsTheDriversLibraries() throws Exception {
     // jdeps lists every reference to a class that is not in the jar: only the driver's may have any
-    Process jdeps =
-        new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "jdeps").toString(),
-                "--multi-release",
-                "17",
-                "--missing-deps",
-                "-cp",
-                JAR.toString(),
-                JAR.toString())
-            .redirectErrorStream(true)
-            .start();
-    String out = new String(jdeps.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(jdeps.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    Ran jdeps =
+        jdk(
+            "jdeps",
+            "--multi-release",
+            "17",
+            "--missing-deps",
+            "-cp",
+            JAR.toString(),
+            JAR.toString());
     List<String> outside = new ArrayList<>();
     List<String> driver = new ArrayList<>();
-    for (String line : out.lines().toList()) {
+    for (String line : jdeps.out().lines().toList()) {
       String from = line.strip().split("\\s+")[0];
       if (!line.contains("not found") || !from.startsWith("dev.sharedipc.")) {
         continue;
@@ -122,23 +118,32 @@ class AgentJarsIT {
 
   @Test
   void theDriverRunWithoutItsLibrariesSaysWhereTheyAre() throws Exception {
-    Process p =
-        new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar",
-                JAR.toString(),
-                "csi",
-                "--endpoint",
-                "unix:///nonexistent/csi.sock",
-                "--node-id",
-                "n",
-                "--state-dir",
-                "/nonexistent")
-            .redirectErrorStream(true)
-            .start();
+    Ran driver =
+        jdk(
+            "java",
+            "-jar",
+            JAR.toString(),
+            "csi",
+            "--endpoint",
+            "unix:///nonexistent/csi.sock",
+            "--node-id",
+            "n",
+            "--state-dir",
+            "/nonexistent");
+    assertThat(driver.exit()).as(driver.out()).isEqualTo(2);
+    assertThat(driver.out()).contains("sharedipc-agent-csi.jar", "agent/bin/sharedipc-agent csi");
+  }
+
+  private record Ran(int exit, String out) {}
+
+  /** Runs a tool of this JDK ({@code java}, {@code jdeps}) to its end. */
+  private static Ran jdk(String tool, String... args) throws Exception {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", tool).toString());
+    command.addAll(List.of(args));
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as(out).isEqualTo(2);
-    assertThat(out).contains("sharedipc-agent-csi.jar", "agent/bin/sharedipc-agent csi");
+    assertThat(p.waitFor(120, TimeUnit.SECONDS)).as(tool + " ended").isTrue();
+    return new Ran(p.exitValue(), out);
   }
 }
