@@ -73,9 +73,14 @@ class DockerfilesTest {
                 src -> assertThat(ROOT.resolve(src)).as("build-context file %s", src).exists());
       }
     }
+    List<String> builtJars = new ArrayList<>(List.of(builtJar));
+    // further jars the build writes (the agent's CSI libraries: a shade execution's outputFile)
+    for (String extra : outputFiles(ROOT.resolve(module).resolve("pom.xml"))) {
+      builtJars.add("/src/" + module + "/target/" + extra);
+    }
     assertThat(fromBuild)
         .as("what the runtime stage takes from the build stage")
-        .containsExactly(builtJar);
+        .containsExactlyInAnyOrderElementsOf(builtJars);
 
     List<String> runs =
         instructions.stream()
@@ -159,6 +164,18 @@ class DockerfilesTest {
     Matcher m = Pattern.compile(prefix + "\"([^\"]*)\"").matcher(text);
     assertThat(m.find()).as("a quoted value after /%s/", prefix).isTrue();
     return m.group(1);
+  }
+
+  /** The files named by {@code <outputFile>${project.build.directory}/NAME</outputFile>}. */
+  static List<String> outputFiles(Path pom) throws IOException {
+    Matcher m =
+        Pattern.compile("<outputFile>\\$\\{project\\.build\\.directory\\}/([^<]+)</outputFile>")
+            .matcher(Files.readString(pom));
+    List<String> names = new ArrayList<>();
+    while (m.find()) {
+      names.add(m.group(1).strip());
+    }
+    return names;
   }
 
   static String finalName(Path pom) throws IOException {

@@ -192,6 +192,8 @@ class MonitoringAssetsTest {
         Pattern.compile(
             "(Counter|CounterWithCallback|Histogram|Gauge|GaugeWithCallback)\\.builder\\(\\)\\s*\\.name\\(\\s*\"([a-z0-9_]+)\"\\s*\\)");
     Pattern gaugeHelper = Pattern.compile("\\bgauge\\(\\s*\"([a-z0-9_]+)\"");
+    Pattern counterHelper = // agent: counters without exemplars
+        Pattern.compile("\\bcounter\\(\\)\\s*\\.name\\(\\s*\"([a-z0-9_]+)\"\\s*\\)");
     Pattern groupCounter =
         Pattern.compile("\\bbyGroup\\(\\s*\"([a-z0-9_]+)\""); // agent: bounded counters by group
     for (Path source : sources) {
@@ -210,6 +212,10 @@ class MonitoringAssetsTest {
       Matcher c = groupCounter.matcher(code);
       while (c.find()) {
         names.add(c.group(1) + "_total");
+      }
+      Matcher h = counterHelper.matcher(code);
+      while (h.find()) {
+        names.add(h.group(1).replaceAll("_total$", "") + "_total");
       }
       Matcher g = gaugeHelper.matcher(code);
       while (g.find()) {
