@@ -92,18 +92,18 @@ public final class Ledger {
         throw new IOException("not a ledger: " + tree.getNodeType());
       }
       File file = new File();
-      file.version = (int) number(tree, "version", 1);
+      file.version = integer(tree, "version", 1);
       for (JsonNode e : tree.path("entries")) {
         Entry entry = new Entry();
         entry.ipcNamespace = number(e, "ipcNamespace", 0);
-        entry.shmid = (int) number(e, "shmid", 0);
-        entry.key = (int) number(e, "key", 0);
+        entry.shmid = integer(e, "shmid", 0);
+        entry.key = integer(e, "key", 0);
         entry.ctime = number(e, "ctime", 0);
         entry.podUid = text(e, "podUid");
         entry.podNamespace = text(e, "podNamespace");
         entry.podName = text(e, "podName");
         entry.group = text(e, "group");
-        entry.instance = e.hasNonNull("instance") ? (int) number(e, "instance", 0) : null;
+        entry.instance = e.hasNonNull("instance") ? integer(e, "instance", 0) : null;
         entry.recordedAt = text(e, "recordedAt");
         file.entries.add(entry);
       }
@@ -119,6 +119,14 @@ public final class Ledger {
         throw new IOException(field + " is not an integer: " + v.getNodeType());
       }
       return v.longValue();
+    }
+
+    private static int integer(JsonNode object, String field, int absent) throws IOException {
+      long v = number(object, field, absent);
+      if (v != (int) v) {
+        throw new IOException(field + " is out of the range of an int: " + v);
+      }
+      return (int) v;
     }
 
     private static String text(JsonNode object, String field) throws IOException {

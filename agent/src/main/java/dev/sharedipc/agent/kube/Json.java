@@ -33,9 +33,9 @@ import java.util.Map;
  * written equals what {@code ObjectMapper.writeValueAsString} writes for the values the agent
  * writes (JsonTest checks both, the report type field by field).
  *
- * <p>Written values: trees; strings, numbers, booleans and null; enums (by name); maps (keys as
- * text) and lists; records (by component); and the report's plain classes, field by field (a
- * field's {@code @JsonProperty} name, {@code @JsonIgnore}, and a class's {@code
+ * <p>Written values: trees; strings and characters, numbers, booleans and null; enums (by name);
+ * maps (keys as text) and lists; records (by component); and the report's plain classes, field by
+ * field (a field's {@code @JsonProperty} name, {@code @JsonIgnore}, and a class's {@code
  * JsonInclude(NON_NULL)}), as Jackson writes them. Anything else is refused with the type named,
  * rather than written in a way Jackson would not.
  */
@@ -158,11 +158,14 @@ public final class Json {
       g.writeNull();
     } else if (value instanceof JsonNode node) {
       writeNode(g, node);
-    } else if (value instanceof CharSequence text) {
-      g.writeString(text.toString());
+    } else if (value instanceof CharSequence || value instanceof Character) {
+      g.writeString(value.toString());
     } else if (value instanceof Boolean b) {
       g.writeBoolean(b);
-    } else if (value instanceof Integer || value instanceof Long || value instanceof Short) {
+    } else if (value instanceof Integer
+        || value instanceof Long
+        || value instanceof Short
+        || value instanceof Byte) {
       g.writeNumber(((Number) value).longValue());
     } else if (value instanceof Double d) {
       g.writeNumber(d);

@@ -124,13 +124,15 @@ class LedgerTest {
   }
 
   @Test
-  void aLedgerWithAFieldOfTheWrongTypeIsUnreadableAndMovedAside() throws Exception {
+  void aLedgerWithAFieldOfTheWrongTypeOrOutOfRangeIsUnreadableAndMovedAside() throws Exception {
     Path file = dir.resolve("ledger.json");
-    Files.writeString(
-        file, "{\"version\":1,\"entries\":[{\"ipcNamespace\":1,\"shmid\":\"five\"}]}");
-    Ledger ledger = Ledger.open(file);
-    assertThat(ledger.size()).isZero();
-    assertThat(ledger.loadProblem()).contains("unreadable", "moved to");
+    for (String shmid : List.of("\"five\"", "4294967296")) {
+      Files.writeString(
+          file, "{\"version\":1,\"entries\":[{\"ipcNamespace\":1,\"shmid\":" + shmid + "}]}");
+      Ledger ledger = Ledger.open(file);
+      assertThat(ledger.size()).as(shmid).isZero();
+      assertThat(ledger.loadProblem()).as(shmid).contains("unreadable", "moved to");
+    }
   }
 
   @Test

@@ -84,6 +84,9 @@ class JsonTest {
     nested.put("ratio", 0.5);
     nested.put("count", 3);
     nested.put("float", 0.1f);
+    nested.put("char", 'x');
+    nested.put("byte", (byte) -3);
+    nested.put("short", (short) 7);
     Map<Object, Object> root = new LinkedHashMap<>();
     root.put("rows", List.of(new Row("a", 1L << 40, null, Colour.RED, List.of(nested))));
     root.put(Colour.RED, new Object[] {"x", 1, false});
