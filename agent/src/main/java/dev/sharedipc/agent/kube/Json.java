@@ -26,8 +26,8 @@ import java.util.Map;
 
 /**
  * The agent's JSON: Jackson's trees ({@link JsonNode}), read and written with Jackson's streaming
- * core, without its {@code ObjectMapper}. The mapper and its bean (de)serializers are some 800
- * classes that cost the serving agent about 7 MiB (docs/agent.md, "Footprint"), for a handful of
+ * core, without its {@code ObjectMapper}. The mapper and its bean (de)serializers were some 550
+ * classes that cost the serving agent about 5 MiB (docs/agent.md, "Footprint"), for a handful of
  * documents: the API server's objects, the agent's report and Events, its ledger, and the {@code
  * --json} views. Trees read here equal what {@code ObjectMapper.readTree} gives, and what is
  * written equals what {@code ObjectMapper.writeValueAsString} writes for the values the agent

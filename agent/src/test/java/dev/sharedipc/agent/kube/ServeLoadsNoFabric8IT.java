@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * declaration names: its builder and fluent, the builder interfaces, the annotations on it. Nor
  * does it load the JDK's HttpClient (its selector and worker threads and some 360 classes): the
  * agent speaks HTTP/1.1 itself (kube/Http1). Nor Jackson's ObjectMapper with its bean serializers
- * and deserializers (some 800 classes, 5 MiB): the agent reads and writes its JSON with kube/Json.
+ * and deserializers (some 550 classes, 5 MiB): the agent reads and writes its JSON with kube/Json.
  */
 class ServeLoadsNoFabric8IT {
   static final java.util.regex.Pattern THE_REPORTS_CONDITION =
