@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The two jars the agent ships (agent/pom.xml): sharedipc-agent.jar, everything but the CSI
  * driver's libraries, which are in sharedipc-agent-csi.jar and on the class path of {@code csi}
- * only (agent/bin/sharedipc-agent). Split so that serve does not keep the libraries' 12,000-entry
+ * only (agent/bin/sharedipc-agent). Split so that serve does not keep the libraries' 13,000-entry
  * central directory in its heap (docs/agent.md, "Footprint"); these tests keep the split honest.
  */
 class AgentJarsIT {
