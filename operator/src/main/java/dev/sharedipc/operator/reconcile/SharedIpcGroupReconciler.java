@@ -97,6 +97,8 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
   /** Per group UID: condition type to the status/reason last announced by an Event. */
   private final Map<String, Map<String, String>> announced = new ConcurrentHashMap<>();
 
+  private final StatusWrites statusWrites = new StatusWrites();
+
   /**
    * @param syncs the sync of each placement mode (like Flink's ReconcilerFactory, one per mode)
    */
@@ -338,6 +340,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     Set<String> live =
         cached.get().map(g -> g.getMetadata().getUid()).collect(Collectors.toUnmodifiableSet());
     announced.keySet().retainAll(live);
+    statusWrites.forgetAllBut(live);
     syncs.values().forEach(sync -> sync.forgetAllBut(live));
   }
 
@@ -468,10 +471,12 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
 
     SharedIpcGroupStatus old = group.getStatus();
     UpdateControl<SharedIpcGroup> control;
-    observed.statusWrite(!Objects.equals(old, status));
-    if (Objects.equals(old, status)) {
+    boolean write = statusWrites.needed(group.getMetadata().getUid(), old, status);
+    observed.statusWrite(write);
+    if (!write) {
       control = UpdateControl.noUpdate();
     } else {
+      statusWrites.writing(group.getMetadata().getUid(), status);
       LOG.info(
           "group={} generation={} phase={} ready={}/{}",
           id,
