@@ -109,7 +109,8 @@ public final class NodeReporter implements AutoCloseable {
   private volatile boolean owned;
   private boolean ownerMissingLogged;
 
-  private record Pending(SharedIpcNodeStatus status, CompletableFuture<Boolean> done) {}
+  /** A report waiting for the writer, as the tree compared with the last one and sent as is. */
+  private record Pending(JsonNode status, CompletableFuture<Boolean> done) {}
 
   /**
    * @param wait how long a pass waits for its report to be written before it goes on without
@@ -251,7 +252,7 @@ public final class NodeReporter implements AutoCloseable {
             writing);
         pending.done().complete(false);
       }
-      pending = new Pending(status, done);
+      pending = new Pending(tree, done);
       dropped = droppedEvents;
       droppedEvents = 0;
     }
@@ -310,7 +311,7 @@ public final class NodeReporter implements AutoCloseable {
    * Replaces the SharedIpcNode's status, creating the object first if needed, then makes sure the
    * Node owns it.
    */
-  private boolean write(SharedIpcNodeStatus status) {
+  private boolean write(JsonNode status) {
     try {
       JsonNode written;
       try {
@@ -351,9 +352,9 @@ public final class NodeReporter implements AutoCloseable {
     return up;
   }
 
-  private JsonNode replaceStatus(SharedIpcNodeStatus status) {
+  private JsonNode replaceStatus(JsonNode status) {
     ArrayNode patch = Json.array();
-    patch.addObject().put("op", "add").put("path", "/status").set("value", Json.tree(status));
+    patch.addObject().put("op", "add").put("path", "/status").set("value", status);
     return api.patch(REPORTS + "/" + nodeName + "/status", KubeApi.JSON_PATCH, patch);
   }
 
