@@ -3,6 +3,7 @@ package dev.sharedipc.agent.kube;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.sharedipc.agent.testing.Scrapes;
 import dev.sharedipc.api.testing.RealApiServer;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -99,14 +100,15 @@ class ServeLoadsNoFabric8IT {
       // listed, watching, and the report written; now the JSON view and two more passes, whose
       // reports are unchanged and not written
       segments = get(port, "/segments");
-      String firstScan = lastScan(get(port, "/metrics"));
+      double firstScan =
+          await()
+              .atMost(Duration.ofSeconds(30))
+              .pollInterval(Duration.ofMillis(200))
+              .until(() -> lastScan(port), scan -> !Double.isNaN(scan));
       await()
           .atMost(Duration.ofSeconds(30))
           .pollInterval(Duration.ofMillis(200))
-          .until(
-              () ->
-                  Double.parseDouble(lastScan(get(port, "/metrics")))
-                      >= Double.parseDouble(firstScan) + 2);
+          .until(() -> lastScan(port) >= firstScan + 2);
     } finally {
       p.destroy();
       p.waitFor(10, TimeUnit.SECONDS);
@@ -179,13 +181,8 @@ class ServeLoadsNoFabric8IT {
     }
   }
 
-  /** The value of sharedipc_last_scan_timestamp_seconds in a scrape. */
-  private static String lastScan(String metrics) {
-    return metrics
-        .lines()
-        .filter(l -> l.startsWith("sharedipc_last_scan_timestamp_seconds "))
-        .map(l -> l.substring(l.indexOf(' ') + 1).trim())
-        .findFirst()
-        .orElse("0");
+  /** When the serving agent's last scan ended, from its /metrics; NaN before the first. */
+  private static double lastScan(int port) throws java.io.IOException {
+    return Scrapes.value(get(port, "/metrics"), "sharedipc_last_scan_timestamp_seconds");
   }
 }

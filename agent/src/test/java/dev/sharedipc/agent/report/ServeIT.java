@@ -599,11 +599,7 @@ class ServeIT {
     }
 
     double metric(String series) throws Exception {
-      java.util.regex.Matcher m =
-          java.util.regex.Pattern.compile(
-                  "(?m)^" + java.util.regex.Pattern.quote(series) + " ([0-9.eE+-]+)$")
-              .matcher(metrics());
-      return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+      return dev.sharedipc.agent.testing.Scrapes.value(metrics(), series);
     }
 
     @Override
