@@ -11,7 +11,8 @@
 #   path       print the binaries directory (builds nothing)
 #   print-env  print `export ...` lines for kube-api-test (builds nothing)
 # Components: etcd kube-apiserver kubectl kube-controller-manager
-#             kube-scheduler kwok kwokctl, or "all".
+#             kube-scheduler kwok kwokctl, or "all"; kubelet (for the real
+#             nodes' guests, scripts/real-node.sh; not part of "all").
 #
 # Environment (all optional):
 #   SHAREDIPC_K8S_VERSION   Kubernetes version (k8s.io/kubernetes tag)
@@ -89,7 +90,7 @@ usage() {
 # Which build group produces a component: k8s (one shared go build), etcd, kwok.
 group_of() {
   case "$1" in
-    kube-apiserver | kube-controller-manager | kube-scheduler | kubectl) echo k8s ;;
+    kube-apiserver | kube-controller-manager | kube-scheduler | kubectl | kubelet) echo k8s ;;
     etcd) echo etcd ;;
     kwok | kwokctl) echo kwok ;;
     *) return 1 ;;
@@ -99,7 +100,7 @@ group_of() {
 # The version line a correct binary prints (see version_output).
 expected_version_line() {
   case "$1" in
-    kube-apiserver | kube-controller-manager | kube-scheduler) echo "Kubernetes $K8S_VERSION" ;;
+    kube-apiserver | kube-controller-manager | kube-scheduler | kubelet) echo "Kubernetes $K8S_VERSION" ;;
     kubectl) echo "Client Version: $K8S_VERSION" ;;
     etcd) echo "etcd Version: ${ETCD_VERSION#v}" ;;
     kwok | kwokctl) echo "$KWOK_VERSION" ;;

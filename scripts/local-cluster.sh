@@ -14,11 +14,17 @@
 #   restart COMPONENT   stop and start one component (etcd, kube-apiserver,
 #             kube-controller-manager, kube-scheduler, kwok) and wait until it is healthy
 #   kubeconfig          print the admin kubeconfig path
+#   real-node ARGS...   scripts/real-node.sh on this cluster (exec NAME -- CMD, load, console...)
 # Options of up:
 #   --nodes N          simulated nodes (default 3; `up` creates missing ones, deletes extra ones)
 #   --node-cpu C       CPU capacity of each node (default 8)
 #   --node-memory M    memory capacity of each node (default 32Gi)
 #   --node-pods P      pod capacity of each node (default 110)
+#   --real-nodes N     real nodes beside the simulated ones (default: as many as the last `up`
+#                      asked for, 0 at first): QEMU guests with a real kubelet, containerd and
+#                      runc, named real-node-1..N (scripts/real-node.sh; docs/local-cluster.md).
+#                      Each costs SHAREDIPC_REAL_NODE_MEMORY (3G) of host memory and ~1 GB of disk;
+#                      the first one takes ~10 min to set up (guest image, kubelet, images)
 #
 # Environment (all optional):
 #   SHAREDIPC_CLUSTER_DIR   state directory (default <repo>/target/local-cluster); one cluster per
@@ -37,6 +43,7 @@ REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 KUBE_BINARIES="$SCRIPT_DIR/kube-binaries.sh"
 
 STATE_DIR="${SHAREDIPC_CLUSTER_DIR:-$REPO_ROOT/target/local-cluster}"
+export SHAREDIPC_CLUSTER_DIR="$STATE_DIR" # scripts/real-node.sh works on the same cluster
 PKI="$STATE_DIR/pki"
 CONF="$STATE_DIR/config"
 LOGS="$STATE_DIR/logs"
@@ -44,8 +51,12 @@ RUN="$STATE_DIR/run"
 KUBECONFIG_FILE="$STATE_DIR/kubeconfig"
 PORTS_FILE="$STATE_DIR/ports.env"
 
-# Components in start order; `down` stops them in reverse.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+# Components in start order; `down` stops them in reverse. kubelet-proxy carries the API server's
+# connections to kubelets (kubectl logs/exec): scripts/real-node/kubelet-proxy.py.
+COMPONENTS=(etcd kubelet-proxy kube-apiserver kube-controller-manager kube-scheduler kwok)
+REAL_NODE="$SCRIPT_DIR/real-node.sh"
+REAL_NODE_PREFIX="real-node-"
+KUBELET_PROXY_SOCKET="$STATE_DIR/run/kubelet-proxy.sock"
 
 SERVICE_CIDR="10.96.0.0/16"
 CLUSTER_CIDR="10.244.0.0/16" # node podCIDRs (/24 each) from kube-controller-manager's nodeipam; KWOK takes pod IPs from them
@@ -141,10 +152,26 @@ component_of_port() {
 }
 
 # ---- certificates and kubeconfigs ---------------------------------------------
+# One certificate signed by the cluster's CA, in the current directory (the PKI directory):
+# name, subject, extendedKeyUsage, subjectAltName.
+issue() {
+  openssl genrsa -out "$1.key" 2048 2>/dev/null
+  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr"
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n%s\n' \
+    "$3" "${4:+subjectAltName=$4}" >"$1.ext"
+  openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -sha256 -days 3650 \
+    -extfile "$1.ext" -out "$1.crt" 2>/dev/null
+  rm -f "$1.csr" "$1.ext" ca.srl
+}
 # A CA, the API server's serving certificate (127.0.0.1, localhost, the in-cluster names),
 # a client certificate per component, and the service-account signing key pair.
 make_pki() {
-  [[ -f "$PKI/.complete" ]] && return 0
+  if [[ -f "$PKI/.complete" ]]; then
+    # A state directory of an earlier version of this script lacks the newer certificates.
+    [[ -f "$PKI/apiserver-kubelet-client.crt" ]] ||
+      (cd "$PKI" && umask 077 && issue apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth)
+    return 0
+  fi
   command -v openssl >/dev/null 2>&1 || die "'openssl' is needed to create the cluster's certificates (apt-get install openssl)"
   log "creating certificates in $PKI"
   rm -rf "$PKI"
@@ -155,16 +182,6 @@ make_pki() {
     openssl genrsa -out ca.key 2048 2>/dev/null
     openssl req -x509 -new -key ca.key -sha256 -days 3650 -subj "/CN=sharedipc-local-cluster-ca" \
       -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" -out ca.crt
-    # name, subject, extendedKeyUsage, subjectAltName
-    issue() {
-      openssl genrsa -out "$1.key" 2048 2>/dev/null
-      openssl req -new -key "$1.key" -subj "$2" -out "$1.csr"
-      printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n%s\n' \
-        "$3" "${4:+subjectAltName=$4}" >"$1.ext"
-      openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -sha256 -days 3650 \
-        -extfile "$1.ext" -out "$1.crt" 2>/dev/null
-      rm -f "$1.csr" "$1.ext"
-    }
     issue apiserver "/CN=kube-apiserver" serverAuth \
       "IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
     issue admin "/O=system:masters/CN=sharedipc-local-admin" clientAuth
@@ -174,6 +191,8 @@ make_pki() {
     issue kwok "/O=system:masters/CN=kwok-controller" clientAuth
     # The aggregation layer's client (requestheader authentication, as kubeadm sets it up).
     issue front-proxy-client "/CN=front-proxy-client" clientAuth
+    # The API server's client certificate at the kubelets (real nodes: logs, exec, port-forward).
+    issue apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
     openssl genrsa -out sa.key 2048 2>/dev/null
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
     rm -f ca.srl
@@ -255,6 +274,19 @@ leaderElection:
   leaderElect: false
 EOF
   write_kwok_config
+  # The API server reaches kubelets (its "cluster" egress) through kubelet-proxy, which knows the
+  # loopback port of each real node's kubelet; KWOK's loopback kubelets pass through it unchanged.
+  cat >"$CONF/egress-selector.yaml" <<EOF
+apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+- name: cluster
+  connection:
+    proxyProtocol: HTTPConnect
+    transport:
+      uds:
+        udsName: $KUBELET_PROXY_SOCKET
+EOF
 }
 
 # ---- processes -----------------------------------------------------------------
@@ -299,7 +331,12 @@ component_args() { # component -> CMD array
         --service-account-issuer=https://kubernetes.default.svc.cluster.local
         --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key"
         --service-cluster-ip-range="$SERVICE_CIDR" --allow-privileged=true
+        --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" --kubelet-client-key="$PKI/apiserver-kubelet-client.key"
+        --kubelet-preferred-address-types=InternalIP,Hostname --egress-selector-config-file="$CONF/egress-selector.yaml"
         --endpoint-reconciler-type=none --shutdown-watch-termination-grace-period=2s --profiling=false --v=1)
+      ;;
+    kubelet-proxy)
+      CMD=(python3 "$SCRIPT_DIR/real-node/kubelet-proxy.py" "$KUBELET_PROXY_SOCKET" "$STATE_DIR/real-nodes/kubelets.map")
       ;;
     kube-controller-manager)
       CMD=("$BIN_DIR/kube-controller-manager" --kubeconfig="$CONF/kube-controller-manager.kubeconfig"
@@ -336,6 +373,8 @@ healthy() { # component: one quick probe
       curl -fsS -m 3 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
         "https://127.0.0.1:$APISERVER_PORT/readyz" >/dev/null 2>&1
       ;;
+    # The proxy answers anything but CONNECT with 405.
+    kubelet-proxy) [[ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' --unix-socket "$KUBELET_PROXY_SOCKET" http://proxy/ 2>/dev/null)" == 405 ]] ;;
     kube-controller-manager) curl -fsSk -m 2 "https://127.0.0.1:$KCM_PORT/healthz" >/dev/null 2>&1 ;;
     kube-scheduler) curl -fsSk -m 2 "https://127.0.0.1:$SCHEDULER_PORT/healthz" >/dev/null 2>&1 ;;
     kwok) curl -fsS -m 2 "http://127.0.0.1:$KWOK_PORT/healthz" >/dev/null 2>&1 ;;
@@ -443,7 +482,7 @@ stop_component() { # component
 # `mvn clean` while they ran): any process of ours whose command line names this state
 # directory. Prints "<pid> <component>" lines in stop order (the reverse of start order).
 stray_pids() {
-  local d pid exe comp known=" " c i
+  local d pid exe comp known=" " c i cmdline
   for c in "${COMPONENTS[@]}"; do
     # the supervisor (the pid file's) and the component it runs
     pid="$(running_pid "$c" 2>/dev/null)" && known+="$pid $(pgrep -P "$pid" | tr '\n' ' ')"
@@ -455,8 +494,15 @@ stray_pids() {
     exe="$(readlink "$d/exe" 2>/dev/null)" || continue
     exe="${exe% (deleted)}"
     comp="${exe##*/}"
+    cmdline="$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)" || continue
+    [[ "$comp" != python3* || "$cmdline" != *kubelet-proxy.py* ]] || comp=kubelet-proxy
+    # A real node's guest: stopped before every component.
+    if [[ "$comp" == qemu-system-* && "$cmdline" == *"$STATE_DIR/real-nodes/"* ]]; then
+      echo "99 $pid real-node-guest"
+      continue
+    fi
     [[ " ${COMPONENTS[*]} " == *" $comp "* ]] || continue
-    tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -qF -- "$STATE_DIR/" || continue
+    [[ "$cmdline" == *"$STATE_DIR/"* ]] || continue
     for i in "${!COMPONENTS[@]}"; do [[ "${COMPONENTS[i]}" != "$comp" ]] || echo "$i $pid $comp"; done
   done | sort -rn | cut -d' ' -f2-
   return 0
@@ -576,6 +622,42 @@ wait_default_sa() {
   done
 }
 
+# ---- real nodes ------------------------------------------------------------------
+# QEMU guests with a real kubelet and containerd (scripts/real-node.sh), named REAL_NODE_PREFIX<i>,
+# i = 1..N. Without --real-nodes, `up` keeps the number the last `up` asked for (0 at first), so
+# `down` and `up` bring back the same cluster.
+REAL_NODES=""
+REAL_NODES_FILE="$STATE_DIR/real-nodes/count"
+ensure_real_nodes() {
+  local i name n
+  if [[ -z "$REAL_NODES" ]]; then
+    REAL_NODES="$(cat "$REAL_NODES_FILE" 2>/dev/null || echo 0)"
+  fi
+  mkdir -p "$(dirname "$REAL_NODES_FILE")"
+  echo "$REAL_NODES" >"$REAL_NODES_FILE"
+  # Extra guests from an earlier, larger `up` go, with their Node objects and disks.
+  while read -r name; do
+    [[ "$name" == "$REAL_NODE_PREFIX"* ]] || continue
+    n="${name#"$REAL_NODE_PREFIX"}"
+    [[ "$n" =~ ^[0-9]+$ ]] && ((n >= 1 && n <= REAL_NODES)) || bash "$REAL_NODE" delete "$name"
+  done < <(bash "$REAL_NODE" names)
+  ((REAL_NODES > 0)) || return 0
+  ((REAL_NODES <= 250)) || die "--real-nodes is at most 250 (one slirp subnet each)"
+  log "real nodes: $REAL_NODES (QEMU guests; images from scripts/images.sh)"
+  bash "$SCRIPT_DIR/images.sh" build >&2 || die "building the images for the real nodes failed (scripts/images.sh build)"
+  for ((i = 1; i <= REAL_NODES; i++)); do
+    bash "$REAL_NODE" start "$REAL_NODE_PREFIX$i" "$i" || die "real node $REAL_NODE_PREFIX$i did not come up"
+  done
+}
+
+stop_real_nodes() {
+  local name
+  while read -r name; do
+    [[ -n "$name" ]] && bash "$REAL_NODE" stop "$name"
+  done < <(bash "$REAL_NODE" names 2>/dev/null)
+  return 0
+}
+
 # ---- commands ----------------------------------------------------------------
 with_lock() {
   mkdir -p "$STATE_DIR"
@@ -597,11 +679,16 @@ cmd_up() {
       --node-memory=*) NODE_MEMORY="${1#*=}"; shift ;;
       --node-pods) NODE_PODS="${2:?--node-pods needs a value}"; shift 2 ;;
       --node-pods=*) NODE_PODS="${1#*=}"; shift ;;
+      --real-nodes) REAL_NODES="${2:?--real-nodes needs a number}"; shift 2 ;;
+      --real-nodes=*) REAL_NODES="${1#*=}"; shift ;;
       *) usage; die "unknown option '$1' for up" ;;
     esac
   done
   [[ "$NODES" =~ ^[0-9]+$ ]] || die "--nodes must be a number (got '$NODES')"
   [[ "$NODE_PODS" =~ ^[0-9]+$ ]] || die "--node-pods must be a number (got '$NODE_PODS')"
+  [[ -z "$REAL_NODES" || "$REAL_NODES" =~ ^[0-9]+$ ]] || die "--real-nodes must be a number (got '$REAL_NODES')"
+  ((${#KUBELET_PROXY_SOCKET} < 100)) ||
+    die "the state directory's path is too long for a UNIX socket ($KUBELET_PROXY_SOCKET); set SHAREDIPC_CLUSTER_DIR to a shorter one"
   command -v curl >/dev/null 2>&1 || die "'curl' is needed for health checks (apt-get install curl)"
 
   ensure_binaries
@@ -618,6 +705,8 @@ cmd_up() {
 
   ensure_component etcd
   wait_healthy etcd "$(timeout_of etcd)"
+  ensure_component kubelet-proxy
+  wait_healthy kubelet-proxy "$(timeout_of kubelet-proxy)"
   ensure_component kube-apiserver
   wait_healthy kube-apiserver "$(timeout_of kube-apiserver)"
   log "kube-apiserver ready on https://127.0.0.1:$APISERVER_PORT ($(elapsed))"
@@ -631,7 +720,8 @@ cmd_up() {
   wait_nodes_ready
   wait_node_leases
   wait_default_sa
-  log "ready: $NODES KWOK node(s) Ready, control plane healthy ($(elapsed))"
+  ensure_real_nodes
+  log "ready: $NODES KWOK node(s)$( ((REAL_NODES > 0)) && echo " and $REAL_NODES real node(s)") Ready, control plane healthy ($(elapsed))"
   log "use it: export KUBECONFIG=$KUBECONFIG_FILE"
   echo "$KUBECONFIG_FILE"
 }
@@ -649,6 +739,7 @@ cmd_down() {
     return 0
   fi
   with_lock
+  stop_real_nodes
   for ((c = ${#COMPONENTS[@]} - 1; c >= 0; c--)); do stop_component "${COMPONENTS[c]}"; done
   stop_strays
   mapfile -t strays < <(stray_pids)
@@ -670,6 +761,7 @@ cmd_status() {
     case "$c" in
       etcd) port="${ETCD_PORT:-}" ;;
       kube-apiserver) port="${APISERVER_PORT:-}" ;;
+      kubelet-proxy) port=unix ;;
       kube-controller-manager) port="${KCM_PORT:-}" ;;
       kube-scheduler) port="${SCHEDULER_PORT:-}" ;;
       kwok) port="${KWOK_PORT:-}" ;;
@@ -690,6 +782,10 @@ cmd_status() {
   if [[ -n "$strays" ]]; then
     echo "leftover processes of this cluster without a pid file (pid component): $strays; \`down\` stops them"
     ok=1
+  fi
+  if [[ -n "$(bash "$REAL_NODE" names 2>/dev/null)" ]]; then
+    echo
+    bash "$REAL_NODE" status || ok=1
   fi
   if is_running kube-apiserver && healthy kube-apiserver; then
     echo
@@ -730,10 +826,11 @@ main() {
     status) cmd_status "$@" ;;
     restart) cmd_restart "$@" ;;
     kubeconfig) echo "$KUBECONFIG_FILE" ;;
+    real-node) bash "$REAL_NODE" "$@" ;;
     -h | --help | help) usage ;;
     *)
       usage
-      die "unknown command '${cmd}' (expected up, down, status, restart or kubeconfig)"
+      die "unknown command '${cmd}' (expected up, down, status, restart, kubeconfig or real-node)"
       ;;
   esac
 }
