@@ -6,7 +6,7 @@ config/egress-selector.yaml: HTTP CONNECT over this UNIX socket). A real node is
 slirp: its address (10.200.N.15) cannot be reached from the host, but slirp forwards a loopback port
 to its kubelet. This proxy answers `CONNECT host:port` with a connection to the loopback address
 that scripts/real-node.sh recorded for that node in the map file ("host:port 127.0.0.1:P" lines,
-re-read on every request, so nodes come and go without a restart). Loopback targets (the KWOK
+"#" to the end of a line is a comment; re-read on every request, so nodes come and go without a restart). Loopback targets (the KWOK
 controller's simulated kubelets) pass as they are; any other target is refused: no packet of the
 local cluster leaves loopback.
 
@@ -23,8 +23,8 @@ def read_map(path):
     try:
         with open(path, encoding="utf-8") as f:
             for line in f:
-                fields = line.split()
-                if len(fields) == 2 and not line.startswith("#"):
+                fields = line.split("#", 1)[0].split()
+                if len(fields) == 2:
                     routes[fields[0]] = fields[1]
     except FileNotFoundError:
         pass
