@@ -366,6 +366,7 @@ cmd_start() {
   map_kubelet "$name" "$idx" "$port"
   local old_boot
   old_boot="$(node_boot_id "$name")"
+  # No inherited lock (local-cluster.sh holds fd 9, assets fd 8): the daemon would hold it for good.
   qemu-system-x86_64 -name "sharedipc-$name" -machine q35 -accel "$accel_opt" -cpu "$cpu" -smp "$CPUS" -m "$MEMORY" \
     -nodefaults -display none -serial "file:$dir/console.log" -monitor "unix:$dir/monitor.sock,server,nowait" \
     -kernel "$IMAGE_DIR/vmlinuz" -initrd "$IMAGE_DIR/initrd" \
@@ -374,7 +375,7 @@ cmd_start() {
     -drive "file=$dir/seed.img,if=virtio,format=raw,readonly=on" \
     -netdev "user,id=net0,net=10.200.$idx.0/24,host=10.200.$idx.2,hostfwd=tcp:127.0.0.1:$port-10.200.$idx.15:10250" \
     -device virtio-net-pci,netdev=net0 -device virtio-rng-pci \
-    -pidfile "$dir/qemu.pid" -daemonize >&2 || {
+    -pidfile "$dir/qemu.pid" -daemonize >&2 8>&- 9>&- || {
     console_tail "$name"
     die "$name: qemu did not start"
   }
