@@ -10,8 +10,7 @@
 #            whose inputs (every file copied into it, the JDK's jmods, these scripts) did not
 #            change, and write index.tsv there (reference, file, bytes). Builds the jars first
 #            when they are missing or older than their module's sources (Maven, ~2-4 min).
-#            An image that cannot be built here (a CSI sidecar whose Go module the proxy does not
-#            serve) is reported and skipped; that fails the command only when it was named.
+#            The CSI sidecars are our stand-ins (scripts/csi-sidecars, Go) under the upstream names.
 #   list     print every image: reference, archive path, built|missing (builds nothing)
 #   verify   check the built images (default: all built) without a container runtime: each
 #            archive's format (crane validate, when go can build it), its reference, then its
@@ -22,7 +21,7 @@
 #
 # Environment (all optional):
 #   SHAREDIPC_IMAGES_DIR  output directory                      (<repo>/target/images)
-#   SHAREDIPC_CACHE       cache root (Go-built sidecars, crane)  (~/.cache/sharedipc)
+#   SHAREDIPC_CACHE       cache root (crane)                     (~/.cache/sharedipc)
 #   JAVA_HOME             the JDK 17 whose jmods jlink uses      (the one jlink on PATH is in)
 #   print-env  print `export PAUSE_IMAGE=... SHAREDIPC_IMAGES_DIR=...` lines (containerd's
 #            sandbox_image must name PAUSE_IMAGE): eval "$(scripts/images.sh print-env)"
@@ -56,8 +55,6 @@ REGISTRAR_VERSION="v2.13.0"
 LIVENESSPROBE_VERSION="v2.15.0"
 REGISTRAR_IMAGE="registry.k8s.io/sig-storage/csi-node-driver-registrar:$REGISTRAR_VERSION"
 LIVENESSPROBE_IMAGE="registry.k8s.io/sig-storage/livenessprobe:$LIVENESSPROBE_VERSION"
-REGISTRAR_MODULE="github.com/kubernetes-csi/node-driver-registrar"
-LIVENESSPROBE_MODULE="github.com/kubernetes-csi/livenessprobe"
 CRANE_VERSION="v0.22.1"
 
 NAMES=(operator agent busybox pause csi-node-driver-registrar livenessprobe)
@@ -329,50 +326,26 @@ build_pause() {
   archive pause "$root" --entrypoint '["/pause"]' --user 65535:65535 --workdir /
 }
 
-# A CSI sidecar from its Go module, cached outside the repository. Returns 3 when the module
-# proxy does not serve the module at that version (the caller skips the image).
-go_sidecar() { # name module version binary-name
-  local name="$1" module="$2" version="$3" bin="$4" dir out json err
-  dir="$SHAREDIPC_CACHE/csi-sidecars/$version"
-  out="$dir/$bin"
-  if [[ ! -x "$out" ]]; then
-    command -v go >/dev/null || die "no go on PATH (needed for $name)"
-    json="$(cd "$WORK" && GOWORK=off go mod download -json "$module@$version" 2>/dev/null || true)"
-    err="$(python3 -c 'import json, sys
-try:
-    print(json.loads(sys.argv[1]).get("Error", "").splitlines()[0:1][0] if json.loads(sys.argv[1]).get("Error") else "")
-except (ValueError, AttributeError):
-    print("no answer from go mod download")' "$json")"
-    if [[ -n "$err" ]]; then
-      log "SKIPPED $name: the Go module $module@$version is not available here: $err"
-      # The tags are v2.x while the module path has no /v2 suffix, so even a proxy that served the
-      # repository could not resolve them as module versions (go.mod must then say .../v2).
-      log "  (that module's go.mod says 'module $module' without /v2, so '@$version' is not a valid module version anywhere)"
-      return 3
-    fi
-    mkdir -p "$dir"
-    # a wrapper module, as scripts/kube-binaries.sh does: go install refuses modules with replace lines
-    local wrapper="$SHAREDIPC_CACHE/src/csi-sidecar-$bin-$version"
-    mkdir -p "$wrapper"
-    printf 'module sharedipc.local/csi-sidecars/%s\n\ngo 1.22\n\nrequire %s %s\n' "$bin" "$module" "$version" >"$wrapper/go.mod"
-    (cd "$wrapper" && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 nice -n 10 go build -trimpath \
-      -ldflags "-s -w -X main.version=$version" -o "$out.partial" "$module/cmd/$bin") ||
-      die "go build of $module/cmd/$bin@$version failed"
-    mv "$out.partial" "$out"
-  fi
-  local root="$WORK/rootfs"
+# A CSI sidecar: the upstream modules cannot be fetched here (the Go module proxy answers 403 for
+# github.com/kubernetes-csi/node-driver-registrar and .../livenessprobe), so the image under the
+# upstream name holds our stand-in of scripts/csi-sidecars/<program> (what each does, and does
+# not, is said at the top of its main.go and in docs/local-cluster.md).
+go_sidecar() { # name program
+  local name="$1" program="$2" src="$SCRIPT_DIR/csi-sidecars" root="$WORK/rootfs"
+  command -v go >/dev/null || die "no go on PATH (needed for $name: apt-get install golang-go)"
   mkdir -p "$root"
-  install -m 0755 "$out" "$root/$bin"
-  add_input "$out"
-  archive "$name" "$root" --entrypoint "[\"/$bin\"]"
+  (cd "$src" && GOWORK=off GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" CGO_ENABLED=0 nice -n 10 go build -trimpath \
+    -ldflags "-s -w" -o "$root/$program" "./$program") || die "go build of scripts/csi-sidecars/$program failed"
+  add_input "$(command -v go)" "$src/go.mod" "$src/go.sum"
+  add_input $(find "$src" -name '*.go' ! -name '*_test.go' | sort)
+  # as upstream's images: the binary alone, run as root (the registrar makes its socket in the
+  # kubelet's root-owned plugin registration directory)
+  archive "$name" "$root" --entrypoint "[\"/$program\"]" --workdir / \
+    --label "org.opencontainers.image.description=sharedipc's stand-in for $name (scripts/csi-sidecars/$program)"
 }
 
-build_csi-node-driver-registrar() {
-  go_sidecar csi-node-driver-registrar "$REGISTRAR_MODULE" "$REGISTRAR_VERSION" csi-node-driver-registrar
-}
-build_livenessprobe() {
-  go_sidecar livenessprobe "$LIVENESSPROBE_MODULE" "$LIVENESSPROBE_VERSION" livenessprobe
-}
+build_csi-node-driver-registrar() { go_sidecar csi-node-driver-registrar registrar; }
+build_livenessprobe() { go_sidecar livenessprobe livenessprobe; }
 
 WORK=""
 cleanup() { [[ -z "$WORK" ]] || rm -rf "$WORK"; }
@@ -682,7 +655,9 @@ verify_one() { # name
       verify_pause "${entry[@]}"
       ;;
     csi-node-driver-registrar | livenessprobe)
-      out="$(in_image "${entry[@]}" --version 2>&1)" && pass "${entry[0]} --version: $out" || fail "${entry[0]} --version: $out"
+      # the flags deploy/ passes are known (a static binary: nothing else in the image to check)
+      out="$(in_image "${entry[@]}" --help 2>&1)" && [[ "$out" == *-csi-address* ]] &&
+        pass "${entry[0]} --help lists --csi-address" || fail "${entry[0]} --help: $(echo "$out" | tail -3)"
       ;;
   esac
 }

@@ -110,7 +110,11 @@ final class Groups {
    * requests are tiny so that many instances fit the simulated nodes.
    */
   SharedIpcGroup createSmall(String name, int replicas) {
-    SharedIpcGroup group = small(name, replicas);
+    return create(small(name, replicas));
+  }
+
+  /** Creates {@code group} in the test namespace. */
+  SharedIpcGroup create(SharedIpcGroup group) {
     group.getMetadata().setNamespace(ns);
     return api().inNamespace(ns).resource(group).create();
   }

@@ -14,8 +14,9 @@ import java.util.Objects;
 
 /**
  * What a failed scenario leaves for the reader: the test namespace's Events in time order, its
- * groups (status included) and pods, and the tail of the operator's log; printed to stderr and
- * written to {@code e2e-logs/<Class>.<method>.txt}, next to the full operator and cluster logs.
+ * groups (status included) and pods, and the tail of the operator's log (of the operator's and the
+ * agent's pods in the real-node tier); printed to stderr and written to {@code
+ * e2e-logs/<Class>.<method>.txt}, next to the full operator and cluster logs.
  */
 final class Diagnostics {
   private static final int OPERATOR_LOG_LINES = 150;
@@ -119,6 +120,35 @@ final class Diagnostics {
           .append(" ====\n")
           .append(operator.logTail(OPERATOR_LOG_LINES))
           .append('\n');
+    }
+    if (env.realNodes()) {
+      for (String[] workload :
+          new String[][] {
+            {E2EEnvironment.OPERATOR_NAMESPACE, "sharedipc-operator"},
+            {E2EEnvironment.AGENT_NAMESPACE, "sharedipc-agent"}
+          }) {
+        out.append("==== kubectl logs -n ")
+            .append(workload[0])
+            .append(" -l app.kubernetes.io/name=")
+            .append(workload[1])
+            .append(" (last ")
+            .append(OPERATOR_LOG_LINES)
+            .append(" lines of each container) ====\n")
+            .append(
+                env.kubectl(
+                        java.util.List.of(
+                            "logs",
+                            "-n",
+                            workload[0],
+                            "-l",
+                            "app.kubernetes.io/name=" + workload[1],
+                            "--all-containers",
+                            "--prefix",
+                            "--tail=" + OPERATOR_LOG_LINES),
+                        java.time.Duration.ofSeconds(60))
+                    .output())
+            .append('\n');
+      }
     }
     out.append("==== cluster component logs: ")
         .append(env.cluster().stateDir().resolve("logs"))

@@ -26,11 +26,19 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * Everything the E2E scenarios share, once per test run: the local control plane (through {@code
+ * Everything the E2E scenarios share, once per test run, in one of two tiers.
+ *
+ * <p>The simulated tier (KWOK nodes): the local control plane (through {@code
  * scripts/local-cluster.sh}), the CRDs and the operator's RBAC installed from {@code deploy/}
- * exactly as a user installs them (minus the operator's Deployment, whose image does not exist
- * here), and the operator running from its jar as a process whose kubeconfig holds only a token of
- * its ServiceAccount: so every scenario also proves that deploy/'s RBAC is all the operator needs.
+ * exactly as a user installs them (minus its workloads, which KWOK would only pretend to run), and
+ * the operator running from its jar as a process whose kubeconfig holds only a token of its
+ * ServiceAccount: so every scenario also proves that deploy/'s RBAC is all the operator needs.
+ *
+ * <p>The real-node tier ({@code sharedipc.e2e.realNodes} &gt; 0, the {@code *RealNodeE2E} classes):
+ * the same control plane with real nodes (QEMU guests with a kubelet and containerd, {@code
+ * scripts/real-node.sh}) holding the images of {@code scripts/images.sh}, and the whole of {@code
+ * deploy/} applied as the README says ({@code kubectl apply --server-side -k deploy/}): the
+ * operator runs as its Deployment and the agent as its DaemonSet, in real containers.
  *
  * <p>Where the Kubernetes binaries cannot be had (not Linux, no Go to build them), the scenarios
  * are skipped with that reason, except under {@code CI=true}, where that is a failure. Anything
@@ -39,6 +47,7 @@ import org.junit.jupiter.api.Assumptions;
 public final class E2EEnvironment implements AutoCloseable {
   public static final String OPERATOR_NAMESPACE = "sharedipc-system";
   public static final String OPERATOR_SERVICE_ACCOUNT = "sharedipc-operator";
+  public static final String AGENT_NAMESPACE = "sharedipc-agent";
 
   /** Kinds of deploy/ that are not installed: workloads, which KWOK would only pretend to run. */
   private static final Set<String> SKIPPED_KINDS = Set.of("Deployment", "DaemonSet", "StatefulSet");
@@ -55,7 +64,10 @@ public final class E2EEnvironment implements AutoCloseable {
   private Path binDir;
   private KubernetesClient admin;
   private Path operatorKubeconfig;
+
+  /** The local operator process (simulated tier only; null in the real-node tier). */
   private OperatorProcess operator;
+
   private Path operatorJar;
   private boolean closed;
 
@@ -134,8 +146,26 @@ public final class E2EEnvironment implements AutoCloseable {
       // A clean slate: stop and delete whatever an interrupted earlier run left in this directory.
       cluster.down(true);
     }
-    cluster.up(nodes);
+    Commands.Result up = cluster.up(nodes);
+    if (!up.ok() && nodes.real() > 0 && !"true".equalsIgnoreCase(System.getenv("CI"))) {
+      throw new Unavailable(
+          "the real nodes could not be started by scripts/local-cluster.sh up --real-nodes "
+              + nodes.real()
+              + " (exit "
+              + up.exitCode()
+              + "): "
+              + up.tail(8));
+    }
+    up.orThrow("local-cluster.sh up");
     admin = client(cluster.kubeconfig());
+    if (nodes.real() > 0) {
+      installOnRealNodes();
+      log(
+          "environment ready in %.1f s: %d real node(s) %s, %d KWOK nodes; deploy/ applied, the"
+              + " operator and the agent run in real containers",
+          (System.nanoTime() - t0) / 1e9, nodes.real(), cluster.realNodeNames(), nodes.count());
+      return;
+    }
     installDeploy();
     // The garbage collector discovers resource types when it starts and then only every 30 s:
     // restarted now, it knows SharedIpcGroup at once, so deleting a group removes its pods at once.
@@ -230,6 +260,34 @@ public final class E2EEnvironment implements AutoCloseable {
                         TimeUnit.SECONDS));
   }
 
+  /**
+   * The install of the README, verbatim ({@code kubectl apply --server-side -k deploy/}), then
+   * waits as a user would ({@code kubectl rollout status}) for the operator's Deployment and the
+   * agent's DaemonSet. The CRDs are applied with everything else, so the first apply may find a
+   * SharedIpcPolicy-dependent object before its CRD is established: the apply is repeated then.
+   */
+  private void installOnRealNodes() {
+    List<String> apply = List.of("apply", "--server-side", "-k", repo.resolve("deploy").toString());
+    Commands.Result first = kubectl(apply, Duration.ofMinutes(2));
+    if (!first.ok()) {
+      log("kubectl apply -k deploy/ once more (the first: %s)", first.tail(3));
+      kubectl(apply, Duration.ofMinutes(2)).orThrow("kubectl apply --server-side -k deploy/");
+    }
+    // The garbage collector discovers resource types when it starts and then only every 30 s.
+    cluster.restart("kube-controller-manager");
+    for (String workload :
+        List.of(
+            "deployment/sharedipc-operator -n " + OPERATOR_NAMESPACE,
+            "daemonset/sharedipc-agent -n " + AGENT_NAMESPACE)) {
+      List<String> args = new java.util.ArrayList<>(List.of("rollout", "status"));
+      args.addAll(List.of(workload.split(" ")));
+      args.add("--timeout=15m");
+      Commands.Result status = kubectl(args, Duration.ofMinutes(16));
+      log("kubectl rollout status %s: %s", workload, status.tail(1));
+      status.orThrow("kubectl rollout status " + workload);
+    }
+  }
+
   /** A kubeconfig whose only credential is a token of the operator's ServiceAccount. */
   private Path writeOperatorKubeconfig() {
     String token =
@@ -306,8 +364,17 @@ public final class E2EEnvironment implements AutoCloseable {
     return operatorJar;
   }
 
+  /**
+   * The operator as a local process; in the real-node tier it is the Deployment in {@value
+   * #OPERATOR_NAMESPACE}, and this is null.
+   */
   public OperatorProcess operator() {
     return operator;
+  }
+
+  /** Whether this run has real nodes (the real-node tier). */
+  public boolean realNodes() {
+    return nodes.real() > 0;
   }
 
   public LocalControlPlane.Nodes nodes() {

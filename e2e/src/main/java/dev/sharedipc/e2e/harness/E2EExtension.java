@@ -30,6 +30,17 @@ public final class E2EExtension
 
   @Override
   public void beforeAll(ExtensionContext context) {
+    // Each tier runs its own classes (e2e/pom.xml): a -Dit.test that names a class of the other
+    // tier reaches both executions, and each skips the other's classes before starting anything.
+    boolean realNodeClass = context.getRequiredTestClass().getSimpleName().endsWith("RealNodeE2E");
+    boolean realNodeTier = LocalControlPlane.Nodes.fromSystemProperties().real() > 0;
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        realNodeClass == realNodeTier,
+        () ->
+            context.getRequiredTestClass().getSimpleName()
+                + (realNodeClass
+                    ? " runs in the real-node tier (failsafe execution real-nodes), not here"
+                    : " runs in the simulated tier, not with real nodes"));
     // In the root store, so that JUnit closes it once, after the last test class of the run.
     context
         .getRoot()

@@ -62,35 +62,63 @@ public final class LocalControlPlane {
     return Path.of(lines[lines.length - 1].strip());
   }
 
-  /** {@code local-cluster.sh up --nodes N ...}: returns when the nodes are Ready. */
-  public void up(Nodes nodes) {
-    script(
-            Duration.ofMinutes(10),
-            "up",
-            "--nodes",
-            Integer.toString(nodes.count()),
-            "--node-cpu",
-            nodes.cpu(),
-            "--node-memory",
-            nodes.memory(),
-            "--node-pods",
-            Integer.toString(nodes.pods()))
-        .orThrow("local-cluster.sh up");
+  /**
+   * {@code local-cluster.sh up --nodes N ... --real-nodes R}: returns when every node is Ready.
+   * Real nodes are QEMU guests (scripts/real-node.sh): the first ever takes ~10 minutes to set up
+   * (guest image, kubelet, container images), a warm one 2-3 minutes under TCG.
+   */
+  public Commands.Result up(Nodes nodes) {
+    return script(
+        nodes.real() > 0 ? Duration.ofMinutes(40) : Duration.ofMinutes(10),
+        "up",
+        "--nodes",
+        Integer.toString(nodes.count()),
+        "--node-cpu",
+        nodes.cpu(),
+        "--node-memory",
+        nodes.memory(),
+        "--node-pods",
+        Integer.toString(nodes.pods()),
+        "--real-nodes",
+        Integer.toString(nodes.real()));
   }
 
-  /** How many simulated nodes, and the capacity of each. */
-  public record Nodes(int count, String cpu, String memory, int pods) {
+  /**
+   * How many simulated (KWOK) nodes and the capacity of each, and how many real nodes (QEMU guests
+   * with a kubelet and containerd) beside them.
+   */
+  public record Nodes(int count, String cpu, String memory, int pods, int real) {
     /**
      * From the system properties sharedipc.e2e.nodes, .nodeCpu, .nodeMemory, .nodePods (3 x 8 /
-     * 32Gi / 110).
+     * 32Gi / 110) and sharedipc.e2e.realNodes (0).
      */
     public static Nodes fromSystemProperties() {
       return new Nodes(
           Integer.getInteger("sharedipc.e2e.nodes", 3),
           System.getProperty("sharedipc.e2e.nodeCpu", "8"),
           System.getProperty("sharedipc.e2e.nodeMemory", "32Gi"),
-          Integer.getInteger("sharedipc.e2e.nodePods", 110));
+          Integer.getInteger("sharedipc.e2e.nodePods", 110),
+          Integer.getInteger("sharedipc.e2e.realNodes", 0));
     }
+  }
+
+  /** The real nodes' names ({@code real-node.sh names}), in the order they were made. */
+  public List<String> realNodeNames() {
+    String out =
+        script(Duration.ofSeconds(30), "real-node", "names")
+            .orThrow("local-cluster.sh real-node names")
+            .output();
+    return out.lines().map(String::strip).filter(l -> l.matches("[a-z0-9][a-z0-9.-]*")).toList();
+  }
+
+  /**
+   * Runs {@code command} as root on real node {@code node}, in all the node's namespaces (through
+   * {@code real-node.sh exec}, a node shell pod), and returns what it printed.
+   */
+  public Commands.Result onRealNode(String node, Duration timeout, String... command) {
+    List<String> args = new ArrayList<>(List.of("real-node", "exec", node, "--"));
+    args.addAll(List.of(command));
+    return script(timeout, args.toArray(String[]::new));
   }
 
   /** {@code local-cluster.sh down}, or {@code down --purge} to also delete the state directory. */
