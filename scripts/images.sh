@@ -26,6 +26,9 @@
 #   print-env  print `export PAUSE_IMAGE=... SHAREDIPC_IMAGES_DIR=...` lines (containerd's
 #            sandbox_image must name PAUSE_IMAGE): eval "$(scripts/images.sh print-env)"
 set -euo pipefail
+# The images' file modes must not follow the caller's umask (a 077 one made every directory 0700,
+# and the operator, uid 65532, could not run java).
+umask 022
 
 PROG="images.sh"
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
