@@ -40,10 +40,12 @@ public final class Main implements Callable<Integer> {
 
   /**
    * The command line, with failures the user can fix ({@link StartupFailure}) printed as one line
-   * and exit code 1 instead of a stack trace.
+   * and exit code 1 instead of a stack trace, and usage errors as one line and exit code 2 ({@link
+   * #usageError}).
    */
   static CommandLine commandLine() {
     return new CommandLine(new Main())
+        .setParameterExceptionHandler(Main::usageError)
         .setExecutionExceptionHandler(
             (e, cmd, parsed) -> {
               if (e instanceof StartupFailure) {
@@ -57,6 +59,22 @@ public final class Main implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     return runOperator(settings);
+  }
+
+  /**
+   * A misspelt option or command, a missing or bad value: one line with the problem, the closest
+   * valid spelling picocli knows, and where help is; exit code 2, never the whole usage text.
+   */
+  static int usageError(CommandLine.ParameterException e, String[] args) {
+    CommandLine cmd = e.getCommandLine();
+    String name = cmd.getCommandSpec().qualifiedName();
+    String guess = "";
+    if (e instanceof CommandLine.UnmatchedArgumentException unmatched
+        && !unmatched.getSuggestions().isEmpty()) {
+      guess = " (did you mean " + unmatched.getSuggestions().get(0) + "?)";
+    }
+    cmd.getErr().println(name + ": " + e.getMessage() + guess + "; see '" + name + " --help'");
+    return 2;
   }
 
   /** {@code run}: the same as no command, spelled out. */

@@ -11,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The operator's command line on input a user can get wrong: one line saying what to do, no stack
@@ -54,5 +56,28 @@ class MainTest {
           .doesNotContain("Exception")
           .doesNotContain("\tat ");
     }
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "--helpp|sharedipc-operator: Unknown option: '--helpp' (did you mean --help?)",
+        "rendr|sharedipc-operator: Unmatched argument at index 0: 'rendr' (did you mean render?)",
+        "render -f x --namespac y|sharedipc-operator render: Unknown options: '--namespac', 'y' (did you mean --namespace?)",
+        "run --http-port many|sharedipc-operator run: Invalid value for option '--http-port'"
+      })
+  void aUsageErrorIsOneLineWithTheClosestChoiceAndExitCodeTwo(String args, String expected) {
+    StringWriter err = new StringWriter();
+    StringWriter out = new StringWriter();
+    int exit =
+        Main.commandLine()
+            .setErr(new PrintWriter(err, true))
+            .setOut(new PrintWriter(out, true))
+            .execute(args.split(" "));
+    assertThat(exit).isEqualTo(2);
+    assertThat(err.toString()).startsWith(expected).endsWith("--help'" + System.lineSeparator());
+    assertThat(err.toString().lines()).as("lines of %s", err).hasSize(1);
+    assertThat(out.toString()).isEmpty();
   }
 }

@@ -14,9 +14,9 @@ import java.util.Objects;
 
 /**
  * What a failed scenario leaves for the reader: the test namespace's Events in time order, its
- * groups (status included) and pods, and the tail of the operator's log (of the operator's and the
- * agent's pods in the real-node tier); printed to stderr and written to {@code
- * e2e-logs/<Class>.<method>.txt}, next to the full operator and cluster logs.
+ * groups (status included) and pods, and the tail of the operator's log (in the real-node tier:
+ * each real node described, and the logs of the operator's and the agent's pods); printed to stderr
+ * and written to {@code e2e-logs/<Class>.<method>.txt}, next to the full operator and cluster logs.
  */
 final class Diagnostics {
   private static final int OPERATOR_LOG_LINES = 150;
@@ -122,6 +122,19 @@ final class Diagnostics {
           .append('\n');
     }
     if (env.realNodes()) {
+      // Conditions (MemoryPressure, DiskPressure), taints and allocated resources of each real
+      // node: what decides whether a pod can land there.
+      for (String node : env.cluster().realNodeNames()) {
+        out.append("==== kubectl describe node ")
+            .append(node)
+            .append(" ====\n")
+            .append(
+                env.kubectl(
+                        java.util.List.of("describe", "node", node),
+                        java.time.Duration.ofSeconds(60))
+                    .output())
+            .append('\n');
+      }
       for (String[] workload :
           new String[][] {
             {E2EEnvironment.OPERATOR_NAMESPACE, "sharedipc-operator"},

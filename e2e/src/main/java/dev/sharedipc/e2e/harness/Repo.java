@@ -4,10 +4,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Paths in the repository, whichever directory Maven runs the tests in. */
-final class Repo {
+public final class Repo {
   private Repo() {}
 
-  static Path root() {
+  public static Path root() {
     String configured = System.getProperty("sharedipc.repo.root");
     if (configured != null && !configured.isBlank()) {
       return Path.of(configured).toAbsolutePath();
