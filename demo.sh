@@ -26,6 +26,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib/usage.sh
+. "$ROOT/scripts/lib/usage.sh"
 CLUSTER="$ROOT/scripts/local-cluster.sh"
 DEMO_DIR="$ROOT/target/demo"
 OPERATOR_JAR="$ROOT/operator/target/sharedipc-operator.jar"
@@ -53,10 +55,7 @@ for arg in "$@"; do
       sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
       exit 0
       ;;
-    *)
-      echo "demo.sh: unknown option '$arg' (expected --keep or --rebuild)" >&2
-      exit 2
-      ;;
+    *) usage_error demo.sh option "$arg" --keep --rebuild --help ;;
   esac
 done
 

@@ -19,6 +19,8 @@
 #                    limit (-Xmx512m), unless the options after it say otherwise
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=../scripts/lib/usage.sh
+. scripts/lib/usage.sh
 
 NODES=100 GROUP_COUNT=1000 REPLICAS=2 TIMEOUT=20 JVM="" MODES="every-scan,on-change" FLEET=120 FRACTION=0.05
 while (($#)); do
@@ -36,7 +38,7 @@ while (($#)); do
       JVM="-Xmx512m -XX:NewRatio=3 -Xss512k -XX:MaxMetaspaceSize=96m -XX:ReservedCodeCacheSize=32m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData"
       shift ;;
     -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
-    *) echo "scale-benchmark: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    *) usage_error scale-benchmark.sh option "$1" --nodes --groups --replicas --timeout-minutes --operator-jvm --report-modes --fleet-seconds --change-fraction --large --help ;;
   esac
 done
 

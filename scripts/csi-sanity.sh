@@ -37,6 +37,8 @@ SANITY="$BIN_DIR/csi-sanity"
 LOCK_FILE="$SHAREDIPC_CACHE/csi-sanity.lock"
 
 PROG="csi-sanity"
+# shellcheck source=lib/usage.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/usage.sh"
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() {
   printf '%s: error: %s\n' "$PROG" "$*" >&2
@@ -108,5 +110,5 @@ case "${1:-run}" in
   ensure) ensure ;;
   run) run ;;
   help | -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2 ;;
-  *) die "unknown action '$1' (ensure|run|help)" ;;
+  *) usage_error csi-sanity.sh action "$1" ensure run help ;;
 esac

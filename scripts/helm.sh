@@ -22,6 +22,8 @@ SHAREDIPC_HELM_VERSION="${SHAREDIPC_HELM_VERSION:-v3.22.0}"
 SHAREDIPC_CACHE="${SHAREDIPC_CACHE:-$HOME/.cache/sharedipc}"
 
 PROG="helm.sh"
+# shellcheck source=lib/usage.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/usage.sh"
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() {
   printf '%s: error: %s\n' "$PROG" "$*" >&2
@@ -224,10 +226,7 @@ main() {
       printf '%s\n' "$HELM_BIN"
       ;;
     version) printf '%s\n' "$HELM_VERSION" ;;
-    *)
-      usage
-      die "unknown action '$action' (expected ensure, path or version)"
-      ;;
+    *) usage_error helm.sh action "$action" ensure path version ;;
   esac
 }
 

@@ -39,6 +39,8 @@ die() {
 
 SCRIPT_DIR="$(CDPATH='' cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(dirname "$SCRIPT_DIR")"
+# shellcheck source=lib/usage.sh
+. "$SCRIPT_DIR/lib/usage.sh"
 OUT_DIR="${SHAREDIPC_IMAGES_DIR:-$REPO_ROOT/target/images}"
 SHAREDIPC_CACHE="${SHAREDIPC_CACHE:-$HOME/.cache/sharedipc}"
 ARCHIVER="$SCRIPT_DIR/image-archive.py"
@@ -729,12 +731,10 @@ main() {
       return 0
       ;;
     build | list | verify | print-env) ;;
-    *)
-      die "unknown action '$action' (expected build, list, verify or print-env; see --help)"
-      ;;
+    *) usage_error images.sh action "$action" build list verify print-env ;;
   esac
   for n in "$@"; do
-    ref_of "$n" >/dev/null || die "unknown image '$n' (known: ${NAMES[*]})"
+    ref_of "$n" >/dev/null || usage_error images.sh image "$n" "${NAMES[@]}"
     names+=("$n")
   done
   EXPLICIT=1

@@ -46,6 +46,8 @@ DEFAULT_COMPONENTS=(etcd kube-apiserver kubectl)
 ALL_COMPONENTS=(etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kwok kwokctl)
 
 PROG="kube-binaries"
+# shellcheck source=lib/usage.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/usage.sh"
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() {
   printf '%s: error: %s\n' "$PROG" "$*" >&2
@@ -509,10 +511,7 @@ main() {
       return 0
       ;;
     ensure | path | print-env) ;;
-    *)
-      usage
-      die "unknown action '$action' (expected ensure, path or print-env)"
-      ;;
+    *) usage_error kube-binaries.sh action "$action" ensure path print-env ;;
   esac
   for c in "$@"; do
     if [[ "$c" == all ]]; then
@@ -520,7 +519,7 @@ main() {
     elif group_of "$c" >/dev/null; then
       comps+=("$c")
     else
-      die "unknown component '$c' (known: ${ALL_COMPONENTS[*]} all)"
+      usage_error kube-binaries.sh component "$c" "${ALL_COMPONENTS[@]}" all
     fi
   done
   ((${#comps[@]} > 0)) || comps=("${DEFAULT_COMPONENTS[@]}")

@@ -40,6 +40,8 @@ set -euo pipefail
 PROG="local-cluster"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+# shellcheck source=lib/usage.sh
+. "$SCRIPT_DIR/lib/usage.sh"
 KUBE_BINARIES="$SCRIPT_DIR/kube-binaries.sh"
 
 STATE_DIR="${SHAREDIPC_CLUSTER_DIR:-$REPO_ROOT/target/local-cluster}"
@@ -681,7 +683,7 @@ cmd_up() {
       --node-pods=*) NODE_PODS="${1#*=}"; shift ;;
       --real-nodes) REAL_NODES="${2:?--real-nodes needs a number}"; shift 2 ;;
       --real-nodes=*) REAL_NODES="${1#*=}"; shift ;;
-      *) usage; die "unknown option '$1' for up" ;;
+      *) usage_error "$PROG.sh up" option "$1" --nodes --node-cpu --node-memory --node-pods --real-nodes ;;
     esac
   done
   [[ "$NODES" =~ ^[0-9]+$ ]] || die "--nodes must be a number (got '$NODES')"
@@ -731,7 +733,7 @@ cmd_down() {
   while (($#)); do
     case "$1" in
       --purge) purge=1; shift ;;
-      *) usage; die "unknown option '$1' for down" ;;
+      *) usage_error "$PROG.sh down" option "$1" --purge ;;
     esac
   done
   if [[ ! -d "$STATE_DIR" ]]; then
@@ -800,7 +802,7 @@ cmd_status() {
 cmd_restart() {
   local c="${1:-}"
   [[ -n "$c" ]] || die "restart needs a component: ${COMPONENTS[*]}"
-  [[ " ${COMPONENTS[*]} " == *" $c "* ]] || die "unknown component '$c' (known: ${COMPONENTS[*]})"
+  [[ " ${COMPONENTS[*]} " == *" $c "* ]] || usage_error "$PROG.sh restart" component "$c" "${COMPONENTS[@]}"
   ensure_binaries
   with_lock
   load_ports
@@ -828,10 +830,8 @@ main() {
     kubeconfig) echo "$KUBECONFIG_FILE" ;;
     real-node) bash "$REAL_NODE" "$@" ;;
     -h | --help | help) usage ;;
-    *)
-      usage
-      die "unknown command '${cmd}' (expected up, down, status, restart, kubeconfig or real-node)"
-      ;;
+    '') usage ;;
+    *) usage_error "$PROG.sh" command "$cmd" up down status restart kubeconfig real-node ;;
   esac
 }
 

@@ -36,6 +36,8 @@ set -euo pipefail
 
 PROG="real-node"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib/usage.sh
+. "$SCRIPT_DIR/lib/usage.sh"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 GUEST_DIR="$SCRIPT_DIR/real-node"
 KUBE_BINARIES="$SCRIPT_DIR/kube-binaries.sh"
@@ -529,10 +531,7 @@ main() {
     console) cmd_console "$@" ;;
     names) cmd_names ;;
     -h | --help | help) usage ;;
-    *)
-      usage
-      die "unknown command '$cmd' (expected assets, start, stop, delete, status, exec, load, console or names)"
-      ;;
+    *) usage_error real-node.sh command "$cmd" assets start stop delete status exec load console names ;;
   esac
 }
 

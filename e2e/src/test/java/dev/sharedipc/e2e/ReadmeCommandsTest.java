@@ -18,6 +18,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -72,6 +73,28 @@ class ReadmeCommandsTest {
     Commands.Result r = bash(command);
     assertThat(r.exitCode()).as("exit code of %s: %s", command, r.output()).isZero();
     assertThat(r.output()).as("%s", command).containsIgnoringCase("usage");
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "bin/sharedipc-operator rendr|did you mean render?",
+        "bin/kubectl-sharedipc topp|did you mean top?",
+        "scripts/local-cluster.sh upp|did you mean up?",
+        "scripts/local-cluster.sh up --nodez 3|did you mean --nodes?",
+        "scripts/images.sh buld|did you mean build?",
+        "scripts/kube-binaries.sh ensur|did you mean ensure?",
+        "scripts/real-node.sh strt|did you mean start?",
+        "./demo.sh --kep|did you mean --keep?",
+        "e2e/scale-benchmark.sh --group 3|did you mean --groups?",
+      })
+  void aMisspeltCommandOrOptionIsOneLineWithTheClosestChoiceAndExitCodeTwo(
+      String command, String guess) {
+    Commands.Result r = bash(command);
+    assertThat(r.exitCode()).as("exit code of %s: %s", command, r.output()).isEqualTo(2);
+    assertThat(r.output().lines()).as("output of %s", command).hasSize(1);
+    assertThat(r.output()).contains(guess).contains("--help'");
   }
 
   @Test
