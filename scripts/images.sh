@@ -41,6 +41,8 @@ SCRIPT_DIR="$(CDPATH='' cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(dirname "$SCRIPT_DIR")"
 # shellcheck source=lib/usage.sh
 . "$SCRIPT_DIR/lib/usage.sh"
+# shellcheck source=lib/packages.sh
+. "$SCRIPT_DIR/lib/packages.sh"
 OUT_DIR="${SHAREDIPC_IMAGES_DIR:-$REPO_ROOT/target/images}"
 SHAREDIPC_CACHE="${SHAREDIPC_CACHE:-$HOME/.cache/sharedipc}"
 ARCHIVER="$SCRIPT_DIR/image-archive.py"
@@ -251,6 +253,17 @@ base_files() { # root
   printf 'root:x:0:\nnonroot:x:65532:\n' >"$root/etc/group"
   printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$root/etc/nsswitch.conf"
   chmod 0644 "$root/etc/passwd" "$root/etc/group" "$root/etc/nsswitch.conf"
+}
+
+# The Debian packages the images are made of or with, installed when missing (scripts/lib/packages.sh).
+host_packages() {
+  local missing=()
+  [[ -x /bin/busybox ]] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || missing+=(busybox-static)
+  command -v file >/dev/null || missing+=(file)
+  command -v ipcmk >/dev/null && command -v ipcs >/dev/null || missing+=(util-linux)
+  command -v gcc >/dev/null && [[ -f /usr/lib/x86_64-linux-gnu/libc.a ]] || missing+=(gcc libc6-dev)
+  command -v ldd >/dev/null || missing+=(libc-bin)
+  install_packages "$PROG" "for the real nodes' images" "${missing[@]}"
 }
 
 busybox_binary() {
@@ -743,7 +756,10 @@ main() {
     EXPLICIT=0
   }
   case "$action" in
-    build) cmd_build "$EXPLICIT" "${names[@]}" ;;
+    build)
+      host_packages
+      cmd_build "$EXPLICIT" "${names[@]}"
+      ;;
     list) cmd_list ;;
     verify) cmd_verify "${names[@]}" ;;
     print-env) print_env ;;

@@ -38,6 +38,8 @@ PROG="real-node"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib/usage.sh
 . "$SCRIPT_DIR/lib/usage.sh"
+# shellcheck source=lib/packages.sh
+. "$SCRIPT_DIR/lib/packages.sh"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 GUEST_DIR="$SCRIPT_DIR/real-node"
 KUBE_BINARIES="$SCRIPT_DIR/kube-binaries.sh"
@@ -56,7 +58,6 @@ IMAGES_DIR="${SHAREDIPC_IMAGES_DIR:-$REPO_ROOT/target/images}"
 # What the guest image holds. Changing this list (or init.c, or the base stub) makes a new image.
 SUITE=bookworm
 PACKAGES=linux-image-cloud-amd64,containerd,runc,containernetworking-plugins,iproute2,iptables,kmod,procps,util-linux,e2fsprogs
-HOST_PACKAGES=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs gcc libc6-dev openssl curl python3)
 API_SERVICE_IP=10.96.0.1
 SHELL_NAMESPACE=kube-system
 
@@ -93,14 +94,7 @@ require_host_tools() {
   command -v openssl >/dev/null || missing+=(openssl)
   command -v curl >/dev/null || missing+=(curl)
   command -v python3 >/dev/null || missing+=(python3)
-  ((${#missing[@]} == 0)) && return 0
-  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-    log "installing ${missing[*]} (Debian packages for the real nodes)"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2 ||
-      die "apt-get install ${missing[*]} failed"
-  else
-    die "real nodes need ${missing[*]} on the host; install them with: sudo apt-get install ${HOST_PACKAGES[*]}"
-  fi
+  install_packages "$PROG" "for the real nodes" "${missing[@]}"
 }
 
 # ---- the guest image -------------------------------------------------------------
