@@ -264,6 +264,14 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
             InformerEventSourceConfiguration.from(SharedIpcPolicy.class, SharedIpcGroup.class)
                 .withItemStore(TrimmedStore.withoutManagedFields())
                 .withSecondaryToPrimaryMapper(EveryPrimary.of(context))
+                // Groups read a policy's spec only. Its status is rewritten by the policy
+                // controller after each group change: were that to wake every group, creating N
+                // groups under one policy would cost about N²/2 reconciles (PolicyWakeupsIT).
+                .withOnUpdateFilter(
+                    (now, before) ->
+                        !Objects.equals(
+                            now.getMetadata().getGeneration(),
+                            before.getMetadata().getGeneration()))
                 .build(),
             context);
     InformerEventSource<Namespace, SharedIpcGroup> namespaces =
