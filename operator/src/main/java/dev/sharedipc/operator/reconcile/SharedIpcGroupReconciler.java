@@ -196,17 +196,13 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
                                 .getPrimaryCache()
                                 .get(new ResourceID(name, namespace))
                                 .filter(g -> uid.equals(g.getMetadata().getUid()))
-                                .map(
-                                    g ->
-                                        java.util.OptionalLong.of(
-                                            Quantities.bytes(
-                                                g.getSpec().getSharedMemory().getSize())))
+                                .map(SharedIpcGroupReconciler::nodeSharedBytesBound)
                                 .orElse(java.util.OptionalLong.empty())))
                 .withSecondaryToPrimaryMapper(pod -> Set.of())
                 .build(),
             context);
     // A report counts only while its Node exists: a Node that goes also wakes the groups its report
-    // mentioned.
+    // mentioned or counted for (pods on it).
     ReportedGroups reported = new ReportedGroups();
     InformerEventSource<Node, SharedIpcGroup> nodeObjects =
         new InformerEventSource<>(
@@ -305,6 +301,21 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
                 .list(g -> g.getSpec().getPlacement() == Placement.SameNode)
                 .forEach(g -> csiDriver.propagateEvent(ResourceID.fromResource(g))));
     return List.of(pods, allPods, nodeObjects, nodes, policies, namespaces, csiDriver);
+  }
+
+  /**
+   * Up to how many bytes the node tmpfs claim of this group's pods is believed (see
+   * SchedulingPodStore): its sharedMemory.size. A size the operator cannot read (stored before the
+   * CRD bounded it; the group itself is marked invalid) leaves the claim its pods were created
+   * with: this is read for every pod of the cluster by every SameNode placement, and must never
+   * throw.
+   */
+  static java.util.OptionalLong nodeSharedBytesBound(SharedIpcGroup group) {
+    return java.util.OptionalLong.of(
+        group.getSpec().getSharedMemory() == null
+            ? 0
+            : Quantities.sizeBytes(group.getSpec().getSharedMemory().getSize())
+                .orElse(Quantities.MAX_BYTES));
   }
 
   /**
