@@ -277,6 +277,110 @@ class CrdValidationIT {
         "maxBytes must be a positive Kubernetes quantity");
   }
 
+  /**
+   * The operator and the CSI driver count bytes in a signed 64-bit integer: 8Ei is one byte more
+   * than they can hold, and a size they cannot read must not be stored. The API server reads 8Ei
+   * and 100Ei as 9223372036854775807 (its parser caps binary-suffixed values there), so that value
+   * is refused too.
+   */
+  @Test
+  void rejectsSizesOf8EiAndAbove() {
+    for (String size :
+        List.of("8Ei", "100Ei", "9223372036854775807", "9223372036854775808", "9.3e18")) {
+      assertRejected(
+          g -> sharedMemory(g).put("size", size),
+          "size must be below 8Ei (at most 9223372036854775806 bytes)");
+    }
+    assertRejected(
+        g -> segments(g).put("maxBytes", "8Ei"),
+        "maxBytes must be below 8Ei (at most 9223372036854775806 bytes)");
+  }
+
+  @Test
+  void acceptsTheLargestSizeTheOperatorReads() {
+    for (Object size : List.of("9223372036854775806", "7Ei", 9223372036854775807L)) {
+      GenericKubernetesResource group = validGroup("largest");
+      sharedMemory(group).put("size", size);
+      segments(group).put("maxBytes", size);
+      client.resource(group).inNamespace(ns).dryRun().create();
+    }
+  }
+
+  @Test
+  void rejectsPolicyCeilingsOf8EiAndAbove() {
+    for (String field : List.of("maxSharedMemoryPerInstance", "maxBytesPerInstance")) {
+      GenericKubernetesResource policy = policy("huge-ceiling", Map.of(field, "8Ei"));
+      assertThatThrownBy(() -> client.resource(policy).dryRun().create())
+          .isInstanceOf(KubernetesClientException.class)
+          .hasMessageContaining(field + " must be below 8Ei (at most 9223372036854775806 bytes)");
+    }
+  }
+
+  /**
+   * A namespaceSelector is checked as the API server checks its own types' LabelSelectors: an
+   * expression the operator could not evaluate is refused, with the field and what to change.
+   */
+  @Test
+  void rejectsNamespaceSelectorsThatAreNotLabelSelectors() {
+    Map<String, String> refused =
+        Map.of(
+            "{\"key\": \"team\", \"values\": [\"a\"]}",
+            "spec.namespaceSelector.matchExpressions[0].operator: Required value",
+            "{\"operator\": \"Exists\"}",
+            "spec.namespaceSelector.matchExpressions[0].key: Required value",
+            "{\"key\": \"team\", \"operator\": \"in\", \"values\": [\"a\"]}",
+            "operator must be one of In, NotIn, Exists, DoesNotExist",
+            "{\"key\": \"team\", \"operator\": \"NotIn\"}",
+            "values must not be empty when operator is In or NotIn",
+            "{\"key\": \"team\", \"operator\": \"In\", \"values\": []}",
+            "values must not be empty when operator is In or NotIn",
+            "{\"key\": \"team\", \"operator\": \"Exists\", \"values\": [\"a\"]}",
+            "values must be empty when operator is Exists or DoesNotExist");
+    refused.forEach(
+        (expression, message) -> {
+          GenericKubernetesResource policy =
+              policy(
+                  "bad-selector",
+                  Map.of(
+                      "namespaceSelector",
+                      Map.of(
+                          "matchExpressions",
+                          List.of(Serialization.unmarshal(expression, Map.class)))));
+          assertThatThrownBy(() -> client.resource(policy).dryRun().create())
+              .as("namespaceSelector expression %s", expression)
+              .isInstanceOf(KubernetesClientException.class)
+              .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
+              .hasMessageContaining(message);
+        });
+  }
+
+  @Test
+  void acceptsEveryKindOfLabelSelectorExpression() {
+    client
+        .resource(
+            policy(
+                "good-selector",
+                Map.of(
+                    "namespaceSelector",
+                    Map.of(
+                        "matchLabels",
+                        Map.of("tier", "batch"),
+                        "matchExpressions",
+                        List.of(
+                            Map.of("key", "team", "operator", "In", "values", List.of("a", "b")),
+                            Map.of("key", "env", "operator", "NotIn", "values", List.of("prod")),
+                            Map.of("key", "shm", "operator", "Exists"),
+                            Map.of(
+                                "key",
+                                "legacy",
+                                "operator",
+                                "DoesNotExist",
+                                "values",
+                                List.of()))))))
+        .dryRun()
+        .create();
+  }
+
   @Test
   void rejectsSamePodMembersWithDifferentHostNetwork() {
     assertRejected(
@@ -455,6 +559,16 @@ class CrdValidationIT {
   }
 
   // ---- helpers: a valid group as plain maps, so each test breaks exactly one thing ----
+
+  static GenericKubernetesResource policy(String name, Map<String, Object> spec) {
+    GenericKubernetesResource policy = new GenericKubernetesResource();
+    policy.setApiVersion("sharedipc.dev/v1alpha1");
+    policy.setKind("SharedIpcPolicy");
+    policy.setMetadata(
+        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).build());
+    policy.setAdditionalProperty("spec", new java.util.HashMap<>(spec));
+    return policy;
+  }
 
   private void assertRejected(Consumer<GenericKubernetesResource> breakIt, String expectedMessage) {
     GenericKubernetesResource group = validGroup("invalid");

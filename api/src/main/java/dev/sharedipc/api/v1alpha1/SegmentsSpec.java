@@ -37,6 +37,10 @@ public class SegmentsSpec {
       value = Rules.POSITIVE_QUANTITY,
       message = "maxBytes must be a positive Kubernetes quantity such as 1Gi",
       reason = "FieldValueInvalid")
+  @ValidationRule(
+      value = Rules.BELOW_MAX_BYTES,
+      message = "maxBytes" + Rules.BELOW_8EI,
+      reason = "FieldValueInvalid")
   private Quantity maxBytes;
 
   // --- semaphore sets and message queues: counted, never removed, so a limit is the only brake on

@@ -2,6 +2,7 @@ package dev.sharedipc.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.crd.generator.annotation.SchemaFrom;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.ValidationRule;
@@ -21,7 +22,8 @@ import java.util.List;
 public class SharedIpcPolicySpec {
 
   @JsonPropertyDescription(
-      "Namespaces whose groups this policy governs; empty selects every namespace.")
+      "Namespaces whose groups this policy governs; empty selects every namespace. A selector the operator cannot evaluate (stored before the CRD checked it) governs every namespace with the policy's limits and none of its permissions, and the policy's Valid condition says why.")
+  @SchemaFrom(type = NamespaceSelectorSchema.class)
   private LabelSelector namespaceSelector;
 
   @JsonPropertyDescription("Placements groups may use; empty allows both.")
@@ -37,6 +39,10 @@ public class SharedIpcPolicySpec {
       value = Rules.POSITIVE_QUANTITY,
       message = "maxSharedMemoryPerInstance must be a positive Kubernetes quantity such as 4Gi",
       reason = "FieldValueInvalid")
+  @ValidationRule(
+      value = Rules.BELOW_MAX_BYTES,
+      message = "maxSharedMemoryPerInstance" + Rules.BELOW_8EI,
+      reason = "FieldValueInvalid")
   private Quantity maxSharedMemoryPerInstance;
 
   @JsonPropertyDescription("Largest segments.maxSegments a group may set.")
@@ -47,6 +53,10 @@ public class SharedIpcPolicySpec {
   @ValidationRule(
       value = Rules.POSITIVE_QUANTITY,
       message = "maxBytesPerInstance must be a positive Kubernetes quantity such as 1Gi",
+      reason = "FieldValueInvalid")
+  @ValidationRule(
+      value = Rules.BELOW_MAX_BYTES,
+      message = "maxBytesPerInstance" + Rules.BELOW_8EI,
       reason = "FieldValueInvalid")
   private Quantity maxBytesPerInstance;
 

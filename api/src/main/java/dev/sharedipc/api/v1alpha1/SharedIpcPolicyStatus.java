@@ -19,7 +19,8 @@ public class SharedIpcPolicyStatus {
   @JsonPropertyDescription("Of those, groups that break it.")
   private Integer violatingGroups;
 
-  @JsonPropertyDescription("GroupsCompliant: True when no governed group breaks the policy.")
+  @JsonPropertyDescription(
+      "GroupsCompliant: True when no governed group breaks the policy. Valid: False (reason InvalidNamespaceSelector) when the operator cannot evaluate the namespaceSelector; the policy then governs every namespace with its limits and grants nothing until it is fixed.")
   private List<Condition> conditions = new ArrayList<>();
 
   public Long getObservedGeneration() {

@@ -19,6 +19,10 @@ public class SharedMemorySpec {
       value = Rules.POSITIVE_QUANTITY,
       message = "size must be a positive Kubernetes quantity such as 512Mi or 2Gi",
       reason = "FieldValueInvalid")
+  @ValidationRule(
+      value = Rules.BELOW_MAX_BYTES,
+      message = "size" + Rules.BELOW_8EI,
+      reason = "FieldValueInvalid")
   private Quantity size;
 
   @JsonPropertyDescription(

@@ -226,6 +226,74 @@ public final class RealApiServer {
     }
   }
 
+  /**
+   * Writes as an older CRD without some of today's rules let users write: an object a rule added
+   * later refuses, stored before the upgrade that added it. The rules of CRD {@code crdName} whose
+   * CEL contains {@code ruleText} are taken out of the installed CRD, {@code write} is retried
+   * until the API server takes it (a CRD change reaches the server's handler within moments), and
+   * the CRDs of crds/ are installed again. Returns what {@code write} returned.
+   */
+  public <T> T writtenUnderAnOlderCrd(
+      String crdName, String ruleText, java.util.function.Supplier<T> write) throws IOException {
+    CustomResourceDefinition crd =
+        client.apiextensions().v1().customResourceDefinitions().withName(crdName).get();
+    java.util.Map<String, Object> tree =
+        io.fabric8.kubernetes.client.utils.Serialization.jsonMapper()
+            .convertValue(crd, new com.fasterxml.jackson.core.type.TypeReference<>() {});
+    if (!withoutRules(tree, ruleText)) {
+      throw new IllegalArgumentException(
+          "no rule of CRD " + crdName + " contains " + ruleText + ": nothing to take out");
+    }
+    client
+        .resource(
+            io.fabric8.kubernetes.client.utils.Serialization.jsonMapper()
+                .convertValue(tree, CustomResourceDefinition.class))
+        .update();
+    try {
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (true) {
+        try {
+          return write.get();
+        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+          if (e.getCode() != 422 || System.nanoTime() > deadline) {
+            throw e;
+          }
+          Thread.sleep(200);
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while writing under an older CRD", e);
+    } finally {
+      installCrds();
+    }
+  }
+
+  /** Removes, anywhere in the tree, the x-kubernetes-validations whose rule contains text. */
+  @SuppressWarnings("unchecked")
+  private static boolean withoutRules(Object node, String text) {
+    boolean removed = false;
+    if (node instanceof java.util.Map<?, ?> map) {
+      Object rules = map.get("x-kubernetes-validations");
+      if (rules instanceof List<?> list) {
+        removed =
+            ((List<Object>) list)
+                .removeIf(
+                    r ->
+                        String.valueOf(((java.util.Map<String, Object>) r).get("rule"))
+                            .contains(text));
+      }
+      for (Object child : map.values()) {
+        removed |= withoutRules(child, text);
+      }
+    } else if (node instanceof List<?> list) {
+      for (Object child : list) {
+        removed |= withoutRules(child, text);
+      }
+    }
+    return removed;
+  }
+
   /** A new client for this server (each caller closes its own). */
   public KubernetesClient newClient() {
     Config config = Config.fromKubeconfig(kubeConfigYaml);

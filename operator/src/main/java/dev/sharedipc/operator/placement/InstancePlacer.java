@@ -443,7 +443,7 @@ public final class InstancePlacer {
       }
       return new Need(
           total.cpuMillis(),
-          total.memoryBytes() + demand.extraMemoryBytes(),
+          PodRequests.saturatedSum(total.memoryBytes(), demand.extraMemoryBytes()),
           demand.members().size(),
           demand.extraMemoryBytes(),
           total.other());

@@ -20,7 +20,8 @@ import java.util.TreeMap;
  * where set, replaces the containers' sum for cpu and memory. Every other resource a pod requests
  * (extended resources such as {@code nvidia.com/gpu}, {@code hugepages-2Mi}, {@code
  * ephemeral-storage}) follows the same rule and is counted in whole units, as the scheduler counts
- * scalar resources.
+ * scalar resources. Every amount is read capped at what a long holds (any pod may ask for more:
+ * nothing of ours bounds it), so that one pod never stops placement for every group.
  */
 public final class PodRequests {
   /**
@@ -40,9 +41,9 @@ public final class PodRequests {
 
     public Resources plus(Resources other) {
       return new Resources(
-          cpuMillis + other.cpuMillis,
-          memoryBytes + other.memoryBytes,
-          merge(this.other, other.other, Long::sum));
+          saturatedSum(cpuMillis, other.cpuMillis),
+          saturatedSum(memoryBytes, other.memoryBytes),
+          merge(this.other, other.other, PodRequests::saturatedSum));
     }
 
     Resources max(Resources other) {
@@ -64,6 +65,12 @@ public final class PodRequests {
   }
 
   private PodRequests() {}
+
+  /** A sum that stops at Long.MAX_VALUE: one pod asking for more than a long holds fills a node. */
+  static long saturatedSum(long a, long b) {
+    long sum = a + b;
+    return ((a ^ sum) & (b ^ sum)) < 0 ? (a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : sum;
+  }
 
   public static Resources of(PodSpec spec) {
     if (spec == null) {
@@ -137,8 +144,7 @@ public final class PodRequests {
     quantities.forEach(
         (name, q) -> {
           if (!"cpu".equals(name) && !"memory".equals(name) && q != null) {
-            long units =
-                Quantity.getAmountInBytes(q).setScale(0, RoundingMode.CEILING).longValueExact();
+            long units = Quantities.cappedBytes(q);
             if (units > 0) {
               out.put(name, units);
             }
@@ -162,21 +168,21 @@ public final class PodRequests {
     if (q == null) {
       return 0;
     }
-    return Quantity.getAmountInBytes(q)
-        .multiply(BigDecimal.valueOf(1000))
-        .setScale(0, RoundingMode.CEILING)
-        .longValueExact();
+    return Quantities.capped(
+        Quantity.getAmountInBytes(q)
+            .multiply(BigDecimal.valueOf(1000))
+            .setScale(0, RoundingMode.CEILING));
   }
 
   static long memoryBytes(Quantity q) {
-    return q == null ? 0 : Quantities.bytes(q);
+    return q == null ? 0 : Quantities.cappedBytes(q);
   }
 
   /** A plain count such as allocatable pods. */
   static long count(Quantity q) {
     return q == null
         ? 0
-        : Quantity.getAmountInBytes(q).setScale(0, RoundingMode.FLOOR).longValueExact();
+        : Quantities.capped(Quantity.getAmountInBytes(q).setScale(0, RoundingMode.FLOOR));
   }
 
   private static <T> List<T> nullToEmpty(List<T> list) {

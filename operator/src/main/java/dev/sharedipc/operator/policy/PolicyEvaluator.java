@@ -7,8 +7,6 @@ import dev.sharedipc.api.v1alpha1.SharedIpcPolicy;
 import dev.sharedipc.api.v1alpha1.SharedIpcPolicySpec;
 import dev.sharedipc.operator.assessment.Assessment;
 import dev.sharedipc.operator.render.Quantities;
-import io.fabric8.kubernetes.api.model.LabelSelector;
-import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -16,9 +14,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Judges a group against every SharedIpcPolicy that selects its namespace: a pure function of the
- * group, its namespace's labels and the policies. Each broken rule is named with its policy, so the
- * user knows what to change or whom to ask. {@code hostIPC} is the one rule that holds without any
+ * Judges a group against every SharedIpcPolicy that selects its namespace ({@link PolicySelector}
+ * says which do, and fails closed for a selector it cannot evaluate): a pure function of the group,
+ * its namespace's labels and the policies. Each broken rule is named with its policy, so the user
+ * knows what to change or whom to ask. {@code hostIPC} is the one rule that holds without any
  * policy: the node's IPC namespace is refused unless a policy selecting the namespace allows it. An
  * orphan policy above a policy's {@code strongestOrphanPolicy} is not a violation: it is capped
  * (see {@link OrphanPolicyResolver}).
@@ -53,20 +52,54 @@ public final class PolicyEvaluator {
         : new Assessment(false, "PolicyViolation", String.join("; ", broken));
   }
 
-  /** The policies whose namespaceSelector selects a namespace with these labels, by name. */
+  /**
+   * The policies whose namespaceSelector selects a namespace with these labels, by name, each as it
+   * governs: a policy whose selector is unusable selects every namespace and grants nothing (see
+   * {@link PolicySelector}).
+   */
   public static List<SharedIpcPolicy> governing(
       Map<String, String> namespaceLabels, List<SharedIpcPolicy> policies) {
     return policies.stream()
         .filter(
             p ->
-                p.getSpec() != null && selects(p.getSpec().getNamespaceSelector(), namespaceLabels))
+                p.getSpec() != null
+                    && PolicySelector.selects(p.getSpec().getNamespaceSelector(), namespaceLabels))
+        .map(PolicySelector::governing)
         .sorted(Comparator.comparing(p -> p.getMetadata().getName()))
         .toList();
   }
 
+  /**
+   * The broken rule when {@code value} is above {@code ceiling}. Compared as exact amounts: either
+   * may be beyond what a long holds (stored before the CRD bounded it), and this runs for every
+   * group a policy governs, so it must not throw.
+   */
+  private static Optional<String> above(
+      String field,
+      io.fabric8.kubernetes.api.model.Quantity value,
+      io.fabric8.kubernetes.api.model.Quantity ceiling,
+      String by) {
+    if (io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(value)
+            .compareTo(io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(ceiling))
+        <= 0) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        field
+            + " "
+            + Quantities.human(value)
+            + " is above the ceiling "
+            + Quantities.human(ceiling)
+            + by);
+  }
+
   private static List<String> brokenRules(SharedIpcGroup group, SharedIpcPolicy policy) {
     SharedIpcPolicySpec rules = policy.getSpec();
-    String by = " (SharedIpcPolicy " + policy.getMetadata().getName() + ")";
+    String by =
+        " (SharedIpcPolicy "
+            + policy.getMetadata().getName()
+            + PolicySelector.failingClosed(policy)
+            + ")";
     List<String> broken = new ArrayList<>();
     Placement placement =
         Optional.ofNullable(group.getSpec().getPlacement()).orElse(Placement.SamePod);
@@ -85,16 +118,12 @@ public final class PolicyEvaluator {
     if (rules.getMaxSharedMemoryPerInstance() != null
         && group.getSpec().getSharedMemory() != null
         && group.getSpec().getSharedMemory().getSize() != null) {
-      long size = Quantities.bytes(group.getSpec().getSharedMemory().getSize());
-      long max = Quantities.bytes(rules.getMaxSharedMemoryPerInstance());
-      if (size > max) {
-        broken.add(
-            "sharedMemory.size "
-                + Quantities.human(size)
-                + " is above the ceiling "
-                + Quantities.human(max)
-                + by);
-      }
+      above(
+              "sharedMemory.size",
+              group.getSpec().getSharedMemory().getSize(),
+              rules.getMaxSharedMemoryPerInstance(),
+              by)
+          .ifPresent(broken::add);
     }
     SegmentsSpec segments =
         group.getSpec().getSegments() == null ? new SegmentsSpec() : group.getSpec().getSegments();
@@ -111,49 +140,9 @@ public final class PolicyEvaluator {
     // A group that sets no maxBytes simply lives under the policy's ceiling; only a larger one
     // breaks it.
     if (rules.getMaxBytesPerInstance() != null && segments.getMaxBytes() != null) {
-      long max = Quantities.bytes(rules.getMaxBytesPerInstance());
-      if (Quantities.bytes(segments.getMaxBytes()) > max) {
-        broken.add(
-            "segments.maxBytes "
-                + Quantities.human(Quantities.bytes(segments.getMaxBytes()))
-                + " is above the ceiling "
-                + Quantities.human(max)
-                + by);
-      }
+      above("segments.maxBytes", segments.getMaxBytes(), rules.getMaxBytesPerInstance(), by)
+          .ifPresent(broken::add);
     }
     return broken;
-  }
-
-  /** Kubernetes label-selector semantics; a missing or empty selector selects everything. */
-  static boolean selects(LabelSelector selector, Map<String, String> labels) {
-    if (selector == null) {
-      return true;
-    }
-    Map<String, String> have = labels == null ? Map.of() : labels;
-    if (selector.getMatchLabels() != null) {
-      for (Map.Entry<String, String> wanted : selector.getMatchLabels().entrySet()) {
-        if (!wanted.getValue().equals(have.get(wanted.getKey()))) {
-          return false;
-        }
-      }
-    }
-    if (selector.getMatchExpressions() != null) {
-      for (LabelSelectorRequirement r : selector.getMatchExpressions()) {
-        String value = have.get(r.getKey());
-        List<String> values = r.getValues() == null ? List.of() : r.getValues();
-        boolean ok =
-            switch (r.getOperator()) {
-              case "In" -> value != null && values.contains(value);
-              case "NotIn" -> value == null || !values.contains(value);
-              case "Exists" -> have.containsKey(r.getKey());
-              case "DoesNotExist" -> !have.containsKey(r.getKey());
-              default -> false;
-            };
-        if (!ok) {
-          return false;
-        }
-      }
-    }
-    return true;
   }
 }

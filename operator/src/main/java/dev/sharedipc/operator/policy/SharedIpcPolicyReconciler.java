@@ -6,6 +6,7 @@ import dev.sharedipc.api.v1alpha1.SharedIpcPolicyStatus;
 import dev.sharedipc.operator.assessment.Assessment;
 import dev.sharedipc.operator.informers.EveryPrimary;
 import dev.sharedipc.operator.informers.TrimmedStore;
+import dev.sharedipc.operator.sync.GroupEvents;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -27,18 +28,28 @@ import java.util.Objects;
 
 /**
  * Keeps each SharedIpcPolicy's status true: how many groups it governs and how many break it, so
- * that {@code kubectl get sipcpolicy} shows an admin the reach of a policy before tightening it.
- * The groups themselves are judged by the group reconciler; this one only counts.
+ * that {@code kubectl get sipcpolicy} shows an admin the reach of a policy before tightening it,
+ * and whether the operator can use it at all (condition Valid, with a Warning Event when it turns
+ * False: an unusable namespaceSelector, which fails closed, see {@link PolicySelector}). The groups
+ * themselves are judged by the group reconciler; this one only counts.
  */
 @ControllerConfiguration(name = SharedIpcPolicyReconciler.NAME)
 public class SharedIpcPolicyReconciler implements Reconciler<SharedIpcPolicy> {
   public static final String NAME = "sharedipcpolicy";
 
+  static final String VALID = "Valid";
+  static final String INVALID_NAMESPACE_SELECTOR = "InvalidNamespaceSelector";
+
   private final PolicyEvaluator evaluator;
+  private final GroupEvents events;
   private final Clock clock;
 
-  public SharedIpcPolicyReconciler(PolicyEvaluator evaluator, Clock clock) {
+  /** Per policy UID: the message of the last InvalidNamespaceSelector Event, so it is sent once. */
+  private final Map<String, String> announced = new java.util.concurrent.ConcurrentHashMap<>();
+
+  public SharedIpcPolicyReconciler(PolicyEvaluator evaluator, GroupEvents events, Clock clock) {
     this.evaluator = evaluator;
+    this.events = events;
     this.clock = clock;
   }
 
@@ -89,7 +100,7 @@ public class SharedIpcPolicyReconciler implements Reconciler<SharedIpcPolicy> {
               .map(ns -> ns.getMetadata().getLabels())
               .orElse(Map.of());
       if (policy.getSpec() == null
-          || !PolicyEvaluator.selects(policy.getSpec().getNamespaceSelector(), labels)) {
+          || !PolicySelector.selects(policy.getSpec().getNamespaceSelector(), labels)) {
         continue;
       }
       matched++;
@@ -102,7 +113,9 @@ public class SharedIpcPolicyReconciler implements Reconciler<SharedIpcPolicy> {
     status.setObservedGeneration(policy.getMetadata().getGeneration());
     status.setMatchedGroups(matched);
     status.setViolatingGroups(violating);
-    status.setConditions(List.of(compliance(policy, violating, matched)));
+    Condition validity = validity(policy);
+    status.setConditions(List.of(compliance(policy, violating, matched), validity));
+    announce(policy, validity);
     if (Objects.equals(policy.getStatus(), status)) {
       return UpdateControl.noUpdate();
     }
@@ -113,22 +126,72 @@ public class SharedIpcPolicyReconciler implements Reconciler<SharedIpcPolicy> {
     return UpdateControl.patchStatus(patch);
   }
 
-  /** One condition, GroupsCompliant, with its transition time kept while its status stays. */
+  /** GroupsCompliant: whether a governed group breaks the policy. */
   private Condition compliance(SharedIpcPolicy policy, int violating, int matched) {
-    String value = violating == 0 ? "True" : "False";
+    return condition(
+        policy,
+        "GroupsCompliant",
+        violating == 0,
+        violating == 0 ? "AllGroupsComply" : "GroupsViolate",
+        violating + " of " + matched + " governed groups break this policy");
+  }
+
+  /** Valid: whether the operator can evaluate the policy as written. */
+  private Condition validity(SharedIpcPolicy policy) {
+    return PolicySelector.problem(
+            policy.getSpec() == null ? null : policy.getSpec().getNamespaceSelector())
+        .map(
+            problem ->
+                condition(
+                    policy,
+                    VALID,
+                    false,
+                    INVALID_NAMESPACE_SELECTOR,
+                    "namespaceSelector cannot be evaluated: "
+                        + problem
+                        + ". Until it is fixed the policy governs every namespace with its limits"
+                        + " and grants nothing (allowHostIPC counts as false, a defaultOrphanPolicy"
+                        + " of Delete as Report); fix the expression (operator In, NotIn, Exists or"
+                        + " DoesNotExist; values for In and NotIn only)"))
+        .orElseGet(
+            () ->
+                condition(
+                    policy,
+                    VALID,
+                    true,
+                    VALID,
+                    "the operator can evaluate every rule of the policy"));
+  }
+
+  /** A Warning Event when the policy turns unusable (or its problem changes), once. */
+  private void announce(SharedIpcPolicy policy, Condition validity) {
+    String uid = policy.getMetadata().getUid();
+    if ("True".equals(validity.getStatus())) {
+      announced.remove(uid);
+      return;
+    }
+    if (!validity.getMessage().equals(announced.put(uid, validity.getMessage()))) {
+      events.warning(policy, validity.getReason(), VALID + "=False: " + validity.getMessage());
+    }
+  }
+
+  /** A condition with its transition time kept while its status stays. */
+  private Condition condition(
+      SharedIpcPolicy policy, String type, boolean holds, String reason, String message) {
+    String value = holds ? "True" : "False";
     String since =
         policy.getStatus() == null || policy.getStatus().getConditions() == null
             ? null
             : policy.getStatus().getConditions().stream()
-                .filter(c -> "GroupsCompliant".equals(c.getType()) && value.equals(c.getStatus()))
+                .filter(c -> type.equals(c.getType()) && value.equals(c.getStatus()))
                 .map(Condition::getLastTransitionTime)
                 .findFirst()
                 .orElse(null);
     return new ConditionBuilder()
-        .withType("GroupsCompliant")
+        .withType(type)
         .withStatus(value)
-        .withReason(violating == 0 ? "AllGroupsComply" : "GroupsViolate")
-        .withMessage(violating + " of " + matched + " governed groups break this policy")
+        .withReason(reason)
+        .withMessage(message)
         .withObservedGeneration(policy.getMetadata().getGeneration())
         .withLastTransitionTime(
             since != null ? since : clock.instant().truncatedTo(ChronoUnit.SECONDS).toString())

@@ -73,7 +73,11 @@ public class EventRecorder implements dev.sharedipc.operator.sync.GroupEvents, A
   }
 
   private void record(HasMetadata object, String type, String reason, String message) {
-    String ns = object.getMetadata().getNamespace();
+    // A cluster-scoped object's Events go to namespace default, as Kubernetes files a Node's.
+    String ns =
+        object.getMetadata().getNamespace() == null
+            ? "default"
+            : object.getMetadata().getNamespace();
     String name = object.getMetadata().getName();
     LOG.info(
         "event type={} reason={} object={}/{} message=\"{}\"", type, reason, ns, name, message);
@@ -93,7 +97,7 @@ public class EventRecorder implements dev.sharedipc.operator.sync.GroupEvents, A
                     .withApiVersion(object.getApiVersion())
                     .withKind(object.getKind())
                     .withName(name)
-                    .withNamespace(ns)
+                    .withNamespace(object.getMetadata().getNamespace())
                     .withUid(object.getMetadata().getUid())
                     .build())
             .withType(type)

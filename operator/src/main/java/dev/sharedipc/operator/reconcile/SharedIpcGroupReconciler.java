@@ -172,6 +172,14 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
     }
     InformerEventSource<Pod, SharedIpcGroup> pods =
         new InformerEventSource<>(ownedPods.build(), context);
+    // Which groups have pods on a node: those its report counts for without naming them.
+    pods.addIndexers(Map.of(ReportIndex.POD_BY_NODE, ReportIndex::nodeKeys));
+    java.util.function.Function<String, java.util.stream.Stream<ResourceID>> withPodsOn =
+        node ->
+            pods.byIndex(ReportIndex.POD_BY_NODE, node).stream()
+                .flatMap(pod -> ReportIndex.controllingGroup(pod).stream())
+                .distinct()
+                .map(SharedIpcGroupReconciler::resourceId);
     // SameNode placement needs what every pod requests on every node, and the nodes themselves.
     // Other pods trigger nothing (a waiting instance looks again every 30 s); a node change that
     // matters to placement (readiness, cordon, capacity, labels, taints) wakes every SameNode
@@ -188,17 +196,13 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
                                 .getPrimaryCache()
                                 .get(new ResourceID(name, namespace))
                                 .filter(g -> uid.equals(g.getMetadata().getUid()))
-                                .map(
-                                    g ->
-                                        java.util.OptionalLong.of(
-                                            Quantities.bytes(
-                                                g.getSpec().getSharedMemory().getSize())))
+                                .map(SharedIpcGroupReconciler::nodeSharedBytesBound)
                                 .orElse(java.util.OptionalLong.empty())))
                 .withSecondaryToPrimaryMapper(pod -> Set.of())
                 .build(),
             context);
     // A report counts only while its Node exists: a Node that goes also wakes the groups its report
-    // mentioned.
+    // mentioned or counted for (pods on it).
     ReportedGroups reported = new ReportedGroups();
     InformerEventSource<Node, SharedIpcGroup> nodeObjects =
         new InformerEventSource<>(
@@ -211,8 +215,10 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
                                     .getPrimaryCache()
                                     .list(g -> g.getSpec().getPlacement() == Placement.SameNode)
                                     .map(ResourceID::fromResource),
-                                reported.lastOf(node.getMetadata().getName()).stream()
-                                    .map(SharedIpcGroupReconciler::resourceId))
+                                java.util.stream.Stream.concat(
+                                    reported.lastOf(node.getMetadata().getName()).stream()
+                                        .map(SharedIpcGroupReconciler::resourceId),
+                                    withPodsOn.apply(node.getMetadata().getName())))
                             .collect(Collectors.toSet()))
                 .withOnUpdateFilter(
                     (updated, old) -> !Objects.equals(placementFacts(updated), placementFacts(old)))
@@ -220,9 +226,10 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
             context);
     // Node reports, policies and namespaces are read from these caches; each event source also
     // says which groups to look at again when one of its objects changes. A report update wakes
-    // only the groups it names or named, and the hostIPC groups with an instance on its node
-    // (found through an index, not a scan of every group).
-    context.getPrimaryCache().addIndexer(ReportIndex.HOST_IPC_NODE, ReportIndex::hostIpcNodes);
+    // the groups it names or named, and the groups with pods on its node (found through an index,
+    // not a scan of every group), which the report counts for even when it names none of them:
+    // a hostIPC instance, or an agent's first report written after the group's pods were bound
+    // (see ReportIndex).
     InformerEventSource<SharedIpcNode, SharedIpcGroup> nodes =
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(SharedIpcNode.class, SharedIpcGroup.class)
@@ -234,16 +241,7 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
                           java.util.stream.Stream.concat(
                                   reported.changedBy(node).stream()
                                       .map(SharedIpcGroupReconciler::resourceId),
-                                  context
-                                      .getPrimaryCache()
-                                      .byIndex(
-                                          ReportIndex.HOST_IPC_NODE, node.getMetadata().getName())
-                                      .stream()
-                                      .filter(
-                                          g ->
-                                              NodeUsage.hasHostIpcInstanceOn(
-                                                  g, node.getMetadata().getName()))
-                                      .map(ResourceID::fromResource))
+                                  withPodsOn.apply(node.getMetadata().getName()))
                               .collect(Collectors.toSet());
                       if (!counted) {
                         observed.reportUpdate(woken.size());
@@ -264,6 +262,14 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
             InformerEventSourceConfiguration.from(SharedIpcPolicy.class, SharedIpcGroup.class)
                 .withItemStore(TrimmedStore.withoutManagedFields())
                 .withSecondaryToPrimaryMapper(EveryPrimary.of(context))
+                // Groups read a policy's spec only. Its status is rewritten by the policy
+                // controller after each group change: were that to wake every group, creating N
+                // groups under one policy would cost about N²/2 reconciles (PolicyWakeupsIT).
+                .withOnUpdateFilter(
+                    (now, before) ->
+                        !Objects.equals(
+                            now.getMetadata().getGeneration(),
+                            before.getMetadata().getGeneration()))
                 .build(),
             context);
     InformerEventSource<Namespace, SharedIpcGroup> namespaces =
@@ -295,6 +301,21 @@ public class SharedIpcGroupReconciler implements Reconciler<SharedIpcGroup> {
                 .list(g -> g.getSpec().getPlacement() == Placement.SameNode)
                 .forEach(g -> csiDriver.propagateEvent(ResourceID.fromResource(g))));
     return List.of(pods, allPods, nodeObjects, nodes, policies, namespaces, csiDriver);
+  }
+
+  /**
+   * Up to how many bytes the node tmpfs claim of this group's pods is believed (see
+   * SchedulingPodStore): its sharedMemory.size. A size the operator cannot read (stored before the
+   * CRD bounded it; the group itself is marked invalid) leaves the claim its pods were created
+   * with: this is read for every pod of the cluster by every SameNode placement, and must never
+   * throw.
+   */
+  static java.util.OptionalLong nodeSharedBytesBound(SharedIpcGroup group) {
+    return java.util.OptionalLong.of(
+        group.getSpec().getSharedMemory() == null
+            ? 0
+            : Quantities.sizeBytes(group.getSpec().getSharedMemory().getSize())
+                .orElse(Quantities.MAX_BYTES));
   }
 
   /**

@@ -443,6 +443,9 @@ public final class GroupRenderer {
         .build();
   }
 
+  /** The reason of a sharedMemory.size the operator cannot hold in a count of bytes. */
+  public static final String SIZE_OUT_OF_RANGE = "SharedMemorySizeOutOfRange";
+
   private static SharedMemorySpec sharedMemory(SharedIpcGroupSpec spec) {
     SharedMemorySpec sharedMemory = spec.getSharedMemory();
     if (sharedMemory == null || sharedMemory.getSize() == null) {
@@ -450,6 +453,17 @@ public final class GroupRenderer {
           "SharedMemoryMissing",
           "spec.sharedMemory.size is required: say how much memory the members"
               + " of an instance share (for example sharedMemory: {size: 512Mi})");
+    }
+    // The CRD refuses such a size; one stored before it did stops here, for its own group only.
+    if (Quantities.sizeBytes(sharedMemory.getSize()).isEmpty()) {
+      throw new MergeConflict(
+          SIZE_OUT_OF_RANGE,
+          "spec.sharedMemory.size "
+              + sharedMemory.getSize()
+              + " is not a size the operator and the CSI driver can hold: they count bytes in a"
+              + " signed 64-bit integer, so it must be positive and below 8Ei (at most "
+              + Quantities.MAX_BYTES
+              + " bytes); choose a smaller size");
     }
     return sharedMemory;
   }

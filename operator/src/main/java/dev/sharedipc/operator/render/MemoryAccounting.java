@@ -250,7 +250,7 @@ public final class MemoryAccounting {
         || !container.getResources().getLimits().containsKey("memory")) {
       return null;
     }
-    return Quantities.bytes(container.getResources().getLimits().get("memory"));
+    return Quantities.cappedBytes(container.getResources().getLimits().get("memory"));
   }
 
   private static String memberOf(String containerName, List<MemberSpec> members) {

@@ -79,7 +79,7 @@ public final class PodLevelResources {
   /** The memory limit at pod level in bytes, or null when none is set. */
   public static Long memoryLimit(PodSpec spec) {
     Quantity limit = map(spec.getResources(), true).get("memory");
-    return limit == null ? null : Quantities.bytes(limit);
+    return limit == null ? null : Quantities.cappedBytes(limit);
   }
 
   /**
@@ -182,7 +182,8 @@ public final class PodLevelResources {
           ? new Quantity(millis.toBigInteger().toString(), "m")
           : new Quantity(amount.stripTrailingZeros().toPlainString());
     }
-    return Quantities.ofBytes(amount.setScale(0, java.math.RoundingMode.CEILING).longValueExact());
+    return Quantities.ofBytes(
+        amount.setScale(0, java.math.RoundingMode.CEILING).toBigIntegerExact());
   }
 
   private static Map<String, Quantity> map(ResourceRequirements resources, boolean limits) {

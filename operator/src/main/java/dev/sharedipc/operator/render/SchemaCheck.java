@@ -2,6 +2,7 @@ package dev.sharedipc.operator.render;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.sharedipc.api.v1alpha1.Rules;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -18,9 +19,9 @@ import java.util.regex.PatternSyntaxException;
  * Checks a SharedIpcGroup document offline the way the API server checks it at admission, with the
  * OpenAPI schema of the CRD the api jar carries (generated from the same model): unknown fields
  * (kubectl's strict field validation), types, required fields, enums, patterns, bounds, and the
- * quantity rule of the size fields. Its messages name the field as the API server does ({@code
- * spec.sharedMemory.size: Invalid value: "512MB": ...}). The other CEL rules are the renderer's to
- * judge. A pure function of the document.
+ * quantity rules of the size fields (positive, below 8Ei). Its messages name the field as the API
+ * server does ({@code spec.sharedMemory.size: Invalid value: "512MB": ...}). The other CEL rules
+ * are the renderer's to judge. A pure function of the document.
  */
 public final class SchemaCheck {
   private static final String CRD = "/META-INF/sharedipc/crds/sharedipcgroups.sharedipc.dev.yaml";
@@ -226,7 +227,11 @@ public final class SchemaCheck {
     }
   }
 
-  /** Integer or string; where a rule of the field asks for a positive quantity, that too. */
+  /**
+   * Integer or string; where a rule of the field asks for a positive quantity, or for one below
+   * {@link Rules#MAX_BYTES} bytes, that too (the rules are known by their text, from
+   * api/src/main/java/dev/sharedipc/api/v1alpha1/Rules.java).
+   */
   private void intOrString(JsonNode node, JsonNode schema, String path, List<String> problems) {
     if (!node.isIntegralNumber() && !node.isTextual()) {
       problems.add(
@@ -234,12 +239,17 @@ public final class SchemaCheck {
       return;
     }
     for (JsonNode validation : schema.path("x-kubernetes-validations")) {
-      if (!validation.path("rule").asText().contains("isQuantity(self)")) {
+      String rule = validation.path("rule").asText();
+      boolean holds;
+      if (rule.equals(Rules.POSITIVE_QUANTITY)) {
+        holds = node.isIntegralNumber() ? node.asLong() > 0 : isPositiveQuantity(node.asText());
+      } else if (rule.equals(Rules.BELOW_MAX_BYTES)) {
+        holds =
+            node.isIntegralNumber() || !isQuantity(node.asText()) || belowMaxBytes(node.asText());
+      } else {
         continue;
       }
-      boolean positive =
-          node.isIntegralNumber() ? node.asLong() > 0 : isPositiveQuantity(node.asText());
-      if (!positive) {
+      if (!holds) {
         problems.add(
             field(path)
                 + ": Invalid value: "
@@ -250,12 +260,28 @@ public final class SchemaCheck {
     }
   }
 
+  private static boolean isQuantity(String text) {
+    return QUANTITY.matcher(text).matches();
+  }
+
   private static boolean isPositiveQuantity(String text) {
-    if (!QUANTITY.matcher(text).matches()) {
+    if (!isQuantity(text)) {
       return false;
     }
     try {
-      return Quantities.bytes(new io.fabric8.kubernetes.api.model.Quantity(text)) > 0;
+      return new io.fabric8.kubernetes.api.model.Quantity(text).getNumericalAmount().signum() > 0;
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** As the API server judges it, whose parser caps binary-suffixed values at MAX_BYTES. */
+  private static boolean belowMaxBytes(String text) {
+    try {
+      return io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(
+                  new io.fabric8.kubernetes.api.model.Quantity(text))
+              .compareTo(new java.math.BigDecimal(Rules.MAX_BYTES))
+          < 0;
     } catch (RuntimeException e) {
       return false;
     }

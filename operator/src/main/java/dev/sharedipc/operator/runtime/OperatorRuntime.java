@@ -214,7 +214,8 @@ public final class OperatorRuntime implements AutoCloseable {
             o.settingNamespaces(namespaces);
           }
         });
-    operator.register(new SharedIpcPolicyReconciler(new PolicyEvaluator(), Clock.systemUTC()));
+    operator.register(
+        new SharedIpcPolicyReconciler(new PolicyEvaluator(), events, Clock.systemUTC()));
     RuntimeInfo info = operator.getRuntimeInfo();
     HttpEndpoints http =
         new HttpEndpoints(

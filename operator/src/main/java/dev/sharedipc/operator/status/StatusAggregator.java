@@ -383,7 +383,9 @@ public final class StatusAggregator {
     SegmentsSpec limits =
         group.getSpec().getSegments() == null ? new SegmentsSpec() : group.getSpec().getSegments();
     long maxSegments = Optional.ofNullable(limits.getMaxSegments()).orElse(256);
-    Long maxBytes = limits.getMaxBytes() == null ? null : Quantities.bytes(limits.getMaxBytes());
+    // A maxBytes beyond what a long holds (stored before the CRD bounded it) limits nothing.
+    Long maxBytes =
+        limits.getMaxBytes() == null ? null : Quantities.cappedBytes(limits.getMaxBytes());
     List<String> over = new ArrayList<>();
     seen.usage()
         .segmentsByInstance()

@@ -364,18 +364,6 @@ public final class NodeUsage {
   }
 
   /**
-   * Whether a hostIPC group has an instance on the node (as its status last said): its pods live in
-   * the node's own IPC namespace, so that node's report speaks for it even when it names it
-   * nowhere.
-   */
-  public static boolean hasHostIpcInstanceOn(SharedIpcGroup group, String node) {
-    return Boolean.TRUE.equals(group.getSpec().getHostIPC())
-        && group.getStatus() != null
-        && group.getStatus().getInstances() != null
-        && group.getStatus().getInstances().stream().anyMatch(i -> node.equals(i.getNode()));
-  }
-
-  /**
    * The instance an entry counts for: by its group labels, else by its pod UID; null when not this
    * group's or beyond replicas.
    */

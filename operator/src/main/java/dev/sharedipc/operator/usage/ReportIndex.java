@@ -19,8 +19,12 @@ import java.util.stream.Stream;
  * NodeUsage} counts nothing from any other report, so a group's usage read from these equals its
  * usage read from all of them, and one reconcile costs the reports of its own nodes.
  *
- * <p>The group index also serves the mapper: a hostIPC group is found by the nodes of its instances
- * ({@link #hostIpcNodes}), so one report update looks only at its own groups.
+ * <p>The same three ways serve the mapper the other way round, from a report update to the groups
+ * it can count for: those it names or named ({@link ReportedGroups}) and those with pods bound to
+ * its node ({@link #POD_BY_NODE}, an index of the operator's own pods; pods the report lists by UID
+ * are on its node too). So a group that a report can count for without naming it (a hostIPC
+ * instance, or any instance on the node of a report that lists nothing of it) is woken when that
+ * report is written, and one report update looks only at the groups of its own node.
  */
 public final class ReportIndex {
   /** Index of reports by the groups they name, "namespace/name" (as {@link NodeUsage#groupsIn}). */
@@ -29,8 +33,8 @@ public final class ReportIndex {
   /** Index of reports by the pod UIDs their entries carry. */
   public static final String BY_POD_UID = "sharedipc.dev/report-by-pod-uid";
 
-  /** Index of groups by the nodes of their hostIPC instances (primary cache). */
-  public static final String HOST_IPC_NODE = "sharedipc.dev/group-by-hostipc-node";
+  /** Index of the operator's own pods by the node they are bound to (owned-pods informer). */
+  public static final String POD_BY_NODE = "sharedipc.dev/pod-by-node";
 
   /** What the operator's caches answer: reports by index key, and one report by its node's name. */
   public interface Lookup {
@@ -63,21 +67,21 @@ public final class ReportIndex {
     return List.copyOf(uids);
   }
 
+  /** The keys of {@link #POD_BY_NODE} for one pod: its node, once bound. */
+  public static List<String> nodeKeys(Pod pod) {
+    String node = pod.getSpec() == null ? null : pod.getSpec().getNodeName();
+    return node == null || node.isEmpty() ? List.of() : List.of(node);
+  }
+
   /**
-   * The keys of {@link #HOST_IPC_NODE} for one group: the nodes of its instances when it is
-   * hostIPC.
+   * The group that controls the pod, as "namespace/name" (as {@link NodeUsage#groupsIn}); empty for
+   * a pod no SharedIpcGroup controls.
    */
-  public static List<String> hostIpcNodes(SharedIpcGroup group) {
-    if (!Boolean.TRUE.equals(group.getSpec().getHostIPC())
-        || group.getStatus() == null
-        || group.getStatus().getInstances() == null) {
-      return List.of();
-    }
-    return group.getStatus().getInstances().stream()
-        .map(i -> i.getNode())
-        .filter(n -> n != null && !n.isEmpty())
-        .distinct()
-        .toList();
+  public static Optional<String> controllingGroup(Pod pod) {
+    return Optional.ofNullable(pod.getMetadata().getOwnerReferences()).orElse(List.of()).stream()
+        .filter(o -> Boolean.TRUE.equals(o.getController()) && "SharedIpcGroup".equals(o.getKind()))
+        .map(o -> pod.getMetadata().getNamespace() + "/" + o.getName())
+        .findFirst();
   }
 
   /** The reports that can count for the group, each once, by node name. */

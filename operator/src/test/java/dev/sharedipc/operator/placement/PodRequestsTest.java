@@ -183,4 +183,26 @@ class PodRequestsTest {
     assertThat(of(spec))
         .isEqualTo(new PodRequests.Resources(0, 2048 * MI, java.util.Map.of("nvidia.com/gpu", 2L)));
   }
+
+  /** Nothing of ours bounds what a pod asks for: one asking for more than a long holds fills. */
+  @Test
+  void amountsBeyondWhatALongHoldsAreReadAsTheMostNotThrown() {
+    PodSpec spec =
+        new PodSpecBuilder()
+            .addToContainers(
+                container("huge", "10E", "10Ei"),
+                container("more", "1", "1Gi"),
+                new ContainerBuilder()
+                    .withName("gpu")
+                    .withNewResources()
+                    .addToRequests("nvidia.com/gpu", new Quantity("10E"))
+                    .endResources()
+                    .build())
+            .build();
+    PodRequests.Resources asked = of(spec);
+    assertThat(asked.cpuMillis()).isEqualTo(Long.MAX_VALUE);
+    assertThat(asked.memoryBytes()).isEqualTo(Long.MAX_VALUE);
+    assertThat(asked.other()).containsEntry("nvidia.com/gpu", Long.MAX_VALUE);
+    assertThat(asked.plus(asked).memoryBytes()).isEqualTo(Long.MAX_VALUE);
+  }
 }

@@ -164,4 +164,130 @@ class PolicyEvaluatorTest {
     assertThat(v.reason()).isEqualTo("PolicyViolation");
     assertThat(v.message()).contains("SharedIpcPolicy a").contains("SharedIpcPolicy b");
   }
+
+  // ---- a namespaceSelector the operator cannot evaluate (stored before the CRD checked it) ----
+
+  private static SharedIpcPolicy unusable(String name, Consumer<SharedIpcPolicySpec> rules) {
+    return policy(
+        name,
+        p -> {
+          p.setNamespaceSelector(
+              new LabelSelectorBuilder()
+                  .addNewMatchExpression()
+                  .withKey("team")
+                  .withValues("media")
+                  .endMatchExpression()
+                  .build());
+          rules.accept(p);
+        });
+  }
+
+  @Test
+  void anExpressionWithoutOperatorFailsClosedInsteadOfThrowing() {
+    SharedIpcPolicy broken =
+        unusable("typo", p -> p.setMaxSharedMemoryPerInstance(new Quantity("1Mi")));
+    Assessment judged = judge(group256(), broken);
+    assertThat(judged.holds()).isFalse();
+    assertThat(judged.message())
+        .contains("sharedMemory.size 256Mi is above the ceiling 1Mi (SharedIpcPolicy typo")
+        .contains("matchExpressions[0] has no operator")
+        .contains("governs every namespace with its limits and grants nothing");
+  }
+
+  @Test
+  void aMisspeltOperatorAppliesTheLimitsEverywhere() {
+    SharedIpcPolicy misspelt =
+        policy(
+            "misspelt",
+            p -> {
+              p.setNamespaceSelector(
+                  new LabelSelectorBuilder()
+                      .addNewMatchExpression()
+                      .withKey("team")
+                      .withOperator("in")
+                      .withValues("media")
+                      .endMatchExpression()
+                      .build());
+              p.setMaxSegmentsPerInstance(8);
+            });
+    assertThat(PolicyEvaluator.governing(Map.of("team", "trading"), List.of(misspelt)))
+        .extracting(p -> p.getMetadata().getName())
+        .containsExactly("misspelt");
+    assertThat(judge(group256(), misspelt).message())
+        .contains("segments.maxSegments 256 is above the ceiling 8 (SharedIpcPolicy misspelt")
+        .contains(
+            "matchExpressions[0] has operator \"in\", not one of In, NotIn, Exists, DoesNotExist");
+  }
+
+  @Test
+  void anUnusablePolicyGrantsNoHostIpcAndNoDeleteDefault() {
+    SharedIpcGroup g = group256();
+    g.getSpec().setPlacement(Placement.SameNode);
+    g.getSpec().setHostIPC(true);
+    SharedIpcPolicy generous =
+        unusable(
+            "generous",
+            p -> {
+              p.setAllowHostIPC(true);
+              p.setDefaultOrphanPolicy(OrphanPolicy.Delete);
+            });
+    Assessment judged = judge(g, generous);
+    assertThat(judged.holds()).isFalse();
+    assertThat(judged.message()).contains("hostIPC is not allowed").contains("generous");
+    List<SharedIpcPolicy> governing =
+        PolicyEvaluator.governing(Map.of("team", "trading"), List.of(generous));
+    assertThat(governing.get(0).getSpec().getDefaultOrphanPolicy()).isEqualTo(OrphanPolicy.Report);
+    assertThat(generous.getSpec().getAllowHostIPC()).as("the cached policy is untouched").isTrue();
+  }
+
+  @Test
+  void valuesWithExistsOrNoValuesWithInAreUnusableToo() {
+    assertThat(
+            PolicySelector.problem(
+                new LabelSelectorBuilder()
+                    .addNewMatchExpression()
+                    .withKey("a")
+                    .withOperator("Exists")
+                    .withValues("x")
+                    .endMatchExpression()
+                    .addNewMatchExpression()
+                    .withKey("b")
+                    .withOperator("NotIn")
+                    .endMatchExpression()
+                    .addNewMatchExpression()
+                    .withOperator("DoesNotExist")
+                    .endMatchExpression()
+                    .build()))
+        .contains(
+            "matchExpressions[0] has operator Exists and values, which it takes none of;"
+                + " matchExpressions[1] has operator NotIn and no values;"
+                + " matchExpressions[2] has no key");
+    assertThat(
+            PolicySelector.problem(
+                new LabelSelectorBuilder()
+                    .addToMatchLabels("team", "a")
+                    .addNewMatchExpression()
+                    .withKey("b")
+                    .withOperator("DoesNotExist")
+                    .endMatchExpression()
+                    .build()))
+        .isEmpty();
+  }
+
+  /** Sizes and ceilings beyond what a long holds (stored before the CRD bounded them). */
+  @Test
+  void sizesAndCeilingsBeyond8EiAreComparedNotThrown() {
+    SharedIpcGroup huge = group("huge", 1, "9Ei", member("w", null, null));
+    SharedIpcPolicy ceiling =
+        policy("ceiling", p -> p.setMaxSharedMemoryPerInstance(new Quantity("1Gi")));
+    assertThat(judge(huge, ceiling).message())
+        .contains("sharedMemory.size 9Ei is above the ceiling 1Gi");
+    SharedIpcPolicy sky = policy("sky", p -> p.setMaxSharedMemoryPerInstance(new Quantity("10Ei")));
+    assertThat(judge(group256(), sky).holds()).isTrue();
+    SharedIpcGroup bytes = group256();
+    bytes.getSpec().getSegments().setMaxBytes(new Quantity("9Ei"));
+    SharedIpcPolicy byteCeiling =
+        policy("bytes", p -> p.setMaxBytesPerInstance(new Quantity("9Ei")));
+    assertThat(judge(bytes, byteCeiling).holds()).isTrue();
+  }
 }

@@ -73,6 +73,7 @@ class PolicyAndUsageIT extends OperatorFixture {
               assertThat(counted.getStatus().getMatchedGroups()).isEqualTo(1);
               assertThat(counted.getStatus().getViolatingGroups()).isEqualTo(1);
               assertThat(counted.getStatus().getConditions())
+                  .filteredOn(c -> "GroupsCompliant".equals(c.getType()))
                   .singleElement()
                   .satisfies(
                       c ->

@@ -10,6 +10,7 @@ import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -276,6 +277,40 @@ class GroupRendererTest {
               assertThat(e.reason()).isEqualTo("SharedMemoryMissing");
               assertThat(e.getMessage()).contains("spec.sharedMemory.size is required");
             });
+  }
+
+  @Test
+  void aSizeOf8EiIsASpecProblemOfItsGroupNotAnArithmeticError() {
+    // Stored before the CRD bounded sizes: the operator counts bytes in a long.
+    for (Placement placement : Placement.values()) {
+      SharedIpcGroup g = group("huge", 1, "8Ei", member("w", null, null));
+      g.getSpec().setPlacement(placement);
+      assertThatThrownBy(() -> renderer.render(g))
+          .as("placement %s", placement)
+          .isInstanceOfSatisfying(
+              MergeConflict.class,
+              e -> {
+                assertThat(e.reason()).isEqualTo(GroupRenderer.SIZE_OUT_OF_RANGE);
+                assertThat(e.getMessage())
+                    .contains("spec.sharedMemory.size 8Ei is not a size the operator")
+                    .contains("at most 9223372036854775807 bytes");
+              });
+    }
+    SharedIpcGroup largest = group("largest", 1, "9223372036854775807", member("w", null, "1Gi"));
+    largest.getSpec().getSharedMemory().setAccountTo("w");
+    assertThat(
+            renderer
+                .render(largest)
+                .pods()
+                .get(0)
+                .getSpec()
+                .getContainers()
+                .get(0)
+                .getResources()
+                .getLimits()
+                .get("memory"))
+        .as("the limit raised by the size, exactly, without wrapping round")
+        .isEqualTo(new Quantity("9223372037928517631"));
   }
 
   @Test

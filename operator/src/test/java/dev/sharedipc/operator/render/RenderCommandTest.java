@@ -115,6 +115,16 @@ class RenderCommandTest {
   }
 
   @Test
+  void aSizeOf8EiExitsTwoSayingWhatTheApiServerWould(@TempDir Path dir) throws IOException {
+    assertThat(renderYaml(dir, group("  sharedMemory: {size: 8Ei}\n", ""))).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .contains(
+            "spec.sharedMemory.size: Invalid value: \"8Ei\": size must be below 8Ei (at most 9223372036854775806 bytes)")
+        .doesNotContain("must be a positive")
+        .doesNotContain("\tat ");
+  }
+
+  @Test
   void aMisspeltFieldExitsTwoNamingIt(@TempDir Path dir) throws IOException {
     assertThat(
             renderYaml(

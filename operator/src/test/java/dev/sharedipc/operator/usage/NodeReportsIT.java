@@ -151,6 +151,47 @@ class NodeReportsIT extends OperatorFixture {
     assertThat(RunningOperator.reconciles().of(ns, "bystander")).hasSize(bystanderBefore);
   }
 
+  /**
+   * An agent's first report is two writes: its object, then its status subresource. A group counts
+   * the report of every node its pods are bound to, whether or not the report names it (a complete
+   * report that lists nothing of the group says it holds nothing there), so the status write must
+   * wake the groups with pods on that node, even when a reconcile in between read the report
+   * without status.
+   */
+  @Test
+  void aReportCreatedThenWrittenWakesTheGroupsWithPodsOnItsNode() {
+    String node = readyNode("first");
+    groups.create(Fixtures.forCluster("early", 1, "64Mi"));
+    await().atMost(WAIT).until(() -> pods("early").size() == 1);
+    Pod pod = pods("early").get(0);
+    kubelet.run(pod, node, true);
+    groups.awaitCondition("early", "Ready", "True", "AllInstancesReady");
+    groups.awaitCondition("early", "WithinQuota", "Unknown", "NoAgentReport");
+
+    SharedIpcNode created = new SharedIpcNode();
+    created.getMetadata().setName(node);
+    client.resource(created).create();
+    // A reconcile in between, which reads the report before its status is written.
+    int before = RunningOperator.reconciles().of(ns, "early").size();
+    client
+        .pods()
+        .inNamespace(ns)
+        .withName(pod.getMetadata().getName())
+        .edit(
+            p -> {
+              p.getMetadata().getAnnotations().put("sharedipc-test/touched", "1");
+              return p;
+            });
+    await().atMost(WAIT).until(() -> RunningOperator.reconciles().of(ns, "early").size() > before);
+
+    // The status: a complete scan of the node that found nothing of the group's.
+    SharedIpcNodeStatus.NamespaceReport host = entry(null, null, 4);
+    host.host = true;
+    report(node, Instant.now(), host);
+    SharedIpcGroup judged = groups.awaitCondition("early", "WithinQuota", "True", "WithinQuota");
+    assertThat(judged.getStatus().getInstances().get(0).getSegments().getCount()).isZero();
+  }
+
   @Test
   void aReportRewrittenWithNothingNewForTheGroupWritesNoGroupStatus() throws Exception {
     // As in a cluster: two instances running on two nodes, each node's agent reporting its pod.

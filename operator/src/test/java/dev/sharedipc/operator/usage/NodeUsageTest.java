@@ -370,20 +370,4 @@ class NodeUsageTest {
         .containsExactly(NodeUsage.NODE_GONE);
     assertThat(usage.staleAt()).isEqualTo(Optional.empty());
   }
-
-  @Test
-  void aHostIpcGroupIsSpokenForByTheReportOfEveryNodeItRunsOn() {
-    SharedIpcGroup g = group("hp", 1, "64Mi", member("w", null, null));
-    g.setStatus(new dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus());
-    dev.sharedipc.api.v1alpha1.InstanceStatus instance =
-        new dev.sharedipc.api.v1alpha1.InstanceStatus();
-    instance.setNode("a");
-    g.getStatus().setInstances(List.of(instance));
-    assertThat(NodeUsage.hasHostIpcInstanceOn(g, "a"))
-        .as("not hostIPC: its pods' own namespaces name it")
-        .isFalse();
-    g.getSpec().setHostIPC(true);
-    assertThat(NodeUsage.hasHostIpcInstanceOn(g, "a")).isTrue();
-    assertThat(NodeUsage.hasHostIpcInstanceOn(g, "b")).isFalse();
-  }
 }

@@ -111,21 +111,41 @@ class ReportIndexTest {
   }
 
   @Test
-  void onlyHostIpcGroupsAreIndexedByTheNodesOfTheirInstances() {
-    SharedIpcGroup plain = group("md", 2, "64Mi", member("w", null, null));
-    SharedIpcGroup host = group("host", 2, "64Mi", member("w", null, null));
-    host.getSpec().setHostIPC(true);
-    dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus status =
-        new dev.sharedipc.api.v1alpha1.SharedIpcGroupStatus();
-    dev.sharedipc.api.v1alpha1.InstanceStatus i0 = new dev.sharedipc.api.v1alpha1.InstanceStatus();
-    i0.setNode("n1");
-    dev.sharedipc.api.v1alpha1.InstanceStatus i1 = new dev.sharedipc.api.v1alpha1.InstanceStatus();
-    i1.setNode("n1");
-    status.setInstances(List.of(i0, i1));
-    host.setStatus(status);
-    plain.setStatus(status);
+  void podsAreIndexedByTheirNodeOnceBoundAndMapToTheGroupThatControlsThem() {
+    Pod bound =
+        new io.fabric8.kubernetes.api.model.PodBuilder()
+            .withNewMetadata()
+            .withName("g-0")
+            .withNamespace("ns")
+            .addNewOwnerReference()
+            .withKind("SharedIpcGroup")
+            .withName("g")
+            .withUid("uid-g")
+            .withController(true)
+            .endOwnerReference()
+            .endMetadata()
+            .withNewSpec()
+            .withNodeName("n1")
+            .endSpec()
+            .build();
+    assertThat(ReportIndex.nodeKeys(bound)).containsExactly("n1");
+    assertThat(ReportIndex.controllingGroup(bound)).contains("ns/g");
 
-    assertThat(ReportIndex.hostIpcNodes(host)).containsExactly("n1");
-    assertThat(ReportIndex.hostIpcNodes(plain)).isEmpty();
+    Pod pending =
+        new io.fabric8.kubernetes.api.model.PodBuilder(bound)
+            .editSpec()
+            .withNodeName(null)
+            .endSpec()
+            .build();
+    assertThat(ReportIndex.nodeKeys(pending)).isEmpty();
+    Pod foreign =
+        new io.fabric8.kubernetes.api.model.PodBuilder(bound)
+            .editMetadata()
+            .editFirstOwnerReference()
+            .withKind("ReplicaSet")
+            .endOwnerReference()
+            .endMetadata()
+            .build();
+    assertThat(ReportIndex.controllingGroup(foreign)).isEmpty();
   }
 }
