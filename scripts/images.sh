@@ -2,7 +2,7 @@
 # Builds the container images the real nodes run (scripts/real-node.sh), as docker-archive tars
 # for `ctr -n k8s.io images import`, with no registry and no Docker engine: the JVM images are a
 # jlink runtime, the jars and the host's glibc libraries (what ldd reports); busybox is Debian's
-# busybox-static with util-linux's IPC tools; pause is scripts/pause.c. scripts/image-archive.py
+# busybox-static with util-linux's IPC tools and scripts/shm-attach.c; pause is scripts/pause.c. scripts/image-archive.py
 # writes each archive (deterministic: sorted entries, mtime 0, owner 0:0).
 #
 # Usage: scripts/images.sh [build|list|verify|print-env|help] [NAME...]
@@ -16,7 +16,7 @@
 #            archive's format (crane validate, when go can build it), its reference, then its
 #            layer extracted and run with chroot in new mount, PID and IPC namespaces (needs root):
 #            java -version, the operator's --help and render, a TLS request to a local ECDSA
-#            server, the agent's --help, scan and csi socket, busybox's ipcmk/ipcs/df, pause.
+#            server, the agent's --help, scan and csi socket, busybox's ipcmk/ipcs/df and shm-attach, pause.
 # Names: operator agent busybox pause csi-node-driver-registrar livenessprobe
 #
 # Environment (all optional):
@@ -327,10 +327,13 @@ build_busybox() {
   done
   copy_host "$root" "${tools[@]}"
   copy_libs "$root" "" "${tools[@]}"
-  add_input "$bb"
+  # shm-attach (scripts/shm-attach.c): a process that keeps a segment attached, for the tests.
+  nice -n 10 gcc -static -O2 -s -Wall -Wextra -Werror -o "$root/bin/shm-attach" "$SCRIPT_DIR/shm-attach.c" ||
+    die "gcc -static failed on scripts/shm-attach.c (a static glibc needs libc6-dev)"
+  add_input "$bb" "$SCRIPT_DIR/shm-attach.c"
   version="$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || echo unknown)"
   archive busybox "$root" --env "PATH=$PLAIN_PATH" --cmd '["sh"]' \
-    --label "org.opencontainers.image.description=Debian busybox-static $version with util-linux ipcmk, ipcs, ipcrm and coreutils df (scripts/images.sh)"
+    --label "org.opencontainers.image.description=Debian busybox-static $version with util-linux ipcmk, ipcs, ipcrm, coreutils df and shm-attach (scripts/images.sh)"
 }
 
 build_pause() {
@@ -668,6 +671,9 @@ verify_one() { # name
       out="$(in_image "${cmd[@]}" -c 'ipcmk -M 4096 && ipcs -m && df -k /proc && /usr/bin/df -B1 --output=size /proc && wc -l /etc/passwd' 2>&1)" &&
         [[ "$out" == *" 4096 "* && "$out" == *Mounted* && "$out" == *"1B-blocks"* ]] &&
         pass "sh -c 'ipcmk -M 4096; ipcs -m; df; /usr/bin/df --output'" || fail "busybox sh: $out"
+      out="$(in_image "${cmd[@]}" -c 'shm-attach 8192 | { read -r line; echo "$line"; ipcs -m; killall shm-attach; }' 2>&1)" &&
+        [[ "$out" == *"shmid "* && "$out" =~ " 8192 "+1 ]] &&
+        pass "shm-attach 8192 keeps its segment attached (nattch 1)" || fail "shm-attach: $out"
       ;;
     pause)
       verify_pause "${entry[@]}"

@@ -3,6 +3,7 @@ package dev.sharedipc.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.sharedipc.api.v1alpha1.MemberSpec;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
 import dev.sharedipc.api.v1alpha1.SharedIpcNode;
 import dev.sharedipc.api.v1alpha1.SharedIpcNodeStatus;
@@ -13,6 +14,7 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.time.Duration;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -86,6 +88,161 @@ class AgentRealNodeE2E {
     assertThat(real.exec(keep.getMetadata().getName(), "app", "ipcs -m -i " + keepId))
         .as("keep's segment (policy Report) is still there")
         .contains("bytes=4096");
+  }
+
+  /**
+   * A member that keeps a segment attached (shm-attach, scripts/shm-attach.c) under Delete: the
+   * agent never touches it; the member killed, the segment it leaves with nothing attached is an
+   * orphan removed after the grace, while the restarted member's new segment is kept.
+   */
+  @Test
+  void anAttachedSegmentIsNeverRemovedAndTheOneAKilledMemberLeavesIs(
+      E2EEnvironment env, TestNamespace ns) {
+    Groups groups = new Groups(env.admin(), ns.name());
+    RealNodes real = new RealNodes(env, ns.name());
+    SharedIpcGroup group = group("writer", "Delete");
+    group
+        .getSpec()
+        .getMembers()
+        .add(
+            Serialization.unmarshal(
+                """
+                name: holder
+                template:
+                  spec:
+                    containers:
+                      - name: holder
+                        image: busybox:1.36
+                        command: [shm-attach, "65536"]
+                        resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {memory: 32Mi}}
+                """,
+                MemberSpec.class));
+    groups.create(group);
+    String pod = real.awaitGroupRunning("writer", 1).keySet().iterator().next();
+    String first = attachedSegment(real, pod);
+
+    // Three scans (30 s each) past the grace of 20 s: an attached segment stays.
+    sleep(Duration.ofSeconds(100));
+    assertThat(real.exec(pod, "app", "ipcs -m -i " + first))
+        .as("the attached segment %s after the grace", first)
+        .contains("bytes=65536");
+
+    // The holder killed: kubelet restarts it, and it makes a new segment; the old one has nothing
+    // attached and its creator is gone.
+    real.exec(pod, "holder", "killall shm-attach");
+    await("the holder restarted with a new segment")
+        .atMost(RealNodes.START)
+        .pollInterval(RealNodes.POLL)
+        .until(() -> !attachedSegment(real, pod).equals(first));
+    String second = attachedSegment(real, pod);
+    await("the agent removes the killed holder's segment " + first)
+        .atMost(AGENT)
+        .pollInterval(Duration.ofSeconds(3))
+        .untilAsserted(
+            () ->
+                assertThat(real.exec(pod, "app", "ipcs -m -i " + first))
+                    .as("segment %s", first)
+                    .doesNotContain("bytes="));
+    assertThat(events(env, ns, "OrphanSegmentRemoved"))
+        .as("OrphanSegmentRemoved Events")
+        .singleElement()
+        .satisfies((Event e) -> assertThat(e.getMessage()).contains("shmid=" + first + " "));
+    assertThat(real.exec(pod, "app", "ipcs -m -i " + second))
+        .as("the restarted holder's attached segment %s", second)
+        .contains("bytes=65536");
+  }
+
+  /**
+   * The crash-loop guard with a real restarting container: a member fills its pod's /dev/shm and
+   * crashes; each restart finds no room and crashes again (CrashLoopBackOff); the agent says so
+   * with a Warning Event and, under Delete, removes the files nobody has open at once, and the
+   * member's next start runs.
+   */
+  @Test
+  void aMemberThatCrashLoopsOnAFullDevShmComesBackUnderDelete(
+      E2EEnvironment env, TestNamespace ns) {
+    Groups groups = new Groups(env.admin(), ns.name());
+    RealNodes real = new RealNodes(env, ns.name());
+    // /state (a disk emptyDir) survives restarts and counts the runs: the first run writes 12 MiB
+    // of the 16 MiB and crashes; every later run writes 12 MiB more to a file of its own, so it
+    // needs 12 MiB free to start.
+    SharedIpcGroup group =
+        Serialization.unmarshal(
+            """
+            apiVersion: sharedipc.dev/v1alpha1
+            kind: SharedIpcGroup
+            metadata:
+              name: looper
+            spec:
+              replicas: 1
+              placement: SamePod
+              sharedMemory: {size: 16Mi, mountPath: /dev/shm}
+              segments: {orphanPolicy: Delete, orphanGracePeriod: 1h}
+              members:
+                - name: app
+                  template:
+                    spec:
+                      volumes: [{name: state, emptyDir: {}}]
+                      containers:
+                        - name: app
+                          image: busybox:1.36
+                          command:
+                            - sh
+                            - -c
+                            - |
+                              n=$(cat /state/runs 2>/dev/null || echo 0); echo $((n + 1)) > /state/runs
+                              dd if=/dev/zero of=/dev/shm/ring-$n bs=1M count=12 || exit 1
+                              [ "$n" -gt 0 ] || exit 1
+                              touch /state/started; exec sleep infinity
+                          volumeMounts: [{name: state, mountPath: /state}]
+                          resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {memory: 48Mi}}
+            """,
+            SharedIpcGroup.class);
+    groups.create(group);
+    // The grace is an hour: only the guard can bring the member back within minutes.
+    String pod = real.awaitGroupRunning("looper", 1).keySet().iterator().next();
+    assertThat(real.exec(pod, "app", "ls /state")).contains("started");
+    assertThat(events(env, ns, "SharedMemoryFullInCrashLoop"))
+        .as("SharedMemoryFullInCrashLoop Events")
+        .isNotEmpty()
+        .allSatisfy(
+            (Event e) -> {
+              assertThat(e.getType()).isEqualTo("Warning");
+              assertThat(e.getInvolvedObject().getName()).isEqualTo(pod);
+            });
+    assertThat(events(env, ns, "PosixObjectRemoved"))
+        .as("PosixObjectRemoved Events (the crashed runs' files)")
+        .isNotEmpty();
+    Pod running = env.admin().pods().inNamespace(ns.name()).withName(pod).get();
+    assertThat(running.getStatus().getContainerStatuses().get(0).getRestartCount())
+        .as("restarts of app")
+        .isGreaterThanOrEqualTo(2);
+  }
+
+  /** The id of the one segment of 65536 bytes with a process attached, as ipcs -m lists it. */
+  private static String attachedSegment(RealNodes real, String pod) {
+    for (String line : real.exec(pod, "app", "ipcs -m").lines().toList()) {
+      String[] f = line.trim().split("\\s+");
+      if (f.length >= 6 && f[4].equals("65536") && !f[5].equals("0")) {
+        return f[1];
+      }
+    }
+    return "";
+  }
+
+  private static List<Event> events(E2EEnvironment env, TestNamespace ns, String reason) {
+    return env.admin().v1().events().inNamespace(ns.name()).list().getItems().stream()
+        .filter(e -> reason.equals(e.getReason()))
+        .toList();
+  }
+
+  private static void sleep(Duration d) {
+    try {
+      Thread.sleep(d.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
   }
 
   private static String makeSegment(RealNodes real, Pod pod) {
