@@ -131,7 +131,13 @@ class InstallRealNodeE2E {
     for (ContainerStatus c : pod.getStatus().getContainerStatuses()) {
       assertThat(c.getContainerID()).as("%s/%s", name, c.getName()).startsWith("containerd://");
       assertThat(c.getReady()).as("%s/%s ready", name, c.getName()).isTrue();
-      assertThat(c.getRestartCount()).as("%s/%s restarts", name, c.getName()).isZero();
+      assertThat(c.getRestartCount())
+          .as(
+              "%s/%s restarts (the last ended: %s)",
+              name,
+              c.getName(),
+              c.getLastState() == null ? null : c.getLastState().getTerminated())
+          .isZero();
     }
   }
 }

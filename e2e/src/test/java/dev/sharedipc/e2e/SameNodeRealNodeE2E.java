@@ -133,6 +133,10 @@ class SameNodeRealNodeE2E {
           replicas: 1
           placement: SameNode
           sharedMemory: {size: %dMi, mountPath: /frames, medium: CSI}
+          # The default 60s is shorter than a member's first start on the emulated node (image
+          # unpack, the CSI publish, the container): the instance would be re-placed and the only
+          # node avoided for 5 minutes (PlacementTimedOut, seen in CI on 2026-12-07).
+          scheduling: {timeout: 10m}
           members:
         %s%s"""
             .formatted(

@@ -135,6 +135,39 @@ final class Diagnostics {
                     .output())
             .append('\n');
       }
+      // Restarts of the product's own containers, with how the last one ended (Error/143 is a
+      // probe's kill, OOMKilled the memory limit).
+      for (String namespace :
+          java.util.List.of(E2EEnvironment.OPERATOR_NAMESPACE, E2EEnvironment.AGENT_NAMESPACE)) {
+        out.append("==== containers in ").append(namespace).append(" ====\n");
+        try {
+          for (Pod p : client.pods().inNamespace(namespace).list().getItems()) {
+            if (p.getStatus() == null) {
+              continue;
+            }
+            for (var c : p.getStatus().getContainerStatuses()) {
+              var last = c.getLastState() == null ? null : c.getLastState().getTerminated();
+              out.append(
+                  String.format(
+                      "%s/%s restarts=%d ready=%s%s%n",
+                      p.getMetadata().getName(),
+                      c.getName(),
+                      c.getRestartCount(),
+                      c.getReady(),
+                      last == null
+                          ? ""
+                          : String.format(
+                              " last=%s/%d %s..%s",
+                              last.getReason(),
+                              last.getExitCode(),
+                              last.getStartedAt(),
+                              last.getFinishedAt())));
+            }
+          }
+        } catch (RuntimeException e) {
+          out.append("(could not list: ").append(e).append(")\n");
+        }
+      }
       for (String[] workload :
           new String[][] {
             {E2EEnvironment.OPERATOR_NAMESPACE, "sharedipc-operator"},
