@@ -16,8 +16,9 @@ import java.util.function.Supplier;
  * and no informer has stopped for good; an API server that is merely away does not fail it, since a
  * restart would not bring it back), {@code /readyz} (readiness: healthy, and both informers have
  * listed once), {@code /segments} (the last scan, every segment, as the CLI's JSON, only to callers
- * {@link SegmentsAccess} lets in: loopback, or a bearer token the API server authorizes). A 503
- * says why in its body; a 401 or 403 from {@code /segments} says what the caller lacks.
+ * {@link SegmentsAccess} lets in: a bearer token the API server authorizes, wherever the call comes
+ * from). A 503 says why in its body; a 401 or 403 from {@code /segments} says what the caller
+ * lacks.
  */
 public final class HttpEndpoint implements AutoCloseable {
   private final HttpServer server;
@@ -50,9 +51,7 @@ public final class HttpEndpoint implements AutoCloseable {
         "/segments",
         ex -> {
           SegmentsAccess.Decision d =
-              segmentsAccess.decide(
-                  ex.getRemoteAddress().getAddress(),
-                  ex.getRequestHeaders().getFirst("Authorization"));
+              segmentsAccess.decide(ex.getRequestHeaders().getFirst("Authorization"));
           if (d.allowed()) {
             send(ex, 200, "application/json", segmentsJson.get());
           } else {

@@ -5,18 +5,18 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sharedipc.agent.kube.ApiException;
 import dev.sharedipc.agent.kube.Json;
 import dev.sharedipc.agent.kube.KubeApi;
-import java.net.InetAddress;
 
 /**
- * Who may read {@code /segments} (every segment of the node, with its pod and group): a caller on
- * loopback (inside the agent's pod: {@code kubectl exec}, or {@code kubectl port-forward}, which
- * the API server already authorized), or a caller whose bearer token the API server authenticates
- * (TokenReview) and authorizes (SubjectAccessReview) for {@code get} on the subresource {@code
- * sharedipcnodes/segments} of group {@code sharedipc.dev}, named after this node, as a ClusterRole
- * grants it: {@code {apiGroups: [sharedipc.dev], resources: [sharedipcnodes/segments], verbs:
- * [get]}}. The subresource is not served by the API server; it only names the right, the way
- * kubelets name {@code nodes/proxy}. {@code /metrics}, {@code /healthz} and {@code /readyz} stay
- * open.
+ * Who may read {@code /segments} (every segment of the node, with its pod and group): only a caller
+ * whose bearer token the API server authenticates (TokenReview) and authorizes
+ * (SubjectAccessReview) for {@code get} on the subresource {@code sharedipcnodes/segments} of group
+ * {@code sharedipc.dev}, named after this node, as a ClusterRole grants it: {@code {apiGroups:
+ * [sharedipc.dev], resources: [sharedipcnodes/segments], verbs: [get]}}. The subresource is not
+ * served by the API server; it only names the right, the way kubelets name {@code nodes/proxy}.
+ * Where the call comes from counts for nothing, loopback included: a sidecar proxy or a port
+ * forwarder in the agent's network namespace makes every caller loopback. Inside the agent's pod,
+ * {@code sharedipc-agent scan} gives the same view without HTTP. {@code /metrics}, {@code /healthz}
+ * and {@code /readyz} stay open.
  */
 public final class SegmentsAccess {
   public static final String GROUP = "sharedipc.dev";
@@ -35,8 +35,8 @@ public final class SegmentsAccess {
   private final String nodeName;
 
   /**
-   * @param client the agent's client for the reviews, or null without an API server (then only
-   *     loopback is let in)
+   * @param client the agent's client for the reviews, or null without an API server (then no one is
+   *     let in)
    * @param nodeName this node, the name the SubjectAccessReview asks about
    */
   public SegmentsAccess(KubeApi client, String nodeName) {
@@ -45,25 +45,22 @@ public final class SegmentsAccess {
   }
 
   /**
-   * @param remote the caller's address
    * @param authorization the request's {@code Authorization} header, or null
    */
-  public Decision decide(InetAddress remote, String authorization) {
-    if (remote != null && remote.isLoopbackAddress()) {
-      return new Decision(200, "loopback");
-    }
+  public Decision decide(String authorization) {
     String token = bearer(authorization);
     if (token == null) {
       return new Decision(
           401,
           "/segments needs a bearer token (Authorization: Bearer <token>) of a user allowed to "
               + rightText()
-              + ", or a call from inside the agent's pod (kubectl exec or port-forward)");
+              + "; inside the agent's pod, sharedipc-agent scan --json lists the same");
     }
     if (client == null) {
       return new Decision(
           403,
-          "the agent runs without an API server and cannot check tokens: call /segments on loopback");
+          "the agent runs without an API server and cannot check tokens: run sharedipc-agent scan --json"
+              + " on the node instead");
     }
     try {
       ObjectNode tokenReview =
@@ -128,7 +125,7 @@ public final class SegmentsAccess {
           503,
           "cannot check the caller with the API server (TokenReview/SubjectAccessReview): "
               + e.getMessage()
-              + "; try again, or call /segments on loopback");
+              + "; try again, or run sharedipc-agent scan --json on the node");
     }
   }
 
