@@ -2,6 +2,7 @@ package dev.sharedipc.agent.csi;
 
 import dev.sharedipc.agent.csi.PublishedVolumes.Instance;
 import dev.sharedipc.agent.csi.PublishedVolumes.Target;
+import dev.sharedipc.agent.kernel.AtFiles;
 import dev.sharedipc.agent.scan.SharedDirName;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -191,8 +192,15 @@ public final class InstanceVolumes {
           Files.createDirectory(target);
         }
         if (!mounted.contains(targetKey)) {
-          targets.check(target); // no link swapped in since
-          mounter.bind(dir, target, readOnly);
+          // on the directory the walk found, never through a link put there since the check
+          try (AtFiles.Directory at = targets.open(target)) {
+            mounter.bind(dir, Path.of(at.fdPath()));
+          }
+          if (readOnly) {
+            try (AtFiles.Directory at = targets.open(target)) { // now the bind mount's root
+              mounter.remountReadOnly(Path.of(at.fdPath()));
+            }
+          }
         }
         instance
             .targets()

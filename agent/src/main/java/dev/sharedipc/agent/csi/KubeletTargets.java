@@ -1,11 +1,15 @@
 package dev.sharedipc.agent.csi;
 
+import dev.sharedipc.agent.kernel.AtFiles;
+import dev.sharedipc.agent.kernel.KernelException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Pattern;
 
 /**
@@ -94,6 +98,25 @@ public final class KubeletTargets {
       }
     }
     return directory(target);
+  }
+
+  /**
+   * The target directory, opened from the pods directory down one component at a time with {@code
+   * O_NOFOLLOW} (kernel/AtFiles): a mount on its {@link AtFiles.Directory#fdPath} lands on the
+   * directory that walk found, even if a link was put at one of the components after {@link
+   * #check}. A mount at the target is crossed: the root of that mount is opened.
+   *
+   * @throws IllegalArgumentException when the walk meets a link, or a component is missing
+   */
+  public AtFiles.Directory open(Path target) {
+    podUid(target);
+    List<String> components = new ArrayList<>();
+    pods.relativize(target).forEach(c -> components.add(c.toString()));
+    try {
+      return AtFiles.openDirectory(pods, components);
+    } catch (KernelException e) {
+      throw new IllegalArgumentException("target_path " + target + ": " + e.getMessage(), e);
+    }
   }
 
   /** Whether {@code path} is a directory; false when absent; refuses a link or another file. */

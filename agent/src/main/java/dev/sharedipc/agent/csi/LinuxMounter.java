@@ -62,22 +62,25 @@ public final class LinuxMounter implements Mounter {
   }
 
   @Override
-  public void bind(Path source, Path target, boolean readOnly) throws IOException {
+  public void bind(Path source, Path target) throws IOException {
     call(
         mount(source.toString(), target.toString(), null, MS_BIND, null),
         "mount --bind " + source + " " + target,
-        "the target's parent must exist in this mount namespace");
-    if (readOnly) {
-      call(
-          mount(
-              null,
-              target.toString(),
-              null,
-              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
-              null),
-          "mount -o remount,bind,ro " + target,
-          "");
-    }
+        "the target must exist in this mount namespace");
+  }
+
+  @Override
+  public void remountReadOnly(Path target) throws IOException {
+    // MS_RDONLY is ignored by the bind itself: only a remount of the bind makes it read-only
+    call(
+        mount(
+            null,
+            target.toString(),
+            null,
+            MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+            null),
+        "mount -o remount,bind,ro " + target,
+        "");
   }
 
   @Override

@@ -215,6 +215,22 @@ class CsiNodeIT {
   }
 
   @Test
+  void aReadOnlyPublishRefusesWritesThroughItAndOnlyThere() throws Exception {
+    Path a = target("pod-a");
+    Path b = target("pod-b");
+    client.publish("vol-a", a, FS_GROUP, attributes("pod-a", "4Mi"));
+    client.publish("vol-b", b, FS_GROUP, attributes("pod-b", "4Mi"), true);
+
+    Files.writeString(a.resolve("from-a"), "written");
+    assertThat(Files.readString(b.resolve("from-a"))).isEqualTo("written");
+    assertThatThrownBy(() -> Files.writeString(b.resolve("from-b"), "refused"))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("Read-only file system");
+    // the read-only remount is the bind mount's alone: the kubelet's directory above stays writable
+    Files.writeString(b.getParent().resolve("vol_data.json"), "{}");
+  }
+
+  @Test
   void aTargetOutsideTheKubeletsPodsDirectoryIsInvalidAndNothingIsMounted() throws Exception {
     Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere/mount"));
     Path otherPlugin =
@@ -282,7 +298,7 @@ class CsiNodeIT {
     Path foreign = target("pod-b");
     Files.createDirectories(foreign);
     Path source = Files.createDirectories(tmp.resolve("foreign-source"));
-    new LinuxMounter().bind(source, foreign, false);
+    new LinuxMounter().bind(source, foreign);
     Path state = stateDir.resolve("state.json");
     client.publish("vol-c", target("pod-c"), FS_GROUP, attributes("pod-c", "4Mi"));
     String stateBefore = Files.readString(state);
