@@ -126,6 +126,7 @@ public final class InstanceVolumes {
               + "'s, and the volume attributes name pod "
               + request.podUid());
     }
+    targets.check(target); // before anything is asked or made; again before the mount
     membership.check(request);
     String key = request.instance().directoryName();
     String targetKey = target.toString();
