@@ -3,6 +3,7 @@ package dev.sharedipc.agent.report;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.CancelledKeyException;
 import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -163,8 +164,8 @@ final class HttpListener implements AutoCloseable {
               if (key.isValid() && key.isWritable()) {
                 write(c);
               }
-            } catch (IOException e) {
-              close(c);
+            } catch (IOException | CancelledKeyException e) {
+              close(c); // that client's connection only
             }
           }
         }
@@ -181,7 +182,9 @@ final class HttpListener implements AutoCloseable {
   }
 
   private void accept() throws IOException {
-    for (SocketChannel ch; (ch = server.accept()) != null; ) {
+    // a bounded batch per round: connections that keep coming must not keep the reads waiting
+    SocketChannel ch;
+    for (int i = 0; i < MAX_CONNECTIONS && (ch = server.accept()) != null; i++) {
       if (connections.size() >= MAX_CONNECTIONS && !evictOldestReader()) {
         ch.close(); // every connection is being answered: this one waits for none
         continue;
@@ -283,7 +286,7 @@ final class HttpListener implements AutoCloseable {
   }
 
   private void respond(Connection c, Response r) {
-    if (!c.channel.isOpen()) {
+    if (!c.channel.isOpen() || !c.key.isValid()) {
       return; // cut off while its handler ran
     }
     StringBuilder head =
