@@ -366,6 +366,8 @@ class CsiVolumeE2E {
             socket,
             stateDir,
             env.logDir().resolve("csi-driver.log"),
+            "--kubelet-root",
+            tmp.resolve("kubelet").toString(),
             "--kubeconfig",
             kubeconfig.toString());
   }

@@ -17,15 +17,19 @@ import picocli.CommandLine.Option;
           + "instance's size (CSI ephemeral inline volumes). The first publish of an instance mounts the tmpfs under "
           + "--state-dir (mode 2770, group the pod's fsGroup), each member's volume is a bind mount of it, the last "
           + "unpublish unmounts it. With an API server (--kubeconfig, or in-cluster) only pods controlled by the group and "
-          + "labelled with the instance get in. Needs CAP_SYS_ADMIN (mount) and the kubelet's pods directory mounted "
-          + "with Bidirectional propagation."
+          + "labelled with the instance get in. Acts only on the target paths the kubelet uses, "
+          + "<kubelet root>/pods/<pod uid>/volumes/kubernetes.io~csi/<volume name>/mount, reached through no "
+          + "symbolic link: a publish elsewhere is refused (INVALID_ARGUMENT), an unpublish of a target it did not "
+          + "publish succeeds and touches nothing. Needs CAP_SYS_ADMIN (mount) and the kubelet's pods directory "
+          + "mounted with Bidirectional propagation."
     },
     footer = {
       "",
       "Example (as the DaemonSet runs it):",
       "  NODE_NAME=$(hostname) sharedipc-agent csi \\",
       "    --endpoint unix:///var/lib/kubelet/plugins/shm.sharedipc.dev/csi.sock \\",
-      "    --state-dir /var/lib/kubelet/plugins/shm.sharedipc.dev/state"
+      "    --state-dir /var/lib/kubelet/plugins/shm.sharedipc.dev/state \\",
+      "    --kubelet-root /var/lib/kubelet"
     })
 final class CsiCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(CsiCommand.class);
@@ -55,6 +59,15 @@ final class CsiCommand implements Callable<Integer> {
   Path stateDir;
 
   @Option(
+      names = "--kubelet-root",
+      paramLabel = "DIR",
+      defaultValue = "/var/lib/kubelet",
+      description =
+          "The kubelet's root directory (its --root-dir; default: ${DEFAULT-VALUE}, k3s and others differ): "
+              + "only targets under its pods directory are published and unpublished.")
+  Path kubeletRoot;
+
+  @Option(
       names = "--kubeconfig",
       paramLabel = "FILE",
       description =
@@ -71,6 +84,6 @@ final class CsiCommand implements Callable<Integer> {
               + "java -cp sharedipc-agent.jar:sharedipc-agent-csi.jar dev.sharedipc.agent.cli.Main csi\"");
       return 2;
     }
-    return CsiDriver.run(endpoint, nodeId, stateDir, kubeconfig, Main.version());
+    return CsiDriver.run(endpoint, nodeId, stateDir, kubeletRoot, kubeconfig, Main.version());
   }
 }

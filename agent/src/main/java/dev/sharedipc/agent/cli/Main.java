@@ -41,7 +41,39 @@ public final class Main {
   }
 
   public static int run(String... args) {
-    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+    return commandLine().execute(args);
+  }
+
+  /**
+   * The command line with its error handling: an error is one line naming the command and what is
+   * wrong (the messages carry their hint), then where the options are, never the whole usage, which
+   * buried the one line that mattered. A failure inside a command prints its stack trace only with
+   * -v.
+   */
+  static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+    cl.setParameterExceptionHandler(
+        (e, args) -> {
+          error(e.getCommandLine(), e.getMessage());
+          return e.getCommandLine().getCommandSpec().exitCodeOnInvalidInput();
+        });
+    cl.setExecutionExceptionHandler(
+        (e, command, parsed) -> {
+          error(command, e.getMessage() == null ? e.toString() : e.getMessage());
+          if ("debug".equals(System.getProperty(AGENT_LOG_LEVEL))) {
+            e.printStackTrace(command.getErr());
+          }
+          return command.getCommandSpec().exitCodeOnExecutionException();
+        });
+    return cl;
+  }
+
+  private static void error(CommandLine command, String message) {
+    String name = command.getCommandSpec().qualifiedName();
+    PrintWriter err = command.getErr();
+    err.println(name + ": error: " + message);
+    err.println("Try '" + name + " --help' for its options.");
+    err.flush();
   }
 
   /** The system property of slf4j-simple that sets the level of the agent's own loggers. */

@@ -98,36 +98,30 @@ public final class NodeOptions {
   /**
    * The host's IPC namespace inode, named by a process in it rather than taken from the agent's own
    * namespace: the agent runs without hostIPC and reaches the host's namespace with setns, as it
-   * does each pod's.
+   * does each pod's. 0 when it cannot be read: {@link #hostIpcUnreadable} says why.
    */
-  long hostIpcInode() {
-    Path file = hostIpcFile();
-    long inode = NamespaceCollector.nsInode(file);
-    if (inode <= 0) {
-      String why =
-          "cannot read the host's IPC namespace from "
-              + file
-              + " (the agent needs the host's PID namespace and "
-              + "CAP_SYS_PTRACE to read /proc/1/ns/ipc; run it as root on the host or in its DaemonSet, or name a process of the "
-              + "host's namespace with --host-ipc-ns)";
-      if (command == null) {
-        throw new IllegalArgumentException(why);
-      }
-      throw new ParameterException(command.commandLine(), why);
-    }
-    return inode;
+  private long hostIpcInode() {
+    return Math.max(0, NamespaceCollector.nsInode(hostIpcFile()));
+  }
+
+  /** Why the host's IPC namespace is unknown, and what to do about it. */
+  private String hostIpcUnreadable() {
+    return "cannot read the host's IPC namespace from "
+        + hostIpcFile()
+        + " (the agent needs the host's PID namespace and CAP_SYS_PTRACE to read /proc/1/ns/ipc; run it as root on"
+        + " the host or in its DaemonSet, or name a process of the host's namespace with --host-ipc-ns"
+        + " /proc/PID/ns/ipc)";
   }
 
   private Path hostIpcFile() {
     return hostIpcNs == null ? LinuxKernel.PROC.resolve("1/ns/ipc") : hostIpcNs;
   }
 
-  Survey.Config surveyConfig() {
-    long host = hostIpcInode();
+  private Survey.Config surveyConfig(long hostInode) {
     return new Survey.Config(
         procRoot,
         LinuxKernel.PROC,
-        host,
+        hostInode,
         kubeletRoot,
         sharedRoot,
         hostShm == null || hostShm.equals("none") ? null : Path.of(hostShm),
@@ -170,8 +164,35 @@ public final class NodeOptions {
         sharedRoot, List.of(procRoot, usersProcRoot()), pods, dryRun, Clock.systemUTC());
   }
 
+  /**
+   * The survey of reap and serve, which remove: without the host's IPC namespace they cannot tell
+   * its segments from a pod's, so they refuse to start (a usage error of one line).
+   */
   Survey survey(Kernel kernel, PodDirectory pods, Ledger ledger, PolicyResolver policies) {
-    return new Survey(surveyConfig(), kernel, pods, ledger, policies, Clock.systemUTC())
+    long host = hostIpcInode();
+    if (host == 0) {
+      if (command == null) {
+        throw new IllegalArgumentException(hostIpcUnreadable());
+      }
+      throw new ParameterException(command.commandLine(), hostIpcUnreadable());
+    }
+    return new Survey(surveyConfig(host), kernel, pods, ledger, policies, Clock.systemUTC())
         .hostNamespaceFile(hostIpcFile());
+  }
+
+  /**
+   * The survey of scan, which changes nothing: where the host's IPC namespace cannot be read
+   * (sandboxes, containers without the host's PID namespace) it lists what it can, takes no
+   * namespace for the host's, and says so under problems.
+   */
+  Survey surveyWhatCanBeRead(
+      Kernel kernel, PodDirectory pods, Ledger ledger, PolicyResolver policies) {
+    long host = hostIpcInode();
+    Survey survey =
+        new Survey(surveyConfig(host), kernel, pods, ledger, policies, Clock.systemUTC());
+    return host == 0
+        ? survey.hostNamespaceUnknown(
+            hostIpcUnreadable() + "; scanned without it: no namespace is listed as the host's")
+        : survey.hostNamespaceFile(hostIpcFile());
   }
 }

@@ -88,7 +88,7 @@ final class ScanCommand implements Callable<Integer> {
       return 1;
     }
     Findings findings =
-        node.survey(
+        node.surveyWhatCanBeRead(
                 new LinuxKernel(),
                 PodDirectory.OFFLINE,
                 node.openLedger(),

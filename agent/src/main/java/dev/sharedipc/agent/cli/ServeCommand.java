@@ -37,7 +37,10 @@ import picocli.CommandLine.Option;
           + "operator publishes Delete in the pod's SharedIpcGroup status.effectiveOrphanPolicy), remove SameNode shared directories whose instance has had no pod on this node for "
           + "longer than the group's grace period and that no process uses, write this node's SharedIpcNode status, and record an "
           + "Event per removal. "
-          + "Serves /metrics, /healthz, /readyz and /segments. When the API server is away it keeps scanning and reaping by "
+          + "Serves /metrics, /healthz, /readyz and /segments; /segments only to a bearer token the API server "
+          + "authorizes for get sharedipcnodes/segments (the ClusterRole sharedipc-segments-reader), from any address, "
+          + "loopback included: a proxy or port forwarder in the pod makes every caller loopback (docs/security.md). "
+          + "When the API server is away it keeps scanning and reaping by "
           + "the last known policies (at start: none, so nothing is removed), retries forever, and reports again when the "
           + "server is back; writes never hold up a pass for more than 5s (half the interval when shorter)."
     },

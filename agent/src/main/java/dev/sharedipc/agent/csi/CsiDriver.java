@@ -22,7 +22,12 @@ public final class CsiDriver {
 
   /** Serves CSI on {@code endpoint} until the process is stopped; the exit code. */
   public static int run(
-      String endpoint, String nodeId, Path stateDir, Path kubeconfig, String version)
+      String endpoint,
+      String nodeId,
+      Path stateDir,
+      Path kubeletRoot,
+      Path kubeconfig,
+      String version)
       throws Exception {
     KubernetesClient client = null;
     Membership membership = Membership.ANYONE;
@@ -38,17 +43,19 @@ public final class CsiDriver {
           "action=start membership=none reason=\"no --kubeconfig and not in a pod: every pod that names an instance gets it\"");
     }
     Path state = stateDir.toAbsolutePath().normalize();
-    InstanceVolumes volumes = new InstanceVolumes(state, new LinuxMounter(), membership);
+    KubeletTargets targets = new KubeletTargets(kubeletRoot);
+    InstanceVolumes volumes = new InstanceVolumes(state, targets, new LinuxMounter(), membership);
     volumes.recover();
     Path socket = CsiServer.socketPath(endpoint);
     try (CsiServer server =
         CsiServer.start(socket, new CsiServices(volumes, nodeId, version).all())) {
       log.info(
-          "serving driver={} endpoint={} node={} stateDir={} membership={}",
+          "serving driver={} endpoint={} node={} stateDir={} targetsUnder={} membership={}",
           CsiServices.DRIVER_NAME,
           socket,
           nodeId,
           state,
+          targets.podsDirectory(),
           client != null ? "api-server" : "none");
       Runtime.getRuntime()
           .addShutdownHook(

@@ -2,6 +2,7 @@ package dev.sharedipc.agent.csi;
 
 import dev.sharedipc.agent.csi.PublishedVolumes.Instance;
 import dev.sharedipc.agent.csi.PublishedVolumes.Target;
+import dev.sharedipc.agent.kernel.AtFiles;
 import dev.sharedipc.agent.scan.SharedDirName;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -20,8 +21,11 @@ import org.slf4j.LoggerFactory;
  * the pod's target path, the last unpublish unmounts it so its memory returns to the node at once.
  * A larger size asked by a later publish is applied in place. Publish and unpublish are idempotent;
  * every change is recorded in {@link PublishedVolumes} before the mount it allows (so a crash never
- * leaves a mount the state does not name) and after the unmount it follows. One lock: publishes are
- * rare and each is a few syscalls.
+ * leaves a mount the state does not name) and after the unmount it follows. It acts only on the
+ * kubelet's target paths ({@link KubeletTargets}: refused with INVALID_ARGUMENT otherwise) and
+ * undoes only what it did: an unpublish of a target the state does not name succeeds and touches
+ * nothing, whatever is there (a file, another mount), as an unpublish of a target already
+ * unpublished must. One lock: publishes are rare and each is a few syscalls.
  */
 public final class InstanceVolumes {
   private static final Logger LOG = LoggerFactory.getLogger(InstanceVolumes.class);
@@ -34,13 +38,17 @@ public final class InstanceVolumes {
   }
 
   private final Path instancesDir;
+  private final KubeletTargets targets;
   private final PublishedVolumes store;
   private final Mounter mounter;
   private final Membership membership;
   private final Map<String, Instance> instances;
 
-  public InstanceVolumes(Path stateDir, Mounter mounter, Membership membership) throws IOException {
+  public InstanceVolumes(
+      Path stateDir, KubeletTargets targets, Mounter mounter, Membership membership)
+      throws IOException {
     this.instancesDir = stateDir.resolve("instances");
+    this.targets = targets;
     this.store = new PublishedVolumes(stateDir);
     this.mounter = mounter;
     this.membership = membership;
@@ -108,6 +116,17 @@ public final class InstanceVolumes {
   public void publish(
       String volumeId, Path target, boolean readOnly, int gid, VolumeRequest request)
       throws IOException {
+    String targetPod = targets.podUid(target);
+    if (!targetPod.equals(request.podUid())) {
+      throw new IllegalArgumentException(
+          "target_path "
+              + target
+              + " is pod "
+              + targetPod
+              + "'s, and the volume attributes name pod "
+              + request.podUid());
+    }
+    targets.check(target); // before anything is asked or made; again before the mount
     membership.check(request);
     String key = request.instance().directoryName();
     String targetKey = target.toString();
@@ -170,9 +189,19 @@ public final class InstanceVolumes {
           instances.put(key, instance);
           store.save(instances);
         }
-        Files.createDirectories(target);
+        if (!targets.check(target)) {
+          Files.createDirectory(target);
+        }
         if (!mounted.contains(targetKey)) {
-          mounter.bind(dir, target, readOnly);
+          // on the directory the walk found, never through a link put there since the check
+          try (AtFiles.Directory at = targets.open(target)) {
+            mounter.bind(dir, Path.of(at.fdPath()));
+          }
+          if (readOnly) {
+            try (AtFiles.Directory at = targets.open(target)) { // now the bind mount's root
+              mounter.remountReadOnly(Path.of(at.fdPath()));
+            }
+          }
         }
         instance
             .targets()
@@ -199,24 +228,31 @@ public final class InstanceVolumes {
   }
 
   /**
-   * Unpublishes {@code target}; frees its instance when it was the last. Unknown targets succeed.
+   * Unpublishes {@code target}: unmounts it, removes the directory publish made there, and frees
+   * its instance when it was the last. A target the state does not name succeeds untouched.
    */
   public synchronized void unpublish(String volumeId, Path target) throws IOException {
     String targetKey = target.toString();
-    Set<String> mounted = mounter.mountPoints();
     String key =
         instances.entrySet().stream()
             .filter(e -> e.getValue().targets().containsKey(targetKey))
             .map(Map.Entry::getKey)
             .findFirst()
             .orElse(null);
-    if (mounted.contains(targetKey)) {
-      mounter.unmount(target);
-    }
-    Files.deleteIfExists(target);
     if (key == null) {
-      LOG.debug("action=unpublish volume={} target={} result=not-published", volumeId, target);
+      LOG.info(
+          "action=unpublish volume={} target={} result=not-published reason=\"no volume of this"
+              + " driver is published there: nothing touched\"",
+          volumeId,
+          target);
       return;
+    }
+    Set<String> mounted = mounter.mountPoints();
+    if (targets.check(target)) {
+      if (mounted.contains(targetKey)) {
+        mounter.unmount(target);
+      }
+      Files.delete(target); // a directory (check): rmdir, so it must be empty once unmounted
     }
     Instance instance = instances.get(key);
     instance.targets().remove(targetKey);

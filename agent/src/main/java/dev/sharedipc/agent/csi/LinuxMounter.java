@@ -23,6 +23,7 @@ public final class LinuxMounter implements Mounter {
   private static final long MS_REMOUNT = 32;
   private static final long MS_BIND = 4096;
   private static final int MNT_DETACH = 2;
+  private static final int UMOUNT_NOFOLLOW = 8;
   private static final int EBUSY = 16;
   private static final int EINVAL = 22;
   private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
@@ -61,27 +62,31 @@ public final class LinuxMounter implements Mounter {
   }
 
   @Override
-  public void bind(Path source, Path target, boolean readOnly) throws IOException {
+  public void bind(Path source, Path target) throws IOException {
     call(
         mount(source.toString(), target.toString(), null, MS_BIND, null),
         "mount --bind " + source + " " + target,
-        "the target's parent must exist in this mount namespace");
-    if (readOnly) {
-      call(
-          mount(
-              null,
-              target.toString(),
-              null,
-              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
-              null),
-          "mount -o remount,bind,ro " + target,
-          "");
-    }
+        "the target must exist in this mount namespace");
+  }
+
+  @Override
+  public void remountReadOnly(Path target) throws IOException {
+    // MS_RDONLY is ignored by the bind itself: only a remount of the bind makes it read-only
+    call(
+        mount(
+            null,
+            target.toString(),
+            null,
+            MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+            null),
+        "mount -o remount,bind,ro " + target,
+        "");
   }
 
   @Override
   public void unmount(Path dir) throws IOException {
-    if (umount2(dir.toString(), 0) == 0) {
+    // UMOUNT_NOFOLLOW: a link put where a mount was never leads the unmount elsewhere
+    if (umount2(dir.toString(), UMOUNT_NOFOLLOW) == 0) {
       return;
     }
     int errno = Native.getLastError();
@@ -89,7 +94,7 @@ public final class LinuxMounter implements Mounter {
       LOG.warn(
           "action=umount path={} result=busy then=detach reason=\"a process still has files open in it\"",
           dir);
-      call(umount2(dir.toString(), MNT_DETACH), "umount -l " + dir, "");
+      call(umount2(dir.toString(), MNT_DETACH | UMOUNT_NOFOLLOW), "umount -l " + dir, "");
       return;
     }
     throw failure("umount " + dir, errno, errno == EINVAL ? "it is not a mount point" : "");

@@ -17,8 +17,11 @@ public interface Mounter {
   /** Sets the size of the tmpfs at {@code dir} in place (a remount keeps its files). */
   void resizeTmpfs(Path dir, long sizeBytes) throws IOException;
 
-  /** Bind-mounts {@code source} at {@code target}, read-only if asked. */
-  void bind(Path source, Path target, boolean readOnly) throws IOException;
+  /** Bind-mounts {@code source} at {@code target}. */
+  void bind(Path source, Path target) throws IOException;
+
+  /** Makes the bind mount whose root {@code target} is read-only (and nosuid, nodev). */
+  void remountReadOnly(Path target) throws IOException;
 
   /**
    * Unmounts {@code dir}; detaches it lazily if it is busy, so its memory goes with its last user.

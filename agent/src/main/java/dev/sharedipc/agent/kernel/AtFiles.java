@@ -219,6 +219,15 @@ public final class AtFiles {
       this.path = path;
     }
 
+    /**
+     * A path that names this very directory ({@code /proc/self/fd/N}): a mount(2) on it lands on
+     * the directory this descriptor was opened on, whatever was put at its path since. Valid while
+     * the descriptor is open.
+     */
+    public String fdPath() {
+      return "/proc/self/fd/" + fd;
+    }
+
     /** lstat of an entry of this directory. */
     public Stat stat(String name) throws KernelException {
       Memory buf = new Memory(STAT_SIZE);

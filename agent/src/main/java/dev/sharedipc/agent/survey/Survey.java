@@ -109,6 +109,7 @@ public final class Survey {
 
   private final Config config;
   private Path hostNamespaceFile;
+  private String hostNamespaceUnknown;
   private final Kernel kernel;
   private final PodDirectory pods;
   private final Ledger ledger;
@@ -138,6 +139,16 @@ public final class Survey {
    */
   public Survey hostNamespaceFile(Path file) {
     this.hostNamespaceFile = file;
+    return this;
+  }
+
+  /**
+   * The host's IPC namespace could not be named ({@code config.hostIpcNamespace()} is 0): every
+   * pass says {@code why} under problems, and neither takes a namespace for the host's nor reads
+   * the host's limits.
+   */
+  public Survey hostNamespaceUnknown(String why) {
+    this.hostNamespaceUnknown = why;
     return this;
   }
 
@@ -236,6 +247,9 @@ public final class Survey {
     long started = System.nanoTime();
     Instant now = clock.instant();
     List<String> problems = new ArrayList<>();
+    if (hostNamespaceUnknown != null) {
+      problems.add(hostNamespaceUnknown);
+    }
     if (ledger.loadProblem() != null) {
       problems.add(ledger.loadProblem());
     }

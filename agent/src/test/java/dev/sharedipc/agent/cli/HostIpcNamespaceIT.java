@@ -83,12 +83,61 @@ class HostIpcNamespaceIT {
   }
 
   @Test
-  void aHostNamespaceFileThatCannotBeReadFailsTheScanSayingWhatToDo() throws Exception {
-    Process p = start(own, "--host-ipc-ns", "/proc/0/ns/ipc");
+  void whereProcOneCannotBeReadTheScanListsWhatItCanAndNamesTheHostNamespaceUnderProblems()
+      throws Exception {
+    // As in a sandbox or a container without the host's PID namespace: /proc/1 hidden by an empty
+    // tmpfs in a mount namespace of the scan's own, and --host-ipc-ns left at its default.
+    Process p = start(List.of("unshare", "--mount", "--propagation", "private", "--"), own);
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as("scan exit code; stderr: %s", err).isZero();
+    assertThat(err).doesNotContain("Usage:");
+    JsonNode root = new ObjectMapper().readTree(out);
+
+    assertThat(list(root.get("segments")))
+        .as("what can be read is listed: the agent's own namespace")
+        .anySatisfy(s -> assertThat(s.get("key").asText()).isEqualTo("0x00005e0b"));
+    assertThat(list(root.get("ipcNamespaces")))
+        .as("no namespace is taken for the host's")
+        .noneMatch(n -> n.get("host").asBoolean());
+    assertThat(list(root.get("problems")))
+        .extracting(JsonNode::asText)
+        .anySatisfy(
+            problem ->
+                assertThat(problem)
+                    .contains("host's IPC namespace", "/proc/1/ns/ipc", "--host-ipc-ns"));
+  }
+
+  @Test
+  void aHostNamespaceFileThatCannotBeReadIsAProblemSayingWhatToDoNotAFailure() throws Exception {
+    JsonNode root = scanFrom(own, "--host-ipc-ns", "/proc/0/ns/ipc");
+
+    assertThat(list(root.get("segments")))
+        .anySatisfy(s -> assertThat(s.get("key").asText()).isEqualTo("0x00005e0b"));
+    assertThat(list(root.get("problems")))
+        .extracting(JsonNode::asText)
+        .anySatisfy(
+            problem ->
+                assertThat(problem)
+                    .contains(
+                        "cannot read the host's IPC namespace from /proc/0/ns/ipc",
+                        "--host-ipc-ns"));
+  }
+
+  @Test
+  void reapWithoutTheHostNamespaceRefusesInOneLineAndAHintNeverTheUsage() throws Exception {
+    // reap removes, and may judge only knowing which namespace is the host's: it does not go on.
+    Process p = start(List.of(), own, "reap", "--host-ipc-ns", "/proc/0/ns/ipc");
     String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).isNotZero();
-    assertThat(err).contains("cannot read the host's IPC namespace from /proc/0/ns/ipc");
+    assertThat(err)
+        .contains("cannot read the host's IPC namespace from /proc/0/ns/ipc", "--host-ipc-ns")
+        .doesNotContain("Usage:");
+    assertThat(err.lines().filter(l -> !l.isBlank()).count())
+        .as("one error line and one hint: %s", err)
+        .isLessThanOrEqualTo(2);
   }
 
   /**
@@ -105,25 +154,37 @@ class HostIpcNamespaceIT {
   }
 
   private Process start(Ns ns, String... args) throws Exception {
-    List<String> cmd =
+    return start(List.of(), ns, args);
+  }
+
+  /**
+   * {@code scan --json} (or the command {@code args} begin with) in {@code ns}, under {@code
+   * wrapper}; with an unshare wrapper, /proc/1 is hidden in the new mount namespace first.
+   */
+  private Process start(List<String> wrapper, Ns ns, String... args) throws Exception {
+    boolean reap = args.length > 0 && args[0].equals("reap");
+    List<String> agent =
         new ArrayList<>(
             List.of(
                 "nsenter",
                 "--ipc=/proc/" + ns.pid() + "/ns/ipc",
-                "java",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-jar",
                 Path.of(System.getProperty("sharedipc.agent.jar", "target/sharedipc-agent.jar"))
                     .toAbsolutePath()
-                    .toString(),
-                "scan",
-                "--json",
-                "--proc-root",
-                proc.toString(),
-                "--ledger",
-                "none",
-                "--host-shm",
-                "none"));
-    cmd.addAll(List.of(args));
+                    .toString()));
+    agent.addAll(reap ? List.of("reap", "--dry-run") : List.of("scan", "--json"));
+    agent.addAll(List.of("--proc-root", proc.toString(), "--ledger", "none", "--host-shm", "none"));
+    agent.addAll(List.of(args).subList(reap ? 1 : 0, args.length));
+    List<String> cmd = new ArrayList<>(wrapper);
+    if (wrapper.isEmpty()) {
+      cmd.addAll(agent);
+    } else {
+      cmd.addAll(
+          List.of(
+              "sh", "-c", "mount -t tmpfs sharedipc-hide /proc/1 && exec \"$@\"", "hide-proc-1"));
+      cmd.addAll(agent);
+    }
     return new ProcessBuilder(cmd).start();
   }
 

@@ -13,7 +13,7 @@ class MainTest {
   static Run run(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cl = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+    CommandLine cl = Main.commandLine();
     cl.setOut(new PrintWriter(out));
     cl.setErr(new PrintWriter(err));
     int code = cl.execute(args);
@@ -63,5 +63,22 @@ class MainTest {
     Run r = run("reap", "--policy", "Destroy");
     assertThat(r.code()).isEqualTo(2);
     assertThat(r.err()).contains("Delete", "Report");
+  }
+
+  @Test
+  void anErrorIsOneLineAndAHintNeverTheWholeUsage() {
+    Run r = run("scan", "--kind", "everything");
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).doesNotContain("Usage:").doesNotContain("--csi-state-dir");
+    assertThat(r.err().lines().toList())
+        .hasSize(2)
+        .satisfies(
+            lines -> {
+              assertThat(lines.get(0))
+                  .startsWith("sharedipc-agent scan: error: unknown --kind 'everything'")
+                  .contains("segments");
+              assertThat(lines.get(1))
+                  .isEqualTo("Try 'sharedipc-agent scan --help' for its options.");
+            });
   }
 }

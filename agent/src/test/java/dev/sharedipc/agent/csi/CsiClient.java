@@ -65,6 +65,12 @@ public final class CsiClient implements AutoCloseable {
   }
 
   public void publish(String volumeId, Path target, int fsGroup, Map<String, String> attributes) {
+    publish(volumeId, target, fsGroup, attributes, false);
+  }
+
+  /** As the kubelet publishes a volume the pod mounts with {@code readOnly: true}. */
+  public void publish(
+      String volumeId, Path target, int fsGroup, Map<String, String> attributes, boolean readOnly) {
     node()
         .nodePublishVolume(
             NodePublishVolumeRequest.newBuilder()
@@ -79,6 +85,7 @@ public final class CsiClient implements AutoCloseable {
                             VolumeCapability.AccessMode.newBuilder()
                                 .setMode(VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)))
                 .putAllVolumeContext(attributes)
+                .setReadonly(readOnly)
                 .build());
   }
 

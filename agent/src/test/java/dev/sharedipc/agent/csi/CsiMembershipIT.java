@@ -50,6 +50,8 @@ class CsiMembershipIT {
             tmp.resolve("csi.sock"),
             tmp.resolve("state"),
             tmp.resolve("driver.log"),
+            "--kubelet-root",
+            tmp.toString(),
             "--kubeconfig",
             api.writeKubeConfig(tmp.resolve("kubeconfig")).toString());
     client = new CsiClient(tmp.resolve("csi.sock"));
@@ -82,7 +84,7 @@ class CsiMembershipIT {
     SharedIpcGroup group = group("trainer");
     Pod pod = pod("trainer-0-0", group, "0", NODE);
 
-    Path target = target(pod);
+    Path target = target(pod.getMetadata().getUid());
     client.publish("vol", target, 0, attributes(group, 0, pod));
 
     assertThat(Files.getFileStore(target).type()).isEqualTo("tmpfs");
@@ -124,7 +126,7 @@ class CsiMembershipIT {
   }
 
   private void assertRefused(Pod pod, Map<String, String> attributes, String why) throws Exception {
-    Path target = target(pod);
+    Path target = target(attributes.get(VolumeRequest.POD_UID));
     assertThatThrownBy(() -> client.publish("vol", target, 0, attributes))
         .isInstanceOfSatisfying(
             StatusRuntimeException.class,
@@ -196,9 +198,10 @@ class CsiMembershipIT {
         pod.getMetadata().getUid());
   }
 
-  private Path target(Pod pod) throws Exception {
+  /** Where the kubelet of pod {@code podUid} asks for its volume (it makes the parent). */
+  private Path target(String podUid) throws Exception {
     return Files.createDirectories(
-            tmp.resolve("pods").resolve(pod.getMetadata().getUid()).resolve("volumes"))
-        .resolve("shm");
+            tmp.resolve("pods").resolve(podUid).resolve("volumes/kubernetes.io~csi/shm"))
+        .resolve("mount");
   }
 }

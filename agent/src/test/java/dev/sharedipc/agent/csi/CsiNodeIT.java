@@ -26,8 +26,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The CSI node plugin on the real kernel, as root, driven through its UNIX socket the way a kubelet
  * drives it for ephemeral inline volumes: the shaded jar runs as its own process (so it can be
- * SIGKILLed), the test publishes member pods' target paths and reads and writes files through them.
- * No API server here: the membership check is CsiMembershipIT's.
+ * SIGKILLed) with {@code --kubelet-root} a temporary directory, the test publishes member pods'
+ * target paths where the kubelet puts them ({@code <kubelet root>/pods/<pod uid>/volumes/
+ * kubernetes.io~csi/<volume name>/mount}) and reads and writes files through them; targets of any
+ * other form, or reached through a symbolic link, are refused and nothing is touched. No API server
+ * here: the membership check is CsiMembershipIT's.
  */
 class CsiNodeIT {
   private static final long MIB = 1024 * 1024;
@@ -36,6 +39,7 @@ class CsiNodeIT {
   @TempDir Path tmp;
   Path stateDir;
   Path socket;
+  Path kubeletRoot;
   Path pods;
   String groupUid;
   DriverProcess driver;
@@ -46,7 +50,8 @@ class CsiNodeIT {
     Root.require();
     stateDir = tmp.resolve("state");
     socket = tmp.resolve("csi.sock");
-    pods = tmp.resolve("pods");
+    kubeletRoot = tmp.resolve("kubelet");
+    pods = kubeletRoot.resolve("pods");
     groupUid = UUID.randomUUID().toString();
     startDriver();
   }
@@ -209,21 +214,126 @@ class CsiNodeIT {
     write(b.resolve("big"), 8 * MIB);
   }
 
+  @Test
+  void aReadOnlyPublishRefusesWritesThroughItAndOnlyThere() throws Exception {
+    Path a = target("pod-a");
+    Path b = target("pod-b");
+    client.publish("vol-a", a, FS_GROUP, attributes("pod-a", "4Mi"));
+    client.publish("vol-b", b, FS_GROUP, attributes("pod-b", "4Mi"), true);
+
+    Files.writeString(a.resolve("from-a"), "written");
+    assertThat(Files.readString(b.resolve("from-a"))).isEqualTo("written");
+    assertThatThrownBy(() -> Files.writeString(b.resolve("from-b"), "refused"))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("Read-only file system");
+    // the read-only remount is the bind mount's alone: the kubelet's directory above stays writable
+    Files.writeString(b.getParent().resolve("vol_data.json"), "{}");
+  }
+
+  @Test
+  void aTargetOutsideTheKubeletsPodsDirectoryIsInvalidAndNothingIsMounted() throws Exception {
+    Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere/mount"));
+    Path otherPlugin =
+        Files.createDirectories(
+                pods.resolve(podUid("pod-a")).resolve("volumes/kubernetes.io~empty-dir/shm"))
+            .resolve("mount");
+    Path climbing = Path.of(target("pod-a") + "/../../../../../../../elsewhere/mount");
+    Path anotherPods = target("pod-b");
+
+    for (Path bad : List.of(elsewhere, otherPlugin, climbing, stateDir, anotherPods)) {
+      assertThatThrownBy(() -> client.publish("vol-a", bad, FS_GROUP, attributes("pod-a", "4Mi")))
+          .as("publish at %s", bad)
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> {
+                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                assertThat(e.getStatus().getDescription()).contains("target_path");
+              });
+    }
+    assertThat(new LinuxMounter().mountPoints())
+        .as("nothing mounted for a refused target")
+        .noneMatch(p -> p.startsWith(tmp.toString()));
+    assertThat(anotherPods).as("not even made").doesNotExist();
+  }
+
+  @Test
+  void aTargetReachedThroughASymbolicLinkIsInvalidAndNothingIsMounted() throws Exception {
+    Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere"));
+    // the volume's directory a link to a directory of the host's
+    Path volumes =
+        Files.createDirectories(pods.resolve(podUid("pod-a")).resolve("volumes/kubernetes.io~csi"));
+    Files.createSymbolicLink(volumes.resolve("shm"), elsewhere);
+    // the target itself a link
+    Path parentB =
+        Files.createDirectories(
+            pods.resolve(podUid("pod-b")).resolve("volumes/kubernetes.io~csi/shm"));
+    Files.createSymbolicLink(parentB.resolve("mount"), elsewhere);
+
+    assertThatThrownBy(
+            () ->
+                client.publish(
+                    "vol-a", volumes.resolve("shm/mount"), FS_GROUP, attributes("pod-a", "4Mi")))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+    assertThatThrownBy(
+            () ->
+                client.publish(
+                    "vol-b", parentB.resolve("mount"), FS_GROUP, attributes("pod-b", "4Mi")))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+    assertThat(new LinuxMounter().mountPoints()).noneMatch(p -> p.startsWith(tmp.toString()));
+    try (var left = Files.list(elsewhere)) {
+      assertThat(left).as("nothing made through the links").isEmpty();
+    }
+  }
+
+  @Test
+  void unpublishOfATargetItNeverPublishedSucceedsAndTouchesNothing() throws Exception {
+    // a regular file where a target would be, a mount of something else at another, the state
+    // file, and a path outside the kubelet's pods directory
+    Path file = target("pod-a");
+    Files.writeString(file, "not a volume of this driver");
+    Path foreign = target("pod-b");
+    Files.createDirectories(foreign);
+    Path source = Files.createDirectories(tmp.resolve("foreign-source"));
+    new LinuxMounter().bind(source, foreign);
+    Path state = stateDir.resolve("state.json");
+    client.publish("vol-c", target("pod-c"), FS_GROUP, attributes("pod-c", "4Mi"));
+    String stateBefore = Files.readString(state);
+
+    client.unpublish("vol-a", file);
+    client.unpublish("vol-b", foreign);
+    client.unpublish("vol-c", state);
+    client.unpublish("vol-x", tmp.resolve("elsewhere"));
+
+    assertThat(Files.readString(file)).isEqualTo("not a volume of this driver");
+    assertThat(mountCount(foreign)).as("a mount this driver did not make stays").isEqualTo(1);
+    assertThat(Files.readString(state)).isEqualTo(stateBefore);
+    assertThat(mountCount(target("pod-c"))).as("the published volume stays").isEqualTo(1);
+  }
+
   private void startDriver() throws Exception {
-    driver = new DriverProcess(socket, stateDir, tmp.resolve("driver.log"));
+    driver =
+        new DriverProcess(
+            socket, stateDir, tmp.resolve("driver.log"), "--kubelet-root", kubeletRoot.toString());
     client = new CsiClient(socket);
   }
 
   private Map<String, String> attributes(String pod, String size) {
-    return CsiClient.attributes(
-        "ns-it", "grp", groupUid, 0, size, pod, UUID.nameUUIDFromBytes(pod.getBytes()).toString());
+    return CsiClient.attributes("ns-it", "grp", groupUid, 0, size, pod, podUid(pod));
   }
 
   private Path target(String pod) throws IOException {
     // The kubelet makes the parent; the plugin makes the target itself.
     Path parent =
-        Files.createDirectories(pods.resolve(pod).resolve("volumes/kubernetes.io~csi/shm"));
+        Files.createDirectories(pods.resolve(podUid(pod)).resolve("volumes/kubernetes.io~csi/shm"));
     return parent.resolve("mount");
+  }
+
+  private static String podUid(String pod) {
+    return UUID.nameUUIDFromBytes(pod.getBytes()).toString();
   }
 
   private Path instanceDir() {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.sharedipc.agent.testing.Scrapes;
+import dev.sharedipc.agent.testing.SegmentsReaders;
 import dev.sharedipc.api.testing.RealApiServer;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -43,6 +44,11 @@ class ServeLoadsNoFabric8IT {
       throws Exception {
     RealApiServer api = RealApiServer.shared();
     api.installCrds();
+    // /segments only to a token allowed to get sharedipcnodes/segments (docs/security.md)
+    SegmentsReaders.installRbac(api);
+    String readers = api.newNamespace("no-fabric8");
+    SegmentsReaders.serviceAccount(api, readers, "reader", true);
+    String token = SegmentsReaders.token(api, readers, "reader");
     Path kubeconfig = api.writeKubeConfig(dir.resolve("kubeconfig"));
     int port;
     try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
@@ -99,7 +105,7 @@ class ServeLoadsNoFabric8IT {
           .isTrue();
       // listed, watching, and the report written; now the JSON view and two more passes, whose
       // reports are unchanged and not written
-      segments = get(port, "/segments");
+      segments = get(port, "/segments", token);
       double firstScan =
           await()
               .atMost(Duration.ofSeconds(30))
@@ -171,9 +177,16 @@ class ServeLoadsNoFabric8IT {
               + "|com\\.fasterxml\\.jackson\\.dataformat\\.yaml\\.YAMLMapper");
 
   private static String get(int port, String path) throws java.io.IOException {
+    return get(port, path, null);
+  }
+
+  private static String get(int port, String path, String token) throws java.io.IOException {
     var c =
         (java.net.HttpURLConnection)
             new java.net.URL("http://127.0.0.1:" + port + path).openConnection();
+    if (token != null) {
+      c.setRequestProperty("Authorization", "Bearer " + token);
+    }
     try (var in = c.getInputStream()) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } finally {

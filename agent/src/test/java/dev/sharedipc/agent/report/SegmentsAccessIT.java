@@ -2,14 +2,8 @@ package dev.sharedipc.agent.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sharedipc.api.RepoPaths;
+import dev.sharedipc.agent.testing.SegmentsReaders;
 import dev.sharedipc.api.testing.RealApiServer;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
-import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import java.io.InputStream;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -18,7 +12,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.util.Collections;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
@@ -28,10 +21,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Who may read {@code /segments}, on a real API server: the agent's endpoint listens on every
- * address and is called over the machine's non-loopback address, so only a bearer token the API
- * server authenticates (TokenReview) and authorizes for {@code get sharedipcnodes/segments}
- * (SubjectAccessReview, the ClusterRole sharedipc-segments-reader of deploy/agent-rbac.yaml) lets
- * the caller in; a call on loopback needs none. The agent's side runs as its ServiceAccount under
+ * address and is called over the machine's non-loopback address and over loopback, and either way
+ * only a bearer token the API server authenticates (TokenReview) and authorizes for {@code get
+ * sharedipcnodes/segments} (SubjectAccessReview, the ClusterRole sharedipc-segments-reader of
+ * deploy/agent-rbac.yaml) lets the caller in: a sidecar proxy or a forwarder in the agent's network
+ * namespace would make any caller loopback. The agent's side runs as its ServiceAccount under
  * deploy/agent-rbac.yaml (impersonated), so the reviews prove that ClusterRole suffices.
  */
 class SegmentsAccessIT {
@@ -54,53 +48,12 @@ class SegmentsAccessIT {
   @BeforeEach
   void agentEndpointAndTwoServiceAccounts() throws Exception {
     api = RealApiServer.shared();
-    KubernetesClient admin = api.client();
-    if (admin.namespaces().withName("sharedipc-agent").get() == null) {
-      admin
-          .namespaces()
-          .resource(
-              new NamespaceBuilder()
-                  .withNewMetadata()
-                  .withName("sharedipc-agent")
-                  .endMetadata()
-                  .build())
-          .create();
-    }
-    try (InputStream in =
-        Files.newInputStream(RepoPaths.root().resolve("deploy/agent-rbac.yaml"))) {
-      admin.load(in).forceConflicts().serverSideApply();
-    }
+    SegmentsReaders.installRbac(api);
     namespace = api.newNamespace("segments");
     nodeName = "node-" + namespace;
-    for (String sa : new String[] {"reader", "stranger"}) {
-      admin
-          .serviceAccounts()
-          .inNamespace(namespace)
-          .resource(
-              new ServiceAccountBuilder().withNewMetadata().withName(sa).endMetadata().build())
-          .create();
-    }
-    binding = "segments-reader-" + namespace;
-    admin
-        .rbac()
-        .clusterRoleBindings()
-        .resource(
-            new ClusterRoleBindingBuilder()
-                .withNewMetadata()
-                .withName(binding)
-                .endMetadata()
-                .withNewRoleRef()
-                .withApiGroup("rbac.authorization.k8s.io")
-                .withKind("ClusterRole")
-                .withName("sharedipc-segments-reader")
-                .endRoleRef()
-                .addNewSubject()
-                .withKind("ServiceAccount")
-                .withName("reader")
-                .withNamespace(namespace)
-                .endSubject()
-                .build())
-        .create();
+    SegmentsReaders.serviceAccount(api, namespace, "reader", true);
+    SegmentsReaders.serviceAccount(api, namespace, "stranger", false);
+    binding = SegmentsReaders.binding(namespace);
 
     agent =
         dev.sharedipc.agent.testing.AgentClients.as(
@@ -130,7 +83,7 @@ class SegmentsAccessIT {
   }
 
   @Test
-  void overTheNetworkOnlyAnAuthorizedTokenReadsSegmentsAndLoopbackNeedsNone() throws Exception {
+  void onlyAnAuthorizedTokenReadsSegmentsOverTheNetworkAndOnLoopback() throws Exception {
     String remote = nonLoopbackAddress();
 
     HttpResponse<String> none = get(remote, "/segments", null);
@@ -159,22 +112,20 @@ class SegmentsAccessIT {
     assertThat(reader.body()).isEqualTo(BODY);
 
     HttpResponse<String> loopback = get("127.0.0.1", "/segments", null);
-    assertThat(loopback.statusCode()).as("loopback, no token: %s", loopback.body()).isEqualTo(200);
-    assertThat(loopback.body()).isEqualTo(BODY);
+    assertThat(loopback.statusCode())
+        .as("loopback, as through a proxy in the pod, no token: %s", loopback.body())
+        .isEqualTo(401);
+    assertThat(loopback.body()).doesNotContain("segments\":");
+    HttpResponse<String> loopbackReader = get("127.0.0.1", "/segments", token("reader"));
+    assertThat(loopbackReader.statusCode()).isEqualTo(200);
+    assertThat(loopbackReader.body()).isEqualTo(BODY);
 
     assertThat(get(remote, "/metrics", null).statusCode()).as("/metrics stays open").isEqualTo(200);
     assertThat(get(remote, "/healthz", null).statusCode()).as("/healthz stays open").isEqualTo(200);
   }
 
   private String token(String serviceAccount) {
-    return api.client()
-        .serviceAccounts()
-        .inNamespace(namespace)
-        .withName(serviceAccount)
-        .tokenRequest(
-            new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
-        .getStatus()
-        .getToken();
+    return SegmentsReaders.token(api, namespace, serviceAccount);
   }
 
   private HttpResponse<String> get(String host, String path, String token) throws Exception {

@@ -30,6 +30,8 @@ public final class TcpGate implements AutoCloseable {
   private final List<Socket> sockets = new ArrayList<>();
   private volatile Mode mode = Mode.REFUSE;
   private volatile boolean stalled;
+  private final java.util.concurrent.atomic.AtomicInteger accepted =
+      new java.util.concurrent.atomic.AtomicInteger();
   private ServerSocket listener;
 
   public TcpGate(InetSocketAddress target) {
@@ -44,6 +46,14 @@ public final class TcpGate implements AutoCloseable {
   /** The loopback port clients should use. */
   public int port() {
     return port;
+  }
+
+  /**
+   * How many connections it has accepted so far: with a client that opens one per call (the agent's
+   * kube/Http1), how many calls reached the server.
+   */
+  public int accepted() {
+    return accepted.get();
   }
 
   public synchronized void refuse() throws IOException {
@@ -98,6 +108,7 @@ public final class TcpGate implements AutoCloseable {
     while (!s.isClosed()) {
       try {
         Socket client = s.accept();
+        accepted.incrementAndGet();
         keep(client);
         if (mode == Mode.OPEN) {
           Socket server = new Socket(target.getAddress(), target.getPort());
