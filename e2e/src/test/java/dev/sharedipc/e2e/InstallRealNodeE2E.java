@@ -134,9 +134,7 @@ class InstallRealNodeE2E {
       assertThat(c.getRestartCount())
           .as(
               "%s/%s restarts (the last ended: %s)",
-              name,
-              c.getName(),
-              c.getLastState() == null ? null : c.getLastState().getTerminated())
+              name, c.getName(), c.getLastState() == null ? null : c.getLastState().getTerminated())
           .isZero();
     }
   }
