@@ -45,16 +45,21 @@ public final class Main {
   }
 
   /**
-   * The command line with its error handling: an error is one line naming the command and what is
-   * wrong (the messages carry their hint), then where the options are, never the whole usage, which
-   * buried the one line that mattered. A failure inside a command prints its stack trace only with
-   * -v.
+   * The command line with its error handling: an error is one line naming the command, what is
+   * wrong (the messages carry their hint; a misspelt option or command the closest valid one) and
+   * where the options are, never the whole usage, which buried the one line that mattered. A
+   * failure inside a command prints its stack trace only with -v.
    */
   static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
     cl.setParameterExceptionHandler(
         (e, args) -> {
-          error(e.getCommandLine(), e.getMessage());
+          String guess = "";
+          if (e instanceof CommandLine.UnmatchedArgumentException unmatched
+              && !unmatched.getSuggestions().isEmpty()) {
+            guess = " (did you mean " + unmatched.getSuggestions().get(0) + "?)";
+          }
+          error(e.getCommandLine(), e.getMessage() + guess);
           return e.getCommandLine().getCommandSpec().exitCodeOnInvalidInput();
         });
     cl.setExecutionExceptionHandler(
@@ -71,8 +76,7 @@ public final class Main {
   private static void error(CommandLine command, String message) {
     String name = command.getCommandSpec().qualifiedName();
     PrintWriter err = command.getErr();
-    err.println(name + ": error: " + message);
-    err.println("Try '" + name + " --help' for its options.");
+    err.println(name + ": error: " + message + "; see '" + name + " --help'");
     err.flush();
   }
 

@@ -66,19 +66,31 @@ class MainTest {
   }
 
   @Test
-  void anErrorIsOneLineAndAHintNeverTheWholeUsage() {
+  void anErrorIsOneLineWithItsHintNeverTheWholeUsage() {
     Run r = run("scan", "--kind", "everything");
     assertThat(r.code()).isEqualTo(2);
     assertThat(r.err()).doesNotContain("Usage:").doesNotContain("--csi-state-dir");
     assertThat(r.err().lines().toList())
-        .hasSize(2)
+        .singleElement()
         .satisfies(
-            lines -> {
-              assertThat(lines.get(0))
-                  .startsWith("sharedipc-agent scan: error: unknown --kind 'everything'")
-                  .contains("segments");
-              assertThat(lines.get(1))
-                  .isEqualTo("Try 'sharedipc-agent scan --help' for its options.");
-            });
+            line ->
+                assertThat(line)
+                    .startsWith("sharedipc-agent scan: error: unknown --kind 'everything'")
+                    .contains("segments")
+                    .endsWith("; see 'sharedipc-agent scan --help'"));
+  }
+
+  @Test
+  void aMisspeltCommandOrOptionNamesTheClosestOne() {
+    Run command = run("scna");
+    assertThat(command.code()).isEqualTo(2);
+    assertThat(command.err().strip())
+        .isEqualTo(
+            "sharedipc-agent: error: Unmatched argument at index 0: 'scna' (did you mean scan?);"
+                + " see 'sharedipc-agent --help'");
+    Run option = run("scan", "--jsn");
+    assertThat(option.code()).isEqualTo(2);
+    assertThat(option.err().strip())
+        .startsWith("sharedipc-agent scan: error: Unknown option: '--jsn' (did you mean --json?)");
   }
 }
