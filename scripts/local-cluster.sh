@@ -524,6 +524,9 @@ NODES=3
 NODE_CPU=8
 NODE_MEMORY=32Gi
 NODE_PODS=110
+# As a kubelet reports its node file system: the agent's and the operator's containers request
+# ephemeral-storage, and the scheduler places no such pod on a node that reports none.
+NODE_EPHEMERAL=100Gi
 
 node_yaml() { # name
   cat <<EOF
@@ -544,27 +547,28 @@ status:
   addresses:
   - { type: InternalIP, address: 127.0.0.1 }
   - { type: Hostname, address: $1 }
-  allocatable: { cpu: "$NODE_CPU", memory: "$NODE_MEMORY", pods: "$NODE_PODS" }
-  capacity: { cpu: "$NODE_CPU", memory: "$NODE_MEMORY", pods: "$NODE_PODS" }
+  allocatable: { cpu: "$NODE_CPU", memory: "$NODE_MEMORY", pods: "$NODE_PODS", ephemeral-storage: "$NODE_EPHEMERAL" }
+  capacity: { cpu: "$NODE_CPU", memory: "$NODE_MEMORY", pods: "$NODE_PODS", ephemeral-storage: "$NODE_EPHEMERAL" }
 EOF
 }
 
 ensure_nodes() {
-  local name cpu mem pods i created=0 patched=0 deleted=0 creates="" patch
+  local name cpu mem pods eph i created=0 patched=0 deleted=0 creates="" patch
   local -A have=() want=()
-  # One read of every KWOK node: "name cpu memory pods".
-  while read -r name cpu mem pods; do
-    [[ -n "$name" ]] && have["$name"]="$cpu $mem $pods"
+  # One read of every KWOK node: "name cpu memory pods ephemeral-storage".
+  while read -r name cpu mem pods eph; do
+    [[ -n "$name" ]] && have["$name"]="$cpu $mem $pods ${eph:-}"
   done < <(kubectl_ get nodes -l type=kwok \
-    -o jsonpath='{range .items[*]}{.metadata.name} {.status.capacity.cpu} {.status.capacity.memory} {.status.capacity.pods}{"\n"}{end}')
-  patch="{\"status\":{\"capacity\":{\"cpu\":\"$NODE_CPU\",\"memory\":\"$NODE_MEMORY\",\"pods\":\"$NODE_PODS\"},\"allocatable\":{\"cpu\":\"$NODE_CPU\",\"memory\":\"$NODE_MEMORY\",\"pods\":\"$NODE_PODS\"}}}"
+    -o jsonpath='{range .items[*]}{.metadata.name} {.status.capacity.cpu} {.status.capacity.memory} {.status.capacity.pods} {.status.capacity.ephemeral-storage}{"\n"}{end}')
+  local res="\"cpu\":\"$NODE_CPU\",\"memory\":\"$NODE_MEMORY\",\"pods\":\"$NODE_PODS\",\"ephemeral-storage\":\"$NODE_EPHEMERAL\""
+  patch="{\"status\":{\"capacity\":{$res},\"allocatable\":{$res}}}"
   for ((i = 0; i < NODES; i++)); do
     name="$NODE_PREFIX$i"
     want["$name"]=1
     if [[ -z "${have[$name]+x}" ]]; then
       creates+="$(node_yaml "$name")"$'\n---\n'
       created=$((created + 1))
-    elif [[ "${have[$name]}" != "$NODE_CPU $NODE_MEMORY $NODE_PODS" ]]; then
+    elif [[ "${have[$name]}" != "$NODE_CPU $NODE_MEMORY $NODE_PODS $NODE_EPHEMERAL" ]]; then
       kubectl_ patch node "$name" --subresource=status --type=merge -p "$patch" >/dev/null
       patched=$((patched + 1))
     fi
