@@ -70,6 +70,11 @@ app.kubernetes.io/component: agent
 {{- printf "%s:%s" .Values.agent.image.repository (default .Chart.AppVersion .Values.agent.image.tag) -}}
 {{- end -}}
 
+{{/* The operator's ServiceAccount as the API server names its requests. */}}
+{{- define "sharedipc.operator.username" -}}
+{{- printf "system:serviceaccount:%s:sharedipc-operator" (include "sharedipc.operatorNamespace" .) -}}
+{{- end -}}
+
 {{/* The agent's ServiceAccount as the API server names its requests. */}}
 {{- define "sharedipc.agent.username" -}}
 {{- printf "system:serviceaccount:%s:sharedipc-agent" (include "sharedipc.agentNamespace" .) -}}
