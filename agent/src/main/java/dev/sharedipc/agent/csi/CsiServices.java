@@ -240,6 +240,9 @@ public final class CsiServices {
     } catch (InstanceVolumes.Conflict e) {
       fail(out, method, volumeId, Status.ALREADY_EXISTS, e);
       return;
+    } catch (InstanceVolumes.Incompatible e) {
+      fail(out, method, volumeId, Status.FAILED_PRECONDITION, e);
+      return;
     } catch (Exception e) {
       fail(out, method, volumeId, Status.INTERNAL, e);
       return;

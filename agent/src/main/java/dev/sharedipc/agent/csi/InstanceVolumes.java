@@ -1,5 +1,6 @@
 package dev.sharedipc.agent.csi;
 
+import dev.sharedipc.agent.csi.MountTable.Mount;
 import dev.sharedipc.agent.csi.PublishedVolumes.Instance;
 import dev.sharedipc.agent.csi.PublishedVolumes.Target;
 import dev.sharedipc.agent.kernel.AtFiles;
@@ -21,18 +22,32 @@ import org.slf4j.LoggerFactory;
  * the pod's target path, the last unpublish unmounts it so its memory returns to the node at once.
  * A larger size asked by a later publish is applied in place. Publish and unpublish are idempotent;
  * every change is recorded in {@link PublishedVolumes} before the mount it allows (so a crash never
- * leaves a mount the state does not name) and after the unmount it follows. It acts only on the
- * kubelet's target paths ({@link KubeletTargets}: refused with INVALID_ARGUMENT otherwise) and
- * undoes only what it did: an unpublish of a target the state does not name succeeds and touches
- * nothing, whatever is there (a file, another mount), as an unpublish of a target already
- * unpublished must. One lock: publishes are rare and each is a few syscalls.
+ * leaves a mount the state does not name) and after the unmount it follows, and "already published"
+ * means the target shows the instance's own tmpfs (the same superblock, by mountinfo), never just
+ * some mount. It acts only on the kubelet's target paths ({@link KubeletTargets}: refused with
+ * INVALID_ARGUMENT otherwise) and undoes only what it did: an unpublish of a target the state does
+ * not name succeeds and touches nothing, whatever is there (a file, another mount), as an unpublish
+ * of a target already unpublished must. One lock: publishes are rare and each is a few syscalls.
  */
 public final class InstanceVolumes {
   private static final Logger LOG = LoggerFactory.getLogger(InstanceVolumes.class);
 
-  /** The target is already published with another volume or instance (ALREADY_EXISTS). */
+  /**
+   * The target is already published with another volume or instance, or with the other readonly
+   * flag (ALREADY_EXISTS).
+   */
   public static final class Conflict extends RuntimeException {
     Conflict(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * The publish cannot be done in the node's present state, and the driver will not change that
+   * state itself (FAILED_PRECONDITION: the kubelet retries and reports it on the pod).
+   */
+  public static final class Incompatible extends RuntimeException {
+    Incompatible(String message) {
       super(message);
     }
   }
@@ -62,32 +77,47 @@ public final class InstanceVolumes {
   }
 
   /**
-   * After a start: forgets targets that are no longer mounted (their pods are gone: the node
-   * rebooted, or the kubelet unmounted them while the driver was down) and frees every instance
-   * left with none, and any tmpfs under the instances directory that the state does not name.
+   * After a start: forgets targets that no longer show the instance's tmpfs (their pods are gone:
+   * the node rebooted, or the kubelet unmounted them while the driver was down; or the publish that
+   * recorded them died before its bind) and frees every instance left with none, and any tmpfs
+   * under the instances directory that the state does not name. A target that shows another
+   * filesystem is forgotten and left as it is: the driver unmounts only what it knows it mounted.
    */
   public synchronized void recover() throws IOException {
-    Set<String> mounted = mounter.mountPoints();
+    Map<String, Mount> mounts = mounter.mounts();
     for (Iterator<Map.Entry<String, Instance>> it = instances.entrySet().iterator();
         it.hasNext(); ) {
       Map.Entry<String, Instance> e = it.next();
       Instance instance = e.getValue();
+      Mount tmpfs = mounts.get(instancesDir.resolve(e.getKey()).toString());
       instance
           .targets()
           .keySet()
           .removeIf(
               target -> {
-                boolean gone = !mounted.contains(target);
-                if (gone) {
+                Mount there = mounts.get(target);
+                if (there == null) {
                   LOG.info(
                       "action=forget instance={} target={} reason=\"target no longer mounted\"",
                       e.getKey(),
                       target);
+                  return true;
                 }
-                return gone;
+                if (tmpfs == null || !there.sameFilesystem(tmpfs)) {
+                  LOG.warn(
+                      "action=forget instance={} target={} mounted=\"{}\" reason=\"the target"
+                          + " shows another filesystem than the instance's tmpfs ({}): left as it"
+                          + " is\"",
+                      e.getKey(),
+                      target,
+                      there.describe(),
+                      tmpfs == null ? "not mounted" : tmpfs.describe());
+                  return true;
+                }
+                return false;
               });
       if (instance.targets().isEmpty()) {
-        free(e.getKey(), mounted, "no target left after restart");
+        free(e.getKey(), mounts.keySet(), "no target left after restart");
         it.remove();
       } else {
         LOG.info(
@@ -100,7 +130,7 @@ public final class InstanceVolumes {
       for (Path dir : dirs) {
         String name = dir.getFileName().toString();
         if (!instances.containsKey(name)) {
-          free(name, mounted, "not in the state file");
+          free(name, mounts.keySet(), "not in the state file");
         }
       }
     }
@@ -109,9 +139,15 @@ public final class InstanceVolumes {
 
   /**
    * Publishes the instance {@code request} names at {@code target}, after {@link Membership}
-   * agreed.
+   * agreed. The target is recorded before its bind mount, so a restart after any step knows it; a
+   * publish of a target already recorded is done when the target shows the instance's own tmpfs
+   * (the same superblock as the instance directory, by mountinfo), and finishes a read-only remount
+   * a crash cut short.
    *
    * @param gid the pod's fsGroup (the CSI volume_mount_group), owner group of a new tmpfs
+   * @throws Conflict when the target is recorded for another volume or instance, or with the other
+   *     readonly flag
+   * @throws Incompatible when the target already shows a mount that is not the instance's tmpfs
    */
   public void publish(
       String volumeId, Path target, boolean readOnly, int gid, VolumeRequest request)
@@ -131,27 +167,34 @@ public final class InstanceVolumes {
     String key = request.instance().directoryName();
     String targetKey = target.toString();
     synchronized (this) {
-      Set<String> mounted = mounter.mountPoints();
-      for (Map.Entry<String, Instance> e : instances.entrySet()) {
-        Target existing = e.getValue().targets().get(targetKey);
-        if (existing != null) {
-          if (!e.getKey().equals(key) || !existing.volumeId().equals(volumeId)) {
-            throw new Conflict(
-                "target "
-                    + target
-                    + " already publishes volume "
-                    + existing.volumeId()
-                    + " of instance "
-                    + e.getKey()
-                    + "; unpublish it first");
-          }
-          if (mounted.contains(targetKey)) {
-            LOG.debug("action=publish instance={} target={} result=already-published", key, target);
-            return;
-          }
-        }
-      }
+      Map<String, Mount> mounts = mounter.mounts();
       Path dir = instancesDir.resolve(key);
+      Target recorded = recordedTarget(key, volumeId, target, readOnly);
+      Mount atTarget = mounts.get(targetKey);
+      if (atTarget != null) {
+        Mount tmpfs = mounts.get(dir.toString());
+        if (recorded == null || tmpfs == null || !atTarget.sameFilesystem(tmpfs)) {
+          throw new Incompatible(
+              "target "
+                  + target
+                  + " already shows "
+                  + atTarget.describe()
+                  + ", not the tmpfs of instance "
+                  + key
+                  + (tmpfs == null ? " (not mounted)" : " (" + tmpfs.describe() + ")")
+                  + "; the driver did not mount it there and leaves it: unmount it, then the"
+                  + " kubelet's retry publishes the instance");
+        }
+        if (readOnly && !atTarget.readOnly()) {
+          remountReadOnly(target); // a publish that died between its bind and this remount
+          LOG.info(
+              "action=publish instance={} target={} result=read-only-remount-finished",
+              key,
+              target);
+        }
+        LOG.debug("action=publish instance={} target={} result=already-published", key, target);
+        return;
+      }
       Instance instance = instances.get(key);
       if (instance == null) {
         instance =
@@ -164,10 +207,15 @@ public final class InstanceVolumes {
                 gid,
                 Map.of());
         instances.put(key, instance);
-        store.save(instances);
       }
+      instance
+          .targets()
+          .put(targetKey, new Target(volumeId, request.podName(), request.podUid(), readOnly));
+      store.save(instances); // before the mounts it allows
+      boolean published = false;
+      boolean bound = false;
       try {
-        if (!mounted.contains(dir.toString())) {
+        if (!mounts.containsKey(dir.toString())) {
           Files.createDirectories(dir);
           mounter.mountTmpfs(dir, instance.sizeBytes(), instance.gid());
           LOG.info(
@@ -192,21 +240,15 @@ public final class InstanceVolumes {
         if (!targets.check(target)) {
           Files.createDirectory(target);
         }
-        if (!mounted.contains(targetKey)) {
-          // on the directory the walk found, never through a link put there since the check
-          try (AtFiles.Directory at = targets.open(target)) {
-            mounter.bind(dir, Path.of(at.fdPath()));
-          }
-          if (readOnly) {
-            try (AtFiles.Directory at = targets.open(target)) { // now the bind mount's root
-              mounter.remountReadOnly(Path.of(at.fdPath()));
-            }
-          }
+        // on the directory the walk found, never through a link put there since the check
+        try (AtFiles.Directory at = targets.open(target)) {
+          mounter.bind(dir, Path.of(at.fdPath()));
         }
-        instance
-            .targets()
-            .put(targetKey, new Target(volumeId, request.podName(), request.podUid()));
-        store.save(instances);
+        bound = true;
+        if (readOnly) {
+          remountReadOnly(target);
+        }
+        published = true;
         LOG.info(
             "action=publish instance={} volume={} pod={}/{} podUid={} target={} readOnly={}",
             key,
@@ -217,13 +259,64 @@ public final class InstanceVolumes {
             target,
             readOnly);
       } finally {
-        if (instance.targets().isEmpty()) {
-          // The first publish failed: nothing holds the tmpfs, so it must not outlive this call.
-          free(key, mounter.mountPoints(), "first publish failed");
-          instances.remove(key);
+        if (!published) {
+          // Undo this call's own steps: its bind (the remount failed), its record, and the tmpfs
+          // of a first publish, which nothing holds then and which must not outlive this call.
+          if (bound) {
+            mounter.unmount(target);
+          }
+          instance.targets().remove(targetKey);
+          if (instance.targets().isEmpty()) {
+            free(key, mounter.mountPoints(), "first publish failed");
+            instances.remove(key);
+          }
           store.save(instances);
         }
       }
+    }
+  }
+
+  /**
+   * The state's record of {@code target}, null when it has none.
+   *
+   * @throws Conflict when it records another volume or instance there, or the other readonly flag
+   */
+  private Target recordedTarget(String key, String volumeId, Path target, boolean readOnly) {
+    for (Map.Entry<String, Instance> e : instances.entrySet()) {
+      Target existing = e.getValue().targets().get(target.toString());
+      if (existing == null) {
+        continue;
+      }
+      if (!e.getKey().equals(key) || !existing.volumeId().equals(volumeId)) {
+        throw new Conflict(
+            "target "
+                + target
+                + " already publishes volume "
+                + existing.volumeId()
+                + " of instance "
+                + e.getKey()
+                + "; unpublish it first");
+      }
+      if (existing.readOnly() != readOnly) {
+        throw new Conflict(
+            "target "
+                + target
+                + " already publishes volume "
+                + volumeId
+                + (existing.readOnly() ? " read-only" : " read-write")
+                + ", and this publish asks it"
+                + (readOnly ? " read-only" : " read-write")
+                + "; unpublish it first");
+      }
+      return existing;
+    }
+    return null;
+  }
+
+  /** Makes the bind mount at {@code target} read-only, on the directory a no-link walk opens. */
+  private void remountReadOnly(Path target) throws IOException {
+    try (AtFiles.Directory at = targets.open(target)) { // the bind mount's root
+      mounter.remountReadOnly(Path.of(at.fdPath()));
     }
   }
 

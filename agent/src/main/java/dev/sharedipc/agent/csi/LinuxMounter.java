@@ -6,7 +6,7 @@ import com.sun.jna.Platform;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Set;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -101,8 +101,8 @@ public final class LinuxMounter implements Mounter {
   }
 
   @Override
-  public Set<String> mountPoints() throws IOException {
-    return MountTable.mountPoints(Files.readString(MOUNTINFO));
+  public Map<String, MountTable.Mount> mounts() throws IOException {
+    return MountTable.mounts(Files.readString(MOUNTINFO));
   }
 
   private static void call(int rc, String what, String hint) throws IOException {

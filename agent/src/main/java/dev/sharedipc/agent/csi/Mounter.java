@@ -2,6 +2,7 @@ package dev.sharedipc.agent.csi;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -28,6 +29,11 @@ public interface Mounter {
    */
   void unmount(Path dir) throws IOException;
 
+  /** The mounts of this mount namespace now, by mount point: the one on top at each. */
+  Map<String, MountTable.Mount> mounts() throws IOException;
+
   /** The mount points of this mount namespace now. */
-  Set<String> mountPoints() throws IOException;
+  default Set<String> mountPoints() throws IOException {
+    return mounts().keySet();
+  }
 }

@@ -39,9 +39,10 @@ public final class PublishedVolumes {
   }
 
   /**
-   * One NodePublishVolume that holds an instance: the kubelet's volume id and the pod it is for.
+   * One NodePublishVolume that holds an instance: the kubelet's volume id, the pod it is for, and
+   * whether it was asked read-only (a state file written before this field reads as read-write).
    */
-  public record Target(String volumeId, String podName, String podUid) {}
+  public record Target(String volumeId, String podName, String podUid, boolean readOnly) {}
 
   /** The file's content: instances by directory name. */
   record State(Map<String, Instance> instances) {}

@@ -126,6 +126,52 @@ class CsiNodeIT {
   }
 
   @Test
+  void aRepublishWithAnotherReadOnlyFlagIsAlreadyExistsAndChangesNothing() throws Exception {
+    Path a = target("pod-a");
+    Path b = target("pod-b");
+    client.publish("vol-a", a, FS_GROUP, attributes("pod-a", "4Mi"));
+    client.publish("vol-b", b, FS_GROUP, attributes("pod-b", "4Mi"), true);
+
+    assertThatThrownBy(() -> client.publish("vol-a", a, FS_GROUP, attributes("pod-a", "4Mi"), true))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
+              assertThat(e.getStatus().getDescription()).contains("read-write");
+            });
+    assertThatThrownBy(() -> client.publish("vol-b", b, FS_GROUP, attributes("pod-b", "4Mi")))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS));
+    Files.writeString(a.resolve("still-writable"), "yes");
+    assertThatThrownBy(() -> Files.writeString(b.resolve("still-read-only"), "no"))
+        .isInstanceOf(IOException.class);
+    assertThat(mountCount(a)).isEqualTo(1);
+    assertThat(mountCount(b)).isEqualTo(1);
+  }
+
+  @Test
+  void aPublishAtATargetThatShowsAMountOfSomethingElseIsRefusedAndTheMountStays() throws Exception {
+    Path a = target("pod-a");
+    Files.createDirectories(a);
+    Path source = Files.createDirectories(tmp.resolve("foreign-source"));
+    Files.writeString(source.resolve("foreign"), "not the instance's");
+    new LinuxMounter().bind(source, a);
+
+    assertThatThrownBy(() -> client.publish("vol-a", a, FS_GROUP, attributes("pod-a", "4Mi")))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+              assertThat(e.getStatus().getDescription()).contains("already shows");
+            });
+    assertThat(mountCount(a)).as("the foreign mount stays, nothing over it").isEqualTo(1);
+    assertThat(Files.readString(a.resolve("foreign"))).isEqualTo("not the instance's");
+    assertThat(mountCount(instanceDir())).as("no tmpfs left behind").isZero();
+    assertThat(Files.readString(stateDir.resolve("state.json"))).doesNotContain(groupUid);
+  }
+
+  @Test
   void attributesThatNameNoInstanceAreInvalid() throws Exception {
     Map<String, String> forged = attributes("pod-a", "4Mi");
     forged.put(VolumeRequest.GROUP_UID, "not-a-uid");
