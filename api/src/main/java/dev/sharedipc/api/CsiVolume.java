@@ -20,5 +20,14 @@ public final class CsiVolume {
   /** Attribute: the tmpfs size, a Kubernetes quantity (spec.sharedMemory.size). */
   public static final String SIZE = "size";
 
+  /**
+   * Attribute: the group id of the instance's tmpfs (owner root, this group, mode 2770), the one
+   * every member's processes hold: their common {@code fsGroup}, else the common {@code runAsGroup}
+   * of all their containers, else 0, as for a SameNode shared directory. Chosen by the operator,
+   * which sees every member; absent in pods rendered before it existed (the driver then takes the
+   * pod's fsGroup).
+   */
+  public static final String GID = "gid";
+
   private CsiVolume() {}
 }

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
     description = {
       "The CSI node plugin shm.sharedipc.dev: gives the member pods of a SameNode instance one shared tmpfs of exactly the "
           + "instance's size (CSI ephemeral inline volumes). The first publish of an instance mounts the tmpfs under "
-          + "--state-dir (mode 2770, group the pod's fsGroup), each member's volume is a bind mount of it, the last "
+          + "--state-dir (mode 2770, group the volume's gid attribute, else the pod's fsGroup), each member's volume is a bind mount of it, the last "
           + "unpublish unmounts it. With an API server (--kubeconfig, or in-cluster) only pods controlled by the group and "
           + "labelled with the instance get in. Acts only on the target paths the kubelet uses, "
           + "<kubelet root>/pods/<pod uid>/volumes/kubernetes.io~csi/<volume name>/mount, reached through no "

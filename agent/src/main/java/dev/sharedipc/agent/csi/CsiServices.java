@@ -138,8 +138,8 @@ public final class CsiServices {
     @Override
     public void nodeGetCapabilities(
         NodeGetCapabilitiesRequest request, StreamObserver<NodeGetCapabilitiesResponse> out) {
-      // VOLUME_MOUNT_GROUP: the kubelet hands the pod's fsGroup to the driver, which makes it the
-      // tmpfs's group.
+      // VOLUME_MOUNT_GROUP: the kubelet hands the pod's fsGroup to the driver (and chowns nothing);
+      // the tmpfs's group is the operator's gid attribute, else that fsGroup (InstanceVolumes).
       reply(
           out,
           NodeGetCapabilitiesResponse.newBuilder()

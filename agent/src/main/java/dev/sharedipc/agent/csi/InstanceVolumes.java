@@ -144,13 +144,15 @@ public final class InstanceVolumes {
    * (the same superblock as the instance directory, by mountinfo), and finishes a read-only remount
    * a crash cut short.
    *
-   * @param gid the pod's fsGroup (the CSI volume_mount_group), owner group of a new tmpfs
+   * @param fsGroup the pod's fsGroup (the CSI volume_mount_group; 0 when it sets none): the tmpfs's
+   *     group when the request carries no gid attribute ({@link #tmpfsGid})
    * @throws Conflict when the target is recorded for another volume or instance, or with the other
    *     readonly flag
-   * @throws Incompatible when the target already shows a mount that is not the instance's tmpfs
+   * @throws Incompatible when the target already shows a mount that is not the instance's tmpfs, or
+   *     the instance's tmpfs has another group than the one this publish asks
    */
   public void publish(
-      String volumeId, Path target, boolean readOnly, int gid, VolumeRequest request)
+      String volumeId, Path target, boolean readOnly, int fsGroup, VolumeRequest request)
       throws IOException {
     String targetPod = targets.podUid(target);
     if (!targetPod.equals(request.podUid())) {
@@ -195,7 +197,27 @@ public final class InstanceVolumes {
         LOG.debug("action=publish instance={} target={} result=already-published", key, target);
         return;
       }
+      int gid = tmpfsGid(request, fsGroup);
       Instance instance = instances.get(key);
+      if (instance != null && instance.gid() != gid) {
+        throw new Incompatible(
+            "the tmpfs of instance "
+                + key
+                + " is group "
+                + instance.gid()
+                + ", and pod "
+                + request.instance().namespace()
+                + "/"
+                + request.podName()
+                + " asks group "
+                + gid
+                + (request.gid() != null
+                    ? " (the operator's gid attribute)"
+                    : " (its fsGroup, 0 for none: the pod has no gid attribute)")
+                + ": the members of an instance share one tmpfs with one group. Give every member"
+                + " the same fsGroup (or runAsGroup); once the pods of the old group are gone, the"
+                + " instance's tmpfs is mounted anew with the new group and this publish succeeds");
+      }
       if (instance == null) {
         instance =
             new Instance(
@@ -274,6 +296,15 @@ public final class InstanceVolumes {
         }
       }
     }
+  }
+
+  /**
+   * The group of an instance's tmpfs as a publish asks it: the operator's gid attribute (the group
+   * every member's processes hold, chosen once for all members), else the pod's fsGroup (pods
+   * rendered before the attribute; 0 when it sets none).
+   */
+  static int tmpfsGid(VolumeRequest request, int fsGroup) {
+    return request.gid() != null ? request.gid() : fsGroup;
   }
 
   /**

@@ -68,9 +68,16 @@ public final class CsiClient implements AutoCloseable {
     publish(volumeId, target, fsGroup, attributes, false);
   }
 
+  /** The fsGroup of a pod that sets none: the kubelet then sends no volume_mount_group. */
+  public static final int NO_FS_GROUP = -1;
+
   /** As the kubelet publishes a volume the pod mounts with {@code readOnly: true}. */
   public void publish(
       String volumeId, Path target, int fsGroup, Map<String, String> attributes, boolean readOnly) {
+    VolumeCapability.MountVolume.Builder mount = VolumeCapability.MountVolume.newBuilder();
+    if (fsGroup != NO_FS_GROUP) {
+      mount.setVolumeMountGroup(String.valueOf(fsGroup));
+    }
     node()
         .nodePublishVolume(
             NodePublishVolumeRequest.newBuilder()
@@ -78,9 +85,7 @@ public final class CsiClient implements AutoCloseable {
                 .setTargetPath(target.toString())
                 .setVolumeCapability(
                     VolumeCapability.newBuilder()
-                        .setMount(
-                            VolumeCapability.MountVolume.newBuilder()
-                                .setVolumeMountGroup(String.valueOf(fsGroup)))
+                        .setMount(mount)
                         .setAccessMode(
                             VolumeCapability.AccessMode.newBuilder()
                                 .setMode(VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)))

@@ -92,6 +92,55 @@ class CsiNodeIT {
   }
 
   @Test
+  void theOperatorsGidOwnsTheTmpfsSoMembersWithoutFsGroupRunningAsThatGroupCanWrite()
+      throws Exception {
+    // runAsUser/runAsGroup 1000 in every member and no fsGroup: the operator renders gid 1000
+    Path a = target("pod-a");
+    Map<String, String> attributes = attributes("pod-a", "4Mi");
+    attributes.put(VolumeRequest.GID, "1000");
+    client.publish("vol-a", a, CsiClient.NO_FS_GROUP, attributes);
+
+    assertThat(Files.getAttribute(a, "unix:gid")).isEqualTo(1000);
+    Process write =
+        new ProcessBuilder(
+                "setpriv",
+                "--reuid=1000",
+                "--regid=1000",
+                "--clear-groups",
+                "--inh-caps=-all",
+                "--bounding-set=-all",
+                "sh",
+                "-c",
+                "echo written > by-1000")
+            // started in the target as root: uid 1000 needs no search right on @TempDir's 0700
+            .directory(a.toFile())
+            .redirectErrorStream(true)
+            .start();
+    String output = new String(write.getInputStream().readAllBytes());
+    assertThat(write.waitFor()).as("uid 1000 gid 1000 writes: %s", output).isZero();
+    assertThat(Files.readString(a.resolve("by-1000"))).isEqualTo("written\n");
+  }
+
+  @Test
+  void aMemberAskingAnotherGroupThanTheInstancesTmpfsIsRefusedNamingBoth() throws Exception {
+    Path a = target("pod-a");
+    Path b = target("pod-b");
+    client.publish("vol-a", a, FS_GROUP, attributes("pod-a", "4Mi"));
+
+    assertThatThrownBy(() -> client.publish("vol-b", b, 1000, attributes("pod-b", "4Mi")))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+              assertThat(e.getStatus().getDescription())
+                  .contains("group " + FS_GROUP)
+                  .contains("group 1000");
+            });
+    assertThat(mountCount(b)).as("nothing mounted for the refused member").isZero();
+    assertThat(Files.getAttribute(a, "unix:gid")).isEqualTo(FS_GROUP);
+  }
+
+  @Test
   void aWritePastTheSizeFailsWithEnospc() throws Exception {
     Path a = target("pod-a");
     client.publish("vol-a", a, FS_GROUP, attributes("pod-a", "4Mi"));

@@ -51,4 +51,21 @@ class VolumeRequestTest {
     assertThatThrownBy(() -> VolumeRequest.sizeBytes("lots"))
         .hasMessageContaining("not a Kubernetes quantity");
   }
+
+  @Test
+  void theGidAttributeIsOptionalAndANonNegativeInteger() {
+    assertThat(VolumeRequest.parse(attributes()).gid()).isNull();
+    Map<String, String> a = attributes();
+    a.put(VolumeRequest.GID, "1000");
+    assertThat(VolumeRequest.parse(a).gid()).isEqualTo(1000);
+    assertThat(InstanceVolumes.tmpfsGid(VolumeRequest.parse(a), 4242)).isEqualTo(1000);
+    assertThat(InstanceVolumes.tmpfsGid(VolumeRequest.parse(attributes()), 4242)).isEqualTo(4242);
+    for (String bad : new String[] {"-1", "staff", "1e3", "4294967296"}) {
+      a.put(VolumeRequest.GID, bad);
+      assertThatThrownBy(() -> VolumeRequest.parse(a))
+          .as("gid %s", bad)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("gid=" + bad);
+    }
+  }
 }
