@@ -165,10 +165,22 @@ public final class GroupRenderer {
     Assessment judged = accounting.judge(all, members, sharedMemory, accounted, false);
     Assessment memory =
         new Assessment(judged.holds(), judged.reason(), judged.message() + " " + medium.message());
-    // With CSI the kubelet hands the pod's fsGroup to the driver; the directory's group is
-    // hostPath's alone.
-    Long directoryGid =
-        medium.medium() == SharedMemoryMedium.CSI ? null : sharedDirectoryGid(templates);
+    // One group for the instance's memory, whichever the medium: an annotation the agent reads for
+    // a hostPath directory, a volume attribute the CSI driver reads for its tmpfs.
+    Long sharedGid = sharedDirectoryGid(templates);
+    if (medium.medium() == SharedMemoryMedium.CSI && sharedGid == null && setsAGroup(templates)) {
+      throw new MergeConflict(
+          SHARED_MEMORY_GROUP_CONFLICT,
+          "the members set group ids with none in common ("
+              + memberGroups(members, templates)
+              + "), and an instance's shared memory on CSI driver "
+              + CsiVolume.DRIVER
+              + " is one tmpfs with one group (owner root, mode 2770): a member that does not"
+              + " hold that group cannot write there. Give every member the same fsGroup (or the"
+              + " same runAsGroup in all its containers)");
+    }
+    Long directoryGid = medium.medium() == SharedMemoryMedium.CSI ? null : sharedGid;
+    long tmpfsGid = sharedGid == null ? 0 : sharedGid;
 
     List<Pod> pods = new ArrayList<>();
     for (Map.Entry<Integer, String> placed : nodeByInstance.entrySet()) {
@@ -177,7 +189,7 @@ public final class GroupRenderer {
         PodTemplateSpec template = copy(templates.get(m), PodTemplateSpec.class);
         addSharedVolume(
             template.getSpec(),
-            sharedVolume(group, index, sharedMemory, medium.medium()),
+            sharedVolume(group, index, sharedMemory, medium.medium(), tmpfsGid),
             sharedMemory);
         if (directoryGid != null) {
           if (template.getMetadata().getAnnotations() == null) {
@@ -214,7 +226,11 @@ public final class GroupRenderer {
 
   /** The volume that carries an instance's shared memory into each member, in the chosen medium. */
   private Volume sharedVolume(
-      SharedIpcGroup group, int index, SharedMemorySpec sharedMemory, SharedMemoryMedium medium) {
+      SharedIpcGroup group,
+      int index,
+      SharedMemorySpec sharedMemory,
+      SharedMemoryMedium medium,
+      long tmpfsGid) {
     Volume volume = new Volume();
     if (medium == SharedMemoryMedium.CSI) {
       // An inline (ephemeral) csi volume: the driver mounts one tmpfs of exactly size per instance,
@@ -226,6 +242,7 @@ public final class GroupRenderer {
       attributes.put(CsiVolume.GROUP_UID, uid == null ? "" : uid);
       attributes.put(CsiVolume.INSTANCE, Integer.toString(index));
       attributes.put(CsiVolume.SIZE, sharedMemory.getSize().toString());
+      attributes.put(CsiVolume.GID, Long.toString(tmpfsGid));
       volume.setCsi(new CSIVolumeSource(CsiVolume.DRIVER, null, null, null, attributes));
       return volume;
     }
@@ -288,6 +305,55 @@ public final class GroupRenderer {
       }
     }
     return common(runAsGroups);
+  }
+
+  /** Whether any member sets a group id, by fsGroup or runAsGroup (pod or container). */
+  private static boolean setsAGroup(List<PodTemplateSpec> members) {
+    for (PodTemplateSpec t : members) {
+      if (!groups(t).isEmpty()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Each member's group ids, for a message: {@code member w (fsGroup 1000), member r (none)}. */
+  private static String memberGroups(List<MemberSpec> specs, List<PodTemplateSpec> members) {
+    List<String> described = new ArrayList<>();
+    for (int m = 0; m < members.size(); m++) {
+      List<String> groups = groups(members.get(m));
+      described.add(
+          "member "
+              + specs.get(m).getName()
+              + " ("
+              + (groups.isEmpty() ? "none" : String.join(", ", groups))
+              + ")");
+    }
+    return String.join(", ", described);
+  }
+
+  /** The group ids one member's template sets, as {@code fsGroup 1000}, {@code runAsGroup 3000}. */
+  private static List<String> groups(PodTemplateSpec t) {
+    List<String> groups = new ArrayList<>();
+    if (t.getSpec().getSecurityContext() != null) {
+      if (t.getSpec().getSecurityContext().getFsGroup() != null) {
+        groups.add("fsGroup " + t.getSpec().getSecurityContext().getFsGroup());
+      }
+      if (t.getSpec().getSecurityContext().getRunAsGroup() != null) {
+        groups.add("runAsGroup " + t.getSpec().getSecurityContext().getRunAsGroup());
+      }
+    }
+    List<Container> containers = new ArrayList<>(t.getSpec().getContainers());
+    if (t.getSpec().getInitContainers() != null) {
+      containers.addAll(t.getSpec().getInitContainers());
+    }
+    for (Container c : containers) {
+      if (c.getSecurityContext() != null && c.getSecurityContext().getRunAsGroup() != null) {
+        groups.add(
+            "container " + c.getName() + " runAsGroup " + c.getSecurityContext().getRunAsGroup());
+      }
+    }
+    return groups;
   }
 
   /** The one value all share, or null when one is missing or two differ. */
@@ -442,6 +508,12 @@ public final class GroupRenderer {
         .withBlockOwnerDeletion(true)
         .build();
   }
+
+  /**
+   * The reason of SameNode members on the CSI driver that set group ids with none in common: the
+   * instance's one tmpfs can have only one group.
+   */
+  public static final String SHARED_MEMORY_GROUP_CONFLICT = "SharedMemoryGroupConflict";
 
   /** The reason of a sharedMemory.size the operator cannot hold in a count of bytes. */
   public static final String SIZE_OUT_OF_RANGE = "SharedMemorySizeOutOfRange";

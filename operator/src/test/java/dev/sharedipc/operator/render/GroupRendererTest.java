@@ -5,9 +5,11 @@ import static dev.sharedipc.operator.Fixtures.member;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.sharedipc.api.CsiVolume;
 import dev.sharedipc.api.Labels;
 import dev.sharedipc.api.v1alpha1.Placement;
 import dev.sharedipc.api.v1alpha1.SharedIpcGroup;
+import dev.sharedipc.api.v1alpha1.SharedMemoryMedium;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -206,6 +208,76 @@ class GroupRendererTest {
               assertThat(annotations.get(Labels.SHARED_DIRECTORY_GID_ANNOTATION))
                   .isEqualTo(expected);
             });
+  }
+
+  /** A SameNode group on the CSI driver whose two members set these pod-level group ids. */
+  private static SharedIpcGroup csiGroup(Long fsW, Long groupW, Long fsR, Long groupR) {
+    SharedIpcGroup g = group("sn", 1, "64Mi", member("w", null, null), member("r", null, null));
+    g.getSpec().setPlacement(Placement.SameNode);
+    g.getSpec().getSharedMemory().setMedium(SharedMemoryMedium.CSI);
+    Long[][] settings = {{fsW, groupW}, {fsR, groupR}};
+    for (int m = 0; m < 2; m++) {
+      g.getSpec()
+          .getMembers()
+          .get(m)
+          .getTemplate()
+          .getSpec()
+          .setSecurityContext(
+              new io.fabric8.kubernetes.api.model.PodSecurityContextBuilder()
+                  .withFsGroup(settings[m][0])
+                  .withRunAsGroup(settings[m][1])
+                  .build());
+    }
+    return g;
+  }
+
+  private static String csiGid(Pod pod) {
+    return pod.getSpec().getVolumes().stream()
+        .filter(v -> v.getName().equals(GroupRenderer.SHARED_VOLUME))
+        .findFirst()
+        .orElseThrow()
+        .getCsi()
+        .getVolumeAttributes()
+        .get(CsiVolume.GID);
+  }
+
+  @Test
+  void theCsiTmpfsBelongsToTheGroupEveryMemberHoldsAsAHostPathDirectoryWould() {
+    // runAsUser/runAsGroup 1000 and no fsGroup: the kubelet sends the driver no group at all
+    assertThat(renderer.render(csiGroup(null, 1000L, null, 1000L)).pods())
+        .hasSize(2)
+        .allSatisfy(p -> assertThat(csiGid(p)).isEqualTo("1000"))
+        .allSatisfy(
+            p ->
+                assertThat(p.getMetadata().getAnnotations())
+                    .as("the hostPath annotation is hostPath's")
+                    .doesNotContainKey(Labels.SHARED_DIRECTORY_GID_ANNOTATION));
+    assertThat(renderer.render(csiGroup(4242L, 1L, 4242L, 2L)).pods())
+        .allSatisfy(p -> assertThat(csiGid(p)).isEqualTo("4242"));
+    assertThat(renderer.render(csiGroup(null, null, null, null)).pods())
+        .as("members that set no group: root's, as for hostPath")
+        .allSatisfy(p -> assertThat(csiGid(p)).isEqualTo("0"));
+  }
+
+  @Test
+  void csiMembersThatSetGroupsWithNoneInCommonAreASpecProblemNamingEachMembersGroups() {
+    for (SharedIpcGroup g :
+        List.of(
+            csiGroup(1000L, null, 2000L, null),
+            csiGroup(1000L, null, null, null),
+            csiGroup(null, 1000L, null, 2000L))) {
+      assertThatThrownBy(() -> renderer.render(g))
+          .isInstanceOfSatisfying(
+              MergeConflict.class,
+              e -> {
+                assertThat(e.reason()).isEqualTo(GroupRenderer.SHARED_MEMORY_GROUP_CONFLICT);
+                assertThat(e.getMessage())
+                    .contains("member w (")
+                    .contains("member r (")
+                    .contains("1000")
+                    .contains("same fsGroup");
+              });
+    }
   }
 
   @Test

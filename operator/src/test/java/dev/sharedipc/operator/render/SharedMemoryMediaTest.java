@@ -113,7 +113,9 @@ class SharedMemoryMediaTest {
                           CsiVolume.INSTANCE,
                           "1",
                           CsiVolume.SIZE,
-                          "64Mi"));
+                          "64Mi",
+                          CsiVolume.GID,
+                          "2000"));
             });
     assertThat(r1.getSpec().getContainers())
         .allSatisfy(
@@ -121,7 +123,7 @@ class SharedMemoryMediaTest {
                 assertThat(c.getVolumeMounts())
                     .anySatisfy(m -> assertThat(m.getMountPath()).isEqualTo("/dev/shm")));
     assertThat(r1.getMetadata().getAnnotations())
-        .as("the fsGroup reaches the driver through the kubelet")
+        .as("the members' group reaches the driver as the gid attribute, not an annotation")
         .doesNotContainKey(Labels.SHARED_DIRECTORY_GID_ANNOTATION);
     assertThat(desired.memory().message())
         .contains("CSI driver shm.sharedipc.dev (default: the CSIDriver object exists)");
