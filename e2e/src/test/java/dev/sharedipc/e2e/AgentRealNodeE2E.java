@@ -119,7 +119,11 @@ class AgentRealNodeE2E {
                 MemberSpec.class));
     groups.create(group);
     String pod = real.awaitGroupRunning("writer", 1).keySet().iterator().next();
-    String first = attachedSegment(real, pod);
+    String first =
+        await("the holder's attached segment in `ipcs -m`")
+            .atMost(Duration.ofMinutes(1))
+            .pollInterval(RealNodes.POLL)
+            .until(() -> attachedSegment(real, pod), id -> !id.isEmpty());
 
     // Three scans (30 s each) past the grace of 20 s: an attached segment stays.
     sleep(Duration.ofSeconds(100));
@@ -129,11 +133,16 @@ class AgentRealNodeE2E {
 
     // The holder killed: kubelet restarts it, and it makes a new segment; the old one has nothing
     // attached and its creator is gone.
-    real.exec(pod, "holder", "killall shm-attach");
+    // The exec may end with its container: what counts is what happens next.
+    real.tryExec(pod, "holder", "killall shm-attach");
     await("the holder restarted with a new segment")
         .atMost(RealNodes.START)
         .pollInterval(RealNodes.POLL)
-        .until(() -> !attachedSegment(real, pod).equals(first));
+        .until(
+            () -> {
+              String now = attachedSegment(real, pod);
+              return !now.isEmpty() && !now.equals(first);
+            });
     String second = attachedSegment(real, pod);
     await("the agent removes the killed holder's segment " + first)
         .atMost(AGENT)
