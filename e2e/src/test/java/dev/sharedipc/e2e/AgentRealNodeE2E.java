@@ -66,6 +66,7 @@ class AgentRealNodeE2E {
                         assertThat(r.podUid).isEqualTo(keep.getMetadata().getUid());
                         assertThat(r.podNamespace).isEqualTo(ns.name());
                         assertThat(r.group).isEqualTo("keep");
+                        assertThat(r.groupUid).isEqualTo(groups.get("keep").getMetadata().getUid());
                         assertThat(r.segments).isEqualTo(1L);
                         assertThat(r.orphans).isEqualTo(1L);
                       });
@@ -73,6 +74,10 @@ class AgentRealNodeE2E {
                   .as("orphansRemovedByGroup")
                   .containsEntry(ns.name() + "/clean", 1L)
                   .doesNotContainKey(ns.name() + "/keep");
+              assertThat(status.getOrphansRemovedByGroupUid())
+                  .as("orphansRemovedByGroupUid")
+                  .containsEntry(groups.get("clean").getMetadata().getUid(), 1L)
+                  .doesNotContainKey(groups.get("keep").getMetadata().getUid());
             });
     assertThat(
             env.admin().v1().events().inNamespace(ns.name()).list().getItems().stream()
