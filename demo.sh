@@ -26,8 +26,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
-# shellcheck source=scripts/lib/usage.sh
-. "$ROOT/scripts/lib/usage.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$ROOT/scripts/lib/common.sh"
 CLUSTER="$ROOT/scripts/local-cluster.sh"
 DEMO_DIR="$ROOT/target/demo"
 OPERATOR_JAR="$ROOT/operator/target/sharedipc-operator.jar"

@@ -19,8 +19,8 @@
 #                    limit (-Xmx512m), unless the options after it say otherwise
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source=../scripts/lib/usage.sh
-. scripts/lib/usage.sh
+# shellcheck source=../scripts/lib/common.sh
+. scripts/lib/common.sh
 
 NODES=100 GROUP_COUNT=1000 REPLICAS=2 TIMEOUT=20 JVM="" MODES="every-scan,on-change" FLEET=120 FRACTION=0.05
 while (($#)); do

@@ -37,13 +37,8 @@ SANITY="$BIN_DIR/csi-sanity"
 LOCK_FILE="$SHAREDIPC_CACHE/csi-sanity.lock"
 
 PROG="csi-sanity"
-# shellcheck source=lib/usage.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib/usage.sh"
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 SKIPS=(
   'NodeUnpublishVolume should remove target path'

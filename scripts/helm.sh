@@ -22,13 +22,8 @@ SHAREDIPC_HELM_VERSION="${SHAREDIPC_HELM_VERSION:-v3.22.0}"
 SHAREDIPC_CACHE="${SHAREDIPC_CACHE:-$HOME/.cache/sharedipc}"
 
 PROG="helm.sh"
-# shellcheck source=lib/usage.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib/usage.sh"
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 HELM_VERSION="v${SHAREDIPC_HELM_VERSION#v}"
 [[ $HELM_VERSION =~ ^v3\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] ||
@@ -52,7 +47,7 @@ LOCK_FILE="$SHAREDIPC_CACHE/helm.lock"
 STAMP_KEY="helm $HELM_VERSION gomod, k8s version ldflags"
 
 usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
+  script_usage
   printf 'Now: Helm %s, binary %s\n' "$HELM_VERSION" "$HELM_BIN" >&2
 }
 

@@ -31,18 +31,11 @@ set -euo pipefail
 umask 022
 
 PROG="images.sh"
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
 
 SCRIPT_DIR="$(CDPATH='' cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(dirname "$SCRIPT_DIR")"
-# shellcheck source=lib/usage.sh
-. "$SCRIPT_DIR/lib/usage.sh"
-# shellcheck source=lib/packages.sh
-. "$SCRIPT_DIR/lib/packages.sh"
+# shellcheck source=lib/common.sh
+. "$SCRIPT_DIR/lib/common.sh"
 OUT_DIR="${SHAREDIPC_IMAGES_DIR:-$REPO_ROOT/target/images}"
 SHAREDIPC_CACHE="${SHAREDIPC_CACHE:-$HOME/.cache/sharedipc}"
 ARCHIVER="$SCRIPT_DIR/image-archive.py"
@@ -99,7 +92,7 @@ AGENT_APPLETS=(sh dirname cat ls env ps)
 BUSYBOX_EXTRA_TOOLS=(ipcmk ipcs ipcrm df)
 
 usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
+  script_usage
 }
 
 # ---- inputs and stamps ---------------------------------------------------------------------
@@ -255,7 +248,7 @@ base_files() { # root
   chmod 0644 "$root/etc/passwd" "$root/etc/group" "$root/etc/nsswitch.conf"
 }
 
-# The Debian packages the images are made of or with, installed when missing (scripts/lib/packages.sh).
+# The Debian packages the images are made of or with, installed when missing (install_packages, scripts/lib/common.sh).
 host_packages() {
   local missing=()
   [[ -x /bin/busybox ]] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || missing+=(busybox-static)

@@ -46,13 +46,8 @@ DEFAULT_COMPONENTS=(etcd kube-apiserver kubectl)
 ALL_COMPONENTS=(etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kwok kwokctl)
 
 PROG="kube-binaries"
-# shellcheck source=lib/usage.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib/usage.sh"
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 # Accept versions with or without the leading "v".
 K8S_VERSION="v${SHAREDIPC_K8S_VERSION#v}"
@@ -83,7 +78,7 @@ SRC_DIR="$SHAREDIPC_CACHE/src"
 LOCK_FILE="$SHAREDIPC_CACHE/build.lock"
 
 usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
+  script_usage
   printf 'Now: Kubernetes %s, etcd %s, KWOK %s, binaries dir %s\n' \
     "$K8S_VERSION" "$ETCD_VERSION" "$KWOK_VERSION" "$BIN_DIR" >&2
 }

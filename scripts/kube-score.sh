@@ -22,13 +22,8 @@ SHAREDIPC_KUBE_SCORE_VERSION="${SHAREDIPC_KUBE_SCORE_VERSION:-v1.20.0}"
 SHAREDIPC_CACHE="${SHAREDIPC_CACHE:-$HOME/.cache/sharedipc}"
 
 PROG="kube-score.sh"
-# shellcheck source=lib/usage.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib/usage.sh"
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 VERSION="v${SHAREDIPC_KUBE_SCORE_VERSION#v}"
 [[ $VERSION =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
@@ -41,7 +36,7 @@ LOCK_FILE="$SHAREDIPC_CACHE/kube-score.lock"
 STAMP_KEY="kube-score $VERSION gomod"
 
 usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
+  script_usage
   printf 'Now: kube-score %s, binary %s\n' "$VERSION" "$BIN" >&2
 }
 

@@ -40,8 +40,8 @@ set -euo pipefail
 PROG="local-cluster"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
-# shellcheck source=lib/usage.sh
-. "$SCRIPT_DIR/lib/usage.sh"
+# shellcheck source=lib/common.sh
+. "$SCRIPT_DIR/lib/common.sh"
 KUBE_BINARIES="$SCRIPT_DIR/kube-binaries.sh"
 
 STATE_DIR="${SHAREDIPC_CLUSTER_DIR:-$REPO_ROOT/target/local-cluster}"
@@ -66,12 +66,7 @@ NODE_PREFIX="kwok-node-"
 # KWOK manages only nodes with this annotation (kwokctl's convention).
 KWOK_NODE_ANNOTATION="kwok.x-k8s.io/node"
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
-usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2; }
+usage() { script_usage; }
 
 now_ms() { date +%s%3N; }
 T0="$(now_ms)"

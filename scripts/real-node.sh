@@ -36,10 +36,8 @@ set -euo pipefail
 
 PROG="real-node"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=lib/usage.sh
-. "$SCRIPT_DIR/lib/usage.sh"
-# shellcheck source=lib/packages.sh
-. "$SCRIPT_DIR/lib/packages.sh"
+# shellcheck source=lib/common.sh
+. "$SCRIPT_DIR/lib/common.sh"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 GUEST_DIR="$SCRIPT_DIR/real-node"
 KUBE_BINARIES="$SCRIPT_DIR/kube-binaries.sh"
@@ -61,12 +59,7 @@ PACKAGES=linux-image-cloud-amd64,containerd,runc,containernetworking-plugins,ipr
 API_SERVICE_IP=10.96.0.1
 SHELL_NAMESPACE=kube-system
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
-usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2; }
+usage() { script_usage; }
 now_ms() { date +%s%3N; }
 T0="$(now_ms)"
 elapsed() {

@@ -66,6 +66,7 @@ class AgentRealNodeE2E {
                         assertThat(r.podUid).isEqualTo(keep.getMetadata().getUid());
                         assertThat(r.podNamespace).isEqualTo(ns.name());
                         assertThat(r.group).isEqualTo("keep");
+                        assertThat(r.groupUid).isEqualTo(groups.get("keep").getMetadata().getUid());
                         assertThat(r.segments).isEqualTo(1L);
                         assertThat(r.orphans).isEqualTo(1L);
                       });
@@ -73,6 +74,10 @@ class AgentRealNodeE2E {
                   .as("orphansRemovedByGroup")
                   .containsEntry(ns.name() + "/clean", 1L)
                   .doesNotContainKey(ns.name() + "/keep");
+              assertThat(status.getOrphansRemovedByGroupUid())
+                  .as("orphansRemovedByGroupUid")
+                  .containsEntry(groups.get("clean").getMetadata().getUid(), 1L)
+                  .doesNotContainKey(groups.get("keep").getMetadata().getUid());
             });
     assertThat(
             env.admin().v1().events().inNamespace(ns.name()).list().getItems().stream()
@@ -119,7 +124,11 @@ class AgentRealNodeE2E {
                 MemberSpec.class));
     groups.create(group);
     String pod = real.awaitGroupRunning("writer", 1).keySet().iterator().next();
-    String first = attachedSegment(real, pod);
+    String first =
+        await("the holder's attached segment in `ipcs -m`")
+            .atMost(Duration.ofMinutes(1))
+            .pollInterval(RealNodes.POLL)
+            .until(() -> attachedSegment(real, pod), id -> !id.isEmpty());
 
     // Three scans (30 s each) past the grace of 20 s: an attached segment stays.
     sleep(Duration.ofSeconds(100));
@@ -129,11 +138,16 @@ class AgentRealNodeE2E {
 
     // The holder killed: kubelet restarts it, and it makes a new segment; the old one has nothing
     // attached and its creator is gone.
-    real.exec(pod, "holder", "killall shm-attach");
+    // The exec may end with its container: what counts is what happens next.
+    real.tryExec(pod, "holder", "killall shm-attach");
     await("the holder restarted with a new segment")
         .atMost(RealNodes.START)
         .pollInterval(RealNodes.POLL)
-        .until(() -> !attachedSegment(real, pod).equals(first));
+        .until(
+            () -> {
+              String now = attachedSegment(real, pod);
+              return !now.isEmpty() && !now.equals(first);
+            });
     String second = attachedSegment(real, pod);
     await("the agent removes the killed holder's segment " + first)
         .atMost(AGENT)

@@ -113,9 +113,13 @@ class AgentReportsE2E {
                     .containsExactly(s.held());
 
                 SharedIpcNodeStatus node = nodeStatus(env, s.node());
+                String groupUid = groups.get(GROUP).getMetadata().getUid();
                 assertThat(node.getOrphansRemovedByGroup())
                     .as("SharedIpcNode %s orphansRemovedByGroup", s.node())
                     .containsEntry(ns.name() + "/" + GROUP, 1L);
+                assertThat(node.getOrphansRemovedByGroupUid())
+                    .as("SharedIpcNode %s orphansRemovedByGroupUid", s.node())
+                    .containsEntry(groupUid, 1L);
                 // (topOrphans names the orphan with action Removed only in the pass that removed
                 // it.)
                 assertThat(node.getIpcNamespaces())
@@ -125,6 +129,7 @@ class AgentReportsE2E {
                           assertThat(r.podUid).isEqualTo(s.pod().getMetadata().getUid());
                           assertThat(r.podNamespace).isEqualTo(ns.name());
                           assertThat(r.group).isEqualTo(GROUP);
+                          assertThat(r.groupUid).isEqualTo(groupUid);
                           assertThat(r.instance).isZero();
                           assertThat(r.segments).isEqualTo(1L);
                           assertThat(r.orphans).isZero();
@@ -250,6 +255,8 @@ class AgentReportsE2E {
           .isEmpty();
       assertThat(nodeStatus(env, s.node()).getOrphansRemovedByGroup())
           .doesNotContainKey(ns.name() + "/" + GROUP);
+      assertThat(nodeStatus(env, s.node()).getOrphansRemovedByGroupUid())
+          .doesNotContainKey(groups.get(GROUP).getMetadata().getUid());
     } catch (Exception | AssertionError e) {
       printAgentLog();
       throw e;

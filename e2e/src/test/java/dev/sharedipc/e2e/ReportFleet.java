@@ -182,6 +182,12 @@ final class ReportFleet {
         r.podName = pod.getMetadata().getName();
         r.podUid = pod.getMetadata().getUid();
         r.group = labels == null ? null : labels.get(Labels.GROUP);
+        r.groupUid =
+            pod.getMetadata().getOwnerReferences().stream()
+                .filter(o -> Boolean.TRUE.equals(o.getController()))
+                .map(io.fabric8.kubernetes.api.model.OwnerReference::getUid)
+                .findFirst()
+                .orElse(null);
         String instance = labels == null ? null : labels.get(Labels.INSTANCE);
         r.instance = instance == null ? null : Integer.valueOf(instance);
         r.segments = 1L + generation % 3;

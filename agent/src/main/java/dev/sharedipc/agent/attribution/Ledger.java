@@ -70,10 +70,14 @@ public final class Ledger {
     public String podName;
     public String group;
     public Integer instance;
+
+    /** UID of the pod's SharedIpcGroup; absent in entries written by agents before it. */
+    public String groupUid;
+
     public String recordedAt;
 
     PodInfo pod() {
-      return new PodInfo(podUid, podNamespace, podName, group, instance);
+      return new PodInfo(podUid, podNamespace, podName, group, instance, groupUid);
     }
   }
 
@@ -104,6 +108,7 @@ public final class Ledger {
         entry.podName = text(e, "podName");
         entry.group = text(e, "group");
         entry.instance = e.hasNonNull("instance") ? integer(e, "instance", 0) : null;
+        entry.groupUid = text(e, "groupUid");
         entry.recordedAt = text(e, "recordedAt");
         file.entries.add(entry);
       }
@@ -211,6 +216,7 @@ public final class Ledger {
     if (old != null
         && old.podUid.equals(pod.uid())
         && (old.group != null || pod.group() == null)
+        && (old.groupUid != null || pod.groupUid() == null)
         && (old.podName != null || pod.name() == null)) {
       return;
     }
@@ -225,6 +231,7 @@ public final class Ledger {
     e.podName = pod.name() != null ? pod.name() : old != null ? old.podName : null;
     e.group = pod.group() != null ? pod.group() : old != null ? old.group : null;
     e.instance = pod.instance() != null ? pod.instance() : old != null ? old.instance : null;
+    e.groupUid = pod.groupUid() != null ? pod.groupUid() : old != null ? old.groupUid : null;
     e.recordedAt = now.toString();
     entries.put(id, e);
     recorded.add(id);

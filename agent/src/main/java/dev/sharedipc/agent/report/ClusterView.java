@@ -176,7 +176,8 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
       // a label we did not write; attribution to the group still holds
     }
     return Optional.of(
-        new PodInfo(uid, p.namespace(), p.name(), labels.get(Labels.GROUP), instance));
+        new PodInfo(
+            uid, p.namespace(), p.name(), labels.get(Labels.GROUP), instance, p.groupUid()));
   }
 
   @Override
@@ -312,10 +313,16 @@ public final class ClusterView implements PodDirectory, PolicyResolver, NodePods
     }
   }
 
-  /** The uid of the pod's controller (its SharedIpcGroup for the operator's pods), or null. */
+  /**
+   * The uid of the SharedIpcGroup that controls the pod, or null: a pod another controller owns is
+   * no group's, whatever its labels say.
+   */
   private static String controllerUid(JsonNode meta) {
     for (JsonNode r : meta.path("ownerReferences")) {
-      if (r.path("controller").asBoolean(false)) {
+      if (r.path("controller").asBoolean(false)
+          && "SharedIpcGroup".equals(KubeApi.text(r, "kind"))
+          && KubeApi.text(r, "apiVersion") != null
+          && KubeApi.text(r, "apiVersion").startsWith("sharedipc.dev/")) {
         return KubeApi.text(r, "uid");
       }
     }

@@ -369,7 +369,9 @@ public final class Metrics {
     }
     decisions.labelValues(d.action().name()).inc();
     if (d.action() == Action.Removed) {
-      removedSegments.add(d.finding().attribution().groupKey());
+      var pod = d.finding().attribution().pod();
+      removedSegments.add(
+          d.finding().attribution().groupKey(), pod == null ? null : pod.groupUid());
       removedBytes.inc(d.finding().segment().bytes());
     }
   }

@@ -58,17 +58,11 @@ public final class NodeStatusBuilder {
   }
 
   /**
-   * The status with the bounded removal counts: at most {@link RemovalCounts#MAX_GROUPS} groups by
-   * name, the rest summed.
+   * The status with the bounded removal counts: at most {@link RemovalCounts#MAX_GROUPS} groups, by
+   * name and (always written, so that the operator reads it rather than the names) by group UID,
+   * the rest summed.
    */
   public SharedIpcNodeStatus build(Findings f, List<Decision> decisions, RemovalCounts removed) {
-    SharedIpcNodeStatus s = build(f, decisions, removed.byGroup());
-    s.setOrphansRemovedInOtherGroups(removed.other() == 0 ? null : removed.other());
-    return s;
-  }
-
-  public SharedIpcNodeStatus build(
-      Findings f, List<Decision> decisions, Map<String, Long> removedByGroup) {
     SharedIpcNodeStatus s = new SharedIpcNodeStatus();
     s.setAgentVersion(agentVersion);
     String finished = f.scannedAt().plus(f.duration()).toString();
@@ -117,6 +111,7 @@ public final class NodeStatusBuilder {
         r.podNamespace = n.attribution().pod().namespace();
         r.podName = n.attribution().pod().name();
         r.group = n.attribution().pod().group();
+        r.groupUid = n.attribution().pod().groupUid();
         r.instance = n.attribution().pod().instance();
       }
       r.segments = 0L;
@@ -144,6 +139,7 @@ public final class NodeStatusBuilder {
           r.podNamespace = x.attribution().pod().namespace();
           r.podName = x.attribution().pod().name();
           r.group = x.attribution().pod().group();
+          r.groupUid = x.attribution().pod().groupUid();
           r.instance = x.attribution().pod().instance();
         }
       }
@@ -187,6 +183,7 @@ public final class NodeStatusBuilder {
               r.podUid = v.podUid();
               r.podNamespace = v.podNamespace();
               r.group = v.group();
+              r.groupUid = v.groupUid();
               r.instance = v.instance();
               r.sizeBytes = v.sizeBytes();
               r.usedBytes = v.usedBytes();
@@ -226,7 +223,9 @@ public final class NodeStatusBuilder {
       top.add(r);
     }
     s.setTopOrphans(top);
-    s.setOrphansRemovedByGroup(new TreeMap<>(removedByGroup));
+    s.setOrphansRemovedByGroup(removed.byGroup());
+    s.setOrphansRemovedByGroupUid(removed.byGroupUid());
+    s.setOrphansRemovedInOtherGroups(removed.other() == 0 ? null : removed.other());
 
     List<Condition> conditions = new ArrayList<>();
     boolean unreadable =
@@ -357,6 +356,7 @@ public final class NodeStatusBuilder {
         r.podNamespace = v.pod().namespace();
         r.podName = v.pod().name();
         r.group = v.pod().group();
+        r.groupUid = v.pod().groupUid();
         r.instance = v.pod().instance();
       }
       r.objects = v.objects();

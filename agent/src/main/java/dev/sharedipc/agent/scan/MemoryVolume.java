@@ -3,8 +3,10 @@ package dev.sharedipc.agent.scan;
 /**
  * A memory-backed volume on the node: a memory emptyDir, a pod's {@code /dev/shm}, a SameNode
  * shared directory or a CSI instance tmpfs, with its pod when the path names one. A SameNode
- * directory or CSI instance names no pod but an instance: {@code podNamespace}, {@code group} and
- * {@code instance} come from its name ({@link SharedDirName}) and are null when it does not parse.
+ * directory or CSI instance names no pod but an instance: {@code podNamespace}, {@code group},
+ * {@code groupUid} and {@code instance} come from its name ({@link SharedDirName}) and are null
+ * when it does not parse ({@code groupUid} also for a name of the form before the uid was part of
+ * it).
  */
 public record MemoryVolume(
     Kind kind,
@@ -15,6 +17,7 @@ public record MemoryVolume(
     long usedBytes,
     String podNamespace,
     String group,
+    String groupUid,
     Integer instance) {
   public enum Kind {
     EmptyDir,
@@ -33,6 +36,6 @@ public record MemoryVolume(
   /** A volume with no attribution beyond its pod UID. */
   public MemoryVolume(
       Kind kind, String name, String path, String podUid, long sizeBytes, long usedBytes) {
-    this(kind, name, path, podUid, sizeBytes, usedBytes, null, null, null);
+    this(kind, name, path, podUid, sizeBytes, usedBytes, null, null, null, null);
   }
 }

@@ -259,6 +259,7 @@ public final class VolumeCollector {
                 used,
                 owner.map(SharedDirName::namespace).orElse(null),
                 owner.map(SharedDirName::group).orElse(null),
+                owner.map(SharedDirName::groupUid).orElse(null),
                 owner.map(SharedDirName::instance).orElse(null)));
       }
     } catch (IOException e) {
@@ -309,6 +310,7 @@ public final class VolumeCollector {
               fs.get().usedBytes(),
               owner.map(SharedDirName::namespace).orElse(null),
               owner.map(SharedDirName::group).orElse(null),
+              owner.map(SharedDirName::groupUid).orElse(null),
               owner.map(SharedDirName::instance).orElse(null)));
     }
   }

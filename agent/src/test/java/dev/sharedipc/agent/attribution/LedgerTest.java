@@ -30,11 +30,13 @@ class LedgerTest {
   void survivesARestartAndMatchesOnlyTheSameSegment() throws Exception {
     Path file = dir.resolve("state/ledger.json");
     Ledger ledger = Ledger.open(file);
-    ledger.record(seg(5, 100), new PodInfo("uid-1", "ns", "pod", "g", 0), Instant.EPOCH);
+    ledger.record(seg(5, 100), new PodInfo("uid-1", "ns", "pod", "g", 0, "uid-g"), Instant.EPOCH);
     ledger.save();
 
     Ledger again = Ledger.open(file);
-    assertThat(again.lookup(seg(5, 100))).isEqualTo(new PodInfo("uid-1", "ns", "pod", "g", 0));
+    assertThat(again.lookup(seg(5, 100)))
+        .as("with its group's UID, which the report carries so the operator tells groups apart")
+        .isEqualTo(new PodInfo("uid-1", "ns", "pod", "g", 0, "uid-g"));
     assertThat(again.lookup(seg(5, 101)))
         .as("same id and key, new ctime: a different segment")
         .isNull();
@@ -45,8 +47,12 @@ class LedgerTest {
   void aLaterSightingWithoutPodDetailsKeepsWhatWasKnown() {
     Ledger ledger = Ledger.inMemory();
     ledger.record(seg(5, 100), new PodInfo("uid-1", "ns", "pod", "g", 0), Instant.EPOCH);
+    ledger.record(seg(5, 100), new PodInfo("uid-1", "ns", "pod", "g", 0, "uid-g"), Instant.EPOCH);
     ledger.record(seg(5, 100), new PodInfo("uid-1", null, null, null, null), Instant.EPOCH);
     assertThat(ledger.lookup(seg(5, 100)).group()).isEqualTo("g");
+    assertThat(ledger.lookup(seg(5, 100)).groupUid())
+        .as("learnt on a later sighting, then kept")
+        .isEqualTo("uid-g");
   }
 
   @Test

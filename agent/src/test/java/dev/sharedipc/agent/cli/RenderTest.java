@@ -96,6 +96,7 @@ class RenderTest {
             1L << 20,
             "team",
             "g",
+            null,
             2);
     String table = Render.volumeTable(List.of(v));
     assertThat(table.lines().toList().get(0)).contains("GROUP").contains("INSTANCE");

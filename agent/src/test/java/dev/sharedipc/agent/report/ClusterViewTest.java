@@ -136,6 +136,9 @@ class ClusterViewTest {
             .withController(false)
             .endOwnerReference()
             .addNewOwnerReference()
+            .withApiVersion("sharedipc.dev/v1alpha1")
+            .withKind("SharedIpcGroup")
+            .withName("feed")
             .withUid("group-uid")
             .withController(true)
             .endOwnerReference()
@@ -170,6 +173,12 @@ class ClusterViewTest {
     assertThat(t.phase()).isEqualTo("Running");
     assertThat(t.groupUid()).as("the controller's uid").isEqualTo("group-uid");
     assertThat(t.hostPathNames()).containsExactly("ns_feed_group-uid_0");
+
+    p.getMetadata().getOwnerReferences().get(1).setKind("ReplicaSet");
+    p.getMetadata().getOwnerReferences().get(1).setApiVersion("apps/v1");
+    assertThat(ClusterView.nodePod(json(p)).groupUid())
+        .as("a pod another controller owns is no group's, whatever its labels say")
+        .isNull();
   }
 
   private static com.fasterxml.jackson.databind.JsonNode json(Object o) {

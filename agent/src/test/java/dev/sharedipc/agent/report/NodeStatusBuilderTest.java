@@ -34,7 +34,9 @@ class NodeStatusBuilderTest {
   static final Instant T = Instant.parse("2026-01-01T00:00:00Z");
   static final long HOST = 4026531839L;
   static final long POD_NS = 4026532001L;
-  static final PodInfo WRITER = new PodInfo("uid-writer", "team", "pair-0-writer", "pair", 1);
+  static final String PAIR_UID = "0b7c3f2e-5d1a-4c2b-9e8f-7a6b5c4d3e2f";
+  static final PodInfo WRITER =
+      new PodInfo("uid-writer", "team", "pair-0-writer", "pair", 1, PAIR_UID);
 
   static Finding finding(long ns, int shmid, long bytes, Attribution a, Verdict verdict) {
     Segment s =
@@ -46,6 +48,68 @@ class NodeStatusBuilderTest {
 
   static NamespaceFinding namespace(long inode, boolean host, Attribution a) {
     return new NamespaceFinding(new IpcNamespace(inode, host, List.of(1), List.of()), a, null);
+  }
+
+  /**
+   * A group deleted and created again under the same name is another group: every entry and count
+   * the operator sums names the group's UID, so the new group is not charged the old one's
+   * leftovers.
+   */
+  @Test
+  void entriesAndRemovalsNameTheirGroupsUid() {
+    Attribution inPod =
+        new Attribution(Attribution.Source.POD_NAMESPACE, WRITER.uid(), WRITER, "pod");
+    PodInfo earlier = new PodInfo("uid-gone", "team", "pair-0-writer", "pair", 0, "uid-earlier");
+    Findings f =
+        new Findings(
+            T,
+            Duration.ofMillis(3),
+            List.of(namespace(POD_NS, false, inPod), namespace(HOST, true, Attribution.none("h"))),
+            List.of(
+                finding(POD_NS, 1, 4096, inPod, Verdict.InUse),
+                finding(
+                    HOST,
+                    2,
+                    8192,
+                    new Attribution(Attribution.Source.LEDGER, earlier.uid(), earlier, "ledger"),
+                    Verdict.Orphaned)),
+            List.of(
+                new MemoryVolume(
+                    MemoryVolume.Kind.NodeShared,
+                    "team_pair_" + PAIR_UID + "_1",
+                    "/dev/shm/sharedipc/team_pair_" + PAIR_UID + "_1",
+                    null,
+                    1L << 30,
+                    4096,
+                    "team",
+                    "pair",
+                    PAIR_UID,
+                    1)),
+            null,
+            List.of(),
+            0);
+    RemovalCounts removed = new RemovalCounts();
+    removed.add("team/pair", "uid-earlier");
+    removed.add("team/pair", PAIR_UID);
+    removed.add("team/pair", PAIR_UID);
+    removed.add("team/legacy"); // a ledger entry of an agent before group UIDs: by name only
+
+    var status = new NodeStatusBuilder("t").build(f, List.of(), removed);
+
+    assertThat(status.getIpcNamespaces())
+        .filteredOn(r -> r.podUid != null)
+        .extracting(r -> r.podUid + " " + r.group + " " + r.groupUid)
+        .containsExactlyInAnyOrder("uid-writer pair " + PAIR_UID, "uid-gone pair uid-earlier");
+    assertThat(status.getMemoryVolumes())
+        .singleElement()
+        .satisfies(v -> assertThat(v.groupUid).isEqualTo(PAIR_UID));
+    assertThat(status.getOrphansRemovedByGroup())
+        .containsExactly(Map.entry("team/legacy", 1L), Map.entry("team/pair", 3L));
+    assertThat(status.getOrphansRemovedByGroupUid())
+        .containsExactly(Map.entry(PAIR_UID, 2L), Map.entry("uid-earlier", 1L));
+    assertThat(new NodeStatusBuilder("t").build(f, List.of(), new RemovalCounts()))
+        .as("written even when empty: it tells the operator to read removals by UID")
+        .satisfies(s -> assertThat(s.getOrphansRemovedByGroupUid()).isEmpty());
   }
 
   @Test
@@ -72,7 +136,8 @@ class NodeStatusBuilderTest {
             List.of(),
             0);
 
-    var orphan = new NodeStatusBuilder("t").build(f, List.of(), Map.of()).getTopOrphans();
+    var orphan =
+        new NodeStatusBuilder("t").build(f, List.of(), new RemovalCounts()).getTopOrphans();
 
     // finding() makes segments created at second 1000 and never attached since
     assertThat(orphan)
@@ -119,7 +184,7 @@ class NodeStatusBuilderTest {
                         new PosixQueue(POD_NS, "/q", 0, 0, 0100600, 50, 1, 1, "/x"), writer)),
                 Map.of(HOST, "unknown: no mqueue", quiet, "unknown: no mqueue")));
 
-    var status = new NodeStatusBuilder("t").build(f, List.of(), Map.of());
+    var status = new NodeStatusBuilder("t").build(f, List.of(), new RemovalCounts());
 
     assertThat(status.getIpcNamespaces())
         .filteredOn(r -> r.inode == POD_NS)
@@ -207,7 +272,7 @@ class NodeStatusBuilderTest {
             0);
 
     List<NamespaceReport> entries =
-        new NodeStatusBuilder("t").build(f, List.of(), Map.of()).getIpcNamespaces();
+        new NodeStatusBuilder("t").build(f, List.of(), new RemovalCounts()).getIpcNamespaces();
 
     assertThat(entries)
         .filteredOn(r -> WRITER.uid().equals(r.podUid))
@@ -267,7 +332,8 @@ class NodeStatusBuilderTest {
             List.of(),
             0);
 
-    KernelLimits k = new NodeStatusBuilder("t").build(f, List.of(), Map.of()).getKernel();
+    KernelLimits k =
+        new NodeStatusBuilder("t").build(f, List.of(), new RemovalCounts()).getKernel();
 
     assertThat(k.shmmax).isEqualTo("18446744073692774399");
     assertThat(k.shmall).isEqualTo("18446744073692774399");
@@ -292,6 +358,7 @@ class NodeStatusBuilderTest {
                     4096,
                     "team",
                     "g",
+                    null,
                     2),
                 new MemoryVolume(
                     MemoryVolume.Kind.NodeShared,
@@ -304,7 +371,7 @@ class NodeStatusBuilderTest {
             List.of(),
             0);
     List<VolumeReport> volumes =
-        new NodeStatusBuilder("t").build(f, List.of(), Map.of()).getMemoryVolumes();
+        new NodeStatusBuilder("t").build(f, List.of(), new RemovalCounts()).getMemoryVolumes();
     assertThat(volumes).hasSize(2);
     VolumeReport attributed = volumes.get(0);
     assertThat(attributed.name).isEqualTo("team_g_2");
@@ -397,7 +464,7 @@ class NodeStatusBuilderTest {
         new Findings(
             T, Duration.ofMillis(3), List.of(), List.of(), List.of(shm), null, List.of(), 0, posix);
     NodeStatusBuilder b = new NodeStatusBuilder("t");
-    var s = b.build(f, List.of(), Map.of());
+    var s = b.build(f, List.of(), new RemovalCounts());
     var removed =
         new dev.sharedipc.agent.reap.PosixObjectReaper.Decision(
             objects.get(objects.size() - 2).object(),

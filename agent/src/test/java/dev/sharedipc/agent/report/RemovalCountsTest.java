@@ -18,6 +18,19 @@ class RemovalCountsTest {
   }
 
   @Test
+  void aGroupCreatedAgainUnderTheSameNameStartsAtZeroByUidAndSumsByName() {
+    RemovalCounts counts = new RemovalCounts();
+    counts.add("ns/g", "uid-before");
+    counts.add("ns/g", "uid-before");
+    counts.add("ns/g", "uid-now");
+    counts.add("ns/g"); // a ledger entry of an agent before group UIDs
+
+    assertThat(counts.byGroup()).isEqualTo(Map.of("ns/g", 4L));
+    assertThat(counts.byGroupUid()).isEqualTo(Map.of("uid-before", 2L, "uid-now", 1L));
+    assertThat(counts.other()).isZero();
+  }
+
+  @Test
   void pastTheLimitTheGroupWithTheOldestRemovalMovesToOther() {
     RemovalCounts counts = new RemovalCounts(3);
     counts.add("ns/a");

@@ -526,6 +526,11 @@ class ServeIT {
         .hasSize(RemovalCounts.MAX_GROUPS)
         .containsKey(namespace + "/group-0");
     assertThat(atLimit.getOrphansRemovedInOtherGroups()).isNull();
+    assertThat(atLimit.getOrphansRemovedByGroupUid())
+        .as(
+            "kept by the API server even when empty: it tells the operator to count removals by UID")
+        .isNotNull()
+        .isEmpty();
 
     counts.add(namespace + "/one-more");
     assertThat(reporter.report(builder.build(none, List.of(), counts))).isTrue();

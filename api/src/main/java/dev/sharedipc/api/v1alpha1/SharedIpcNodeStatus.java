@@ -51,6 +51,13 @@ public class SharedIpcNodeStatus {
   private java.util.Map<String, Long> orphansRemovedByGroup = new java.util.TreeMap<>();
 
   @JsonPropertyDescription(
+      "The removals of orphansRemovedByGroup by the group's UID: uid -> count, for the groups whose UID the"
+          + " agent knew. The operator reads this map when present, so a group re-created under the same name"
+          + " starts at zero; only from a report without it (an agent before this field) does it read"
+          + " orphansRemovedByGroup by name.")
+  private java.util.Map<String, Long> orphansRemovedByGroupUid;
+
+  @JsonPropertyDescription(
       "Removals since the agent started of groups not listed in orphansRemovedByGroup (which keeps at most 50).")
   private Long orphansRemovedInOtherGroups;
 
@@ -139,6 +146,14 @@ public class SharedIpcNodeStatus {
 
   public void setOrphansRemovedByGroup(java.util.Map<String, Long> orphansRemovedByGroup) {
     this.orphansRemovedByGroup = orphansRemovedByGroup;
+  }
+
+  public java.util.Map<String, Long> getOrphansRemovedByGroupUid() {
+    return orphansRemovedByGroupUid;
+  }
+
+  public void setOrphansRemovedByGroupUid(java.util.Map<String, Long> orphansRemovedByGroupUid) {
+    this.orphansRemovedByGroupUid = orphansRemovedByGroupUid;
   }
 
   public java.util.Map<String, Long> getPosixObjectsRemovedByGroup() {
@@ -273,6 +288,13 @@ public class SharedIpcNodeStatus {
     @JsonPropertyDescription("SharedIpcGroup of that pod (sharedipc.dev/group label).")
     public String group;
 
+    @JsonPropertyDescription(
+        "UID of that SharedIpcGroup (the pod's controller ownerReference): the operator counts the entry"
+            + " for the group of this UID only, so a group re-created under the same name is not charged"
+            + " its predecessor's leftovers. Absent when the agent does not know it (agents before groupUid"
+            + " was reported, ledger entries they wrote); the operator then matches podNamespace and group by name.")
+    public String groupUid;
+
     @JsonPropertyDescription("Instance of that pod (sharedipc.dev/instance label).")
     public Integer instance;
 
@@ -337,6 +359,13 @@ public class SharedIpcNodeStatus {
 
     @JsonPropertyDescription("SharedIpcGroup of that pod.")
     public String group;
+
+    @JsonPropertyDescription(
+        "UID of that SharedIpcGroup (the pod's controller ownerReference, or the uid in a SameNode"
+            + " directory's name): the operator counts the volume for the group of this UID only. Absent when"
+            + " the agent does not know it (older agents, directories named before the uid was part of the name);"
+            + " the operator then matches podNamespace and group by name.")
+    public String groupUid;
 
     @JsonPropertyDescription("Instance of that pod.")
     public Integer instance;

@@ -284,6 +284,14 @@ public final class E2EEnvironment implements AutoCloseable {
       args.add("--timeout=15m");
       Commands.Result status = kubectl(args, Duration.ofMinutes(16));
       log("kubectl rollout status %s: %s", workload, status.tail(1));
+      if (!status.ok()) {
+        // No test namespace to dump yet: say here why the install did not come up.
+        for (String ns : List.of(OPERATOR_NAMESPACE, AGENT_NAMESPACE)) {
+          log(
+              "kubectl describe pods -n %s:%n%s",
+              ns, kubectl(List.of("describe", "pods", "-n", ns), Duration.ofMinutes(1)).output());
+        }
+      }
       status.orThrow("kubectl rollout status " + workload);
     }
   }

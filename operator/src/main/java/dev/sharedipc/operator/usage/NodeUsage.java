@@ -26,7 +26,8 @@ import java.util.TreeSet;
  * namespace entry, including host-namespace segments the agent attributed to one of the group's
  * pods), semaphore sets and message queues per instance (from the same entries), memory-volume
  * bytes per instance, and orphans removed. A pure function of the group, its pods, the
- * SharedIpcNode reports, the names of the Nodes that exist, and the time.
+ * SharedIpcNode reports, the names of the Nodes that exist, and the time. An entry is the group's
+ * by the group's UID where the agent reports one, else by name ({@link Entries}).
  *
  * <p>Only reports that tell the present count: a report whose Node no longer exists ({@code
  * NodeGone}) or whose {@code lastScanTime} (the agent's heartbeat: it is renewed with every write,
@@ -149,6 +150,8 @@ public final class NodeUsage {
         }
       }
     }
+    Entries entries =
+        new Entries(ns, name, group.getMetadata().getUid(), instanceByPodUid, replicas);
     Map<Integer, SegmentUsage> segments = new TreeMap<>();
     Map<Integer, Long> volumes = new TreeMap<>();
     Map<Integer, IpcObjectUsage> ipcObjects = new TreeMap<>();
@@ -165,34 +168,15 @@ public final class NodeUsage {
       Set<Integer> mentioned = new TreeSet<>();
       for (SharedIpcNodeStatus.NamespaceReport r : nullToEmpty(status.getIpcNamespaces())) {
         Optional.ofNullable(
-                instance(
-                    r.podNamespace,
-                    r.group,
-                    r.instance,
-                    r.podUid,
-                    ns,
-                    name,
-                    instanceByPodUid,
-                    replicas))
+                entries.instance(r.podNamespace, r.group, r.groupUid, r.instance, r.podUid))
             .ifPresent(mentioned::add);
       }
       for (SharedIpcNodeStatus.VolumeReport v : nullToEmpty(status.getMemoryVolumes())) {
         Optional.ofNullable(
-                instance(
-                    v.podNamespace,
-                    v.group,
-                    v.instance,
-                    v.podUid,
-                    ns,
-                    name,
-                    instanceByPodUid,
-                    replicas))
+                entries.instance(v.podNamespace, v.group, v.groupUid, v.instance, v.podUid))
             .ifPresent(mentioned::add);
       }
-      Long removedHere =
-          status.getOrphansRemovedByGroup() == null
-              ? null
-              : status.getOrphansRemovedByGroup().get(ns + "/" + name);
+      Long removedHere = entries.removed(status);
       boolean mentions =
           !mentioned.isEmpty() || removedHere != null || instancesByNode.containsKey(node);
       mentioned.addAll(instancesByNode.getOrDefault(node, Set.of()));
@@ -238,15 +222,7 @@ public final class NodeUsage {
 
       for (SharedIpcNodeStatus.NamespaceReport r : nullToEmpty(status.getIpcNamespaces())) {
         Integer instance =
-            instance(
-                r.podNamespace,
-                r.group,
-                r.instance,
-                r.podUid,
-                ns,
-                name,
-                instanceByPodUid,
-                replicas);
+            entries.instance(r.podNamespace, r.group, r.groupUid, r.instance, r.podUid);
         if (instance != null) {
           SegmentUsage u = segments.computeIfAbsent(instance, i -> new SegmentUsage(0, 0, 0, 0));
           u.setCount(u.getCount() + nz(r.segments));
@@ -267,15 +243,7 @@ public final class NodeUsage {
       }
       for (SharedIpcNodeStatus.VolumeReport v : nullToEmpty(status.getMemoryVolumes())) {
         Integer instance =
-            instance(
-                v.podNamespace,
-                v.group,
-                v.instance,
-                v.podUid,
-                ns,
-                name,
-                instanceByPodUid,
-                replicas);
+            entries.instance(v.podNamespace, v.group, v.groupUid, v.instance, v.podUid);
         if (instance != null) {
           volumes.merge(instance, nz(v.usedBytes), Long::sum);
           if (v.crashLoopGuard != null) {
@@ -343,7 +311,8 @@ public final class NodeUsage {
 
   /**
    * Every group a node report mentions, as "namespace/name": which groups to reconcile when it
-   * changes.
+   * changes. By name even where entries carry a group UID: a group re-created under the same name
+   * is woken too, and {@link #of} then counts for it only what carries its UID.
    */
   public static Set<String> groupsIn(SharedIpcNode node) {
     Set<String> groups = new TreeSet<>();
@@ -364,23 +333,53 @@ public final class NodeUsage {
   }
 
   /**
-   * The instance an entry counts for: by its group labels, else by its pod UID; null when not this
-   * group's or beyond replicas.
+   * Which entries of a report are the group's, in one place. A group deleted and created again
+   * under the same name is another group: an entry that carries a {@code groupUid} counts only for
+   * the group of that UID, so the new group is not charged what is left of the old one (segments,
+   * its old pods' volumes, orphans removed). An entry without one is matched by namespace and group
+   * name: agents before {@code groupUid} write none, and a rolling upgrade has reports of both;
+   * there the old flaw remains until the node's agent is upgraded.
    */
-  private static Integer instance(
-      String podNamespace,
-      String group,
-      Integer instance,
-      String podUid,
-      String ns,
+  private record Entries(
+      String namespace,
       String name,
+      String uid,
       Map<String, Integer> instanceByPodUid,
       int replicas) {
-    Integer index =
-        instance != null && Objects.equals(podNamespace, ns) && Objects.equals(group, name)
-            ? instance
-            : podUid == null ? null : instanceByPodUid.get(podUid);
-    return index != null && index >= 0 && index < replicas ? index : null;
+
+    /** Whether an entry names this group: by UID when it carries one, else by name. */
+    boolean names(String podNamespace, String group, String groupUid) {
+      return groupUid != null
+          ? groupUid.equals(uid)
+          : Objects.equals(podNamespace, namespace) && Objects.equals(group, name);
+    }
+
+    /**
+     * The instance an entry counts for: by its group and instance labels when it names this group,
+     * else by its pod UID; null when not this group's or beyond replicas.
+     */
+    Integer instance(
+        String podNamespace, String group, String groupUid, Integer instance, String podUid) {
+      Integer index =
+          instance != null && names(podNamespace, group, groupUid)
+              ? instance
+              : podUid == null ? null : instanceByPodUid.get(podUid);
+      return index != null && index >= 0 && index < replicas ? index : null;
+    }
+
+    /**
+     * The orphans the report says were removed for this group: from {@code
+     * orphansRemovedByGroupUid} when the report has it, else (an agent before it) from {@code
+     * orphansRemovedByGroup} by "namespace/name".
+     */
+    Long removed(SharedIpcNodeStatus status) {
+      if (status.getOrphansRemovedByGroupUid() != null) {
+        return uid == null ? null : status.getOrphansRemovedByGroupUid().get(uid);
+      }
+      return status.getOrphansRemovedByGroup() == null
+          ? null
+          : status.getOrphansRemovedByGroup().get(namespace + "/" + name);
+    }
   }
 
   private static Integer instanceOf(Pod pod) {

@@ -156,7 +156,11 @@ class SamePodGroupIT {
     assertThat(GroupsInNamespace.condition(ready, "MemoryAccounted").getLastTransitionTime())
         .as("an unchanged condition keeps its transition time")
         .isEqualTo(memoryTransition);
-    assertThat(groups.eventReasons()).contains("PodCreated", "AllInstancesReady");
+    // The Event follows the status write that says the same: it may come a moment later.
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> assertThat(groups.eventReasons()).contains("PodCreated", "AllInstancesReady"));
   }
 
   @Test

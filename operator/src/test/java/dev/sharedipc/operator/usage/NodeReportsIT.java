@@ -374,6 +374,83 @@ class NodeReportsIT extends OperatorFixture {
     assertThat(over.getStatus().getUsage().getBytes()).isEqualTo(2 * 1024 * 1024);
   }
 
+  /**
+   * A group deleted and created again under the same name is another group (another UID): what the
+   * agent still reports of the first one (a host segment its ledger attributes to a pod that is
+   * gone, that pod's memory volume, the orphans it removed for it) must not be charged to the
+   * second.
+   */
+  @Test
+  void aGroupCreatedAgainUnderTheSameNameIsNotChargedItsPredecessorsLeftovers() {
+    String node = readyNode("a");
+    String first = groups.create(Fixtures.forCluster("again", 1, "64Mi")).getMetadata().getUid();
+    await().atMost(WAIT).until(() -> pods("again").size() == 1);
+    String firstPod = pods("again").get(0).getMetadata().getUid();
+    report(node, leftoversOf("again", first, firstPod));
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              var usage = groups.get("again").getStatus().getUsage();
+              assertThat(usage).isNotNull();
+              assertThat(usage.getSegments()).isEqualTo(2);
+              assertThat(usage.getSharedMemoryUsedBytes()).isEqualTo(8L << 20);
+              assertThat(usage.getOrphansRemoved()).isEqualTo(3);
+            });
+
+    client.resources(SharedIpcGroup.class).inNamespace(ns).withName("again").delete();
+    // as the garbage collector would (none runs here): the first group's pods go with it
+    client.pods().inNamespace(ns).withLabel(Labels.GROUP, "again").withGracePeriod(0).delete();
+    await().atMost(WAIT).until(() -> groups.get("again") == null && pods("again").isEmpty());
+    String second = groups.create(Fixtures.forCluster("again", 1, "64Mi")).getMetadata().getUid();
+    assertThat(second).isNotEqualTo(first);
+
+    // The agent's next report: the leftovers still there, and one segment of the new group.
+    SharedIpcNodeStatus next = leftoversOf("again", first, firstPod);
+    SharedIpcNodeStatus.NamespaceReport own = entry("again", 0, 1);
+    own.groupUid = second;
+    next.setIpcNamespaces(List.of(next.getIpcNamespaces().get(0), own));
+    report(node, next);
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              var usage = groups.get("again").getStatus().getUsage();
+              assertThat(usage).isNotNull();
+              assertThat(usage.getSegments()).isEqualTo(1);
+              assertThat(usage.getSharedMemoryUsedBytes()).isZero();
+              assertThat(usage.getOrphansRemoved()).isZero();
+            });
+  }
+
+  /**
+   * What an agent reports of a group's pod that is gone: a host segment (two, by its ledger), the
+   * pod's memory emptyDir, and three orphans removed, each naming the group by name and UID.
+   */
+  private SharedIpcNodeStatus leftoversOf(String group, String groupUid, String podUid) {
+    SharedIpcNodeStatus.NamespaceReport segments = entry(group, 0, 2);
+    segments.host = true;
+    segments.podUid = podUid;
+    segments.groupUid = groupUid;
+    SharedIpcNodeStatus.VolumeReport volume = new SharedIpcNodeStatus.VolumeReport();
+    volume.kind = "EmptyDir";
+    volume.name = "shm";
+    volume.path = "/var/lib/kubelet/pods/" + podUid + "/volumes/kubernetes.io~empty-dir/shm";
+    volume.podUid = podUid;
+    volume.podNamespace = ns;
+    volume.group = group;
+    volume.groupUid = groupUid;
+    volume.instance = 0;
+    volume.sizeBytes = 64L << 20;
+    volume.usedBytes = 8L << 20;
+    SharedIpcNodeStatus status = new SharedIpcNodeStatus();
+    status.setIpcNamespaces(List.of(segments));
+    status.setMemoryVolumes(List.of(volume));
+    status.setOrphansRemovedByGroup(Map.of(ns + "/" + group, 3L));
+    status.setOrphansRemovedByGroupUid(Map.of(groupUid, 3L));
+    return status;
+  }
+
   // ---- helpers ----
 
   private static SharedIpcGroup quotaOfOne(SharedIpcGroup group) {
@@ -399,15 +476,24 @@ class NodeReportsIT extends OperatorFixture {
   /** Writes the node's report as its agent does: the object once, then its status subresource. */
   private void report(
       String node, Instant lastScan, SharedIpcNodeStatus.NamespaceReport... namespaces) {
+    SharedIpcNodeStatus status = new SharedIpcNodeStatus();
+    status.setIpcNamespaces(List.of(namespaces));
+    report(node, lastScan, status);
+  }
+
+  /** Writes the node's report, scanned now. */
+  private void report(String node, SharedIpcNodeStatus status) {
+    report(node, Instant.now(), status);
+  }
+
+  private void report(String node, Instant lastScan, SharedIpcNodeStatus status) {
     if (client.resources(SharedIpcNode.class).withName(node).get() == null) {
       SharedIpcNode fresh = new SharedIpcNode();
       fresh.getMetadata().setName(node);
       client.resource(fresh).create();
     }
     SharedIpcNode stored = client.resources(SharedIpcNode.class).withName(node).get();
-    SharedIpcNodeStatus status = new SharedIpcNodeStatus();
     status.setLastScanTime(lastScan.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
-    status.setIpcNamespaces(List.of(namespaces));
     stored.setStatus(status);
     client.resource(stored).updateStatus();
   }

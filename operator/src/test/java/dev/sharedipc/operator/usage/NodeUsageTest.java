@@ -127,6 +127,37 @@ class NodeUsageTest {
   }
 
   @Test
+  void entriesWithAGroupUidCountOnlyForTheGroupOfThatUidAndOthersByName() {
+    SharedIpcGroup g = group("md", 1, "64Mi", member("w", null, null));
+    g.getMetadata().setUid("uid-now");
+    SharedIpcNodeStatus.NamespaceReport now = ns("ns", "md", 0, 1, 10);
+    now.groupUid = "uid-now";
+    SharedIpcNodeStatus.NamespaceReport before = ns("ns", "md", 0, 20, 200);
+    before.groupUid = "uid-before"; // a group of that name deleted and created again
+    SharedIpcNodeStatus.NamespaceReport renamedEntry = ns("ns", "other-name", 0, 100, 1000);
+    renamedEntry.groupUid = "uid-now"; // the UID decides, not the name
+    SharedIpcNodeStatus.VolumeReport oldVolume = new SharedIpcNodeStatus.VolumeReport();
+    oldVolume.podNamespace = "ns";
+    oldVolume.group = "md";
+    oldVolume.groupUid = "uid-before";
+    oldVolume.instance = 0;
+    oldVolume.usedBytes = 4096L;
+    SharedIpcNode upgraded = node("a", List.of(now, before, renamedEntry));
+    upgraded.getStatus().setMemoryVolumes(List.of(oldVolume));
+    upgraded.getStatus().setOrphansRemovedByGroup(Map.of("ns/md", 7L));
+    upgraded.getStatus().setOrphansRemovedByGroupUid(Map.of("uid-before", 5L, "uid-now", 2L));
+    // an agent before groupUid: entries and removals by name only
+    SharedIpcNode older = node("b", List.of(ns("ns", "md", 0, 3, 30)));
+    older.getStatus().setOrphansRemovedByGroup(Map.of("ns/md", 4L));
+
+    NodeUsage.GroupUsage usage = usage(g, List.of(upgraded, older), List.of());
+
+    assertThat(usage.segmentsByInstance().get(0).getCount()).isEqualTo(1 + 100 + 3);
+    assertThat(usage.sharedMemoryUsedByInstance()).isEmpty();
+    assertThat(usage.orphansRemoved()).isEqualTo(2 + 4);
+  }
+
+  @Test
   void entriesKnownOnlyByPodUidCountForTheInstanceOfThatPod() {
     SharedIpcGroup g = group("md", 2, "64Mi", member("w", null, null));
     SharedIpcNodeStatus.VolumeReport emptyDir = new SharedIpcNodeStatus.VolumeReport();
