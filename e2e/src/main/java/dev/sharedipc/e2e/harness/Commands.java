@@ -52,10 +52,24 @@ public final class Commands {
 
   public static Result run(
       List<String> command, Map<String, String> env, Path log, boolean echo, Duration timeout) {
+    return run(command, env, log, echo, timeout, null);
+  }
+
+  /** As {@link #run(List, Map, Path, boolean, Duration)}, in the working directory {@code dir}. */
+  public static Result run(
+      List<String> command,
+      Map<String, String> env,
+      Path log,
+      boolean echo,
+      Duration timeout,
+      Path dir) {
     ProcessBuilder pb =
         new ProcessBuilder(command)
             .redirectErrorStream(true)
             .redirectInput(ProcessBuilder.Redirect.from(devNull()));
+    if (dir != null) {
+      pb.directory(dir.toFile());
+    }
     pb.environment().putAll(env);
     StringBuilder output = new StringBuilder();
     try {
