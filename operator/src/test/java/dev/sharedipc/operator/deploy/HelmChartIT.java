@@ -457,9 +457,10 @@ class HelmChartIT {
         .items();
   }
 
-  private record Result(int exit, String out, String err) {}
+  /** A finished command's exit code and output (ManifestLintIT runs its tools with it too). */
+  record Result(int exit, String out, String err) {}
 
-  private static Result run(List<String> command) throws IOException, InterruptedException {
+  static Result run(List<String> command) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(command).start();
     // Both streams at once: a chatty stderr must not block the process.
     CompletableFuture<byte[]> err =

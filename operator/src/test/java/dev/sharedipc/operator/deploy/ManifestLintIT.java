@@ -8,7 +8,6 @@ import dev.sharedipc.api.RepoPaths;
 import dev.sharedipc.api.testing.RealApiServer;
 import io.fabric8.kubernetes.client.VersionInfo;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,7 +18,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -156,11 +154,15 @@ class ManifestLintIT {
   @Test
   void kubeScoreHonouringTheAnnotationsFindsNothingCritical() throws Exception {
     for (Map.Entry<String, Path> render : RENDERS.entrySet()) {
-      Result r = kubeScore(render.getValue(), "--output-format", "ci");
-      assertThat(r.out.lines().filter(l -> l.startsWith("[CRITICAL]")).toList())
-          .as("kube-score score %s (%s):\n%s%s", render.getValue(), render.getKey(), r.out, r.err)
+      HelmChartIT.Result r = kubeScore(render.getValue(), "--output-format", "ci");
+      assertThat(r.out().lines().filter(l -> l.startsWith("[CRITICAL]")).toList())
+          .as(
+              "kube-score score %s (%s):\n%s%s",
+              render.getValue(), render.getKey(), r.out(), r.err())
           .isEmpty();
-      assertThat(r.exit).as("kube-score exit code for %s:\n%s", render.getKey(), r.err).isZero();
+      assertThat(r.exit())
+          .as("kube-score exit code for %s:\n%s", render.getKey(), r.err())
+          .isZero();
     }
   }
 
@@ -256,23 +258,23 @@ class ManifestLintIT {
   private static List<JsonNode> score(Path manifests, String... extra) throws Exception {
     List<String> args = new ArrayList<>(List.of("--output-format", "json"));
     args.addAll(List.of(extra));
-    Result r = kubeScore(manifests, args.toArray(String[]::new));
+    HelmChartIT.Result r = kubeScore(manifests, args.toArray(String[]::new));
     // 1: it found something CRITICAL; anything else but 0 is a failure of the tool.
-    assertThat(r.exit).as("kube-score on %s:\n%s", manifests, r.err).isIn(0, 1);
+    assertThat(r.exit()).as("kube-score on %s:\n%s", manifests, r.err()).isIn(0, 1);
     List<JsonNode> objects = new ArrayList<>();
-    new ObjectMapper().readTree(r.out).forEach(objects::add);
+    new ObjectMapper().readTree(r.out()).forEach(objects::add);
     assertThat(objects).as("objects kube-score scored in %s", manifests).isNotEmpty();
     return objects;
   }
 
-  private static Result kubeScore(Path manifests, String... extra)
+  private static HelmChartIT.Result kubeScore(Path manifests, String... extra)
       throws IOException, InterruptedException {
     List<String> command =
         new ArrayList<>(
             List.of(kubeScore.toString(), "score", "--kubernetes-version", kubeVersion));
     command.addAll(List.of(extra));
     command.add(manifests.toString());
-    return exec(command);
+    return HelmChartIT.run(command);
   }
 
   /**
@@ -282,12 +284,12 @@ class ManifestLintIT {
   static Path ensureKubeScore() throws IOException, InterruptedException {
     Path script = root("scripts/kube-score.sh");
     boolean ci = "true".equalsIgnoreCase(System.getenv("CI"));
-    Result path = exec(List.of("bash", script.toString(), "path"));
-    assertThat(path.exit).as("%s path: %s", script, path.err).isZero();
-    Path binary = Path.of(path.out.strip());
+    HelmChartIT.Result path = HelmChartIT.run(List.of("bash", script.toString(), "path"));
+    assertThat(path.exit()).as("%s path: %s", script, path.err()).isZero();
+    Path binary = Path.of(path.out().strip());
     if (!Files.isExecutable(binary)
         && !ci
-        && exec(List.of("bash", "-c", "command -v go")).exit != 0) {
+        && HelmChartIT.run(List.of("bash", "-c", "command -v go")).exit() != 0) {
       String reason =
           "no Go toolchain on PATH: "
               + script
@@ -347,27 +349,8 @@ class ManifestLintIT {
   }
 
   private static String run(List<String> command) throws IOException, InterruptedException {
-    Result r = exec(command);
-    assertThat(r.exit).as("%s\n%s", String.join(" ", command), r.err).isZero();
-    return r.out;
-  }
-
-  private record Result(int exit, String out, String err) {}
-
-  private static Result exec(List<String> command) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command).start();
-    // Both streams at once: a chatty stderr must not block the process.
-    CompletableFuture<byte[]> err =
-        CompletableFuture.supplyAsync(
-            () -> {
-              try {
-                return p.getErrorStream().readAllBytes();
-              } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-              }
-            });
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("%s finished", command).isTrue();
-    return new Result(p.exitValue(), out, new String(err.join(), StandardCharsets.UTF_8));
+    HelmChartIT.Result r = HelmChartIT.run(command);
+    assertThat(r.exit()).as("%s\n%s", String.join(" ", command), r.err()).isZero();
+    return r.out();
   }
 }
