@@ -127,11 +127,12 @@ class ReadmeCommandsTest {
 
   private static Commands.Result bash(String command) {
     return Commands.run(
-        List.of("bash", "-c", "cd " + ROOT + " && " + command),
+        List.of("bash", "-c", command),
         Map.of(),
         ROOT.resolve("e2e/target/readme-commands.log"),
         false,
-        Duration.ofMinutes(10));
+        Duration.ofMinutes(10),
+        ROOT);
   }
 
   private static String readme() throws IOException {
